@@ -1,0 +1,63 @@
+"""ecometer: measure the energy, water and carbon of ML jobs and score them against standards.
+
+``import ecometer`` is cheap: the public names below are resolved lazily, so importing the
+package loads no sensor library, matplotlib, codecarbon, torch or pandas.
+
+    with ecometer.measure("finetune", work_unit="sample") as m:
+        ...
+        m.add_work(64)
+    print(m.record.energy_j)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ecometer._version import __version__
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # core
+    "measure": "ecometer.meter",
+    "Meter": "ecometer.meter",
+    "RunRecord": "ecometer.record",
+    "Component": "ecometer.record",
+    "Phase": "ecometer.record",
+    "Estimate": "ecometer.record",
+    "RecordError": "ecometer.record",
+    "load_record": "ecometer.record",
+    # footprint (facility energy, water, carbon)
+    "Site": "ecometer.impact",
+    "footprint": "ecometer.impact",
+    "Footprint": "ecometer.impact",
+    # standards
+    "Standard": "ecometer.scoring",
+    "Assessment": "ecometer.scoring",
+    "StandardError": "ecometer.scoring",
+    "load_standard": "ecometer.scoring",
+    "standards": "ecometer.scoring",
+    "score": "ecometer.scoring",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ecometer' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ecometer.impact import Footprint, Site, footprint
+    from ecometer.meter import Meter, measure
+    from ecometer.record import Component, Estimate, Phase, RecordError, RunRecord, load_record
+    from ecometer.scoring import Assessment, Standard, StandardError, load_standard, score, standards

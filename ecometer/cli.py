@@ -1,0 +1,72 @@
+"""The ``ecometer`` command line.
+
+Each subcommand lives in its own module under :mod:`ecometer.commands` and exposes
+``register(subparsers)``, which adds its parser and sets ``func(args) -> int`` as the
+parser default. Command modules import heavy libraries inside ``func`` only, so that
+``ecometer --help`` stays fast.
+
+Exit codes: 0 success, 1 the command's own failure (e.g. a hard limit failed), 2 usage or
+input errors (one clear line on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+
+from ecometer._version import __version__
+
+log = logging.getLogger("ecometer")
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for; printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ecometer",
+        description="Measure the energy, water and carbon of ML jobs and score them against efficiency standards.",
+        epilog="Run 'ecometer COMMAND --help' for the options and examples of each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"ecometer {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    import ecometer.commands as commands_pkg
+
+    for info in sorted(pkgutil.iter_modules(commands_pkg.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"ecometer.commands.{info.name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="ecometer: %(levelname)s: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        sys.stderr.write(f"ecometer {args.command}: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("ecometer: interrupted\n")
+        return 130
+    except Exception as exc:  # the library's own input errors become one clear line
+        from ecometer.errors import is_input_error
+
+        if is_input_error(exc):
+            sys.stderr.write(f"ecometer {args.command}: error: {exc}\n")
+            return 2
+        raise

@@ -1,0 +1,1 @@
+"""Subcommands of the ecometer CLI, one module each (see ecometer.cli)."""

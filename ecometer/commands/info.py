@@ -1,0 +1,72 @@
+"""``ecometer info``: what this machine offers to measure, and why better sources are missing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+EPILOG = """examples:
+  ecometer info            # sensors, their method, and what is missing
+  ecometer info --json     # the same as JSON
+"""
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "info",
+        help="show the sensors available here and why better ones are not",
+        description="Show each sensor ecometer would use on this machine, how it measures "
+        "(counter, integrated, modelled), and why a better source is unavailable.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--scope", choices=("machine", "process"), default="machine")
+    parser.set_defaults(func=run)
+
+
+def gather(scope: str = "machine") -> dict[str, Any]:
+    from ecometer._version import __version__
+    from ecometer.hostinfo import describe_host
+    from ecometer.sensors.discover import discover
+
+    sensors, explanations = discover(gpus="auto", scope=scope)
+    try:
+        infos = []
+        for sensor in sensors:
+            info = sensor.info()
+            unc = sensor.uncertainty()
+            info["uncertainty"] = {"rel_low": unc.rel_low, "rel_high": unc.rel_high, "basis": unc.basis}
+            infos.append(info)
+    finally:
+        for sensor in sensors:
+            sensor.close()
+    return {"ecometer": __version__, "host": describe_host(), "sensors": infos, "unavailable": explanations}
+
+
+def run(args: argparse.Namespace) -> int:
+    data = gather(args.scope)
+    if args.json:
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        return 0
+    host = data["host"]
+    out = [
+        f"ecometer {data['ecometer']} on {host['hostname']} ({host['os']}, {host['machine']})",
+        f"CPU: {host['cpu_model']}, {host['logical_cpus']} logical CPUs; memory {host['memory_bytes'] / 2**30:.1f} GiB",
+        "",
+        "sensors:",
+    ]
+    for s in data["sensors"]:
+        devices = ", ".join(d.get("id", "?") + (f" ({d['model']})" if d.get("model") else "") for d in s["devices"])
+        u = s["uncertainty"]
+        out.append(f"  {s['component']:<5} {s['method']:<11} {s['name']:<14} {devices}")
+        out.append(f"        uncertainty -{u['rel_low']:.0%}/+{u['rel_high']:.0%}: {u['basis']}")
+        for note in s["notes"]:
+            out.append(f"        note: {note}")
+    if data["unavailable"]:
+        out += ["", "not available (and how to get a better source):"]
+        out += [f"  - {line}" for line in data["unavailable"]]
+    sys.stdout.write("\n".join(out) + "\n")
+    return 0

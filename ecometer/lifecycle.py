@@ -1,0 +1,96 @@
+"""Keeping records safe across signals, interpreter exit and fork.
+
+* SIGTERM (and SIGINT outside a ``with`` block) finalise every running meter as
+  ``"interrupted"`` and save its record, then hand the signal to the handler that was
+  installed before (so the process still ends the way it would have).
+* At interpreter exit, meters still running are finalised as ``"interrupted"``.
+* In a child created by ``fork()`` after a meter started, inherited meters go inert: the
+  child has no sampler thread and must not write the parent's record.
+
+Handlers are installed only from the main thread, once, when the first meter starts.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import signal
+import threading
+import weakref
+from typing import Any, Protocol
+
+log = logging.getLogger("ecometer.lifecycle")
+
+
+class Finalisable(Protocol):
+    def _finalise_on(self, status: str, reason: str) -> Any: ...
+
+
+_active: weakref.WeakSet[Any] = weakref.WeakSet()
+_lock = threading.Lock()
+_previous: dict[int, Any] = {}
+_installed = False
+_pid = os.getpid()
+
+
+def register(meter: Finalisable) -> None:
+    global _installed
+    with _lock:
+        _active.add(meter)
+        if _installed or threading.current_thread() is not threading.main_thread():
+            return
+        _installed = True
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        try:
+            _previous[signum] = signal.getsignal(signum)
+            signal.signal(signum, _on_signal)
+        except (ValueError, OSError) as exc:  # not the main thread of the main interpreter
+            log.debug("cannot install a handler for %s: %s", signum, exc)
+
+
+def unregister(meter: Finalisable) -> None:
+    with _lock:
+        _active.discard(meter)
+
+
+def running() -> list[Any]:
+    with _lock:
+        return list(_active)
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    name = signal.Signals(signum).name
+    if signum == signal.SIGINT and _previous.get(signum) is signal.default_int_handler:
+        # KeyboardInterrupt unwinds the stack: ``with`` blocks finalise as interrupted, and the
+        # atexit hook catches explicit-style meters. Nothing to do here.
+        signal.default_int_handler(signum, frame)
+        return
+    for meter in running():
+        meter._finalise_on("interrupted", f"received {name}")
+    previous = _previous.get(signum, signal.SIG_DFL)
+    if callable(previous):
+        previous(signum, frame)
+    elif previous == signal.SIG_DFL:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+
+@atexit.register
+def _at_exit() -> None:
+    if os.getpid() != _pid:
+        return
+    for meter in running():
+        meter._finalise_on("interrupted", "the interpreter exited while the meter was running")
+
+
+def _after_fork_in_child() -> None:
+    global _pid, _installed
+    _pid = os.getpid()
+    for meter in list(_active):
+        meter._forked = True
+    _active.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

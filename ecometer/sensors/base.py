@@ -1,0 +1,100 @@
+"""The sensor protocol: a thin, honest layer over one source of power or energy.
+
+A sensor knows nothing of meters. It reports, per device:
+
+* power points ``(t, watts)`` on the monotonic clock (``time.monotonic()`` seconds), pulled
+  by the sampler thread at its interval (:meth:`Sensor.poll`), and
+* optionally a cumulative hardware energy counter in joules since :meth:`Sensor.open`
+  (:meth:`Sensor.read_counters`), wrap-corrected, read by the meter at window boundaries.
+
+Its ``method`` says how its energy figure is obtained: ``counter`` when it has a counter,
+otherwise ``integrated`` (measured power integrated over time) or ``modelled`` (power from a
+model such as utilisation x load curve). Every sensor states its relative uncertainty and
+the assumptions behind it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+COMPONENTS = ("gpu", "cpu", "dram")
+
+
+class SensorUnavailable(RuntimeError):
+    """The source cannot be used here; the message says why and how to enable it."""
+
+
+@dataclass(frozen=True)
+class Device:
+    """One measured device: ``id`` like ``"gpu:0"`` or ``"cpu:package-0"``; free-form facts."""
+
+    id: str
+    model: str = ""
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "model": self.model, **self.facts}
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """Relative bounds of a sensor's energy figure: ``E*(1-rel_low) .. E*(1+rel_high)``."""
+
+    rel_low: float
+    rel_high: float
+    basis: str = ""
+
+
+class Sensor(ABC):
+    """Base class of all sensors. Subclasses set ``name``, ``component`` and ``method``."""
+
+    name: str = "sensor"
+    component: str = "gpu"
+    method: str = "integrated"
+    #: whether poll() is cheap enough to call from the sampler at every tick
+    pollable: bool = True
+
+    def open(self) -> None:  # noqa: B027 - optional hook
+        """Acquire handles. Raise :class:`SensorUnavailable` with the reason if unusable."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release handles. Must not raise."""
+
+    @abstractmethod
+    def devices(self) -> list[Device]:
+        """The devices this sensor measures (valid after :meth:`open`)."""
+
+    @abstractmethod
+    def poll(self, now: float) -> dict[str, list[tuple[float, float]]]:
+        """New power points since the last call, per device id: ``[(t_monotonic_s, watts)]``.
+
+        ``now`` is the caller's ``time.monotonic()``. Points must be in time order and no
+        earlier than points returned before. Return ``{}`` when there is nothing new.
+        """
+
+    def read_counters(self) -> dict[str, float] | None:
+        """Cumulative energy (J) per device since :meth:`open`, or ``None`` without a counter."""
+        return None
+
+    @abstractmethod
+    def uncertainty(self) -> Uncertainty:
+        """Relative uncertainty of this sensor's energy figures and its basis."""
+
+    def notes(self) -> list[str]:
+        """Assumptions and caveats, written into the record."""
+        return []
+
+    def attribution(self) -> str | None:
+        """For process-scoped sensors: how the share was attributed (``None`` if whole device)."""
+        return None
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "component": self.component,
+            "method": self.method,
+            "devices": [d.to_dict() for d in self.devices()],
+            "notes": self.notes(),
+        }

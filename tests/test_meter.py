@@ -1,0 +1,270 @@
+"""The meter against scripted sensors: exact energies, phases, work, records, threads."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+import ecometer
+from ecometer.meter import Meter
+from ecometer.record import checkpoint_path, load_record
+from ecometer.sensors.replay import ReplaySensor
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self, t: float = 1000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, dt: float) -> None:
+        self.t += dt
+
+
+def manual_meter(clock: FakeClock, sensors, **kw) -> Meter:
+    kw.setdefault("out", None)
+    return Meter("test", sensors=sensors, clock=clock, background=False, **kw)
+
+
+def run_steps(meter: Meter, clock: FakeClock, seconds: float, step: float) -> None:
+    n = int(seconds / step + 1e-9)
+    for _ in range(n):
+        clock.advance(step)
+        meter.sample_now()
+
+
+@pytest.mark.parametrize("method", ["integrated", "counter"])
+def test_replay_total_is_exact(method):
+    clock = FakeClock()
+    # 100 W for 2 s, 300 W for 1 s, then 50 W: over 5 s -> 200 + 300 + 100 = 600 J
+    sensor = ReplaySensor([(0, 100), (2, 300), (3, 50)], method=method, clock=clock)
+    m = manual_meter(clock, [sensor])
+    m.start()
+    run_steps(m, clock, 5.0, 0.37)
+    clock.t = m.t0 + 5.0
+    rec = m.stop()
+    assert rec.components["gpu"].energy_j == pytest.approx(600.0, rel=1e-9)
+    assert rec.components["gpu"].method == method
+    assert rec.duration_s == pytest.approx(5.0)
+    assert rec.energy_j == pytest.approx(600.0, rel=1e-9)
+    assert rec.status == "ok"
+
+
+def test_linear_trace_integrates_exactly_with_coarse_polls():
+    clock = FakeClock()
+    sensor = ReplaySensor([(0, 0), (10, 100)], interpolation="linear", clock=clock)
+    m = manual_meter(clock, [sensor])
+    m.start()
+    run_steps(m, clock, 10.0, 3.3)
+    clock.t = m.t0 + 10.0
+    rec = m.stop()
+    assert rec.energy_j == pytest.approx(500.0, rel=1e-9)
+
+
+def test_phases_nested_repeated_and_partitioned():
+    clock = FakeClock()
+    sensor = ReplaySensor([(0, 100), (4, 200)], method="counter", clock=clock)
+    m = manual_meter(clock, [sensor], interval_s=0.1)
+    m.start()
+    for _ in range(3):  # 3 x (forward 1 s inside step 1.5 s)
+        with m.phase("step"):
+            with m.phase("forward"):
+                run_steps(m, clock, 1.0, 0.1)
+            run_steps(m, clock, 0.5, 0.1)
+    run_steps(m, clock, 0.5, 0.1)
+    rec = m.stop()
+    step, fwd = rec.phases["step"], rec.phases["forward"]
+    assert step.count == 3 and fwd.count == 3
+    assert step.duration_s == pytest.approx(4.5)
+    assert fwd.duration_s == pytest.approx(3.0)
+    # step covers 0..4.5 s: 4 s x 100 W + 0.5 s x 200 W
+    assert step.energy_j == pytest.approx(500.0, rel=1e-6)
+    # forward covers 0-1, 1.5-2.5, 3-4 s: all at 100 W
+    assert fwd.energy_j == pytest.approx(300.0, rel=1e-6)
+    assert rec.energy_j == pytest.approx(4 * 100 + 1 * 200, rel=1e-9)
+    spans = rec.timeline.spans
+    assert [s.name for s in spans].count("forward") == 3
+    assert {s.depth for s in spans if s.name == "forward"} == {1}
+
+
+def test_calibrated_counter_curve_splits_phases_by_power_shape():
+    """Counter read only at start and stop; the phase split follows the power points."""
+    clock = FakeClock()
+    sensor = ReplaySensor([(0, 100), (1, 300)], method="counter", clock=clock)
+    m = manual_meter(clock, [sensor], counter_interval_s=1e9)
+    m.start()
+    with m.phase("low"):
+        run_steps(m, clock, 1.0, 0.1)
+    with m.phase("high"):
+        run_steps(m, clock, 1.0, 0.1)
+    rec = m.stop()
+    assert rec.energy_j == pytest.approx(400.0, rel=1e-9)
+    assert rec.phases["low"].energy_j == pytest.approx(100.0, rel=1e-3)
+    assert rec.phases["high"].energy_j == pytest.approx(300.0, rel=1e-3)
+
+
+def test_timeline_energy_matches_total():
+    clock = FakeClock()
+    sensor = ReplaySensor([(0, 100), (2, 300), (3, 50)], clock=clock)
+    m = manual_meter(clock, [sensor], interval_s=0.1)
+    m.start()
+    run_steps(m, clock, 6.0, 0.1)
+    rec = m.stop()
+    tl = rec.timeline
+    widths = [tl.bucket_s] * len(tl.t_s)
+    widths[-1] = rec.duration_s - tl.bucket_s * (len(tl.t_s) - 1)
+    energy = sum(p * w for p, w in zip(tl.power_w["gpu:0"], widths, strict=True))
+    assert energy == pytest.approx(rec.energy_j, rel=1e-6)
+    assert max(tl.power_w["gpu:0"]) == pytest.approx(300.0, rel=1e-6)
+
+
+def test_work_and_per_work():
+    clock = FakeClock()
+    m = manual_meter(clock, [ReplaySensor([(0, 50)], clock=clock)], work_unit="sample")
+    m.start()
+    for _ in range(10):
+        m.add_work(64)
+        run_steps(m, clock, 0.2, 0.1)
+    m.add_work(1000, unit="token")
+    m.add_work(float("nan"))
+    m.add_work(-3)
+    rec = m.stop()
+    assert rec.work == {"sample": 640, "token": 1000}
+    assert rec.per_work("energy_j") == pytest.approx(100.0 / 640)
+    assert rec.per_work("energy_j", "token") == pytest.approx(0.1)
+    assert sum("add_work" in w for w in rec.warnings) == 2
+    with pytest.raises(KeyError):
+        rec.per_work("energy_j", "query")
+
+
+def test_exception_in_body_records_failed_and_reraises(tmp_path):
+    out = tmp_path / "run.json"
+    with pytest.raises(ZeroDivisionError):
+        with ecometer.measure("boom", sensors=[ReplaySensor([(0, 10)])], out=out, interval_s=0.01) as m:
+            1 / 0  # noqa: B018
+    assert m.record.status == "failed"
+    assert "ZeroDivisionError" in m.record.error
+    assert load_record(out).status == "failed"
+    assert not checkpoint_path(out).exists()
+
+
+def test_keyboard_interrupt_is_interrupted(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        with ecometer.measure("ki", sensors=[ReplaySensor([(0, 10)])], out=tmp_path / "r.json") as m:
+            raise KeyboardInterrupt
+    assert m.record.status == "interrupted"
+
+
+def test_decorator_restartable(tmp_path):
+    meter = ecometer.measure("deco", sensors=[ReplaySensor([(0, 10)])], out=None, interval_s=0.01)
+
+    @meter
+    def work(x):
+        return x * 2
+
+    assert work(3) == 6
+    first = meter.record
+    assert work(4) == 8
+    assert meter.record is not first and meter.record.status == "ok"
+
+
+def test_save_load_round_trip(tmp_path):
+    clock = FakeClock()
+    m = manual_meter(clock, [ReplaySensor([(0, 120)], clock=clock, uncertainty=(0.05, 0.05))], work_unit="token")
+    m.start()
+    with m.phase("prefill"):
+        run_steps(m, clock, 1.0, 0.1)
+    m.add_work(500)
+    rec = m.stop()
+    path = rec.save(tmp_path / "r.json")
+    back = load_record(path)
+    assert back.to_dict() == rec.to_dict()
+    assert back.components["gpu"].uncertainty.low == pytest.approx(120 * 0.95)
+    assert back.phases["prefill"].energy_j == pytest.approx(120.0)
+    data = json.loads(path.read_text())
+    assert data["schema_version"] == 1 and data["ecometer_version"] == ecometer.__version__
+
+
+def test_checkpoint_written_while_running_and_readable(tmp_path):
+    clock = FakeClock()
+    out = tmp_path / "long.json"
+    m = manual_meter(clock, [ReplaySensor([(0, 100)], clock=clock)], out=out, checkpoint_interval_s=5.0)
+    m.start()
+    run_steps(m, clock, 12.0, 0.5)
+    ckpt = checkpoint_path(out)
+    assert ckpt.exists() and not out.exists()
+    partial = load_record(out)  # falls back to the checkpoint, as after SIGKILL
+    assert partial.checkpoint and partial.status == "interrupted"
+    assert 900 <= partial.energy_j <= 1200
+    m.stop()
+    assert out.exists() and not ckpt.exists()
+
+
+def test_two_meters_in_two_threads(tmp_path):
+    results = {}
+
+    def job(name, watts):
+        with ecometer.measure(name, sensors=[ReplaySensor([(0, watts)])], out=None, interval_s=0.01) as m:
+            with m.phase("p"):
+                threading.Event().wait(0.3)
+        results[name] = m.record
+
+    threads = [threading.Thread(target=job, args=(f"t{i}", 100 * (i + 1))) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in range(2):
+        rec = results[f"t{i}"]
+        assert rec.average_power_w == pytest.approx(100 * (i + 1), rel=1e-6)
+        assert rec.phases["p"].count == 1
+
+
+def test_background_sampler_collects_points():
+    sensor = ReplaySensor([(0, 42)])
+    with ecometer.measure("bg", sensors=[sensor], out=None, interval_s=0.01) as m:
+        threading.Event().wait(0.25)
+        live = m.live()
+    assert sensor.polls >= 5
+    assert live.power_w["gpu"] == pytest.approx(42.0)
+    assert m.record.energy_j == pytest.approx(42.0 * m.record.duration_s, rel=1e-6)
+
+
+def test_start_twice_is_an_error_and_stop_twice_returns_same():
+    m = Meter("x", sensors=[ReplaySensor([(0, 1)])], out=None)
+    m.start()
+    with pytest.raises(RuntimeError):
+        m.start()
+    rec = m.stop()
+    assert m.stop() is rec
+
+
+def test_bad_arguments_are_clear():
+    with pytest.raises(ecometer.errors.InputError, match="scope"):
+        Meter("x", scope="galaxy")
+    with pytest.raises(ecometer.errors.InputError, match="interval_s"):
+        Meter("x", interval_s=0)
+
+
+def test_bounded_memory_over_simulated_week():
+    clock = FakeClock()
+    sensor = ReplaySensor([(0, 300), (3600, 200)], method="counter", clock=clock)
+    m = manual_meter(clock, [sensor], interval_s=10.0, timeline_buckets=512)
+    m.start()
+    for _ in range(7 * 24 * 360):  # 7 days at 10 s
+        with m.phase("step"):
+            clock.advance(10.0)
+            m.sample_now()
+    rec = m.stop()
+    assert rec.duration_s == pytest.approx(7 * 86400)
+    assert rec.energy_j == pytest.approx(300 * 3600 + 200 * (7 * 86400 - 3600), rel=1e-9)
+    assert len(rec.timeline.t_s) <= 512
+    assert len(rec.timeline.spans) <= 2000 and rec.timeline.spans_dropped > 0
+    track = m._tracks["gpu:0"]
+    assert len(track.curve_t) < 50
+    assert len(rec.to_json()) < 2_000_000
