@@ -18,6 +18,7 @@ reads the counters at its boundaries, for long windows that must match the count
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import math
 import os
@@ -163,6 +164,7 @@ class Meter:
         self._warnings: list[str] = []
         self._explanations: list[str] = []
         self._sensors = self._open_sensors()
+        self._forceable = {id(s) for s in self._sensors if "force" in inspect.signature(s.poll).parameters}
         self._has_gpu = any(s.component == "gpu" and s.name != "replay" for s in self._sensors)
         self._work: dict[str, float] = {}
         self._phases = PhaseBook()
@@ -355,7 +357,10 @@ class Meter:
     def _tick_locked(self, now: float, counters: bool | None, final: bool) -> None:
         polled: list[tuple[list[DeviceTrack], dict[str, list[tuple[float, float]]]]] = []
         for sensor, tracks in self._sensor_tracks:
-            polled.append((tracks, sensor.poll(now)))
+            if counters and id(sensor) in self._forceable:  # a boundary: pull the freshest points
+                polled.append((tracks, sensor.poll(now, force=True)))  # type: ignore[call-arg]
+            else:
+                polled.append((tracks, sensor.poll(now)))
         read = counters if counters is not None else now >= self._next_counter
         readings: list[tuple[list[DeviceTrack], dict[str, float] | None, float]] = []
         if read:

@@ -47,6 +47,10 @@ def gather(scope: str = "machine") -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import logging
+
+    if not args.verbose:  # the explanations are printed below; don't log them twice
+        logging.getLogger("ecometer").setLevel(logging.ERROR)
     data = gather(args.scope)
     if args.json:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
