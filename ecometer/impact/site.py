@@ -1,0 +1,309 @@
+"""A data-centre site: how IT energy becomes facility energy, water and carbon.
+
+Units: ``pue`` dimensionless (facility energy / IT energy); ``wue`` and ``wue_withdrawal`` in
+litres per kWh of IT energy (on-site); ``ewif`` and ``ewif_withdrawal`` in litres per kWh of
+electricity (off-site, location-based); ``carbon_intensity_g_per_kwh`` in g CO2e per kWh of
+electricity; temperatures in degrees Celsius; ``utc_offset_h`` in hours (local = UTC + offset).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
+from typing import Any, NamedTuple
+
+from ecometer.impact import datafiles
+from ecometer.impact.errors import SiteError, suggest
+from ecometer.impact.figures import Figure
+
+_NUMERIC = ("pue", "wue", "ewif", "carbon_intensity_g_per_kwh", "ewif_withdrawal", "wue_withdrawal")
+_PROFILES = {"wue_monthly": 12, "wue_hourly": 24, "wet_bulb_monthly_c": 12, "wet_bulb_hourly_c": 24}
+GRID_KEYS = {"ewif": "L/kWh", "carbon_g_per_kwh": "g CO2e/kWh"}
+_GRID_VALUES = ("ewif", "ewif_withdrawal", "carbon_intensity_g_per_kwh", "grid_hourly")
+
+
+class PresetInfo(NamedTuple):
+    name: str
+    description: str
+
+
+@dataclass
+class Site:
+    """Where the IT energy was used. Give what you know; a preset fills in sourced values.
+
+    ``Site(pue=1.17, wue=0.55, country="USA")`` derives EWIF and carbon from the country's grid;
+    ``Site(pue=1.17, wue=0.55, ewif=3.142)`` uses a given EWIF. Time-varying sites take
+    ``wue_monthly`` (12 values, L/kWh) or ``wue_hourly`` (24, by local hour of day), or a
+    wet-bulb temperature profile (``wet_bulb_hourly_c`` / ``wet_bulb_monthly_c``, degC) that is
+    turned into a WUE profile scaled so that its mean equals ``wue``; and ``grid_hourly``:
+    ``{"ewif": ..., "carbon_g_per_kwh": ...}`` where each series is 24 values by local hour of
+    day or ``{"2025-06-01T13:00Z": value, ...}`` per UTC hour. Numeric values may be given as
+    ``{"central", "low", "high"}`` (or a Figure) to state their uncertainty.
+
+    ``provenance`` maps each given field to where its value came from (``{"source": "user"}``
+    for values passed here). Invalid values raise :class:`~ecometer.impact.errors.SiteError`.
+    """
+
+    pue: Any = None
+    wue: Any = None
+    country: str | None = None
+    ewif: Any = None
+    carbon_intensity_g_per_kwh: Any = None
+    wue_monthly: list[float] | None = None
+    wue_hourly: list[float] | None = None
+    wet_bulb_hourly_c: list[float] | None = None
+    wet_bulb_monthly_c: list[float] | None = None
+    grid_hourly: dict[str, Any] | None = None
+    utc_offset_h: float | None = None
+    ewif_withdrawal: Any = None
+    wue_withdrawal: Any = None
+    name: str | None = None
+    provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        label = f"site {self.name!r}" if self.name else "site"
+        for fname in _NUMERIC:
+            value = getattr(self, fname)
+            if value is not None:
+                setattr(self, fname, _check_number(fname, value, label, minimum=1.0 if fname == "pue" else 0.0))
+        if self.country is not None:
+            from ecometer.impact.grid import resolve_country
+
+            self.country = resolve_country(self.country)
+        for fname, length in _PROFILES.items():
+            value = getattr(self, fname)
+            if value is not None:
+                setattr(self, fname, _check_profile(fname, value, length, label, temperature=fname.startswith("wet")))
+        given = [f for f in _PROFILES if getattr(self, f) is not None]
+        if len(given) > 1:
+            raise SiteError(f"{label}: give one on-site profile, not {given} (choices: {list(_PROFILES)})")
+        if given and given[0].startswith("wet_bulb") and self.wue is None:
+            raise SiteError(
+                f"{label}: {given[0]} is a relative profile scaled to the site's annual WUE; give wue=<annual L/kWh> too"
+            )
+        if self.grid_hourly is not None:
+            self.grid_hourly = _check_grid(self.grid_hourly, label)
+        if self.utc_offset_h is not None:
+            off = _check_number("utc_offset_h", self.utc_offset_h, label, minimum=-14.0)
+            if off.central > 14.0 or off.low != off.high:
+                raise SiteError(f"{label}: utc_offset_h {self.utc_offset_h!r}: expected hours between -14 and +14")
+            self.utc_offset_h = off.central
+        if not isinstance(self.provenance, dict):
+            raise SiteError(f"{label}: provenance must be a dict of field -> source, found {self.provenance!r}")
+        self.provenance = {k: dict(v) for k, v in self.provenance.items()}
+        for f in self._given_fields():
+            self.provenance.setdefault(f, {"source": "user"})
+        for stale in [k for k in self.provenance if getattr(self, k, None) is None]:
+            del self.provenance[stale]
+
+    # ---- construction ---------------------------------------------------------------
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> Site:
+        """A named site with sourced values (see :meth:`presets`); ``overrides`` replace them.
+
+        Giving ``country`` without ``ewif`` drops a preset's grid values (EWIF, carbon), which
+        belong to the preset's own location.
+        """
+        data = datafiles.load("site_presets")
+        presets = data["presets"]
+        if not isinstance(name, str) or name not in presets:
+            raise SiteError(
+                f"unknown site preset {name!r}: expected one of {sorted(presets)}{suggest(str(name), list(presets))}"
+            )
+        entry = presets[name]
+        names = {f.name for f in fields(cls)} - {"name", "provenance"}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise SiteError(f"Site.preset({name!r}): unknown field(s) {unknown}; valid fields: {sorted(names)}")
+        kwargs: dict[str, Any] = {}
+        provenance: dict[str, dict[str, Any]] = {}
+        for fname, spec in entry["values"].items():
+            src = data["sources"][spec["source"]]
+            kwargs[fname] = spec["value"]
+            provenance[fname] = {
+                "source": src["citation"],
+                "source_id": spec["source"],
+                "year": spec["year"],
+                "licence": src["licence"],
+                "preset": name,
+                **({"note": spec["note"]} if spec.get("note") else {}),
+            }
+        if overrides.get("country") is not None and "ewif" not in overrides:
+            for grid_field in _GRID_VALUES:
+                kwargs.pop(grid_field, None)
+                provenance.pop(grid_field, None)
+        for key, value in overrides.items():
+            kwargs[key] = value
+            provenance.pop(key, None)
+        return cls(name=name, provenance=provenance, **kwargs)
+
+    @staticmethod
+    def presets() -> list[PresetInfo]:
+        """(name, description) of every shipped preset."""
+        presets = datafiles.load("site_presets")["presets"]
+        return [PresetInfo(n, p["description"]) for n, p in sorted(presets.items())]
+
+    @staticmethod
+    def countries() -> list[tuple[str, str]]:
+        """(ISO alpha-3 code, name) of every country with grid data (from CodeCarbon)."""
+        from ecometer.impact.grid import countries
+
+        return countries()
+
+    def replace(self, **changes: Any) -> Site:
+        """A copy with ``changes`` applied; changed fields become user-given."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        provenance = {k: v for k, v in self.provenance.items() if k not in changes}
+        data.update(changes)
+        data["provenance"] = provenance
+        return Site(**data)
+
+    # ---- queries --------------------------------------------------------------------
+    def _given_fields(self) -> list[str]:
+        return [
+            f.name for f in fields(self) if f.name not in ("name", "provenance") and getattr(self, f.name) is not None
+        ]
+
+    @property
+    def time_varying(self) -> bool:
+        """Whether any factor depends on the time of day or year."""
+        return any(getattr(self, f) is not None for f in (*_PROFILES, "grid_hourly"))
+
+    @property
+    def label(self) -> str:
+        return self.name or "custom site"
+
+    # ---- serialisation --------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name}
+        for f in fields(self):
+            if f.name in ("name", "provenance"):
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, Figure):
+                value = value.to_dict()
+            elif isinstance(value, list):
+                value = list(value)
+            out[f.name] = value
+        out["provenance"] = {k: dict(v) for k, v in self.provenance.items()}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Site:
+        if not isinstance(data, dict):
+            raise SiteError(f"site: expected a dict, found {type(data).__name__}")
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise SiteError(f"site: unknown field(s) {unknown}; valid fields: {sorted(names)}")
+        return cls(**data)
+
+
+# ---- validation helpers -----------------------------------------------------------------
+_EXPECT = {
+    "pue": "a number >= 1 (facility energy / IT energy, e.g. 1.1-1.6)",
+    "wue": "a number >= 0 in L per kWh of IT energy (e.g. 0.1-2)",
+    "ewif": "a number >= 0 in L per kWh of electricity (e.g. 1-5)",
+    "carbon_intensity_g_per_kwh": "a number >= 0 in g CO2e per kWh (e.g. 20-800)",
+    "ewif_withdrawal": "a number >= 0 in L per kWh of electricity",
+    "wue_withdrawal": "a number >= 0 in L per kWh of IT energy",
+    "utc_offset_h": "hours between -14 and +14",
+}
+
+
+def _check_number(name: str, value: Any, label: str, *, minimum: float) -> Figure:
+    try:
+        fig = Figure.coerce(value, name=f"{label}: {name}")
+    except SiteError:
+        raise
+    except Exception as exc:  # InputError from coerce, or a malformed dict
+        raise SiteError(f"{label}: {name} {value!r}: expected {_EXPECT.get(name, 'a number')} ({exc})") from None
+    for part in (fig.low, fig.central, fig.high):
+        if not math.isfinite(part) or part < minimum:
+            raise SiteError(f"{label}: {name} {value!r} is out of range: expected {_EXPECT.get(name, 'a number')}")
+    return fig
+
+
+def _check_profile(name: str, value: Any, length: int, label: str, *, temperature: bool) -> list[float]:
+    what = "degC wet-bulb temperatures" if temperature else "WUE values in L/kWh (>= 0)"
+    period = "month (Jan..Dec)" if length == 12 else "local hour of day (0..23)"
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__"):
+        raise SiteError(f"{label}: {name}: expected a list of {length} {what}, one per {period}; found {value!r}")
+    if len(value) != length:
+        raise SiteError(f"{label}: {name} has {len(value)} values: expected {length} {what}, one per {period}")
+    out = []
+    for i, v in enumerate(value):
+        if v is None or isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise SiteError(f"{label}: {name}[{i}] is {v!r}: the profile has a gap; expected {length} {what}")
+        if not temperature and v < 0:
+            raise SiteError(f"{label}: {name}[{i}] is {v!r}: expected {what}")
+        if temperature and not -60.0 <= v <= 60.0:
+            raise SiteError(f"{label}: {name}[{i}] is {v!r}: expected a wet-bulb temperature in degC (-60..60)")
+        out.append(float(v))
+    return out
+
+
+def parse_hour(key: Any, label: str) -> int:
+    """POSIX hour number of an ISO timestamp that falls on the hour (naive = UTC)."""
+    if not isinstance(key, str):
+        raise SiteError(f"{label}: hour key {key!r}: expected an ISO timestamp string such as '2025-06-01T13:00Z'")
+    text = key.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        raise SiteError(f"{label}: hour key {key!r}: expected an ISO timestamp such as '2025-06-01T13:00Z'") from None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=timezone.utc)
+    if stamp.minute or stamp.second or stamp.microsecond:
+        raise SiteError(f"{label}: hour key {key!r} is not on the hour: expected the start of an hour")
+    return int(stamp.timestamp()) // 3600
+
+
+def hour_key(hour: int) -> str:
+    return datetime.fromtimestamp(hour * 3600, tz=timezone.utc).strftime("%Y-%m-%dT%H:00Z")
+
+
+def _check_grid(value: Any, label: str) -> dict[str, Any]:
+    if not isinstance(value, dict) or not value:
+        raise SiteError(
+            f"{label}: grid_hourly: expected a dict with keys from {sorted(GRID_KEYS)}, each 24 values by local hour "
+            f"or {{ISO hour: value}}; found {value!r}"
+        )
+    out: dict[str, Any] = {}
+    for key, series in value.items():
+        if key not in GRID_KEYS:
+            raise SiteError(
+                f"{label}: grid_hourly key {key!r}: expected one of {sorted(GRID_KEYS)}{suggest(str(key), list(GRID_KEYS))}"
+            )
+        name = f"grid_hourly[{key!r}]"
+        if isinstance(series, dict):
+            if not series:
+                raise SiteError(f"{label}: {name} is empty: expected {{ISO hour: value in {GRID_KEYS[key]}}}")
+            clean: dict[str, float] = {}
+            for stamp, v in series.items():
+                hour = parse_hour(stamp, f"{label}: {name}")
+                if v is None or isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                    raise SiteError(f"{label}: {name}[{stamp!r}] is {v!r}: expected a number >= 0 in {GRID_KEYS[key]}")
+                clean[hour_key(hour)] = float(v)
+            out[key] = dict(sorted(clean.items()))
+        else:
+            out[key] = _check_profile(name, series, 24, label, temperature=False)
+    return out
+
+
+def wet_bulb_relative(temps_c: list[float]) -> list[float]:
+    """Relative on-site water use (mean 1) for wet-bulb temperatures, from Li et al.'s curve."""
+    curve = datafiles.load("wue_wet_bulb_curve")
+    k = curve["polynomial_coefficients"]["value"]
+    cycles = float(curve["cycles_of_concentration"]["value"])
+    floor = float(curve["floor_l_per_kwh"]["value"])
+    raw = []
+    for t_c in temps_c:
+        t = t_c * 9.0 / 5.0 + 32.0
+        poly = k["t3"] * t**3 + k["t2"] * t**2 + k["t1"] * t + k["t0"]
+        raw.append(max(cycles / (cycles - 1.0) * poly, floor))
+    mean = sum(raw) / len(raw)
+    return [r / mean for r in raw]
