@@ -1,0 +1,101 @@
+"""``ecometer calibrate``: derive a standard's thresholds from a corpus of run records."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+EPILOG = """\
+examples:
+  # a new standard: GPU Wh per 1,000 queries, 5 quantile bands, one class per meta 'task'
+  ecometer calibrate runs/ --metric gpu_energy_j --per query --scale 1000 --unit Wh \\
+      --bands 5 --method quantile --out std.toml
+
+  # recalibrate one metric of an existing standard (its classes, grades, quality kept)
+  ecometer calibrate runs/ --standard ecometer-inference --metric energy_per_token \\
+      --bands 7 --method quantile --version 0.2.0 --out inference-0.2.toml
+
+  # AI-Energy-Score style: equal-width bands, stars
+  ecometer calibrate runs/ --metric gpu_energy_j --per query --scale 1000 --unit Wh \\
+      --method equal-width --grades "5 stars,4 stars,3 stars,2 stars,1 star" --out aes.toml
+
+Quantities: it_energy_j, gpu_energy_j, facility_energy_j, water_onsite_l, water_total_l,
+carbon_g, average_power_w, site_pue, site_wue, work_per_joule. Review the result with
+'ecometer standard diff' and 'ecometer standard sensitivity' before adopting it.
+"""
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "calibrate",
+        help="derive a standard's thresholds from a corpus of records",
+        description="Cut a metric's range over a corpus of run records into grade bands (quantiles or "
+        "equal-width sections), per class, and write a standard file.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("runs", nargs="+", metavar="RUN", help="record files or folders of them")
+    p.add_argument("--metric", "-m", required=True, help="a quantity, or with --standard one of its metrics")
+    p.add_argument("--bands", type=int, default=5, help="number of grades (default 5)")
+    p.add_argument("--method", choices=("quantile", "equal-width"), default="quantile", help="how to cut bands")
+    p.add_argument("--standard", metavar="NAME_OR_FILE", help="recalibrate this standard's metric")
+    p.add_argument("--per", help="functional unit: a work counter (token, query, sample...), gpu_hour or run")
+    p.add_argument("--scale", type=float, help="number of functional units (1000 for per 1,000 queries)")
+    p.add_argument("--unit", help="display unit (J, Wh, kWh, mL, L, g, kg, ...)")
+    p.add_argument("--work", help="work counter for work_per_joule")
+    p.add_argument("--grades", help="comma-separated grade labels, best first (default A, B, C...)")
+    p.add_argument("--class-by", default="task", metavar="FIELD", help="record.meta field to class by (default task)")
+    p.add_argument("--no-classes", action="store_true", help="one set of thresholds for all records")
+    p.add_argument("--name", help="name of the new standard")
+    p.add_argument("--title", help="title of the new standard")
+    p.add_argument("--version", dest="std_version", metavar="VERSION", help="version of the new standard")
+    p.add_argument("--out", "-o", metavar="FILE", help="write the standard here (default: print it)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ecometer.record import write_atomic
+    from ecometer.scoring import calibrate
+    from ecometer.scoring.corpus import load_records
+
+    records = load_records(args.runs)
+    grades = [g.strip() for g in args.grades.split(",")] if args.grades else None
+    std = calibrate(
+        records,
+        args.metric,
+        bands=args.bands,
+        method=args.method,
+        by_class=not args.no_classes,
+        base=args.standard,
+        per=args.per,
+        scale=args.scale,
+        unit=args.unit,
+        work=args.work,
+        grades=grades,
+        class_by=args.class_by,
+        name=args.name,
+        title=args.title,
+        version=args.std_version,
+    )
+    cal = std.calibration or {}
+    header = (
+        f"{std.title}\n"
+        f"calibrated by ecometer from {cal.get('records')} records ({cal.get('method')}, {cal.get('date')});\n"
+        "review with 'ecometer standard sensitivity' before adopting"
+    )
+    from ecometer.scoring.writer import to_toml
+
+    text = to_toml(std.to_dict(), header=header)
+    if args.out:
+        write_atomic(Path(args.out), text)
+        classes = f", {len(std.classes)} classes" if std.classes else ""
+        sys.stdout.write(
+            f"wrote {args.out}: {std.name} {std.version}, {cal.get('metric')} in {len(std.grades)} "
+            f"{cal.get('method')} bands from {cal.get('records')} records{classes}\n"
+        )
+    else:
+        sys.stdout.write(text)
+    return 0

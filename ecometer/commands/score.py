@@ -1,0 +1,61 @@
+"""``ecometer score``: grade run records against an efficiency standard."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+EPILOG = """\
+examples:
+  ecometer score run.json --standard ecometer-inference
+  ecometer score run.json --standard my-standard.toml --json
+  ecometer score runs/ --standard ai-energy-score-style --attach
+
+Built-in standards: see 'ecometer standard list'. Exit codes: 0 scored (rated or not),
+1 a run failed a hard limit of the standard, 2 bad input (file, standard, argument).
+"""
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "score",
+        help="grade run records against an efficiency standard",
+        description="Grade run records against an efficiency standard (a built-in name or a TOML file): "
+        "per metric the value, grade, margin to the next grade and stability under uncertainty; "
+        "overall grade; hard limits.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("runs", nargs="+", metavar="RUN", help="record file(s) (record.json) or folders of them")
+    p.add_argument("--standard", "-s", required=True, metavar="NAME_OR_FILE", help="built-in name or .toml path")
+    p.add_argument("--json", action="store_true", help="print the assessment(s) as JSON")
+    p.add_argument("--attach", action="store_true", help="store the assessment in each record file")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ecometer.record import load_record
+    from ecometer.scoring import load_standard, score
+    from ecometer.scoring.corpus import record_paths
+
+    std = load_standard(args.standard)
+    paths = record_paths(args.runs)
+    records = [(p, load_record(p)) for p in paths]  # all read before any is scored or written
+    results = [(p, rec, score(rec, std)) for p, rec in records]
+    if args.attach:
+        partial = [str(p) for p, rec, _ in results if rec.checkpoint]
+        if partial:
+            from ecometer.cli import UsageError
+
+            raise UsageError(f"--attach would turn checkpoints into final records: {', '.join(partial)}")
+        for p, rec, a in results:
+            rec.attach("assessment", a)
+            rec.save(p)
+    if args.json:
+        data = [a.to_dict() for _, _, a in results]
+        sys.stdout.write(json.dumps(data[0] if len(data) == 1 else data, indent=1) + "\n")
+    else:
+        sys.stdout.write("\n\n".join(str(a) for _, _, a in results) + "\n")
+    return 0 if all(a.passed for _, _, a in results) else 1

@@ -1,0 +1,156 @@
+"""``ecometer standard``: list, check, show, diff and test efficiency standards."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+EPILOG = """\
+examples:
+  ecometer standard list
+  ecometer standard check my-standard.toml
+  ecometer standard show ecometer-inference
+  ecometer standard diff inference-0.1.toml inference-0.2.toml runs/
+  ecometer standard sensitivity ecometer-inference runs/ --metric energy_per_token \\
+      --class small --thresholds 0.04,0.08,0.16,0.32,0.64,1.28 --chart edges.png
+  ecometer standard sensitivity ecometer-inference runs/ --metric energy_per_token \\
+      --proposed inference-0.2.toml
+
+Exit codes: 0 ok, 2 a malformed standard or bad input (the message names the file, line
+and field).
+"""
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "standard",
+        help="list, check, show, diff and test efficiency standards",
+        description="Work with efficiency standards (TOML files): list the built-ins, validate a file, "
+        "show one, diff two versions with the grade changes they cause, and test proposed thresholds.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="action", metavar="ACTION")
+    sub.required = True
+
+    q = sub.add_parser("list", help="list the built-in standards")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(action_func=_list)
+
+    q = sub.add_parser("check", help="validate standard files")
+    q.add_argument("files", nargs="+", metavar="FILE")
+    q.set_defaults(action_func=_check)
+
+    q = sub.add_parser("show", help="print a standard as TOML")
+    q.add_argument("standard", metavar="NAME_OR_FILE")
+    q.set_defaults(action_func=_show)
+
+    q = sub.add_parser("diff", help="changed fields between two standards, and grade changes on a corpus")
+    q.add_argument("old", metavar="OLD")
+    q.add_argument("new", metavar="NEW")
+    q.add_argument("runs", nargs="*", metavar="RUN", help="record files or folders")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(action_func=_diff)
+
+    q = sub.add_parser("sensitivity", help="grade changes from proposed thresholds; chart of band edges")
+    q.add_argument("standard", metavar="NAME_OR_FILE")
+    q.add_argument("runs", nargs="+", metavar="RUN", help="record files or folders")
+    q.add_argument("--metric", "-m", required=True, help="the metric whose thresholds change")
+    q.add_argument("--thresholds", help="comma-separated proposed band edges, best grade first")
+    q.add_argument("--proposed", metavar="NAME_OR_FILE", help="a proposed standard instead of --thresholds")
+    q.add_argument("--class", dest="class_name", metavar="CLASS", help="the class whose thresholds change")
+    q.add_argument("--chart", metavar="PNG", help="save the corpus distribution with band edges here")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(action_func=_sensitivity)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return int(args.action_func(args))
+
+
+def _list(args: argparse.Namespace) -> int:
+    from ecometer.scoring import standards
+
+    infos = standards()
+    if getattr(args, "json", False):
+        sys.stdout.write(json.dumps([vars(i) for i in infos], indent=1) + "\n")
+        return 0
+    width = max(len(i.name) for i in infos)
+    for i in infos:
+        bands = f", {i.bands} bands" if i.bands else ""
+        sys.stdout.write(f"{i.name:<{width}}  {i.version:<7} {i.title}{bands}\n")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from ecometer.scoring import load_standard
+
+    for f in args.files:
+        std = load_standard(f)
+        classes = f", {len(std.classes)} classes" if std.classes else ""
+        limits = f", {len(std.limits)} hard limits" if std.limits else ""
+        sys.stdout.write(
+            f"{f}: ok: {std.name} {std.version}, {len(std.metrics)} metrics ({', '.join(std.metrics)}), "
+            f"grades {std.grades[0]}..{std.grades[-1]}{classes}{limits}\n"
+        )
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from ecometer.scoring import load_standard
+    from ecometer.scoring.loader import builtin_names, builtin_text
+
+    if args.standard in builtin_names():
+        sys.stdout.write(builtin_text(args.standard))
+    else:
+        sys.stdout.write(load_standard(args.standard).to_toml())
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from ecometer.scoring import diff, load_standard
+    from ecometer.scoring.corpus import load_records
+
+    old, new = load_standard(args.old), load_standard(args.new)
+    records = load_records(args.runs) if args.runs else []
+    result = diff(old, new, records)
+    if args.json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=1) + "\n")
+    else:
+        sys.stdout.write(str(result) + "\n")
+    return 0
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from ecometer.cli import UsageError
+    from ecometer.scoring import load_standard, sensitivity, sensitivity_chart
+    from ecometer.scoring.corpus import load_records
+
+    if (args.thresholds is None) == (args.proposed is None):
+        raise UsageError("give exactly one of --thresholds and --proposed")
+    std = load_standard(args.standard)
+    proposed: Any
+    if args.thresholds is not None:
+        try:
+            proposed = [float(x) for x in args.thresholds.split(",")]
+        except ValueError:
+            raise UsageError(f"--thresholds {args.thresholds!r}: expected comma-separated numbers") from None
+    else:
+        proposed = load_standard(args.proposed)
+    records = load_records(args.runs)
+    result = sensitivity(records, std, proposed, metric=args.metric, class_name=args.class_name)
+    chart = None
+    if args.chart:
+        chart = sensitivity_chart(records, std, args.metric, args.chart, proposed=proposed, class_name=args.class_name)
+    if args.json:
+        data = result.to_dict()
+        data["chart"] = str(chart) if chart else None
+        sys.stdout.write(json.dumps(data, indent=1) + "\n")
+    else:
+        sys.stdout.write(str(result) + "\n")
+        if chart:
+            sys.stdout.write(f"chart: {chart}\n")
+    return 0

@@ -1,0 +1,70 @@
+"""Efficiency standards: a TOML file format, scoring of run records, and tuning tools.
+
+    std = load_standard("ecometer-inference")        # a built-in, or a path to a .toml file
+    assessment = score(record, std)                  # grades, margins, stability, hard limits
+    print(assessment)
+
+Built-in standards are listed by :func:`standards`. For standards bodies:
+:func:`calibrate` derives thresholds from a corpus, :func:`sensitivity` and
+:func:`sensitivity_chart` show what a change of thresholds does, :func:`diff` compares two
+versions. The file format is described in ``ecometer/scoring/FORMAT.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ecometer.record import register_attachment
+from ecometer.scoring.assess import Assessment, LimitResult, MetricResult, score
+from ecometer.scoring.calibrate import calibrate
+from ecometer.scoring.compare import Comparison, StandardDiff, compare, diff, sensitivity, sensitivity_chart
+from ecometer.scoring.errors import StandardError
+from ecometer.scoring.loader import builtin_names, load_standard, parse_standard
+from ecometer.scoring.metrics import QUANTITIES
+from ecometer.scoring.schema import Standard
+from ecometer.scoring.writer import to_toml
+
+
+@dataclass(frozen=True)
+class StandardInfo:
+    """A built-in standard: its name (to pass to :func:`load_standard`), title and version."""
+
+    name: str
+    title: str
+    version: str
+    bands: str | None
+    description: str
+
+
+def standards() -> list[StandardInfo]:
+    """The built-in standards, by name."""
+    out = []
+    for name in builtin_names():
+        std = load_standard(name)
+        out.append(StandardInfo(name, std.title, std.version, std.bands, std.description))
+    return out
+
+
+register_attachment("assessment", Assessment.from_dict)
+
+__all__ = [
+    "QUANTITIES",
+    "Assessment",
+    "Comparison",
+    "LimitResult",
+    "MetricResult",
+    "Standard",
+    "StandardDiff",
+    "StandardError",
+    "StandardInfo",
+    "calibrate",
+    "compare",
+    "diff",
+    "load_standard",
+    "parse_standard",
+    "score",
+    "sensitivity",
+    "sensitivity_chart",
+    "standards",
+    "to_toml",
+]

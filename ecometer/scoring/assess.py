@@ -1,0 +1,358 @@
+"""Scoring a run record against a standard: grades, margins, stability, hard limits.
+
+Band edges belong to the better grade: with lower-is-better thresholds ``[1, 2]`` and
+grades ``A, B, C``, a value of exactly 1 is an A and 1.0001 is a B.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from ecometer.record import Estimate, RunRecord
+from ecometer.scoring.errors import StandardError
+from ecometer.scoring.metrics import NotApplicable, measure
+from ecometer.scoring.schema import Metric, Standard
+
+#: how close to .5 a weighted mean of grade indices counts as a tie (rounded toward the worse grade)
+_TIE = 1e-9
+
+
+def grade_index(value: float, thresholds: list[float], direction: str) -> int:
+    """0 for the best grade; ``len(thresholds)`` for the worst. Edges belong to the better grade."""
+    if math.isnan(value):
+        raise ValueError("cannot grade NaN")
+    if direction == "lower":
+        return bisect.bisect_left(thresholds, value)
+    return bisect.bisect_left([-t for t in thresholds], -value)
+
+
+def improvement_needed(value: float, thresholds: list[float], direction: str, index: int) -> float | None:
+    """Percent by which ``value`` must fall (lower) or rise (higher) to reach grade ``index - 1``."""
+    if index == 0 or value == 0 or not math.isfinite(value):
+        return None
+    target = thresholds[index - 1]
+    if direction == "lower":
+        return (value - target) / value * 100.0
+    return (target - value) / value * 100.0
+
+
+@dataclass
+class MetricResult:
+    """One metric of one record: value in the standard's unit, grade, margin, stability."""
+
+    name: str
+    quantity: str
+    unit: str
+    label: str
+    direction: str
+    applies: bool
+    reason: str | None = None
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    grade: str | None = None
+    next_grade: str | None = None
+    improvement_pct: float | None = None
+    stable: bool | None = None
+    spans: list[str] = field(default_factory=list)
+    thresholds: list[float] | None = None
+    weight: float | None = None
+
+
+@dataclass
+class LimitResult:
+    """One hard limit of one record: ``status`` is ``pass``, ``fail`` or ``unknown``."""
+
+    name: str
+    rule: str
+    status: str
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    unit: str = ""
+    min: float | None = None
+    max: float | None = None
+    required: bool = False
+    within_uncertainty: bool = False
+    reason: str | None = None
+
+
+@dataclass
+class Assessment:
+    """The result of scoring one record against one standard.
+
+    ``grade`` is the overall grade (``None`` when not rated; ``not_rated`` says why);
+    ``passed`` is ``False`` when a hard limit failed. ``stable`` tells whether the overall
+    grade holds across the record's uncertainty; ``spans`` lists the grades it could be.
+    """
+
+    standard: str
+    version: str
+    title: str
+    record: str
+    grades: list[str]
+    combine: str
+    grade: str | None = None
+    rated: bool = True
+    passed: bool = True
+    not_rated: list[str] = field(default_factory=list)
+    class_name: str | None = None
+    stable: bool | None = None
+    spans: list[str] = field(default_factory=list)
+    metrics: dict[str, MetricResult] = field(default_factory=dict)
+    limits: list[LimitResult] = field(default_factory=list)
+    source: str = ""
+
+    # ---- serialisation -----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"] = "ecometer.assessment"
+        return _finite(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Assessment:
+        if not isinstance(data, dict):
+            raise TypeError(f"an assessment must be a dict, found {type(data).__name__}")
+        kwargs = _known(cls, data)
+        kwargs["metrics"] = {k: MetricResult(**_known(MetricResult, v)) for k, v in (data.get("metrics") or {}).items()}
+        kwargs["limits"] = [LimitResult(**_known(LimitResult, v)) for v in (data.get("limits") or [])]
+        return cls(**kwargs)
+
+    # ---- text ----------------------------------------------------------------------------
+    @property
+    def failed_limits(self) -> list[LimitResult]:
+        return [lim for lim in self.limits if lim.status == "fail"]
+
+    def __str__(self) -> str:
+        lines = [f"{self.title} ({self.standard} {self.version}): record {self.record!r}"]
+        if self.class_name:
+            lines[0] += f", class {self.class_name}"
+        if self.grade is not None:
+            how = (
+                "stable"
+                if self.stable
+                else f"could be {' to '.join([self.spans[0], self.spans[-1]])} within uncertainty"
+            )
+            lines.append(f"  overall grade: {self.grade} ({self.combine}; {how})")
+        else:
+            lines.append("  not rated: " + "; ".join(self.not_rated))
+        if not self.passed:
+            lines.append(
+                "  FAILED hard limit: "
+                + "; ".join(f"{lim.rule} (value {_fmt(lim.value)})" for lim in self.failed_limits)
+            )
+        width = max((len(n) for n in self.metrics), default=0)
+        for name, m in self.metrics.items():
+            if not m.applies:
+                lines.append(f"  {name:<{width}}  does not apply: {m.reason}")
+                continue
+            text = f"  {name:<{width}}  {_fmt(m.value)} {m.label} [{_fmt(m.low)} .. {_fmt(m.high)}]"
+            if m.grade is None:
+                lines.append(f"{text}  {m.reason or 'not graded'}")
+                continue
+            text += f"  grade {m.grade}"
+            if m.next_grade is not None and m.improvement_pct is not None:
+                verb = "less" if m.direction == "lower" else "more"
+                text += f"; {m.improvement_pct:.1f} % {verb} for {m.next_grade}"
+            if not m.stable:
+                text += f"; near a band edge (could be {', '.join(m.spans)})"
+            lines.append(text)
+        for lim in self.limits:
+            if lim.status == "unknown":
+                lines.append(f"  limit {lim.rule}: not checked ({lim.reason})")
+            else:
+                note = " (within uncertainty of the limit)" if lim.within_uncertainty else ""
+                lines.append(f"  limit {lim.rule}: {lim.status} at {_fmt(lim.value)}{note}")
+        return "\n".join(lines)
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "-"
+    if 1e3 <= abs(x) < 1e9:
+        return f"{x:,.0f}"
+    if x == 0 or 1e-3 <= abs(x) < 1e3:
+        return f"{x:.4g}"
+    return f"{x:.3e}"
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+# ---- scoring ---------------------------------------------------------------------------------
+def _quality_reasons(std: Standard, record: RunRecord) -> list[str]:
+    q = std.quality
+    reasons: list[str] = []
+    if q.min_duration_s is not None and record.duration_s < q.min_duration_s:
+        reasons.append(f"duration {record.duration_s:.3g} s is below the required {q.min_duration_s:g} s")
+    if q.min_repetitions is not None:
+        reps = (record.meta or {}).get("repetitions")
+        if reps is None:
+            if q.min_repetitions > 1:
+                reasons.append(
+                    f"record.meta has no 'repetitions' (counted as 1); {q.min_repetitions} repetitions are required"
+                )
+        elif isinstance(reps, bool) or not isinstance(reps, (int, float)):
+            reasons.append(f"record.meta['repetitions'] is {reps!r}, not a number")
+        elif reps < q.min_repetitions:
+            reasons.append(f"{reps:g} repetitions; {q.min_repetitions} are required")
+    if q.require_counter_gpu:
+        gpu = record.components.get("gpu")
+        if gpu is None:
+            reasons.append("GPU energy from a hardware counter is required; the record has no GPU energy")
+        elif gpu.method != "counter":
+            reasons.append(f"GPU energy from a hardware counter is required; the record's is {gpu.method!r}")
+    if q.max_relative_uncertainty is not None and record.components:
+        rel = record.energy_uncertainty.rel_halfwidth
+        if rel > q.max_relative_uncertainty:
+            reasons.append(
+                f"IT energy uncertainty +/-{rel * 100:.1f} % exceeds the allowed +/-{q.max_relative_uncertainty * 100:g} %"
+            )
+    return reasons
+
+
+def _grade_metric(std: Standard, metric: Metric, record: RunRecord, class_name: str | None) -> MetricResult:
+    res = MetricResult(
+        name=metric.name,
+        quantity=metric.quantity,
+        unit=metric.unit,
+        label=metric.measure.label,
+        direction=metric.direction,
+        applies=True,
+        weight=metric.weight,
+    )
+    try:
+        est = measure(metric.measure, record)
+    except NotApplicable as exc:
+        if metric.required:
+            raise StandardError(
+                std.source,
+                f"metrics.{metric.name}",
+                f"record {record.name!r} to which this required metric does not apply ({exc.reason})",
+                "a record that has what the metric needs",
+            ) from None
+        res.applies = False
+        res.reason = exc.reason
+        return res
+    res.value, res.low, res.high = est.central, est.low, est.high
+    thresholds = std.thresholds_for(metric.name, class_name)
+    res.thresholds = list(thresholds) if thresholds is not None else None
+    if thresholds is None:  # only possible in a class with rated = false
+        res.reason = "no thresholds for this record's class"
+        return res
+    if math.isnan(est.central):
+        res.reason = "value is not a number"
+        return res
+    idx = grade_index(est.central, thresholds, metric.direction)
+    res.grade = std.grades[idx]
+    if idx > 0:
+        res.next_grade = std.grades[idx - 1]
+        res.improvement_pct = improvement_needed(est.central, thresholds, metric.direction, idx)
+    lo_i = grade_index(est.low, thresholds, metric.direction)
+    hi_i = grade_index(est.high, thresholds, metric.direction)
+    a, b = sorted((lo_i, hi_i))
+    res.stable = a == b
+    res.spans = std.grades[a : b + 1]
+    return res
+
+
+def _check_limit(std: Standard, lim: Any, record: RunRecord) -> LimitResult:
+    res = LimitResult(
+        name=lim.name, rule=lim.rule, status="unknown", unit=lim.unit, min=lim.min, max=lim.max, required=lim.required
+    )
+    try:
+        est: Estimate = measure(lim.measure, record)
+    except NotApplicable as exc:
+        res.reason = exc.reason
+        return res
+    res.value, res.low, res.high = est.central, est.low, est.high
+    fail = (lim.max is not None and est.central > lim.max) or (lim.min is not None and est.central < lim.min)
+    res.status = "fail" if fail else "pass"
+    crosses_max = lim.max is not None and est.low <= lim.max < est.high
+    crosses_min = lim.min is not None and est.low < lim.min <= est.high
+    res.within_uncertainty = bool(crosses_max or crosses_min)
+    return res
+
+
+def _combine(std: Standard, results: list[MetricResult], pick: str) -> int:
+    """Overall grade index from per-metric indices (``pick``: central, best or worst case)."""
+    idx = []
+    for r in results:
+        central = std.grades.index(r.grade)  # type: ignore[arg-type]
+        if pick == "central":
+            idx.append(central)
+        else:
+            ends = (std.grades.index(r.spans[0]), std.grades.index(r.spans[-1]))
+            idx.append(min(ends) if pick == "best" else max(ends))
+    if std.combine == "worst":
+        return max(idx)
+    weights = [r.weight if r.weight is not None else 1.0 for r in results]
+    mean = sum(w * i for w, i in zip(weights, idx, strict=True)) / sum(weights)
+    return min(len(std.grades) - 1, math.floor(mean + 0.5 + _TIE))
+
+
+def score(record: RunRecord, standard: Standard | str) -> Assessment:
+    """Grade ``record`` against ``standard`` (a :class:`Standard`, a file path or a built-in name)."""
+    from ecometer.scoring.loader import load_standard
+
+    std = load_standard(standard)
+    out = Assessment(
+        standard=std.name,
+        version=std.version,
+        title=std.title,
+        record=record.name,
+        grades=list(std.grades),
+        combine=std.combine,
+        source=std.source,
+    )
+    cls, why = std.classify(record)
+    if why:
+        out.not_rated.append(why)
+    elif cls is not None:
+        out.class_name = cls.name
+        if not cls.rated:
+            about = f" ({cls.description})" if cls.description else ""
+            out.not_rated.append(f"class {cls.name!r}{about} is not rated by {std.name}")
+    out.not_rated.extend(_quality_reasons(std, record))
+
+    class_name = cls.name if cls is not None else None
+    for name, metric in std.metrics.items():
+        out.metrics[name] = _grade_metric(std, metric, record, class_name)
+
+    out.limits = [_check_limit(std, lim, record) for lim in std.limits]
+    out.passed = not any(lim.status == "fail" for lim in out.limits)
+    for lim in out.limits:
+        if lim.status == "unknown" and lim.required:
+            out.not_rated.append(f"required limit {lim.name} cannot be checked: {lim.reason}")
+
+    graded = [r for r in out.metrics.values() if r.grade is not None]
+    if not out.not_rated and not graded:
+        reasons = "; ".join(f"{r.name}: {r.reason}" for r in out.metrics.values())
+        out.not_rated.append(f"no metric of {std.name} applies to this record ({reasons})")
+    if out.not_rated:
+        out.rated = False
+        for r in out.metrics.values():  # values stay; grades of an unrated record would mislead
+            if r.value is not None:
+                r.grade = r.next_grade = r.improvement_pct = None
+                r.stable, r.spans, r.reason = None, [], "record not rated"
+        return out
+    out.grade = std.grades[_combine(std, graded, "central")]
+    best, worst = _combine(std, graded, "best"), _combine(std, graded, "worst")
+    out.spans = std.grades[best : worst + 1]
+    out.stable = best == worst
+    return out

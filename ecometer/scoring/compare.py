@@ -1,0 +1,339 @@
+"""Tuning tools for standards bodies: sensitivity of grades to thresholds, diffs, charts.
+
+* :func:`compare` scores a corpus against two standards and lists the grade changes.
+* :func:`sensitivity` does that for a proposed change of one metric's thresholds.
+* :func:`diff` lists the fields two versions of a standard differ in, and (given a corpus)
+  the grade changes they cause.
+* :func:`sensitivity_chart` draws the corpus distribution of a metric with band edges.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ecometer.errors import InputError
+from ecometer.record import RunRecord
+from ecometer.scoring.assess import Assessment, score
+from ecometer.scoring.loader import load_standard
+from ecometer.scoring.metrics import NotApplicable, measure
+from ecometer.scoring.schema import Standard
+
+NOT_RATED = "not rated"
+
+
+@dataclass
+class GradeChange:
+    """One record whose grade (overall, or of ``metric``) differs between two standards."""
+
+    record: str
+    before: str
+    after: str
+    change: str  # "better", "worse", "now rated", "no longer rated", "relabelled"
+    metric: str | None = None
+    class_before: str | None = None
+    class_after: str | None = None
+
+
+@dataclass
+class Comparison:
+    """How a corpus grades under two standards."""
+
+    old: str
+    new: str
+    records: int
+    changes: list[GradeChange] = field(default_factory=list)
+    metric_changes: list[GradeChange] = field(default_factory=list)
+    pass_changes: list[str] = field(default_factory=list)
+    before: dict[str, int] = field(default_factory=dict)
+    after: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Records by kind of overall change, plus ``unchanged`` and ``total``."""
+        out: dict[str, int] = {}
+        for c in self.changes:
+            out[c.change] = out.get(c.change, 0) + 1
+        out["unchanged"] = self.records - len(self.changes)
+        out["total"] = self.records
+        return out
+
+    @property
+    def changed_records(self) -> list[str]:
+        return [c.record for c in self.changes]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["counts"] = self.counts
+        return data
+
+    def __str__(self) -> str:
+        lines = [f"{len(self.changes)} of {self.records} records change overall grade ({self.old} -> {self.new})"]
+        for c in self.changes:
+            lines.append(f"  {c.record}: {c.before} -> {c.after} ({c.change})")
+        overall = {(c.record, c.before, c.after) for c in self.changes}
+        extra = [c for c in self.metric_changes if (c.record, c.before, c.after) not in overall]
+        if extra:  # metric changes the overall grades above do not already show
+            lines.append(f"other metric grade changes ({len(extra)}):")
+            for c in extra:
+                lines.append(f"  {c.record} {c.metric}: {c.before} -> {c.after} ({c.change})")
+        for name in self.pass_changes:
+            lines.append(f"  {name}: hard-limit result changes")
+        if self.before:
+            lines.append("grade counts before: " + ", ".join(f"{k} {v}" for k, v in self.before.items()))
+            lines.append("grade counts after:  " + ", ".join(f"{k} {v}" for k, v in self.after.items()))
+        return "\n".join(lines)
+
+
+def _label(std: Standard) -> str:
+    return f"{std.name} {std.version}"
+
+
+def _kind(before: str | None, after: str | None, old: Standard, new: Standard) -> str:
+    if before is None:
+        return "now rated"
+    if after is None:
+        return "no longer rated"
+    if before in old.grades and after in new.grades and old.grades == new.grades:
+        return "better" if new.grades.index(after) < old.grades.index(before) else "worse"
+    return "relabelled"
+
+
+def _counts(std: Standard, assessments: list[Assessment]) -> dict[str, int]:
+    out = {g: 0 for g in std.grades}
+    out[NOT_RATED] = 0
+    for a in assessments:
+        out[a.grade if a.grade is not None else NOT_RATED] += 1
+    return out
+
+
+def compare(records: Iterable[RunRecord], old: Standard | str, new: Standard | str) -> Comparison:
+    """Score every record against ``old`` and ``new`` and list what changes."""
+    a_std, b_std = load_standard(old), load_standard(new)
+    recs = list(records)
+    before = [score(r, a_std) for r in recs]
+    after = [score(r, b_std) for r in recs]
+    out = Comparison(
+        _label(a_std), _label(b_std), len(recs), before=_counts(a_std, before), after=_counts(b_std, after)
+    )
+    for r, a, b in zip(recs, before, after, strict=True):
+        if a.grade != b.grade:
+            out.changes.append(
+                GradeChange(
+                    r.name,
+                    a.grade or NOT_RATED,
+                    b.grade or NOT_RATED,
+                    _kind(a.grade, b.grade, a_std, b_std),
+                    class_before=a.class_name,
+                    class_after=b.class_name,
+                )
+            )
+        for name in sorted(set(a.metrics) | set(b.metrics)):
+            ga = a.metrics[name].grade if name in a.metrics else None
+            gb = b.metrics[name].grade if name in b.metrics else None
+            if ga != gb:
+                out.metric_changes.append(
+                    GradeChange(r.name, ga or NOT_RATED, gb or NOT_RATED, _kind(ga, gb, a_std, b_std), metric=name)
+                )
+        if a.passed != b.passed:
+            out.pass_changes.append(r.name)
+    return out
+
+
+def sensitivity(
+    records: Iterable[RunRecord],
+    standard: Standard | str,
+    proposed: Standard | str | Sequence[float],
+    *,
+    metric: str | None = None,
+    class_name: str | None = None,
+) -> Comparison:
+    """Grade changes on ``records`` if ``standard`` adopted ``proposed``.
+
+    ``proposed`` is another standard, or new thresholds for ``metric`` (for ``class_name``
+    when given, else the metric's own thresholds).
+    """
+    std = load_standard(standard)
+    if isinstance(proposed, (Standard, str, Path)):
+        new = load_standard(proposed)
+    else:
+        if metric is None:
+            raise InputError("proposed thresholds need the metric they are for")
+        if metric not in std.metrics:
+            raise InputError(f"{std.name} has no metric {metric!r}; its metrics are {list(std.metrics)}")
+        if class_name is None and std.classes:
+            own = [c for c in std.classes.values() if metric in c.thresholds]
+            if own:
+                raise InputError(
+                    f"{metric} has thresholds per class in {std.name} ({', '.join(c.name for c in own)}); name the class"
+                )
+        new = std.with_thresholds(metric, [float(x) for x in proposed], class_name)
+        new = new.replace(version=f"{std.version} (proposed)")
+    return compare(records, std, new)
+
+
+# ---- diff -----------------------------------------------------------------------------------
+@dataclass
+class FieldChange:
+    path: str
+    old: Any
+    new: Any
+
+
+@dataclass
+class StandardDiff:
+    """Fields two standards differ in, and the grade changes they cause on a corpus."""
+
+    old: str
+    new: str
+    fields: list[FieldChange]
+    grades: Comparison | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "old": self.old,
+            "new": self.new,
+            "fields": [asdict(f) for f in self.fields],
+            "grades": self.grades.to_dict() if self.grades is not None else None,
+        }
+
+    def __str__(self) -> str:
+        lines = [f"{self.old} -> {self.new}: {len(self.fields)} changed field(s)"]
+        for f in self.fields:
+            if f.old is None:
+                lines.append(f"  + {f.path} = {f.new!r}")
+            elif f.new is None:
+                lines.append(f"  - {f.path} (was {f.old!r})")
+            else:
+                lines.append(f"  ~ {f.path}: {f.old!r} -> {f.new!r}")
+        if self.grades is not None:
+            lines.append(str(self.grades))
+        return "\n".join(lines)
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    elif isinstance(data, list) and data and all(isinstance(x, dict) for x in data):
+        for i, v in enumerate(data):
+            out.update(_flatten(v, f"{prefix}[{i}]"))
+    else:
+        out[prefix] = data
+    return out
+
+
+def diff(old: Standard | str, new: Standard | str, records: Iterable[RunRecord] = ()) -> StandardDiff:
+    """Changed fields between two standards (paths like ``metrics.m.thresholds``) and, given
+    ``records``, the grade changes they cause."""
+    a, b = load_standard(old), load_standard(new)
+    fa, fb = _flatten(a.to_dict()), _flatten(b.to_dict())
+    changes = [FieldChange(p, fa.get(p), fb.get(p)) for p in sorted(set(fa) | set(fb)) if fa.get(p) != fb.get(p)]
+    recs = list(records)
+    return StandardDiff(_label(a), _label(b), changes, compare(recs, a, b) if recs else None)
+
+
+# ---- chart ------------------------------------------------------------------------------------
+def sensitivity_chart(
+    records: Iterable[RunRecord],
+    standard: Standard | str,
+    metric: str,
+    path: str | Path,
+    *,
+    proposed: Standard | str | Sequence[float] | None = None,
+    class_name: str | None = None,
+) -> Path:
+    """Save a PNG of the corpus distribution of ``metric`` with the band edges drawn.
+
+    One panel per class (or only ``class_name``); the current edges are solid lines, the
+    proposed ones (another standard or thresholds) dashed. Returns the path written.
+    """
+    std = load_standard(standard)
+    if metric not in std.metrics:
+        raise InputError(f"{std.name} has no metric {metric!r}; its metrics are {list(std.metrics)}")
+    new: Standard | None = None
+    if proposed is not None:
+        if isinstance(proposed, (Standard, str, Path)):
+            new = load_standard(proposed)
+        else:
+            new = std.with_thresholds(metric, [float(x) for x in proposed], class_name)
+    m = std.metrics[metric]
+    groups: dict[str | None, list[float]] = {}
+    for r in records:
+        cls, _ = std.classify(r)
+        cname = cls.name if cls is not None else None
+        if std.classes and (cls is None or not cls.rated):
+            continue
+        try:
+            groups.setdefault(cname, []).append(measure(m.measure, r).central)
+        except NotApplicable:
+            continue
+    panels = [class_name] if class_name is not None else (list(groups) or [None])
+    if class_name is not None and std.classes and class_name not in std.classes:
+        raise InputError(f"{std.name} has no class {class_name!r}; its classes are {list(std.classes)}")
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 2.8 * len(panels) + 0.6), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
+    for ax, cname in zip(axes, panels, strict=True):
+        vals = [v for v in groups.get(cname, []) if math.isfinite(v)]
+        edges = std.thresholds_for(metric, cname) or []
+        new_edges = (new.thresholds_for(metric, cname) or []) if new is not None else []
+        _panel(ax, vals, edges, new_edges, std.grades, m.direction)
+        where = f"class {cname}" if cname else "all records"
+        ax.set_title(f"{std.name} {std.version}: {metric}, {where} (n={len(vals)})", fontsize=10)
+        ax.set_xlabel(f"{metric} ({m.measure.label}); {m.direction} is better")
+        ax.set_ylabel("records")
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    return out
+
+
+def _panel(
+    ax: Any, vals: list[float], edges: list[float], new_edges: list[float], grades: list[str], direction: str
+) -> None:
+    import numpy as np
+
+    every = [*vals, *edges, *new_edges]
+    positive = bool(every) and min(every) > 0
+    log_x = positive and max(every) / min(every) > 10
+    if vals:
+        if log_x:
+            lo, hi = math.log10(min(every)), math.log10(max(every))
+            bins = np.logspace(lo - 0.05, hi + 0.05, 30)
+        else:
+            bins = 30
+        ax.hist(vals, bins=bins, color="#8fb9d8", edgecolor="#4a7fa8")
+    else:
+        ax.text(0.5, 0.5, "no records", transform=ax.transAxes, ha="center", va="center", color="gray")
+    if log_x:
+        ax.set_xscale("log")
+    for i, e in enumerate(edges):
+        ax.axvline(e, color="#1b3b5a", lw=1.6, label="current edges" if i == 0 else None)
+    for i, e in enumerate(new_edges):
+        ax.axvline(e, color="#d9822b", lw=1.6, ls="--", label="proposed edges" if i == 0 else None)
+    if every:
+        ax.margins(x=0.05)
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.25)  # room for the grade labels
+    if edges:  # label the x axis at the current band edges
+        from matplotlib.ticker import NullFormatter
+
+        ax.set_xticks(sorted(edges), [f"{e:g}" for e in sorted(edges)])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    # grade labels in the middle of each band (current edges)
+    x0, x1 = ax.get_xlim()
+    bounds = [x0, *sorted(edges), x1]
+    labels = grades if direction == "lower" else grades[::-1]
+    for (a, b), g in zip(zip(bounds, bounds[1:], strict=False), labels, strict=False):
+        mid = math.sqrt(a * b) if log_x and a > 0 and b > 0 else (a + b) / 2
+        ax.text(mid, 0.97, g, transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=9, color="#1b3b5a")
+    if edges or new_edges:
+        ax.legend(loc="upper right", fontsize=8, framealpha=0.8, bbox_to_anchor=(1.0, 0.88))

@@ -1,0 +1,516 @@
+"""Read a standard from TOML, strictly: every problem is an error that names the field.
+
+Unknown keys are errors (typos are caught), thresholds must run in the metric's
+direction, grade labels must be unique, classes must not overlap and must cover every
+record (or declare a default). Nothing is partially applied: a standard is returned only
+when the whole file is valid.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ecometer.scoring import units as U
+from ecometer.scoring.errors import StandardError
+from ecometer.scoring.metrics import GPU_HOUR, QUANTITIES, RUN
+from ecometer.scoring.schema import BANDS, COMBINE, DIRECTIONS, Limit, Metric, Quality, Standard, StdClass
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+BUILTIN_PACKAGE = "ecometer.scoring"
+_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+_STD_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+_TOP_KEYS = ("standard", "quality", "metrics", "classes", "limits", "calibration")
+_STANDARD_KEYS = ("name", "title", "version", "description", "grades", "combine", "bands", "sources")
+_QUALITY_KEYS = ("min_duration_s", "min_repetitions", "require_counter_gpu", "max_relative_uncertainty")
+_MEASURE_KEYS = ("quantity", "per", "scale", "unit", "work")
+_METRIC_KEYS = (*_MEASURE_KEYS, "direction", "thresholds", "weight", "required", "description")
+_LIMIT_KEYS = ("name", *_MEASURE_KEYS, "max", "min", "required", "description")
+_CLASS_KEYS = ("match", "default", "rated", "thresholds", "description")
+_CALIBRATION_KEYS = ("method", "metric", "records", "date", "note", "classes_kept")
+
+
+class _Ctx:
+    """Where errors point: the file and its text (to find lines)."""
+
+    def __init__(self, origin: str, text: str | None) -> None:
+        self.origin = origin
+        self.text = text
+
+    def error(self, path: str, found: str, expected: str) -> StandardError:
+        return StandardError(self.origin, path, found, expected, text=self.text)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _hint(found: str, valid: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(found, list(valid), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_keys(ctx: _Ctx, table: Any, allowed: tuple[str, ...], path: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ctx.error(path, _show(table), "a table")
+    for key in table:
+        if key not in allowed:
+            where = f"{path}.{key}" if path else key
+            raise ctx.error(where, f"unknown key {key!r}", f"one of {list(allowed)}{_hint(key, allowed)}")
+    return table
+
+
+def _string(ctx: _Ctx, value: Any, path: str, *, pattern: re.Pattern[str] | None = None, what: str = "") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ctx.error(path, _show(value), "a non-empty string")
+    if pattern is not None and not pattern.match(value):
+        raise ctx.error(path, repr(value), what or f"a name matching {pattern.pattern}")
+    return value
+
+
+def _number(ctx: _Ctx, value: Any, path: str, *, positive: bool = False, nonneg: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ctx.error(path, _show(value), "a finite number")
+    if positive and value <= 0:
+        raise ctx.error(path, repr(value), "a number above 0")
+    if nonneg and value < 0:
+        raise ctx.error(path, repr(value), "a number of 0 or more")
+    return float(value)
+
+
+def _bool(ctx: _Ctx, value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise ctx.error(path, _show(value), "true or false")
+    return value
+
+
+def _choice(ctx: _Ctx, value: Any, path: str, choices: tuple[str, ...] | list[str]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        hint = _hint(value, choices) if isinstance(value, str) else ""
+        raise ctx.error(path, _show(value), f"one of {list(choices)}{hint}")
+    return value
+
+
+# ---- sections ------------------------------------------------------------------------------
+def _measure(ctx: _Ctx, table: dict[str, Any], path: str) -> dict[str, Any]:
+    if "quantity" not in table:
+        raise ctx.error(f"{path}.quantity", "nothing", f"one of {list(QUANTITIES)}")
+    quantity = _choice(ctx, table["quantity"], f"{path}.quantity", list(QUANTITIES))
+    q = QUANTITIES[quantity]
+    per = table.get("per", RUN)
+    per = _string(ctx, per, f"{path}.per", pattern=_NAME, what="'run', 'gpu_hour' or the name of a work counter")
+    if not q.extensive and per != RUN:
+        raise ctx.error(
+            f"{path}.per",
+            repr(per),
+            f"no 'per' key: {quantity} is a rate or ratio and cannot be normalised per a functional unit",
+        )
+    scale = _number(ctx, table.get("scale", 1), f"{path}.scale", positive=True)
+    work = table.get("work")
+    if quantity == "work_per_joule":
+        if work is not None:
+            work = _string(ctx, work, f"{path}.work", pattern=_NAME, what="the name of a work counter (e.g. 'sample')")
+    else:
+        if work is not None:
+            raise ctx.error(f"{path}.work", repr(work), "no 'work' key: only work_per_joule takes one")
+        if scale != 1 and per == RUN:
+            raise ctx.error(f"{path}.scale", repr(table["scale"]), "no 'scale' without a 'per' work unit or 'gpu_hour'")
+    unit = table.get("unit", q.default_unit)
+    valid = U.units_of(q.dimension)
+    if not isinstance(unit, str) or unit not in U.UNITS:
+        raise ctx.error(f"{path}.unit", _show(unit), f"a unit of {q.dimension} for {quantity}: one of {valid}")
+    if U.UNITS[unit].dimension != q.dimension:
+        raise ctx.error(
+            f"{path}.unit",
+            f"{unit!r} (a unit of {U.UNITS[unit].dimension})",
+            f"a unit of {q.dimension} for {quantity}: one of {valid}",
+        )
+    return {"quantity": quantity, "per": per, "scale": scale, "unit": unit, "work": work}
+
+
+def _thresholds(ctx: _Ctx, value: Any, path: str, direction: str, grades: list[str]) -> list[float]:
+    n = len(grades) - 1
+    if not isinstance(value, list):
+        raise ctx.error(path, _show(value), f"a list of {n} numbers")
+    if len(value) != n:
+        raise ctx.error(
+            path,
+            f"{len(value)} values",
+            f"{n} values: one band edge between each pair of the {len(grades)} grades {grades}",
+        )
+    out: list[float] = []
+    for i, v in enumerate(value):
+        x = _number(ctx, v, f"{path}[{i}]")
+        if out:
+            prev = out[-1]
+            if direction == "lower" and not x > prev:
+                raise ctx.error(
+                    f"{path}[{i}]",
+                    repr(v),
+                    f"a value above {prev:g} (lower is better, so edges increase from the best grade to the worst)",
+                )
+            if direction == "higher" and not x < prev:
+                raise ctx.error(
+                    f"{path}[{i}]",
+                    repr(v),
+                    f"a value below {prev:g} (higher is better, so edges decrease from the best grade to the worst)",
+                )
+        out.append(x)
+    return out
+
+
+def _metric(ctx: _Ctx, name: str, table: Any, grades: list[str], combine: str) -> Metric:
+    path = f"metrics.{name}"
+    _string(ctx, name, path, pattern=_NAME, what="a metric name of letters, digits, '_' or '-'")
+    table = _check_keys(ctx, table, _METRIC_KEYS, path)
+    m = _measure(ctx, table, path)
+    natural = QUANTITIES[m["quantity"]].direction
+    direction = _choice(ctx, table.get("direction", natural), f"{path}.direction", DIRECTIONS)
+    if direction != natural:
+        raise ctx.error(f"{path}.direction", repr(direction), f"{natural!r}: for {m['quantity']} {natural} is better")
+    thresholds = None
+    if "thresholds" in table:
+        thresholds = _thresholds(ctx, table["thresholds"], f"{path}.thresholds", direction, grades)
+    weight = None
+    if "weight" in table:
+        weight = _number(ctx, table["weight"], f"{path}.weight", positive=True)
+        if combine != "weighted":
+            raise ctx.error(f"{path}.weight", repr(table["weight"]), "no weight, or combine = 'weighted' in [standard]")
+    required = _bool(ctx, table.get("required", False), f"{path}.required")
+    desc = table.get("description", "")
+    if desc:
+        _string(ctx, desc, f"{path}.description")
+    return Metric(
+        name=name, direction=direction, thresholds=thresholds, weight=weight, required=required, description=desc, **m
+    )
+
+
+def _match_rule(ctx: _Ctx, value: Any, path: str) -> Any:
+    scalar = (str, int, float, bool)
+    if isinstance(value, dict):
+        _check_keys(ctx, value, ("min", "max"), path)
+        if not value:
+            raise ctx.error(path, "an empty table", "a range with 'min', 'max' or both")
+        lo = _number(ctx, value["min"], f"{path}.min") if "min" in value else None
+        hi = _number(ctx, value["max"], f"{path}.max") if "max" in value else None
+        if lo is not None and hi is not None and not lo < hi:
+            raise ctx.error(f"{path}.max", repr(value["max"]), f"a value above min = {lo:g}")
+        return {k: v for k, v in (("min", lo), ("max", hi)) if v is not None}
+    if isinstance(value, list):
+        if not value or not all(isinstance(v, scalar) for v in value):
+            raise ctx.error(path, _show(value), "a non-empty list of strings or numbers")
+        return list(value)
+    if isinstance(value, scalar):
+        return value
+    raise ctx.error(path, _show(value), "a value, a list of values, or a range {min = .., max = ..}")
+
+
+def _class(ctx: _Ctx, name: str, table: Any, metrics: dict[str, Metric], grades: list[str]) -> StdClass:
+    path = f"classes.{name}"
+    _string(ctx, name, path, pattern=_NAME, what="a class name of letters, digits, '_' or '-'")
+    table = _check_keys(ctx, table, _CLASS_KEYS, path)
+    default = _bool(ctx, table.get("default", False), f"{path}.default")
+    rated = _bool(ctx, table.get("rated", True), f"{path}.rated")
+    match: dict[str, Any] = {}
+    if default:
+        if "match" in table:
+            raise ctx.error(
+                f"{path}.match", "a match rule", "no match rule in the default class (it takes every other record)"
+            )
+    else:
+        if "match" not in table:
+            raise ctx.error(f"{path}.match", "nothing", "a table of record.meta fields to match, or default = true")
+        raw = table["match"]
+        if not isinstance(raw, dict) or not raw:
+            raise ctx.error(f"{path}.match", _show(raw), "a non-empty table of record.meta fields")
+        match = {f: _match_rule(ctx, v, f"{path}.match.{f}") for f, v in raw.items()}
+    thresholds: dict[str, list[float]] = {}
+    if "thresholds" in table:
+        if not rated:
+            raise ctx.error(f"{path}.thresholds", "thresholds", "no thresholds in a class with rated = false")
+        raw = table["thresholds"]
+        if not isinstance(raw, dict):
+            raise ctx.error(f"{path}.thresholds", _show(raw), "a table of metric name = [thresholds]")
+        for metric, value in raw.items():
+            if metric not in metrics:
+                raise ctx.error(
+                    f"{path}.thresholds.{metric}",
+                    f"unknown metric {metric!r}",
+                    f"one of the metrics {list(metrics)}{_hint(metric, list(metrics))}",
+                )
+            thresholds[metric] = _thresholds(
+                ctx, value, f"{path}.thresholds.{metric}", metrics[metric].direction, grades
+            )
+    desc = table.get("description", "")
+    if desc:
+        _string(ctx, desc, f"{path}.description")
+    return StdClass(name=name, match=match, default=default, rated=rated, thresholds=thresholds, description=desc)
+
+
+def _rules_intersect(a: Any, b: Any) -> bool:
+    """Whether some single value satisfies both match rules."""
+    if isinstance(a, list):
+        return any(_rules_intersect(x, b) for x in a)
+    if isinstance(b, list):
+        return any(_rules_intersect(a, y) for y in b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        lo = max(a.get("min", -math.inf), b.get("min", -math.inf))
+        hi = min(a.get("max", math.inf), b.get("max", math.inf))
+        return lo < hi
+    if isinstance(a, dict) or isinstance(b, dict):
+        rng, val = (a, b) if isinstance(a, dict) else (b, a)
+        from ecometer.scoring.schema import match_value
+
+        return match_value(rng, val)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    return a == b
+
+
+def _check_classes(ctx: _Ctx, classes: dict[str, StdClass], metrics: dict[str, Metric]) -> None:
+    defaults = [c.name for c in classes.values() if c.default]
+    if len(defaults) > 1:
+        raise ctx.error(f"classes.{defaults[1]}.default", f"a second default class ({defaults})", "at most one")
+    ruled = [c for c in classes.values() if not c.default]
+    for i, a in enumerate(ruled):
+        for b in ruled[i + 1 :]:
+            shared = set(a.match) & set(b.match)
+            if all(_rules_intersect(a.match[f], b.match[f]) for f in shared):
+                example = ", ".join(sorted(set(a.match) | set(b.match)))
+                raise ctx.error(
+                    f"classes.{b.name}.match",
+                    f"a rule that overlaps classes.{a.name} (a record can match both on {example})",
+                    "classes whose rules exclude each other on at least one shared field",
+                )
+    if not defaults and not _covers(ruled):
+        raise ctx.error(
+            "classes",
+            f"classes {[c.name for c in ruled]} that leave some records in no class",
+            "a class with default = true (it may set rated = false), or ranges on one field that cover every value",
+        )
+    for c in classes.values():
+        if not c.rated:
+            continue
+        for name, m in metrics.items():
+            if c.thresholds.get(name) is None and m.thresholds is None:
+                raise ctx.error(
+                    f"classes.{c.name}.thresholds.{name}",
+                    "no thresholds",
+                    f"thresholds for {name} in this class or in metrics.{name}",
+                )
+
+
+def _covers(ruled: list[StdClass]) -> bool:
+    """Whether range rules on a single shared field cover every number."""
+    if not ruled or any(len(c.match) != 1 for c in ruled):
+        return False
+    fields = {next(iter(c.match)) for c in ruled}
+    if len(fields) != 1:
+        return False
+    ranges = [next(iter(c.match.values())) for c in ruled]
+    if not all(isinstance(r, dict) for r in ranges):
+        return False
+    edge = -math.inf
+    for r in sorted(ranges, key=lambda r: r.get("min", -math.inf)):
+        if r.get("min", -math.inf) > edge:
+            return False
+        edge = max(edge, r.get("max", math.inf))
+    return edge == math.inf
+
+
+def _limit(ctx: _Ctx, i: int, table: Any) -> Limit:
+    path = f"limits[{i}]"
+    table = _check_keys(ctx, table, _LIMIT_KEYS, path)
+    m = _measure(ctx, table, path)
+    name = table.get("name", m["quantity"])
+    _string(ctx, name, f"{path}.name", pattern=_NAME, what="a name of letters, digits, '_' or '-'")
+    lo = _number(ctx, table["min"], f"{path}.min") if "min" in table else None
+    hi = _number(ctx, table["max"], f"{path}.max") if "max" in table else None
+    if lo is None and hi is None:
+        raise ctx.error(f"{path}.max", "neither min nor max", "max = .., min = .., or both")
+    if lo is not None and hi is not None and lo > hi:
+        raise ctx.error(f"{path}.max", repr(hi), f"a value of at least min = {lo:g}")
+    required = _bool(ctx, table.get("required", False), f"{path}.required")
+    desc = table.get("description", "")
+    if desc:
+        _string(ctx, desc, f"{path}.description")
+    return Limit(name=name, max=hi, min=lo, required=required, description=desc, **m)
+
+
+def _calibration(ctx: _Ctx, table: Any) -> dict[str, Any]:
+    table = _check_keys(ctx, table, _CALIBRATION_KEYS, "calibration")
+    for key, value in table.items():
+        ok = isinstance(value, str) or (key == "records" and isinstance(value, int) and not isinstance(value, bool))
+        ok = ok or (key == "classes_kept" and isinstance(value, list) and all(isinstance(v, str) for v in value))
+        if not ok:
+            raise ctx.error(f"calibration.{key}", _show(value), "a string (records: an integer; classes_kept: a list)")
+    return dict(table)
+
+
+# ---- entry points ----------------------------------------------------------------------------
+def standard_from_dict(data: Any, *, origin: str = "<dict>", text: str | None = None) -> Standard:
+    """Validate a TOML-shaped dictionary into a :class:`Standard` (raises :class:`StandardError`)."""
+    ctx = _Ctx(origin, text)
+    data = _check_keys(ctx, data, _TOP_KEYS, "")
+    if "standard" not in data:
+        raise ctx.error("standard", "no [standard] table", "a [standard] table with name, title, version and grades")
+    head = _check_keys(ctx, data["standard"], _STANDARD_KEYS, "standard")
+    for key in ("name", "title", "version", "grades"):
+        if key not in head:
+            raise ctx.error(f"standard.{key}", "nothing", f"standard.{key} (required)")
+    name = _string(
+        ctx, head["name"], "standard.name", pattern=_STD_NAME, what="a name of letters, digits, '.', '_' or '-'"
+    )
+    title = _string(ctx, head["title"], "standard.title")
+    version = _string(ctx, head["version"], "standard.version")
+    grades = head["grades"]
+    if not isinstance(grades, list) or len(grades) < 2:
+        raise ctx.error("standard.grades", _show(grades), "a list of at least 2 grade labels, best first")
+    seen: set[str] = set()
+    for i, g in enumerate(grades):
+        _string(ctx, g, f"standard.grades[{i}]")
+        if g in seen:
+            raise ctx.error(f"standard.grades[{i}]", f"{g!r} a second time", "unique grade labels")
+        seen.add(g)
+    combine = _choice(ctx, head.get("combine", "worst"), "standard.combine", COMBINE)
+    bands = head.get("bands")
+    if bands is not None:
+        bands = _choice(ctx, bands, "standard.bands", BANDS)
+    sources = head.get("sources", [])
+    if not isinstance(sources, list):
+        raise ctx.error("standard.sources", _show(sources), "a list of strings")
+    for i, s in enumerate(sources):
+        _string(ctx, s, f"standard.sources[{i}]")
+    desc = head.get("description", "")
+    if desc:
+        _string(ctx, desc, "standard.description")
+
+    quality = Quality()
+    if "quality" in data:
+        qt = _check_keys(ctx, data["quality"], _QUALITY_KEYS, "quality")
+        if "min_duration_s" in qt:
+            quality.min_duration_s = _number(ctx, qt["min_duration_s"], "quality.min_duration_s", nonneg=True)
+        if "min_repetitions" in qt:
+            reps = qt["min_repetitions"]
+            if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
+                raise ctx.error("quality.min_repetitions", _show(reps), "an integer of 1 or more")
+            quality.min_repetitions = reps
+        if "require_counter_gpu" in qt:
+            quality.require_counter_gpu = _bool(ctx, qt["require_counter_gpu"], "quality.require_counter_gpu")
+        if "max_relative_uncertainty" in qt:
+            quality.max_relative_uncertainty = _number(
+                ctx, qt["max_relative_uncertainty"], "quality.max_relative_uncertainty", positive=True
+            )
+
+    raw_metrics = data.get("metrics")
+    if not isinstance(raw_metrics, dict) or not raw_metrics:
+        raise ctx.error(
+            "metrics",
+            _show(raw_metrics) if raw_metrics is not None else "no [metrics]",
+            "at least one [metrics.NAME] table",
+        )
+    metrics = {n: _metric(ctx, n, t, grades, combine) for n, t in raw_metrics.items()}
+
+    classes: dict[str, StdClass] = {}
+    if "classes" in data:
+        raw_classes = data["classes"]
+        if not isinstance(raw_classes, dict) or not raw_classes:
+            raise ctx.error("classes", _show(raw_classes), "one or more [classes.NAME] tables")
+        classes = {n: _class(ctx, n, t, metrics, grades) for n, t in raw_classes.items()}
+        _check_classes(ctx, classes, metrics)
+    else:
+        for n, m in metrics.items():
+            if m.thresholds is None:
+                raise ctx.error(f"metrics.{n}.thresholds", "nothing", f"a list of {len(grades) - 1} band edges")
+
+    limits: list[Limit] = []
+    if "limits" in data:
+        raw_limits = data["limits"]
+        if not isinstance(raw_limits, list):
+            raise ctx.error("limits", _show(raw_limits), "an array of [[limits]] tables")
+        limits = [_limit(ctx, i, t) for i, t in enumerate(raw_limits)]
+        names = [lim.name for lim in limits]
+        for i, n in enumerate(names):
+            if n in names[:i]:
+                raise ctx.error(f"limits[{i}].name", f"{n!r} a second time", "unique limit names (set name = ..)")
+
+    calibration = _calibration(ctx, data["calibration"]) if "calibration" in data else None
+    return Standard(
+        name=name,
+        title=title,
+        version=version,
+        grades=list(grades),
+        metrics=metrics,
+        description=desc,
+        combine=combine,
+        bands=bands,
+        sources=list(sources),
+        classes=classes,
+        quality=quality,
+        limits=limits,
+        calibration=calibration,
+        source=origin,
+    )
+
+
+def parse_standard(text: str, *, origin: str = "<text>") -> Standard:
+    """Parse and validate TOML ``text``."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise StandardError(
+            origin, "", f"malformed TOML ({exc})", "a valid TOML file", line=int(m.group(1)) if m else None
+        ) from None
+    return standard_from_dict(data, origin=origin, text=text)
+
+
+def builtin_names() -> list[str]:
+    """Names of the standards shipped with ecometer."""
+    folder = resources.files(BUILTIN_PACKAGE).joinpath("builtin")
+    return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def builtin_text(name: str) -> str:
+    return resources.files(BUILTIN_PACKAGE).joinpath("builtin", f"{name}.toml").read_text(encoding="utf-8")
+
+
+def load_standard(name_or_path: str | Path | Standard) -> Standard:
+    """A standard from a TOML file path or a built-in name (see :func:`builtin_names`)."""
+    if isinstance(name_or_path, Standard):
+        return name_or_path
+    spec = str(name_or_path)
+    path = Path(spec)
+    if isinstance(name_or_path, Path) or spec.endswith(".toml") or path.exists() or "/" in spec:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise StandardError(
+                spec, "", "no such file", f"a standard file, or a built-in name: one of {builtin_names()}"
+            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StandardError(spec, "", f"an unreadable file ({exc})", "a UTF-8 TOML file") from None
+        return parse_standard(text, origin=spec)
+    names = builtin_names()
+    if spec not in names:
+        raise StandardError(
+            spec, "", "no built-in standard or file of that name", f"a file path or one of {names}{_hint(spec, names)}"
+        )
+    return parse_standard(builtin_text(spec), origin=f"builtin:{spec}")
+
+
+__all__ = ["BUILTIN_PACKAGE", "GPU_HOUR", "builtin_names", "load_standard", "parse_standard", "standard_from_dict"]

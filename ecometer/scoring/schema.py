@@ -1,0 +1,282 @@
+"""A standard in memory: plain dataclasses mirroring the TOML file one to one.
+
+Build one with :func:`ecometer.scoring.load_standard` (which validates everything) rather
+than by hand. :meth:`Standard.to_dict` gives back the TOML-shaped dictionary that
+:func:`ecometer.scoring.writer.to_toml` writes and the loader accepts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ecometer.record import RunRecord
+from ecometer.scoring.metrics import RUN, Measure
+
+COMBINE = ("worst", "weighted")
+DIRECTIONS = ("lower", "higher")
+BANDS = ("equal-width", "quantile", "manual")
+
+
+@dataclass
+class Metric:
+    """One graded metric. ``thresholds`` are the band edges in ``unit``, best grade first:
+    ``len(grades) - 1`` values, increasing when lower is better, decreasing when higher is."""
+
+    name: str
+    quantity: str
+    unit: str
+    direction: str
+    per: str = RUN
+    scale: float = 1.0
+    work: str | None = None
+    thresholds: list[float] | None = None
+    weight: float | None = None
+    required: bool = False
+    description: str = ""
+
+    @property
+    def measure(self) -> Measure:
+        return Measure(self.quantity, self.per, self.scale, self.unit, self.work)
+
+
+@dataclass
+class StdClass:
+    """A class of records with its own thresholds.
+
+    ``match`` maps a ``record.meta`` field to a value, a list of values, or a range
+    ``{"min": a, "max": b}`` (``a <= value < b``; either end may be left out). The class with
+    ``default = True`` takes records that match no other; ``rated = False`` means records
+    of this class are not rated.
+    """
+
+    name: str
+    match: dict[str, Any] = field(default_factory=dict)
+    default: bool = False
+    rated: bool = True
+    thresholds: dict[str, list[float]] = field(default_factory=dict)
+    description: str = ""
+
+
+@dataclass
+class Quality:
+    """Requirements on measurement quality; a record that misses one is not rated."""
+
+    min_duration_s: float | None = None
+    min_repetitions: int | None = None
+    require_counter_gpu: bool = False
+    max_relative_uncertainty: float | None = None
+
+
+@dataclass
+class Limit:
+    """A hard limit: a run whose value is above ``max`` or below ``min`` fails outright.
+
+    When the value cannot be computed for a record, a ``required`` limit makes the record
+    not rated; otherwise the limit is reported as not checked.
+    """
+
+    name: str
+    quantity: str
+    unit: str
+    per: str = RUN
+    scale: float = 1.0
+    work: str | None = None
+    max: float | None = None
+    min: float | None = None
+    required: bool = False
+    description: str = ""
+
+    @property
+    def measure(self) -> Measure:
+        return Measure(self.quantity, self.per, self.scale, self.unit, self.work)
+
+    @property
+    def rule(self) -> str:
+        parts = []
+        if self.min is not None:
+            parts.append(f">= {self.min:g}")
+        if self.max is not None:
+            parts.append(f"<= {self.max:g}")
+        return f"{self.name} {' and '.join(parts)} {self.measure.label}".rstrip()
+
+
+@dataclass
+class Standard:
+    """An efficiency standard: metrics, grades, classes, quality requirements, hard limits."""
+
+    name: str
+    title: str
+    version: str
+    grades: list[str]
+    metrics: dict[str, Metric]
+    description: str = ""
+    combine: str = "worst"
+    bands: str | None = None
+    sources: list[str] = field(default_factory=list)
+    classes: dict[str, StdClass] = field(default_factory=dict)
+    quality: Quality = field(default_factory=Quality)
+    limits: list[Limit] = field(default_factory=list)
+    calibration: dict[str, Any] | None = None
+    #: where it was read from (a path or ``builtin:NAME``); not part of the standard itself
+    source: str = field(default="<memory>", compare=False)
+
+    # ---- lookups -------------------------------------------------------------------------
+    def thresholds_for(self, metric: str, class_name: str | None = None) -> list[float] | None:
+        """Band edges of ``metric`` for records of ``class_name`` (the class's own, else the metric's)."""
+        if class_name is not None and class_name in self.classes:
+            own = self.classes[class_name].thresholds.get(metric)
+            if own is not None:
+                return own
+        return self.metrics[metric].thresholds
+
+    def classify(self, record: RunRecord) -> tuple[StdClass | None, str | None]:
+        """The class ``record`` falls in, or ``(None, reason)`` when it falls in none.
+
+        Returns ``(None, None)`` for a standard without classes.
+        """
+        if not self.classes:
+            return None, None
+        meta = record.meta or {}
+        hits = [c for c in self.classes.values() if not c.default and match_class(c, meta)]
+        if len(hits) == 1:
+            return hits[0], None
+        if len(hits) > 1:  # the loader rejects overlapping classes; a list-valued field could still do it
+            names = ", ".join(c.name for c in hits)
+            return None, f"record matches several classes ({names}) of {self.name}"
+        default = next((c for c in self.classes.values() if c.default), None)
+        if default is not None:
+            return default, None
+        fields_used = sorted({f for c in self.classes.values() for f in c.match})
+        shown = ", ".join(f"{f}={meta[f]!r}" if f in meta else f"{f} missing" for f in fields_used)
+        return None, f"record matches no class of {self.name} (record.meta: {shown})"
+
+    def with_thresholds(self, metric: str, thresholds: list[float], class_name: str | None = None) -> Standard:
+        """A validated copy with ``metric``'s thresholds replaced (for ``class_name`` if given)."""
+        from ecometer.scoring.loader import standard_from_dict
+
+        data = self.to_dict()
+        if metric not in data["metrics"]:
+            raise _unknown(self, f"metrics.{metric}", metric, sorted(data["metrics"]))
+        if class_name is None:
+            data["metrics"][metric]["thresholds"] = list(thresholds)
+        else:
+            if class_name not in data.get("classes", {}):
+                raise _unknown(self, f"classes.{class_name}", class_name, sorted(data.get("classes", {})))
+            data["classes"][class_name].setdefault("thresholds", {})[metric] = list(thresholds)
+        return standard_from_dict(data, origin=self.source)
+
+    def replace(self, **changes: Any) -> Standard:
+        return replace(self, **changes)
+
+    # ---- serialisation -----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The TOML-shaped dictionary of this standard (defaults left out)."""
+        head: dict[str, Any] = {"name": self.name, "title": self.title, "version": self.version}
+        if self.description:
+            head["description"] = self.description
+        head["grades"] = list(self.grades)
+        head["combine"] = self.combine
+        if self.bands is not None:
+            head["bands"] = self.bands
+        if self.sources:
+            head["sources"] = list(self.sources)
+        out: dict[str, Any] = {"standard": head}
+        q = {k: v for k, v in vars(self.quality).items() if v is not None and v is not False}
+        if q:
+            out["quality"] = q
+        out["metrics"] = {name: _metric_dict(m) for name, m in self.metrics.items()}
+        if self.classes:
+            out["classes"] = {name: _class_dict(c) for name, c in self.classes.items()}
+        if self.limits:
+            out["limits"] = [_limit_dict(lim) for lim in self.limits]
+        if self.calibration:
+            out["calibration"] = dict(self.calibration)
+        return out
+
+    def to_toml(self) -> str:
+        from ecometer.scoring.writer import to_toml
+
+        return to_toml(self.to_dict())
+
+
+def _unknown(std: Standard, path: str, found: str, valid: list[str]) -> Exception:
+    from ecometer.scoring.errors import StandardError
+
+    return StandardError(std.source, path, repr(found), f"one of {valid}")
+
+
+def _measure_fields(obj: Metric | Limit, out: dict[str, Any]) -> None:
+    out["quantity"] = obj.quantity
+    if obj.per != RUN:
+        out["per"] = obj.per
+    if obj.scale != 1:
+        out["scale"] = obj.scale
+    if obj.work is not None:
+        out["work"] = obj.work
+    out["unit"] = obj.unit
+
+
+def _metric_dict(m: Metric) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if m.description:
+        out["description"] = m.description
+    _measure_fields(m, out)
+    out["direction"] = m.direction
+    if m.weight is not None:
+        out["weight"] = m.weight
+    if m.required:
+        out["required"] = True
+    if m.thresholds is not None:
+        out["thresholds"] = list(m.thresholds)
+    return out
+
+
+def _class_dict(c: StdClass) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if c.description:
+        out["description"] = c.description
+    if c.default:
+        out["default"] = True
+    if not c.rated:
+        out["rated"] = False
+    if c.match:
+        out["match"] = {
+            k: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v) for k, v in c.match.items()
+        }
+    if c.thresholds:
+        out["thresholds"] = {k: list(v) for k, v in c.thresholds.items()}
+    return out
+
+
+def _limit_dict(lim: Limit) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": lim.name}
+    if lim.description:
+        out["description"] = lim.description
+    _measure_fields(lim, out)
+    if lim.min is not None:
+        out["min"] = lim.min
+    if lim.max is not None:
+        out["max"] = lim.max
+    if lim.required:
+        out["required"] = True
+    return out
+
+
+def match_value(rule: Any, value: Any) -> bool:
+    """Whether a ``record.meta`` value satisfies one match rule."""
+    if isinstance(rule, dict):
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return False
+        lo = rule.get("min")
+        hi = rule.get("max")
+        return (lo is None or value >= lo) and (hi is None or value < hi)
+    if isinstance(rule, list):
+        return any(match_value(r, value) for r in rule)
+    if isinstance(rule, bool) or isinstance(value, bool):
+        return rule is value
+    return rule == value
+
+
+def match_class(c: StdClass, meta: dict[str, Any]) -> bool:
+    return all(f in meta and match_value(rule, meta[f]) for f, rule in c.match.items())
