@@ -16,8 +16,12 @@ log = logging.getLogger("ecometer.sync")
 def _torch_sync() -> None:
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+        # the current device, and others this process allocated on; never create a context
+        # on a GPU the process does not use (other ranks' GPUs in a multi-process job)
+        current = torch.cuda.current_device()
         for index in range(torch.cuda.device_count()):
-            torch.cuda.synchronize(index)
+            if index == current or torch.cuda.memory_allocated(index) > 0:
+                torch.cuda.synchronize(index)
 
 
 def _cupy_sync() -> None:

@@ -1,0 +1,155 @@
+"""A Hugging Face ``transformers`` callback that meters a whole ``Trainer.train()``.
+
+    from ecometer.integrations.hf import EcometerCallback
+    cb = EcometerCallback(name="finetune", site="us-average", standard="ecometer-training")
+    trainer = Trainer(model=model, args=args, train_dataset=ds, callbacks=[cb])
+    trainer.train()
+    cb.record.energy_j, cb.path            # also in trainer.state.log_history[-1]
+
+* metered from ``on_train_begin`` to ``on_train_end``; epochs are phases ``"epoch"`` (read
+  exactly at their boundaries) and optimizer steps phases ``"step"`` (two clock reads
+  each: the GPU is never synchronised per step);
+* work: samples (the batch dimension) and tokens (elements of ``input_ids``, padding
+  included) of every training forward pass, read from tensor shapes by a forward pre-hook on
+  the model (no device synchronisation); ``work_unit`` says which one per-work figures use.
+  If the model's forward receives no tensor the hook can read, a step counts
+  ``per_device_train_batch_size x gradient_accumulation_steps`` samples (an estimate, noted);
+* multi-process jobs (``torchrun``, ``accelerate launch``) are metered as one job through
+  :func:`~ecometer.integrations.distributed.measure_distributed` (``distributed="auto"``);
+* the record goes to ``<output_dir>/ecometer-<name>.json`` (``out="auto"``) with the
+  footprint and the assessment when ``site``/``standard`` are given; a summary (energy,
+  per-work energy, grade, record path) is appended to ``trainer.state.log_history``.
+
+A run that raises inside ``train()`` gets no ``on_train_end``: its meter is finalised as
+``"interrupted"`` at interpreter exit (or call :meth:`EcometerCallback.stop`).
+
+This module imports ``transformers`` (and so torch): import it only where they are installed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transformers import TrainerCallback
+
+from ecometer.integrations._fit import FitMeter, batch_size_and_tokens
+from ecometer.record import RunRecord
+
+
+class EcometerCallback(TrainerCallback):
+    """Meters ``Trainer.train()``; see the module docstring.
+
+    Args:
+        name: run name. site, standard: as for :class:`ecometer.Meter`.
+        work_unit: ``"sample"`` or ``"token"``: the unit of per-work figures.
+        out: record path, ``"auto"`` (in the trainer's ``output_dir``) or None.
+        distributed: ``"auto"`` (one job record over all processes when there are several),
+            True, or False (meter the main process only).
+        **meter_kwargs: more :class:`ecometer.Meter` arguments (``interval_s``, ``scope``, ``meta``...).
+    """
+
+    def __init__(
+        self,
+        name: str = "train",
+        *,
+        site: Any = None,
+        standard: Any = None,
+        work_unit: str = "sample",
+        out: Any = "auto",
+        distributed: bool | str = "auto",
+        **meter_kwargs: Any,
+    ) -> None:
+        self.fit = FitMeter(
+            name,
+            site=site,
+            standard=standard,
+            work_unit=work_unit,
+            out=out,
+            distributed=distributed,
+            meter_kwargs=meter_kwargs,
+        )
+        self._hook: Any = None
+        self._seen_samples = 0
+        self._seen_tokens = 0
+        self._estimated_steps = 0
+
+    # ---- results ---------------------------------------------------------------------
+    @property
+    def record(self) -> RunRecord | None:
+        """The run's record after training (the job's record on rank 0 of a distributed job)."""
+        return self.fit.record
+
+    @property
+    def path(self) -> str | None:
+        return self.fit.path
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return self.fit.summary()
+
+    @property
+    def meter(self) -> Any:
+        """The running meter (for :func:`ecometer.integrations.prometheus.serve`)."""
+        return self.fit.meter
+
+    # ---- counting ---------------------------------------------------------------------
+    def _forward_pre_hook(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        if not getattr(module, "training", False):
+            return
+        samples, tokens = batch_size_and_tokens(kwargs if kwargs else args)
+        if samples is None and args:
+            samples, tokens = batch_size_and_tokens(args)
+        self._seen_samples += samples or 0
+        self._seen_tokens += tokens or 0
+
+    # ---- events -----------------------------------------------------------------------
+    def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+        self.fit.start(
+            out_dir=getattr(args, "output_dir", None),
+            world_size=int(getattr(args, "world_size", 1) or 1),
+            is_main=bool(getattr(state, "is_world_process_zero", True)),
+        )
+        self._seen_samples = self._seen_tokens = self._estimated_steps = 0
+        if self.fit.active and model is not None and hasattr(model, "register_forward_pre_hook"):
+            self._hook = model.register_forward_pre_hook(self._forward_pre_hook, with_kwargs=True)
+
+    def on_epoch_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.fit.enter("epoch", exact=True)
+
+    def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.fit.exit("epoch")
+
+    def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.fit.enter("step")
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        samples, tokens = self._seen_samples, self._seen_tokens
+        self._seen_samples = self._seen_tokens = 0
+        if not samples and self.fit.active:
+            samples = int(args.per_device_train_batch_size) * int(args.gradient_accumulation_steps)
+            self._estimated_steps += 1
+        self.fit.add_work(samples, tokens)
+        self.fit.exit("step")
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.stop()
+        summary = self.fit.summary()
+        if summary and getattr(state, "log_history", None) is not None:
+            state.log_history.append({**summary, "step": getattr(state, "global_step", 0)})
+
+    def stop(self, status: str = "ok", error: str | None = None) -> RunRecord | None:
+        """Stop metering now (``on_train_end`` does it); returns the record."""
+        if self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+        if self.fit.active and self._estimated_steps and self.fit.meter is not None:
+            note = (
+                f"{self._estimated_steps} step(s) counted as per_device_train_batch_size x gradient_accumulation_steps "
+                "samples: the model's forward received no tensor to count"
+            )
+            inner = getattr(self.fit.meter, "meter", None) or self.fit.meter
+            inner.meta["work_estimated"] = note
+        return self.fit.stop(status, error)
+
+
+__all__ = ["EcometerCallback"]

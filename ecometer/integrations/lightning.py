@@ -1,0 +1,129 @@
+"""A PyTorch Lightning callback that meters a whole ``trainer.fit()``.
+
+    from ecometer.integrations.lightning import EcometerCallback
+    cb = EcometerCallback(name="fit", work_unit="sample", site="us-average")
+    trainer = lightning.pytorch.Trainer(callbacks=[cb], max_epochs=3)
+    trainer.fit(model, datamodule)
+    cb.record.energy_j, cb.path
+
+* metered from ``on_fit_start`` to ``on_fit_end`` (``on_exception`` stops it as ``"failed"``);
+  training epochs are phases ``"epoch"`` and validation loops ``"validation"`` (read exactly
+  at their boundaries), training batches phases ``"step"`` (two clock reads each: the GPU is
+  never synchronised per batch);
+* work: samples (the batch's first dimension) and tokens (elements of ``input_ids`` when
+  the batch is a mapping that has them, padding included), from tensor shapes only;
+* multi-process strategies (DDP, FSDP) are metered as one job through
+  :func:`~ecometer.integrations.distributed.measure_distributed` (``distributed="auto"``);
+* the record goes to ``<default_root_dir>/ecometer-<name>.json`` (``out="auto"``) with the
+  footprint and assessment when ``site``/``standard`` are given, and its summary is sent to
+  the trainer's loggers (``ecometer/energy_j``, ...) from the global-zero process.
+
+Works with the ``lightning`` package (``lightning.pytorch``) and, where only it is installed,
+with ``pytorch_lightning``. This module imports Lightning (and torch).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecometer.integrations._fit import FitMeter, batch_size_and_tokens
+from ecometer.record import RunRecord
+
+try:
+    from lightning.pytorch.callbacks import Callback
+except ImportError:  # the older standalone package
+    from pytorch_lightning.callbacks import Callback  # type: ignore[no-redef]
+
+
+class EcometerCallback(Callback):
+    """Meters ``trainer.fit()``; see the module docstring (arguments as for the HF callback)."""
+
+    def __init__(
+        self,
+        name: str = "fit",
+        *,
+        site: Any = None,
+        standard: Any = None,
+        work_unit: str = "sample",
+        out: Any = "auto",
+        distributed: bool | str = "auto",
+        **meter_kwargs: Any,
+    ) -> None:
+        super().__init__()
+        self.fit = FitMeter(
+            name,
+            site=site,
+            standard=standard,
+            work_unit=work_unit,
+            out=out,
+            distributed=distributed,
+            meter_kwargs=meter_kwargs,
+        )
+
+    @property
+    def record(self) -> RunRecord | None:
+        return self.fit.record
+
+    @property
+    def path(self) -> str | None:
+        return self.fit.path
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return self.fit.summary()
+
+    @property
+    def meter(self) -> Any:
+        return self.fit.meter
+
+    # ---- fit --------------------------------------------------------------------------
+    def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+        self.fit.start(
+            out_dir=getattr(trainer, "default_root_dir", None),
+            world_size=int(getattr(trainer, "world_size", 1) or 1),
+            is_main=bool(getattr(trainer, "is_global_zero", True)),
+        )
+
+    def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
+        self.fit.stop()
+        summary = self.fit.summary()
+        if summary and getattr(trainer, "is_global_zero", True):
+            metrics = {f"ecometer/{k[len('ecometer_') :]}": v for k, v in summary.items() if _number(v)}
+            for logger in getattr(trainer, "loggers", None) or []:
+                logger.log_metrics(metrics, step=int(getattr(trainer, "global_step", 0)))
+
+    def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
+        status = "interrupted" if isinstance(exception, KeyboardInterrupt) else "failed"
+        self.fit.stop(status, f"{type(exception).__name__}: {exception}")
+
+    # ---- epochs, validation, batches -----------------------------------------------------
+    def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+        self.fit.enter("epoch", exact=True)
+
+    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        self.fit.exit("epoch")
+
+    def on_validation_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+        self.fit.enter("validation", exact=True)
+
+    def on_validation_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        self.fit.exit("validation")
+
+    def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int) -> None:
+        self.fit.enter("step")
+
+    def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
+        samples, tokens = batch_size_and_tokens(batch)
+        self.fit.add_work(samples, tokens)
+        self.fit.exit("step")
+
+    def stop(self, status: str = "ok", error: str | None = None) -> RunRecord | None:
+        """Stop metering now (``on_fit_end`` does it); returns the record."""
+        return self.fit.stop(status, error)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+__all__ = ["EcometerCallback"]

@@ -1,0 +1,382 @@
+"""Live metrics of a running meter for Prometheus, over plain HTTP (no extra dependency).
+
+    meter = ecometer.Meter("train", site="us-average").start()
+    exporter = serve(meter)                     # http://127.0.0.1:9464/metrics
+    ...
+    meter.stop(); exporter.close()
+
+The text exposition format 0.0.4 is served at ``/metrics``:
+
+========================================================  =======  =========================
+metric                                                    type     unit
+========================================================  =======  =========================
+``ecometer_up``                                           gauge    1 while the meter runs
+``ecometer_run_info{name,scope,version,...}``             gauge    always 1
+``ecometer_elapsed_seconds``                              gauge    s
+``ecometer_power_watts{component,device}``                gauge    W (power now)
+``ecometer_energy_joules_total{component,device}``        counter  J since the run started
+``ecometer_work_total{unit}``                             counter  work units counted
+``ecometer_water_litres_total{kind="onsite"|"offsite"}``  counter  L, when the meter has a site
+``ecometer_carbon_grams_total``                           counter  g CO2e, when the site has a grid
+========================================================  =======  =========================
+
+Energy counters never go backwards (a live estimate corrected down by the next counter
+reading is held until the measurement catches up), so ``rate()`` stays meaningful. Water
+and carbon come from :func:`ecometer.impact.footprint` applied to the energy so far (the
+site's annual factors; central values).
+
+The server binds to loopback unless another address is passed explicitly, and answers only
+``GET``/``HEAD`` of ``/metrics`` and ``/``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import math
+import re
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from ecometer._version import __version__
+from ecometer.errors import InputError
+
+log = logging.getLogger("ecometer.prometheus")
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 9464
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+# ---- exposition text ----------------------------------------------------------------------
+def escape_label(value: str) -> str:
+    """A label value for the text format: backslash, double quote and newline escaped."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _escape_help(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def format_value(value: float) -> str:
+    """A sample value as Prometheus writes it (``+Inf``, ``-Inf``, ``NaN`` included)."""
+    v = float(value)
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    return repr(v)
+
+
+class _Family:
+    def __init__(self, name: str, kind: str, help_text: str) -> None:
+        self.name, self.kind, self.help = name, kind, help_text
+        self.samples: list[tuple[dict[str, str], float]] = []
+
+    def add(self, value: float, **labels: str) -> None:
+        self.samples.append((labels, value))
+
+    def lines(self) -> list[str]:
+        out = [f"# HELP {self.name} {_escape_help(self.help)}", f"# TYPE {self.name} {self.kind}"]
+        for labels, value in self.samples:
+            if labels:
+                body = ",".join(f'{k}="{escape_label(str(v))}"' for k, v in labels.items())
+                out.append(f"{self.name}{{{body}}} {format_value(value)}")
+            else:
+                out.append(f"{self.name} {format_value(value)}")
+        return out
+
+
+# ---- reading the meter ----------------------------------------------------------------------
+def _inner(meter: Any) -> Any:
+    """The :class:`~ecometer.meter.Meter` doing the measuring (a DistributedMeter holds one)."""
+    inner = getattr(meter, "meter", None)
+    return inner if inner is not None and hasattr(inner, "live") else meter
+
+
+def _device_readings(meter: Any) -> dict[str, tuple[str, float, float]]:
+    """Per device: (component, watts now, joules so far) of a running meter."""
+    m = _inner(meter)
+    fn = getattr(m, "live_devices", None)
+    if callable(fn):  # the meter's own per-device view, where it offers one
+        return {d: (str(v["component"]), float(v["power_w"]), float(v["energy_j"])) for d, v in fn().items()}
+    tracks = getattr(m, "_sensor_tracks", None)
+    lock = getattr(m, "_lock", None)
+    if tracks is not None and lock is not None:  # per-device tracks of ecometer.meter.Meter
+        with lock:
+            now = m.clock()
+            return {
+                t.channel: (sensor.component, t.power_now(), t.energy_now(now)) for sensor, ts in tracks for t in ts
+            }
+    live = m.live()
+    return {f"{c}:all": (c, live.power_w.get(c, 0.0), live.energy_j.get(c, 0.0)) for c in live.energy_j}
+
+
+def _work(meter: Any) -> dict[str, float]:
+    m = _inner(meter)
+    fn = getattr(m, "live_work", None)
+    if callable(fn):
+        return dict(fn())
+    work = getattr(m, "_work", None)
+    lock = getattr(m, "_lock", None)
+    if isinstance(work, dict) and lock is not None:
+        with lock:
+            return dict(work)
+    return {}
+
+
+class MetricsState:
+    """What one exporter remembers between scrapes: counters that must not go backwards."""
+
+    def __init__(self) -> None:
+        self._high: dict[tuple[str, ...], float] = {}
+        self._lock = threading.Lock()
+        self._footprint_failed = False
+
+    def monotonic(self, key: tuple[str, ...], value: float) -> float:
+        with self._lock:
+            best = max(self._high.get(key, 0.0), value if math.isfinite(value) else 0.0)
+            self._high[key] = best
+            return best
+
+    def footprint_failed(self, exc: Exception) -> None:
+        if not self._footprint_failed:
+            self._footprint_failed = True
+            log.warning("water and carbon are not exported: the footprint failed (%s)", exc)
+
+
+def render(meter: Any, state: MetricsState | None = None, labels: Mapping[str, str] | None = None) -> str:
+    """The meter's metrics in the text exposition format 0.0.4.
+
+    ``labels`` are added to ``ecometer_run_info`` (e.g. ``{"job": "pretrain", "node": "n17"}``).
+    """
+    state = state or MetricsState()
+    running = bool(getattr(meter, "running", False))
+    record = getattr(meter, "record", None)
+    up = _Family("ecometer_up", "gauge", "Whether the ecometer meter is running (1) or not (0).")
+    up.add(1.0 if running else 0.0)
+    info = _Family("ecometer_run_info", "gauge", "The metered run; the value is always 1.")
+    run_labels = {
+        "name": str(getattr(meter, "name", "run")),
+        "scope": str(getattr(meter, "scope", "")),
+        "version": __version__,
+    }
+    dist_info = getattr(meter, "info", None)
+    if dist_info is not None and hasattr(dist_info, "rank"):
+        run_labels.update(rank=str(dist_info.rank), world_size=str(dist_info.world_size), node=dist_info.hostname)
+    for key, value in (labels or {}).items():
+        run_labels[key] = str(value)
+    info.add(1.0, **run_labels)
+    elapsed = _Family("ecometer_elapsed_seconds", "gauge", "Seconds since the run started.")
+    power = _Family("ecometer_power_watts", "gauge", "Power drawn now, by component and device (W).")
+    energy = _Family(
+        "ecometer_energy_joules_total", "counter", "Energy used since the run started, by component and device (J)."
+    )
+    work = _Family("ecometer_work_total", "counter", "Work units counted since the run started, by unit.")
+    families = [up, info, elapsed, power, energy, work]
+
+    readings: dict[str, tuple[str, float, float]] = {}
+    units: dict[str, float] = {}
+    if running:
+        readings = _device_readings(meter)
+        units = _work(meter)
+        elapsed.add(float(_inner(meter).live().elapsed_s))
+    elif record is not None:
+        for comp in record.components.values():
+            for device, joules in comp.devices.items():
+                readings[device] = (comp.name, 0.0, joules)
+        units = dict(record.work)
+        elapsed.add(float(record.duration_s))
+    total_j = 0.0
+    for device, (component, watts, joules) in sorted(readings.items()):
+        power.add(max(watts, 0.0), component=component, device=device)
+        j = state.monotonic(("energy", component, device), joules)
+        energy.add(j, component=component, device=device)
+        total_j += j
+    for unit, amount in sorted(units.items()):
+        work.add(state.monotonic(("work", unit), amount), unit=unit)
+
+    site = getattr(meter, "site", None)
+    if site is not None and (running or record is not None):
+        families.extend(_impact(site, total_j, state))
+    lines: list[str] = []
+    for family in families:
+        lines.extend(family.lines())
+    return "\n".join(lines) + "\n"
+
+
+def _impact(site: Any, energy_j: float, state: MetricsState) -> list[_Family]:
+    try:
+        from ecometer.impact import footprint
+
+        fp = footprint(energy_j=energy_j, site=site)
+    except Exception as exc:  # noqa: BLE001 - metrics must keep flowing without water and carbon
+        state.footprint_failed(exc)
+        return []
+    water = _Family(
+        "ecometer_water_litres_total",
+        "counter",
+        "Water consumed for the energy used so far (L): on-site cooling and off-site electricity generation.",
+    )
+    water.add(state.monotonic(("water", "onsite"), float(fp.water.onsite_l)), kind="onsite")
+    water.add(state.monotonic(("water", "offsite"), float(fp.water.offsite_l)), kind="offsite")
+    out = [water]
+    if fp.carbon_g is not None:
+        carbon = _Family(
+            "ecometer_carbon_grams_total", "counter", "Carbon emitted for the energy used so far (g CO2e)."
+        )
+        carbon.add(state.monotonic(("carbon",), float(fp.carbon_g)))
+        out.append(carbon)
+    return out
+
+
+# ---- the HTTP server ---------------------------------------------------------------------------
+def parse_address(text: str, default_host: str = DEFAULT_HOST) -> tuple[str, int]:
+    """``"127.0.0.1:9464"``, ``"[::1]:9464"``, ``":9464"`` or ``"9464"`` -> (host, port)."""
+    value = str(text).strip()
+    host, port_text = default_host, value
+    if value.startswith("["):
+        end = value.find("]")
+        if end < 0 or not value[end + 1 :].startswith(":"):
+            raise InputError(f"--prometheus {text!r}: expected [IPv6]:PORT, e.g. [::1]:9464")
+        host, port_text = value[1:end], value[end + 2 :]
+    elif ":" in value:
+        host_part, port_text = value.rsplit(":", 1)
+        host = host_part or default_host
+        if ":" in host:
+            raise InputError(f"--prometheus {text!r}: write an IPv6 address in brackets, e.g. [::1]:9464")
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise InputError(f"--prometheus {text!r}: expected HOST:PORT with a port from 0 to 65535, e.g. 127.0.0.1:9464")
+    return host, int(port_text)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    exporter: Exporter
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "ecometer"
+    sys_version = ""
+
+    def _reply(self, body: bool) -> None:
+        exporter: Exporter = self.server.exporter  # type: ignore[attr-defined]
+        path = self.path.split("?", 1)[0]
+        if path == "/metrics":
+            try:
+                payload = exporter.render().encode("utf-8")
+            except Exception as exc:  # noqa: BLE001 - answer 500, keep serving
+                log.warning("rendering metrics failed: %s", exc)
+                self.send_error(500, "rendering metrics failed")
+                return
+            ctype = CONTENT_TYPE
+            status = 200
+        elif path == "/":
+            payload = b"ecometer exporter: metrics at /metrics\n"
+            ctype, status = "text/plain; charset=utf-8", 200
+        else:
+            self.send_error(404, "not found: metrics are at /metrics")
+            return
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if body:
+            self.wfile.write(payload)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self._reply(body=True)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._reply(body=False)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
+        log.debug("%s %s", self.address_string(), format % args)
+
+
+class Exporter:
+    """A running metrics endpoint; :meth:`close` stops it. Also a context manager."""
+
+    def __init__(self, meter: Any, host: str, port: int, labels: Mapping[str, str] | None = None) -> None:
+        for key in labels or {}:
+            if not _LABEL_NAME.match(key) or key.startswith("__"):
+                raise InputError(
+                    f"label name {key!r}: expected letters, digits and _ (not starting with a digit or __)"
+                )
+        self.meter = meter
+        self.labels = dict(labels or {})
+        self.state = MetricsState()
+        self.scrapes = 0
+        self.render_s = 0.0
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+        class Server(_Server):
+            address_family = family
+
+        try:
+            self.server = Server((host, port), _Handler)
+        except OSError as exc:
+            raise InputError(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}") from None
+        self.server.exporter = self
+        self.host = host
+        self.port = int(self.server.server_address[1])
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, name="ecometer-prometheus", daemon=True
+        )
+        self._thread.start()
+        if not is_loopback(host):
+            log.warning("serving metrics on %s:%s: reachable from other machines", host, self.port)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/metrics"
+
+    def render(self) -> str:
+        t0 = time.perf_counter()
+        text = render(self.meter, self.state, self.labels)
+        self.render_s += time.perf_counter() - t0
+        self.scrapes += 1
+        return text
+
+    def close(self) -> None:
+        """Stop serving and free the port."""
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> Exporter:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def serve(
+    meter: Any, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, labels: Mapping[str, str] | None = None
+) -> Exporter:
+    """Serve ``meter``'s live metrics at ``http://host:port/metrics`` from a daemon thread.
+
+    Binds to loopback by default; any other ``host`` (``"0.0.0.0"``, an interface address)
+    must be passed explicitly and logs a warning. ``port=0`` picks a free port (see
+    :attr:`Exporter.port`). Works before the meter starts (``ecometer_up 0``) and after it
+    stops (the record's final figures).
+    """
+    return Exporter(meter, host, port, labels)
+
+
+__all__ = ["Exporter", "MetricsState", "escape_label", "format_value", "parse_address", "render", "serve"]
