@@ -1,0 +1,279 @@
+"""Charts of one run: power timeline, energy/water/carbon breakdown, per-unit figures, phases.
+
+Each function draws one PNG and returns its bytes (also writing it to ``path`` when given).
+matplotlib is imported inside the functions (through :mod:`ecometer.report.style`) and
+drawn on the Agg canvas, so importing this module costs nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ecometer.record import RunRecord
+from ecometer.report import style
+from ecometer.report.figures import (
+    COMPONENT_ORDER,
+    Figure,
+    component_energy,
+    footprint_dict,
+    footprint_figure,
+    it_energy,
+    ordered_components,
+    work_unit,
+)
+from ecometer.report.units import count as count_text
+from ecometer.report.units import number, pick_scale
+
+MAX_TITLE = 70
+
+
+def plain(text: str, limit: int = MAX_TITLE) -> str:
+    """``text`` safe for a matplotlib label: no mathtext, no control characters, bounded length."""
+    clean = "".join(ch if ch.isprintable() else " " for ch in str(text))
+    if len(clean) > limit:
+        clean = clean[: limit - 1] + "…"
+    return clean.replace("$", r"\$")
+
+
+def plural(unit: str, count: float) -> str:
+    """``sample`` -> ``samples`` (``query`` -> ``queries``) unless ``count`` is 1."""
+    if count == 1 or unit.endswith("s"):
+        return unit
+    if unit.endswith("y") and len(unit) > 1 and unit[-2] not in "aeiou":
+        return unit[:-1] + "ies"
+    return unit + "s"
+
+
+# ---- power timeline ---------------------------------------------------------------------
+def timeline_components(record: RunRecord) -> list[str]:
+    present = {ch.split(":")[0] for ch in record.timeline.power_w}
+    return sorted(present, key=lambda n: (COMPONENT_ORDER.index(n) if n in COMPONENT_ORDER else 99, n))
+
+
+def power_timeline(record: RunRecord, path: str | Path | None = None) -> bytes:
+    """Stacked power per component (W) over time, with the run's phases shaded and named."""
+    tl = record.timeline
+    fig = style.new_figure(9.0, 4.6)
+    if tl.spans:
+        strip, ax = fig.subplots(2, 1, sharex=True, height_ratios=[1, 6])
+    else:
+        strip, ax = None, fig.add_subplot()
+    style.style_axes(ax)
+    fig.suptitle(f"Power by component — {plain(record.name)}", fontsize=style.FONT_SIZE + 2)
+    comps = timeline_components(record)
+    if not tl.t_s or not comps:
+        ax.text(0.5, 0.5, "No power timeline in this record", ha="center", va="center", transform=ax.transAxes)
+        ax.set_xlabel("Time since start (s)")
+        ax.set_ylabel("Power (W)")
+        return style.save(fig, path)
+    tscale = pick_scale("time", [tl.t_s[-1], record.duration_s])
+    t = [tscale(x) for x in tl.t_s]
+    series = [tl.component_power(c) for c in comps]
+    totals = [sum(vals) for vals in zip(*series, strict=True)]
+    pscale = pick_scale("power", totals)
+    labels = []
+    for c in comps:
+        method = record.components[c].method if c in record.components else "?"
+        labels.append(f"{c.upper()} ({method})")
+    ax.stackplot(
+        t,
+        *[[pscale(v) for v in s] for s in series],
+        colors=[style.component_colour(c) for c in comps],
+        labels=labels,
+        alpha=0.85,
+        linewidth=0.0,
+        zorder=2,
+    )
+    ax.plot(t, [pscale(v) for v in totals], color="#202020", linewidth=0.9, label="Total", zorder=3)
+    end = tscale(max(record.duration_s, tl.t_s[-1]))
+    ax.set_xlim(0.0, end if end > 0 else None)
+    ax.set_ylim(0.0, max(pscale(max(totals)) * 1.12, 1e-9))
+    ax.set_xlabel(f"Time since start ({tscale.symbol})")
+    ax.set_ylabel(f"Power ({pscale.symbol})")
+    if strip is not None:
+        _draw_phases(record, ax, strip, tscale)
+    ax.legend(loc="upper left", fontsize=style.FONT_SIZE - 1, ncol=min(len(comps) + 1, 4), framealpha=0.9)
+    if tl.bucket_s:
+        ax.annotate(
+            f"each point: mean power over {number(tl.bucket_s, 2)} s",
+            xy=(1.0, 1.0),
+            xycoords="axes fraction",
+            ha="right",
+            va="bottom",
+            fontsize=style.FONT_SIZE - 2,
+            color="#606060",
+        )
+    return style.save(fig, path)
+
+
+def _phase_colours(record: RunRecord) -> dict[str, str]:
+    names: list[str] = []
+    for span in record.timeline.spans:
+        if span.name not in names:
+            names.append(span.name)
+    return {n: style.PHASE_COLOURS[i % len(style.PHASE_COLOURS)] for i, n in enumerate(names)}
+
+
+def _draw_phases(record: RunRecord, ax: Any, strip: Any, tscale: Any) -> None:
+    from matplotlib.patches import Patch
+
+    spans = record.timeline.spans
+    colours = _phase_colours(record)
+    depth = max(s.depth for s in spans) + 1
+    for span in spans:
+        a, b = tscale(span.start_s), tscale(span.end_s)
+        if span.depth == 0:
+            ax.axvspan(a, b, color=colours[span.name], alpha=0.45, linewidth=0, zorder=0)
+            for edge in (a, b):
+                ax.axvline(edge, color="#505050", linestyle=(0, (4, 3)), linewidth=0.8, zorder=4)
+        strip.broken_barh(
+            [(a, max(b - a, 1e-12))],
+            (depth - 1 - span.depth + 0.1, 0.8),
+            facecolors=colours[span.name],
+            edgecolor="#808080",
+            linewidth=0.4 if len(spans) <= 60 else 0.0,
+        )
+    strip.set_ylim(0, depth)
+    strip.set_yticks([depth - 1 - d + 0.5 for d in range(depth)], [f"depth {d}" for d in range(depth)])
+    strip.tick_params(labelsize=style.FONT_SIZE - 2, left=False, bottom=False)
+    for side in ("top", "right", "left"):
+        strip.spines[side].set_visible(False)
+    strip.set_title("Phases", fontsize=style.FONT_SIZE - 1, loc="left")
+    shown = list(colours.items())[:8]
+    handles = [Patch(facecolor=c, edgecolor="#808080", label=plain(n, 24)) for n, c in shown]
+    more = len(colours) - len(shown)
+    if record.timeline.spans_dropped:
+        more_text = f"{record.timeline.spans_dropped} more spans not stored"
+        handles.append(Patch(facecolor="white", edgecolor="white", label=more_text))
+    if more > 0:
+        handles.append(Patch(facecolor="white", edgecolor="white", label=f"+{more} more phases"))
+    strip.legend(
+        handles=handles,
+        loc="lower right",
+        bbox_to_anchor=(1.0, 1.0),
+        ncol=min(len(handles), 5),
+        fontsize=style.FONT_SIZE - 2,
+        frameon=False,
+    )
+
+
+# ---- bars with whiskers -------------------------------------------------------------------
+def _bar_panel(ax: Any, title: str, kind: str, unit_suffix: str, bars: list[tuple[str, Figure, str]]) -> None:
+    """Bars (label, figure, colour) with low-high whiskers and the central value written above."""
+    style.style_axes(ax)
+    scale = pick_scale(kind, [f.high for _, f, _ in bars])
+    xs = list(range(len(bars)))
+    heights = [scale(f.central) for _, f, _ in bars]
+    err_lo = [scale(f.central - f.low) for _, f, _ in bars]
+    err_hi = [scale(f.high - f.central) for _, f, _ in bars]
+    ax.bar(xs, heights, color=[c for _, _, c in bars], width=0.65, edgecolor="#303030", linewidth=0.5)
+    ax.errorbar(xs, heights, yerr=[err_lo, err_hi], fmt="none", ecolor="#000000", elinewidth=1.1, capsize=5)
+    top = max((scale(f.high) for _, f, _ in bars), default=1.0) or 1.0
+    for x, (_, f, _) in zip(xs, bars, strict=True):
+        ax.text(x, scale(f.high) + top * 0.03, number(scale(f.central)), ha="center", va="bottom", fontsize=8.5)
+    ax.set_ylim(0, top * 1.18)
+    ax.set_xticks(xs, [f"{label}\n({f.method.split(' ')[0]})" for label, f, _ in bars], fontsize=8.5)
+    ax.set_ylabel(f"{title} ({scale.symbol}{unit_suffix})")
+    ax.set_title(title, fontsize=style.FONT_SIZE + 1)
+
+
+def _panels(
+    record: RunRecord, divide: tuple[str, float] | None
+) -> list[tuple[str, str, list[tuple[str, Figure, str]]]]:
+    """(title, kind, bars) per panel: energy, water, carbon, from what the record has."""
+
+    def d(f: Figure) -> Figure:
+        return f.per(divide[1], divide[0]) if divide else f
+
+    energy = [
+        (c.upper(), d(component_energy(record, c)), style.component_colour(c)) for c in ordered_components(record)
+    ]
+    energy.append(("IT total", d(it_energy(record)), style.QUANTITY_COLOURS["it_energy"]))
+    fac = footprint_figure(record, "facility_energy_j")
+    if fac is not None:
+        energy.append(("Facility\n(PUE)", d(fac), style.QUANTITY_COLOURS["facility_energy"]))
+    panels = [("Energy", "energy", energy)]
+    water = []
+    for key, label, colour in (
+        ("onsite_water_l", "On-site", "onsite_water"),
+        ("offsite_water_l", "Off-site", "offsite_water"),
+        ("water_l", "Consumed", "water"),
+        ("withdrawal_water_l", "Withdrawn", "withdrawal_water"),
+    ):
+        f = footprint_figure(record, key)
+        if f is not None:
+            water.append((label, d(f), style.QUANTITY_COLOURS[colour]))
+    if water:
+        panels.append(("Water", "water", water))
+    carbon = footprint_figure(record, "carbon_g")
+    if carbon is not None:
+        panels.append(("Carbon", "carbon", [("Location-\nbased", d(carbon), style.QUANTITY_COLOURS["carbon"])]))
+    return panels
+
+
+def _panels_figure(record: RunRecord, title: str, divide: tuple[str, float] | None, path: str | Path | None) -> bytes:
+    panels = _panels(record, divide)
+    widths = [max(len(bars), 1.6) for _, _, bars in panels]
+    fig = style.new_figure(min(2.2 + 1.15 * sum(widths), 12.0), 4.4)
+    axes = fig.subplots(1, len(panels), width_ratios=widths, squeeze=False)[0]
+    suffix = f"/{divide[0]}" if divide else ""
+    for ax, (ptitle, kind, bars) in zip(axes, panels, strict=True):
+        _bar_panel(ax, ptitle, kind, suffix, bars)
+    note = "whiskers: low–high uncertainty; (method) under each bar"
+    if footprint_dict(record) is None:
+        note += "\nno footprint attached: measure with a site (--site) for water and carbon"
+    fig.suptitle(title, fontsize=style.FONT_SIZE + 2)
+    fig.supxlabel(note, fontsize=style.FONT_SIZE - 2, color="#606060")
+    return style.save(fig, path)
+
+
+def breakdown(record: RunRecord, path: str | Path | None = None) -> bytes:
+    """Energy per component and in total, water (on-site, off-site, total) and carbon, with whiskers."""
+    return _panels_figure(record, f"Energy, water and carbon — {plain(record.name)}", None, path)
+
+
+def per_unit(record: RunRecord, path: str | Path | None = None) -> bytes | None:
+    """The breakdown per unit of work (``None`` when the run counted no work)."""
+    wu = work_unit(record)
+    if wu is None:
+        return None
+    unit, count = wu
+    title = f"Per {plain(unit, 30)} ({count_text(count)} {plain(plural(unit, count), 30)} counted) — {plain(record.name, 40)}"
+    return _panels_figure(record, title, (unit, count), path)
+
+
+# ---- phases ---------------------------------------------------------------------------------
+def phase_energy(record: RunRecord, path: str | Path | None = None, limit: int = 12) -> bytes | None:
+    """Energy per phase name, stacked by component (``None`` without phases)."""
+    if not record.phases:
+        return None
+    phases = sorted(record.phases.values(), key=lambda p: p.energy_j, reverse=True)[:limit]
+    phases.reverse()  # largest at the top of a horizontal bar chart
+    comps = sorted(
+        {c for p in phases for c in p.components} or {"total"},
+        key=lambda n: (COMPONENT_ORDER.index(n) if n in COMPONENT_ORDER else 99, n),
+    )
+    scale = pick_scale("energy", [p.energy_j for p in phases])
+    fig = style.new_figure(9.0, 1.6 + 0.42 * len(phases))
+    ax = fig.add_subplot()
+    style.style_axes(ax)
+    ax.grid(axis="x", color="#e6e6e6", linewidth=0.8)
+    ax.grid(axis="y", visible=False)
+    ys = list(range(len(phases)))
+    left = [0.0] * len(phases)
+    for c in comps:
+        widths = [scale(p.components.get(c, p.energy_j if c == "total" else 0.0)) for p in phases]
+        ax.barh(ys, widths, left=left, color=style.component_colour(c), label=c.upper(), height=0.6)
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    errs_lo = [scale(max(p.energy_j - p.uncertainty.low, 0.0)) if p.uncertainty.high else 0.0 for p in phases]
+    errs_hi = [scale(max(p.uncertainty.high - p.energy_j, 0.0)) if p.uncertainty.high else 0.0 for p in phases]
+    centres = [scale(p.energy_j) for p in phases]
+    if any(errs_lo) or any(errs_hi):
+        ax.errorbar(centres, ys, xerr=[errs_lo, errs_hi], fmt="none", ecolor="#000000", elinewidth=1.0, capsize=4)
+    labels = [f"{plain(p.name, 28)}  ×{p.count}, {number(p.duration_s)} s" for p in phases]
+    ax.set_yticks(ys, labels, fontsize=style.FONT_SIZE - 1)
+    ax.set_xlabel(f"Energy ({scale.symbol})")
+    ax.set_title(f"Energy per phase — {plain(record.name)}", fontsize=style.FONT_SIZE + 2)
+    ax.legend(loc="lower right", fontsize=style.FONT_SIZE - 1)
+    return style.save(fig, path)

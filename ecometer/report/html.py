@@ -1,0 +1,429 @@
+"""A self-contained HTML report of one run, and the PNG charts beside it.
+
+The page has no script and loads nothing: charts are embedded as base64 ``data:`` URIs and
+a Content-Security-Policy forbids everything else, so the file can be mailed or attached to
+a CI run and opened anywhere. Every string that comes from a record (run name, phase names,
+metadata, warnings, host facts) is escaped with :func:`html.escape`.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ecometer.record import RunRecord, write_atomic
+from ecometer.report import charts, label
+from ecometer.report.figures import (
+    Figure,
+    component_energy,
+    estimate,
+    footprint_assumptions,
+    footprint_dict,
+    headline,
+    ordered_components,
+    per_unit,
+    site_description,
+    work_unit,
+)
+from ecometer.report.grades import GradeView, grade_view
+from ecometer.report.style import grade_colour, text_colour_on
+from ecometer.report.text import relative
+from ecometer.report.units import count, fmt, number, pick_scale
+
+log = logging.getLogger("ecometer.report")
+
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;background:#f4f5f7;color:#1d1d1f}
+main{max-width:1080px;margin:0 auto;padding:24px}
+header h1{margin:0 0 4px;font-size:26px;word-break:break-word}
+.sub{color:#555;margin:0}
+section{background:#fff;border-radius:10px;padding:18px 22px;margin:18px 0;box-shadow:0 1px 3px rgba(0,0,0,.08)}
+h2{font-size:18px;margin:0 0 12px}
+.top{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}
+.top .label{flex:0 0 auto}.top .label img{width:340px}
+.top .figs{flex:1 1 420px}
+img.chart{max-width:100%;height:auto;display:block;margin:8px 0}
+table{border-collapse:collapse;width:100%;font-size:14px}
+th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e5e5e5;vertical-align:top}
+th{background:#fafafa;font-weight:600}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.badge{display:inline-block;padding:1px 8px;border-radius:4px;font-weight:700}
+.badge.indicative{background:#fff;color:#444;border:2px dashed #8c8c8c}
+.status-ok{background:#d9f2e0;color:#11652e}.status-failed{background:#fde0e0;color:#9b1c1c}
+.status-interrupted,.status-running{background:#fff1cc;color:#7a5a00}
+.method{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;background:#f0f0f3;padding:1px 5px;border-radius:3px}
+table.kv th{width:28%}
+.warn li{color:#7a4b00}.muted{color:#666;font-size:13px}
+code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px}
+"""
+
+METHOD_HELP = {
+    "counter": "read from a hardware energy counter",
+    "integrated": "measured power integrated over time",
+    "modelled": "estimated from a model (utilisation × power curve, PUE/WUE/EWIF factors)",
+    "constant": "a fixed value",
+    "user": "given by the user",
+}
+
+
+def esc(value: Any) -> str:
+    """Any value as escaped HTML text (quotes included)."""
+    return html.escape(str(value), quote=True)
+
+
+@dataclass
+class ReportFiles:
+    """What :func:`write_report` wrote: the HTML page and each PNG by chart name."""
+
+    html: Path
+    pngs: dict[str, Path] = field(default_factory=dict)
+
+
+def render_charts(record: RunRecord) -> dict[str, bytes]:
+    """PNG bytes of every chart that applies to ``record`` (name -> bytes), in page order."""
+    out: dict[str, bytes] = {}
+    view = grade_view(record)
+    if view is not None:
+        out["grade"] = label.grade_label(view, title=record.name)
+    out["timeline"] = charts.power_timeline(record)
+    out["breakdown"] = charts.breakdown(record)
+    unit_png = charts.per_unit(record)
+    if unit_png is not None:
+        out["per_unit"] = unit_png
+    phases_png = charts.phase_energy(record)
+    if phases_png is not None:
+        out["phases"] = phases_png
+    return out
+
+
+def write_report(record: RunRecord, out_dir: str | Path) -> ReportFiles:
+    """Write ``report.html`` and one PNG per chart into ``out_dir`` (created if needed)."""
+    target = Path(out_dir)
+    target.mkdir(parents=True, exist_ok=True)
+    images = render_charts(record)
+    files = ReportFiles(html=target / "report.html")
+    for name, data in images.items():
+        path = target / f"{name}.png"
+        path.write_bytes(data)
+        files.pngs[name] = path
+    write_atomic(files.html, render_html(record, images))
+    files.html.chmod(0o644)  # a report is meant to be shared (the temp file was private)
+    log.debug("report written to %s", target)
+    return files
+
+
+# ---- page pieces --------------------------------------------------------------------------
+def _img(images: dict[str, bytes], name: str, alt: str, cls: str = "chart") -> str:
+    data = images.get(name)
+    if data is None:
+        return ""
+    b64 = base64.b64encode(data).decode("ascii")
+    return f'<img class="{cls}" alt="{esc(alt)}" src="data:image/png;base64,{b64}">'
+
+
+def _method(method: str) -> str:
+    base = method.split(" ")[0]
+    tip = METHOD_HELP.get(base, "")
+    return f'<span class="method" title="{esc(tip)}">{esc(method)}</span>'
+
+
+def _figure_rows(figs: list[Figure]) -> str:
+    rows = []
+    for f in figs:
+        scale = pick_scale(f.kind, f.central if f.central else f.high)
+        unit_tail = f.unit.split("/", 1)[1] if "/" in f.unit else ""
+        symbol = f"{scale.symbol}/{unit_tail}" if unit_tail else scale.symbol
+        bounds = "—" if f.exact else f"{number(scale(f.low))} – {number(scale(f.high))} {symbol}"
+        rows.append(
+            f"<tr><td>{esc(f.label)}</td><td class='num'>{esc(number(scale(f.central)))} {esc(symbol)}</td>"
+            f"<td class='num'>{esc(bounds)}</td><td class='num'>{esc(relative(f))}</td><td>{_method(f.method)}</td></tr>"
+        )
+    head = "<tr><th>Figure</th><th>Central</th><th>Low – high</th><th>Uncertainty</th><th>Method</th></tr>"
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _kv_table(data: dict[str, Any]) -> str:
+    if not data:
+        return "<p class='muted'>none</p>"
+    rows = []
+    for k, v in data.items():
+        text = v if isinstance(v, str) else json.dumps(v, default=str, ensure_ascii=False)
+        rows.append(f"<tr><th>{esc(k)}</th><td>{esc(text)}</td></tr>")
+    return f"<table class='kv'>{''.join(rows)}</table>"
+
+
+def _site_table(site: dict[str, Any]) -> str:
+    """The footprint's site: set values only, estimates as ``central (low–high)``, profiles summarised.
+
+    Sources are not repeated here: the assumptions list below names them.
+    """
+    rows: dict[str, Any] = {}
+    for key, value in site.items():
+        if value is None or key == "provenance":
+            continue
+        est = estimate(value) if isinstance(value, dict) else None
+        if est is not None:
+            c, lo, hi = est
+            rows[key] = number(c, 4) if lo == hi else f"{number(c, 4)} ({number(lo, 4)} – {number(hi, 4)})"
+        elif isinstance(value, list):
+            rows[key] = f"profile of {len(value)} values"
+        else:
+            rows[key] = value
+    return _kv_table(rows)
+
+
+def _grade_badge(grade: str | None, labels: list[str]) -> str:
+    if grade is None:
+        return "<span class='muted'>—</span>"
+    colour = grade_colour(grade, labels)
+    return f"<span class='badge' style='background:{colour};color:{text_colour_on(colour)}'>{esc(grade)}</span>"
+
+
+def _indicative_badge(grade: str) -> str:
+    return f"<span class='badge indicative' title='where the value falls; the run is not rated'>{esc(grade)}</span>"
+
+
+def _assessment_section(view: GradeView) -> str:
+    rows = []
+    for m in view.metrics:
+        value = "n/a" if m.value is None else number(m.value)
+        bounds = ""
+        if m.low is not None and m.high is not None and m.low != m.high:
+            bounds = f"{number(m.low)} – {number(m.high)}"
+        stable = {True: "yes", False: "no: near a band edge", None: ""}[m.stable]
+        nxt = ""
+        if m.to_next_pct is not None:
+            nxt = f"{number(m.to_next_pct, 2)} % better" + (f" for {m.next_grade}" if m.next_grade else "")
+        if m.grade:
+            grade_cell = _grade_badge(m.grade, view.labels)
+        elif m.indicative:
+            grade_cell = _indicative_badge(m.indicative) + " <span class='muted'>indicative</span>"
+        else:
+            grade_cell = f"<span class='muted'>{esc(m.reason or 'not applied')}</span>"
+        unit = m.label or m.unit
+        rows.append(
+            f"<tr><td>{esc(m.name)}</td><td class='num'>{esc(value)} {esc(unit)}</td><td class='num'>{esc(bounds)}</td>"
+            f"<td>{grade_cell}</td><td>{esc(stable)}</td><td>{esc(nxt)}</td></tr>"
+        )
+    head = (
+        "<tr><th>Metric</th><th>Value</th><th>Low – high</th><th>Grade</th><th>Stable</th><th>To next grade</th></tr>"
+    )
+    if view.grade is not None:
+        heading = _grade_badge(view.grade, view.labels)
+    elif view.indicative is not None:
+        heading = f"not rated (indicative {_indicative_badge(view.indicative)})"
+    else:
+        heading = "not rated"
+    about = esc(view.title + " — " if view.title else "") + esc(view.standard)
+    if view.class_name:
+        about += f", class {esc(view.class_name)}"
+    not_rated = "".join(f"<li>{esc(r)}</li>" for r in view.not_rated)
+    limits = "".join(
+        f"<tr><td>{esc(lim.rule or lim.name)}</td><td class='num'>{esc(number(lim.value) if lim.value is not None else 'n/a')} "
+        f"{esc(lim.unit if lim.unit != '1' else '')}</td><td>{esc(lim.status)}</td><td class='muted'>{esc(lim.reason)}</td></tr>"
+        for lim in view.limits
+    )
+    verdict = ""
+    if view.passed is not None:
+        verdict = "<p>Hard limits: <b>passed</b></p>" if view.passed else "<p>Hard limits: <b>FAILED</b></p>"
+    failures = "".join(f"<li>{esc(f)}</li>" for f in view.failures)
+    notes = "".join(f"<li>{esc(n)}</li>" for n in view.notes)
+    return (
+        f"<section id='grade'><h2>Grade: {heading}</h2><p class='muted'>against {about}</p>"
+        + (f"<p><b>Not rated</b> because:</p><ul class='warn'>{not_rated}</ul>" if not_rated else "")
+        + f"<table>{head}{''.join(rows)}</table>"
+        + verdict
+        + (
+            f"<table><tr><th>Hard limit</th><th>Value</th><th>Status</th><th></th></tr>{limits}</table>"
+            if limits
+            else ""
+        )
+        + (f"<ul class='warn'>{failures}</ul>" if failures else "")
+        + (f"<ul class='muted'>{notes}</ul>" if notes else "")
+        + "</section>"
+    )
+
+
+def _components_table(record: RunRecord) -> str:
+    rows = []
+    for name in ordered_components(record):
+        c = record.components[name]
+        f = component_energy(record, name)
+        devices = ", ".join(f"{k}: {fmt('energy', v)}" for k, v in c.devices.items())
+        notes = "<br>".join(esc(n) for n in c.notes)
+        rows.append(
+            f"<tr><td>{esc(name.upper())}</td><td class='num'>{esc(fmt('energy', c.energy_j))}</td>"
+            f"<td class='num'>{esc(relative(f))}</td><td>{_method(c.method)}</td><td>{esc(c.source)}</td>"
+            f"<td>{esc(c.attribution or 'whole device')}</td><td>{esc(devices)}</td><td class='muted'>{notes}</td></tr>"
+        )
+    head = (
+        "<tr><th>Component</th><th>Energy</th><th>Uncertainty</th><th>Method</th><th>Source</th>"
+        "<th>Attribution</th><th>Devices</th><th>Notes</th></tr>"
+    )
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _phases_table(record: RunRecord) -> str:
+    total = record.energy_j or 1.0
+    rows = []
+    for p in sorted(record.phases.values(), key=lambda p: p.energy_j, reverse=True):
+        unc = (
+            "exact"
+            if p.uncertainty.low == p.uncertainty.high
+            else f"{fmt('energy', p.uncertainty.low)} – {fmt('energy', p.uncertainty.high)}"
+        )
+        rows.append(
+            f"<tr><td>{esc(p.name)}</td><td class='num'>{p.count}</td><td class='num'>{esc(fmt('time', p.duration_s))}</td>"
+            f"<td class='num'>{esc(fmt('energy', p.energy_j))}</td><td class='num'>{esc(unc)}</td>"
+            f"<td class='num'>{esc(number(100 * p.energy_j / total, 2))} %</td></tr>"
+        )
+    head = "<tr><th>Phase</th><th>Count</th><th>Duration</th><th>Energy</th><th>Low – high</th><th>Share of IT energy</th></tr>"
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _devices_table(devices: list[dict[str, Any]]) -> str:
+    if not devices:
+        return "<p class='muted'>no device list</p>"
+    keys: list[str] = []
+    for d in devices:
+        for k in d:
+            if k not in keys:
+                keys.append(k)
+    head = "".join(f"<th>{esc(k)}</th>" for k in keys)
+    body = []
+    for d in devices:
+        cells = []
+        for k in keys:
+            v = d.get(k, "")
+            if isinstance(v, float):
+                v = number(v)
+            elif not isinstance(v, str):
+                v = json.dumps(v, default=str, ensure_ascii=False)
+            cells.append(f"<td>{esc(v)}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def render_html(record: RunRecord, images: dict[str, bytes] | None = None) -> str:
+    """The report page for ``record``; ``images`` (from :func:`render_charts`) are embedded."""
+    images = images if images is not None else render_charts(record)
+    view = grade_view(record)
+    status = record.status if record.status in ("ok", "failed", "interrupted", "running") else "failed"
+    sub = [
+        f"<span class='badge status-{status}'>{esc(record.status)}</span>",
+        f"duration {esc(fmt('time', record.duration_s))}",
+        f"started {esc(record.started_at or '?')}",
+        f"scope {esc(record.scope)}",
+    ]
+    if record.checkpoint:
+        sub.append("<b>read from a checkpoint</b>")
+    wu = work_unit(record)
+    parts = [
+        "<!DOCTYPE html>",
+        "<html lang='en'><head><meta charset='utf-8'>",
+        f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>ecometer report: {esc(record.name)}</title><style>{CSS}</style></head><body><main>",
+        f"<header><h1>{esc(record.name)}</h1><p class='sub'>{' · '.join(sub)}</p></header>",
+    ]
+    if record.error:
+        parts.append(f"<section class='warn'><h2>Error</h2><p>{esc(record.error)}</p></section>")
+    headline_figs = headline(record)
+    label_html = (
+        _img(images, "grade", "grade label", "label") or "<p class='muted'>Not graded: no standard applied.</p>"
+    )
+    parts.append(
+        "<section class='top'><div class='label'>"
+        + label_html
+        + "</div><div class='figs'><h2>Headline figures</h2>"
+        + _figure_rows(headline_figs)
+        + "<p class='muted'>SI units; low – high is the stated uncertainty of each figure.</p></div></section>"
+    )
+    parts.append(
+        "<section id='timeline'><h2>Power over time</h2>"
+        + _img(images, "timeline", "power timeline per component with phases shaded")
+        + "</section>"
+    )
+    parts.append(
+        "<section id='breakdown'><h2>Energy, water and carbon</h2>"
+        + _img(images, "breakdown", "energy, water and carbon breakdown")
+        + (
+            ""
+            if footprint_dict(record)
+            else "<p class='muted'>No footprint attached: measure with a site for water and carbon.</p>"
+        )
+        + "</section>"
+    )
+    if wu is not None:
+        parts.append(
+            f"<section id='per-unit'><h2>Per {esc(wu[0])} ({esc(count(wu[1]))} counted)</h2>"
+            + _img(images, "per_unit", f"figures per {wu[0]}")
+            + _figure_rows(per_unit(record))
+            + "</section>"
+        )
+    else:
+        parts.append(
+            "<section id='per-unit'><h2>Per unit of work</h2><p class='muted'>No work units were counted.</p></section>"
+        )
+    if record.phases:
+        parts.append(
+            "<section id='phases'><h2>Phases</h2>"
+            + _img(images, "phases", "energy per phase")
+            + _phases_table(record)
+            + (
+                f"<p class='muted'>{record.timeline.spans_dropped} phase occurrences not stored on the timeline.</p>"
+                if record.timeline.spans_dropped
+                else ""
+            )
+            + "</section>"
+        )
+    if view is not None:
+        parts.append(_assessment_section(view))
+    fp = footprint_dict(record)
+    if fp is not None:
+        assumptions = "".join(f"<li>{esc(a)}</li>" for a in footprint_assumptions(record))
+        parts.append(
+            "<section id='footprint'><h2>Footprint: site and assumptions</h2>"
+            + _site_table(site_description(record))
+            + (f"<ul>{assumptions}</ul>" if assumptions else "<p class='muted'>no assumptions listed</p>")
+            + "</section>"
+        )
+    warnings = "".join(f"<li>{esc(w)}</li>" for w in record.warnings)
+    parts.append(
+        "<section id='warnings'><h2>Warnings</h2>"
+        + (f"<ul class='warn'>{warnings}</ul>" if warnings else "<p class='muted'>none</p>")
+        + "</section>"
+    )
+    sensors = "".join(
+        f"<li><b>{esc(s.name)}</b> ({esc(s.component)}, {_method(s.method)})"
+        + ("".join(f"<br><span class='muted'>{esc(n)}</span>" for n in s.notes))
+        + "</li>"
+        for s in record.sensors
+    )
+    methods = "".join(f"<li>{_method(k)}: {esc(v)}</li>" for k, v in METHOD_HELP.items())
+    parts.append(
+        "<section id='measurement'><h2>How it was measured</h2>"
+        + _components_table(record)
+        + (f"<h3>Sensors</h3><ul>{sensors}</ul>" if sensors else "")
+        + f"<h3>Methods</h3><ul class='muted'>{methods}</ul></section>"
+    )
+    parts.append(
+        "<section id='host'><h2>Host and devices</h2>"
+        + _kv_table(record.host)
+        + "<h3>Devices</h3>"
+        + _devices_table(record.devices)
+        + "</section>"
+    )
+    parts.append("<section id='meta'><h2>Metadata</h2>" + _kv_table(record.meta) + "</section>")
+    parts.append(
+        f"<footer class='muted'>ecometer {esc(record.ecometer_version or '?')} · record schema {record.schema_version}"
+        f" · ended {esc(record.ended_at or '?')}</footer></main></body></html>"
+    )
+    return "\n".join(parts)
