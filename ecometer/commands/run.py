@@ -62,6 +62,11 @@ def register(sub: Any) -> None:
         "--meta", metavar="KEY=VALUE", action="append", default=[], help="metadata for the record (repeatable)"
     )
     parser.add_argument("--interval", metavar="S", type=float, default=0.1, help="sampling interval in seconds")
+    parser.add_argument(
+        "--prometheus",
+        metavar="HOST:PORT",
+        help="serve live metrics for Prometheus (e.g. 127.0.0.1:9464); loopback unless a non-loopback address is given",
+    )
     parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")
     parser.set_defaults(func=run)
 
@@ -238,6 +243,11 @@ def run(args: argparse.Namespace) -> int:
     if args.work is not None and (not math.isfinite(args.work) or args.work < 0):
         raise UsageError(f"--work {args.work!r}: expected a finite count >= 0")
     meta = parse_meta(args.meta)
+    address = None
+    if args.prometheus:
+        from ecometer.integrations.prometheus import parse_address
+
+        address = parse_address(args.prometheus)
     executable, code = resolve_command(command)
     if executable is None:
         what = "command not found" if code == 127 else "command is not executable"
@@ -261,6 +271,12 @@ def run(args: argparse.Namespace) -> int:
     status_line = StatusLine(meter, _water_per_joule(meter.site)) if sys.stderr.isatty() else None
     received: list[int] = []
     meter.start()
+    exporter = None
+    if address is not None:
+        from ecometer.integrations.prometheus import serve
+
+        exporter = serve(meter, *address)
+        sys.stderr.write(f"ecometer run: Prometheus metrics at {exporter.url}\n")
     workdir = tempfile.mkdtemp(prefix="ecometer-run-")
     try:
         work_file = Path(workdir) / "work.txt"
@@ -295,7 +311,11 @@ def run(args: argparse.Namespace) -> int:
         status, error, exit_code = "failed", f"exited with code {returncode}", returncode
     else:
         status, error, exit_code = "ok", None, 0
-    record = meter.stop(status, error=error)
+    try:
+        record = meter.stop(status, error=error)
+    finally:
+        if exporter is not None:
+            exporter.close()
     sys.stderr.write(summary(record) + "\n")
     if meter.path is not None:
         sys.stderr.write(f"record: {meter.path}\n")
