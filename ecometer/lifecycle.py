@@ -28,7 +28,8 @@ class Finalisable(Protocol):
 
 
 _active: weakref.WeakSet[Any] = weakref.WeakSet()
-_lock = threading.Lock()
+# re-entrant: a signal handler runs on the main thread, possibly while it holds this lock
+_lock = threading.RLock()
 _previous: dict[int, Any] = {}
 _installed = False
 _pid = os.getpid()
@@ -85,8 +86,9 @@ def _at_exit() -> None:
 
 
 def _after_fork_in_child() -> None:
-    global _pid, _installed
+    global _pid, _lock
     _pid = os.getpid()
+    _lock = threading.RLock()  # another thread may have held it at fork: it would never be released here
     for meter in list(_active):
         meter._forked = True
     _active.clear()

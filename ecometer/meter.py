@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
@@ -45,10 +45,10 @@ from ecometer.record import (
     checkpoint_path,
     write_atomic,
 )
-from ecometer.sampler import Sampler
-from ecometer.sensors.base import Sensor
+from ecometer.sampler import Sampler, call_bounded
+from ecometer.sensors.base import Device, Sensor, Uncertainty
 from ecometer.timeline import BucketTimeline
-from ecometer.tracks import DeviceTrack, PhaseBook
+from ecometer.tracks import OTHER_PHASE, DeviceTrack, PhaseBook
 
 log = logging.getLogger("ecometer.meter")
 
@@ -56,6 +56,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _METHOD_RANK = {"counter": 0, "integrated": 1, "modelled": 2, "constant": 3, "user": 4}
 _MAX_WORK_PER_CALL = 1e15
+_MAX_WARNINGS = 200  # distinct warnings kept in a record; more are counted
+_FAILED = object()  # a sensor call that raised (see Meter._sensor_call)
+_CONSEQUENCE = {
+    "poll": "its power points are missing until it answers again; the other sensors are unaffected",
+    "read_counters": "counter readings are cumulative, so a later good reading restores the exact total; if none "
+    "comes, the energy after the last good reading is integrated from its power points; the other sensors are "
+    "unaffected",
+    "share": "its last attribution share is kept",
+}
+_SENSOR_INFO_FIELDS = ("name", "component", "method", "devices", "notes")
 
 
 @dataclass
@@ -73,6 +83,58 @@ class LiveStatus:
     @property
     def total_power_w(self) -> float:
         return sum(self.power_w.values())
+
+
+class _Busy(RuntimeError):
+    """A sensor's lock was not free before the deadline (another call to it hangs)."""
+
+
+@dataclass(eq=False)
+class _SensorGuard:
+    """One sensor of a run: its tracks, a lock serialising calls to it, and what went wrong."""
+
+    sensor: Sensor
+    devices: list[Device]
+    tracks: list[DeviceTrack] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    counting: bool = False  # some device has a working counter
+    closed: bool = False  # the run ended: results arriving late are dropped
+    hung: bool = False  # did not answer before a deadline
+    poll_failed: bool = False  # its last poll raised
+    error_kinds: set[tuple[str, str]] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+    cache: dict[str, Any] = field(default_factory=dict)  # last good uncertainty()/notes()/info()
+
+    @property
+    def label(self) -> str:
+        return ", ".join(d.id for d in self.devices) or self.sensor.name
+
+
+def _short(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _check_points(result: Any) -> dict[str, list[tuple[float, float]]]:
+    if not isinstance(result, dict):
+        raise TypeError(f"poll() returned {type(result).__name__}, expected a dict of device id -> [(t, W)]")
+    return {str(k): [(float(t), float(w)) for t, w in v] for k, v in result.items()}
+
+
+def _check_counters(result: Any) -> dict[str, float] | None:
+    if result is None:
+        return None
+    if not isinstance(result, dict):
+        raise TypeError(f"read_counters() returned {type(result).__name__}, expected a dict of device id -> J")
+    return {str(k): float(v) for k, v in result.items()}
+
+
+def _check_share(result: Any) -> dict[str, float]:
+    if not result:
+        return {}
+    if not isinstance(result, dict):
+        raise TypeError(f"share() returned {type(result).__name__}, expected a dict of device id -> fraction")
+    return {str(k): float(v) for k, v in result.items() if math.isfinite(float(v))}
 
 
 def _utc_now() -> str:
@@ -106,7 +168,16 @@ class Meter:
         meta: free metadata stored in the record (task, model size, hardware...).
         clock: monotonic clock in seconds (tests inject a fake one).
         background: run the sampler thread (False: call :meth:`sample_now` yourself).
+
+    Faults (docs/RELIABILITY.md): each sensor is called on its own, so one that raises or
+    hangs does not stop the others; calls at the run's boundaries (start, ``exact`` phases,
+    stop) run in helper threads and are waited for at most :attr:`io_timeout_s` seconds, so
+    a hung sensor cannot hang the job or :meth:`stop`; a record that cannot be written is
+    kept in memory with a warning.
     """
+
+    #: Longest wait (s) for the sensors at a boundary; :meth:`stop` takes at most about this.
+    io_timeout_s: float = 5.0
 
     def __init__(
         self,
@@ -154,6 +225,12 @@ class Meter:
         self._forked = False
         self.record: RunRecord | None = None
         self._sampler: Sampler | None = None
+        self._warnings: list[str] = []
+        self._warnings_dropped = 0
+        self._stopping = False
+        self._stopped = threading.Event()
+        self._run_id: object | None = None
+        self._guards: list[_SensorGuard] = []
 
     # ---- lifecycle -------------------------------------------------------------------
     def start(self) -> Meter:
@@ -161,7 +238,9 @@ class Meter:
         if self._running:
             raise RuntimeError(f"meter {self.name!r} is already running")
         self.record = None
-        self._warnings: list[str] = []
+        self._warnings = []
+        self._warnings_dropped = 0
+        self._stopped.clear()
         self._explanations: list[str] = []
         self._sensors = self._open_sensors()
         self._forceable = {id(s) for s in self._sensors if "force" in inspect.signature(s.poll).parameters}
@@ -173,31 +252,48 @@ class Meter:
         self._next_checkpoint = 0.0
         self._checkpoint_failed = False
         self._sync_now()
+        self._run_id = run_id = object()
+        self._guards = [_SensorGuard(sensor, list(sensor.devices())) for sensor in self._sensors]
+        first = self._bounded(self._first_read, self.io_timeout_s)  # in helper threads: the run starts after
         self.started_at = _utc_now()
         self.t0 = self.clock()
         self._timeline = BucketTimeline(self.t0, bucket_s=self.interval_s, max_buckets=self.timeline_buckets)
         self._tracks: dict[str, DeviceTrack] = {}
         self._sensor_tracks: list[tuple[Sensor, list[DeviceTrack]]] = []
-        for sensor in self._sensors:
-            counters = sensor.read_counters()
-            tracks = []
-            for device in sensor.devices():
-                has_counter = counters is not None and device.id in counters
-                track = DeviceTrack(device.id, self.t0, has_counter, sink=self._timeline.add)
+        for i, guard in enumerate(self._guards):
+            sensor = guard.sensor
+            status, counters = first[i]
+            if status != "ok" or not isinstance(counters, dict):
+                counters = None
+            for device in guard.devices:
+                value = counters.get(device.id) if counters is not None else None
+                has_counter = value is not None and math.isfinite(value)
+                track = DeviceTrack(
+                    device.id,
+                    self.t0,
+                    has_counter,
+                    sink=self._timeline.add,
+                    max_power_w=getattr(sensor, "max_power_w", None),
+                )
                 if has_counter:
-                    track.anchor(self.t0, counters[device.id])
+                    track.anchor(self.t0, value)
                 self._tracks[device.id] = track
-                tracks.append(track)
-            self._sensor_tracks.append((sensor, tracks))
+                guard.tracks.append(track)
+            guard.counting = any(t.has_counter for t in guard.tracks)
+            self._sensor_tracks.append((sensor, guard.tracks))
         self._running = True
         self._pid = os.getpid()
-        self._tick(self.t0, counters=False)
+        self._tick(self.t0, counters=False, bounded=True)
         self._next_counter = self.t0 + self.counter_interval_s
         self._next_checkpoint = self.t0 + self.checkpoint_interval_s
         self._write_checkpoint()
         lifecycle.register(self)
         if self.background:
-            self._sampler = Sampler(self._tick, self.interval_s, name=f"ecometer-sampler[{safe_name(self.name)}]")
+            self._sampler = Sampler(
+                lambda now: self._tick(now, run=run_id),
+                self.interval_s,
+                name=f"ecometer-sampler[{safe_name(self.name)}]",
+            )
             self._sampler.start()
         return self
 
@@ -209,29 +305,47 @@ class Meter:
         if self._forked:
             raise RuntimeError("this meter was started in the parent process; a forked child cannot stop it")
         with self._lock:
-            if not self._running:
+            stopping_elsewhere = not self._running and self.record is None and self._stopping
+            if not self._running and not stopping_elsewhere:
                 if self.record is None:
                     raise RuntimeError(f"meter {self.name!r} was never started")
                 return self.record
-            self._running = False
+            if self._running:
+                self._running = False
+                self._stopping = True
+                stopping_elsewhere = False
+        if stopping_elsewhere:  # another thread is finishing this run: wait for its record
+            self._stopped.wait(2 * self.io_timeout_s + 1.0)
+            if self.record is None:
+                raise RuntimeError(f"meter {self.name!r} is still being stopped by another thread")
+            return self.record
+        try:
+            return self._finish(status, error)
+        finally:
+            self._stopping = False
+            self._stopped.set()
+
+    def _finish(self, status: str | None, error: str | None) -> RunRecord:
         lifecycle.unregister(self)
+        deadline = time.monotonic() + self.io_timeout_s
         if self._sampler is not None:
-            if not self._sampler.stop(timeout_s=max(2.0, 5 * self.interval_s)):
+            if not self._sampler.stop(timeout_s=min(1.0, self.io_timeout_s / 2)):
                 self._warn("the sampler thread did not stop in time (a sensor call hung); its last data is used")
             for err in self._sampler.errors:
                 self._warn(f"sampling error: {err}")
         self._sync_now()
         t_end = self.clock()
-        self._tick(t_end, counters=True, final=True)
+        self._tick(t_end, counters=True, final=True, timeout_s=max(deadline - time.monotonic(), 0.5))
         record = self._build_record(t_end, status or "ok", final=True)
         record.error = error
         self._attach_results(record)
         self.record = record
-        for sensor in self._sensors:
-            try:
-                sensor.close()
-            except Exception as exc:  # noqa: BLE001 - closing must not lose the record
-                log.debug("closing %s failed: %s", sensor.name, exc)
+        closing = [g for g in self._guards if not g.hung]
+        for i, (state, value) in self._bounded(
+            lambda g: g.sensor.close(), max(deadline - time.monotonic(), 0.5), closing, mark_hung=False
+        ).items():
+            if state != "ok":  # closing must not lose the record
+                log.debug("closing %s failed: %s", closing[i].sensor.name, value)
         self._save(record)
         return record
 
@@ -280,11 +394,16 @@ class Meter:
         if exact:
             self._sync_now()
             t = self.clock()
-            self._tick(t, counters=True)
+            self._tick(t, counters=True, bounded=True)
         else:
             t = self.clock()
         with self._lock:
             occ = self._phases.enter(str(name), t)
+        if occ.name != str(name):
+            self._warn(
+                f"more than {self._phases.max_names} distinct phase names: further names are counted together "
+                f"as {OTHER_PHASE!r}"
+            )
         try:
             yield
         finally:
@@ -292,7 +411,7 @@ class Meter:
                 self._sync_now()
             t_end = self.clock()
             if exact:
-                self._tick(t_end, counters=True)
+                self._tick(t_end, counters=True, bounded=True)
             with self._lock:
                 if self._running:
                     self._phases.exit(occ, t_end)
@@ -303,14 +422,21 @@ class Meter:
         Invalid amounts (NaN, infinite, negative, absurdly large) are ignored with a warning
         rather than raising inside the job.
         """
-        unit = unit or self.work_unit or "item"
+        if self._forked:
+            return
+        if not self._running:
+            log.warning("%s: add_work() called while the meter is not running; ignored", self.name)
+            return
+        unit = str(unit or self.work_unit or "item")
         try:
             value = float(amount)
-        except (TypeError, ValueError):
-            self._warn(f"add_work: {amount!r} is not a number; ignored")
-            return
+        except (TypeError, ValueError, OverflowError):  # not a number, or an int too large for a float
+            value = math.nan
         if not math.isfinite(value) or value < 0 or value > _MAX_WORK_PER_CALL:
-            self._warn(f"add_work: {amount!r} {unit} is not a finite count between 0 and {_MAX_WORK_PER_CALL:g}; ignored")
+            shown = repr(amount) if len(repr(amount)) <= 40 else repr(amount)[:37] + "..."
+            self._warn(
+                f"add_work: {shown} {unit[:40]} is not a finite count between 0 and {_MAX_WORK_PER_CALL:g}; ignored"
+            )
             return
         with self._lock:
             self._work[unit] = self._work.get(unit, 0.0) + value
@@ -318,6 +444,8 @@ class Meter:
 
     def live(self) -> LiveStatus:
         """Power now (W) and energy so far (J) per component."""
+        if self._forked:  # the parent's meter, seen from a forked child: nothing to report
+            return LiveStatus(0.0, {}, {})
         with self._lock:
             now = self.clock()
             power: dict[str, float] = {}
@@ -338,60 +466,51 @@ class Meter:
         return self._running
 
     # ---- sampling ---------------------------------------------------------------------
-    def _tick(self, now: float, counters: bool | None = None, final: bool = False) -> None:
+    def _tick(
+        self,
+        now: float,
+        counters: bool | None = None,
+        final: bool = False,
+        bounded: bool = False,
+        timeout_s: float | None = None,
+        run: object | None = None,
+    ) -> None:
+        """One sample at ``now``: poll every sensor, read counters when due, resolve phases.
+
+        Each sensor is called on its own under its lock: one that raises is reported once and
+        the others are still sampled. The sampler calls the sensors directly (skipping one
+        that is busy); ``bounded`` ticks (start, exact phases) and the ``final`` tick call them
+        in helper threads and wait at most ``timeout_s`` (default :attr:`io_timeout_s`).
+        """
         if self._forked or os.getpid() != self._pid:
             return
-        if not self._tick_lock.acquire(timeout=5.0 if final else -1):
-            self._warn("a sensor call is hanging; the final reading was skipped")
-            with self._lock:
-                for track in self._tracks.values():
-                    track.close(now)
-                self._phases.close_all(now)
-                self._phases.resolve(list(self._tracks.values()))
+        if run is not None and run is not self._run_id:
+            return  # a sampler of an earlier run, back late from a hung call
+        if not final and not self._running:
             return
-        try:
-            self._tick_locked(now, counters, final)
-        finally:
-            self._tick_lock.release()
-
-    def _tick_locked(self, now: float, counters: bool | None, final: bool) -> None:
-        polled: list[tuple[list[DeviceTrack], dict[str, list[tuple[float, float]]]]] = []
-        for sensor, tracks in self._sensor_tracks:
-            if counters and id(sensor) in self._forceable:  # a boundary: pull the freshest points
-                polled.append((tracks, sensor.poll(now, force=True)))  # type: ignore[call-arg]
-            else:
-                polled.append((tracks, sensor.poll(now)))
         read = counters if counters is not None else now >= self._next_counter
-        readings: list[tuple[list[DeviceTrack], dict[str, float] | None, float]] = []
         if read:
-            for sensor, tracks in self._sensor_tracks:
-                values = sensor.read_counters()
-                readings.append((tracks, values, self.clock()))
             self._next_counter = now + self.counter_interval_s
-        shares: list[tuple[list[DeviceTrack], dict[str, float]]] = []
-        if self.scope == "process":
-            for sensor, tracks in self._sensor_tracks:
-                share_fn = getattr(sensor, "share", None)
-                if share_fn is not None:
-                    shares.append((tracks, share_fn(now) or {}))
+        if final or bounded:
+            attempts = 3 if final else 1  # retries at stop ride out intermittent failures
+
+            def work(guard: _SensorGuard) -> None:
+                self._sample_sensor(guard, now, read, attempts)
+
+            self._bounded(work, self.io_timeout_s if timeout_s is None else timeout_s)
+        else:
+            for guard in self._guards:
+                if guard.lock.acquire(blocking=False):  # busy: a boundary read or a hung call
+                    try:
+                        self._sample_sensor(guard, now, read)
+                    finally:
+                        guard.lock.release()
         with self._lock:
-            for tracks, share in shares:
-                for track in tracks:
-                    if track.channel in share:
-                        track.share = min(max(float(share[track.channel]), 0.0), 1.0)
-            for tracks, points in polled:
-                for track in tracks:
-                    if track.channel in points:
-                        track.add_points(points[track.channel])
-            for tracks, values, t_read in readings:
-                if values is None:
-                    continue
-                for track in tracks:
-                    if track.has_counter and track.channel in values:
-                        track.anchor(t_read, values[track.channel])
             if final:
-                for track in self._tracks.values():
-                    track.close(now)
+                for guard in self._guards:
+                    guard.closed = True
+                    for track in guard.tracks:
+                        track.close(now, hold=not (guard.hung or guard.poll_failed))
                 for name in self._phases.close_all(now):
                     self._warn(f"phase {name!r} was still open at stop; closed there")
             self._phases.resolve(list(self._tracks.values()))
@@ -399,15 +518,138 @@ class Meter:
             self._next_checkpoint = now + self.checkpoint_interval_s
             self._write_checkpoint()
 
+    def _sample_sensor(self, guard: _SensorGuard, now: float, read: bool, attempts: int = 1) -> None:
+        """Poll one sensor (and read its counters if ``read``) and apply; call under its lock."""
+        sensor = guard.sensor
+        points = self._sensor_call(guard, "poll", lambda: _check_points(sensor.poll(now)), attempts)
+        guard.poll_failed = points is _FAILED
+        guard.hung = False  # it answered
+        values: Any = None
+        t_read = now
+        if read and guard.counting:
+            values = self._sensor_call(
+                guard, "read_counters", lambda: _check_counters(sensor.read_counters()), attempts
+            )
+            t_read = self.clock()
+        share: Any = None
+        share_fn = getattr(sensor, "share", None) if self.scope == "process" else None
+        if share_fn is not None:
+            share = self._sensor_call(guard, "share", lambda: _check_share(share_fn(now)))
+        with self._lock:
+            if guard.closed:
+                return
+            if isinstance(share, dict):
+                for track in guard.tracks:
+                    if track.channel in share:
+                        track.share = min(max(share[track.channel], 0.0), 1.0)
+            if isinstance(points, dict):
+                for track in guard.tracks:
+                    if points.get(track.channel):
+                        track.add_points(points[track.channel], now=now)
+            if isinstance(values, dict):
+                for track in guard.tracks:
+                    if track.has_counter and track.channel in values:
+                        track.anchor(t_read, values[track.channel])
+
+    def _first_read(self, guard: _SensorGuard) -> Any:
+        """At start: the counters (one retry) and what the sensor says about itself."""
+        sensor = guard.sensor
+        for what, fn in (("uncertainty", sensor.uncertainty), ("notes", sensor.notes), ("info", sensor.info)):
+            self._describe(guard, what, fn)
+        return self._sensor_call(
+            guard,
+            "read_counters",
+            lambda: _check_counters(sensor.read_counters()),
+            attempts=2,
+            consequence="its energy is integrated from power points for the whole run (method 'integrated')"
+            if sensor.method == "counter"
+            else None,
+        )
+
+    def _sensor_call(
+        self,
+        guard: _SensorGuard,
+        what: str,
+        fn: Callable[[], Any],
+        attempts: int = 1,
+        consequence: str | None = None,
+    ) -> Any:
+        """``fn()``, retried up to ``attempts`` times; ``_FAILED`` (warned once per kind) if it raises."""
+        for _ in range(max(attempts, 1)):
+            try:
+                return fn()
+            except Exception as exc:  # noqa: BLE001 - one failing sensor must not stop the others
+                kind = (what, type(exc).__name__)
+                if kind not in guard.error_kinds:
+                    guard.error_kinds.add(kind)
+                    self._warn(
+                        f"{guard.label}: {guard.sensor.name} {what}() failed ({_short(exc)}); "
+                        f"{consequence or _CONSEQUENCE.get(what, 'it is skipped')}"
+                    )
+        return _FAILED
+
+    def _describe(self, guard: _SensorGuard, what: str, fn: Callable[[], Any] | None = None) -> Any:
+        """A sensor's ``uncertainty()``/``notes()``/``info()``: fresh if it answers, else the last good one."""
+        if fn is not None and not guard.hung:
+            value = self._sensor_call(guard, what, fn, consequence="its answer from the start of the run is used")
+            if value is not _FAILED:
+                guard.cache[what] = value
+        return guard.cache.get(what)
+
+    def _bounded(
+        self,
+        work: Callable[[_SensorGuard], Any],
+        timeout_s: float,
+        guards: list[_SensorGuard] | None = None,
+        mark_hung: bool = True,
+    ) -> dict[int, tuple[str, Any]]:
+        """``work(guard)`` for each sensor in helper threads, under its lock; wait at most ``timeout_s``."""
+        guards = self._guards if guards is None else guards
+        deadline = time.monotonic() + timeout_s
+
+        def job(guard: _SensorGuard) -> Callable[[], Any]:
+            def run() -> Any:
+                # a sensor already known to hang is not waited for again
+                wait = 0.0 if guard.hung else max(deadline - time.monotonic(), 0.0)
+                if not guard.lock.acquire(timeout=wait):
+                    raise _Busy(f"{guard.sensor.name} is busy")
+                try:
+                    return work(guard)
+                finally:
+                    guard.lock.release()
+
+            return run
+
+        results = call_bounded(
+            {i: job(g) for i, g in enumerate(guards)}, timeout_s, name=f"ecometer-io[{safe_name(self.name)}]"
+        )
+        for i, (state, value) in results.items():
+            guard = guards[i]
+            if state == "timeout" or isinstance(value, _Busy):
+                if mark_hung and not guard.hung:
+                    guard.hung = True
+                    self._warn(
+                        f"{guard.label}: {guard.sensor.name} did not answer within {timeout_s:.1f} s (hung?); "
+                        "the job goes on, and its data up to its last answer is kept"
+                    )
+            elif state == "error":
+                self._warn(f"{guard.label}: sampling {guard.sensor.name} failed ({_short(value)})")
+            elif mark_hung:
+                guard.hung = False
+        return results  # type: ignore[return-value]
+
     def _sync_now(self) -> None:
         if not getattr(self, "_has_gpu", False) and self.sync is None:
             return
-        if self.sync is not None:
-            self.sync()
-        else:
-            from ecometer.sync import auto_sync
+        try:
+            if self.sync is not None:
+                self.sync()
+            else:
+                from ecometer.sync import auto_sync
 
-            auto_sync()
+                auto_sync()
+        except Exception as exc:  # noqa: BLE001 - a failed sync must not take the job or the record down
+            self._warn(f"synchronising the accelerator failed ({_short(exc)}); this boundary may miss queued work")
 
     # ---- sensors ----------------------------------------------------------------------
     def _open_sensors(self) -> list[Sensor]:
@@ -430,17 +672,22 @@ class Meter:
             sensor_infos: list[SensorInfo] = []
             devices: list[dict[str, Any]] = []
             rel_by_component: dict[str, tuple[float, float]] = {}
-            for sensor, tracks in self._sensor_tracks:
-                unc = sensor.uncertainty()
+            for guard in self._guards:
+                sensor, tracks = guard.sensor, guard.tracks
+                unc = self._describe(guard, "uncertainty", sensor.uncertainty) or Uncertainty(
+                    1.0, 1.0, "unknown: the sensor did not state its uncertainty"
+                )
                 per_device = {t.channel: (t.total_j if final else t.energy_now(now)) for t in tracks}
                 energy = sum(per_device.values())
-                notes = list(sensor.notes())
+                notes = list(self._describe(guard, "notes", sensor.notes) or [])
+                notes.extend(guard.notes)
                 for track in tracks:
                     notes.extend(f"{track.channel}: {a}" for a in track.anomalies)
+                    notes.extend(_fault_notes(track, self.t0))
                 if unc.basis:
                     notes.append(f"uncertainty: {unc.basis}")
                 method = sensor.method
-                if method == "counter" and not all(t.has_counter for t in tracks):
+                if method == "counter" and not all(t.has_counter and t.counter_lost_at is None for t in tracks):
                     method = "integrated"
                 part = Component(
                     name=sensor.component,
@@ -449,12 +696,14 @@ class Meter:
                     uncertainty=Estimate.relative(energy, unc.rel_low, unc.rel_high),
                     devices=per_device,
                     source=sensor.name,
-                    attribution=sensor.attribution() if self.scope == "process" else None,
+                    attribution=self._describe(guard, "attribution", sensor.attribution)
+                    if self.scope == "process"
+                    else None,
                     notes=notes,
                 )
                 rel_by_component[sensor.component] = (unc.rel_low, unc.rel_high)
                 components[sensor.component] = _merge_component(components.get(sensor.component), part)
-                for device in sensor.devices():
+                for device in guard.devices:
                     track = self._tracks.get(device.id)
                     info = device.to_dict()
                     if track is not None:
@@ -464,7 +713,12 @@ class Meter:
                             info["counter_j"] = track.counter_j
                         info["power_points"] = track.points_seen
                     devices.append(info)
-                sensor_infos.append(SensorInfo(**sensor.info()))
+                info = self._describe(guard, "info", sensor.info) or {}
+                info = {k: v for k, v in info.items() if k in _SENSOR_INFO_FIELDS}
+                info.setdefault("name", sensor.name)
+                info.setdefault("component", sensor.component)
+                info.setdefault("method", sensor.method)
+                sensor_infos.append(SensorInfo(**info))
                 for track in tracks:
                     phase_parts[track.channel] = {"component": sensor.component}  # type: ignore[dict-item]
             component_of = {ch: str(v["component"]) for ch, v in phase_parts.items()}
@@ -474,7 +728,8 @@ class Meter:
             }
             timeline = self._timeline.to_record(now)
             timeline.spans = [
-                Span(name, start - self.t0, end - self.t0, depth) for name, start, end, depth in self._phases.closed_spans
+                Span(name, start - self.t0, end - self.t0, depth)
+                for name, start, end, depth in self._phases.closed_spans
             ]
             timeline.spans_dropped = self._phases.spans_dropped
             record = RunRecord(
@@ -493,7 +748,9 @@ class Meter:
                 devices=devices,
                 sensors=sensor_infos,
                 meta=dict(self.meta),
-                warnings=list(self._warnings) + [e for e in self._explanations if e not in self._warnings],
+                warnings=list(self._warnings)
+                + [e for e in self._explanations if e not in self._warnings]
+                + ([f"{self._warnings_dropped} further warnings were not kept"] if self._warnings_dropped else []),
                 ecometer_version=__version__,
                 checkpoint=not final,
             )
@@ -527,22 +784,22 @@ class Meter:
         return Path(self.out)
 
     def _write_checkpoint(self) -> None:
-        if self._path is None or self._checkpoint_failed:
+        if self._path is None or self._checkpoint_failed or not self._running:
             return
         try:
             record = self._build_record(self.clock(), "running", final=False)
             write_atomic(checkpoint_path(self._path), record.to_json(indent=None))
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 - a full disk or odd path must not crash the job
             self._checkpoint_failed = True
-            self._warn(f"cannot write checkpoint next to {self._path} ({exc}); the record is kept in memory")
+            self._warn(f"cannot write checkpoint next to {self._path} ({_short(exc)}); the record is kept in memory")
 
     def _save(self, record: RunRecord) -> None:
         if self._path is None:
             return
         try:
             record.save(self._path)
-        except OSError as exc:
-            message = f"cannot write record {self._path} ({exc}); it is kept in memory (meter.record)"
+        except Exception as exc:  # noqa: BLE001 - a full disk or odd path must not crash the job
+            message = f"cannot write record {self._path} ({_short(exc)}); it is kept in memory (meter.record)"
             self._warn(message)
             record.warnings.append(message)
             return
@@ -557,14 +814,32 @@ class Meter:
         return getattr(self, "_path", None)
 
     def _warn(self, message: str) -> None:
-        if message not in self._warnings:
-            self._warnings.append(message)
-            log.warning("%s: %s", self.name, message)
+        if message in self._warnings:
+            return
+        if len(self._warnings) >= _MAX_WARNINGS:
+            self._warnings_dropped += 1
+            log.debug("%s: %s", self.name, message)
+            return
+        self._warnings.append(message)
+        log.warning("%s: %s", self.name, message)
 
 
 def measure(name: str = "run", **kwargs: Any) -> Meter:
     """A :class:`Meter` for use as a context manager or decorator (same arguments)."""
     return Meter(name, **kwargs)
+
+
+def _fault_notes(track: DeviceTrack, t0: float) -> list[str]:
+    """What a device's energy figure owes to power points instead of its counter."""
+    notes = []
+    if track.counter_lost_at is not None:
+        notes.append(
+            f"{track.channel}: energy counter unreadable after {track.counter_lost_at - t0:.3f} s; the "
+            f"{track.fallback_j:.6g} J after that are integrated from power points (method 'integrated')"
+        )
+    if track.bridged_j:
+        notes.append(f"{track.channel}: {track.bridged_j:.6g} J bridged with integrated power across counter anomalies")
+    return notes
 
 
 def _merge_component(existing: Component | None, part: Component) -> Component:

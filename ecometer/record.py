@@ -20,7 +20,7 @@ import math
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ SCHEMA_VERSION = 1
 METHODS = ("counter", "integrated", "modelled", "constant", "user")
 STATUSES = ("running", "ok", "failed", "interrupted")
 CHECKPOINT_SUFFIX = ".partial"
+MAX_DEPTH = 100  # nesting of free-form data (meta, host...) written and read
 
 
 class RecordError(ValueError):
@@ -181,7 +182,14 @@ def _decode_attachment(key: str, data: dict[str, Any] | None) -> Any:
 
         importlib.import_module(_ATTACHMENT_MODULES[key])  # registers its decoder
     decoder = _ATTACHMENT_DECODERS.get(key)
-    return decoder(data) if decoder else data
+    if decoder is None:
+        return data
+    try:
+        return decoder(data)
+    except RecordError:
+        raise
+    except (TypeError, KeyError, ValueError, AttributeError, IndexError) as exc:  # a corrupt or foreign file
+        raise RecordError(f"attachment {key!r} of this record is malformed ({type(exc).__name__}: {exc})") from exc
 
 
 @dataclass
@@ -266,7 +274,9 @@ class RunRecord:
 
     # ---- serialisation ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return _finite(asdict(self))
+        """Plain JSON-able data. Non-finite floats become None; values JSON cannot hold (numpy
+        scalars and arrays, tuples, odd objects in ``meta``) become numbers, lists or strings."""
+        return _plain(self)
 
     def to_json(self, indent: int | None = 1) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
@@ -279,54 +289,264 @@ class RunRecord:
 
     @classmethod
     def from_dict(cls, data: Any, *, origin: str = "<dict>") -> RunRecord:
+        """Build a record from plain data (e.g. parsed JSON), checking every field's type.
+
+        Raises :class:`RecordError` naming the field for anything malformed. Numbers that were
+        not finite when saved (stored as null) read back as NaN, with a warning in the record.
+        """
         if not isinstance(data, dict):
             raise RecordError(f"{origin}: expected a JSON object, found {type(data).__name__}")
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if type(version) is not int or version != SCHEMA_VERSION:
             raise RecordError(
-                f"{origin}: schema_version {version!r} is not supported (this ecometer reads {SCHEMA_VERSION})"
+                f"{origin}: schema_version {_show(version)} is not supported (this ecometer reads {SCHEMA_VERSION})"
             )
+        status = data.get("status", "running")
+        if not isinstance(data.get("name"), str) or status not in STATUSES:
+            raise RecordError(
+                f"{origin}: bad name or status {_show(status)} (expected a string name and one of {STATUSES})"
+            )
+        v = _Reader(origin)
         try:
-            kwargs = _known(cls, data)
-            kwargs["components"] = {
-                k: Component(**{**_known(Component, v), "uncertainty": Estimate(**v["uncertainty"])})
-                for k, v in (data.get("components") or {}).items()
-            }
-            kwargs["phases"] = {
-                k: Phase(**{**_known(Phase, v), "uncertainty": Estimate(**v.get("uncertainty", {"central": 0, "low": 0, "high": 0}))})
-                for k, v in (data.get("phases") or {}).items()
-            }
-            tl = data.get("timeline") or {}
-            kwargs["timeline"] = Timeline(
-                **{**_known(Timeline, tl), "spans": [Span(**_known(Span, s)) for s in tl.get("spans", [])]}
+            record = cls(
+                name=data["name"],
+                status=status,
+                started_at=v.string(data.get("started_at", ""), "started_at"),
+                ended_at=v.string(data.get("ended_at", ""), "ended_at"),
+                duration_s=v.number(data.get("duration_s", 0.0), "duration_s"),
+                components={
+                    k: v.component(c, f"components.{k}") for k, c in v.mapping(data.get("components"), "components")
+                },
+                phases={k: v.phase(ph, f"phases.{k}") for k, ph in v.mapping(data.get("phases"), "phases")},
+                work=v.numbers(data.get("work"), "work"),
+                work_unit=v.opt_string(data.get("work_unit"), "work_unit"),
+                timeline=v.timeline(data.get("timeline"), "timeline"),
+                scope=v.string(data.get("scope", "machine"), "scope"),
+                host=v.free(data.get("host", {}), "host", dict),
+                devices=[
+                    v.free(d, f"devices[{i}]", dict) for i, d in enumerate(v.array(data.get("devices"), "devices"))
+                ],
+                sensors=[v.sensor(x, f"sensors[{i}]") for i, x in enumerate(v.array(data.get("sensors"), "sensors"))],
+                meta=v.free(data.get("meta", {}), "meta", dict),
+                warnings=v.strings(data.get("warnings"), "warnings"),
+                error=v.opt_string(data.get("error"), "error"),
+                distributed=None
+                if data.get("distributed") is None
+                else v.free(data["distributed"], "distributed", dict),
+                attachments={
+                    k: v.free(a, f"attachments.{k}", dict) for k, a in v.mapping(data.get("attachments"), "attachments")
+                },
+                ecometer_version=v.string(data.get("ecometer_version", ""), "ecometer_version"),
+                schema_version=version,
+                checkpoint=v.flag(data.get("checkpoint", False), "checkpoint"),
             )
-            kwargs["sensors"] = [SensorInfo(**_known(SensorInfo, s)) for s in data.get("sensors", [])]
-            record = cls(**kwargs)
-        except RecordError:
-            raise
-        except (TypeError, KeyError, AttributeError, ValueError) as exc:
-            raise RecordError(f"{origin}: malformed record ({type(exc).__name__}: {exc})") from None
-        if not isinstance(record.name, str) or record.status not in STATUSES:
-            raise RecordError(f"{origin}: bad name or status {record.status!r} (expected one of {STATUSES})")
+        except RecursionError:
+            raise RecordError(f"{origin}: malformed record: nested too deeply") from None
+        if v.nulls:
+            shown = ", ".join(v.nulls[:5]) + (f" and {len(v.nulls) - 5} more" if len(v.nulls) > 5 else "")
+            note = f"not-a-number values (saved as null) read as NaN: {shown}"
+            if note not in record.warnings:
+                record.warnings.append(note)
         return record
 
 
-def _known(cls: type, data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise TypeError(f"expected an object for {cls.__name__}, found {type(data).__name__}")
-    names = {f.name for f in fields(cls)}
-    return {k: v for k, v in data.items() if k in names}
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _finite(obj: Any) -> Any:
-    """Replace non-finite floats with None so the JSON stays standard."""
+class _Reader:
+    """Type-checked reading of a record's plain data; errors name the field (dotted path)."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self.nulls: list[str] = []
+
+    def fail(self, where: str, value: Any, expected: str) -> RecordError:
+        return RecordError(f"{self.origin}: malformed record: {where} is {_show(value)}, expected {expected}")
+
+    def number(self, value: Any, where: str) -> float:
+        if value is None:
+            self.nulls.append(where)
+            return math.nan
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(where, value, "a number")
+        try:
+            return float(value)
+        except OverflowError:
+            raise self.fail(where, value, "a number in the range of a float") from None
+
+    def integer(self, value: Any, where: str) -> int:
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(where, value, "an integer")
+        return value
+
+    def flag(self, value: Any, where: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(where, value, "true or false")
+        return value
+
+    def string(self, value: Any, where: str) -> str:
+        if not isinstance(value, str):
+            raise self.fail(where, value, "a string")
+        return value
+
+    def opt_string(self, value: Any, where: str) -> str | None:
+        return None if value is None else self.string(value, where)
+
+    def strings(self, value: Any, where: str) -> list[str]:
+        return [self.string(x, f"{where}[{i}]") for i, x in enumerate(self.array(value, where))]
+
+    def array(self, value: Any, where: str) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, (list, tuple)):
+            raise self.fail(where, value, "a list")
+        return list(value)
+
+    def mapping(self, value: Any, where: str) -> list[tuple[str, Any]]:
+        if value is None:
+            return []
+        if not isinstance(value, dict):
+            raise self.fail(where, value, "an object")
+        for key in value:
+            if not isinstance(key, str):
+                raise self.fail(f"{where} key", key, "a string")
+        return list(value.items())
+
+    def numbers(self, value: Any, where: str) -> dict[str, float]:
+        return {k: self.number(x, f"{where}.{k}") for k, x in self.mapping(value, where)}
+
+    def obj(self, value: Any, where: str, required: tuple[str, ...] = ()) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(where, value, "an object")
+        for key in required:
+            if key not in value:
+                raise RecordError(f"{self.origin}: malformed record: {where} has no {key!r}")
+        return value
+
+    def estimate(self, value: Any, where: str) -> Estimate:
+        d = self.obj(value, where, ("central", "low", "high"))
+        return Estimate(*(self.number(d[k], f"{where}.{k}") for k in ("central", "low", "high")))
+
+    def component(self, value: Any, where: str) -> Component:
+        d = self.obj(value, where, ("name", "energy_j", "method", "uncertainty"))
+        method = d["method"]
+        if method not in METHODS:
+            raise self.fail(f"{where}.method", method, f"one of {METHODS}")
+        return Component(
+            name=self.string(d["name"], f"{where}.name"),
+            energy_j=self.number(d["energy_j"], f"{where}.energy_j"),
+            method=method,
+            uncertainty=self.estimate(d["uncertainty"], f"{where}.uncertainty"),
+            devices=self.numbers(d.get("devices"), f"{where}.devices"),
+            source=self.string(d.get("source", ""), f"{where}.source"),
+            attribution=self.opt_string(d.get("attribution"), f"{where}.attribution"),
+            notes=self.strings(d.get("notes"), f"{where}.notes"),
+        )
+
+    def phase(self, value: Any, where: str) -> Phase:
+        d = self.obj(value, where, ("name", "energy_j", "duration_s", "count"))
+        unc = d.get("uncertainty")
+        return Phase(
+            name=self.string(d["name"], f"{where}.name"),
+            energy_j=self.number(d["energy_j"], f"{where}.energy_j"),
+            duration_s=self.number(d["duration_s"], f"{where}.duration_s"),
+            count=self.integer(d["count"], f"{where}.count"),
+            components=self.numbers(d.get("components"), f"{where}.components"),
+            uncertainty=Estimate.exact(0.0) if unc is None else self.estimate(unc, f"{where}.uncertainty"),
+            resolution_s=self.number(d.get("resolution_s", 0.0), f"{where}.resolution_s"),
+            work=self.numbers(d.get("work"), f"{where}.work"),
+        )
+
+    def timeline(self, value: Any, where: str) -> Timeline:
+        d = {} if value is None else self.obj(value, where)
+        spans = []
+        for i, sp in enumerate(self.array(d.get("spans"), f"{where}.spans")):
+            sd = self.obj(sp, f"{where}.spans[{i}]", ("name", "start_s", "end_s"))
+            spans.append(
+                Span(
+                    name=self.string(sd["name"], f"{where}.spans[{i}].name"),
+                    start_s=self.number(sd["start_s"], f"{where}.spans[{i}].start_s"),
+                    end_s=self.number(sd["end_s"], f"{where}.spans[{i}].end_s"),
+                    depth=self.integer(sd.get("depth", 0), f"{where}.spans[{i}].depth"),
+                )
+            )
+        power: dict[str, list[float | None]] = {}
+        for channel, series in self.mapping(d.get("power_w"), f"{where}.power_w"):
+            at = f"{where}.power_w.{channel}"
+            power[channel] = [None if x is None else self.number(x, at) for x in self.array(series, at)]
+        return Timeline(
+            t_s=[self.number(x, f"{where}.t_s") for x in self.array(d.get("t_s"), f"{where}.t_s")],
+            power_w=power,
+            spans=spans,
+            spans_dropped=self.integer(d.get("spans_dropped", 0), f"{where}.spans_dropped"),
+            bucket_s=self.number(d.get("bucket_s", 0.0), f"{where}.bucket_s"),
+        )
+
+    def sensor(self, value: Any, where: str) -> SensorInfo:
+        d = self.obj(value, where, ("name", "component", "method"))
+        return SensorInfo(
+            name=self.string(d["name"], f"{where}.name"),
+            component=self.string(d["component"], f"{where}.component"),
+            method=self.string(d["method"], f"{where}.method"),
+            devices=[self.free(x, f"{where}.devices", dict) for x in self.array(d.get("devices"), f"{where}.devices")],
+            notes=self.strings(d.get("notes"), f"{where}.notes"),
+        )
+
+    def free(self, value: Any, where: str, kind: type | None = None, depth: int = 0) -> Any:
+        """Free-form JSON data (meta, host, attachments...): checked for JSON types and depth."""
+        if kind is not None and not isinstance(value, kind):
+            raise self.fail(where, value, "an object" if kind is dict else kind.__name__)
+        if depth > MAX_DEPTH:
+            raise RecordError(f"{self.origin}: malformed record: {where} is nested more than {MAX_DEPTH} levels")
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        if isinstance(value, (list, tuple)):
+            return [self.free(x, where, None, depth + 1) for x in value]
+        if isinstance(value, dict):
+            out = {}
+            for key, x in value.items():
+                if not isinstance(key, str):
+                    raise self.fail(f"{where} key", key, "a string")
+                out[key] = self.free(x, f"{where}.{key}", None, depth + 1)
+            return out
+        raise self.fail(where, value, "JSON data (object, list, string, number, true/false or null)")
+
+
+def _plain(obj: Any, depth: int = 0) -> Any:
+    """``obj`` as JSON-able plain data (see :meth:`RunRecord.to_dict`)."""
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, int):
+        return obj
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
+    if depth > MAX_DEPTH:
+        return f"<nested more than {MAX_DEPTH} levels>"
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _plain(getattr(obj, f.name), depth + 1) for f in fields(obj)}
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
+        return {k if isinstance(k, str) else str(k): _plain(v, depth + 1) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [_plain(v, depth + 1) for v in obj]
+    if hasattr(obj, "tolist"):  # numpy scalars and arrays, torch tensors
+        try:
+            return _plain(obj.tolist(), depth + 1)
+        except Exception:  # noqa: BLE001 - fall through to the generic conversions
+            pass
+    for convert in (int, float):
+        if hasattr(obj, f"__{'index' if convert is int else 'float'}__"):
+            try:
+                return _plain(convert(obj), depth + 1)
+            except Exception:  # noqa: BLE001 - fall through to str()
+                pass
+    try:
+        return str(obj)
+    except Exception:  # noqa: BLE001 - an object whose str() fails is still not worth losing a record
+        return f"<{type(obj).__name__}>"
 
 
 def write_atomic(target: Path, text: str) -> None:
@@ -359,19 +579,22 @@ def load_record(path: str | os.PathLike[str]) -> RunRecord:
     """
     p = Path(path)
     source = p
-    if not p.exists():
-        ckpt = checkpoint_path(p)
-        if ckpt.exists():
-            source = ckpt
-        elif p.name.endswith(CHECKPOINT_SUFFIX) is False:
-            raise RecordError(f"{p}: no such record file (and no checkpoint {ckpt.name})")
     try:
-        text = source.read_text(encoding="utf-8")
+        exists = p.exists()
+        ckpt = checkpoint_path(p)
+        if not exists and ckpt.exists():
+            source = ckpt
+    except (OSError, ValueError) as exc:  # e.g. a NUL byte in the path
+        raise RecordError(f"{str(p)!r}: not a usable path ({exc})") from None
+    if not exists and source is p and not p.name.endswith(CHECKPOINT_SUFFIX):
+        raise RecordError(f"{p}: no such record file (and no checkpoint {ckpt.name})")
+    try:
+        text = source.read_text(encoding="utf-8-sig")  # tolerate a byte-order mark (files saved by editors)
     except (OSError, UnicodeDecodeError) as exc:
         raise RecordError(f"{source}: cannot read ({exc})") from None
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, and ints too long to convert
         raise RecordError(f"{source}: not valid JSON ({exc})") from None
     record = RunRecord.from_dict(data, origin=str(source))
     if source.name.endswith(CHECKPOINT_SUFFIX):

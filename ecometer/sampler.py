@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any
 
 log = logging.getLogger("ecometer.sampler")
+
+_MAX_ERRORS = 50  # distinct tick errors remembered (the rest are counted)
 
 
 class Sampler:
@@ -53,7 +56,7 @@ class Sampler:
                 self._tick(now)
             except Exception as exc:  # noqa: BLE001 - keep sampling; report each problem once
                 key = f"{type(exc).__name__}: {exc}"
-                if key not in self._errors:
+                if key not in self._errors and len(self._errors) < _MAX_ERRORS:
                     self._errors.add(key)
                     log.warning("sampler tick failed (%s); sampling continues", key)
             self.cpu_time_s += time.thread_time() - c0
@@ -63,3 +66,33 @@ class Sampler:
     @property
     def errors(self) -> list[str]:
         return sorted(self._errors)
+
+
+def call_bounded(
+    calls: Mapping[Hashable, Callable[[], Any]], timeout_s: float, name: str = "ecometer-io"
+) -> dict[Hashable, tuple[str, Any]]:
+    """Run each call in its own daemon thread; wait at most ``timeout_s`` seconds for all.
+
+    Returns, per key, ``("ok", value)``, ``("error", exception)``, or ``("timeout", None)``
+    for a call still running at the deadline: it is left to finish in the background (a
+    hung sensor) and its result is dropped. The caller never waits longer than ``timeout_s``.
+    """
+    results: dict[Hashable, tuple[str, Any]] = {}
+
+    def runner(key: Hashable, fn: Callable[[], Any]) -> None:
+        try:
+            results[key] = ("ok", fn())
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, which reports it
+            results[key] = ("error", exc)
+
+    threads = []
+    for key, fn in calls.items():
+        thread = threading.Thread(target=runner, args=(key, fn), name=f"{name}[{key}]", daemon=True)
+        thread.start()
+        threads.append((key, thread))
+    deadline = time.monotonic() + max(timeout_s, 0.0)
+    out: dict[Hashable, tuple[str, Any]] = {}
+    for key, thread in threads:
+        thread.join(max(deadline - time.monotonic(), 0.0))
+        out[key] = ("timeout", None) if thread.is_alive() else results.get(key, ("timeout", None))
+    return out

@@ -14,6 +14,14 @@ Each measured device has a :class:`DeviceTrack` holding a *finalised* cumulative
 Finalised curve segments flow to a sink (the bounded timeline); phases read ``E(t)`` at
 their boundaries once the curve has been finalised past them (:class:`PhaseBook`). Memory
 is bounded: curve points older than the oldest unresolved phase boundary are dropped.
+
+Faults (see docs/RELIABILITY.md): invalid power points (non-finite, negative, or timed in
+the future) are ignored; a counter reading that goes backwards, or jumps by more than
+``max_power_w`` could deliver, is not trusted: that interval is bridged with the
+integrated power points and the counter is re-based (``bridged_j``). If the counter stops
+answering, :meth:`DeviceTrack.close` completes the energy after the last good reading
+from the power points (``fallback_j``, ``counter_lost_at``). Each kind of anomaly is kept
+once, with a count, so a week of glitches cannot grow memory.
 """
 
 from __future__ import annotations
@@ -28,11 +36,29 @@ log = logging.getLogger("ecometer.tracks")
 
 Sink = Callable[[str, float, float, float], None]
 
+#: Plausibility bound (W) on one device's counter: a reading implying more power than this
+#: is rejected. Not a measured figure but a sanity limit far above any single accelerator or
+#: CPU socket (the largest GPU modules draw a few kW); a sensor measuring bigger units
+#: declares its own ``max_power_w``.
+MAX_DEVICE_POWER_W = 20_000.0
+#: Counter jumps are judged over at least this window (s): counters advance in steps
+#: (NVML about every 100 ms), so a legitimate step may land in a very short interval.
+MIN_JUMP_WINDOW_S = 1.0
+#: Power points timed more than this (s) after the poll time are on another clock.
+FUTURE_TOLERANCE_S = 1.0
+
 
 class DeviceTrack:
     """Energy of one device (channel ``gpu:0``, ``cpu``...) since ``t0`` (monotonic s)."""
 
-    def __init__(self, channel: str, t0: float, has_counter: bool, sink: Sink | None = None) -> None:
+    def __init__(
+        self,
+        channel: str,
+        t0: float,
+        has_counter: bool,
+        sink: Sink | None = None,
+        max_power_w: float | None = None,
+    ) -> None:
         self.channel = channel
         self.t0 = t0
         self.has_counter = has_counter
@@ -49,18 +75,35 @@ class DeviceTrack:
         self._counter_origin: float | None = None
         self._anchor: tuple[float, float, float] | None = None  # (t, counter_j rel, integrated_j)
         self.counter_j = 0.0
-        self.anomalies: list[str] = []
+        self.max_power_w = float(max_power_w) if max_power_w else MAX_DEVICE_POWER_W
+        self.bridged_j = 0.0  # energy (J) taken from power points across counter anomalies
+        self.fallback_j = 0.0  # energy (J) from power points after the counter was lost
+        self.counter_lost_at: float | None = None  # time of the last good reading, if lost
+        self.data_until: float | None = None  # set when the source was lost: nothing counted after
+        self._anomalies: dict[str, list] = {}  # kind -> [first text, count]
+
+    @property
+    def anomalies(self) -> list[str]:
+        """What went wrong with this device's data, one line per kind (with a count)."""
+        return [text if n == 1 else f"{text} [{n} times in all]" for text, n in self._anomalies.values()]
 
     # ---- inputs ----------------------------------------------------------------------
     @property
     def final_t(self) -> float:
         return self.curve_t[-1]
 
-    def add_points(self, points: list[tuple[float, float]]) -> None:
-        """Power points ``(t, watts)``; points not newer than the last one are ignored."""
+    def add_points(self, points: list[tuple[float, float]], now: float | None = None) -> None:
+        """Power points ``(t, watts)``; points not newer than the last one are ignored.
+
+        Non-finite or negative watts, non-finite times, and (given the poll time ``now``)
+        times more than :data:`FUTURE_TOLERANCE_S` ahead of it are ignored as anomalies.
+        """
         for t, w in points:
             if not math.isfinite(w) or w < 0:
-                self._anomaly(f"ignored invalid power {w!r} W")
+                self._anomaly("power", f"ignored invalid power {w!r} W")
+                continue
+            if not math.isfinite(t) or (now is not None and t > now + FUTURE_TOLERANCE_S):
+                self._anomaly("time", f"ignored a power point timed {t!r}, not on the poll's clock ({now!r})")
                 continue
             last = self.last_point
             if last is not None and t <= last[0]:
@@ -94,6 +137,9 @@ class DeviceTrack:
         """A counter reading (cumulative J of the sensor) taken at ``t``."""
         if not self.has_counter:
             raise RuntimeError(f"{self.channel}: anchor() on a device without a counter")
+        if not math.isfinite(counter_j):
+            self._anomaly("nonfinite", f"ignored a non-finite energy counter reading {counter_j!r}")
+            return
         if self._counter_origin is None:
             self._counter_origin = counter_j
             self._anchor = (max(t, self.t0), 0.0, self._integrated_at(t))
@@ -103,13 +149,28 @@ class DeviceTrack:
         if t <= t_a:
             return
         rel = counter_j - self._counter_origin
-        if rel < rel_a:
-            self._anomaly(f"energy counter went backwards by {rel_a - rel:.3f} J (driver reset?); re-based")
-            self._counter_origin = counter_j - rel_a
-            rel = rel_a
         int_t = self._integrated_at(t)
         d_counter = rel - rel_a
         d_int = int_t - int_a
+        bound = self.max_power_w * max(t - t_a, MIN_JUMP_WINDOW_S)
+        if d_counter < 0 or d_counter > bound:
+            if d_counter < 0:
+                self._anomaly(
+                    "backwards",
+                    f"energy counter went backwards by {-d_counter:.3f} J (driver reset?); "
+                    "that interval was bridged with the integrated power and the counter re-based",
+                )
+            else:
+                self._anomaly(
+                    "jump",
+                    f"energy counter jumped by {d_counter:.4g} J in {t - t_a:.3g} s (more than "
+                    f"{self.max_power_w:g} W could deliver); the reading was rejected, that interval bridged "
+                    "with the integrated power and the counter re-based",
+                )
+            d_counter = max(d_int, 0.0)
+            rel = rel_a + d_counter
+            self._counter_origin = counter_j - rel
+            self.bridged_j += d_counter * self.share
         keep: list[tuple[float, float]] = []
         for tp, ip in self._pending:
             if tp >= t:
@@ -124,18 +185,52 @@ class DeviceTrack:
         self._anchor = (t, rel, int_t)
         self.counter_j = rel
 
-    def close(self, t_end: float) -> None:
-        """Finalise up to ``t_end`` for a device without a counter (hold the last power)."""
+    def close(self, t_end: float, hold: bool = True) -> None:
+        """Finalise the curve up to ``t_end`` (the run's end).
+
+        Without a counter, the power points are integrated, holding the last power to
+        ``t_end``. With a counter whose last good reading is before ``t_end`` (the final read
+        failed), the energy after that reading comes from the power points instead
+        (``fallback_j``; ``counter_lost_at`` is the last good reading's time).
+        ``hold=False`` means the source was lost (its last poll failed or hung): nothing is
+        counted after its last power point, and ``data_until`` says when that was.
+        """
+        end = t_end
+        if not hold:
+            last_t = self.last_point[0] if self.last_point is not None else self.t0
+            if self.has_counter and self._anchor is not None:
+                last_t = max(last_t, self._anchor[0])
+            end = min(t_end, max(last_t, self.t0))
+            if end < t_end:
+                self.data_until = end
+                self._anomaly(
+                    "lost",
+                    f"no data after {end - self.t0:.3f} s: its energy over the last {t_end - end:.3f} s "
+                    "is unknown and not counted",
+                )
         if self.has_counter:
-            return
-        if self.last_point is None:
-            self._anomaly("no power point was received; its energy is unknown and counted as 0 J")
-            self._finalise(t_end, 0.0)
-            return
-        if t_end > self.last_point[0]:
-            self.integrated_j = self._integrated_at(t_end)
-            self.last_point = (t_end, self.last_point[1])
-        self._finalise(t_end, self.integrated_j)
+            if self._anchor is not None and self._anchor[0] < end:
+                self._fallback_after_anchor(end)
+        elif self.last_point is None:
+            self._anomaly("nopoints", "no power point was received; its energy is unknown and counted as 0 J")
+        else:
+            if end > self.last_point[0]:
+                self.integrated_j = self._integrated_at(end)
+                self.last_point = (end, self.last_point[1])
+            self._finalise(end, self.integrated_j)
+        self._finalise(t_end, self._raw_final)  # flat to the end, so every boundary resolves
+
+    def _fallback_after_anchor(self, end: float) -> None:
+        assert self._anchor is not None
+        t_a, rel_a, int_a = self._anchor
+        self.counter_lost_at = t_a
+        before = self.total_j
+        for tp, ip in self._pending:
+            if t_a < tp <= end:
+                self._finalise(tp, rel_a + max(ip - int_a, 0.0))
+        self._pending = []
+        self._finalise(end, rel_a + max(self._integrated_at(end) - int_a, 0.0))
+        self.fallback_j += self.total_j - before
 
     def _finalise(self, t: float, raw_e: float) -> None:
         t_prev = self.curve_t[-1]
@@ -149,10 +244,13 @@ class DeviceTrack:
         if self.sink is not None and d_e:
             self.sink(self.channel, t_prev, t, d_e)
 
-    def _anomaly(self, text: str) -> None:
-        if text not in self.anomalies:
-            self.anomalies.append(text)
+    def _anomaly(self, kind: str, text: str) -> None:
+        entry = self._anomalies.get(kind)
+        if entry is None:
+            self._anomalies[kind] = [text, 1]
             log.warning("%s: %s", self.channel, text)
+        else:
+            entry[1] += 1
 
     # ---- queries ---------------------------------------------------------------------
     def energy_at(self, t: float) -> float | None:
@@ -188,6 +286,10 @@ class DeviceTrack:
             del self.curve_e[:i]
 
 
+#: Phase name under which occurrences of names beyond ``PhaseBook.max_names`` are counted.
+OTHER_PHASE = "(other phases)"
+
+
 @dataclass
 class _Occurrence:
     name: str
@@ -218,8 +320,13 @@ class PhaseBook:
         self.closed_spans: list[tuple[str, float, float, int]] = []
         self.spans_dropped = 0
         self.max_spans = 2000
+        self.max_names = 1000  # distinct phase names kept; more are merged into OTHER_PHASE
+        self.names_merged = 0
 
     def enter(self, name: str, t: float) -> _Occurrence:
+        if name not in self.totals and len(self.totals) >= self.max_names:
+            name = OTHER_PHASE
+            self.names_merged += 1
         occ = _Occurrence(name=name, depth=len(self.open), start_t=t)
         self.open.append(occ)
         self.totals.setdefault(name, PhaseTotals())
