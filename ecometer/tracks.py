@@ -320,6 +320,7 @@ class PhaseBook:
         self.closed_spans: list[tuple[str, float, float, int]] = []
         self.spans_dropped = 0
         self.max_spans = 2000
+        self.top_level_reserve = 500
         self.max_names = 1000  # distinct phase names kept; more are merged into OTHER_PHASE
         self.names_merged = 0
 
@@ -340,7 +341,10 @@ class PhaseBook:
         totals = self.totals[occ.name]
         totals.duration_s += t - occ.start_t
         totals.count += 1
-        if len(self.closed_spans) < self.max_spans:
+        # nested spans (per-step phases) may fill the list only up to a reserve kept for
+        # top-level spans, so a long run's later top-level phases are still drawn
+        limit = self.max_spans if occ.depth == 0 else self.max_spans - self.top_level_reserve
+        if len(self.closed_spans) < limit:
             self.closed_spans.append((occ.name, occ.start_t, t, occ.depth))
         else:
             self.spans_dropped += 1

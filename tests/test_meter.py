@@ -268,3 +268,19 @@ def test_bounded_memory_over_simulated_week():
     track = m._tracks["gpu:0"]
     assert len(track.curve_t) < 50
     assert len(rec.to_json()) < 2_000_000
+
+
+def test_top_level_spans_survive_many_nested_steps():
+    clock = FakeClock()
+    m = manual_meter(clock, [ReplaySensor([(0, 10)], clock=clock)], interval_s=1.0)
+    m.start()
+    for epoch in range(3):
+        with m.phase(f"epoch-{epoch}"):
+            for _ in range(1500):
+                with m.phase("step"):
+                    clock.advance(0.01)
+            m.sample_now()
+    rec = m.stop()
+    names = {s.name for s in rec.timeline.spans}
+    assert {"epoch-0", "epoch-1", "epoch-2"} <= names
+    assert len(rec.timeline.spans) <= 2000 and rec.timeline.spans_dropped > 0
