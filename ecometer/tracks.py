@@ -71,7 +71,7 @@ class DeviceTrack:
         self.integrated_j = 0.0  # raw integral of the power points (diagnostic for counters)
         self.last_point: tuple[float, float] | None = None
         self.points_seen = 0
-        self._pending: list[tuple[float, float]] = []  # (t, integrated_j) awaiting an anchor
+        self._pending: list[tuple[float, float, float]] = []  # (t, integrated_j, share) awaiting an anchor
         self._counter_origin: float | None = None
         self._anchor: tuple[float, float, float] | None = None  # (t, counter_j rel, integrated_j)
         self.counter_j = 0.0
@@ -123,7 +123,7 @@ class DeviceTrack:
             if t <= self.t0:
                 continue
             if self.has_counter:
-                self._pending.append((t, self.integrated_j))
+                self._pending.append((t, self.integrated_j, self.share))
             else:
                 self._finalise(t, self.integrated_j)
 
@@ -171,15 +171,15 @@ class DeviceTrack:
             rel = rel_a + d_counter
             self._counter_origin = counter_j - rel
             self.bridged_j += d_counter * self.share
-        keep: list[tuple[float, float]] = []
-        for tp, ip in self._pending:
+        keep: list[tuple[float, float, float]] = []
+        for tp, ip, sp in self._pending:
             if tp >= t:
-                keep.append((tp, ip))
+                keep.append((tp, ip, sp))
                 continue
             if tp <= t_a:
                 continue
             frac = (ip - int_a) / d_int if d_int > 0 else (tp - t_a) / (t - t_a)
-            self._finalise(tp, rel_a + d_counter * min(max(frac, 0.0), 1.0))
+            self._finalise(tp, rel_a + d_counter * min(max(frac, 0.0), 1.0), share=sp)
         self._pending = keep
         self._finalise(t, rel)
         self._anchor = (t, rel, int_t)
@@ -225,18 +225,20 @@ class DeviceTrack:
         t_a, rel_a, int_a = self._anchor
         self.counter_lost_at = t_a
         before = self.total_j
-        for tp, ip in self._pending:
+        for tp, ip, sp in self._pending:
             if t_a < tp <= end:
-                self._finalise(tp, rel_a + max(ip - int_a, 0.0))
+                self._finalise(tp, rel_a + max(ip - int_a, 0.0), share=sp)
         self._pending = []
         self._finalise(end, rel_a + max(self._integrated_at(end) - int_a, 0.0))
         self.fallback_j += self.total_j - before
 
-    def _finalise(self, t: float, raw_e: float) -> None:
+    def _finalise(self, t: float, raw_e: float, share: float | None = None) -> None:
+        """Extend the curve to ``t``; the increment is weighted by ``share`` (the attribution
+        share in force when that energy was drawn; default: the current one)."""
         t_prev = self.curve_t[-1]
         if t <= t_prev:
             return
-        d_e = max(raw_e - self._raw_final, 0.0) * self.share
+        d_e = max(raw_e - self._raw_final, 0.0) * (self.share if share is None else share)
         self._raw_final = raw_e
         self.total_j += d_e
         self.curve_t.append(t)

@@ -284,3 +284,28 @@ def test_top_level_spans_survive_many_nested_steps():
     names = {s.name for s in rec.timeline.spans}
     assert {"epoch-0", "epoch-1", "epoch-2"} <= names
     assert len(rec.timeline.spans) <= 2000 and rec.timeline.spans_dropped > 0
+
+
+class SharedReplay(ReplaySensor):
+    """A replay counter sensor whose process share follows a script (process scope)."""
+
+    def __init__(self, shares, **kw):
+        super().__init__(**kw)
+        self.shares = shares  # (t_after_open, share) steps
+
+    def share(self, now):
+        t = now - self._t_open
+        value = [s for start, s in self.shares if start <= t][-1]
+        return {self._device.id: value}
+
+
+def test_process_share_applies_per_tick_between_counter_reads():
+    clock = FakeClock()
+    sensor = SharedReplay([(0, 1.0), (0.5, 0.25)], trace=[(0, 100)], method="counter", clock=clock)
+    m = manual_meter(clock, [sensor], scope="process", counter_interval_s=1e9, interval_s=0.1)
+    m.start()
+    run_steps(m, clock, 1.0, 0.1)
+    rec = m.stop()
+    # 0.5 s at share 1 and 0.5 s at share 0.25 of 100 W (one point of boundary slack)
+    assert rec.energy_j == pytest.approx(50 + 12.5, abs=100 * 0.1 * 0.75 + 1e-9)
+    assert rec.energy_j < 70
