@@ -8,7 +8,7 @@
     m.record.energy_j
 
 A meter owns one background sampler thread. Hardware counters are read at the run's
-boundaries (after synchronising the accelerator) and about once a second in between; power
+boundaries (after synchronising the accelerator) and every ``counter_interval_s`` (2 s) in between; power
 points are pulled at ``interval_s``. Phases cost two clock reads and a lock each: they are
 resolved later from the calibrated energy curve (see :mod:`ecometer.tracks`), so marking a
 phase per batch does not slow the job. ``phase(name, exact=True)`` instead synchronises and
@@ -55,6 +55,7 @@ log = logging.getLogger("ecometer.meter")
 F = TypeVar("F", bound=Callable[..., Any])
 
 _METHOD_RANK = {"counter": 0, "integrated": 1, "modelled": 2, "constant": 3, "user": 4}
+_CHECKPOINT_COST_FACTOR = 200.0  # checkpoint interval >= 200 x its cost (<= 0.5 % of a core)
 _MAX_WORK_PER_CALL = 1e15
 _MAX_WARNINGS = 200  # distinct warnings kept in a record; more are counted
 _FAILED = object()  # a sensor call that raised (see Meter._sensor_call)
@@ -153,7 +154,7 @@ class Meter:
     Args:
         name: run name (free text; sanitised before use in file names).
         gpus: ``"auto"`` (every visible NVIDIA GPU), a list of CUDA indices/UUIDs, or None.
-        interval_s: sampler period in seconds (power points; counters about every second).
+        interval_s: sampler period in seconds (power points; counters every ``counter_interval_s``).
         scope: ``"machine"`` (whole devices) or ``"process"`` (this process tree's share,
             an attribution, not a measurement).
         work_unit: the default unit of :meth:`add_work` (``"sample"``, ``"token"``...).
@@ -193,7 +194,7 @@ class Meter:
         sync: Callable[[], Any] | None = None,
         sensors: list[Sensor] | None = None,
         meta: dict[str, Any] | None = None,
-        counter_interval_s: float = 1.0,
+        counter_interval_s: float = 2.0,
         checkpoint_interval_s: float = 5.0,
         timeline_buckets: int = 2048,
         clock: Callable[[], float] = time.monotonic,
@@ -515,8 +516,12 @@ class Meter:
                     self._warn(f"phase {name!r} was still open at stop; closed there")
             self._phases.resolve(list(self._tracks.values()))
         if not final and now >= self._next_checkpoint:
-            self._next_checkpoint = now + self.checkpoint_interval_s
+            cost = time.perf_counter()
             self._write_checkpoint()
+            cost = time.perf_counter() - cost
+            # a checkpoint of a large record costs more: space them so that writing them
+            # never takes more than 0.5 % of the sampler's time
+            self._next_checkpoint = now + max(self.checkpoint_interval_s, cost * _CHECKPOINT_COST_FACTOR)
 
     def _sample_sensor(self, guard: _SensorGuard, now: float, read: bool, attempts: int = 1) -> None:
         """Poll one sensor (and read its counters if ``read``) and apply; call under its lock."""
