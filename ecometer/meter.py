@@ -393,11 +393,11 @@ class Meter:
             yield
             return
         if exact:
+            # the boundary is placed just after the counter reading, so the phase's energy is
+            # the difference of two counter readings (not an interpolation around them)
             self._sync_now()
-            t = self.clock()
-            self._tick(t, counters=True, bounded=True)
-        else:
-            t = self.clock()
+            self._tick(self.clock(), counters=True, bounded=True)
+        t = self.clock()
         with self._lock:
             occ = self._phases.enter(str(name), t)
         if occ.name != str(name):
@@ -410,9 +410,8 @@ class Meter:
         finally:
             if exact:
                 self._sync_now()
+                self._tick(self.clock(), counters=True, bounded=True)
             t_end = self.clock()
-            if exact:
-                self._tick(t_end, counters=True, bounded=True)
             with self._lock:
                 if self._running:
                     self._phases.exit(occ, t_end)
