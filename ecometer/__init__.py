@@ -27,6 +27,9 @@ _EXPORTS: dict[str, str] = {
     "Estimate": "ecometer.record",
     "RecordError": "ecometer.record",
     "load_record": "ecometer.record",
+    # jobs of several processes
+    "measure_distributed": "ecometer.integrations.distributed",
+    "merge_records": "ecometer.aggregate",
     # footprint (facility energy, water, carbon)
     "Site": "ecometer.impact",
     "footprint": "ecometer.impact",
@@ -57,7 +60,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ecometer.aggregate import merge_records
     from ecometer.impact import Footprint, Site, footprint
+    from ecometer.integrations.distributed import measure_distributed
     from ecometer.meter import Meter, measure
     from ecometer.record import Component, Estimate, Phase, RecordError, RunRecord, load_record
     from ecometer.scoring import Assessment, Standard, StandardError, load_standard, score, standards

@@ -303,3 +303,37 @@ def test_import_is_cheap():
     root = Path(ecometer.__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root).stdout
     assert out.strip() == "[]"
+
+
+def test_score_cli_with_site_adds_water_metrics(tmp_path):
+    import json as _json
+
+    from ecometer.cli import main
+    from ecometer.record import Component, Estimate, RunRecord
+
+    rec = RunRecord(
+        name="site-run",
+        status="ok",
+        duration_s=120.0,
+        components={"gpu": Component("gpu", 3.6e6, "counter", Estimate(3.6e6, 3.42e6, 3.78e6), {"gpu:0": 3.6e6})},
+        work={"query": 1000.0, "token": 2e5},
+        work_unit="query",
+        meta={"task": "text-generation", "model_params": 8e9},
+    )
+    path = rec.save(tmp_path / "run.json")
+    import contextlib
+    import io
+
+    def scored(*extra):
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            code = main(["score", str(path), "--standard", "ecometer-inference", "--json", *extra])
+        return code, _json.loads(buf.getvalue())
+
+    _, without = scored()
+    _, with_site = scored("--site", "us-average")
+    water = [m for m in with_site["metrics"].values() if "water" in m.get("quantity", "") or "water" in m.get("label", "")]
+    assert water, with_site["metrics"].keys()
+    assert all(m.get("applies", True) for m in water)
+    before = [m for k, m in without["metrics"].items() if k in {n for n in with_site["metrics"] if "water" in n}]
+    assert all(not m.get("applies", True) for m in before)

@@ -12,6 +12,7 @@ examples:
   ecometer score run.json --standard ecometer-inference
   ecometer score run.json --standard my-standard.toml --json
   ecometer score runs/ --standard ai-energy-score-style --attach
+  ecometer score run.json --standard ecometer-inference --site aws-2023   # water metrics too
 
 Built-in standards: see 'ecometer standard list'. Exit codes: 0 scored (rated or not),
 1 a run failed a hard limit of the standard, 2 bad input (file, standard, argument).
@@ -32,6 +33,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--standard", "-s", required=True, metavar="NAME_OR_FILE", help="built-in name or .toml path")
     p.add_argument("--json", action="store_true", help="print the assessment(s) as JSON")
     p.add_argument("--attach", action="store_true", help="store the assessment in each record file")
+    p.add_argument(
+        "--site",
+        metavar="S",
+        help="site preset for the footprint metrics (water, facility energy, carbon); replaces a footprint "
+        "the record already has",
+    )
     p.set_defaults(func=run)
 
 
@@ -43,6 +50,12 @@ def run(args: argparse.Namespace) -> int:
     std = load_standard(args.standard)
     paths = record_paths(args.runs)
     records = [(p, load_record(p)) for p in paths]  # all read before any is scored or written
+    if args.site:
+        from ecometer.impact import Site, footprint
+
+        site = Site.preset(args.site)
+        for _, rec in records:
+            rec.attach("footprint", footprint(rec, site=site))
     results = [(p, rec, score(rec, std)) for p, rec in records]
     if args.attach:
         partial = [str(p) for p, rec, _ in results if rec.checkpoint]
