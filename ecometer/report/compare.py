@@ -314,8 +314,13 @@ def _tradeoff(cmp: Comparison, ax: Any) -> None:
             elinewidth=1.0,
             capsize=3,
         )
-        text = plain(e.group, 16) + (f" {e.grade}" if e.grade else "")
-        ax.annotate(text, (x, y), xytext=(5, 5), textcoords="offset points", fontsize=8.5)
+    for x, y, text, dy in _label_offsets(
+        [
+            (xscale(e.x.central), yscale(e.y.central), plain(e.group, 16) + (f" {e.grade}" if e.grade else ""))
+            for e in cmp.entries
+        ]
+    ):
+        ax.annotate(text, (x, y), xytext=(5, dy), textcoords="offset points", fontsize=8.5)
     front = _pareto([(xscale(e.x.central), yscale(e.y.central)) for e in cmp.entries])
     if len(front) > 1:
         ax.plot([p[0] for p in front], [p[1] for p in front], linestyle="--", color="#808080", linewidth=1, zorder=0)
@@ -324,3 +329,27 @@ def _tradeoff(cmp: Comparison, ax: Any) -> None:
     ax.set_xlabel(f"{xs_fig[0].label} ({_unit_text(xs_fig[0], xscale.symbol)})")
     ax.set_ylabel(f"{ys_fig[0].label} ({_unit_text(ys_fig[0], yscale.symbol)})")
     ax.set_title("Trade-off (lower left is better; dashed: Pareto front)", fontsize=style.FONT_SIZE + 1)
+
+
+def _label_offsets(points: list[tuple[float, float, str]]) -> list[tuple[float, float, str, float]]:
+    """Vertical label offsets (points) so that labels of nearby markers do not overprint.
+
+    Markers whose positions are within 4 % of the axis span of each other form a cluster; the
+    labels in a cluster are stacked 11 points apart, lowest marker lowest.
+    """
+    if not points:
+        return []
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    span_x = 1.2 * max(abs(v) for v in xs) or 1.0  # the axes run from 0 to 1.2 x the largest value
+    span_y = 1.2 * max(abs(v) for v in ys) or 1.0
+    order = sorted(range(len(points)), key=lambda i: (points[i][1], points[i][0]))
+    placed: list[tuple[float, float, float]] = []  # (x, y, offset) of labels so far
+    out: list[tuple[float, float, str, float]] = [None] * len(points)  # type: ignore[list-item]
+    for i in order:
+        x, y, text = points[i]
+        near = [off for px, py, off in placed if abs(px - x) < 0.04 * span_x and abs(py - y) < 0.04 * span_y]
+        dy = 5.0 + (max(near) - 5.0 + 11.0 if near else 0.0)
+        placed.append((x, y, dy))
+        out[i] = (x, y, text, dy)
+    return out
