@@ -312,6 +312,8 @@ def test_assumptions_list_every_input_including_defaults():
         "generation_mix",
         "carbon_intensity",
         "withdrawal",
+        "onsite_withdrawal_per_consumption",
+        "ewif_withdrawal",
         "time_allocation",
         "utc_offset_h",
         "bounds",
@@ -322,11 +324,147 @@ def test_assumptions_list_every_input_including_defaults():
 
 
 def test_withdrawal_where_factors_are_given():
-    site = Site(pue=1.2, wue=0.5, ewif=2.0, ewif_withdrawal=40.0, wue_withdrawal=0.8)
+    site = Site(pue=1.2, wue=0.5, ewif=2.0, ewif_withdrawal=40.0, wue_withdrawal=0.8, country="FRA")
     fp = footprint(energy_kwh=10, site=site)
     assert fp.water.offsite_withdrawal_l == pytest.approx(10 * 1.2 * 40)
     assert fp.water.withdrawal_l == pytest.approx(10 * 0.8 + 10 * 1.2 * 40)
-    assert footprint(energy_kwh=10, site=Site(pue=1.2, wue=0.5, ewif=2.0)).water.withdrawal_l is None
+    # the user's factors win over the country's derived ones
+    assert fp.assumption("ewif_withdrawal").source == "user" and fp.assumption("wue_withdrawal").source == "user"
+
+
+def test_withdrawal_not_computed_for_a_given_ewif_without_country_says_why():
+    fp = footprint(energy_kwh=10, site=Site(pue=1.2, wue=0.5, ewif=2.0))
+    assert fp.water.withdrawal_l is None and fp.water.offsite_withdrawal_l is None
+    assert fp.water.total_l == pytest.approx(10 * 0.5 + 10 * 1.2 * 2.0)  # consumption unaffected
+    off = fp.assumption("ewif_withdrawal")
+    assert off.value is None and off.source == "default"
+    for words in ("given directly", "no country", "ewif_withdrawal=", "country="):
+        assert words in off.note
+    assert fp.assumption("withdrawal").value is None and "not computed" in fp.assumption("withdrawal").text
+    # the on-site part is still computed from WUE: consumption / evaporated fraction
+    frac = datafiles.load("water_factors")["onsite_withdrawal"]["consumed_fraction"]
+    assert fp.water.onsite_withdrawal_l == pytest.approx(fp.water.onsite_l / frac["central"])
+    assert fp.water.onsite_withdrawal_l.low == pytest.approx(fp.water.onsite_l / frac["low_bound_fraction"])
+
+
+def test_withdrawal_factors_trace_to_their_sources():
+    data = datafiles.load("water_factors")
+    rows = data["sources_by_mix_key"]
+    for key, row in rows.items():
+        w = row["withdrawal"]
+        for bound in ("low", "central", "high"):
+            src = data["sources"][w[bound]["source"]]
+            assert src["citation"] and src["licence"] and isinstance(src["year"], int), (key, bound)
+        assert w["low"]["value"] <= w["central"]["value"] <= w["high"]["value"], key
+        # withdrawal is never below consumption at the same cooling assumption
+        assert w["central"]["value"] >= row["central"]["value"], key
+        assert w["low"]["value"] >= row["low"]["value"], key
+    # the medians checked against two public transcriptions of Macknick et al. (see 'checked_against')
+    checked = {
+        ("coal_TWh", "central"): 1005,
+        ("coal_TWh", "high"): 36350,
+        ("gas_TWh", "central"): 255,
+        ("gas_TWh", "high"): 11380,
+        ("nuclear_TWh", "central"): 1101,
+        ("nuclear_TWh", "high"): 44350,
+        ("biofuel_TWh", "central"): 878,
+    }
+    for (key, bound), value in checked.items():
+        assert rows[key]["withdrawal"][bound]["value"] == value, (key, bound)
+        assert rows[key]["withdrawal"][bound]["source"] == "macknick2012-withdrawal"
+    assert data["sources"]["macknick2012-withdrawal"]["read_from"]
+
+
+def test_derived_withdrawal_ewif_from_the_mix_and_its_bounds():
+    table = datafiles.load("water_factors")["sources_by_mix_key"]
+    litres = datafiles.load("water_factors")["litres_per_us_gallon"]["value"]
+    for code in ("USA", "FRA", "CHN", "NOR", "DEU"):
+        g = grid.factors(code)
+        w, c = g.ewif_withdrawal, g.ewif
+        by_hand = {
+            b: sum(share * table[k]["withdrawal"][b]["value"] * litres / 1000 for k, share in g.shares.items())
+            for b in ("low", "central", "high")
+        }
+        # each bound is the mix x the data file's factors, raised to at least the consumption bound
+        assert w.low == pytest.approx(max(by_hand["low"], c.low), rel=1e-4)
+        assert w.central == pytest.approx(max(by_hand["central"], c.central), rel=1e-4)
+        assert w.high == pytest.approx(max(by_hand["high"], c.high), rel=1e-4)
+        assert w.low <= w.central <= w.high
+        assert w.low >= c.low and w.central >= c.central and w.high >= c.high
+    usa = grid.factors("USA").ewif_withdrawal
+    assert usa.high > 10 * usa.central  # once-through cooling withdraws tens of times more than towers
+    nor = grid.factors("NOR")  # hydropower-heavy: its evaporation sets withdrawal, excluded at the low bound
+    assert nor.ewif_withdrawal.low < 0.1 * nor.ewif_withdrawal.central
+
+
+def test_derived_withdrawal_vs_usgs_us_fleet():
+    """The tower-only central is far below the U.S. fleet's withdrawal (once-through plants);
+    the published figure lies inside [low, high]. Same numbers as water_factors.json."""
+    data = datafiles.load("water_factors")
+    row = next(r for r in data["withdrawal_comparison"] if r["country"] == "USA")
+    assert data["sources"][row["source"]]["licence"]
+    total_twh = sum(float(grid._mix_data()["USA"].get(k) or 0.0) for k in grid.MIX_KEYS)
+    assert total_twh == pytest.approx(row["generation_twh"], rel=0.01)
+    litres_per_year = row["published_bgal_per_day"] * 1e9 * 365 * data["litres_per_us_gallon"]["value"]
+    published = litres_per_year / (total_twh * 1e9)
+    assert published == pytest.approx(row["published_l_per_kwh"], rel=0.01)
+    w = grid.factors("USA").ewif_withdrawal
+    assert w.central == pytest.approx(row["derived_central"], rel=0.01)
+    assert w.low == pytest.approx(row["derived_low"], rel=0.01)
+    assert w.high == pytest.approx(row["derived_high"], rel=0.01)
+    assert published / w.central == pytest.approx(row["ratio_published_to_central"], rel=0.01)
+    assert w.low <= published <= w.high and published > 5 * w.central
+
+
+def test_withdrawal_for_a_country_site():
+    site = Site(pue={"central": 1.2, "low": 1.1, "high": 1.3}, wue=0.5, country="FRA")
+    fp = footprint(energy_kwh=10, site=site)
+    g = grid.factors("FRA")
+    off = fp.water.offsite_withdrawal_l
+    assert off.central == pytest.approx(10 * 1.2 * g.ewif_withdrawal.central)
+    assert off.low == pytest.approx(10 * 1.1 * g.ewif_withdrawal.low)
+    assert off.high == pytest.approx(10 * 1.3 * g.ewif_withdrawal.high)
+    on = fp.water.onsite_withdrawal_l
+    frac = datafiles.load("water_factors")["onsite_withdrawal"]["consumed_fraction"]["central"]
+    assert on.central == pytest.approx(fp.water.onsite_l.central / frac) and on.low == pytest.approx(fp.water.onsite_l)
+    total = fp.water.withdrawal_l
+    for b in ("low", "central", "high"):
+        assert getattr(total, b) == pytest.approx(getattr(on, b) + getattr(off, b))
+        assert getattr(total, b) >= getattr(fp.water.total_l, b)  # withdrawal >= consumption
+    a = fp.assumption("ewif_withdrawal")
+    assert a.source.startswith("derived") and "FRA" in a.source and "withdrawal medians" in a.source
+    assert (a.low, a.value, a.high) == pytest.approx(
+        (g.ewif_withdrawal.low, g.ewif_withdrawal.central, g.ewif_withdrawal.high)
+    )
+    assert "once-through" in a.note and "towers" in a.note
+    assert fp.assumption("onsite_withdrawal_per_consumption").source.startswith("Bloomberg")
+    # round trip keeps the withdrawal figures
+    again = Footprint.from_dict(json.loads(json.dumps(fp.to_dict())))
+    assert again.water.withdrawal_l.to_dict() == total.to_dict()
+
+
+def test_preset_with_country_reports_withdrawal_not_below_its_given_consumption():
+    fp = footprint(energy_kwh=1_287_000, site="us-average")  # EWIF 3.142 given, country USA
+    w, c = fp.water.offsite_withdrawal_l, fp.water.offsite_l
+    assert fp.water.withdrawal_l is not None
+    for b in ("low", "central", "high"):
+        assert getattr(w, b) >= getattr(c, b) * (1 - 1e-12)
+    # the derived U.S. central (towers) is below Li et al.'s consumption EWIF: raised, and said so
+    assert grid.factors("USA").ewif_withdrawal.central < 3.142
+    assert w.central == pytest.approx(c.central)
+    note = fp.assumption("ewif_withdrawal").note
+    assert "different data" in note and "raised" in note
+    assert fp.water.total_l / 1e6 == pytest.approx(5.439, abs=0.0005)  # consumption unchanged
+
+
+def test_hourly_ewif_site_uses_annual_withdrawal_and_says_so():
+    rec = make_record(t_s=[0.0, 1800.0], power=[1000.0, 1000.0])
+    site = Site(pue=1.0, wue=0.0, country="DEU", grid_hourly={"ewif": hourly(h13=2.0, h14=6.0)})
+    fp = footprint(rec, site=site)
+    assert fp.water.offsite_l == pytest.approx(0.5 * 2.0 + 0.5 * 6.0)
+    g = grid.factors("DEU").ewif_withdrawal
+    assert fp.water.offsite_withdrawal_l.high == pytest.approx(max(g.high, 4.0))
+    assert "hourly EWIF applies to consumption only" in fp.assumption("ewif_withdrawal").note
 
 
 # ---- grid factors derived from CodeCarbon's mix ------------------------------------------

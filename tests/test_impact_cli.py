@@ -61,6 +61,26 @@ def test_record_file_with_overrides(tmp_path, capsys):
     assert "water consumed" in out
 
 
+def test_withdrawal_in_json_and_table(capsys):
+    rc, out = run_cmd(["--energy-kwh", "1287000", "--site", "us-average", "--json"], capsys)
+    water = json.loads(out)["water"]
+    assert rc == 0 and water["withdrawal_l"] is not None
+    for b in ("low", "central", "high"):
+        assert water["withdrawal_l"][b] == pytest.approx(
+            water["onsite_withdrawal_l"][b] + water["offsite_withdrawal_l"][b]
+        )
+        assert water["withdrawal_l"][b] >= water["total_l"][b]
+    rc, out = run_cmd(["--energy-kwh", "1287000", "--site", "us-average"], capsys)
+    row = next(line for line in out.splitlines() if "water withdrawn" in line)
+    assert "ML" in row and ".." in row and "not computed" not in row
+    assert "ewif_withdrawal = " in out
+    # EWIF given, no country: withdrawal not computed, and the assumptions say why
+    rc, out = run_cmd(["--energy-kwh", "10", "--pue", "1.2", "--wue", "0.5", "--ewif", "2"], capsys)
+    row = next(line for line in out.splitlines() if "water withdrawn" in line)
+    assert "not computed" in row
+    assert "ewif_withdrawal: not computed" in out and "given directly" in out
+
+
 def test_list_sites(capsys):
     rc, out = run_cmd(["--list-sites"], capsys)
     assert rc == 0 and "us-average" in out and "eu-eed-2024" in out

@@ -6,6 +6,8 @@ Model (Li et al., "Making AI Less Thirsty"): over the run's time slices t,
 - on-site water  = sum_t E_IT,t x WUE_t            (WUE per kWh of IT energy)
 - off-site water = sum_t E_IT,t x PUE x EWIF_t     (location-based, per kWh of electricity)
 - carbon         = sum_t E_IT,t x PUE x CI_t
+- withdrawal     = on-site consumption x (withdrawn / consumed) or E_IT x WUE_withdrawal,
+                   plus E_IT x PUE x EWIF_withdrawal (given, or derived from the country's mix)
 
 Units: joules, litres, grams CO2e. Every figure is a :class:`~ecometer.impact.figures.Figure`
 (a float with ``.low``/``.high``); bounds combine by interval arithmetic (each input at its
@@ -34,7 +36,10 @@ SCHEMA_VERSION = 1
 @dataclass
 class Water:
     """Water in litres. ``onsite_l + offsite_l = total_l`` are consumption (evaporated, lost to
-    the basin); withdrawal figures are ``None`` where no withdrawal factor was given."""
+    the basin). Withdrawal (taken in, mostly returned) is reported apart, never added to
+    consumption: ``onsite_withdrawal_l + offsite_withdrawal_l = withdrawal_l``; the off-site part
+    and the total are ``None`` where no off-site withdrawal factor exists (EWIF given directly,
+    no country and no ``ewif_withdrawal``)."""
 
     onsite_l: Figure
     offsite_l: Figure
@@ -211,7 +216,9 @@ class _Factors:
         )
         self._wue(label)
         self.grid = None
-        needs_grid = site.country is not None and (site.ewif is None or site.carbon_intensity_g_per_kwh is None)
+        needs_grid = site.country is not None and (
+            site.ewif is None or site.carbon_intensity_g_per_kwh is None or site.ewif_withdrawal is None
+        )
         if needs_grid:
             from ecometer.impact.grid import factors
 
@@ -530,7 +537,7 @@ def footprint(record: Any = None, *, site: Site | str, energy_kwh: Any = None, e
             carbon = e_kwh * pue * fx.carbon
 
     water = Water(onsite_l=onsite.figure(), offsite_l=offsite.figure(), total_l=(onsite + offsite).figure())
-    assumptions.extend(_withdrawal(site, water, e_kwh, pue, onsite))
+    assumptions.extend(_withdrawal(site, fx.grid, water, e_kwh, pue, (onsite, offsite), timed=alloc is not None))
     assumptions.append(
         Assumption(
             "bounds",
@@ -563,12 +570,20 @@ def footprint(record: Any = None, *, site: Site | str, energy_kwh: Any = None, e
     )
 
 
-def _withdrawal(site: Site, water: Water, e_kwh: Interval, pue: Interval, onsite: Interval) -> list[Assumption]:
+def _withdrawal(
+    site: Site,
+    grid: Any,
+    water: Water,
+    e_kwh: Interval,
+    pue: Interval,
+    consumed: tuple[Interval, Interval],
+    timed: bool,
+) -> list[Assumption]:
+    """Fill the withdrawal figures of ``water`` where a factor exists; the assumptions that say how."""
+    wf = datafiles.load("water_factors")
+    onsite, offsite = consumed
     out: list[Assumption] = []
-    if site.ewif_withdrawal is None and site.wue_withdrawal is None:
-        note = datafiles.load("water_factors")["assumptions"]["withdrawal"]
-        out.append(Assumption("withdrawal", None, "L/kWh", "default", note=note))
-        return out
+    # on-site: a given withdrawal factor, or on-site consumption / the fraction of drawn water evaporated
     if site.wue_withdrawal is not None:
         on_w = e_kwh * site.wue_withdrawal
         out.append(
@@ -581,38 +596,112 @@ def _withdrawal(site: Site, water: Water, e_kwh: Interval, pue: Interval, onsite
             )
         )
     else:
-        on_w = onsite
+        frac = wf["onsite_withdrawal"]["consumed_fraction"]
+        ratio = Figure(1.0 / frac["central"], 1.0 / frac["low_bound_fraction"], 1.0 / frac["high_bound_fraction"])
+        on_w = onsite * ratio
         out.append(
-            Assumption(
-                "wue_withdrawal",
-                None,
-                "L/kWh",
-                "default",
-                note="no on-site withdrawal factor: on-site withdrawal taken equal to on-site consumption (WUE); real withdrawal is at least this",
+            _num(
+                "onsite_withdrawal_per_consumption",
+                ratio,
+                "L withdrawn per L consumed",
+                datafiles.source_label("water_factors", frac["source"]),
+                note="default, no wue_withdrawal given: " + wf["assumptions"]["onsite_withdrawal"],
             )
         )
     water.onsite_withdrawal_l = on_w.figure()
+    # off-site: a given withdrawal EWIF, or one derived from the country's generation mix
+    hourly_note = (
+        " The site's hourly EWIF applies to consumption only: withdrawal uses this annual factor."
+        if timed and site.grid_hourly and "ewif" in site.grid_hourly
+        else ""
+    )
+    missing = ""
     if site.ewif_withdrawal is not None:
-        off_w = e_kwh * pue * site.ewif_withdrawal
-        water.offsite_withdrawal_l = off_w.figure()
-        water.withdrawal_l = (on_w + off_w).figure()
+        factor: Figure | None = site.ewif_withdrawal
         out.append(
             _num(
                 "ewif_withdrawal",
                 site.ewif_withdrawal,
                 "L/kWh",
                 _source(site, "ewif_withdrawal"),
-                "off-site withdrawal per kWh of electricity",
+                "off-site withdrawal per kWh of electricity" + hourly_note,
+            )
+        )
+    elif grid is not None:
+        factor = grid.ewif_withdrawal
+        ref = wf["withdrawal_comparison"][0]
+        check = (
+            f"{ref['country']} check: {ref['published_l_per_kwh']:.3g} L/kWh from {ref['source']} "
+            f"({ref['published_year']} fleet), {ref['ratio_published_to_central']:.3g}x the derived central"
+        )
+        mixed = (
+            f" The consumption EWIF was given ({_source(site, 'ewif')}); withdrawal is derived from {grid.country}'s "
+            "mix instead, so the two rest on different data."
+            if site.ewif is not None
+            else ""
+        )
+        out.append(
+            _num(
+                "ewif_withdrawal",
+                factor,
+                "L/kWh",
+                f"derived: {datafiles.source_label('water_factors', 'codecarbon-mix')} generation mix of {grid.country} "
+                f"({grid.country_name}, data year {grid.data_year}) x "
+                f"{datafiles.source_label('water_factors', 'macknick2012-withdrawal')} withdrawal medians",
+                note=(
+                    "off-site withdrawal per kWh of electricity. central: cooling towers, hydropower charged its "
+                    "reservoir evaporation; low: towers, hydropower excluded; high: once-through cooling. Fleets "
+                    f"with once-through plants withdraw more than the central ({check}; see "
+                    "ecometer/impact/data/water_factors.json)." + mixed + hourly_note
+                ),
+            )
+        )
+    else:
+        factor = None
+        why = (
+            "the off-site EWIF was given directly (ewif=) and the site has no country, so there is no generation "
+            "mix to derive withdrawal from, and no ewif_withdrawal was given"
+            if site.ewif is not None
+            else "the site has no country and no ewif_withdrawal"
+        )
+        missing = f"{why}; pass ewif_withdrawal=<L per kWh of electricity> or country=<ISO code>"
+        out.append(
+            Assumption("ewif_withdrawal", None, "L/kWh", "default", note=f"off-site withdrawal not computed: {missing}")
+        )
+    if factor is not None:
+        off_w = e_kwh * pue * factor
+        if site.ewif_withdrawal is None:
+            # derived withdrawal is never below the off-site consumption actually used (which may come
+            # from a given or hourly EWIF rather than from the same mix)
+            raised = [b for b in ("low", "central", "high") if getattr(offsite, b) > getattr(off_w, b)]
+            if raised:
+                off_w = Interval(*(max(getattr(off_w, b), getattr(offsite, b)) for b in ("low", "central", "high")))
+                out[-1].note += (
+                    f" Off-site withdrawal raised to the off-site consumption at its {'/'.join(raised)} bound(s): "
+                    "withdrawal is never below consumption, and this consumption figure does not come from the same mix."
+                )
+        water.offsite_withdrawal_l = off_w.figure()
+        water.withdrawal_l = (on_w + off_w).figure()
+        out.append(
+            Assumption(
+                "withdrawal",
+                "on-site + off-site",
+                "",
+                "default",
+                note="withdrawal: water taken in, most of it returned (warmer, or as blowdown); it is not added to "
+                "consumption. on-site = "
+                + ("IT energy x wue_withdrawal" if site.wue_withdrawal is not None else "on-site consumption x ratio")
+                + "; off-site = IT energy x PUE x ewif_withdrawal",
             )
         )
     else:
         out.append(
             Assumption(
-                "ewif_withdrawal",
+                "withdrawal",
                 None,
-                "L/kWh",
+                "L",
                 "default",
-                note="no off-site withdrawal factor: total withdrawal not computed",
+                note=f"total withdrawal not computed (on-site withdrawal is): {missing}",
             )
         )
     return out

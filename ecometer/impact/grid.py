@@ -8,6 +8,10 @@ hence the pinned version; imported lazily here, never at ``import ecometer``):
   ``data/water_factors.json``. Central: cooling towers, hydropower reservoir evaporation
   included; low: once-through cooling, hydropower excluded; high: an empirical allowance
   from published national factors (see that file).
+- Withdrawal EWIF (L/kWh generated) from the same mix and the per-source withdrawal factors
+  in the same file. Central: cooling towers (as the consumption central), hydropower charged
+  its reservoir evaporation; low: towers, hydropower excluded; high: once-through cooling.
+  Each bound is at least the consumption EWIF's same bound.
 - Carbon (g CO2e/kWh): CodeCarbon's per-country value, bounded by the same mix times
   CodeCarbon's per-source factors (``data/carbon_factors.json``).
 """
@@ -47,6 +51,7 @@ class GridFactors:
     ewif_excluding_hydro: float
     hydro_share: float
     carbon: Figure
+    ewif_withdrawal: Figure
     notes: list[str] = field(default_factory=list)
 
 
@@ -125,6 +130,17 @@ def derived_ewif(shares: dict[str, float]) -> tuple[float, float, float]:
     return low, central, no_hydro
 
 
+def derived_ewif_withdrawal(shares: dict[str, float]) -> tuple[float, float, float]:
+    """(low, central, high) withdrawal EWIF in L/kWh for a generation mix, before the consumption floor."""
+    table = datafiles.load("water_factors")["sources_by_mix_key"]
+    parts = {"low": 0.0, "central": 0.0, "high": 0.0}
+    for key, share in shares.items():
+        row = table[key]["withdrawal"]
+        for bound in parts:
+            parts[bound] += share * _l_per_kwh(float(row[bound]["value"]))
+    return parts["low"], parts["central"], parts["high"]
+
+
 @functools.lru_cache(maxsize=1)
 def high_allowance() -> tuple[float, list[dict[str, Any]]]:
     """The factor that turns a derived central EWIF into its high bound, with the comparisons behind it.
@@ -184,15 +200,20 @@ def factors(country: str) -> GridFactors:
     low, central, no_hydro = derived_ewif(shares)
     allowance, _ = high_allowance()
     carbon, notes = _carbon(entry, shares, code)
+    ewif = Figure(central, low, central * allowance)
+    w_low, w_central, w_high = derived_ewif_withdrawal(shares)
+    # withdrawal is never below consumption: raise each bound to the consumption EWIF's same bound
+    withdrawal = Figure(max(w_central, ewif.central), max(w_low, ewif.low), max(w_high, ewif.high))
     year = entry.get("year")
     return GridFactors(
         country=code,
         country_name=str(entry.get("country_name", code)),
         data_year=int(year) if isinstance(year, (int, float)) else None,
         shares={k: round(v, 6) for k, v in shares.items()},
-        ewif=Figure(central, low, central * allowance),
+        ewif=ewif,
         ewif_excluding_hydro=no_hydro,
         hydro_share=shares["hydroelectricity_TWh"],
         carbon=carbon,
+        ewif_withdrawal=withdrawal,
         notes=notes,
     )
