@@ -56,6 +56,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _METHOD_RANK = {"counter": 0, "integrated": 1, "modelled": 2, "constant": 3, "user": 4}
 _CHECKPOINT_COST_FACTOR = 200.0  # checkpoint interval >= 200 x its cost (<= 0.5 % of a core)
+#: a sensor whose polls fail (or that hangs) for this long is given up for the rest of the run
+LOST_AFTER_S = 5.0
+_DESCRIPTIONS = ("uncertainty", "notes", "info", "attribution")  # what a sensor says about itself
+#: after this many failed counter reads in a row, a device's energy is integrated instead
+COUNTER_LOST_AFTER = 3
 _MAX_WORK_PER_CALL = 1e15
 _MAX_WARNINGS = 200  # distinct warnings kept in a record; more are counted
 _FAILED = object()  # a sensor call that raised (see Meter._sensor_call)
@@ -102,6 +107,9 @@ class _SensorGuard:
     closed: bool = False  # the run ended: results arriving late are dropped
     hung: bool = False  # did not answer before a deadline
     poll_failed: bool = False  # its last poll raised
+    failing_since: float | None = None  # first of an unbroken run of failed or skipped polls
+    counter_failures: int = 0  # consecutive failed counter reads
+    lost: bool = False  # given up on for the rest of the run (see LOST_AFTER_S)
     error_kinds: set[tuple[str, str]] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
     cache: dict[str, Any] = field(default_factory=dict)  # last good uncertainty()/notes()/info()
@@ -221,7 +229,6 @@ class Meter:
         self.background = background
         self._given_sensors = sensors
         self._lock = threading.RLock()  # guards measured state; held only briefly
-        self._tick_lock = threading.Lock()  # serialises sensor I/O (sampler vs. boundaries)
         self._running = False
         self._forked = False
         self.record: RunRecord | None = None
@@ -255,6 +262,12 @@ class Meter:
         self._sync_now()
         self._run_id = run_id = object()
         self._guards = [_SensorGuard(sensor, list(sensor.devices())) for sensor in self._sensors]
+        try:
+            _check_unique_devices(self._guards)
+        except InputError:
+            for sensor in self._sensors:
+                sensor.close()
+            raise
         first = self._bounded(self._first_read, self.io_timeout_s)  # in helper threads: the run starts after
         self.started_at = _utc_now()
         self.t0 = self.clock()
@@ -444,7 +457,7 @@ class Meter:
 
     def live(self) -> LiveStatus:
         """Power now (W) and energy so far (J) per component."""
-        if self._forked:  # the parent's meter, seen from a forked child: nothing to report
+        if self._forked or not hasattr(self, "t0"):  # forked child, or never started: nothing yet
             return LiveStatus(0.0, {}, {})
         with self._lock:
             now = self.clock()
@@ -495,20 +508,31 @@ class Meter:
             attempts = 3 if final else 1  # retries at stop ride out intermittent failures
 
             def work(guard: _SensorGuard) -> None:
-                self._sample_sensor(guard, now, read, attempts)
+                if not guard.lost:
+                    self._sample_sensor(guard, now, read, attempts, boundary=True)
 
             self._bounded(work, self.io_timeout_s if timeout_s is None else timeout_s)
         else:
             for guard in self._guards:
+                if guard.lost:
+                    continue
                 if guard.lock.acquire(blocking=False):  # busy: a boundary read or a hung call
                     try:
                         self._sample_sensor(guard, now, read)
                     finally:
                         guard.lock.release()
+                elif guard.hung and guard.failing_since is None:
+                    guard.failing_since = now
         with self._lock:
+            if not final:
+                for guard in self._guards:
+                    if not guard.lost and guard.failing_since is not None and now - guard.failing_since >= LOST_AFTER_S:
+                        self._lose(guard, now)
             if final:
                 for guard in self._guards:
                     guard.closed = True
+                    if guard.lost:
+                        continue
                     for track in guard.tracks:
                         track.close(now, hold=not (guard.hung or guard.poll_failed))
                 for name in self._phases.close_all(now):
@@ -522,12 +546,26 @@ class Meter:
             # never takes more than 0.5 % of the sampler's time
             self._next_checkpoint = now + max(self.checkpoint_interval_s, cost * _CHECKPOINT_COST_FACTOR)
 
-    def _sample_sensor(self, guard: _SensorGuard, now: float, read: bool, attempts: int = 1) -> None:
-        """Poll one sensor (and read its counters if ``read``) and apply; call under its lock."""
+    def _sample_sensor(
+        self, guard: _SensorGuard, now: float, read: bool, attempts: int = 1, boundary: bool = False
+    ) -> None:
+        """Poll one sensor (and read its counters if ``read``) and apply; call under its lock.
+
+        At a ``boundary`` (start, exact phase, stop) a sensor that batches its points (NVML's
+        sample buffer) is asked for the freshest ones.
+        """
         sensor = guard.sensor
-        points = self._sensor_call(guard, "poll", lambda: _check_points(sensor.poll(now)), attempts)
+        if boundary and id(sensor) in self._forceable:
+            poll = lambda: _check_points(sensor.poll(now, force=True))  # type: ignore[call-arg]  # noqa: E731
+        else:
+            poll = lambda: _check_points(sensor.poll(now))  # noqa: E731
+        points = self._sensor_call(guard, "poll", poll, attempts)
         guard.poll_failed = points is _FAILED
         guard.hung = False  # it answered
+        if guard.poll_failed:
+            guard.failing_since = now if guard.failing_since is None else guard.failing_since
+        else:
+            guard.failing_since = None
         values: Any = None
         t_read = now
         if read and guard.counting:
@@ -535,6 +573,7 @@ class Meter:
                 guard, "read_counters", lambda: _check_counters(sensor.read_counters()), attempts
             )
             t_read = self.clock()
+            guard.counter_failures = guard.counter_failures + 1 if values is _FAILED else 0
         share: Any = None
         share_fn = getattr(sensor, "share", None) if self.scope == "process" else None
         if share_fn is not None:
@@ -554,12 +593,22 @@ class Meter:
                 for track in guard.tracks:
                     if track.has_counter and track.channel in values:
                         track.anchor(t_read, values[track.channel])
+            if guard.counter_failures >= COUNTER_LOST_AFTER:
+                # cumulative counters make a later good reading exact again, but pending points
+                # must not pile up for ever: after several failures in a row, integrate instead
+                guard.counting = False
+                for track in guard.tracks:
+                    track.lose_counter(now)
+                self._warn(
+                    f"{guard.label}: {COUNTER_LOST_AFTER} energy-counter reads failed in a row; from its last good "
+                    "reading on, its energy is integrated from power points (method 'integrated')"
+                )
 
     def _first_read(self, guard: _SensorGuard) -> Any:
         """At start: the counters (one retry) and what the sensor says about itself."""
         sensor = guard.sensor
-        for what, fn in (("uncertainty", sensor.uncertainty), ("notes", sensor.notes), ("info", sensor.info)):
-            self._describe(guard, what, fn)
+        for what in _DESCRIPTIONS:
+            self._describe(guard, what, getattr(sensor, what))
         return self._sensor_call(
             guard,
             "read_counters",
@@ -670,6 +719,10 @@ class Meter:
 
     # ---- records ----------------------------------------------------------------------
     def _build_record(self, now: float, status: str, final: bool) -> RunRecord:
+        if final:  # fresh descriptions at the end, asked outside the lock; checkpoints use the cache
+            for guard in self._guards:
+                for what in _DESCRIPTIONS:
+                    self._describe(guard, what, getattr(guard.sensor, what))
         with self._lock:
             components: dict[str, Component] = {}
             phase_parts: dict[str, dict[str, float]] = {}
@@ -678,12 +731,12 @@ class Meter:
             rel_by_component: dict[str, tuple[float, float]] = {}
             for guard in self._guards:
                 sensor, tracks = guard.sensor, guard.tracks
-                unc = self._describe(guard, "uncertainty", sensor.uncertainty) or Uncertainty(
+                unc = self._describe(guard, "uncertainty") or Uncertainty(
                     1.0, 1.0, "unknown: the sensor did not state its uncertainty"
                 )
                 per_device = {t.channel: (t.total_j if final else t.energy_now(now)) for t in tracks}
                 energy = sum(per_device.values())
-                notes = list(self._describe(guard, "notes", sensor.notes) or [])
+                notes = list(self._describe(guard, "notes") or [])
                 notes.extend(guard.notes)
                 for track in tracks:
                     notes.extend(f"{track.channel}: {a}" for a in track.anomalies)
@@ -700,7 +753,7 @@ class Meter:
                     uncertainty=Estimate.relative(energy, unc.rel_low, unc.rel_high),
                     devices=per_device,
                     source=sensor.name,
-                    attribution=self._describe(guard, "attribution", sensor.attribution)
+                    attribution=self._describe(guard, "attribution")
                     if self.scope == "process"
                     else None,
                     notes=notes,
@@ -713,11 +766,11 @@ class Meter:
                     if track is not None:
                         info["energy_j"] = per_device.get(device.id, 0.0)
                         info["integrated_j"] = track.integrated_j
-                        if track.has_counter:
-                            info["counter_j"] = track.counter_j
+                        if track.has_counter or track.counter_lost_at is not None:
+                            info["counter_j"] = track.counter_j  # the last good reading
                         info["power_points"] = track.points_seen
                     devices.append(info)
-                info = self._describe(guard, "info", sensor.info) or {}
+                info = self._describe(guard, "info") or {}
                 info = {k: v for k, v in info.items() if k in _SENSOR_INFO_FIELDS}
                 info.setdefault("name", sensor.name)
                 info.setdefault("component", sensor.component)
@@ -818,14 +871,31 @@ class Meter:
         return getattr(self, "_path", None)
 
     def _warn(self, message: str) -> None:
-        if message in self._warnings:
-            return
-        if len(self._warnings) >= _MAX_WARNINGS:
-            self._warnings_dropped += 1
-            log.debug("%s: %s", self.name, message)
-            return
-        self._warnings.append(message)
+        with self._lock:  # called from the sampler, helper threads and the job's thread
+            if message in self._warnings:
+                return
+            if len(self._warnings) >= _MAX_WARNINGS:
+                self._warnings_dropped += 1
+                log.debug("%s: %s", self.name, message)
+                return
+            self._warnings.append(message)
         log.warning("%s: %s", self.name, message)
+
+    def _lose(self, guard: _SensorGuard, now: float) -> None:
+        """Give up on a sensor that failed or hung for :data:`LOST_AFTER_S`; call under the lock.
+
+        Its devices keep what was measured up to their last data; nothing is counted after
+        it, and phases and memory no longer wait for it.
+        """
+        guard.lost = True
+        guard.closed = True
+        for track in guard.tracks:
+            track.freeze(now)
+        since = (guard.failing_since or now) - self.t0
+        self._warn(
+            f"{guard.label}: {guard.sensor.name} failed or hung from {since:.1f} s on; it is dropped for the "
+            "rest of the run and its energy after its last data is not counted"
+        )
 
 
 def measure(name: str = "run", **kwargs: Any) -> Meter:
@@ -903,7 +973,22 @@ def _host_cached() -> tuple[tuple[str, Any], ...]:
 
 
 def _host() -> dict[str, Any]:
-    return dict(_host_cached())
+    host = dict(_host_cached())
+    host["pid"] = os.getpid()  # not cached: a forked child has its own
+    return host
+
+
+def _check_unique_devices(guards: list[_SensorGuard]) -> None:
+    """Two sensors reporting the same device id would overwrite each other's energy."""
+    seen: dict[str, str] = {}
+    for guard in guards:
+        for device in guard.devices:
+            if device.id in seen:
+                raise InputError(
+                    f"device {device.id!r} is reported by two sensors ({seen[device.id]} and {guard.sensor.name}); "
+                    "give each device its own id"
+                )
+            seen[device.id] = guard.sensor.name
 
 
 def _resolve_site(site: Any) -> Any:

@@ -80,6 +80,8 @@ class DeviceTrack:
         self.fallback_j = 0.0  # energy (J) from power points after the counter was lost
         self.counter_lost_at: float | None = None  # time of the last good reading, if lost
         self.data_until: float | None = None  # set when the source was lost: nothing counted after
+        self.frozen = False  # the source is gone for good: the curve stays flat from its end on
+        self._raw_offset = 0.0  # raw-energy offset of the power integral once a counter was lost
         self._anomalies: dict[str, list] = {}  # kind -> [first text, count]
 
     @property
@@ -90,7 +92,8 @@ class DeviceTrack:
     # ---- inputs ----------------------------------------------------------------------
     @property
     def final_t(self) -> float:
-        return self.curve_t[-1]
+        """Time up to which the curve is final (infinite once frozen: it stays flat)."""
+        return math.inf if self.frozen else self.curve_t[-1]
 
     def add_points(self, points: list[tuple[float, float]], now: float | None = None) -> None:
         """Power points ``(t, watts)``; points not newer than the last one are ignored.
@@ -125,7 +128,7 @@ class DeviceTrack:
             if self.has_counter:
                 self._pending.append((t, self.integrated_j, self.share))
             else:
-                self._finalise(t, self.integrated_j)
+                self._finalise(t, self.integrated_j + self._raw_offset)
 
     def _integrated_at(self, t: float) -> float:
         """Raw integral up to ``t``, holding the last power value past the last point."""
@@ -217,20 +220,37 @@ class DeviceTrack:
             if end > self.last_point[0]:
                 self.integrated_j = self._integrated_at(end)
                 self.last_point = (end, self.last_point[1])
-            self._finalise(end, self.integrated_j)
+            self._finalise(end, self.integrated_j + self._raw_offset)
         self._finalise(t_end, self._raw_final)  # flat to the end, so every boundary resolves
+
+    def lose_counter(self, t: float) -> None:
+        """The counter stopped answering: from its last good reading on, energy comes from the
+        power points (``counter_lost_at``, ``fallback_j``), and no more readings are expected."""
+        if not self.has_counter or self._anchor is None:
+            return
+        # up to the last power point only: the points that come later continue from there
+        last = self.last_point[0] if self.last_point is not None else self._anchor[0]
+        end = max(min(t, last), self._anchor[0])
+        self._fallback_after_anchor(end)
+        self._raw_offset = self._raw_final - self._integrated_at(end)
+        self.has_counter = False
+
+    def freeze(self, t: float) -> None:
+        """The source is gone for good: nothing is counted after its last data, and the curve
+        stays flat from ``t`` on, so phases and pruning do not wait for it."""
+        if not self.frozen:
+            self.close(t, hold=False)
+            self.frozen = True
 
     def _fallback_after_anchor(self, end: float) -> None:
         assert self._anchor is not None
         t_a, rel_a, int_a = self._anchor
         self.counter_lost_at = t_a
-        before = self.total_j
         for tp, ip, sp in self._pending:
             if t_a < tp <= end:
                 self._finalise(tp, rel_a + max(ip - int_a, 0.0), share=sp)
         self._pending = []
         self._finalise(end, rel_a + max(self._integrated_at(end) - int_a, 0.0))
-        self.fallback_j += self.total_j - before
 
     def _finalise(self, t: float, raw_e: float, share: float | None = None) -> None:
         """Extend the curve to ``t``; the increment is weighted by ``share`` (the attribution
@@ -241,6 +261,8 @@ class DeviceTrack:
         d_e = max(raw_e - self._raw_final, 0.0) * (self.share if share is None else share)
         self._raw_final = raw_e
         self.total_j += d_e
+        if self.counter_lost_at is not None:
+            self.fallback_j += d_e
         self.curve_t.append(t)
         self.curve_e.append(self.total_j)
         if self.sink is not None and d_e:
@@ -259,7 +281,7 @@ class DeviceTrack:
         """Cumulative energy (J) at ``t`` by linear interpolation, or None if not final yet."""
         ts = self.curve_t
         if t > ts[-1]:
-            return None
+            return self.curve_e[-1] if self.frozen else None
         if t == ts[-1]:
             return self.curve_e[-1]
         if t <= ts[0]:
@@ -278,7 +300,9 @@ class DeviceTrack:
             t_a, rel_a, int_a = self._anchor
             extra = max(self._integrated_at(t) - int_a, 0.0) if t > t_a else 0.0
             return self.total_j + extra * self.share
-        return self.total_j + max(self._integrated_at(t) - self._raw_final, 0.0) * self.share
+        if self.frozen:
+            return self.total_j
+        return self.total_j + max(self._integrated_at(t) + self._raw_offset - self._raw_final, 0.0) * self.share
 
     def prune(self, before: float) -> None:
         """Drop curve points older than ``before``, keeping one at or before it."""

@@ -160,10 +160,11 @@ def test_gpu_lost_mid_run_keeps_its_data_and_the_other_sensors():
     assert cpu_c.energy_j == pytest.approx(50 * 3 + 70 * 2, rel=1e-9)
     assert cpu_c.method == "counter"
     # one warning per failing call kind, naming the device and the error
-    gpu_warnings = [w for w in rec.warnings if "gpu:0" in w]
+    gpu_warnings = [w for w in rec.warnings if "gpu:0" in w and "NVML_ERROR_GPU_IS_LOST" in w]
     assert len(gpu_warnings) == 2
-    assert all("NVML_ERROR_GPU_IS_LOST" in w for w in gpu_warnings)
     assert {"poll()" in w for w in gpu_warnings} == {True, False}
+    # and one that says the counter was given up after failing reads in a row
+    assert sum("failed in a row" in w for w in rec.warnings if "gpu:0" in w) == 1
     # phases and timeline stay consistent with the totals
     assert rec.phases["train"].energy_j == pytest.approx(rec.energy_j, rel=1e-6)
     assert timeline_energy(rec, "gpu:0") == pytest.approx(gpu_c.energy_j, rel=1e-6)
@@ -839,3 +840,70 @@ def test_checkpoint_is_not_rewritten_after_stop(tmp_path):
         time.sleep(0.1)
     time.sleep(0.05)
     assert out.exists() and not checkpoint_path(out).exists()
+
+
+# ---- a sensor that keeps failing does not make the meter grow or stall phases ----------------
+def test_persistently_failing_sensor_is_dropped_and_phases_keep_resolving():
+    clock = FakeClock()
+    dead = RuntimeError("NVML_ERROR_GPU_IS_LOST")
+    gpu = Faulty(
+        ReplaySensor([(0, 100)], method="counter", clock=clock),
+        clock,
+        poll_fault=after(1001.0, dead),
+        read_fault=after(1001.0, dead),
+    )
+    cpu = ReplaySensor([(0, 50)], component="cpu", method="counter", clock=clock)
+    m = manual(clock, [gpu, cpu], counter_interval_s=1.0)
+    m.start()
+    for _ in range(600):  # 60 s of per-step phases after the GPU died at 1 s
+        with m.phase("step"):
+            clock.advance(0.1)
+            m.sample_now()
+    # bounded: nothing waits for the dead device
+    assert len(m._phases.waiting) < 50
+    assert all(len(t.curve_t) < 200 and len(t._pending) < 200 for t in m._tracks.values())
+    rec = m.stop()
+    assert rec.components["gpu"].energy_j == pytest.approx(90.0, rel=1e-9)  # to its last point, at 0.9 s
+    assert rec.components["cpu"].energy_j == pytest.approx(50 * 60, rel=1e-9)
+    assert rec.phases["step"].count == 600
+    assert rec.phases["step"].energy_j == pytest.approx(rec.energy_j, rel=1e-6)
+    assert any("dropped for the rest of the run" in w for w in rec.warnings)
+
+
+def test_same_device_id_from_two_sensors_is_refused():
+    a = ReplaySensor([(0, 100)], device="gpu:0")
+    b = ReplaySensor([(0, 50)], device="gpu:0")
+    with pytest.raises(ecometer.errors.InputError, match="gpu:0"):
+        Meter("dup", sensors=[a, b], out=None).start()
+
+
+def test_live_before_start_is_empty():
+    assert Meter("idle", out=None).live().total_energy_j == 0.0
+
+
+class SlowNotes(ReplaySensor):
+    """A sensor whose notes() becomes slow once the run is going."""
+
+    slow = False
+
+    def notes(self):
+        if self.slow:
+            time.sleep(1.0)
+        return super().notes()
+
+
+def test_checkpoints_do_not_call_sensors_under_the_meters_lock(tmp_path):
+    sensor = SlowNotes([(0, 10)])
+    m = Meter("slow", sensors=[sensor], out=tmp_path / "r.json", interval_s=0.01, checkpoint_interval_s=0.05)
+    m.start()
+    sensor.slow = True
+    worst = 0.0
+    deadline = time.monotonic() + 0.6
+    while time.monotonic() < deadline:  # checkpoints run meanwhile in the sampler thread
+        t = time.perf_counter()
+        m.add_work(1)
+        worst = max(worst, time.perf_counter() - t)
+        time.sleep(0.005)
+    sensor.slow = False
+    m.stop()
+    assert worst < 0.5
