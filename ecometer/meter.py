@@ -273,7 +273,6 @@ class Meter:
         self.t0 = self.clock()
         self._timeline = BucketTimeline(self.t0, bucket_s=self.interval_s, max_buckets=self.timeline_buckets)
         self._tracks: dict[str, DeviceTrack] = {}
-        self._sensor_tracks: list[tuple[Sensor, list[DeviceTrack]]] = []
         for i, guard in enumerate(self._guards):
             sensor = guard.sensor
             status, counters = first[i]
@@ -294,7 +293,6 @@ class Meter:
                 self._tracks[device.id] = track
                 guard.tracks.append(track)
             guard.counting = any(t.has_counter for t in guard.tracks)
-            self._sensor_tracks.append((sensor, guard.tracks))
         self._running = True
         self._pid = os.getpid()
         self._tick(self.t0, counters=False, bounded=True)
@@ -463,11 +461,30 @@ class Meter:
             now = self.clock()
             power: dict[str, float] = {}
             energy: dict[str, float] = {}
-            for sensor, tracks in self._sensor_tracks:
-                c = sensor.component
+            for guard in self._guards:
+                c, tracks = guard.sensor.component, guard.tracks
                 power[c] = power.get(c, 0.0) + sum(t.power_now() for t in tracks)
                 energy[c] = energy.get(c, 0.0) + sum(t.energy_now(now) for t in tracks)
             return LiveStatus(now - self.t0, power, energy)
+
+    def live_devices(self) -> dict[str, dict[str, Any]]:
+        """Per device id: ``component``, ``power_w`` now (W) and ``energy_j`` so far (J)."""
+        if self._forked or not hasattr(self, "t0"):
+            return {}
+        with self._lock:
+            now = self.clock()
+            return {
+                t.channel: {"component": g.sensor.component, "power_w": t.power_now(), "energy_j": t.energy_now(now)}
+                for g in self._guards
+                for t in g.tracks
+            }
+
+    def live_work(self) -> dict[str, float]:
+        """Work counted so far, per unit."""
+        if self._forked or not hasattr(self, "_work"):
+            return {}
+        with self._lock:
+            return dict(self._work)
 
     def sample_now(self) -> None:
         """Take one sample at the current clock time (for meters run without a thread)."""
@@ -725,10 +742,10 @@ class Meter:
                     self._describe(guard, what, getattr(guard.sensor, what))
         with self._lock:
             components: dict[str, Component] = {}
-            phase_parts: dict[str, dict[str, float]] = {}
             sensor_infos: list[SensorInfo] = []
             devices: list[dict[str, Any]] = []
             rel_by_component: dict[str, tuple[float, float]] = {}
+            component_of: dict[str, str] = {}  # device id -> component
             for guard in self._guards:
                 sensor, tracks = guard.sensor, guard.tracks
                 unc = self._describe(guard, "uncertainty") or Uncertainty(
@@ -777,8 +794,7 @@ class Meter:
                 info.setdefault("method", sensor.method)
                 sensor_infos.append(SensorInfo(**info))
                 for track in tracks:
-                    phase_parts[track.channel] = {"component": sensor.component}  # type: ignore[dict-item]
-            component_of = {ch: str(v["component"]) for ch, v in phase_parts.items()}
+                    component_of[track.channel] = sensor.component
             phases = {
                 name: _phase_from_totals(name, totals, component_of, rel_by_component, self.interval_s)
                 for name, totals in self._phases.totals.items()

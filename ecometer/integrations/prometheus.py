@@ -103,31 +103,15 @@ def _device_readings(meter: Any) -> dict[str, tuple[str, float, float]]:
     """Per device: (component, watts now, joules so far) of a running meter."""
     m = _inner(meter)
     fn = getattr(m, "live_devices", None)
-    if callable(fn):  # the meter's own per-device view, where it offers one
+    if callable(fn):  # the meter's own per-device view
         return {d: (str(v["component"]), float(v["power_w"]), float(v["energy_j"])) for d, v in fn().items()}
-    tracks = getattr(m, "_sensor_tracks", None)
-    lock = getattr(m, "_lock", None)
-    if tracks is not None and lock is not None:  # per-device tracks of ecometer.meter.Meter
-        with lock:
-            now = m.clock()
-            return {
-                t.channel: (sensor.component, t.power_now(), t.energy_now(now)) for sensor, ts in tracks for t in ts
-            }
     live = m.live()
     return {f"{c}:all": (c, live.power_w.get(c, 0.0), live.energy_j.get(c, 0.0)) for c in live.energy_j}
 
 
 def _work(meter: Any) -> dict[str, float]:
-    m = _inner(meter)
-    fn = getattr(m, "live_work", None)
-    if callable(fn):
-        return dict(fn())
-    work = getattr(m, "_work", None)
-    lock = getattr(m, "_lock", None)
-    if isinstance(work, dict) and lock is not None:
-        with lock:
-            return dict(work)
-    return {}
+    fn = getattr(_inner(meter), "live_work", None)
+    return dict(fn()) if callable(fn) else {}
 
 
 class MetricsState:
