@@ -37,7 +37,6 @@ from typing import Any
 
 from ecometer.errors import InputError
 from ecometer.record import (
-    METHODS,
     Component,
     Estimate,
     Phase,
@@ -47,6 +46,7 @@ from ecometer.record import (
     Timeline,
     load_record,
     sum_estimates,
+    worst_method,
 )
 from ecometer.timeline import BucketTimeline
 
@@ -332,10 +332,6 @@ def _assign_devices(items: list[_Part], multi_node: bool, machine_scope: bool) -
 
 
 # ---- components -------------------------------------------------------------------------
-def _worst_method(methods: Iterable[str]) -> str:
-    return max(methods, key=METHODS.index)
-
-
 def _merge_components(items: list[_Part]) -> dict[str, Component]:
     groups: dict[str, list[tuple[_Part, Component]]] = {}
     for p in items:
@@ -369,7 +365,7 @@ def _merge_components(items: list[_Part]) -> dict[str, Component]:
         out[name] = Component(
             name=name,
             energy_j=energy,
-            method=_worst_method(c.method for _, c in members),
+            method=worst_method(c.method for _, c in members),
             uncertainty=sum_estimates(estimates),
             devices=devices,
             source="+".join(sources),

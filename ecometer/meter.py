@@ -43,6 +43,7 @@ from ecometer.record import (
     SensorInfo,
     Span,
     checkpoint_path,
+    worst_method,
     write_atomic,
 )
 from ecometer.sampler import Sampler, call_bounded
@@ -54,7 +55,6 @@ log = logging.getLogger("ecometer.meter")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_METHOD_RANK = {"counter": 0, "integrated": 1, "modelled": 2, "constant": 3, "user": 4}
 _CHECKPOINT_COST_FACTOR = 200.0  # checkpoint interval >= 200 x its cost (<= 0.5 % of a core)
 #: a sensor whose polls fail (or that hangs) for this long is given up for the rest of the run
 LOST_AFTER_S = 5.0
@@ -935,7 +935,7 @@ def _fault_notes(track: DeviceTrack, t0: float) -> list[str]:
 def _merge_component(existing: Component | None, part: Component) -> Component:
     if existing is None:
         return part
-    worse = max(existing.method, part.method, key=lambda m: _METHOD_RANK[m])
+    worse = worst_method((existing.method, part.method))
     return Component(
         name=existing.name,
         energy_j=existing.energy_j + part.energy_j,

@@ -31,6 +31,11 @@ CHECKPOINT_SUFFIX = ".partial"
 MAX_DEPTH = 100  # nesting of free-form data (meta, host...) written and read
 
 
+def worst_method(methods: Any) -> str:
+    """The least direct of several methods (order of :data:`METHODS`: counter first)."""
+    return max(methods, key=METHODS.index)
+
+
 class RecordError(ValueError):
     """A record file or dictionary is missing, corrupt or of an unknown schema."""
 
