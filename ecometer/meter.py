@@ -218,8 +218,8 @@ class Meter:
         self.scope = scope
         self.work_unit = work_unit
         self.out = out
-        self.site = _resolve_site(site)
-        self.standard = _resolve_standard(standard)
+        self.site = resolve_site(site)
+        self.standard = resolve_standard(standard)
         self.sync = sync
         self.meta = dict(meta or {})
         self.counter_interval_s = counter_interval_s
@@ -770,9 +770,7 @@ class Meter:
                     uncertainty=Estimate.relative(energy, unc.rel_low, unc.rel_high),
                     devices=per_device,
                     source=sensor.name,
-                    attribution=self._describe(guard, "attribution")
-                    if self.scope == "process"
-                    else None,
+                    attribution=self._describe(guard, "attribution") if self.scope == "process" else None,
                     notes=notes,
                 )
                 rel_by_component[sensor.component] = (unc.rel_low, unc.rel_high)
@@ -830,31 +828,11 @@ class Meter:
             return record
 
     def _attach_results(self, record: RunRecord) -> None:
-        if self.site is not None:
-            try:
-                from ecometer.impact import footprint
-
-                record.attach("footprint", footprint(record, site=self.site))
-            except Exception as exc:  # noqa: BLE001 - never lose the measured record
-                self._warn(f"footprint not computed: {exc}")
-                record.warnings.append(f"footprint not computed: {exc}")
-        if self.standard is not None:
-            try:
-                from ecometer.scoring import score
-
-                record.attach("assessment", score(record, self.standard))
-            except Exception as exc:  # noqa: BLE001 - never lose the measured record
-                self._warn(f"assessment not computed: {exc}")
-                record.warnings.append(f"assessment not computed: {exc}")
+        for problem in attach_results(record, self.site, self.standard):
+            self._warn(problem)
 
     def _resolve_out(self) -> Path | None:
-        if self.out is None or self.out is False:
-            return None
-        if self.out == "auto":
-            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-            base = Path(os.environ.get("ECOMETER_DIR", "ecometer-runs"))
-            return base / f"{safe_name(self.name)}-{stamp}-{os.getpid()}.json"
-        return Path(self.out)
+        return record_path(self.out, self.name, suffix=str(os.getpid()))
 
     def _write_checkpoint(self) -> None:
         if self._path is None or self._checkpoint_failed or not self._running:
@@ -912,6 +890,61 @@ class Meter:
             f"{guard.label}: {guard.sensor.name} failed or hung from {since:.1f} s on; it is dropped for the "
             "rest of the run and its energy after its last data is not counted"
         )
+
+
+def attach_results(record: RunRecord, site: Any, standard: Any) -> list[str]:
+    """Attach a footprint (``site``) and an assessment (``standard``) to ``record``.
+
+    Never raises: a failure is written into the record's warnings and returned, so the
+    measured record is never lost to a problem in a later layer.
+    """
+    problems: list[str] = []
+    if site is not None:
+        try:
+            from ecometer.impact import footprint
+
+            record.attach("footprint", footprint(record, site=site))
+        except Exception as exc:  # noqa: BLE001 - never lose the measured record
+            problems.append(f"footprint not computed: {exc}")
+    if standard is not None:
+        try:
+            from ecometer.scoring import score
+
+            record.attach("assessment", score(record, standard))
+        except Exception as exc:  # noqa: BLE001 - never lose the measured record
+            problems.append(f"assessment not computed: {exc}")
+    record.warnings.extend(problems)
+    return problems
+
+
+def record_path(out: Any, name: str, suffix: str) -> Path | None:
+    """Where a record goes: ``out`` as given, None for no file, or for ``"auto"``
+    ``$ECOMETER_DIR/<safe name>-<UTC time>-<suffix>.json`` (default dir ``ecometer-runs``)."""
+    if out is None or out is False:
+        return None
+    if out == "auto":
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        base = Path(os.environ.get("ECOMETER_DIR", "ecometer-runs"))
+        return base / f"{safe_name(name)}-{stamp}-{suffix}.json"
+    return Path(out)
+
+
+def resolve_site(site: Any) -> Any:
+    """A site object from a preset name (validated now), or the object as given."""
+    if site is None or not isinstance(site, str):
+        return site
+    from ecometer.impact import Site
+
+    return Site.preset(site)
+
+
+def resolve_standard(standard: Any) -> Any:
+    """A standard object from a built-in name or a file (validated now), or as given."""
+    if standard is None or not isinstance(standard, (str, os.PathLike)):
+        return standard
+    from ecometer.scoring import load_standard
+
+    return load_standard(standard)
 
 
 def measure(name: str = "run", **kwargs: Any) -> Meter:
@@ -1005,19 +1038,3 @@ def _check_unique_devices(guards: list[_SensorGuard]) -> None:
                     "give each device its own id"
                 )
             seen[device.id] = guard.sensor.name
-
-
-def _resolve_site(site: Any) -> Any:
-    if site is None or not isinstance(site, str):
-        return site
-    from ecometer.impact import Site
-
-    return Site.preset(site)
-
-
-def _resolve_standard(standard: Any) -> Any:
-    if standard is None or not isinstance(standard, (str, os.PathLike)):
-        return standard
-    from ecometer.scoring import load_standard
-
-    return load_standard(standard)

@@ -49,13 +49,12 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ecometer import lifecycle
 from ecometer.errors import InputError
-from ecometer.meter import LiveStatus, Meter, safe_name
+from ecometer.meter import LiveStatus, Meter, attach_results, record_path, resolve_site, resolve_standard, safe_name
 from ecometer.record import RunRecord, write_atomic
 from ecometer.sensors.base import Device, Sensor, SensorUnavailable, Uncertainty
 
@@ -461,9 +460,9 @@ class DistributedMeter:
         self._env = env
         # footprint and assessment belong to the job's record: resolved now (bad input fails
         # early), attached on rank 0 after the merge
-        probe = Meter(self.name, site=site, standard=standard, sensors=[], out=None, **meter_kwargs)
-        self.site = probe.site
-        self.standard = probe.standard
+        self.site = resolve_site(site)
+        self.standard = resolve_standard(standard)
+        Meter(self.name, sensors=[], out=None, **meter_kwargs)  # the rank meter's arguments, checked now
         self.scope = str(meter_kwargs.get("scope", "machine"))
         self._meter: Meter | None = None
         self._running = False
@@ -663,31 +662,11 @@ class DistributedMeter:
         return merged
 
     def _attach(self, record: RunRecord) -> None:
-        if self.site is not None:
-            try:
-                from ecometer.impact import footprint
-
-                record.attach("footprint", footprint(record, site=self.site))
-            except Exception as exc:  # noqa: BLE001 - never lose the measured record
-                record.warnings.append(f"footprint not computed: {exc}")
-                log.warning("%s: footprint not computed: %s", self.name, exc)
-        if self.standard is not None:
-            try:
-                from ecometer.scoring import score
-
-                record.attach("assessment", score(record, self.standard))
-            except Exception as exc:  # noqa: BLE001 - never lose the measured record
-                record.warnings.append(f"assessment not computed: {exc}")
-                log.warning("%s: assessment not computed: %s", self.name, exc)
+        for problem in attach_results(record, self.site, self.standard):
+            log.warning("%s: %s", self.name, problem)
 
     def _resolve_out(self) -> Path | None:
-        if self.out is None or self.out is False:
-            return None
-        if self.out == "auto":
-            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-            base = Path(os.environ.get("ECOMETER_DIR", "ecometer-runs"))
-            return base / f"{safe_name(self.name)}-{stamp}-job.json"
-        return Path(self.out)
+        return record_path(self.out, self.name, suffix="job")
 
     def _finalise_on(self, status: str, reason: str) -> RunRecord | None:
         if self._forked or not self._running:
