@@ -6,26 +6,20 @@ import os
 import platform
 import socket
 import sys
-from functools import lru_cache
 from typing import Any
 
 
-@lru_cache(maxsize=1)
 def cpu_model() -> str:
-    """The CPU model name from /proc/cpuinfo (Linux) or the platform module."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+    """The CPU model name from /proc/cpuinfo (Linux, x86 or Arm) or the platform module."""
+    from ecometer.sensors.cpu_model import read_cpuinfo
+
+    name = read_cpuinfo().model_name
+    return name if name != "unknown" else platform.processor() or "unknown"
 
 
 def describe_host() -> dict[str, Any]:
     """Host facts: name, OS, CPU model, logical CPUs, memory (bytes), Python, container/VM hints."""
-    import psutil
+    from ecometer.sensors.cpu_model import total_memory_bytes
 
     return {
         "hostname": socket.gethostname(),
@@ -33,7 +27,7 @@ def describe_host() -> dict[str, Any]:
         "machine": platform.machine(),
         "cpu_model": cpu_model(),
         "logical_cpus": os.cpu_count(),
-        "memory_bytes": psutil.virtual_memory().total,
+        "memory_bytes": total_memory_bytes(),
         "python": sys.version.split()[0],
         "pid": os.getpid(),
         "container": os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv"),

@@ -45,15 +45,6 @@ def torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
-def cuda_available() -> bool:
-    """Whether torch sees a CUDA device (imports torch)."""
-    if not torch_available():
-        return False
-    import torch
-
-    return bool(torch.cuda.is_available())
-
-
 def mlp_param_count(width: int = 512, inputs: int = 256, classes: int = 10) -> int:
     """Parameters of the MLP trained by :func:`torch_train` (weights and biases)."""
     return inputs * width + width + width * width + width + width * classes + classes

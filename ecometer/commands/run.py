@@ -158,12 +158,18 @@ class StatusLine:
         self._thread.start()
 
     def _loop(self) -> None:
+        import logging
+
         from ecometer.report.units import fmt
 
+        logged = False
         while not self._stop.wait(1.0):
             try:
                 live = self.meter.live()
-            except Exception:  # noqa: BLE001 - a display must never break the run
+            except Exception as exc:  # noqa: BLE001 - a display must never break the run
+                if not logged:
+                    logging.getLogger("ecometer.run").debug("status line: no live reading (%s); retrying", exc)
+                    logged = True
                 continue
             energy = sum(live.energy_j.values())
             parts = [
@@ -191,10 +197,11 @@ def _water_per_joule(site: Any) -> float | None:
         return None
     try:
         from ecometer.impact import footprint
+        from ecometer.units import J_PER_KWH
 
         fp = footprint(energy_kwh=1.0, site=site)
         total = fp.water.total_l
-        return float(getattr(total, "central", total)) / 3.6e6
+        return float(getattr(total, "central", total)) / J_PER_KWH
     except Exception as exc:  # noqa: BLE001 - the live display can do without water
         import logging
 

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-import json
-from importlib import resources
 from typing import Any
 
+from ecometer import datafiles
 
-@functools.cache
+
 def load(name: str) -> dict[str, Any]:
     """The parsed JSON data file ``ecometer/impact/data/<name>.json`` (cached; do not mutate)."""
-    text = resources.files("ecometer.impact").joinpath("data").joinpath(f"{name}.json").read_text(encoding="utf-8")
-    data = json.loads(text)
-    if not isinstance(data, dict):
-        raise ValueError(f"ecometer/impact/data/{name}.json: expected a JSON object")
-    return data
+    return datafiles.load("ecometer.impact", f"data/{name}.json")
 
 
 def source_label(file: str, source_id: str) -> str:

@@ -26,10 +26,10 @@ from ecometer.impact.errors import FootprintError
 from ecometer.impact.figures import Assumption, Figure, Interval
 from ecometer.impact.site import GRID_KEYS, Site, hour_key, wet_bulb_relative
 from ecometer.impact.timing import Allocation, Slice, allocate
+from ecometer.units import J_PER_KWH
 
 log = logging.getLogger("ecometer.impact")
 
-J_PER_KWH = 3.6e6
 SCHEMA_VERSION = 1
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ecometer.impact.figures import Figure
-
-J_PER_KWH = 3.6e6
+from ecometer.units import G_PER_KG, G_PER_MG, J_PER_KWH, J_PER_MWH, J_PER_WH, L_PER_MEGALITRE, L_PER_ML
 
 
 def _num(x: float) -> str:
@@ -26,9 +25,9 @@ def _pick(value: float, units: list[tuple[float, str, float]]) -> tuple[float, s
 
 
 # (divisor from SI, unit, smallest reading shown in that unit)
-ENERGY_UNITS = [(3.6e9, "MWh", 1.0), (3.6e6, "kWh", 1.0), (3.6e3, "Wh", 1.0), (1.0, "J", 0.0)]
-WATER_UNITS = [(1e6, "ML", 0.1), (1.0, "L", 0.1), (1e-3, "mL", 0.0)]
-CARBON_UNITS = [(1e3, "kg CO2e", 1.0), (1.0, "g CO2e", 1.0), (1e-3, "mg CO2e", 0.0)]
+ENERGY_UNITS = [(J_PER_MWH, "MWh", 1.0), (J_PER_KWH, "kWh", 1.0), (J_PER_WH, "Wh", 1.0), (1.0, "J", 0.0)]
+WATER_UNITS = [(L_PER_MEGALITRE, "ML", 0.1), (1.0, "L", 0.1), (L_PER_ML, "mL", 0.0)]
+CARBON_UNITS = [(G_PER_KG, "kg CO2e", 1.0), (1.0, "g CO2e", 1.0), (G_PER_MG, "mg CO2e", 0.0)]
 
 
 def fmt(fig: Figure | None, units: list[tuple[float, str, float]]) -> tuple[str, str]:

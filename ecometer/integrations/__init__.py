@@ -1,7 +1,12 @@
 """Integrations with the tools ML jobs already use.
 
-Each module imports its framework (torch, transformers, lightning) only inside the functions
-that need it, so importing :mod:`ecometer` or this package stays cheap:
+Neither :mod:`ecometer` nor this package imports the modules below, so both stay cheap to import;
+import the module you need explicitly. :mod:`~ecometer.integrations.hf` and
+:mod:`~ecometer.integrations.lightning` import their framework (``transformers``,
+``lightning`` or ``pytorch_lightning``, and so torch) at module level, since their callbacks
+subclass the framework's; import them only where it is installed. ``distributed`` never imports
+torch (it uses ``torch.distributed`` only if the job already imported it), and
+``prometheus`` needs only the standard library:
 
 * :mod:`ecometer.integrations.distributed`: one record for a ``torch.distributed`` or MPI job
   (:func:`~ecometer.integrations.distributed.measure_distributed`);

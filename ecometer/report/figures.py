@@ -90,11 +90,6 @@ def footprint_dict(record: RunRecord) -> dict[str, Any] | None:
     return fp if isinstance(fp, dict) else None
 
 
-def assessment_dict(record: RunRecord) -> dict[str, Any] | None:
-    a = record.attachments.get("assessment")
-    return a if isinstance(a, dict) else None
-
-
 def footprint_method(fp: dict[str, Any]) -> str:
     method = fp.get("method")
     return method if isinstance(method, str) and method else "modelled"

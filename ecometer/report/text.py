@@ -17,12 +17,6 @@ from ecometer.report.grades import grade_view
 from ecometer.report.units import count, fmt, fmt_range, kwh, number
 
 
-def one_line(fig: Figure) -> str:
-    """``4.70 kJ (4.42–4.98 kJ), ±6 %, mixed (...)`` style text for one figure."""
-    text = fmt_range(fig.kind, fig.central, fig.low, fig.high)
-    return f"{text}  [{fig.method}]"
-
-
 def relative(fig: Figure) -> str:
     """Half-width of the uncertainty in percent, or ``exact``."""
     if fig.low == fig.high:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-J_PER_KWH = 3.6e6  # definition of the kilowatt-hour
+from ecometer.units import J_PER_KWH, S_PER_H, S_PER_MIN
 
 #: quantity kind -> [(factor from the SI unit, symbol)], largest first
 SCALES: dict[str, list[tuple[float, str]]] = {
@@ -19,7 +19,7 @@ SCALES: dict[str, list[tuple[float, str]]] = {
     "power": [(1e6, "MW"), (1e3, "kW"), (1.0, "W"), (1e-3, "mW")],
     "water": [(1e3, "m³"), (1.0, "L"), (1e-3, "mL"), (1e-6, "µL"), (1e-9, "nL")],
     "carbon": [(1e6, "t CO2e"), (1e3, "kg CO2e"), (1.0, "g CO2e"), (1e-3, "mg CO2e"), (1e-6, "µg CO2e")],
-    "time": [(3600.0, "h"), (60.0, "min"), (1.0, "s"), (1e-3, "ms"), (1e-6, "µs")],
+    "time": [(S_PER_H, "h"), (S_PER_MIN, "min"), (1.0, "s"), (1e-3, "ms"), (1e-6, "µs")],
 }
 
 #: SI unit of each kind (what the record stores)
@@ -102,11 +102,3 @@ def fmt_range(kind: str, central: float, low: float, high: float, digits: int = 
 def kwh(energy_j: float) -> float:
     """Joules to kilowatt-hours."""
     return energy_j / J_PER_KWH
-
-
-def kind_of(unit: str) -> str | None:
-    """The kind of an SI unit symbol (``"J"`` -> ``"energy"``), or ``None`` for others."""
-    for kind, si in SI_UNIT.items():
-        if unit == si:
-            return kind
-    return None

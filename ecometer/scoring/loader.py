@@ -8,7 +8,9 @@ when the whole file is valid.
 
 from __future__ import annotations
 
+import copy
 import difflib
+import functools
 import math
 import re
 import sys
@@ -510,7 +512,13 @@ def load_standard(name_or_path: str | Path | Standard) -> Standard:
         raise StandardError(
             spec, "", "no built-in standard or file of that name", f"a file path or one of {names}{_hint(spec, names)}"
         )
-    return parse_standard(builtin_text(spec), origin=f"builtin:{spec}")
+    return copy.deepcopy(_parse_builtin(spec))  # Standard is mutable: each caller gets its own
+
+
+@functools.cache
+def _parse_builtin(name: str) -> Standard:
+    """The built-in standard ``name``, read and validated once per process (never handed out)."""
+    return parse_standard(builtin_text(name), origin=f"builtin:{name}")
 
 
 __all__ = ["BUILTIN_PACKAGE", "GPU_HOUR", "builtin_names", "load_standard", "parse_standard", "standard_from_dict"]

@@ -26,6 +26,7 @@ from typing import Any
 
 from ecometer.record import Estimate, RunRecord
 from ecometer.scoring import units as U
+from ecometer.units import S_PER_H
 
 NO_FOOTPRINT = "record has no footprint; score with a site"
 
@@ -58,10 +59,6 @@ class Quantity:
     default_unit: str
     description: str
     read: Callable[[RunRecord], Estimate]
-
-    @property
-    def si_unit(self) -> str:
-        return U.SI_UNITS[self.dimension]
 
 
 # ---- readers ----------------------------------------------------------------------------
@@ -121,7 +118,7 @@ def _average_power(record: RunRecord) -> Estimate:
 
 def _site_wue(record: RunRecord) -> Estimate:
     # the footprint gives WUE in L/kWh of IT energy; inside we hold L/J
-    return _fp_path("site", "wue")(record).scaled(U.UNITS["L/kWh"].factor)
+    return U.to_si(_fp_path("site", "wue")(record), "L/kWh")
 
 
 def _work_per_joule(record: RunRecord) -> Estimate:  # pragma: no cover - evaluated in measure()
@@ -272,7 +269,7 @@ def functional_units(record: RunRecord, per: str) -> float:
             raise NotApplicable("record has no GPU devices, so no GPU-hours", missing_unit=True)
         if record.duration_s <= 0:
             raise NotApplicable(f"record duration is {record.duration_s} s, so no GPU-hours", missing_unit=True)
-        return n * record.duration_s / 3600.0
+        return n * record.duration_s / S_PER_H
     return _work_count(record, per)[1]
 
 
@@ -292,4 +289,4 @@ def measure(m: Measure, record: RunRecord) -> Estimate:
         si = q.read(record)
         if q.extensive and m.per != RUN:
             si = si.scaled(m.scale / functional_units(record, m.per))
-    return si.scaled(1.0 / U.UNITS[m.unit].factor)
+    return U.from_si(si, m.unit)

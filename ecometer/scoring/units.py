@@ -8,17 +8,12 @@ them. The factors are definitions of the units (1 kWh = 3.6e6 J), not measured c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-#: dimension name -> the SI unit figures of that dimension are held in
-SI_UNITS: dict[str, str] = {
-    "energy": "J",
-    "volume": "L",
-    "mass": "g",
-    "power": "W",
-    "ratio": "1",
-    "water_intensity": "L/J",
-    "rate": "1/J",
-}
+from ecometer.units import G_PER_KG, G_PER_MG, G_PER_T, J_PER_KWH, J_PER_MWH, J_PER_WH, L_PER_M3, L_PER_ML
+
+if TYPE_CHECKING:
+    from ecometer.record import Estimate
 
 
 @dataclass(frozen=True)
@@ -30,8 +25,6 @@ class Unit:
     factor: float
 
 
-_J_PER_WH = 3600.0
-
 UNITS: dict[str, Unit] = {
     u.name: u
     for u in (
@@ -40,18 +33,18 @@ UNITS: dict[str, Unit] = {
         Unit("J", "energy", 1.0),
         Unit("kJ", "energy", 1e3),
         Unit("MJ", "energy", 1e6),
-        Unit("Wh", "energy", _J_PER_WH),
-        Unit("kWh", "energy", _J_PER_WH * 1e3),
-        Unit("MWh", "energy", _J_PER_WH * 1e6),
+        Unit("Wh", "energy", J_PER_WH),
+        Unit("kWh", "energy", J_PER_KWH),
+        Unit("MWh", "energy", J_PER_MWH),
         # volume of water (SI inside ecometer: litre)
-        Unit("mL", "volume", 1e-3),
+        Unit("mL", "volume", L_PER_ML),
         Unit("L", "volume", 1.0),
-        Unit("m3", "volume", 1e3),
+        Unit("m3", "volume", L_PER_M3),
         # mass of CO2e (gram)
-        Unit("mg", "mass", 1e-3),
+        Unit("mg", "mass", G_PER_MG),
         Unit("g", "mass", 1.0),
-        Unit("kg", "mass", 1e3),
-        Unit("t", "mass", 1e6),
+        Unit("kg", "mass", G_PER_KG),
+        Unit("t", "mass", G_PER_T),
         # power (watt)
         Unit("mW", "power", 1e-3),
         Unit("W", "power", 1.0),
@@ -59,14 +52,14 @@ UNITS: dict[str, Unit] = {
         # dimensionless ratio (PUE)
         Unit("1", "ratio", 1.0),
         # water per energy (WUE); SI inside: litre per joule
-        Unit("L/kWh", "water_intensity", 1.0 / (_J_PER_WH * 1e3)),
-        Unit("L/MWh", "water_intensity", 1.0 / (_J_PER_WH * 1e6)),
-        Unit("mL/kWh", "water_intensity", 1e-3 / (_J_PER_WH * 1e3)),
+        Unit("L/kWh", "water_intensity", 1.0 / J_PER_KWH),
+        Unit("L/MWh", "water_intensity", 1.0 / J_PER_MWH),
+        Unit("mL/kWh", "water_intensity", L_PER_ML / J_PER_KWH),
         # work done per energy (throughput per joule)
         Unit("1/J", "rate", 1.0),
         Unit("1/kJ", "rate", 1e-3),
-        Unit("1/Wh", "rate", 1.0 / _J_PER_WH),
-        Unit("1/kWh", "rate", 1.0 / (_J_PER_WH * 1e3)),
+        Unit("1/Wh", "rate", 1.0 / J_PER_WH),
+        Unit("1/kWh", "rate", 1.0 / J_PER_KWH),
     )
 }
 
@@ -76,14 +69,14 @@ def units_of(dimension: str) -> list[str]:
     return [u.name for u in UNITS.values() if u.dimension == dimension]
 
 
-def from_si(value: float, unit: str) -> float:
-    """Convert ``value`` from the SI unit of ``unit``'s dimension into ``unit``."""
-    return value / UNITS[unit].factor
+def from_si(value: Estimate, unit: str) -> Estimate:
+    """Convert ``value`` (central, low, high) from the SI unit of ``unit``'s dimension into ``unit``."""
+    return value.scaled(1.0 / UNITS[unit].factor)
 
 
-def to_si(value: float, unit: str) -> float:
-    """Convert ``value`` given in ``unit`` into the SI unit of its dimension."""
-    return value * UNITS[unit].factor
+def to_si(value: Estimate, unit: str) -> Estimate:
+    """Convert ``value`` (central, low, high) given in ``unit`` into the SI unit of its dimension."""
+    return value.scaled(UNITS[unit].factor)
 
 
 def format_count(n: float) -> str:

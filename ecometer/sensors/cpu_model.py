@@ -29,7 +29,6 @@ tracker and :class:`HostUsage`, one sampling point per tick shared by several se
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -41,6 +40,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from ecometer import datafiles
 from ecometer.sensors.base import Device, Sensor, SensorUnavailable, Uncertainty
 
 log = logging.getLogger("ecometer.sensors")
@@ -50,12 +50,9 @@ _EPS_S = 1e-6  # offset of the step point that opens an interval (s)
 
 
 # ---- data files ------------------------------------------------------------------------
-@cache
 def load_data(name: str) -> dict[str, Any]:
-    """A JSON data file shipped in ``ecometer/data/`` (parsed once per process)."""
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", name)
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+    """A JSON data file shipped in ``ecometer/data/`` (parsed once per process; do not mutate)."""
+    return datafiles.load("ecometer", f"data/{name}")
 
 
 def check_scope(scope: str) -> str:
@@ -119,8 +116,25 @@ def parse_cpuinfo(text: str) -> CpuInfo:
     )
 
 
-def read_cpuinfo(path: str = "/proc/cpuinfo") -> CpuInfo:
-    """Parse ``path``; without it (not Linux) fall back to ``platform`` and ``os.cpu_count``."""
+PROC_CPUINFO = "/proc/cpuinfo"
+
+
+def read_cpuinfo(path: str = PROC_CPUINFO) -> CpuInfo:
+    """Parse ``path``; without it (not Linux) fall back to ``platform`` and ``os.cpu_count``.
+
+    The default ``/proc/cpuinfo`` is read once per process (cached); other paths every call.
+    """
+    if path == PROC_CPUINFO:
+        return _proc_cpuinfo()
+    return _read_cpuinfo(path)
+
+
+@cache
+def _proc_cpuinfo() -> CpuInfo:
+    return _read_cpuinfo(PROC_CPUINFO)
+
+
+def _read_cpuinfo(path: str) -> CpuInfo:
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
             return parse_cpuinfo(fh.read())

@@ -50,7 +50,6 @@ Constants (uncertainties, intervals) live in ``ecometer/data/nvml.json`` with th
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -58,11 +57,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 from types import ModuleType
 from typing import Any
 
+from ecometer import datafiles
 from ecometer.sensors import gpu_select
 from ecometer.sensors.base import Device, Sensor, SensorUnavailable, Uncertainty
 
@@ -75,11 +73,9 @@ SOURCE_POWER_USAGE = "power_usage_1s_average"
 _PENDING_CAP = 50_000  # points held for a sampler that has not polled; oldest dropped beyond
 
 
-@lru_cache(maxsize=1)
 def constants() -> dict[str, Any]:
-    """The NVML sensor's constants from ``ecometer/data/nvml.json`` (with sources)."""
-    text = resources.files("ecometer").joinpath("data/nvml.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    """The NVML sensor's constants from ``ecometer/data/nvml.json`` (with sources; cached, do not mutate)."""
+    return datafiles.load("ecometer", "data/nvml.json")
 
 
 def _const(group: str, key: str) -> float:

@@ -34,6 +34,7 @@ Since the November 2020 fix for the PLATYPUS power side channel (CVE-2020-8694)
 from __future__ import annotations
 
 import glob
+import logging
 import math
 import os
 import re
@@ -53,6 +54,8 @@ from ecometer.sensors.cpu_model import (
     step_points,
 )
 from ecometer.sensors.memory import memory_share
+
+log = logging.getLogger("ecometer.sensors")
 
 POWERCAP_ROOT = "/sys/class/powercap"
 HWMON_ROOT = "/sys/class/hwmon"
@@ -330,6 +333,7 @@ class RaplSensor(Sensor):
         self.domains: list[RaplDomain] = []
         self.discovery: Discovery | None = None
         self._notes: dict[str, int] = {}
+        self._read_failed: set[str] = set()  # devices whose failed read was logged
         self._lock = threading.Lock()
         self._shares: ShareTracker | None = None
         self._last_poll_now: float | None = None
@@ -420,7 +424,14 @@ class RaplSensor(Sensor):
             try:
                 raw = self._raw(d)
             except (OSError, ValueError, IndexError) as exc:
-                self._note(f"{d.device_id}: a read of {d.energy_path} failed ({exc}); skipped")
+                self._note(f"{d.device_id}: reads of {d.energy_path} failed; skipped")
+                if d.device_id not in self._read_failed:
+                    self._read_failed.add(d.device_id)
+                    log.warning(
+                        "RAPL: a read of %s failed (%s); skipped (further failures are counted in the notes)",
+                        d.energy_path,
+                        exc,
+                    )
                 continue
             dt = t - d.last_t
             if dt <= 0:  # no time has passed: keep the raw value for the next read
@@ -433,13 +444,21 @@ class RaplSensor(Sensor):
             elif res.guessed:
                 d.guessed += 1
                 how = (
-                    f"the running mean {d.ref_power_w:.1f} W"
+                    "the running mean power"
                     if d.ref_power_w is not None
                     else "no running mean: fewest wraps (a lower bound)"
                 )
+                log.debug(
+                    "RAPL %s: reads %.1f s apart allowed up to %d extra wraps; %d assumed (running mean %s W)",
+                    d.device_id,
+                    dt,
+                    res.k_max,
+                    res.wraps,
+                    d.ref_power_w,
+                )
                 self._note(
-                    f"{d.device_id}: reads {dt:.1f} s apart allowed up to {res.k_max} extra counter wraps; "
-                    f"{res.wraps} assumed from {how} (read at least every {self.min_read_interval_s():.0f} s to stay exact)"
+                    f"{d.device_id}: reads too far apart allowed extra counter wraps; their number was assumed "
+                    f"from {how} (read at least every {self.min_read_interval_s():.0f} s to stay exact)"
                 )
             elif dt > 0:
                 p = res.energy_uj / 1e6 / dt
