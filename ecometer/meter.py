@@ -156,7 +156,48 @@ def safe_name(name: str) -> str:
     return cleaned[:80]
 
 
-class Meter:
+class _RunContext:
+    """``with`` and decorator use for anything with ``start()`` and ``stop(status, error=)``.
+
+    Leaving the block normally stops with ``"ok"``; KeyboardInterrupt with ``"interrupted"``;
+    any other exception with ``"failed"`` (the exception propagates). In a forked child the
+    parent's meter is left alone.
+    """
+
+    _forked = False
+
+    def start(self) -> Any:  # pragma: no cover - provided by the subclass
+        raise NotImplementedError
+
+    def stop(self, status: str | None = None, error: str | None = None) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self._forked:
+            return
+        if exc_type is None:
+            self.stop("ok")
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.stop("interrupted", error="KeyboardInterrupt")
+        else:
+            self.stop("failed", error=f"{exc_type.__name__}: {exc}")
+
+    def __call__(self, fn: F) -> F:
+        """Use as a decorator: each call of ``fn`` is one metered run."""
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return fn(*args, **kwargs)
+
+        wrapper.meter = self  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+
+class Meter(_RunContext):
     """Measures the energy of whatever runs between :meth:`start` and :meth:`stop`.
 
     Args:
@@ -367,30 +408,6 @@ class Meter:
             return self.record
         self._warn(f"run ended early: {reason}")
         return self.stop(status=status, error=reason)
-
-    def __enter__(self) -> Meter:
-        return self.start()
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if self._forked:
-            return
-        if exc_type is None:
-            self.stop("ok")
-        elif issubclass(exc_type, KeyboardInterrupt):
-            self.stop("interrupted", error="KeyboardInterrupt")
-        else:
-            self.stop("failed", error=f"{exc_type.__name__}: {exc}")
-
-    def __call__(self, fn: F) -> F:
-        """Use the meter as a decorator: each call of ``fn`` is one metered run."""
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self:
-                return fn(*args, **kwargs)
-
-        wrapper.meter = self  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
 
     # ---- inside the run ----------------------------------------------------------------
     @contextmanager

@@ -36,7 +36,6 @@ torch is never imported by this module: it is used only if the job already impor
 
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 import logging
@@ -54,7 +53,16 @@ from typing import Any, TypeVar
 
 from ecometer import lifecycle
 from ecometer.errors import InputError
-from ecometer.meter import LiveStatus, Meter, attach_results, record_path, resolve_site, resolve_standard, safe_name
+from ecometer.meter import (
+    LiveStatus,
+    Meter,
+    _RunContext,
+    attach_results,
+    record_path,
+    resolve_site,
+    resolve_standard,
+    safe_name,
+)
 from ecometer.record import RunRecord, write_atomic
 from ecometer.sensors.base import Device, Sensor, SensorUnavailable, Uncertainty
 
@@ -410,7 +418,7 @@ def _decode(payload: bytes, rank: int) -> RunRecord:
 
 
 # ---- the distributed meter ---------------------------------------------------------------
-class DistributedMeter:
+class DistributedMeter(_RunContext):
     """A :class:`~ecometer.meter.Meter` on every rank, merged into one record on rank 0.
 
     Same use as a Meter (context manager, decorator, :meth:`phase`, :meth:`add_work`,
@@ -672,28 +680,6 @@ class DistributedMeter:
         if self._forked or not self._running:
             return self.record
         return self.stop(status=status, error=reason)
-
-    def __enter__(self) -> DistributedMeter:
-        return self.start()
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if self._forked:
-            return
-        if exc_type is None:
-            self.stop("ok")
-        elif issubclass(exc_type, KeyboardInterrupt):
-            self.stop("interrupted", error="KeyboardInterrupt")
-        else:
-            self.stop("failed", error=f"{exc_type.__name__}: {exc}")
-
-    def __call__(self, fn: F) -> F:
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self:
-                return fn(*args, **kwargs)
-
-        wrapper.meter = self  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
 
     # ---- inside the run (this rank) ---------------------------------------------------------
     @contextmanager
