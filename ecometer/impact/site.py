@@ -14,8 +14,9 @@ from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
 from ecometer.impact import datafiles
-from ecometer.impact.errors import SiteError, suggest
+from ecometer.impact.errors import FootprintError, SiteError, suggest
 from ecometer.impact.figures import Figure
+from ecometer.impact.timing import parse_timestamp
 
 _NUMERIC = ("pue", "wue", "ewif", "carbon_intensity_g_per_kwh", "ewif_withdrawal", "wue_withdrawal")
 _PROFILES = {"wue_monthly": 12, "wue_hourly": 24, "wet_bulb_monthly_c": 12, "wet_bulb_hourly_c": 24}
@@ -248,15 +249,10 @@ def parse_hour(key: Any, label: str) -> int:
     """POSIX hour number of an ISO timestamp that falls on the hour (naive = UTC)."""
     if not isinstance(key, str):
         raise SiteError(f"{label}: hour key {key!r}: expected an ISO timestamp string such as '2025-06-01T13:00Z'")
-    text = key.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
     try:
-        stamp = datetime.fromisoformat(text)
-    except ValueError:
+        stamp = parse_timestamp(key, "hour key")
+    except FootprintError:
         raise SiteError(f"{label}: hour key {key!r}: expected an ISO timestamp such as '2025-06-01T13:00Z'") from None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=timezone.utc)
     if stamp.minute or stamp.second or stamp.microsecond:
         raise SiteError(f"{label}: hour key {key!r} is not on the hour: expected the start of an hour")
     return int(stamp.timestamp()) // 3600

@@ -197,3 +197,27 @@ class FitMeter:
         if self.path:
             out["ecometer_record"] = self.path
         return out
+
+
+class FitResults:
+    """The results a callback exposes, read from its :class:`FitMeter` (``self.fit``)."""
+
+    fit: FitMeter
+
+    @property
+    def record(self) -> Any:
+        """The run's record after the fit (the job's record on rank 0 of a distributed job)."""
+        return self.fit.record
+
+    @property
+    def path(self) -> str | None:
+        return self.fit.path
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return self.fit.summary()
+
+    @property
+    def meter(self) -> Any:
+        """The running meter (for :func:`ecometer.integrations.prometheus.serve`)."""
+        return self.fit.meter

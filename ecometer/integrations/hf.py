@@ -32,11 +32,11 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from ecometer.integrations._fit import FitMeter, batch_size_and_tokens
+from ecometer.integrations._fit import FitMeter, FitResults, batch_size_and_tokens
 from ecometer.record import RunRecord
 
 
-class EcometerCallback(TrainerCallback):
+class EcometerCallback(FitResults, TrainerCallback):
     """Meters ``Trainer.train()``; see the module docstring.
 
     Args:
@@ -72,25 +72,6 @@ class EcometerCallback(TrainerCallback):
         self._seen_samples = 0
         self._seen_tokens = 0
         self._estimated_steps = 0
-
-    # ---- results ---------------------------------------------------------------------
-    @property
-    def record(self) -> RunRecord | None:
-        """The run's record after training (the job's record on rank 0 of a distributed job)."""
-        return self.fit.record
-
-    @property
-    def path(self) -> str | None:
-        return self.fit.path
-
-    @property
-    def summary(self) -> dict[str, Any]:
-        return self.fit.summary()
-
-    @property
-    def meter(self) -> Any:
-        """The running meter (for :func:`ecometer.integrations.prometheus.serve`)."""
-        return self.fit.meter
 
     # ---- counting ---------------------------------------------------------------------
     def _forward_pre_hook(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecometer.integrations._fit import FitMeter, batch_size_and_tokens
+from ecometer.integrations._fit import FitMeter, FitResults, batch_size_and_tokens
 from ecometer.record import RunRecord
 
 try:
@@ -35,7 +35,7 @@ except ImportError:  # the older standalone package
     from pytorch_lightning.callbacks import Callback  # type: ignore[no-redef]
 
 
-class EcometerCallback(Callback):
+class EcometerCallback(FitResults, Callback):
     """Meters ``trainer.fit()``; see the module docstring (arguments as for the HF callback)."""
 
     def __init__(
@@ -59,22 +59,6 @@ class EcometerCallback(Callback):
             distributed=distributed,
             meter_kwargs=meter_kwargs,
         )
-
-    @property
-    def record(self) -> RunRecord | None:
-        return self.fit.record
-
-    @property
-    def path(self) -> str | None:
-        return self.fit.path
-
-    @property
-    def summary(self) -> dict[str, Any]:
-        return self.fit.summary()
-
-    @property
-    def meter(self) -> Any:
-        return self.fit.meter
 
     # ---- fit --------------------------------------------------------------------------
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
