@@ -31,16 +31,16 @@ _EXPORTS: dict[str, str] = {
     "measure_distributed": "ecometer.integrations.distributed",
     "merge_records": "ecometer.aggregate",
     # footprint (facility energy, water, carbon)
-    "Site": "ecometer.impact",
-    "footprint": "ecometer.impact",
-    "Footprint": "ecometer.impact",
+    "Site": "ecometer.footprint",
+    "footprint": "ecometer.footprint",  # the package, callable as the function
+    "Footprint": "ecometer.footprint",
     # standards
-    "Standard": "ecometer.scoring",
-    "Assessment": "ecometer.scoring",
-    "StandardError": "ecometer.scoring",
-    "load_standard": "ecometer.scoring",
-    "standards": "ecometer.scoring",
-    "score": "ecometer.scoring",
+    "Standard": "ecometer.standards",
+    "Assessment": "ecometer.standards",
+    "StandardError": "ecometer.standards",
+    "load_standard": "ecometer.standards",
+    "standards": "ecometer.standards",
+    "score": "ecometer.standards",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -50,7 +50,8 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'ecometer' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    imported = importlib.import_module(module)
+    value = imported if module == f"{__name__}.{name}" else getattr(imported, name)
     globals()[name] = value
     return value
 
@@ -61,8 +62,8 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from ecometer.aggregate import merge_records
-    from ecometer.impact import Footprint, Site, footprint
+    from ecometer.footprint import Footprint, Site, footprint
     from ecometer.integrations.distributed import measure_distributed
     from ecometer.meter import Meter, measure
     from ecometer.record import Component, Estimate, Phase, RecordError, RunRecord, load_record
-    from ecometer.scoring import Assessment, Standard, StandardError, load_standard, score, standards
+    from ecometer.standards import Assessment, Standard, StandardError, load_standard, score, standards

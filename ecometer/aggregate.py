@@ -35,7 +35,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ecometer.errors import InputError
+from ecometer.errors import AggregateError
 from ecometer.record import (
     Component,
     Estimate,
@@ -58,8 +58,6 @@ _MAX_WARNINGS = 200
 _MAX_NOTES = 50
 
 
-class AggregateError(InputError):
-    """The parts cannot be merged (duplicate ranks, nothing to merge...). The message says why."""
 
 
 @dataclass

@@ -18,12 +18,11 @@ import pkgutil
 import sys
 
 from ecometer._version import __version__
+from ecometer.errors import is_input_error
 
 log = logging.getLogger("ecometer")
 
 
-class UsageError(Exception):
-    """A problem with what the user asked for; printed as one line, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,15 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except UsageError as exc:
-        sys.stderr.write(f"ecometer {args.command}: error: {exc}\n")
-        return 2
     except KeyboardInterrupt:
         sys.stderr.write("ecometer: interrupted\n")
         return 130
     except Exception as exc:  # the library's own input errors become one clear line
-        from ecometer.errors import is_input_error
-
         if is_input_error(exc):
             sys.stderr.write(f"ecometer {args.command}: error: {exc}\n")
             return 2

@@ -1,4 +1,8 @@
-"""Loading the JSON data files shipped inside ecometer's packages (parsed once per process)."""
+"""Loading the JSON data files shipped in ``ecometer/data/`` (parsed once per process).
+
+Every shipped constant (NVML timings, CPU power, site presets, water and carbon factors) lives
+in one of these files with its source, year and licence; this is the one loader for them.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +11,19 @@ import json
 from importlib import resources
 from typing import Any
 
-from ecometer.errors import EcometerError
-
-
-class DataFileError(EcometerError):
-    """A shipped data file is missing or not valid JSON (a broken installation, not bad input)."""
+from ecometer.errors import DataFileError
 
 
 @functools.cache
-def load(package: str, name: str) -> dict[str, Any]:
-    """The parsed JSON object in data file ``name`` of ``package`` (e.g. ``("ecometer", "data/nvml.json")``).
+def load(name: str) -> dict[str, Any]:
+    """The parsed JSON object in ``ecometer/data/<name>.json`` (``name`` may end in ``.json``).
 
     Cached: every caller gets the same dictionary, which must not be mutated.
     """
-    where = f"{package.replace('.', '/')}/{name}"
+    name = name.removesuffix(".json")
+    where = f"ecometer/data/{name}.json"
     try:
-        text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+        text = resources.files("ecometer").joinpath(f"data/{name}.json").read_text(encoding="utf-8")
     except (OSError, ModuleNotFoundError, UnicodeDecodeError) as exc:
         raise DataFileError(f"{where}: cannot read the shipped data file ({exc}); reinstall ecometer") from None
     try:
@@ -32,3 +33,9 @@ def load(package: str, name: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise DataFileError(f"{where}: expected a JSON object, found {type(data).__name__}")
     return data
+
+
+def source_label(name: str, source_id: str) -> str:
+    """A short human citation for ``source_id`` in data file ``name``: citation, year and licence."""
+    src = load(name)["sources"][source_id]
+    return f"{src['citation']} [{src['year']}; {src['licence']}]"

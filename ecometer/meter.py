@@ -10,7 +10,7 @@
 A meter owns one background sampler thread. Hardware counters are read at the run's
 boundaries (after synchronising the accelerator) and every ``counter_interval_s`` (2 s) in between; power
 points are pulled at ``interval_s``. Phases cost two clock reads and a lock each: they are
-resolved later from the calibrated energy curve (see :mod:`ecometer.tracks`), so marking a
+resolved later from the calibrated energy curve (see :mod:`ecometer.curves`), so marking a
 phase per batch does not slow the job. ``phase(name, exact=True)`` instead synchronises and
 reads the counters at its boundaries, for long windows that must match the counter exactly.
 """
@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 
 from ecometer import lifecycle
 from ecometer._version import __version__
+from ecometer.curves import OTHER_PHASE, DeviceTrack, PhaseBook
 from ecometer.errors import InputError
 from ecometer.record import (
     Component,
@@ -49,7 +50,6 @@ from ecometer.record import (
 from ecometer.sampler import Sampler, call_bounded
 from ecometer.sensors.base import Device, Sensor, Uncertainty
 from ecometer.timeline import BucketTimeline
-from ecometer.tracks import OTHER_PHASE, DeviceTrack, PhaseBook
 
 log = logging.getLogger("ecometer.meter")
 
@@ -918,14 +918,14 @@ def attach_results(record: RunRecord, site: Any, standard: Any) -> list[str]:
     problems: list[str] = []
     if site is not None:
         try:
-            from ecometer.impact import footprint
+            from ecometer.footprint import footprint
 
             record.attach("footprint", footprint(record, site=site))
         except Exception as exc:  # noqa: BLE001 - never lose the measured record
             problems.append(f"footprint not computed: {exc}")
     if standard is not None:
         try:
-            from ecometer.scoring import score
+            from ecometer.standards import score
 
             record.attach("assessment", score(record, standard))
         except Exception as exc:  # noqa: BLE001 - never lose the measured record
@@ -950,7 +950,7 @@ def resolve_site(site: Any) -> Any:
     """A site object from a preset name (validated now), or the object as given."""
     if site is None or not isinstance(site, str):
         return site
-    from ecometer.impact import Site
+    from ecometer.footprint import Site
 
     return Site.preset(site)
 
@@ -959,7 +959,7 @@ def resolve_standard(standard: Any) -> Any:
     """A standard object from a built-in name or a file (validated now), or as given."""
     if standard is None or not isinstance(standard, (str, os.PathLike)):
         return standard
-    from ecometer.scoring import load_standard
+    from ecometer.standards import load_standard
 
     return load_standard(standard)
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from ecometer.errors import RecordError
+
 SCHEMA_VERSION = 1
 METHODS = ("counter", "integrated", "modelled", "constant", "user")
 STATUSES = ("running", "ok", "failed", "interrupted")
@@ -36,8 +38,6 @@ def worst_method(methods: Any) -> str:
     return max(methods, key=METHODS.index)
 
 
-class RecordError(ValueError):
-    """A record file or dictionary is missing, corrupt or of an unknown schema."""
 
 
 @dataclass
@@ -176,7 +176,7 @@ def register_attachment(key: str, decoder: Callable[[dict[str, Any]], Any]) -> N
     _ATTACHMENT_DECODERS[key] = decoder
 
 
-_ATTACHMENT_MODULES = {"footprint": "ecometer.impact", "assessment": "ecometer.scoring"}
+_ATTACHMENT_MODULES = {"footprint": "ecometer.footprint", "assessment": "ecometer.standards"}
 
 
 def _decode_attachment(key: str, data: dict[str, Any] | None) -> Any:

@@ -415,7 +415,7 @@ def test_process_scope_meters_each_ranks_share_of_the_host(tmp_path):
 
 
 def test_named_gpus_that_cannot_be_metered_are_an_error():
-    from ecometer.sensors.base import SensorUnavailable
+    from ecometer.errors import SensorUnavailable
 
     pytest.importorskip("pynvml")
     if _cuda_count():

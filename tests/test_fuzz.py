@@ -236,7 +236,7 @@ def test_unusable_record_paths_are_record_errors(bad):
 
 
 def test_corrupt_attachment_is_a_record_error():
-    pytest.importorskip("ecometer.impact")
+    pytest.importorskip("ecometer.footprint")
     data = json.loads(VALID_TEXT)
     data["attachments"]["footprint"] = {"nonsense": [1, 2, 3]}
     record = RunRecord.from_dict(data)  # attachments are decoded lazily, by their owner
@@ -245,7 +245,7 @@ def test_corrupt_attachment_is_a_record_error():
 
 
 # ---- the standard loader ------------------------------------------------------------------
-scoring = pytest.importorskip("ecometer.scoring")
+scoring = pytest.importorskip("ecometer.standards")
 
 
 def _load_text(text: str) -> None:

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from ecometer.sensors.base import SensorUnavailable
+from ecometer.errors import SensorUnavailable
 from ecometer.sensors.nvidia import NvmlSensor, detect_gpus
 
 pytestmark = pytest.mark.gpu

@@ -12,9 +12,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from ecometer.errors import InputError
+from ecometer.errors import InputError, SensorUnavailable
 from ecometer.sensors import gpu_select as gs
-from ecometer.sensors.base import SensorUnavailable
 from ecometer.sensors.nvidia import NvmlSensor, constants, detect_gpus
 
 WALL0 = 1_700_000_000.0  # the fake wall clock = monotonic + WALL0

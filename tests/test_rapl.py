@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ecometer.errors import SensorUnavailable
 from ecometer.sensors import rapl
-from ecometer.sensors.base import SensorUnavailable
 from ecometer.sensors.cpu_model import load_data
 from ecometer.sensors.rapl import RaplSensor, counter_delta, discover_domains
 

@@ -803,8 +803,8 @@ def test_no_network_during_a_full_auto_detected_run(tmp_path, monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", refuse("getaddrinfo"))
     kwargs = {}
     try:
-        from ecometer.impact import Site
-        from ecometer.scoring import builtin_names
+        from ecometer.footprint import Site
+        from ecometer.standards import builtin_names
 
         Site.preset("us-average")  # needs the grid data (CodeCarbon's tables)
         kwargs = {"site": "us-average", "standard": builtin_names()[0]}

@@ -15,7 +15,7 @@ from ecometer.report import charts, label, style, text
 from ecometer.report.figures import FigureMissing, headline, metric, metric_names, per_unit
 from ecometer.report.grades import read_assessment
 from ecometer.report.html import render_charts, render_html, write_report
-from ecometer.report.units import fmt, fmt_range, pick_scale
+from ecometer.units import fmt, fmt_range, pick_scale
 
 HOSTILE = "<script>alert(1)</script> \"quoted\" 'single' & $x^2$"
 
@@ -216,7 +216,7 @@ def test_html_without_footprint_or_assessment_shows_what_exists():
 
 # ---- against the real scoring layer's stored dict --------------------------------------------
 def test_reader_matches_a_real_assessment_rated_and_not_rated():
-    scoring = pytest.importorskip("ecometer.scoring")
+    scoring = pytest.importorskip("ecometer.standards")
     std = scoring.load_standard("ecometer-training")
     rated = make_record(seconds=80)
     rated.work["flop"] = rated.energy_j * 90e9  # 90 GFLOP/J

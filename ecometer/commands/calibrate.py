@@ -58,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ecometer.record import write_atomic
-    from ecometer.scoring import calibrate
-    from ecometer.scoring.corpus import load_records
+    from ecometer.standards import calibrate
+    from ecometer.standards.corpus import load_records
 
     records = load_records(args.runs)
     grades = [g.strip() for g in args.grades.split(",")] if args.grades else None
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         f"calibrated by ecometer from {cal.get('records')} records ({cal.get('method')}, {cal.get('date')});\n"
         "review with 'ecometer standard sensitivity' before adopting"
     )
-    from ecometer.scoring.writer import to_toml
+    from ecometer.standards.writer import to_toml
 
     text = to_toml(std.to_dict(), header=header)
     if args.out:

@@ -44,7 +44,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ecometer.cli import UsageError
+    from ecometer.errors import UsageError
 
     if not args.out and not args.table:
         raise UsageError("nothing to do: give --out chart.png and/or --table")

@@ -60,7 +60,7 @@ def plan(seconds: float, has_torch: bool, has_cuda: bool) -> list[tuple[str, flo
 def run(args: argparse.Namespace) -> int:
     import math
 
-    from ecometer.cli import UsageError
+    from ecometer.errors import UsageError
 
     if not math.isfinite(args.seconds) or not 0.5 <= args.seconds <= 3600:
         raise UsageError(f"--seconds {args.seconds!r}: expected between 0.5 and 3600")

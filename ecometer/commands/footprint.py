@@ -43,8 +43,8 @@ def register(sub: Any) -> None:
 
 
 def _site(args: argparse.Namespace) -> Any:
-    from ecometer.cli import UsageError
-    from ecometer.impact import Site
+    from ecometer.errors import UsageError
+    from ecometer.footprint import Site
 
     overrides = {
         k: v
@@ -66,8 +66,8 @@ def _site(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ecometer.cli import UsageError
-    from ecometer.impact import Site, footprint
+    from ecometer.errors import UsageError
+    from ecometer.footprint import Site, footprint
 
     if args.list_sites:
         presets = Site.presets()
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(fp.to_dict(), indent=1) + "\n")
         return 0
-    from ecometer.impact.text import format_footprint
+    from ecometer.footprint.text import format_footprint
 
     sys.stdout.write(format_footprint(fp, warnings=False) + "\n")  # warnings were logged to stderr
     return 0

@@ -37,11 +37,11 @@ def register(sub: Any) -> None:
 def enrich(record: Any, site: str | None, standard: str | None) -> None:
     """Attach a footprint for ``site`` and an assessment against ``standard`` (either may be None)."""
     if site:
-        from ecometer.impact import Site, footprint
+        from ecometer.footprint import Site, footprint
 
         record.attach("footprint", footprint(record, site=Site.preset(site)))
     if standard:
-        from ecometer.scoring import load_standard, score
+        from ecometer.standards import load_standard, score
 
         record.attach("assessment", score(record, load_standard(standard)))
 

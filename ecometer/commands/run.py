@@ -73,7 +73,7 @@ def register(sub: Any) -> None:
 
 def parse_meta(items: list[str]) -> dict[str, Any]:
     """``["precision=bf16", "batch_size=64"]`` -> ``{"precision": "bf16", "batch_size": 64}``."""
-    from ecometer.cli import UsageError
+    from ecometer.errors import UsageError
 
     meta: dict[str, Any] = {}
     for item in items:
@@ -160,7 +160,7 @@ class StatusLine:
     def _loop(self) -> None:
         import logging
 
-        from ecometer.report.units import fmt
+        from ecometer.units import fmt
 
         logged = False
         while not self._stop.wait(1.0):
@@ -196,7 +196,7 @@ def _water_per_joule(site: Any) -> float | None:
     if site is None:
         return None
     try:
-        from ecometer.impact import footprint
+        from ecometer.footprint import footprint
         from ecometer.units import J_PER_KWH
 
         fp = footprint(energy_kwh=1.0, site=site)
@@ -240,7 +240,7 @@ def _wait(proc: subprocess.Popen[bytes], received: list[int], status_line: Statu
 
 
 def run(args: argparse.Namespace) -> int:
-    from ecometer.cli import UsageError
+    from ecometer.errors import UsageError
 
     command = list(args.cmd)
     if command and command[0] == "--":

@@ -44,14 +44,14 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ecometer.record import load_record
-    from ecometer.scoring import load_standard, score
-    from ecometer.scoring.corpus import record_paths
+    from ecometer.standards import load_standard, score
+    from ecometer.standards.corpus import record_paths
 
     std = load_standard(args.standard)
     paths = record_paths(args.runs)
     records = [(p, load_record(p)) for p in paths]  # all read before any is scored or written
     if args.site:
-        from ecometer.impact import Site, footprint
+        from ecometer.footprint import Site, footprint
 
         site = Site.preset(args.site)
         for _, rec in records:
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if args.attach:
         partial = [str(p) for p, rec, _ in results if rec.checkpoint]
         if partial:
-            from ecometer.cli import UsageError
+            from ecometer.errors import UsageError
 
             raise UsageError(f"--attach would turn checkpoints into final records: {', '.join(partial)}")
         for p, rec, a in results:

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from ecometer.scoring import standards
+    from ecometer.standards import standards
 
     infos = standards()
     if getattr(args, "json", False):
@@ -86,7 +86,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from ecometer.scoring import load_standard
+    from ecometer.standards import load_standard
 
     for f in args.files:
         std = load_standard(f)
@@ -100,8 +100,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from ecometer.scoring import load_standard
-    from ecometer.scoring.loader import builtin_names, builtin_text
+    from ecometer.standards import load_standard
+    from ecometer.standards.loader import builtin_names, builtin_text
 
     if args.standard in builtin_names():
         sys.stdout.write(builtin_text(args.standard))
@@ -111,8 +111,8 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from ecometer.scoring import diff, load_standard
-    from ecometer.scoring.corpus import load_records
+    from ecometer.standards import diff, load_standard
+    from ecometer.standards.corpus import load_records
 
     old, new = load_standard(args.old), load_standard(args.new)
     records = load_records(args.runs) if args.runs else []
@@ -125,9 +125,9 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
-    from ecometer.cli import UsageError
-    from ecometer.scoring import load_standard, sensitivity, sensitivity_chart
-    from ecometer.scoring.corpus import load_records
+    from ecometer.errors import UsageError
+    from ecometer.standards import load_standard, sensitivity, sensitivity_chart
+    from ecometer.standards.corpus import load_records
 
     if (args.thresholds is None) == (args.proposed is None):
         raise UsageError("give exactly one of --thresholds and --proposed")

@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ecometer import lifecycle
-from ecometer.errors import InputError
+from ecometer.errors import InputError, SensorUnavailable
 from ecometer.meter import (
     LiveStatus,
     Meter,
@@ -64,7 +64,7 @@ from ecometer.meter import (
     safe_name,
 )
 from ecometer.record import RunRecord, write_atomic
-from ecometer.sensors.base import Device, Sensor, SensorUnavailable, Uncertainty
+from ecometer.sensors.base import Device, Sensor, Uncertainty
 
 log = logging.getLogger("ecometer.distributed")
 

@@ -22,7 +22,7 @@ metric                                                    type     unit
 
 Energy counters never go backwards (a live estimate corrected down by the next counter
 reading is held until the measurement catches up), so ``rate()`` stays meaningful. Water
-and carbon come from :func:`ecometer.impact.footprint` applied to the energy so far (the
+and carbon come from :func:`ecometer.footprint.compute` applied to the energy so far (the
 site's annual factors; central values).
 
 The server binds to loopback unless another address is passed explicitly, and answers only
@@ -196,7 +196,7 @@ def render(meter: Any, state: MetricsState | None = None, labels: Mapping[str, s
 
 def _impact(site: Any, energy_j: float, state: MetricsState) -> list[_Family]:
     try:
-        from ecometer.impact import footprint
+        from ecometer.footprint import footprint
 
         fp = footprint(energy_j=energy_j, site=site)
     except Exception as exc:  # noqa: BLE001 - metrics must keep flowing without water and carbon

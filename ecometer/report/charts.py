@@ -22,8 +22,8 @@ from ecometer.report.figures import (
     ordered_components,
     work_unit,
 )
-from ecometer.report.units import count as count_text
-from ecometer.report.units import number, pick_scale
+from ecometer.units import count as count_text
+from ecometer.units import number, pick_scale
 
 MAX_TITLE = 70
 

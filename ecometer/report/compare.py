@@ -21,7 +21,7 @@ from ecometer.report.charts import plain
 from ecometer.report.figures import Figure, metric, metric_names, work_unit
 from ecometer.report.grades import grade_view
 from ecometer.report.text import markdown_table
-from ecometer.report.units import number, pick_scale
+from ecometer.units import number, pick_scale
 
 #: metadata fields that tell repetitions apart rather than configurations
 REPETITION_FIELDS = {"seed", "repeat", "repetition", "rep", "run", "run_id", "trial", "iteration"}

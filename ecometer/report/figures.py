@@ -16,14 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecometer.errors import InputError
+from ecometer.errors import FigureMissing, InputError
 from ecometer.record import RunRecord
 
 COMPONENT_ORDER = ("gpu", "cpu", "dram")
 
 
-class FigureMissing(InputError):
-    """A record lacks the figure asked for; the message says what is missing and how to add it."""
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """A reader for the stored assessment dictionary (``record.attachments["assessment"]``).
 
-The report layer reads the plain dict written by :mod:`ecometer.scoring` so that it works on
+The report layer reads the plain dict written by :mod:`ecometer.standards` so that it works on
 any record file without importing the scoring package. The reader accepts the field names of
 the stored assessment and tolerates missing parts: whatever exists is shown.
 """
@@ -137,7 +137,7 @@ def indicative_grade(value: float | None, thresholds: Any, direction: str, label
         return None
     if direction not in ("lower", "higher") or not all(isinstance(t, (int, float)) for t in thresholds):
         return None
-    from ecometer.scoring.assess import grade_index
+    from ecometer.standards.assess import grade_index
 
     return labels[grade_index(value, [float(t) for t in thresholds], direction)]
 

@@ -33,7 +33,7 @@ from ecometer.report.figures import (
 from ecometer.report.grades import GradeView, grade_view
 from ecometer.report.style import grade_colour, text_colour_on
 from ecometer.report.text import relative
-from ecometer.report.units import count, fmt, number, pick_scale
+from ecometer.units import count, fmt, number, pick_scale
 
 log = logging.getLogger("ecometer.report")
 

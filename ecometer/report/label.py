@@ -13,7 +13,7 @@ from typing import Any
 from ecometer.report import style
 from ecometer.report.charts import plain
 from ecometer.report.grades import GradeView, star_count
-from ecometer.report.units import number
+from ecometer.units import number
 
 MAX_METRIC_ROWS = 5
 

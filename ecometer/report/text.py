@@ -14,7 +14,7 @@ from ecometer.report.figures import (
     work_unit,
 )
 from ecometer.report.grades import grade_view
-from ecometer.report.units import count, fmt, fmt_range, kwh, number
+from ecometer.units import count, fmt, fmt_range, kwh, number
 
 
 def relative(fig: Figure) -> str:

@@ -22,8 +22,6 @@ from typing import Any
 COMPONENTS = ("gpu", "cpu", "dram")
 
 
-class SensorUnavailable(RuntimeError):
-    """The source cannot be used here; the message says why and how to enable it."""
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,8 @@ from functools import cache
 from typing import Any
 
 from ecometer import datafiles
-from ecometer.sensors.base import Device, Sensor, SensorUnavailable, Uncertainty
+from ecometer.errors import SensorUnavailable
+from ecometer.sensors.base import Device, Sensor, Uncertainty
 
 log = logging.getLogger("ecometer.sensors")
 
@@ -52,7 +53,7 @@ _EPS_S = 1e-6  # offset of the step point that opens an interval (s)
 # ---- data files ------------------------------------------------------------------------
 def load_data(name: str) -> dict[str, Any]:
     """A JSON data file shipped in ``ecometer/data/`` (parsed once per process; do not mutate)."""
-    return datafiles.load("ecometer", f"data/{name}")
+    return datafiles.load(name)
 
 
 def check_scope(scope: str) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ecometer.sensors.base import Sensor, SensorUnavailable
+from ecometer.errors import SensorUnavailable
+from ecometer.sensors.base import Sensor
 
 log = logging.getLogger("ecometer.sensors")
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from ecometer.sensors.base import Sensor, SensorUnavailable
+from ecometer.errors import SensorUnavailable
+from ecometer.sensors.base import Sensor
 from ecometer.sensors.cpu_model import CpuModelSensor, HostUsage, check_scope
 from ecometer.sensors.memory import MemoryModelSensor
 from ecometer.sensors.rapl import HWMON_ROOT, POWERCAP_ROOT, RaplSensor

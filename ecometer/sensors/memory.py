@@ -29,7 +29,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ecometer.sensors.base import Device, Sensor, SensorUnavailable, Uncertainty
+from ecometer.errors import SensorUnavailable
+from ecometer.sensors.base import Device, Sensor, Uncertainty
 from ecometer.sensors.cpu_model import HostUsage, ShareTracker, check_scope, load_data, step_points, total_memory_bytes
 
 GIB = float(2**30)

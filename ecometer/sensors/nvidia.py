@@ -61,8 +61,9 @@ from types import ModuleType
 from typing import Any
 
 from ecometer import datafiles
+from ecometer.errors import SensorUnavailable
 from ecometer.sensors import gpu_select
-from ecometer.sensors.base import Device, Sensor, SensorUnavailable, Uncertainty
+from ecometer.sensors.base import Device, Sensor, Uncertainty
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ _PENDING_CAP = 50_000  # points held for a sampler that has not polled; oldest d
 
 def constants() -> dict[str, Any]:
     """The NVML sensor's constants from ``ecometer/data/nvml.json`` (with sources; cached, do not mutate)."""
-    return datafiles.load("ecometer", "data/nvml.json")
+    return datafiles.load("nvml")
 
 
 def _const(group: str, key: str) -> float:

@@ -43,7 +43,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ecometer.sensors.base import Device, Sensor, SensorUnavailable, Uncertainty
+from ecometer.errors import SensorUnavailable
+from ecometer.sensors.base import Device, Sensor, Uncertainty
 from ecometer.sensors.cpu_model import (
     PROCESS_ATTRIBUTION,
     HostUsage,

@@ -32,7 +32,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-log = logging.getLogger("ecometer.tracks")
+log = logging.getLogger("ecometer.curves")
 
 Sink = Callable[[str, float, float, float], None]
 

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from ecometer.record import Component, Estimate, RunRecord
-from ecometer.scoring import (
+from ecometer.standards import (
     Assessment,
     Standard,
     StandardError,
@@ -17,7 +17,7 @@ from ecometer.scoring import (
     score,
     standards,
 )
-from ecometer.scoring.metrics import NO_FOOTPRINT
+from ecometer.standards.metrics import NO_FOOTPRINT
 
 BASE = """\
 [standard]
@@ -546,9 +546,9 @@ def test_format_doc_example_is_a_valid_standard():
     import re
     from pathlib import Path
 
-    import ecometer.scoring
+    import ecometer.standards
 
-    doc = (Path(ecometer.scoring.__file__).parent / "FORMAT.md").read_text()
+    doc = (Path(ecometer.standards.__file__).parent / "FORMAT.md").read_text()
     example = re.search(r"```toml\n(.*?)```", doc, re.S).group(1)
     std = parse_standard(example, origin="FORMAT.md")
     assert std.classes["other"].default and std.limits[0].max == 1.3

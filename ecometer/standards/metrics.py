@@ -24,8 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ecometer import units as U
+from ecometer.errors import NotApplicable
 from ecometer.record import Estimate, RunRecord
-from ecometer.scoring import units as U
 from ecometer.units import S_PER_H
 
 NO_FOOTPRINT = "record has no footprint; score with a site"
@@ -35,13 +36,6 @@ RUN = "run"
 GPU_HOUR = "gpu_hour"
 
 
-class NotApplicable(Exception):
-    """A measure does not apply to a record; ``reason`` says why in one sentence."""
-
-    def __init__(self, reason: str, *, missing_unit: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.missing_unit = missing_unit
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,8 @@ import json
 
 import pytest
 
-from ecometer.cli import UsageError
 from ecometer.commands import footprint as cmd
-from ecometer.errors import InputError
+from ecometer.errors import InputError, UsageError
 from ecometer.record import Component, Estimate, RunRecord, Timeline
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecometer.impact.figures import Figure
+from ecometer.footprint.figures import Figure
 from ecometer.units import G_PER_KG, G_PER_MG, J_PER_KWH, J_PER_MWH, J_PER_WH, L_PER_MEGALITRE, L_PER_ML
 
 

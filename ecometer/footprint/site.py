@@ -13,10 +13,10 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
-from ecometer.impact import datafiles
-from ecometer.impact.errors import FootprintError, SiteError, suggest
-from ecometer.impact.figures import Figure
-from ecometer.impact.timing import parse_timestamp
+from ecometer import datafiles
+from ecometer.errors import FootprintError, SiteError, suggest
+from ecometer.footprint.figures import Figure
+from ecometer.footprint.timing import parse_timestamp
 
 _NUMERIC = ("pue", "wue", "ewif", "carbon_intensity_g_per_kwh", "ewif_withdrawal", "wue_withdrawal")
 _PROFILES = {"wue_monthly": 12, "wue_hourly": 24, "wet_bulb_monthly_c": 12, "wet_bulb_hourly_c": 24}
@@ -43,7 +43,7 @@ class Site:
     ``{"central", "low", "high"}`` (or a Figure) to state their uncertainty.
 
     ``provenance`` maps each given field to where its value came from (``{"source": "user"}``
-    for values passed here). Invalid values raise :class:`~ecometer.impact.errors.SiteError`.
+    for values passed here). Invalid values raise :class:`~ecometer.errors.SiteError`.
     """
 
     pue: Any = None
@@ -69,7 +69,7 @@ class Site:
             if value is not None:
                 setattr(self, fname, _check_number(fname, value, label, minimum=1.0 if fname == "pue" else 0.0))
         if self.country is not None:
-            from ecometer.impact.grid import resolve_country
+            from ecometer.footprint.grid import resolve_country
 
             self.country = resolve_country(self.country)
         for fname, length in _PROFILES.items():
@@ -148,7 +148,7 @@ class Site:
     @staticmethod
     def countries() -> list[tuple[str, str]]:
         """(ISO alpha-3 code, name) of every country with grid data (from CodeCarbon)."""
-        from ecometer.impact.grid import countries
+        from ecometer.footprint.grid import countries
 
         return countries()
 

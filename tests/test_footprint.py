@@ -12,10 +12,11 @@ import sys
 import pytest
 
 import ecometer
+from ecometer import datafiles
 from ecometer.errors import InputError
-from ecometer.impact import Footprint, Site, datafiles, footprint, grid
-from ecometer.impact.figures import Figure
-from ecometer.impact.site import wet_bulb_relative
+from ecometer.footprint import Footprint, Site, footprint, grid
+from ecometer.footprint.figures import Figure
+from ecometer.footprint.site import wet_bulb_relative
 from ecometer.record import Component, Estimate, RunRecord, Timeline
 
 KWH = 3.6e6
@@ -185,7 +186,7 @@ def test_hourly_grid_by_utc_hour_and_its_gaps():
 
 def test_time_varying_site_without_time_uses_annual_values_and_says_so(caplog):
     site = Site(pue=1.0, wue=1.0, wue_hourly=hourly(h13=9.0), ewif=0.0)
-    with caplog.at_level("WARNING", logger="ecometer.impact"):
+    with caplog.at_level("WARNING", logger="ecometer.footprint"):
         fp = footprint(energy_kwh=2, site=site)
     assert fp.water.onsite_l == pytest.approx(2.0)
     assert any("annual values" in w for w in fp.warnings)
@@ -537,13 +538,17 @@ def test_every_water_factor_has_a_source_with_year_and_licence():
 # ---- import hygiene ------------------------------------------------------------------------
 def test_import_is_cheap_and_public_names_resolve():
     code = (
-        "import sys, ecometer, ecometer.impact, ecometer.commands.footprint; "
+        "import sys, ecometer, ecometer.footprint, ecometer.commands.footprint; "
         "bad = [m for m in ('codecarbon', 'pandas', 'matplotlib', 'torch') if m in sys.modules]; "
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
-    assert ecometer.Site is Site and ecometer.footprint is footprint and ecometer.Footprint is Footprint
-    assert sorted(ecometer.impact.__all__) == ["Footprint", "Site", "footprint"]
+    assert ecometer.Site is Site and ecometer.Footprint is Footprint
+    # ecometer.footprint is the package and, called, the function
+    assert ecometer.footprint(energy_kwh=1.0, site="us-average").facility_energy_j == footprint(
+        energy_kwh=1.0, site="us-average"
+    ).facility_energy_j
+    assert sorted(ecometer.footprint.__all__) == ["Footprint", "Site", "footprint"]
 
 
 def test_site_round_trip():

@@ -5,16 +5,34 @@ and carbon, with the assumptions and their uncertainty stated.
     fp = ecometer.footprint(record, site=site)          # or footprint(energy_kwh=..., site=...)
     fp.water.total_l, fp.water.total_l.low, fp.carbon_g, fp.assumptions
 
+``ecometer.footprint`` is this package and, called, the :func:`footprint` function: both
+``ecometer.footprint(record, site=...)`` and ``ecometer.footprint.Site`` work, however the
+package was first imported.
+
 Importing this package registers the decoder for ``record.footprint``. It imports no
 CodeCarbon: the grid data is loaded the first time a country is used.
 """
 
 from __future__ import annotations
 
-from ecometer.impact.footprint import Footprint, footprint
-from ecometer.impact.site import Site
+import sys
+import types
+from typing import Any
+
+from ecometer.footprint.compute import Footprint, footprint
+from ecometer.footprint.site import Site
 from ecometer.record import register_attachment
 
 __all__ = ["Site", "footprint", "Footprint"]
 
 register_attachment("footprint", Footprint.from_dict)
+
+
+class _FootprintPackage(types.ModuleType):
+    """The package object, callable as :func:`footprint` (``ecometer.footprint(record, site=...)``)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Footprint:
+        return footprint(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _FootprintPackage

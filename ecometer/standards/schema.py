@@ -1,8 +1,8 @@
 """A standard in memory: plain dataclasses mirroring the TOML file one to one.
 
-Build one with :func:`ecometer.scoring.load_standard` (which validates everything) rather
+Build one with :func:`ecometer.standards.load_standard` (which validates everything) rather
 than by hand. :meth:`Standard.to_dict` gives back the TOML-shaped dictionary that
-:func:`ecometer.scoring.writer.to_toml` writes and the loader accepts.
+:func:`ecometer.standards.writer.to_toml` writes and the loader accepts.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ecometer.record import RunRecord
-from ecometer.scoring.metrics import RUN, Measure
+from ecometer.standards.metrics import RUN, Measure
 
 COMBINE = ("worst", "weighted")
 DIRECTIONS = ("lower", "higher")
@@ -153,7 +153,7 @@ class Standard:
 
     def with_thresholds(self, metric: str, thresholds: list[float], class_name: str | None = None) -> Standard:
         """A validated copy with ``metric``'s thresholds replaced (for ``class_name`` if given)."""
-        from ecometer.scoring.loader import standard_from_dict
+        from ecometer.standards.loader import standard_from_dict
 
         data = self.to_dict()
         if metric not in data["metrics"]:
@@ -195,13 +195,13 @@ class Standard:
         return out
 
     def to_toml(self) -> str:
-        from ecometer.scoring.writer import to_toml
+        from ecometer.standards.writer import to_toml
 
         return to_toml(self.to_dict())
 
 
 def _unknown(std: Standard, path: str, found: str, valid: list[str]) -> Exception:
-    from ecometer.scoring.errors import StandardError
+    from ecometer.errors import StandardError
 
     return StandardError(std.source, path, repr(found), f"one of {valid}")
 

@@ -11,10 +11,10 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from ecometer.errors import StandardError
 from ecometer.record import Estimate, RunRecord
-from ecometer.scoring.errors import StandardError
-from ecometer.scoring.metrics import NotApplicable, measure
-from ecometer.scoring.schema import Metric, Standard
+from ecometer.standards.metrics import NotApplicable, measure
+from ecometer.standards.schema import Metric, Standard
 
 #: how close to .5 a weighted mean of grade indices counts as a tie (rounded toward the worse grade)
 _TIE = 1e-9
@@ -308,7 +308,7 @@ def _combine(std: Standard, results: list[MetricResult], pick: str) -> int:
 
 def score(record: RunRecord, standard: Standard | str) -> Assessment:
     """Grade ``record`` against ``standard`` (a :class:`Standard`, a file path or a built-in name)."""
-    from ecometer.scoring.loader import load_standard
+    from ecometer.standards.loader import load_standard
 
     std = load_standard(standard)
     out = Assessment(

@@ -7,22 +7,22 @@
 Built-in standards are listed by :func:`standards`. For standards bodies:
 :func:`calibrate` derives thresholds from a corpus, :func:`sensitivity` and
 :func:`sensitivity_chart` show what a change of thresholds does, :func:`diff` compares two
-versions. The file format is described in ``ecometer/scoring/FORMAT.md``.
+versions. The file format is described in ``ecometer/standards/FORMAT.md``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ecometer.errors import StandardError
 from ecometer.record import register_attachment
-from ecometer.scoring.assess import Assessment, LimitResult, MetricResult, score
-from ecometer.scoring.calibrate import calibrate
-from ecometer.scoring.compare import Comparison, StandardDiff, compare, diff, sensitivity, sensitivity_chart
-from ecometer.scoring.errors import StandardError
-from ecometer.scoring.loader import builtin_names, load_standard, parse_standard
-from ecometer.scoring.metrics import QUANTITIES
-from ecometer.scoring.schema import Standard
-from ecometer.scoring.writer import to_toml
+from ecometer.standards.assess import Assessment, LimitResult, MetricResult, score
+from ecometer.standards.calibrate import calibrate
+from ecometer.standards.compare import Comparison, StandardDiff, compare, diff, sensitivity, sensitivity_chart
+from ecometer.standards.loader import builtin_names, load_standard, parse_standard
+from ecometer.standards.metrics import QUANTITIES
+from ecometer.standards.schema import Standard
+from ecometer.standards.writer import to_toml
 
 
 @dataclass(frozen=True)

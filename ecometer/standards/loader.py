@@ -18,17 +18,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ecometer.scoring import units as U
-from ecometer.scoring.errors import StandardError
-from ecometer.scoring.metrics import GPU_HOUR, QUANTITIES, RUN
-from ecometer.scoring.schema import BANDS, COMBINE, DIRECTIONS, Limit, Metric, Quality, Standard, StdClass
+from ecometer import units as U
+from ecometer.errors import StandardError
+from ecometer.standards.metrics import GPU_HOUR, QUANTITIES, RUN
+from ecometer.standards.schema import BANDS, COMBINE, DIRECTIONS, Limit, Metric, Quality, Standard, StdClass
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-BUILTIN_PACKAGE = "ecometer.scoring"
+BUILTIN_PACKAGE = "ecometer.standards"
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 _STD_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -275,7 +275,7 @@ def _rules_intersect(a: Any, b: Any) -> bool:
         return lo < hi
     if isinstance(a, dict) or isinstance(b, dict):
         rng, val = (a, b) if isinstance(a, dict) else (b, a)
-        from ecometer.scoring.schema import match_value
+        from ecometer.standards.schema import match_value
 
         return match_value(rng, val)
     if isinstance(a, bool) or isinstance(b, bool):

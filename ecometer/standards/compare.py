@@ -17,10 +17,10 @@ from typing import Any
 
 from ecometer.errors import InputError
 from ecometer.record import RunRecord
-from ecometer.scoring.assess import Assessment, score
-from ecometer.scoring.loader import load_standard
-from ecometer.scoring.metrics import NotApplicable, measure
-from ecometer.scoring.schema import Standard
+from ecometer.standards.assess import Assessment, score
+from ecometer.standards.loader import load_standard
+from ecometer.standards.metrics import NotApplicable, measure
+from ecometer.standards.schema import Standard
 
 NOT_RATED = "not rated"
 

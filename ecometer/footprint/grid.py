@@ -22,9 +22,9 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecometer.impact import datafiles
-from ecometer.impact.errors import SiteError, suggest
-from ecometer.impact.figures import Figure
+from ecometer import datafiles
+from ecometer.errors import SiteError, suggest
+from ecometer.footprint.figures import Figure
 
 MIX_KEYS = (
     "coal_TWh",

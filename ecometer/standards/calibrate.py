@@ -17,13 +17,12 @@ from collections.abc import Iterable
 from datetime import date as _date
 from typing import Any
 
-from ecometer.errors import InputError
+from ecometer.errors import InputError, StandardError
 from ecometer.record import RunRecord
-from ecometer.scoring.assess import _quality_reasons
-from ecometer.scoring.errors import StandardError
-from ecometer.scoring.loader import load_standard, standard_from_dict
-from ecometer.scoring.metrics import QUANTITIES, RUN, NotApplicable, measure
-from ecometer.scoring.schema import Metric, Standard
+from ecometer.standards.assess import _quality_reasons
+from ecometer.standards.loader import load_standard, standard_from_dict
+from ecometer.standards.metrics import QUANTITIES, RUN, NotApplicable, measure
+from ecometer.standards.schema import Metric, Standard
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ecometer.impact.errors import FootprintError
+from ecometer.errors import FootprintError
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_scoring import BASE, footprint, make_record
+from test_standards import BASE, footprint, make_record
 
 from ecometer.cli import main
 from ecometer.errors import InputError
-from ecometer.scoring import (
+from ecometer.standards import (
     StandardError,
     calibrate,
     compare,
@@ -20,7 +20,7 @@ from ecometer.scoring import (
     sensitivity,
     sensitivity_chart,
 )
-from ecometer.scoring.calibrate import band_edges
+from ecometer.standards.calibrate import band_edges
 
 
 def corpus(values, *, task=None, per="token"):
@@ -295,7 +295,7 @@ def test_import_is_cheap():
     import subprocess
     import sys
 
-    code = "import sys, ecometer.scoring; print([m for m in ('matplotlib', 'numpy', 'torch', 'codecarbon', 'pandas') if m in sys.modules])"
+    code = "import sys, ecometer.standards; print([m for m in ('matplotlib', 'numpy', 'torch', 'codecarbon', 'pandas') if m in sys.modules])"
     from pathlib import Path
 
     import ecometer

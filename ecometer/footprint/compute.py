@@ -9,7 +9,7 @@ Model (Li et al., "Making AI Less Thirsty"): over the run's time slices t,
 - withdrawal     = on-site consumption x (withdrawn / consumed) or E_IT x WUE_withdrawal,
                    plus E_IT x PUE x EWIF_withdrawal (given, or derived from the country's mix)
 
-Units: joules, litres, grams CO2e. Every figure is a :class:`~ecometer.impact.figures.Figure`
+Units: joules, litres, grams CO2e. Every figure is a :class:`~ecometer.footprint.figures.Figure`
 (a float with ``.low``/``.high``); bounds combine by interval arithmetic (each input at its
 own bound together), a conservative envelope. ``Footprint.assumptions`` lists every input.
 """
@@ -21,14 +21,14 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecometer.impact import datafiles
-from ecometer.impact.errors import FootprintError
-from ecometer.impact.figures import Assumption, Figure, Interval
-from ecometer.impact.site import GRID_KEYS, Site, hour_key, wet_bulb_relative
-from ecometer.impact.timing import Allocation, Slice, allocate
+from ecometer import datafiles
+from ecometer.errors import FootprintError
+from ecometer.footprint.figures import Assumption, Figure, Interval
+from ecometer.footprint.site import GRID_KEYS, Site, hour_key, wet_bulb_relative
+from ecometer.footprint.timing import Allocation, Slice, allocate
 from ecometer.units import J_PER_KWH
 
-log = logging.getLogger("ecometer.impact")
+log = logging.getLogger("ecometer.footprint")
 
 SCHEMA_VERSION = 1
 
@@ -220,7 +220,7 @@ class _Factors:
             site.ewif is None or site.carbon_intensity_g_per_kwh is None or site.ewif_withdrawal is None
         )
         if needs_grid:
-            from ecometer.impact.grid import factors
+            from ecometer.footprint.grid import factors
 
             self.grid = factors(site.country)
         self._ewif(label, timed)
@@ -333,7 +333,7 @@ class _Factors:
                     note=(
                         f"central: {wf['assumptions']['cooling_central']} {wf['assumptions']['hydro_central']} "
                         f"low: once-through cooling, hydropower excluded. high: central x {allowance:.3f} "
-                        "(largest published/derived ratio; see ecometer/impact/data/water_factors.json)."
+                        "(largest published/derived ratio; see ecometer/data/water_factors.json)."
                     ),
                 )
             )
@@ -652,7 +652,7 @@ def _withdrawal(
                     "off-site withdrawal per kWh of electricity. central: cooling towers, hydropower charged its "
                     "reservoir evaporation; low: towers, hydropower excluded; high: once-through cooling. Fleets "
                     f"with once-through plants withdraw more than the central ({check}; see "
-                    "ecometer/impact/data/water_factors.json)." + mixed + hourly_note
+                    "ecometer/data/water_factors.json)." + mixed + hourly_note
                 ),
             )
         )
