@@ -100,12 +100,17 @@ def test_totals_breakdowns_and_work_are_sums():
     assert job.duration_s == pytest.approx(4.0)
 
 
-def test_uncertainties_add_in_quadrature():
+def test_independent_uncertainties_propagate_to_a_95_percent_interval():
+    # two ranks' GPUs, each 400 J +/- 20 J (a stated bound: uniform); their sum is triangular on
+    # 800 +/- 40 J, whose central 95 % interval is +/- 40 (1 - sqrt(0.05)) = +/- 31.06 J
     parts = [part(r, local=r, gpu_w=100, unc=(0.05, 0.05), world=2) for r in range(2)]
     job = merge_records(parts)
     u = job.components["gpu"].uncertainty
     assert u.central == pytest.approx(800.0)
-    assert u.high - u.central == pytest.approx(math.hypot(20.0, 20.0))
+    assert u.coverage == 0.95
+    half = 40.0 * (1 - math.sqrt(0.05))
+    assert u.high - u.central == pytest.approx(half, rel=0.03)
+    assert u.central - u.low == pytest.approx(half, rel=0.03)
 
 
 def test_missing_ranks_are_named_and_totals_cover_the_rest():

@@ -187,7 +187,7 @@ def test_save_load_round_trip(tmp_path):
     assert back.components["gpu"].uncertainty.low == pytest.approx(120 * 0.95)
     assert back.phases["prefill"].energy_j == pytest.approx(120.0)
     data = json.loads(path.read_text())
-    assert data["schema_version"] == 1 and data["ecometer_version"] == ecometer.__version__
+    assert data["schema_version"] == 2 and data["ecometer_version"] == ecometer.__version__
 
 
 def test_checkpoint_written_while_running_and_readable(tmp_path):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import math
 
+import numpy as np
 import pytest
 
 from ecometer.record import Component, Estimate, RecordError, RunRecord, load_record
@@ -24,13 +24,19 @@ def make_record() -> RunRecord:
     )
 
 
-def test_totals_and_quadrature_uncertainty():
+def test_totals_and_propagated_uncertainty():
     rec = make_record()
     assert rec.energy_j == 1200.0
     unc = rec.energy_uncertainty
-    assert unc.central == 1200.0
-    assert unc.low == pytest.approx(1200.0 - math.hypot(50, 60))
-    assert unc.high == pytest.approx(1200.0 + math.hypot(50, 60))
+    assert unc.central == 1200.0 and unc.coverage == 0.95
+    # GPU 1000 +/- 50 J and CPU 200 +/- 60 J, stated bounds (uniform), independent sensors:
+    # the 95 % interval of their sum, from an independent 400,000-draw simulation
+    rng = np.random.default_rng(7)
+    truth = rng.uniform(950, 1050, 400_000) + rng.uniform(140, 260, 400_000)
+    lo, hi = np.quantile(truth, [0.025, 0.975])
+    assert unc.low == pytest.approx(lo, abs=2.0) and unc.high == pytest.approx(hi, abs=2.0)
+    # narrower than adding the bounds linearly, wider than the larger term alone
+    assert 1200 - 110 < unc.low < 1200 - 60 and 1200 + 60 < unc.high < 1200 + 110
     assert rec.per_work() == pytest.approx(2.4)
     assert rec.average_power_w == pytest.approx(120.0)
 
