@@ -66,3 +66,14 @@ def test_side_by_side_smoke(tmp_path) -> None:
     md = (out / "results.md").read_text()
     assert "| ecometer |" in md and "Where ecometer is not ahead" in md
     assert (out / "side_by_side.png").stat().st_size > 1000
+
+
+def test_uncertainty_benchmark_smoke(tmp_path) -> None:
+    from benchmarks import uncertainty
+
+    assert uncertainty.main(["--smoke", "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "widths-after.json").read_text())
+    assert result["timing"]["median_ms"] > 0
+    rows = {(r["kind"], r["name"]): r for r in result["widths"]}
+    assert rows[("energy", "it_energy_j")]["coverage"] == 0.95
+    assert ("water", "total_l") in rows and ("phase", "step") in rows
