@@ -225,27 +225,29 @@ def envelope(fn: Callable[..., float], inputs: Mapping[str, Estimate | float], *
 
 
 def band_probabilities(
-    draws: np.ndarray, edges: Sequence[float], labels: Sequence[str], *, lower_is_better: bool = True
+    draws: np.ndarray, thresholds: Sequence[float], grades: Sequence[str], direction: str = "lower"
 ) -> dict[str, float]:
-    """Probability of each band (grade) for a value whose draws are ``draws``.
+    """Probability of each grade for a value whose draws are ``draws``.
 
-    ``edges`` are the ascending band edges (``len(labels) - 1`` of them); with
-    ``lower_is_better`` the first label is for values below the first edge. A value equal to
-    an edge falls in the worse band, as in :mod:`ecometer.standards`.
+    ``thresholds`` and ``direction`` as a standard states them (best grade first; for
+    ``"lower"`` ascending edges, for ``"higher"`` descending ones), with the standards' rule
+    that a value on an edge belongs to the better grade (see
+    :func:`ecometer.standards.assess.grade_index`). Grades with no draws are left out.
     """
     import numpy as np
 
-    if len(edges) != len(labels) - 1:
-        raise ValueError(f"{len(labels)} bands need {len(labels) - 1} edges, found {len(edges)}")
+    if len(thresholds) != len(grades) - 1:
+        raise ValueError(f"{len(grades)} grades need {len(grades) - 1} thresholds, found {len(thresholds)}")
     values = np.asarray(draws, dtype=float)
-    if lower_is_better:
-        index = np.searchsorted(np.asarray(edges, dtype=float), values, side="right")
-        order = list(labels)
+    edges = np.asarray(thresholds, dtype=float)
+    if direction == "lower":
+        index = np.searchsorted(edges, values, side="left")
+    elif direction == "higher":
+        index = np.searchsorted(-edges, -values, side="left")
     else:
-        index = np.searchsorted(np.asarray(edges, dtype=float), values, side="left")
-        order = list(reversed(labels))
-    counts = np.bincount(index, minlength=len(labels))
-    return {order[i]: float(counts[i]) / len(values) for i in range(len(labels)) if counts[i]}
+        raise ValueError(f"direction {direction!r}: expected 'lower' or 'higher'")
+    counts = np.bincount(index, minlength=len(grades))
+    return {grades[i]: float(counts[i]) / len(values) for i in range(len(grades)) if counts[i]}
 
 
 def most_likely(probabilities: Mapping[str, float]) -> tuple[str, float]:

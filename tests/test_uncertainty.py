@@ -149,10 +149,21 @@ def test_95_percent_intervals_contain_the_truth_95_percent_of_the_time():
 # ---- grades as probabilities ------------------------------------------------------------------
 def test_band_probabilities_from_draws():
     x = np.random.default_rng(5).normal(10.0, 1.0, 200_000)
-    probs = band_probabilities(x, [9.0, 11.0], ["A", "B", "C"], lower_is_better=True)
+    probs = band_probabilities(x, [9.0, 11.0], ["A", "B", "C"], "lower")
     phi = 0.5 * (1 + math.erf(-1 / math.sqrt(2)))  # P(X < 9)
     assert probs["A"] == pytest.approx(phi, abs=0.005) and probs["C"] == pytest.approx(phi, abs=0.005)
     assert sum(probs.values()) == pytest.approx(1.0)
     assert most_likely(probs) == ("B", probs["B"])
-    up = band_probabilities(x, [9.0, 11.0], ["A", "B", "C"], lower_is_better=False)
-    assert up["A"] == pytest.approx(phi, abs=0.005)  # higher is better: A above 11
+    up = band_probabilities(x, [11.0, 9.0], ["A", "B", "C"], "higher")
+    assert up["A"] == pytest.approx(phi, abs=0.005)  # higher is better: A from 11 up
+
+
+@pytest.mark.parametrize("direction,thresholds", [("lower", [1.0, 2.0, 3.0]), ("higher", [3.0, 2.0, 1.0])])
+def test_band_probabilities_follow_the_standards_grading_rule(direction, thresholds):
+    from ecometer.standards.assess import grade_index
+
+    grades = ["A", "B", "C", "D"]
+    values = [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5]  # edges included: they belong to the better grade
+    for v in values:
+        probs = band_probabilities(np.array([v]), thresholds, grades, direction)
+        assert probs == {grades[grade_index(v, thresholds, direction)]: 1.0}, v
