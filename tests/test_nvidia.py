@@ -548,6 +548,66 @@ def test_stuck_counter_switches_to_integrated(clock: Clock, caplog: pytest.LogCa
     assert any("has not moved" in w for w in warnings_of(caplog))
 
 
+def test_stuck_counter_fallback_is_recorded_per_device(clock: Clock) -> None:
+    stuck, fine = FakeGpu(uuid(0), power=60.0, counter_mj=123), FakeGpu(uuid(1), power=100.0)
+    s, _ = make([stuck, fine], clock)
+    s.open()
+    assert s.method == "counter"
+    drive(s, clock, 3.0)
+    s.read_counters()
+    assert s.method == "integrated"  # derived from the devices, not set on the sensor
+    with pytest.raises(AttributeError):
+        s.method = "counter"  # type: ignore[misc]
+    assert s.device_methods() == {"gpu:0": "integrated", "gpu:1": "counter"}
+    history = s.method_history()
+    assert [(m.method, m.since_s) for m in history["gpu:0"]] == [("counter", 0.0), ("integrated", pytest.approx(3.0))]
+    assert [m.method for m in history["gpu:1"]] == ["counter"]
+    facts = {d.id: d.facts for d in s.devices()}
+    assert facts["gpu:0"]["energy_method"] == "integrated"
+    assert facts["gpu:0"]["energy_method_changes"] == [
+        {"method": "integrated", "at_s": pytest.approx(3.0), "why": "energy counter stuck"}
+    ]
+    assert "energy_method_changes" not in facts["gpu:1"]
+    assert any(n.startswith("gpu:0: energy integrated from 3.0 s after open on") for n in s.notes())
+
+
+def test_counter_jump_is_bridged(clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
+    g = FakeGpu(uuid(0), power=100.0, counter_mj=1_000_000)
+    s, _ = make([g], clock, buffer_interval_s=0)
+    caplog.set_level(logging.WARNING)
+    s.open()
+    drive(s, clock, 1.0)
+    g.counter_mj = 1_000_000 + 10**12  # a garbage reading: 1e9 J in 1 s
+    assert s.read_counters()["gpu:0"] == pytest.approx(100.0, rel=1e-6)  # bridged with 100 W x 1 s
+    drive(s, clock, 1.0)
+    g.counter_mj += 100_000
+    assert s.read_counters()["gpu:0"] == pytest.approx(200.0, rel=1e-6)  # re-based: the counter's again
+    assert any("jumped by" in w for w in warnings_of(caplog))
+    assert any("jump(s) bridged" in n for n in s.notes())
+
+
+def test_binding_without_nvmlerror_is_refused(clock: Clock) -> None:
+    """No catch-all: without the binding's NVMLError, nothing would tell NVML errors from bugs."""
+    nv = FakeNvml([FakeGpu(uuid(0))], clock)
+    nv.NVMLError = None  # type: ignore[assignment]
+    with pytest.raises(SensorUnavailable, match="no NVMLError"):
+        NvmlSensor(nvml=nv, clock=clock.mono, wall_clock=clock.wall).open()
+    assert nv.inits == 0
+
+
+def test_programming_errors_surface(clock: Clock) -> None:
+    """A non-NVML exception from the binding is not taken for 'unsupported'."""
+    nv = FakeNvml([FakeGpu(uuid(0), buffer=False)], clock)
+
+    def broken(h: int, fields: list[int]) -> list:
+        raise KeyError("field table")
+
+    nv.nvmlDeviceGetFieldValues = broken  # type: ignore[method-assign]
+    with pytest.raises(KeyError, match="field table"):
+        NvmlSensor(nvml=nv, clock=clock.mono, wall_clock=clock.wall).open()
+    assert nv.shutdowns == nv.inits == 1  # still closed cleanly
+
+
 # ---------------------------------------------------------------------------- power timeline
 def test_buffer_points_on_monotonic_clock_without_duplicates(clock: Clock) -> None:
     s, _ = make([FakeGpu(uuid(0), counter=False, power=lambda t: 100 + 10 * t)], clock)
