@@ -77,9 +77,10 @@ def _s(value: Any) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
-def _nvml_call(function: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+def _nvml_call(function: str, *, no_data: Any = None) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Decorate a method that makes the one NVML call ``function``: it receives that function,
-    and the binding's ``NVMLError`` leaves it as a typed :class:`GPUError`."""
+    and the binding's ``NVMLError`` leaves it as a typed :class:`GPUError`. With ``no_data``
+    (a factory such as ``list``), :class:`GPUNoData` returns ``no_data()`` instead."""
 
     def decorate(method: Callable[..., T]) -> Callable[..., T]:
         @functools.wraps(method)
@@ -89,7 +90,10 @@ def _nvml_call(function: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
             try:
                 return method(self, fn, *args)
             except lib.nvml_error as exc:
-                raise lib.error(exc, function) from exc
+                err = lib.error(exc, function)
+                if no_data is not None and isinstance(err, GPUNoData):
+                    return no_data()
+                raise err from exc
 
         return wrapper
 
@@ -288,33 +292,19 @@ class NvmlDevice:
             raise self.lib.error_for_code(ret, "nvmlDeviceGetFieldValues", f"field {fid} returned {ret}")
         return self.lib.value(fv.valueType, fv.value)
 
-    @_nvml_call("nvmlDeviceGetSamples")
+    @_nvml_call("nvmlDeviceGetSamples", no_data=list)
     def power_samples(self, call: Callable[..., Any], since_us: int) -> list[PowerSample]:
         """The driver's power samples (~20 ms apart, ~2.4 s kept) newer than ``since_us`` (us).
 
         An empty list when there is none newer (NVML's ``NOT_FOUND``).
         """
-        kind = self.lib.constant("NVML_TOTAL_POWER_SAMPLES")
-        try:
-            vtype, samples = call(self.handle, kind, since_us)
-        except self.lib.nvml_error as exc:
-            err = self.lib.error(exc, "nvmlDeviceGetSamples")
-            if isinstance(err, GPUNoData):
-                return []
-            raise err from exc
+        vtype, samples = call(self.handle, self.lib.constant("NVML_TOTAL_POWER_SAMPLES"), since_us)
         return [PowerSample(int(s.timeStamp), self.lib.value(vtype, s.sampleValue)) for s in samples]
 
-    @_nvml_call("nvmlDeviceGetProcessUtilization")
+    @_nvml_call("nvmlDeviceGetProcessUtilization", no_data=list)
     def process_utilization(self, call: Callable[..., Any], since_us: int) -> list[ProcessUtilization]:
         """Per-process utilisation samples newer than ``since_us`` (us); empty when none is newer."""
-        try:
-            samples = call(self.handle, since_us)
-        except self.lib.nvml_error as exc:
-            err = self.lib.error(exc, "nvmlDeviceGetProcessUtilization")
-            if isinstance(err, GPUNoData):
-                return []
-            raise err from exc
-        return [ProcessUtilization(int(s.pid), int(s.timeStamp), int(s.smUtil)) for s in samples]
+        return [ProcessUtilization(int(s.pid), int(s.timeStamp), int(s.smUtil)) for s in call(self.handle, since_us)]
 
     @_nvml_call("nvmlDeviceGetComputeRunningProcesses")
     def compute_processes(self, call: Callable[..., Any]) -> list[ComputeProcess]:
