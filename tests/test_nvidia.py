@@ -812,3 +812,26 @@ def test_data_file_entries_cite_sources() -> None:
             assert entry.get("source") and entry.get("year") and entry.get("licence"), f"{group}.{key}"
     assert "2312.02741" in data["uncertainty"]["counter"]["source"]
     assert NvmlSensor().max_poll_interval_s == data["sampling"]["max_poll_interval_s"]["value"]
+
+
+# ---------------------------------------------------------------------------- through the meter
+def test_record_says_when_a_gpu_fell_back(clock: Clock) -> None:
+    from ecometer.meter import Meter
+
+    s, _ = make([FakeGpu(uuid(0), power=60.0, counter_mj=123), FakeGpu(uuid(1), power=100.0)], clock)
+    meter = Meter("nvml", sensors=[s], clock=clock.mono, background=False, out=None, counter_interval_s=1.0)
+    meter.start()
+    for _ in range(50):
+        clock.advance(0.1)
+        meter.sample_now()
+    rec = meter.stop()
+    gpu = rec.components["gpu"]
+    assert gpu.method == "integrated"
+    assert gpu.devices["gpu:0"] == pytest.approx(60.0 * 5, rel=1e-3)  # the stuck counter's 0 J never counts
+    assert gpu.devices["gpu:1"] == pytest.approx(100.0 * 5, rel=1e-3)
+    (info,) = [i for i in rec.sensors if i.name == "nvml"]
+    facts = {d["id"]: d for d in info.devices}
+    (change,) = facts["gpu:0"]["energy_method_changes"]
+    assert change["method"] == "integrated" and change["why"] == "energy counter stuck"
+    assert 2.0 <= change["at_s"] <= 3.0
+    assert facts["gpu:1"]["energy_method"] == "counter" and "energy_method_changes" not in facts["gpu:1"]
