@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ecometer.errors import InputError, SensorUnavailable
+from ecometer.errors import GPULost, InputError, SensorUnavailable
 from ecometer.sensors import gpu_select as gs
 from ecometer.sensors.nvidia import NvmlSensor, constants, detect_gpus
 
@@ -835,3 +835,28 @@ def test_record_says_when_a_gpu_fell_back(clock: Clock) -> None:
     assert change["method"] == "integrated" and change["why"] == "energy counter stuck"
     assert 2.0 <= change["at_s"] <= 3.0
     assert facts["gpu:1"]["energy_method"] == "counter" and "energy_method_changes" not in facts["gpu:1"]
+
+
+def test_failing_listing_call_is_unavailable_and_closes(clock: Clock) -> None:
+    nv = FakeNvml([FakeGpu(uuid(0))], clock)
+
+    def lost(h: int) -> str:
+        raise FakeNVMLError(nv.NVML_ERROR_GPU_IS_LOST)
+
+    nv.nvmlDeviceGetUUID = lost  # type: ignore[method-assign]
+    with pytest.raises(SensorUnavailable, match=r"^NVML: listing the GPUs failed \(nvmlDeviceGetUUID: ") as info:
+        NvmlSensor(nvml=nv, clock=clock.mono, wall_clock=clock.wall).open()
+    assert isinstance(info.value.__cause__, GPULost)
+    assert nv.shutdowns == nv.inits == 1
+
+
+def test_instant_power_failure_mid_run_is_counted(clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
+    g = FakeGpu(uuid(0), buffer=False, power=50.0)
+    s, nv = make([g], clock)
+    caplog.set_level(logging.WARNING)
+    s.open()
+    drive(s, clock, 0.3)
+    g.instant = False  # the field starts failing
+    drive(s, clock, 0.3)
+    assert any("reading the power of gpu:0 failed" in w for w in warnings_of(caplog))
+    assert any("3 power reading(s) failed" in n for n in s.notes())

@@ -307,6 +307,9 @@ class NvmlSensor(Sensor):
         self._inited = True
         try:
             self._open_devices(lib)
+        except GPUError as exc:  # a call every GPU must answer (count, handle, UUID, name) failed
+            self.close()
+            raise SensorUnavailable(f"NVML: listing the GPUs failed ({exc})") from exc
         except BaseException:
             self.close()
             raise
@@ -560,12 +563,13 @@ class NvmlSensor(Sensor):
             return
         if g.source is None:
             return
-        w = self._instant_w(g) if g.source == SOURCE_INSTANT else self._power_usage_w(g)
-        if w is None:
+        try:
+            mw = g.dev.instant_power_mw() if g.source == SOURCE_INSTANT else g.dev.power_usage_mw()
+        except GPUError as exc:
             g.poll_errors += 1
-            self._warn(f"pollerr:{g.id}", f"NVML: reading the power of {g.id} ({g.source}) failed; points skipped")
-        else:
-            g.timeline.add(now, w)
+            self._warn(f"pollerr:{g.id}", f"NVML: reading the power of {g.id} failed ({exc}); points skipped")
+            return
+        g.timeline.add(now, mw * _W_PER_MW)
 
     def _pull_buffer(self, g: _Gpu, now: float) -> None:
         offset = self._offset()
