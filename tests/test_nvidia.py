@@ -835,6 +835,9 @@ def test_record_says_when_a_gpu_fell_back(clock: Clock) -> None:
     assert change["method"] == "integrated" and change["why"] == "energy counter stuck"
     assert 2.0 <= change["at_s"] <= 3.0
     assert facts["gpu:1"]["energy_method"] == "counter" and "energy_method_changes" not in facts["gpu:1"]
+    again = type(rec).from_dict(json.loads(rec.to_json()))  # survives the record file
+    (info,) = [i for i in again.sensors if i.name == "nvml"]
+    assert info.devices[0]["energy_method_changes"][0]["why"] == "energy counter stuck"
 
 
 def test_failing_listing_call_is_unavailable_and_closes(clock: Clock) -> None:
