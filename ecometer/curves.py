@@ -18,7 +18,8 @@ is bounded: curve points older than the oldest unresolved phase boundary are dro
 Faults (see docs/RELIABILITY.md): invalid power points (non-finite, negative, or timed in
 the future) are ignored; a counter reading that goes backwards, or jumps by more than
 ``max_power_w`` could deliver, is not trusted: that interval is bridged with the
-integrated power points and the counter is re-based (``bridged_j``). If the counter stops
+integrated power points and the counter is re-based (``bridged_j``; the rule lives in
+:mod:`ecometer.counters`). If the counter stops
 answering, :meth:`DeviceTrack.close` completes the energy after the last good reading
 from the power points (``fallback_j``, ``counter_lost_at``). Each kind of anomaly is kept
 once, with a count, so a week of glitches cannot grow memory.
@@ -32,18 +33,12 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ecometer.counters import BACKWARDS, MAX_DEVICE_POWER_W, BridgedCounter
+
 log = logging.getLogger("ecometer.curves")
 
 Sink = Callable[[str, float, float, float], None]
 
-#: Plausibility bound (W) on one device's counter: a reading implying more power than this
-#: is rejected. Not a measured figure but a sanity limit far above any single accelerator or
-#: CPU socket (the largest GPU modules draw a few kW); a sensor measuring bigger units
-#: declares its own ``max_power_w``.
-MAX_DEVICE_POWER_W = 20_000.0
-#: Counter jumps are judged over at least this window (s): counters advance in steps
-#: (NVML about every 100 ms), so a legitimate step may land in a very short interval.
-MIN_JUMP_WINDOW_S = 1.0
 #: Power points timed more than this (s) after the poll time are on another clock.
 FUTURE_TOLERANCE_S = 1.0
 
@@ -72,7 +67,7 @@ class DeviceTrack:
         self.last_point: tuple[float, float] | None = None
         self.points_seen = 0
         self._pending: list[tuple[float, float, float]] = []  # (t, integrated_j, share) awaiting an anchor
-        self._counter_origin: float | None = None
+        self._counter: BridgedCounter | None = None  # plausibility and bridging of the readings
         self._anchor: tuple[float, float, float] | None = None  # (t, counter_j rel, integrated_j)
         self.counter_j = 0.0
         self.max_power_w = float(max_power_w) if max_power_w else MAX_DEVICE_POWER_W
@@ -143,36 +138,28 @@ class DeviceTrack:
         if not math.isfinite(counter_j):
             self._anomaly("nonfinite", f"ignored a non-finite energy counter reading {counter_j!r}")
             return
-        if self._counter_origin is None:
-            self._counter_origin = counter_j
-            self._anchor = (max(t, self.t0), 0.0, self._integrated_at(t))
+        if self._counter is None:
+            int_t = self._integrated_at(t)
+            t = max(t, self.t0)
+            self._counter = BridgedCounter(counter_j, t, int_t, self.max_power_w)
+            self._anchor = (t, 0.0, int_t)
             return
         assert self._anchor is not None
         t_a, rel_a, int_a = self._anchor
         if t <= t_a:
             return
-        rel = counter_j - self._counter_origin
         int_t = self._integrated_at(t)
-        d_counter = rel - rel_a
         d_int = int_t - int_a
-        bound = self.max_power_w * max(t - t_a, MIN_JUMP_WINDOW_S)
-        if d_counter < 0 or d_counter > bound:
-            if d_counter < 0:
-                self._anomaly(
-                    "backwards",
-                    f"energy counter went backwards by {-d_counter:.3f} J (driver reset?); "
-                    "that interval was bridged with the integrated power and the counter re-based",
-                )
-            else:
-                self._anomaly(
-                    "jump",
-                    f"energy counter jumped by {d_counter:.4g} J in {t - t_a:.3g} s (more than "
-                    f"{self.max_power_w:g} W could deliver); the reading was rejected, that interval bridged "
-                    "with the integrated power and the counter re-based",
-                )
-            d_counter = max(d_int, 0.0)
-            rel = rel_a + d_counter
-            self._counter_origin = counter_j - rel
+        step = self._counter.update(counter_j, t, int_t)
+        d_counter = step.delta_j
+        rel = rel_a + d_counter
+        if step.bridged:
+            then = (
+                "that interval was bridged with the integrated power and the counter re-based"
+                if step.anomaly == BACKWARDS
+                else "the reading was rejected, that interval bridged with the integrated power and the counter re-based"
+            )
+            self._anomaly(step.anomaly or "", f"{step.describe()}; {then}")
             self.bridged_j += d_counter * self.share
         keep: list[tuple[float, float, float]] = []
         for tp, ip, sp in self._pending:

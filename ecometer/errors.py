@@ -7,7 +7,8 @@ This module imports nothing of ecometer, so every layer (the record included) ma
   :class:`RecordError`, :class:`StandardError`, :class:`SiteError`, :class:`FootprintError`,
   :class:`AggregateError`, :class:`FigureMissing` and :class:`UsageError` are input errors.
 - :class:`SensorUnavailable`: a measurement source cannot be used here; the message says why
-  and how to enable it.
+  and how to enable it. :class:`GPUError` and its kinds (not supported, no data, lost, no
+  permission, driver missing, unknown) are NVML failures, mapped once at the NVML boundary.
 - :class:`NotApplicable`: a standard's measure does not apply to a record (``reason`` says why).
 - :class:`DataFileError`: a shipped data file is missing or corrupt (a broken installation).
 """
@@ -52,6 +53,44 @@ class FigureMissing(InputError):
 
 class SensorUnavailable(EcometerError, RuntimeError):
     """A measurement source cannot be used here; the message says why and how to enable it."""
+
+
+class GPUError(SensorUnavailable):
+    """An NVML call failed. ``code`` is NVML's return code (``None`` when the bindings lack the
+    call), ``call`` the NVML function's name. Raised only by :mod:`ecometer.sensors.nvml_device`."""
+
+    def __init__(self, message: str, *, code: int | None = None, call: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.call = call
+
+
+class GPUNotSupported(GPUError):
+    """The GPU, driver or bindings do not offer this call (``NOT_SUPPORTED``, ``FUNCTION_NOT_FOUND``)."""
+
+
+class GPUBindingMissing(GPUNotSupported):
+    """The installed nvidia-ml-py lacks this function or constant: upgrade nvidia-ml-py."""
+
+
+class GPUNoData(GPUError):
+    """NVML has nothing to return yet (``NOT_FOUND``, ``NO_DATA``): not a failure of the GPU."""
+
+
+class GPULost(GPUError):
+    """The GPU fell off the bus or needs a reset (``GPU_IS_LOST``, ``RESET_REQUIRED``)."""
+
+
+class GPUNoPermission(GPUError):
+    """The process may not open the GPU or make this call (``NO_PERMISSION``)."""
+
+
+class GPUDriverMissing(GPUError):
+    """No NVIDIA driver: ``libnvidia-ml.so.1`` not found, or the kernel driver is not loaded."""
+
+
+class GPUUnknownError(GPUError):
+    """Any other NVML error (``UNKNOWN``, ``TIMEOUT``, ...); ``code`` says which."""
 
 
 class DataFileError(EcometerError):

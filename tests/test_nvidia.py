@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ecometer.errors import InputError, SensorUnavailable
+from ecometer.errors import GPULost, InputError, SensorUnavailable
 from ecometer.sensors import gpu_select as gs
 from ecometer.sensors.nvidia import NvmlSensor, constants, detect_gpus
 
@@ -548,6 +548,66 @@ def test_stuck_counter_switches_to_integrated(clock: Clock, caplog: pytest.LogCa
     assert any("has not moved" in w for w in warnings_of(caplog))
 
 
+def test_stuck_counter_fallback_is_recorded_per_device(clock: Clock) -> None:
+    stuck, fine = FakeGpu(uuid(0), power=60.0, counter_mj=123), FakeGpu(uuid(1), power=100.0)
+    s, _ = make([stuck, fine], clock)
+    s.open()
+    assert s.method == "counter"
+    drive(s, clock, 3.0)
+    s.read_counters()
+    assert s.method == "integrated"  # derived from the devices, not set on the sensor
+    with pytest.raises(AttributeError):
+        s.method = "counter"  # type: ignore[misc]
+    assert s.device_methods() == {"gpu:0": "integrated", "gpu:1": "counter"}
+    history = s.method_history()
+    assert [(m.method, m.since_s) for m in history["gpu:0"]] == [("counter", 0.0), ("integrated", pytest.approx(3.0))]
+    assert [m.method for m in history["gpu:1"]] == ["counter"]
+    facts = {d.id: d.facts for d in s.devices()}
+    assert facts["gpu:0"]["energy_method"] == "integrated"
+    assert facts["gpu:0"]["energy_method_changes"] == [
+        {"method": "integrated", "at_s": pytest.approx(3.0), "why": "energy counter stuck"}
+    ]
+    assert "energy_method_changes" not in facts["gpu:1"]
+    assert any(n.startswith("gpu:0: energy integrated from 3.0 s after open on") for n in s.notes())
+
+
+def test_counter_jump_is_bridged(clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
+    g = FakeGpu(uuid(0), power=100.0, counter_mj=1_000_000)
+    s, _ = make([g], clock, buffer_interval_s=0)
+    caplog.set_level(logging.WARNING)
+    s.open()
+    drive(s, clock, 1.0)
+    g.counter_mj = 1_000_000 + 10**12  # a garbage reading: 1e9 J in 1 s
+    assert s.read_counters()["gpu:0"] == pytest.approx(100.0, rel=1e-6)  # bridged with 100 W x 1 s
+    drive(s, clock, 1.0)
+    g.counter_mj += 100_000
+    assert s.read_counters()["gpu:0"] == pytest.approx(200.0, rel=1e-6)  # re-based: the counter's again
+    assert any("jumped by" in w for w in warnings_of(caplog))
+    assert any("jump(s) bridged" in n for n in s.notes())
+
+
+def test_binding_without_nvmlerror_is_refused(clock: Clock) -> None:
+    """No catch-all: without the binding's NVMLError, nothing would tell NVML errors from bugs."""
+    nv = FakeNvml([FakeGpu(uuid(0))], clock)
+    nv.NVMLError = None  # type: ignore[assignment]
+    with pytest.raises(SensorUnavailable, match="no NVMLError"):
+        NvmlSensor(nvml=nv, clock=clock.mono, wall_clock=clock.wall).open()
+    assert nv.inits == 0
+
+
+def test_programming_errors_surface(clock: Clock) -> None:
+    """A non-NVML exception from the binding is not taken for 'unsupported'."""
+    nv = FakeNvml([FakeGpu(uuid(0), buffer=False)], clock)
+
+    def broken(h: int, fields: list[int]) -> list:
+        raise KeyError("field table")
+
+    nv.nvmlDeviceGetFieldValues = broken  # type: ignore[method-assign]
+    with pytest.raises(KeyError, match="field table"):
+        NvmlSensor(nvml=nv, clock=clock.mono, wall_clock=clock.wall).open()
+    assert nv.shutdowns == nv.inits == 1  # still closed cleanly
+
+
 # ---------------------------------------------------------------------------- power timeline
 def test_buffer_points_on_monotonic_clock_without_duplicates(clock: Clock) -> None:
     s, _ = make([FakeGpu(uuid(0), counter=False, power=lambda t: 100 + 10 * t)], clock)
@@ -752,3 +812,54 @@ def test_data_file_entries_cite_sources() -> None:
             assert entry.get("source") and entry.get("year") and entry.get("licence"), f"{group}.{key}"
     assert "2312.02741" in data["uncertainty"]["counter"]["source"]
     assert NvmlSensor().max_poll_interval_s == data["sampling"]["max_poll_interval_s"]["value"]
+
+
+# ---------------------------------------------------------------------------- through the meter
+def test_record_says_when_a_gpu_fell_back(clock: Clock) -> None:
+    from ecometer.meter import Meter
+
+    s, _ = make([FakeGpu(uuid(0), power=60.0, counter_mj=123), FakeGpu(uuid(1), power=100.0)], clock)
+    meter = Meter("nvml", sensors=[s], clock=clock.mono, background=False, out=None, counter_interval_s=1.0)
+    meter.start()
+    for _ in range(50):
+        clock.advance(0.1)
+        meter.sample_now()
+    rec = meter.stop()
+    gpu = rec.components["gpu"]
+    assert gpu.method == "integrated"
+    assert gpu.devices["gpu:0"] == pytest.approx(60.0 * 5, rel=1e-3)  # the stuck counter's 0 J never counts
+    assert gpu.devices["gpu:1"] == pytest.approx(100.0 * 5, rel=1e-3)
+    (info,) = [i for i in rec.sensors if i.name == "nvml"]
+    facts = {d["id"]: d for d in info.devices}
+    (change,) = facts["gpu:0"]["energy_method_changes"]
+    assert change["method"] == "integrated" and change["why"] == "energy counter stuck"
+    assert 2.0 <= change["at_s"] <= 3.0
+    assert facts["gpu:1"]["energy_method"] == "counter" and "energy_method_changes" not in facts["gpu:1"]
+    again = type(rec).from_dict(json.loads(rec.to_json()))  # survives the record file
+    (info,) = [i for i in again.sensors if i.name == "nvml"]
+    assert info.devices[0]["energy_method_changes"][0]["why"] == "energy counter stuck"
+
+
+def test_failing_listing_call_is_unavailable_and_closes(clock: Clock) -> None:
+    nv = FakeNvml([FakeGpu(uuid(0))], clock)
+
+    def lost(h: int) -> str:
+        raise FakeNVMLError(nv.NVML_ERROR_GPU_IS_LOST)
+
+    nv.nvmlDeviceGetUUID = lost  # type: ignore[method-assign]
+    with pytest.raises(SensorUnavailable, match=r"^NVML: listing the GPUs failed \(nvmlDeviceGetUUID: ") as info:
+        NvmlSensor(nvml=nv, clock=clock.mono, wall_clock=clock.wall).open()
+    assert isinstance(info.value.__cause__, GPULost)
+    assert nv.shutdowns == nv.inits == 1
+
+
+def test_instant_power_failure_mid_run_is_counted(clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
+    g = FakeGpu(uuid(0), buffer=False, power=50.0)
+    s, nv = make([g], clock)
+    caplog.set_level(logging.WARNING)
+    s.open()
+    drive(s, clock, 0.3)
+    g.instant = False  # the field starts failing
+    drive(s, clock, 0.3)
+    assert any("reading the power of gpu:0 failed" in w for w in warnings_of(caplog))
+    assert any("3 power reading(s) failed" in n for n in s.notes())

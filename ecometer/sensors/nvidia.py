@@ -1,38 +1,47 @@
 """NVIDIA GPUs through NVML: the energy counter, a fine power timeline and per-process shares.
 
+The NVML calls themselves, their units and their errors are :mod:`ecometer.sensors.nvml_device`;
+counter plausibility and bridging are :mod:`ecometer.counters`. This module is the policy:
+what to read when, the power timeline's buffering and integration, how each GPU's energy is
+obtained, the process share, and what the record says about it.
+
 Energy (:meth:`NvmlSensor.read_counters`)
     ``nvmlDeviceGetTotalEnergyConsumption`` (mJ since driver load, Volta and later), returned
     as joules since :meth:`NvmlSensor.open`. One call costs ~4 ms on an H100 and the counter
     advances every ~100 ms: the meter reads it at window boundaries only. A GPU without a
     counter (pre-Volta, some vGPUs: ``NotSupported``), or whose counter never moves, is
-    integrated from its power points instead (never reported as 0 J); the sensor's ``method``
-    is then ``"integrated"`` and one warning says so. A counter that goes backwards (driver
-    reset) is bridged with the integrated power of that interval and noted.
+    integrated from its power points instead (never reported as 0 J); one warning says so.
+    A counter step that goes backwards (driver reset) or jumps implausibly is bridged with the
+    integrated power of that interval and noted.
+
+    How each GPU is measured is decided per GPU and kept as a list of spans
+    (:class:`MethodSpan`: method, from when, why): a GPU starts ``counter`` or ``integrated``
+    and may fall back once, from ``counter`` to ``integrated`` (stuck counter). The device
+    facts say the current method (``energy_method``) and, after a fallback, when it happened
+    (``energy_method_changes``); the sensor's :attr:`NvmlSensor.method` is ``integrated`` as
+    soon as one GPU is.
 
     ``read_counters()`` returns a value for *every* device: the counter where there is one,
     the sensor's own trapezoid integral of its power points (extended to the call time by
     holding the last value) where there is none, so the meter can treat the sensor uniformly.
-    Per-device methods are in each device's facts (``energy_method``).
 
 Power timeline (:meth:`NvmlSensor.poll`)
-    Preferred: the driver's power sample buffer, ``nvmlDeviceGetSamples(h,
-    NVML_TOTAL_POWER_SAMPLES, last_seen)``: 20 ms samples with wall-clock microsecond
-    timestamps, converted to the monotonic clock with the offset ``time.time() -
-    time.monotonic()`` measured at each pull and de-duplicated by timestamp. The buffer keeps
-    only ~2.4 s, so the sampler must poll at least every :attr:`max_poll_interval_s`. A pull
-    costs ~0.5 ms per GPU, so for GPUs that have an energy counter the buffer is pulled at
-    most every ``buffer_interval_s`` (0.5 s): polls in between return nothing for that GPU
-    (the samples arrive, complete, with the next pull). The instant power field is *not*
-    mixed in between pulls because poll points must never go back in time, and buffer
-    samples older than an instant point would then have to be dropped. Pass
-    ``poll(now, force=True)`` at a window boundary for an up-to-date timeline. GPUs without
-    a counter are pulled at every poll and at every ``read_counters()``.
+    Preferred: the driver's power sample buffer (``nvmlDeviceGetSamples``, 20 ms samples with
+    wall-clock microsecond timestamps), converted to the monotonic clock with the offset
+    ``time.time() - time.monotonic()`` measured at each pull and de-duplicated by timestamp.
+    The buffer keeps only ~2.4 s, so the sampler must poll at least every
+    :attr:`max_poll_interval_s`. A pull costs ~0.5 ms per GPU, so for GPUs that have an
+    energy counter the buffer is pulled at most every ``buffer_interval_s`` (0.5 s): polls in
+    between return nothing for that GPU (the samples arrive, complete, with the next pull).
+    The instant power field is *not* mixed in between pulls because poll points must never go
+    back in time. Pass ``poll(now, force=True)`` at a window boundary for an up-to-date
+    timeline. GPUs without a counter are pulled at every poll and at every ``read_counters()``.
 
     Fallbacks, each with one warning and a note: the instant power field
-    ``nvmlDeviceGetFieldValues(h, [NVML_FI_DEV_POWER_INSTANT])`` (~6 us), read at each poll;
-    last, ``nvmlDeviceGetPowerUsage``, a 1-second average that read 9 % low on a bursty H100
-    load: a diagnostic timeline only, and for a GPU without a counter an energy figure with
-    wide, one-sided uncertainty, said loudly.
+    (``NVML_FI_DEV_POWER_INSTANT``, ~6 us), read at each poll; last,
+    ``nvmlDeviceGetPowerUsage``, a 1-second average that read 9 % low on a bursty H100 load: a
+    diagnostic timeline only, and for a GPU without a counter an energy figure with wide,
+    one-sided uncertainty, said loudly.
 
 Per-process share (``scope="process"``, :meth:`NvmlSensor.share`)
     SM utilisation of this process tree's PIDs (psutil) over all processes' SM utilisation
@@ -57,13 +66,23 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
 from ecometer import datafiles
-from ecometer.errors import SensorUnavailable
+from ecometer.counters import BACKWARDS, BridgedCounter
+from ecometer.errors import (
+    GPUBindingMissing,
+    GPUDriverMissing,
+    GPUError,
+    GPUNoPermission,
+    GPUNotSupported,
+    InputError,
+    SensorUnavailable,
+)
 from ecometer.sensors import gpu_select
 from ecometer.sensors.base import Device, Sensor, Uncertainty
+from ecometer.sensors.nvml_device import Nvml, NvmlDevice
+from ecometer.units import UNITS
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +90,11 @@ SCOPES = ("machine", "process")
 SOURCE_BUFFER = "sample_buffer"
 SOURCE_INSTANT = "instant_field"
 SOURCE_POWER_USAGE = "power_usage_1s_average"
+COUNTER = "counter"
+INTEGRATED = "integrated"
 _PENDING_CAP = 50_000  # points held for a sampler that has not polled; oldest dropped beyond
+_J_PER_MJ = UNITS["mJ"].factor
+_W_PER_MW = UNITS["mW"].factor
 
 
 def constants() -> dict[str, Any]:
@@ -83,8 +106,49 @@ def _const(group: str, key: str) -> float:
     return float(constants()[group][key]["value"])
 
 
-def _s(value: Any) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+@dataclass(frozen=True)
+class MethodSpan:
+    """How a GPU's energy is obtained from ``since_s`` (s after open) on, and why."""
+
+    method: str  # COUNTER or INTEGRATED
+    since_s: float
+    why: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "at_s": round(self.since_s, 3), "why": self.why}
+
+
+class PowerTimeline:
+    """One GPU's power points on the monotonic clock, their trapezoid integral, and the points
+    not yet handed to the sampler (bounded)."""
+
+    def __init__(self) -> None:
+        self.last_t: float | None = None
+        self.last_w = 0.0
+        self.energy_j = 0.0  # trapezoid integral (J) of the points so far
+        self.pending: list[tuple[float, float]] = []
+
+    def add(self, t: float, w: float) -> None:
+        """A point ``(t s, w W)``; dropped unless after the last one."""
+        if self.last_t is not None:
+            if t <= self.last_t:
+                return
+            self.energy_j += (t - self.last_t) * (w + self.last_w) / 2.0
+        self.last_t, self.last_w = t, w
+        self.pending.append((t, w))
+        if len(self.pending) > _PENDING_CAP:
+            del self.pending[: len(self.pending) - _PENDING_CAP]
+
+    def energy_at(self, now: float) -> float:
+        """Integrated energy (J), held at the last power value up to ``now``."""
+        if self.last_t is None or now <= self.last_t:
+            return self.energy_j
+        return self.energy_j + self.last_w * (now - self.last_t)
+
+    def take(self) -> list[tuple[float, float]]:
+        """The points added since the last call."""
+        out, self.pending = self.pending, []
+        return out
 
 
 @dataclass
@@ -93,30 +157,21 @@ class _Gpu:
 
     id: str
     vis: gpu_select.VisibleGpu
-    handle: Any
+    dev: NvmlDevice
     name: str
     uuid: str
     power_limit_w: float | None
     mig_mode: str
     mig_instances: list[str]
     cuda_indices: list[int]
-    has_counter: bool = False
-    counter_supported: bool = False
+    counter: BridgedCounter | None = None  # None: no usable counter at open
+    methods: list[MethodSpan] = field(default_factory=list)
     source: str | None = None
     instant_ok: bool = False
-    # counter
-    raw_open_mj: int = 0
-    last_raw_mj: int = 0
-    counter_j: float = 0.0
-    integ_at_read: float = 0.0
-    counter_resets: int = 0
     # power timeline
+    timeline: PowerTimeline = field(default_factory=PowerTimeline)
     last_ts_us: int = 0
     last_pull_t: float = -math.inf
-    last_t: float | None = None
-    last_w: float = 0.0
-    integ_j: float = 0.0
-    pending: list[tuple[float, float]] = field(default_factory=list)
     lost_s: float = 0.0
     poll_errors: int = 0
     # process share
@@ -127,7 +182,11 @@ class _Gpu:
 
     @property
     def energy_method(self) -> str:
-        return "counter" if self.has_counter else "integrated"
+        return self.methods[-1].method if self.methods else INTEGRATED
+
+    @property
+    def counting(self) -> bool:
+        return self.energy_method == COUNTER
 
 
 class NvmlSensor(Sensor):
@@ -143,21 +202,18 @@ class NvmlSensor(Sensor):
 
     name = "nvml"
     component = "gpu"
-    method = "counter"
     pollable = True
 
     def __init__(
         self,
         gpus: str | list[int | str] = "auto",
         scope: str = "machine",
-        nvml: ModuleType | Any | None = None,
+        nvml: Any | None = None,
         *,
         buffer_interval_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        from ecometer.errors import InputError
-
         self._request = gpu_select.check_request(gpus)
         if scope not in SCOPES:
             raise InputError(f"scope={scope!r}: expected one of {', '.join(SCOPES)}")
@@ -167,7 +223,8 @@ class NvmlSensor(Sensor):
                 "(the driver's sample buffer holds only ~2.4 s)"
             )
         self.scope = scope
-        self._nvml = nvml
+        self._module = nvml
+        self._lib: Nvml | None = None
         self._buffer_interval = (
             _const("sampling", "buffer_pull_interval_s") if buffer_interval_s is None else float(buffer_interval_s)
         )
@@ -184,9 +241,13 @@ class NvmlSensor(Sensor):
         self._share_t: float | None = None
         self._poll_cost_s = 0.0
         self._polls = 0
-        self.method = "counter"
 
     # ------------------------------------------------------------------ properties
+    @property
+    def method(self) -> str:  # type: ignore[override]
+        """``"integrated"`` as soon as one GPU's energy is integrated, else ``"counter"``."""
+        return INTEGRATED if any(not g.counting for g in self._gpus) else COUNTER
+
     @property
     def max_poll_interval_s(self) -> float:
         """The sampler must call :meth:`poll` at least this often (the buffer holds ~2.4 s)."""
@@ -203,8 +264,12 @@ class NvmlSensor(Sensor):
         return self._poll_cost_s / self._polls if self._polls else None
 
     def device_methods(self) -> dict[str, str]:
-        """Per device: ``"counter"`` or ``"integrated"``."""
+        """Per device: ``"counter"`` or ``"integrated"`` (now)."""
         return {g.id: g.energy_method for g in self._gpus}
+
+    def method_history(self) -> dict[str, list[MethodSpan]]:
+        """Per device: how its energy was obtained, span by span since open."""
+        return {g.id: list(g.methods) for g in self._gpus}
 
     # ------------------------------------------------------------------ helpers
     def _warn(self, key: str, message: str, note: str | None = None) -> None:
@@ -219,42 +284,9 @@ class NvmlSensor(Sensor):
         if text not in self._notes:
             self._notes.append(text)
 
-    def _code(self, name: str) -> int | None:
-        value = getattr(self._nvml, name, None)
-        return value if isinstance(value, int) else None
-
-    def _err_is(self, exc: BaseException, *names: str) -> bool:
-        value = getattr(exc, "value", None)
-        return value is not None and any(self._code(n) == value for n in names)
-
-    def _unsupported(self, exc: BaseException) -> bool:
-        return self._err_is(exc, "NVML_ERROR_NOT_SUPPORTED", "NVML_ERROR_FUNCTION_NOT_FOUND")
-
-    def _empty(self, exc: BaseException) -> bool:
-        """No new samples: NVML says NOT_FOUND (pynvml may also raise with SUCCESS when 0)."""
-        return self._err_is(exc, "NVML_ERROR_NOT_FOUND", "NVML_SUCCESS")
-
-    @property
-    def _error(self) -> type[BaseException]:
-        err = getattr(self._nvml, "NVMLError", None)
-        return err if isinstance(err, type) and issubclass(err, BaseException) else Exception
-
-    def _fn(self, name: str) -> Callable[..., Any] | None:
-        fn = getattr(self._nvml, name, None)
-        return fn if callable(fn) else None
-
-    def _value(self, value_type: int, value: Any) -> float:
-        """A ``c_nvmlValue_t`` union read by its NVML value type."""
-        by_type = {
-            self._code("NVML_VALUE_TYPE_DOUBLE"): "dVal",
-            self._code("NVML_VALUE_TYPE_UNSIGNED_INT"): "uiVal",
-            self._code("NVML_VALUE_TYPE_UNSIGNED_LONG"): "ulVal",
-            self._code("NVML_VALUE_TYPE_UNSIGNED_LONG_LONG"): "ullVal",
-            self._code("NVML_VALUE_TYPE_SIGNED_LONG_LONG"): "sllVal",
-            self._code("NVML_VALUE_TYPE_SIGNED_INT"): "siVal",
-            self._code("NVML_VALUE_TYPE_UNSIGNED_SHORT"): "usVal",
-        }
-        return float(getattr(value, by_type.get(value_type) or "uiVal"))
+    def _use(self, g: _Gpu, method: str, now: float, why: str) -> None:
+        """From ``now`` on, ``g``'s energy is obtained by ``method`` (recorded, with why)."""
+        g.methods.append(MethodSpan(method, max(now - self._t_open, 0.0), why))
 
     def _offset(self) -> float:
         """Wall clock minus monotonic clock, now (s)."""
@@ -267,54 +299,47 @@ class NvmlSensor(Sensor):
     def open(self) -> None:
         if self._opened:
             return
-        if self._nvml is None:
-            try:
-                import pynvml
-            except ImportError as exc:
-                raise SensorUnavailable(
-                    f"NVML: the Python bindings are not installed ({exc}); install them with 'pip install nvidia-ml-py'"
-                ) from exc
-            self._nvml = pynvml
-        nv = self._nvml
+        lib = self._lib = Nvml(self._module)
         try:
-            nv.nvmlInit()
-        except self._error as exc:
-            raise SensorUnavailable(f"NVML: cannot initialise ({exc}): {self._init_hint(exc)}") from exc
+            lib.init()
+        except GPUError as exc:
+            raise SensorUnavailable(f"NVML: cannot initialise ({exc}): {self._init_hint(lib, exc)}") from exc
         self._inited = True
         try:
-            self._open_devices()
+            self._open_devices(lib)
+        except GPUError as exc:  # a call every GPU must answer (count, handle, UUID, name) failed
+            self.close()
+            raise SensorUnavailable(f"NVML: listing the GPUs failed ({exc})") from exc
         except BaseException:
             self.close()
             raise
         self._opened = True
 
-    def _init_hint(self, exc: BaseException) -> str:
-        if self._err_is(exc, "NVML_ERROR_LIBRARY_NOT_FOUND"):
-            return "libnvidia-ml.so.1 was not found: no NVIDIA driver on this machine (or not in the container)"
-        if self._err_is(exc, "NVML_ERROR_DRIVER_NOT_LOADED"):
+    @staticmethod
+    def _init_hint(lib: Nvml, exc: GPUError) -> str:
+        if isinstance(exc, GPUDriverMissing):
+            if exc.code == getattr(lib.module, "NVML_ERROR_LIBRARY_NOT_FOUND", None):
+                return "libnvidia-ml.so.1 was not found: no NVIDIA driver on this machine (or not in the container)"
             return "the NVIDIA kernel driver is not loaded (no GPU, or the driver is not installed)"
-        if self._err_is(exc, "NVML_ERROR_NO_PERMISSION"):
+        if isinstance(exc, GPUNoPermission):
             return "no permission to open /dev/nvidia*: run as a user in the video group or grant access"
         return "check that an NVIDIA driver is installed and 'nvidia-smi' works"
 
-    def _open_devices(self) -> None:
-        nv = self._nvml
-        count = int(nv.nvmlDeviceGetCount())
+    def _open_devices(self, lib: Nvml) -> None:
+        count = lib.device_count()
         if count == 0:
             raise SensorUnavailable("NVML: no NVIDIA GPU found on this machine")
         try:
-            self._driver = _s(nv.nvmlSystemGetDriverVersion())
-        except self._error:
+            self._driver = lib.driver_version()
+        except GPUError:
             self._driver = ""
-        handles = [nv.nvmlDeviceGetHandleByIndex(i) for i in range(count)]
-        physical = []
-        for i, h in enumerate(handles):
-            physical.append(gpu_select.PhysicalGpu(i, _s(nv.nvmlDeviceGetUUID(h)), _s(nv.nvmlDeviceGetName(h))))
-        mig_modes = [self._mig_mode(h) for h in handles]
+        devs = [lib.device(i) for i in range(count)]
+        physical = [gpu_select.PhysicalGpu(i, d.uuid(), d.name()) for i, d in enumerate(devs)]
+        mig_modes = [self._mig_mode(d) for d in devs]
         env = os.environ.get("CUDA_VISIBLE_DEVICES")
         migs: list[gpu_select.MigInstance] = []
         if "enabled" in mig_modes or (env is not None and "MIG-" in env):
-            migs = self._list_migs(handles, mig_modes)
+            migs = self._list_migs(devs, mig_modes)
         sel = gpu_select.visible_gpus(physical, migs, env, os.environ.get("CUDA_DEVICE_ORDER"))
         for text in sel.notes:
             self._note(text)
@@ -329,38 +354,45 @@ class NvmlSensor(Sensor):
             by_parent.setdefault(vis.nvml_index, []).append(vis)
         self._t_open = self._clock()
         for nvml_index, group in by_parent.items():
-            first = group[0]
-            h = handles[nvml_index]
             g = _Gpu(
-                id=f"gpu:{first.cuda_index}",
-                vis=first,
-                handle=h,
+                id=f"gpu:{group[0].cuda_index}",
+                vis=group[0],
+                dev=devs[nvml_index],
                 name=physical[nvml_index].name,
                 uuid=physical[nvml_index].uuid,
-                power_limit_w=self._power_limit(h),
+                power_limit_w=self._power_limit(devs[nvml_index]),
                 mig_mode=mig_modes[nvml_index],
                 mig_instances=[v.mig_uuid for v in group if v.mig_uuid],
                 cuda_indices=[v.cuda_index for v in group],
             )
-            self._mig_notes(g, group)
-            self._probe_counter(g)
-            self._probe_power(g)
-            if self.scope == "process":
-                self._probe_process(g)
-            if g.source is None and not g.has_counter:
-                self._warn(
-                    f"excluded:{g.id}",
-                    f"NVML: {g.id} ({g.name}) offers neither an energy counter nor any power reading; "
-                    "its energy is NOT measured and not included (update the NVIDIA driver)",
-                )
-                continue
-            if g.source is None:
-                self._note(f"{g.id}: no power reading in NVML: energy from the counter, but no power timeline")
-            self._gpus.append(g)
+            if self._open_gpu(g, group):
+                self._gpus.append(g)
         if not self._gpus:
             raise SensorUnavailable("NVML: no selected GPU offers an energy counter or a power reading")
-        integrated = [g for g in self._gpus if not g.has_counter]
-        self.method = "integrated" if integrated else "counter"
+        self._warn_integrated()
+        if self.scope == "process":
+            self._note(self._attribution_text())
+
+    def _open_gpu(self, g: _Gpu, group: list[gpu_select.VisibleGpu]) -> bool:
+        """Probe one GPU; whether it can be measured at all."""
+        self._mig_notes(g, group)
+        self._probe_counter(g)
+        self._probe_power(g)
+        if self.scope == "process":
+            self._probe_process(g)
+        if g.source is None and g.counter is None:
+            self._warn(
+                f"excluded:{g.id}",
+                f"NVML: {g.id} ({g.name}) offers neither an energy counter nor any power reading; "
+                "its energy is NOT measured and not included (update the NVIDIA driver)",
+            )
+            return False
+        if g.source is None:
+            self._note(f"{g.id}: no power reading in NVML: energy from the counter, but no power timeline")
+        return True
+
+    def _warn_integrated(self) -> None:
+        integrated = [g for g in self._gpus if not g.counting]
         if integrated:
             self._warn(
                 "integrated",
@@ -369,40 +401,34 @@ class NvmlSensor(Sensor):
                 + ": their energy is integrated from power samples (method 'integrated', wider uncertainty); "
                 "the counter needs a Volta or newer GPU on a bare-metal or fully passed-through driver",
             )
-        if self.scope == "process":
-            self._note(self._attribution_text())
 
-    def _mig_mode(self, h: Any) -> str:
-        fn = self._fn("nvmlDeviceGetMigMode")
-        if fn is None:
-            return "unsupported"
+    @staticmethod
+    def _mig_mode(dev: NvmlDevice) -> str:
         try:
-            current = fn(h)[0]
-        except self._error:
+            return "enabled" if dev.mig_enabled() else "disabled"
+        except GPUError:
             return "unsupported"
-        return "enabled" if current == (self._code("NVML_DEVICE_MIG_ENABLE") or 1) else "disabled"
 
-    def _list_migs(self, handles: list[Any], modes: list[str]) -> list[gpu_select.MigInstance]:
-        nv = self._nvml
+    @staticmethod
+    def _list_migs(devs: list[NvmlDevice], modes: list[str]) -> list[gpu_select.MigInstance]:
         out: list[gpu_select.MigInstance] = []
-        for parent, (h, mode) in enumerate(zip(handles, modes, strict=True)):
+        for parent, (dev, mode) in enumerate(zip(devs, modes, strict=True)):
             if mode != "enabled":
                 continue
             try:
-                n = int(nv.nvmlDeviceGetMaxMigDeviceCount(h))
-            except self._error:
+                n = dev.max_mig_device_count()
+            except GPUError:
                 continue
             for i in range(n):
                 try:
-                    mh = nv.nvmlDeviceGetMigDeviceHandleByIndex(h, i)
-                    uuid = _s(nv.nvmlDeviceGetUUID(mh))
-                except self._error:
+                    mig = dev.mig_device(i)
+                    uuid = mig.uuid()
+                except GPUError:
                     continue
                 gi = ci = None
                 try:
-                    gi = int(nv.nvmlDeviceGetGpuInstanceId(mh))
-                    ci = int(nv.nvmlDeviceGetComputeInstanceId(mh))
-                except (self._error, AttributeError):
+                    gi, ci = mig.gpu_instance_id(), mig.compute_instance_id()
+                except GPUError:
                     pass
                 out.append(gpu_select.MigInstance(uuid, parent, gi, ci))
         return out
@@ -420,58 +446,53 @@ class NvmlSensor(Sensor):
             others = ", ".join(f"gpu:{v.cuda_index}" for v in group[1:])
             self._note(f"{others} share(s) the physical GPU of {g.id}: measured once, as {g.id}")
 
-    def _power_limit(self, h: Any) -> float | None:
-        fn = self._fn("nvmlDeviceGetEnforcedPowerLimit") or self._fn("nvmlDeviceGetPowerManagementLimit")
-        if fn is None:
+    @staticmethod
+    def _power_limit(dev: NvmlDevice) -> float | None:
+        """Enforced power limit (W); the management limit with bindings that lack the enforced one."""
+        try:
+            return dev.enforced_power_limit_mw() * _W_PER_MW
+        except GPUBindingMissing:
+            pass
+        except GPUError:
             return None
         try:
-            return float(fn(h)) / 1000.0
-        except self._error:
+            return dev.power_management_limit_mw() * _W_PER_MW
+        except GPUError:
             return None
 
     def _probe_counter(self, g: _Gpu) -> None:
-        fn = self._fn("nvmlDeviceGetTotalEnergyConsumption")
-        if fn is None:
-            self._note(f"{g.id}: this nvidia-ml-py has no nvmlDeviceGetTotalEnergyConsumption; upgrade nvidia-ml-py")
-            return
+        now = self._clock()
         try:
-            raw = int(fn(g.handle))
-        except self._error as exc:
-            why = "not supported by this GPU/driver" if self._unsupported(exc) else f"failed ({exc})"
-            self._note(f"{g.id}: energy counter (nvmlDeviceGetTotalEnergyConsumption) {why}")
+            raw_mj = g.dev.total_energy_mj()
+        except GPUBindingMissing:
+            self._note(f"{g.id}: this nvidia-ml-py has no nvmlDeviceGetTotalEnergyConsumption; upgrade nvidia-ml-py")
+            self._use(g, INTEGRATED, now, "the bindings lack the energy counter")
             return
-        g.has_counter = g.counter_supported = True
-        g.raw_open_mj = g.last_raw_mj = raw
+        except GPUError as exc:
+            why = "not supported by this GPU/driver" if isinstance(exc, GPUNotSupported) else f"failed ({exc})"
+            self._note(f"{g.id}: energy counter (nvmlDeviceGetTotalEnergyConsumption) {why}")
+            self._use(g, INTEGRATED, now, f"energy counter {why}")
+            return
+        g.counter = BridgedCounter(raw_mj * _J_PER_MJ, now, 0.0)
+        self._use(g, COUNTER, now, "NVML energy counter")
 
     def _probe_power(self, g: _Gpu) -> None:
         """Pick the power source: sample buffer, else instant field, else the 1 s average."""
-        nv = self._nvml
         now = self._clock()
-        w0: float | None = None
-        fid = self._code("NVML_FI_DEV_POWER_INSTANT")
-        if fid is not None and self._fn("nvmlDeviceGetFieldValues"):
-            w0 = self._instant(g)
-            g.instant_ok = w0 is not None
+        w0 = self._instant_w(g)
+        g.instant_ok = w0 is not None
+        try:
+            samples = g.dev.power_samples(0)
+        except GPUBindingMissing as exc:
+            self._note(str(exc))
+        except GPUError as exc:
+            self._note(f"{g.id}: driver power sample buffer unavailable ({exc})")
         else:
-            self._note("this nvidia-ml-py lacks NVML_FI_DEV_POWER_INSTANT: upgrade nvidia-ml-py for the instant power")
-        kind = self._code("NVML_TOTAL_POWER_SAMPLES")
-        fn = self._fn("nvmlDeviceGetSamples")
-        if kind is None or fn is None:
-            self._note("this nvidia-ml-py lacks nvmlDeviceGetSamples/NVML_TOTAL_POWER_SAMPLES: upgrade nvidia-ml-py")
-        else:
-            try:
-                vtype, samples = fn(g.handle, kind, 0)
-                newest = max(samples, key=lambda s: s.timeStamp, default=None)
-                if newest is not None:
-                    g.last_ts_us = int(newest.timeStamp)
-                    if w0 is None:
-                        w0 = self._value(vtype, newest.sampleValue) / 1000.0
-                g.source = SOURCE_BUFFER
-            except self._error as exc:
-                if self._empty(exc):
-                    g.source = SOURCE_BUFFER
-                else:
-                    self._note(f"{g.id}: driver power sample buffer unavailable ({exc})")
+            g.source = SOURCE_BUFFER
+            newest = max(samples, key=lambda s: s.timestamp_us, default=None)
+            if newest is not None:
+                g.last_ts_us = newest.timestamp_us
+                w0 = newest.power_mw * _W_PER_MW if w0 is None else w0
         if g.source is None and g.instant_ok:
             g.source = SOURCE_INSTANT
             self._warn(
@@ -479,15 +500,12 @@ class NvmlSensor(Sensor):
                 f"NVML: {g.id} has no driver power sample buffer; its power timeline is the instant power field "
                 "read at each poll (coarser than the buffer's 20 ms samples)",
             )
-        if g.source is None and self._fn("nvmlDeviceGetPowerUsage"):
-            try:
-                w = float(nv.nvmlDeviceGetPowerUsage(g.handle)) / 1000.0
-            except self._error:
-                w = None
+        if g.source is None:
+            w = self._power_usage_w(g)
             if w is not None:
                 g.source = SOURCE_POWER_USAGE
                 w0 = w if w0 is None else w0
-                use = "a diagnostic timeline only (energy from the counter)" if g.has_counter else "its ENERGY too"
+                use = "a diagnostic timeline only (energy from the counter)" if g.counter else "its ENERGY too"
                 self._warn(
                     f"power_usage:{g.id}",
                     f"NVML: {g.id} offers neither the power sample buffer nor the instant power field: falling back "
@@ -496,20 +514,14 @@ class NvmlSensor(Sensor):
                 )
         g.last_pull_t = now
         if w0 is not None and g.source is not None:
-            self._add(g, now, w0)
+            g.timeline.add(now, w0)
 
     def _probe_process(self, g: _Gpu) -> None:
-        fn = self._fn("nvmlDeviceGetProcessUtilization")
-        if fn is None:
+        try:
+            samples = g.dev.process_utilization(0)
+            g.proc_last_ts = max((s.timestamp_us for s in samples), default=0)
+        except GPUError:
             g.proc_util_ok = False
-        else:
-            try:
-                samples = fn(g.handle, 0)
-                g.proc_last_ts = max((int(s.timeStamp) for s in samples), default=0)
-            except self._error as exc:
-                if not self._empty(exc):
-                    g.proc_util_ok = False
-        if not g.proc_util_ok:
             self._warn(
                 f"procutil:{g.id}",
                 f"NVML: per-process utilisation is not available on {g.id}; its process share is the share of "
@@ -518,84 +530,66 @@ class NvmlSensor(Sensor):
 
     def close(self) -> None:
         with self._lock:
-            if self._inited:
+            if self._inited and self._lib is not None:
                 try:
-                    self._nvml.nvmlShutdown()
-                except self._error as exc:
+                    self._lib.shutdown()
+                except GPUError as exc:
                     log.debug("nvmlShutdown failed: %s", exc)
             self._inited = False
             self._opened = False
 
     # ------------------------------------------------------------------ power points
-    def _add(self, g: _Gpu, t: float, w: float) -> None:
-        """Append a point (dropped if not after the last one) and integrate (trapezoid)."""
-        if g.last_t is not None:
-            if t <= g.last_t:
-                return
-            g.integ_j += (t - g.last_t) * (w + g.last_w) / 2.0
-        g.last_t, g.last_w = t, w
-        g.pending.append((t, w))
-        if len(g.pending) > _PENDING_CAP:
-            del g.pending[: len(g.pending) - _PENDING_CAP]
-
-    def _integral(self, g: _Gpu, now: float) -> float:
-        """Integrated energy (J) since open, held at the last power value up to ``now``."""
-        if g.last_t is None or now <= g.last_t:
-            return g.integ_j
-        return g.integ_j + g.last_w * (now - g.last_t)
-
-    def _instant(self, g: _Gpu) -> float | None:
-        """Instant power (W) from the field API, or ``None`` if unsupported."""
-        fid = self._code("NVML_FI_DEV_POWER_INSTANT")
+    def _instant_w(self, g: _Gpu) -> float | None:
+        """Instant power (W) from the field API, or ``None`` if it cannot be read."""
         try:
-            fv = self._nvml.nvmlDeviceGetFieldValues(g.handle, [fid])[0]
-        except self._error:
+            return g.dev.instant_power_mw() * _W_PER_MW
+        except GPUBindingMissing as exc:
+            self._note(f"{exc} (the instant power field)")
+        except GPUError:
+            pass
+        return None
+
+    def _power_usage_w(self, g: _Gpu) -> float | None:
+        """The 1-second average power (W), or ``None`` if it cannot be read."""
+        try:
+            return g.dev.power_usage_mw() * _W_PER_MW
+        except GPUError:
             return None
-        if getattr(fv, "nvmlReturn", 0) != (self._code("NVML_SUCCESS") or 0):
-            return None
-        return self._value(fv.valueType, fv.value) / 1000.0
 
     def _collect(self, g: _Gpu, now: float, force: bool) -> None:
         if g.source == SOURCE_BUFFER:
             if force or now - g.last_pull_t >= self._buffer_interval:
                 self._pull_buffer(g, now)
-        elif g.source == SOURCE_INSTANT:
-            w = self._instant(g)
-            if w is None:
-                g.poll_errors += 1
-                self._warn(f"pollerr:{g.id}", f"NVML: reading the instant power of {g.id} failed; points skipped")
-            else:
-                self._add(g, now, w)
-        elif g.source == SOURCE_POWER_USAGE:
-            try:
-                self._add(g, now, float(self._nvml.nvmlDeviceGetPowerUsage(g.handle)) / 1000.0)
-            except self._error as exc:
-                g.poll_errors += 1
-                self._warn(f"pollerr:{g.id}", f"NVML: reading the power of {g.id} failed ({exc}); points skipped")
+            return
+        if g.source is None:
+            return
+        try:
+            mw = g.dev.instant_power_mw() if g.source == SOURCE_INSTANT else g.dev.power_usage_mw()
+        except GPUError as exc:
+            g.poll_errors += 1
+            self._warn(f"pollerr:{g.id}", f"NVML: reading the power of {g.id} failed ({exc}); points skipped")
+            return
+        g.timeline.add(now, mw * _W_PER_MW)
 
     def _pull_buffer(self, g: _Gpu, now: float) -> None:
-        nv = self._nvml
         offset = self._offset()
         try:
-            vtype, samples = nv.nvmlDeviceGetSamples(g.handle, self._code("NVML_TOTAL_POWER_SAMPLES"), g.last_ts_us)
-        except self._error as exc:
-            if self._empty(exc):
-                g.last_pull_t = now
-                return
-            if self._unsupported(exc):
-                g.source = SOURCE_INSTANT if g.instant_ok else None
-                self._warn(
-                    f"buffer-lost:{g.id}",
-                    f"NVML: the power sample buffer of {g.id} stopped working ({exc}); "
-                    + ("using the instant power field" if g.instant_ok else "no power timeline from now on"),
-                )
-                return
+            samples = g.dev.power_samples(g.last_ts_us)
+        except GPUNotSupported as exc:
+            g.source = SOURCE_INSTANT if g.instant_ok else None
+            self._warn(
+                f"buffer-lost:{g.id}",
+                f"NVML: the power sample buffer of {g.id} stopped working ({exc}); "
+                + ("using the instant power field" if g.instant_ok else "no power timeline from now on"),
+            )
+            return
+        except GPUError as exc:
             g.poll_errors += 1
             self._warn(f"pollerr:{g.id}", f"NVML: pulling the power samples of {g.id} failed ({exc}); will retry")
             return
         previous = g.last_pull_t
         g.last_pull_t = now
-        new = sorted((int(s.timeStamp), s.sampleValue) for s in samples if int(s.timeStamp) > g.last_ts_us)
+        new = sorted((s.timestamp_us, s.power_mw) for s in samples if s.timestamp_us > g.last_ts_us)
         if not new:
             return
         span = _const("sampling", "sample_buffer_span_s")
@@ -616,8 +610,8 @@ class NvmlSensor(Sensor):
                 f"NVML: {g.id}'s power sample timestamps are not on the wall clock (newest is {newest_t - now:+.1f} s "
                 "from the poll time); the newest sample is aligned to the poll time",
             )
-        for ts, value in new:
-            self._add(g, min(ts / 1e6 - offset, now), self._value(vtype, value) / 1000.0)
+        for ts, mw in new:
+            g.timeline.add(min(ts / 1e6 - offset, now), mw * _W_PER_MW)
 
     def poll(self, now: float, *, force: bool = False) -> dict[str, list[tuple[float, float]]]:
         """New power points per device since the last call: ``[(t_monotonic_s, watts)]``.
@@ -629,10 +623,9 @@ class NvmlSensor(Sensor):
         out: dict[str, list[tuple[float, float]]] = {}
         with self._lock:
             for g in self._gpus:
-                self._collect(g, now, force or not g.has_counter)
-                if g.pending:
-                    out[g.id] = g.pending
-                    g.pending = []
+                self._collect(g, now, force or not g.counting)
+                if g.timeline.pending:
+                    out[g.id] = g.timeline.take()
         self._poll_cost_s += time.perf_counter() - t0
         self._polls += 1
         return out
@@ -646,54 +639,49 @@ class NvmlSensor(Sensor):
         with self._lock:
             now = self._clock()
             for g in self._gpus:
-                if not g.has_counter:
+                if g.counting:
+                    out[g.id] = self._read_counter(g, now)
+                else:
                     self._collect(g, now, True)
-                    out[g.id] = self._integral(g, now)
-                    continue
-                out[g.id] = self._read_counter(g, now)
+                    out[g.id] = g.timeline.energy_at(now)
         return out
 
     def _read_counter(self, g: _Gpu, now: float) -> float:
+        assert g.counter is not None
+        integ = g.timeline.energy_at(now)
         try:
-            raw = int(self._nvml.nvmlDeviceGetTotalEnergyConsumption(g.handle))
-        except self._error as exc:
+            raw_mj = g.dev.total_energy_mj()
+        except GPUError as exc:
             self._warn(
                 f"counter-err:{g.id}",
                 f"NVML: reading {g.id}'s energy counter failed ({exc}); until it works again the energy since the "
                 "last good reading is integrated from power samples",
             )
-            return g.counter_j + max(0.0, self._integral(g, now) - g.integ_at_read)
-        integ = self._integral(g, now)
-        if raw < g.last_raw_mj:
-            g.counter_resets += 1
-            bridge = max(0.0, integ - g.integ_at_read)
-            g.counter_j += bridge
+            return g.counter.provisional(integ)
+        step = g.counter.update(raw_mj * _J_PER_MJ, now, integ)
+        if step.bridged:
+            kind = "reset" if step.anomaly == BACKWARDS else "jump"
             self._warn(
-                f"reset:{g.id}",
-                f"NVML: {g.id}'s energy counter went backwards ({g.last_raw_mj} -> {raw} mJ; driver reset or "
-                "reload?): the energy of that interval is taken from the integrated power",
+                f"{kind}:{g.id}",
+                f"NVML: {g.id}'s {step.describe()}: the energy of that interval is taken from the integrated power",
             )
-            self._note(f"{g.id}: energy counter reset(s) bridged with integrated power (latest: {bridge:.1f} J)")
-        else:
-            g.counter_j += (raw - g.last_raw_mj) / 1000.0
-        g.last_raw_mj = raw
-        g.integ_at_read = integ
-        if (
-            raw == g.raw_open_mj
-            and now - self._t_open >= _const("heuristics", "stuck_counter_min_s")
-            and integ >= _const("heuristics", "stuck_counter_min_integrated_j")
-            and g.source is not None
-        ):
-            g.has_counter = False
-            self.method = "integrated"
-            self._warn(
-                f"stuck:{g.id}",
-                f"NVML: {g.id}'s energy counter has not moved in {now - self._t_open:.1f} s while its power "
-                f"readings show {integ:.0f} J (a vGPU or broken counter?): its energy is integrated from power samples "
-                "instead (method 'integrated')",
-            )
-            return integ
-        return g.counter_j
+            self._note(f"{g.id}: energy counter {kind}(s) bridged with integrated power (latest: {step.delta_j:.1f} J)")
+        stuck = g.source is not None and g.counter.stuck(
+            now,
+            integ,
+            _const("heuristics", "stuck_counter_min_s"),
+            _const("heuristics", "stuck_counter_min_integrated_j"),
+        )
+        if not stuck:
+            return g.counter.total_j
+        self._use(g, INTEGRATED, now, "energy counter stuck")
+        self._warn(
+            f"stuck:{g.id}",
+            f"NVML: {g.id}'s energy counter has not moved in {now - self._t_open:.1f} s while its power "
+            f"readings show {integ:.0f} J (a vGPU or broken counter?): its energy is integrated from power samples "
+            "instead (method 'integrated')",
+        )
+        return integ
 
     # ------------------------------------------------------------------ process share
     def share(self, now: float) -> dict[str, float]:
@@ -716,34 +704,33 @@ class NvmlSensor(Sensor):
     def _device_share(self, g: _Gpu, pids: set[int]) -> tuple[float, str]:
         if g.proc_util_ok:
             try:
-                samples = list(self._nvml.nvmlDeviceGetProcessUtilization(g.handle, g.proc_last_ts))
-            except self._error as exc:
+                samples = g.dev.process_utilization(g.proc_last_ts)
+            except GPUNotSupported as exc:
                 samples = []
-                if self._unsupported(exc):
-                    g.proc_util_ok = False
-                    self._warn(
-                        f"procutil:{g.id}",
-                        f"NVML: per-process utilisation stopped working on {g.id} ({exc}); its process share is now "
-                        "the share of used GPU memory among compute processes",
-                    )
-                elif not self._empty(exc):
-                    self._warn(f"procerr:{g.id}", f"NVML: per-process utilisation of {g.id} failed ({exc})")
-                    return g.share, g.share_basis
+                g.proc_util_ok = False
+                self._warn(
+                    f"procutil:{g.id}",
+                    f"NVML: per-process utilisation stopped working on {g.id} ({exc}); its process share is now "
+                    "the share of used GPU memory among compute processes",
+                )
+            except GPUError as exc:
+                self._warn(f"procerr:{g.id}", f"NVML: per-process utilisation of {g.id} failed ({exc})")
+                return g.share, g.share_basis
             if samples:
-                g.proc_last_ts = max(g.proc_last_ts, max(int(s.timeStamp) for s in samples))
-            valid = [s for s in samples if 0 <= int(s.smUtil) <= 100]
-            total = sum(int(s.smUtil) for s in valid)
+                g.proc_last_ts = max(g.proc_last_ts, max(s.timestamp_us for s in samples))
+            valid = [s for s in samples if 0 <= s.sm_util_pct <= 100]
+            total = sum(s.sm_util_pct for s in valid)
             if total > 0:
-                if _foreign({int(s.pid) for s in valid}):
+                if _foreign({s.pid for s in valid}):
                     return self._foreign_share(g)
-                mine = sum(int(s.smUtil) for s in valid if int(s.pid) in pids)
+                mine = sum(s.sm_util_pct for s in valid if s.pid in pids)
                 return min(1.0, mine / total), "SM utilisation"
         return self._memory_share(g, pids)
 
     def _memory_share(self, g: _Gpu, pids: set[int]) -> tuple[float, str]:
         try:
-            procs = list(self._nvml.nvmlDeviceGetComputeRunningProcesses(g.handle))
-        except self._error as exc:
+            procs = g.dev.compute_processes()
+        except GPUError as exc:
             self._warn(
                 f"procs:{g.id}",
                 f"NVML: cannot list the processes on {g.id} ({exc}): its whole energy is attributed to this "
@@ -752,14 +739,13 @@ class NvmlSensor(Sensor):
             return 1.0, "whole device (processes unknown)"
         if not procs:
             return 0.0, "no process on the GPU"
-        if _foreign({int(p.pid) for p in procs}):
+        if _foreign({p.pid for p in procs}):
             return self._foreign_share(g)
-        mem = [(int(p.pid), getattr(p, "usedGpuMemory", None)) for p in procs]
-        if any(m is None for _, m in mem) or sum(m or 0 for _, m in mem) == 0:
-            mine = sum(1 for pid, _ in mem if pid in pids)
-            return mine / len(mem), "process count"
-        total = float(sum(m for _, m in mem if m is not None))
-        mine_mem = float(sum(m for pid, m in mem if pid in pids and m is not None))
+        if any(p.used_memory_bytes is None for p in procs) or sum(p.used_memory_bytes or 0 for p in procs) == 0:
+            mine = sum(1 for p in procs if p.pid in pids)
+            return mine / len(procs), "process count"
+        total = float(sum(p.used_memory_bytes or 0 for p in procs))
+        mine_mem = float(sum(p.used_memory_bytes or 0 for p in procs if p.pid in pids))
         return min(1.0, mine_mem / total), "GPU memory"
 
     def _foreign_share(self, g: _Gpu) -> tuple[float, str]:
@@ -799,10 +785,12 @@ class NvmlSensor(Sensor):
                 "power_limit_w": g.power_limit_w,
                 "driver_version": self._driver,
                 "mig_mode": g.mig_mode,
-                "counter_supported": g.counter_supported,
+                "counter_supported": g.counter is not None,
                 "energy_method": g.energy_method,
                 "power_source": g.source,
             }
+            if len(g.methods) > 1:
+                facts["energy_method_changes"] = [span.to_dict() for span in g.methods[1:]]
             if g.mig_instances:
                 facts["mig_instances"] = list(g.mig_instances)
             if len(g.cuda_indices) > 1:
@@ -812,7 +800,7 @@ class NvmlSensor(Sensor):
 
     def uncertainty(self) -> Uncertainty:
         table = constants()["uncertainty"]
-        integrated = [g for g in self._gpus if not g.has_counter]
+        integrated = [g for g in self._gpus if not g.counting]
         if not integrated:
             entry = table["counter"]
             basis = entry["basis"]
@@ -834,9 +822,11 @@ class NvmlSensor(Sensor):
                 SOURCE_POWER_USAGE: "nvmlDeviceGetPowerUsage 1-second average (diagnostic)",
                 None: "none",
             }[g.source]
-            energy = "NVML energy counter" if g.has_counter else "integrated power samples"
+            energy = "NVML energy counter" if g.counting else "integrated power samples"
             out.append(f"{g.id} ({g.name}): energy from {energy}; power timeline from {src}")
-            if g.source == SOURCE_BUFFER and g.has_counter and self._buffer_interval > 0:
+            for span in g.methods[1:]:
+                out.append(f"{g.id}: energy {span.method} from {span.since_s:.1f} s after open on ({span.why})")
+            if g.source == SOURCE_BUFFER and g.counting and self._buffer_interval > 0:
                 out.append(
                     f"{g.id}: the power sample buffer is pulled every {self._buffer_interval:g} s (timeline points "
                     "arrive in batches; energy comes from the counter)"
