@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ecometer import quantities
 from ecometer.errors import InputError
 from ecometer.record import RunRecord
 from ecometer.report import style
 from ecometer.report.charts import plain
-from ecometer.report.figures import Figure, metric, metric_names, work_unit
+from ecometer.report.figures import QuantityValue, metric, metric_names, work_unit
 from ecometer.report.grades import grade_view
 from ecometer.report.text import markdown_table
 from ecometer.units import number, pick_scale
@@ -35,9 +36,9 @@ class Entry:
     group: str
     series: str
     names: list[str]
-    value: Figure
-    x: Figure
-    y: Figure
+    value: QuantityValue
+    x: QuantityValue
+    y: QuantityValue
     grades: list[str | None] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
 
@@ -83,13 +84,13 @@ def _series_fields(records: list[RunRecord], by: str | None) -> list[str]:
     return varying
 
 
-def _combine(figs: list[Figure]) -> Figure:
+def _combine(figs: list[QuantityValue]) -> QuantityValue:
     first = figs[0]
     if len(figs) == 1:
         return first
     central = sum(f.central for f in figs) / len(figs)
     methods = {f.method for f in figs}
-    return Figure(
+    return QuantityValue(
         first.key,
         first.label,
         first.kind,
@@ -113,7 +114,7 @@ def build(records: list[RunRecord], metric_name: str | None = None, by: str | No
     if not records:
         raise InputError("no runs to compare")
     all_work = all(work_unit(r) is not None for r in records)
-    name = metric_name or ("energy_j_per_unit" if all_work else "energy_j")
+    name = quantities.canonical(metric_name) if metric_name else ("it_energy_j_per_unit" if all_work else "it_energy_j")
     if name not in metric_names():
         raise InputError(f"unknown metric {name!r}; valid metrics: {', '.join(metric_names())}")
     per_unit = name.endswith("_per_unit")
@@ -123,7 +124,7 @@ def build(records: list[RunRecord], metric_name: str | None = None, by: str | No
             listing = ", ".join(f"{k}: {v}" for k, v in units.items())
             raise InputError(f"metric {name!r} needs one work unit across runs, found {listing}")
     x_metric = "duration_s_per_unit" if per_unit else "duration_s"
-    y_metric = name if not name.startswith("duration_s") else ("energy_j_per_unit" if per_unit else "energy_j")
+    y_metric = name if not name.startswith("duration_s") else ("it_energy_j_per_unit" if per_unit else "it_energy_j")
     if by is not None:
         missing = [r.name for r in records if by not in r.meta]
         if len(missing) == len(records):
@@ -193,7 +194,7 @@ def table(cmp: Comparison) -> str:
     return markdown_table(header, rows)
 
 
-def _unit_text(fig: Figure, symbol: str) -> str:
+def _unit_text(fig: QuantityValue, symbol: str) -> str:
     return f"{symbol}/{fig.unit.split('/', 1)[1]}" if "/" in fig.unit else symbol
 
 

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ecometer.quantities import estimate
 from ecometer.record import RunRecord, write_atomic
 from ecometer.report import charts, label
 from ecometer.report.figures import (
-    Figure,
+    QuantityValue,
     component_energy,
-    estimate,
     footprint_assumptions,
     footprint_dict,
     headline,
@@ -134,7 +134,7 @@ def _method(method: str) -> str:
     return f'<span class="method" title="{esc(tip)}">{esc(method)}</span>'
 
 
-def _figure_rows(figs: list[Figure]) -> str:
+def _figure_rows(figs: list[QuantityValue]) -> str:
     rows = []
     for f in figs:
         scale = pick_scale(f.kind, f.central if f.central else f.high)
@@ -170,7 +170,7 @@ def _site_table(site: dict[str, Any]) -> str:
             continue
         est = estimate(value) if isinstance(value, dict) else None
         if est is not None:
-            c, lo, hi = est
+            c, lo, hi = est.central, est.low, est.high
             rows[key] = number(c, 4) if lo == hi else f"{number(c, 4)} ({number(lo, 4)} – {number(hi, 4)})"
         elif isinstance(value, list):
             rows[key] = f"profile of {len(value)} values"
