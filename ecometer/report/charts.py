@@ -10,13 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ecometer.quantities import footprint_data
 from ecometer.record import RunRecord
 from ecometer.report import style
 from ecometer.report.figures import (
     COMPONENT_ORDER,
     QuantityValue,
     component_energy,
-    footprint_dict,
     footprint_figure,
     it_energy,
     ordered_components,
@@ -221,7 +221,7 @@ def _panels_figure(record: RunRecord, title: str, divide: tuple[str, float] | No
     for ax, (ptitle, kind, bars) in zip(axes, panels, strict=True):
         _bar_panel(ax, ptitle, kind, suffix, bars)
     note = "whiskers: low–high uncertainty; (method) under each bar"
-    if footprint_dict(record) is None:
+    if footprint_data(record) is None:
         note += "\nno footprint attached: measure with a site (--site) for water and carbon"
     fig.suptitle(title, fontsize=style.FONT_SIZE + 2)
     fig.supxlabel(note, fontsize=style.FONT_SIZE - 2, color="#606060")

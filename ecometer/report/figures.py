@@ -66,11 +66,6 @@ class QuantityValue:
 
 
 # ---- reading attachment dictionaries --------------------------------------------------
-def footprint_dict(record: RunRecord) -> dict[str, Any] | None:
-    """The stored footprint dictionary of ``record``, or ``None`` (see :func:`ecometer.quantities.footprint_data`)."""
-    return footprint_data(record)
-
-
 def footprint_method(fp: dict[str, Any]) -> str:
     method = fp.get("method")
     return method if isinstance(method, str) and method else "modelled"
@@ -78,7 +73,7 @@ def footprint_method(fp: dict[str, Any]) -> str:
 
 def footprint_assumptions(record: RunRecord) -> list[str]:
     """The footprint's stated assumptions as readable lines (dict items written ``key: value``)."""
-    fp = footprint_dict(record)
+    fp = footprint_data(record)
     if not fp:
         return []
     out: list[str] = []
@@ -98,7 +93,7 @@ def footprint_assumptions(record: RunRecord) -> list[str]:
 
 def site_description(record: RunRecord) -> dict[str, Any]:
     """The footprint's site as a flat dict (empty without a footprint)."""
-    fp = footprint_dict(record)
+    fp = footprint_data(record)
     site = fp.get("site") if fp else None
     return site if isinstance(site, dict) else {}
 
@@ -207,7 +202,7 @@ def _need_footprint(key: str) -> Callable[[RunRecord], QuantityValue]:
     def get(record: RunRecord) -> QuantityValue:
         fig = footprint_figure(record, key)
         if fig is None:
-            what = "footprint" if footprint_dict(record) is None else f"footprint figure {key!r}"
+            what = "footprint" if footprint_data(record) is None else f"footprint figure {key!r}"
             raise FigureMissing(
                 f"run {record.name!r} has no {what}: measure with a site (ecometer run --site us-average) "
                 f"or pass --site to ecometer report / compare"

@@ -16,14 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ecometer.quantities import estimate
+from ecometer.quantities import estimate, footprint_data
 from ecometer.record import RunRecord, write_atomic
 from ecometer.report import charts, label
 from ecometer.report.figures import (
     QuantityValue,
     component_energy,
     footprint_assumptions,
-    footprint_dict,
     headline,
     ordered_components,
     per_unit,
@@ -356,7 +355,7 @@ def render_html(record: RunRecord, images: dict[str, bytes] | None = None) -> st
         + _img(images, "breakdown", "energy, water and carbon breakdown")
         + (
             ""
-            if footprint_dict(record)
+            if footprint_data(record)
             else "<p class='muted'>No footprint attached: measure with a site for water and carbon.</p>"
         )
         + "</section>"
@@ -386,7 +385,7 @@ def render_html(record: RunRecord, images: dict[str, bytes] | None = None) -> st
         )
     if view is not None:
         parts.append(_assessment_section(view))
-    fp = footprint_dict(record)
+    fp = footprint_data(record)
     if fp is not None:
         assumptions = "".join(f"<li>{esc(a)}</li>" for a in footprint_assumptions(record))
         parts.append(
