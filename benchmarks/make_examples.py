@@ -221,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "reports" / "examples"), help="output folder")
     args = parser.parse_args(argv)
-    from ecometer.report import compare, label
+    from ecometer.report import label
+    from ecometer.report import run_comparison as compare
     from ecometer.report.grades import grade_view
     from ecometer.report.html import write_report
 

@@ -7,7 +7,7 @@ from test_report_helpers import letter_assessment, make_record
 
 from ecometer.cli import main
 from ecometer.errors import InputError
-from ecometer.report import compare
+from ecometer.report import run_comparison as compare
 
 GRADES = {"fp32": "D", "bf16": "B"}
 

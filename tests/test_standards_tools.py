@@ -12,10 +12,10 @@ from ecometer.errors import InputError
 from ecometer.standards import (
     StandardError,
     calibrate,
-    compare,
     diff,
     load_standard,
     parse_standard,
+    regrade,
     score,
     sensitivity,
     sensitivity_chart,
@@ -151,11 +151,11 @@ def test_diff_lists_changed_fields_and_grade_changes():
     assert d2.grades is None
 
 
-def test_compare_reports_hard_limit_changes():
+def test_regrade_reports_hard_limit_changes():
     old = parse_standard(BASE)
     new = parse_standard(BASE + '\n[[limits]]\nquantity = "site_pue"\nmax = 1.3\n')
     recs = [make_record("hot", footprint=footprint(pue=1.5)), make_record("cool", footprint=footprint(pue=1.1))]
-    assert compare(recs, old, new).pass_changes == ["hot"]
+    assert regrade(recs, old, new).pass_changes == ["hot"]
 
 
 def test_sensitivity_chart_png(tmp_path):

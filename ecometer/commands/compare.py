@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {args.out!r}: expected a .png file name")
     from ecometer.commands.report import enrich
     from ecometer.record import load_record
-    from ecometer.report import compare
+    from ecometer.report import run_comparison as compare
 
     records = [load_record(path) for path in args.records]
     for record in records:

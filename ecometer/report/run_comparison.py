@@ -53,7 +53,7 @@ class Entry:
 
 
 @dataclass
-class Comparison:
+class RunComparison:
     metric: str
     by: str | None
     series_fields: list[str]
@@ -109,7 +109,7 @@ def _sort_key_values(values: list[str]) -> list[str]:
         return values
 
 
-def build(records: list[RunRecord], metric_name: str | None = None, by: str | None = None) -> Comparison:
+def build(records: list[RunRecord], metric_name: str | None = None, by: str | None = None) -> RunComparison:
     """Group ``records`` and compute ``metric_name`` (default: energy per unit if all counted work)."""
     if not records:
         raise InputError("no runs to compare")
@@ -163,11 +163,11 @@ def build(records: list[RunRecord], metric_name: str | None = None, by: str | No
     groups = list(dict.fromkeys(e.group for e in entries))
     if by is not None:
         groups = _sort_key_values(groups)
-    return Comparison(name, by, series_fields, entries, groups, series_all, x_metric, y_metric)
+    return RunComparison(name, by, series_fields, entries, groups, series_all, x_metric, y_metric)
 
 
 # ---- table ----------------------------------------------------------------------------------
-def table(cmp: Comparison) -> str:
+def table(cmp: RunComparison) -> str:
     """The comparison as a markdown table (one row per bar)."""
     scale = pick_scale(cmp.entries[0].value.kind, [e.value.central for e in cmp.entries])
     tscale = pick_scale(cmp.entries[0].x.kind, [e.x.central for e in cmp.entries])
@@ -198,14 +198,14 @@ def _unit_text(fig: QuantityValue, symbol: str) -> str:
     return f"{symbol}/{fig.unit.split('/', 1)[1]}" if "/" in fig.unit else symbol
 
 
-def _ordered(cmp: Comparison) -> list[Entry]:
+def _ordered(cmp: RunComparison) -> list[Entry]:
     order_g = {g: i for i, g in enumerate(cmp.groups)}
     order_s = {s: i for i, s in enumerate(cmp.series)}
     return sorted(cmp.entries, key=lambda e: (order_g[e.group], order_s[e.series]))
 
 
 # ---- chart ----------------------------------------------------------------------------------
-def chart(cmp: Comparison, path: str | Path | None = None) -> bytes:
+def chart(cmp: RunComparison, path: str | Path | None = None) -> bytes:
     """Grouped bars (left) and the trade-off scatter (right) in one PNG."""
     fig = style.new_figure(13.0, 5.4)
     ax_bar, ax_sc = fig.subplots(1, 2, width_ratios=[3, 2])
@@ -218,7 +218,7 @@ def chart(cmp: Comparison, path: str | Path | None = None) -> bytes:
     return style.save(fig, path)
 
 
-def _colour(cmp: Comparison, series: str) -> str:
+def _colour(cmp: RunComparison, series: str) -> str:
     if len(cmp.series) == 1:
         comp = cmp.metric.split("_")[0]
         if comp in style.COMPONENT_COLOURS:
@@ -226,7 +226,7 @@ def _colour(cmp: Comparison, series: str) -> str:
     return style.SERIES_COLOURS[cmp.series.index(series) % len(style.SERIES_COLOURS)]
 
 
-def _bars(cmp: Comparison, ax: Any) -> None:
+def _bars(cmp: RunComparison, ax: Any) -> None:
     style.style_axes(ax)
     first = cmp.entries[0].value
     scale = pick_scale(first.kind, [e.value.high for e in cmp.entries])
@@ -292,7 +292,7 @@ def _pareto(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return front
 
 
-def _tradeoff(cmp: Comparison, ax: Any) -> None:
+def _tradeoff(cmp: RunComparison, ax: Any) -> None:
     style.style_axes(ax)
     ax.grid(axis="x", color="#e6e6e6", linewidth=0.8)
     xs_fig = [e.x for e in cmp.entries]
