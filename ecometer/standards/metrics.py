@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ecometer import quantities
 from ecometer import units as U
 from ecometer.errors import NotApplicable
-from ecometer.quantities import NO_FOOTPRINT, Quantity  # noqa: F401 - NO_FOOTPRINT: re-exported
+from ecometer.quantities import Quantity
 from ecometer.record import Estimate, RunRecord
 from ecometer.units import S_PER_H
 
