@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from ecometer.quantities import NO_FOOTPRINT
 from ecometer.record import Component, Estimate, RunRecord
 from ecometer.standards import (
     Assessment,
@@ -17,7 +18,6 @@ from ecometer.standards import (
     score,
     standards,
 )
-from ecometer.quantities import NO_FOOTPRINT
 
 BASE = """\
 [standard]
