@@ -1,7 +1,9 @@
 """The figures of a run, read from a record and its attached footprint and assessment.
 
-Reports, charts, tables and comparisons all take their numbers from here, so that a figure is
-named, united and qualified (method, uncertainty) the same way everywhere. Only the stored
+Reports, charts, tables and comparisons all take their numbers from here, as
+:class:`QuantityValue` objects named by :mod:`ecometer.quantities` (the names standards and
+the Prometheus exporter use too), so that a figure is named, united and qualified (method,
+uncertainty) the same way everywhere. Only the stored
 attachment *dictionaries* are read (``record.attachments["footprint"]`` and
 ``["assessment"]``), so a record footprinted or scored on another machine reports the same,
 and a record with neither still reports what it has.
