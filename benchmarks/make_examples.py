@@ -221,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "reports" / "examples"), help="output folder")
     args = parser.parse_args(argv)
-    from ecometer.report import compare, label
+    from ecometer.report import label
+    from ecometer.report import run_comparison as compare
     from ecometer.report.grades import grade_view
     from ecometer.report.html import write_report
 
@@ -232,13 +233,13 @@ def main(argv: list[str] | None = None) -> int:
     files = write_report(train, out)
     inference = inference_example()
     label.grade_label(grade_view(inference), out / "grade-stars.png", title=inference.name)
-    cmp = compare.build(sweep_examples(), "energy_j_per_unit", "precision")
+    cmp = compare.build(sweep_examples(), "it_energy_j_per_unit", "precision")
     compare.chart(cmp, out / "compare.png")
     table = compare.table(cmp)
     (out / "compare.md").write_text(
         "# Example comparison (replayed traces, not measurements)\n\n"
         "Made by `benchmarks/make_examples.py` through the code of "
-        "`ecometer compare RUNS... --by precision --metric energy_j_per_unit --table`.\n\n" + table + "\n",
+        "`ecometer compare RUNS... --by precision --metric it_energy_j_per_unit --table`.\n\n" + table + "\n",
         encoding="utf-8",
     )
     written = [out / "record.json", files.html, *files.pngs.values(), out / "grade-stars.png", out / "compare.png"]

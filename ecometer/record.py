@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from ecometer.errors import RecordError
+from ecometer.errors import NotApplicable, RecordError
 
 #: schema 2: every bound is an :class:`Estimate` with ``coverage`` and ``distribution``;
 #: schema 1 records (bounds without a stated coverage) still load
@@ -417,21 +417,40 @@ class RunRecord:
     def methods(self) -> dict[str, str]:
         return {name: c.method for name, c in self.components.items()}
 
+    def _work_name(self, unit: str | None) -> str | None:
+        return unit or self.work_unit or (next(iter(self.work)) if len(self.work) == 1 else None)
+
+    def work_count(self, unit: str | None = None) -> tuple[str, float]:
+        """The run's functional unit and how many were counted: ``(unit, count)``.
+
+        ``unit`` defaults to the record's ``work_unit``, else its only work counter. Raises
+        :class:`~ecometer.errors.NotApplicable` (``missing_unit=True``) when no unit can be
+        named, that unit was not counted, or its count is not a positive number.
+        """
+        name = self._work_name(unit)
+        counted = ", ".join(sorted(self.work)) or "nothing"
+        if name is None:
+            raise NotApplicable(f"record names no work unit (counted: {counted})", missing_unit=True)
+        if name not in self.work:
+            raise NotApplicable(f"record counted no {name!r} (counted: {counted})", missing_unit=True)
+        count = self.work[name]
+        if isinstance(count, bool) or not isinstance(count, (int, float)) or not math.isfinite(count) or count <= 0:
+            raise NotApplicable(f"record counted {count} {name}; a positive count is needed", missing_unit=True)
+        return name, float(count)
+
     def per_work(self, quantity: str = "energy_j", unit: str | None = None) -> float:
         """``quantity`` (an attribute of the record, e.g. ``energy_j``) per unit of work.
 
-        ``unit`` defaults to the record's ``work_unit`` or its only work unit.
-        Raises ``KeyError`` if that unit was not counted and ``ZeroDivisionError`` if its
-        count is zero.
+        ``unit`` defaults to the record's ``work_unit`` or its only work unit (see
+        :meth:`work_count`). Raises ``KeyError`` if that unit was not counted and
+        ``ZeroDivisionError`` if its count is not positive.
         """
-        unit = unit or self.work_unit or (next(iter(self.work)) if len(self.work) == 1 else None)
-        if unit is None or unit not in self.work:
-            raise KeyError(f"record {self.name!r} has no work unit {unit!r}; counted: {sorted(self.work)}")
-        count = self.work[unit]
-        if count == 0:
-            raise ZeroDivisionError(f"record {self.name!r} counted 0 {unit}")
-        value = getattr(self, quantity)
-        return float(value) / count
+        try:
+            unit, count = self.work_count(unit)
+        except NotApplicable as exc:
+            error = ZeroDivisionError if self._work_name(unit) in self.work else KeyError
+            raise error(f"record {self.name!r}: {exc.reason}") from None
+        return float(getattr(self, quantity)) / count
 
     # ---- attachments (footprint, assessment) ---------------------------------------
     @property

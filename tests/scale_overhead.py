@@ -28,18 +28,12 @@ import time
 import urllib.request
 import zlib
 
+from conftest import FakeClock
+
 from ecometer.aggregate import merge_records
 from ecometer.integrations.prometheus import serve
 from ecometer.meter import Meter
 from ecometer.sensors.replay import ReplaySensor
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def sampler_cpu(seconds: float, interval_s: float, gpus: str | None) -> dict[str, float]:

@@ -5,19 +5,12 @@ from __future__ import annotations
 import math
 
 import pytest
+from conftest import FakeClock
 
 from ecometer.aggregate import AggregateError, merge_files, merge_records
 from ecometer.meter import Meter
 from ecometer.record import checkpoint_path, load_record
 from ecometer.sensors.replay import ReplaySensor
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 100.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def part(

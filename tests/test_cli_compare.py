@@ -7,7 +7,7 @@ from test_report_helpers import letter_assessment, make_record
 
 from ecometer.cli import main
 from ecometer.errors import InputError
-from ecometer.report import compare
+from ecometer.report import run_comparison as compare
 
 GRADES = {"fp32": "D", "bf16": "B"}
 
@@ -32,7 +32,7 @@ def sweep(tmp_path, *, seeds=(0, 1)):
 
 def test_build_groups_by_field_series_by_other_fields_and_averages_repeats(tmp_path):
     _, records = sweep(tmp_path)
-    cmp = compare.build(records, "energy_j_per_unit", "precision")
+    cmp = compare.build(records, "it_energy_j_per_unit", "precision")
     assert cmp.groups == ["fp32", "bf16"]
     assert cmp.series_fields == ["batch_size"]  # seed is a repetition field, not a series
     assert len(cmp.entries) == 4 and all(len(e.names) == 2 for e in cmp.entries)
@@ -47,7 +47,7 @@ def test_build_groups_by_field_series_by_other_fields_and_averages_repeats(tmp_p
 
 def test_numeric_groups_sort_by_value(tmp_path):
     _, records = sweep(tmp_path, seeds=(0,))
-    cmp = compare.build(records, "energy_j", "batch_size")
+    cmp = compare.build(records, "it_energy_j", "batch_size")
     assert cmp.groups == ["32", "64"]
 
 
@@ -55,9 +55,9 @@ def test_mixed_grades_and_default_metric(tmp_path):
     a = make_record("same", assessment=letter_assessment("B"))
     b = make_record("same", assessment=letter_assessment("D"))
     cmp = compare.build([a, b])
-    assert cmp.metric == "energy_j_per_unit"
+    assert cmp.metric == "it_energy_j_per_unit"
     assert cmp.entries[0].grade == "B–D"
-    assert compare.build([make_record(samples=None)]).metric == "energy_j"
+    assert compare.build([make_record(samples=None)]).metric == "it_energy_j"
 
 
 def test_build_rejects_bad_requests():
@@ -65,13 +65,13 @@ def test_build_rejects_bad_requests():
     with pytest.raises(InputError, match="unknown metric 'watts'"):
         compare.build(recs, "watts")
     with pytest.raises(InputError, match="no run has this metadata field"):
-        compare.build(recs, "energy_j", "precision")
+        compare.build(recs, "it_energy_j", "precision")
     tok = make_record("c")
     tok.work, tok.work_unit = {"token": 10.0}, "token"
     with pytest.raises(InputError, match="one work unit"):
-        compare.build([recs[0], tok], "energy_j_per_unit")
+        compare.build([recs[0], tok], "it_energy_j_per_unit")
     with pytest.raises(InputError, match="no footprint"):
-        compare.build([make_record(footprint=False)], "water_l")
+        compare.build([make_record(footprint=False)], "water_total_l")
 
 
 def test_pareto_front():
@@ -80,7 +80,7 @@ def test_pareto_front():
 
 def test_table_has_one_row_per_bar(tmp_path):
     _, records = sweep(tmp_path)
-    table = compare.table(compare.build(records, "water_l_per_unit", "precision"))
+    table = compare.table(compare.build(records, "water_total_l_per_unit", "precision"))
     lines = table.splitlines()
     assert lines[0].startswith("| precision | series | runs | Water consumed per sample (")
     assert len(lines) == 2 + 4

@@ -12,10 +12,10 @@ import math
 from pathlib import Path
 
 import pytest
+from conftest import FakeClock, manual_meter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ecometer.meter import Meter
 from ecometer.record import RecordError, RunRecord, load_record
 from ecometer.sensors.replay import ReplaySensor
 
@@ -35,23 +35,15 @@ json_like = st.recursive(
 )
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = 50.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 def _valid_record_dict() -> dict:
-    clock = Clock()
+    clock = FakeClock(50.0)
     gpu = ReplaySensor([(0, 100), (1, 250)], method="counter", clock=clock, uncertainty=(0.05, 0.05))
     cpu = ReplaySensor([(0, 20)], component="cpu", clock=clock)
-    m = Meter("fuzz", sensors=[gpu, cpu], clock=clock, background=False, out=None, meta={"task": "t", "n": [1, 2]})
+    m = manual_meter(clock, [gpu, cpu], "fuzz", meta={"task": "t", "n": [1, 2]})
     m.start()
     for i in range(20):
         with m.phase("step"):
-            clock.t += 0.1
+            clock.advance(0.1)
             m.sample_now()
         m.add_work(8, "sample")
         if i == 5:

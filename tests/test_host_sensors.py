@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from typing import NamedTuple
 
 import pytest
+from conftest import FakeClock
 
 from ecometer.record import SensorInfo
 from ecometer.sensors import host
@@ -66,12 +67,8 @@ def cpuinfo(
     return CpuInfo(model_name, vendor, family, model, n, sockets, vm)
 
 
-class Clock:
-    def __init__(self, t: float = 100.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
+class Clock(FakeClock):
+    start = 100.0  # the scripted /proc/stat timelines below start at t = 100 s
 
 
 class FakeStat:

@@ -6,24 +6,12 @@ import json
 import threading
 
 import pytest
+from conftest import FakeClock
 
 import ecometer
 from ecometer.meter import Meter
 from ecometer.record import checkpoint_path, load_record
 from ecometer.sensors.replay import ReplaySensor
-
-
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self, t: float = 1000.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, dt: float) -> None:
-        self.t += dt
 
 
 def manual_meter(clock: FakeClock, sensors, **kw) -> Meter:

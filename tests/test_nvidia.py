@@ -11,6 +11,7 @@ from importlib import resources
 from types import SimpleNamespace
 
 import pytest
+from conftest import FakeClock as Clock
 
 from ecometer.errors import GPULost, InputError, SensorUnavailable
 from ecometer.sensors import gpu_select as gs
@@ -28,22 +29,6 @@ class FakeNVMLError(Exception):
 
     def __str__(self) -> str:
         return f"NVML error {self.value}"
-
-
-class Clock:
-    """Monotonic and wall clocks that only move when told."""
-
-    def __init__(self, t: float = 100.0) -> None:
-        self.t = t
-
-    def mono(self) -> float:
-        return self.t
-
-    def wall(self) -> float:
-        return self.t + WALL0
-
-    def advance(self, dt: float) -> None:
-        self.t += dt
 
 
 @dataclass

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import FakeClock as Clock
 
 from ecometer.errors import SensorUnavailable
 from ecometer.sensors import rapl
@@ -15,14 +16,6 @@ from ecometer.sensors.rapl import RaplSensor, counter_delta, discover_domains
 
 INTEL_RANGE = 262143328850  # a typical Intel max_energy_range_uj (2^32 x 61.035 uJ)
 J = 1_000_000  # uJ per J
-
-
-class Clock:
-    def __init__(self, t: float = 1000.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def zone(root: Path, zone_id: str, name: str, energy_uj: int = 0, max_range: int = INTEL_RANGE, **extra: int) -> Path:

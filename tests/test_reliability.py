@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from conftest import FakeClock
 
 import ecometer
 from ecometer import lifecycle
@@ -29,18 +30,6 @@ from ecometer.meter import Meter
 from ecometer.record import checkpoint_path, load_record
 from ecometer.sensors.base import Sensor
 from ecometer.sensors.replay import ReplaySensor
-
-
-class FakeClock:
-    def __init__(self, t: float = 1000.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, dt: float) -> None:
-        self.t += dt
-
 
 Fault = Callable[[int, float], BaseException | None]  # (call number, clock time) -> exception to raise
 

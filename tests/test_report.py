@@ -48,32 +48,32 @@ def test_units_pick_readable_scales():
 def test_headline_reads_footprint_dict_and_per_unit_divides():
     rec = make_record()
     figs = {f.key: f for f in headline(rec)}
-    assert {"energy_j", "gpu_energy_j", "cpu_energy_j", "dram_energy_j", "water_l", "carbon_g"} <= set(figs)
-    assert "withdrawal_water_l" not in figs  # stored as null: not shown
+    assert {"it_energy_j", "gpu_energy_j", "cpu_energy_j", "dram_energy_j", "water_total_l", "carbon_g"} <= set(figs)
+    assert "water_withdrawal_l" not in figs  # stored as null: not shown
     fp = rec.attachments["footprint"]
-    assert figs["water_l"].central == fp["water"]["total_l"]["central"]
-    assert figs["water_l"].method == "modelled"
+    assert figs["water_total_l"].central == fp["water"]["total_l"]["central"]
+    assert figs["water_total_l"].method == "modelled"
     assert figs["gpu_energy_j"].method == "counter"
-    assert figs["energy_j"].method.startswith("mixed")
+    assert figs["it_energy_j"].method.startswith("mixed")
     per = {f.key: f for f in per_unit(rec)}
-    assert math.isclose(per["energy_j_per_unit"].central, rec.energy_j / 1000)
-    assert per["energy_j_per_unit"].unit == "J/sample"
-    assert per["water_l_per_unit"].high == pytest.approx(fp["water"]["total_l"]["high"] / 1000)
+    assert math.isclose(per["it_energy_j_per_unit"].central, rec.energy_j / 1000)
+    assert per["it_energy_j_per_unit"].unit == "J/sample"
+    assert per["water_total_l_per_unit"].high == pytest.approx(fp["water"]["total_l"]["high"] / 1000)
 
 
 def test_headline_without_footprint_shows_only_energy():
     rec = make_record(footprint=False)
     keys = {f.key for f in headline(rec)}
-    assert keys == {"energy_j", "gpu_energy_j", "cpu_energy_j", "dram_energy_j"}
+    assert keys == {"it_energy_j", "gpu_energy_j", "cpu_energy_j", "dram_energy_j"}
 
 
 def test_metric_errors_name_the_problem():
     with pytest.raises(InputError, match="unknown metric 'joules'.*energy_j"):
         metric(make_record(), "joules")
     with pytest.raises(FigureMissing, match="no footprint: .*--site"):
-        metric(make_record(footprint=False), "water_l")
+        metric(make_record(footprint=False), "water_total_l")
     with pytest.raises(FigureMissing, match="work units"):
-        metric(make_record(samples=None), "energy_j_per_unit")
+        metric(make_record(samples=None), "it_energy_j_per_unit")
     assert metric(make_record(), "duration_s").central == 20.0
     assert "carbon_g_per_unit" in metric_names()
 
@@ -82,8 +82,8 @@ def test_footprint_dict_with_plain_numbers_and_bad_values():
     rec = make_record(footprint=False)
     rec.attachments["footprint"] = {"water": {"total_l": 2.0, "onsite_l": "junk"}, "carbon_g": {"central": None}}
     figs = {f.key: f for f in headline(rec)}
-    assert figs["water_l"].central == 2.0 and figs["water_l"].low == 2.0
-    assert "onsite_water_l" not in figs and "carbon_g" not in figs
+    assert figs["water_total_l"].central == 2.0 and figs["water_total_l"].low == 2.0
+    assert "water_onsite_l" not in figs and "carbon_g" not in figs
 
 
 # ---- grades ---------------------------------------------------------------------------------

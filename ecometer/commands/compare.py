@@ -8,8 +8,8 @@ from typing import Any
 
 EPILOG = """examples:
   ecometer compare runs/*.json --out compare.png
-  ecometer compare runs/*.json --by precision --metric energy_j_per_unit --out precision.png
-  ecometer compare runs/*.json --by batch_size --metric water_l_per_unit --table
+  ecometer compare runs/*.json --by precision --metric it_energy_j_per_unit --out precision.png
+  ecometer compare runs/*.json --by batch_size --metric water_total_l_per_unit --table
   ecometer compare runs/*.json --site us-average --standard ecometer-inference --out c.png
 
 --by FIELD groups runs by a field of their metadata (meta={"precision": "bf16"}); runs
@@ -18,7 +18,7 @@ configuration are averaged (whiskers span their uncertainty and spread). The cha
 grouped bars with uncertainty whiskers and grades, and a time-versus-metric trade-off.
 
 metrics: {metrics}
-(default: energy_j_per_unit when every run counted work, else energy_j)
+(default: it_energy_j_per_unit when every run counted work, else it_energy_j)
 """
 
 
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {args.out!r}: expected a .png file name")
     from ecometer.commands.report import enrich
     from ecometer.record import load_record
-    from ecometer.report import compare
+    from ecometer.report import run_comparison as compare
 
     records = [load_record(path) for path in args.records]
     for record in records:

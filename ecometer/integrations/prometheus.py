@@ -43,7 +43,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ecometer._version import __version__
-from ecometer.errors import InputError
+from ecometer.errors import InputError, NotApplicable
+from ecometer.quantities import QUANTITIES
 
 log = logging.getLogger("ecometer.prometheus")
 
@@ -51,6 +52,13 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9464
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+#: metric names, from the quantity registry (ecometer.quantities)
+_ENERGY = QUANTITIES["it_energy_j"].prometheus[0]  # type: ignore[index]
+_WATER = QUANTITIES["water_onsite_l"].prometheus[0]  # type: ignore[index]
+_CARBON = QUANTITIES["carbon_g"].prometheus[0]  # type: ignore[index]
+#: the footprint quantities exported, in exposition order
+EXPORTED_FOOTPRINT = [(q, q.prometheus) for q in QUANTITIES.values() if q.footprint is not None and q.prometheus]
 
 
 # ---- exposition text ----------------------------------------------------------------------
@@ -159,7 +167,7 @@ def render(meter: Any, state: MetricsState | None = None, labels: Mapping[str, s
     elapsed = _Family("ecometer_elapsed_seconds", "gauge", "Seconds since the run started.")
     power = _Family("ecometer_power_watts", "gauge", "Power drawn now, by component and device (W).")
     energy = _Family(
-        "ecometer_energy_joules_total", "counter", "Energy used since the run started, by component and device (J)."
+        _ENERGY, "counter", "Energy used since the run started, by component and device (J)."
     )
     work = _Family("ecometer_work_total", "counter", "Work units counted since the run started, by unit.")
     families = [up, info, elapsed, power, energy, work]
@@ -194,29 +202,30 @@ def render(meter: Any, state: MetricsState | None = None, labels: Mapping[str, s
     return "\n".join(lines) + "\n"
 
 
+#: help text of the exporter's footprint metric families
+_FOOTPRINT_HELP = {
+    _WATER: "Water consumed for the energy used so far (L): on-site cooling and off-site electricity generation.",
+    _CARBON: "Carbon emitted for the energy used so far (g CO2e).",
+}
+
+
 def _impact(site: Any, energy_j: float, state: MetricsState) -> list[_Family]:
     try:
         from ecometer.footprint import footprint
 
-        fp = footprint(energy_j=energy_j, site=site)
+        fp = footprint(energy_j=energy_j, site=site).to_dict()
     except Exception as exc:  # noqa: BLE001 - metrics must keep flowing without water and carbon
         state.footprint_failed(exc)
         return []
-    water = _Family(
-        "ecometer_water_litres_total",
-        "counter",
-        "Water consumed for the energy used so far (L): on-site cooling and off-site electricity generation.",
-    )
-    water.add(state.monotonic(("water", "onsite"), float(fp.water.onsite_l)), kind="onsite")
-    water.add(state.monotonic(("water", "offsite"), float(fp.water.offsite_l)), kind="offsite")
-    out = [water]
-    if fp.carbon_g is not None:
-        carbon = _Family(
-            "ecometer_carbon_grams_total", "counter", "Carbon emitted for the energy used so far (g CO2e)."
-        )
-        carbon.add(state.monotonic(("carbon",), float(fp.carbon_g)))
-        out.append(carbon)
-    return out
+    families: dict[str, _Family] = {}
+    for q, (name, labels) in EXPORTED_FOOTPRINT:
+        try:
+            value = q.from_footprint(fp).central
+        except NotApplicable:  # no grid carbon intensity at this site: no carbon metric
+            continue
+        family = families.setdefault(name, _Family(name, "counter", _FOOTPRINT_HELP[name]))
+        family.add(state.monotonic((q.name,), float(value)), **dict(labels))
+    return list(families.values())
 
 
 # ---- the HTTP server ---------------------------------------------------------------------------

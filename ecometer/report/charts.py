@@ -10,13 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ecometer.quantities import footprint_data
 from ecometer.record import RunRecord
 from ecometer.report import style
 from ecometer.report.figures import (
     COMPONENT_ORDER,
-    Figure,
+    QuantityValue,
     component_energy,
-    footprint_dict,
     footprint_figure,
     it_energy,
     ordered_components,
@@ -159,7 +159,7 @@ def _draw_phases(record: RunRecord, ax: Any, strip: Any, tscale: Any) -> None:
 
 
 # ---- bars with whiskers -------------------------------------------------------------------
-def _bar_panel(ax: Any, title: str, kind: str, unit_suffix: str, bars: list[tuple[str, Figure, str]]) -> None:
+def _bar_panel(ax: Any, title: str, kind: str, unit_suffix: str, bars: list[tuple[str, QuantityValue, str]]) -> None:
     """Bars (label, figure, colour) with low-high whiskers and the central value written above."""
     style.style_axes(ax)
     scale = pick_scale(kind, [f.high for _, f, _ in bars])
@@ -180,10 +180,10 @@ def _bar_panel(ax: Any, title: str, kind: str, unit_suffix: str, bars: list[tupl
 
 def _panels(
     record: RunRecord, divide: tuple[str, float] | None
-) -> list[tuple[str, str, list[tuple[str, Figure, str]]]]:
+) -> list[tuple[str, str, list[tuple[str, QuantityValue, str]]]]:
     """(title, kind, bars) per panel: energy, water, carbon, from what the record has."""
 
-    def d(f: Figure) -> Figure:
+    def d(f: QuantityValue) -> QuantityValue:
         return f.per(divide[1], divide[0]) if divide else f
 
     energy = [
@@ -196,10 +196,10 @@ def _panels(
     panels = [("Energy", "energy", energy)]
     water = []
     for key, label, colour in (
-        ("onsite_water_l", "On-site", "onsite_water"),
-        ("offsite_water_l", "Off-site", "offsite_water"),
-        ("water_l", "Consumed", "water"),
-        ("withdrawal_water_l", "Withdrawn", "withdrawal_water"),
+        ("water_onsite_l", "On-site", "onsite_water"),
+        ("water_offsite_l", "Off-site", "offsite_water"),
+        ("water_total_l", "Consumed", "water"),
+        ("water_withdrawal_l", "Withdrawn", "withdrawal_water"),
     ):
         f = footprint_figure(record, key)
         if f is not None:
@@ -221,7 +221,7 @@ def _panels_figure(record: RunRecord, title: str, divide: tuple[str, float] | No
     for ax, (ptitle, kind, bars) in zip(axes, panels, strict=True):
         _bar_panel(ax, ptitle, kind, suffix, bars)
     note = "whiskers: low–high uncertainty; (method) under each bar"
-    if footprint_dict(record) is None:
+    if footprint_data(record) is None:
         note += "\nno footprint attached: measure with a site (--site) for water and carbon"
     fig.suptitle(title, fontsize=style.FONT_SIZE + 2)
     fig.supxlabel(note, fontsize=style.FONT_SIZE - 2, color="#606060")

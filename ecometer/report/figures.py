@@ -1,7 +1,9 @@
 """The figures of a run, read from a record and its attached footprint and assessment.
 
-Reports, charts, tables and comparisons all take their numbers from here, so that a figure is
-named, united and qualified (method, uncertainty) the same way everywhere. Only the stored
+Reports, charts, tables and comparisons all take their numbers from here, as
+:class:`QuantityValue` objects named by :mod:`ecometer.quantities` (the names standards and
+the Prometheus exporter use too), so that a figure is named, united and qualified (method,
+uncertainty) the same way everywhere. Only the stored
 attachment *dictionaries* are read (``record.attachments["footprint"]`` and
 ``["assessment"]``), so a record footprinted or scored on another machine reports the same,
 and a record with neither still reports what it has.
@@ -16,8 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecometer.errors import FigureMissing, InputError
-from ecometer.record import RunRecord
+from ecometer import quantities
+from ecometer.errors import FigureMissing, InputError, NotApplicable
+from ecometer.quantities import Quantity, footprint_data
+from ecometer.record import Estimate, RunRecord
 
 COMPONENT_ORDER = ("gpu", "cpu", "dram")
 
@@ -25,10 +29,11 @@ COMPONENT_ORDER = ("gpu", "cpu", "dram")
 
 
 @dataclass
-class Figure:
-    """One figure of a run: ``central`` with bounds ``low``..``high`` in SI ``unit``.
+class QuantityValue:
+    """The value of one named quantity for a run: ``central`` with bounds ``low``..``high`` in SI ``unit``.
 
-    ``kind`` is ``energy``, ``water``, ``carbon``, ``time`` or ``power`` (for display scaling);
+    ``key`` is the quantity's name in :mod:`ecometer.quantities` (``_per_unit`` appended when
+    divided by the work counted); ``kind`` is ``energy``, ``water``, ``carbon``, ``time`` or ``power`` (for display scaling);
     ``method`` is how it was obtained (``counter``, ``integrated``, ``modelled``, ``constant``,
     ``user``, or ``mixed (...)`` for a total over components obtained differently).
     """
@@ -47,9 +52,9 @@ class Figure:
     def exact(self) -> bool:
         return self.low == self.high == self.central
 
-    def per(self, count: float, unit: str) -> Figure:
+    def per(self, count: float, unit: str) -> QuantityValue:
         """This figure divided by ``count`` units of work named ``unit``."""
-        return Figure(
+        return QuantityValue(
             key=f"{self.key}_per_unit",
             label=f"{self.label} per {unit}",
             kind=self.kind,
@@ -63,31 +68,6 @@ class Figure:
 
 
 # ---- reading attachment dictionaries --------------------------------------------------
-def estimate(value: Any) -> tuple[float, float, float] | None:
-    """``(central, low, high)`` from a stored estimate dict or a plain number, else ``None``."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        v = float(value)
-        return (v, v, v) if math.isfinite(v) else None
-    if isinstance(value, dict) and "central" in value:
-        try:
-            c = float(value["central"])
-            lo = float(value.get("low", c) if value.get("low") is not None else c)
-            hi = float(value.get("high", c) if value.get("high") is not None else c)
-        except (TypeError, ValueError):
-            return None
-        if not all(math.isfinite(x) for x in (c, lo, hi)):
-            return None
-        return c, min(lo, c), max(hi, c)
-    return None
-
-
-def footprint_dict(record: RunRecord) -> dict[str, Any] | None:
-    fp = record.attachments.get("footprint")
-    return fp if isinstance(fp, dict) else None
-
-
 def footprint_method(fp: dict[str, Any]) -> str:
     method = fp.get("method")
     return method if isinstance(method, str) and method else "modelled"
@@ -95,7 +75,7 @@ def footprint_method(fp: dict[str, Any]) -> str:
 
 def footprint_assumptions(record: RunRecord) -> list[str]:
     """The footprint's stated assumptions as readable lines (dict items written ``key: value``)."""
-    fp = footprint_dict(record)
+    fp = footprint_data(record)
     if not fp:
         return []
     out: list[str] = []
@@ -115,7 +95,7 @@ def footprint_assumptions(record: RunRecord) -> list[str]:
 
 def site_description(record: RunRecord) -> dict[str, Any]:
     """The footprint's site as a flat dict (empty without a footprint)."""
-    fp = footprint_dict(record)
+    fp = footprint_data(record)
     site = fp.get("site") if fp else None
     return site if isinstance(site, dict) else {}
 
@@ -136,56 +116,55 @@ def combined_method(record: RunRecord) -> str:
     return f"mixed ({parts})"
 
 
-def it_energy(record: RunRecord) -> Figure:
+def it_energy(record: RunRecord) -> QuantityValue:
     unc = record.energy_uncertainty
-    return Figure("energy_j", "IT energy", "energy", "J", record.energy_j, unc.low, unc.high, combined_method(record))
+    q = quantities.QUANTITIES["it_energy_j"]
+    return _value(q, Estimate(record.energy_j, unc.low, unc.high), combined_method(record))
 
 
-def component_energy(record: RunRecord, name: str) -> Figure:
+def component_energy(record: RunRecord, name: str) -> QuantityValue:
     c = record.components[name]
-    return Figure(
-        f"{name}_energy_j",
-        f"{name.upper()} energy",
-        "energy",
-        "J",
-        c.energy_j,
-        min(c.uncertainty.low, c.energy_j),
-        max(c.uncertainty.high, c.energy_j),
-        c.method,
-        list(c.notes),
-    )
+    low, high = min(c.uncertainty.low, c.energy_j), max(c.uncertainty.high, c.energy_j)
+    q = quantities.QUANTITIES.get(f"{name}_energy_j")
+    if q is None:  # a component the registry does not name (a custom sensor)
+        return QuantityValue(f"{name}_energy_j", f"{name.upper()} energy", "energy", "J", c.energy_j, low, high,
+                             c.method, list(c.notes))  # fmt: skip
+    return _value(q, Estimate(c.energy_j, low, high), c.method, c.notes)
 
 
-_FOOTPRINT_FIGURES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
-    # key: (label, kind, unit, path in the footprint dict)
-    "facility_energy_j": ("Facility energy", "energy", "J", ("facility_energy_j",)),
-    "water_l": ("Water consumed", "water", "L", ("water", "total_l")),
-    "onsite_water_l": ("On-site water", "water", "L", ("water", "onsite_l")),
-    "offsite_water_l": ("Off-site water", "water", "L", ("water", "offsite_l")),
-    "withdrawal_water_l": ("Water withdrawn", "water", "L", ("water", "withdrawal_l")),
-    "carbon_g": ("Carbon", "carbon", "g CO2e", ("carbon_g",)),
-}
+#: the footprint quantities a report shows, in order
+FOOTPRINT_QUANTITIES = (
+    "facility_energy_j",
+    "water_total_l",
+    "water_onsite_l",
+    "water_offsite_l",
+    "water_withdrawal_l",
+    "carbon_g",
+)
 
 
-def footprint_figure(record: RunRecord, key: str) -> Figure | None:
-    fp = footprint_dict(record)
+def _value(q: Quantity, est: Estimate, method: str, notes: list[str] | None = None) -> QuantityValue:
+    return QuantityValue(q.name, q.label, q.kind, q.unit, est.central, est.low, est.high, method, list(notes or []))
+
+
+def footprint_figure(record: RunRecord, key: str) -> QuantityValue | None:
+    """The footprint quantity ``key`` of ``record``, or ``None`` if the footprint lacks it."""
+    fp = footprint_data(record)
     if fp is None:
         return None
-    label, kind, unit, path = _FOOTPRINT_FIGURES[key]
-    node: Any = fp
-    for part in path:
-        node = node.get(part) if isinstance(node, dict) else None
-    est = estimate(node)
-    if est is None:
+    q = quantities.get(key)
+    try:
+        est = q.from_footprint(fp)
+    except NotApplicable:
         return None
-    return Figure(key, label, kind, unit, est[0], est[1], est[2], footprint_method(fp))
+    return _value(q, est, footprint_method(fp))
 
 
-def headline(record: RunRecord) -> list[Figure]:
+def headline(record: RunRecord) -> list[QuantityValue]:
     """IT energy, energy per component, then whatever the footprint holds."""
     out = [it_energy(record)]
     out += [component_energy(record, n) for n in ordered_components(record)]
-    for key in _FOOTPRINT_FIGURES:
+    for key in FOOTPRINT_QUANTITIES:
         fig = footprint_figure(record, key)
         if fig is not None:
             out.append(fig)
@@ -193,17 +172,14 @@ def headline(record: RunRecord) -> list[Figure]:
 
 
 def work_unit(record: RunRecord) -> tuple[str, float] | None:
-    """The run's functional unit and its count, or ``None`` if no (non-zero) work was counted."""
-    unit = record.work_unit or (next(iter(record.work)) if len(record.work) == 1 else None)
-    if unit is None or unit not in record.work:
+    """The run's functional unit and its count, or ``None`` if no (positive) work was counted."""
+    try:
+        return record.work_count()
+    except NotApplicable:
         return None
-    count = record.work[unit]
-    if not isinstance(count, (int, float)) or not math.isfinite(count) or count <= 0:
-        return None
-    return unit, float(count)
 
 
-def per_unit(record: RunRecord) -> list[Figure]:
+def per_unit(record: RunRecord) -> list[QuantityValue]:
     """Every headline figure divided by the work counted (empty without work)."""
     wu = work_unit(record)
     if wu is None:
@@ -213,22 +189,22 @@ def per_unit(record: RunRecord) -> list[Figure]:
 
 
 # ---- metrics for comparisons -----------------------------------------------------------
-def _duration(record: RunRecord) -> Figure:
-    d = record.duration_s
-    return Figure("duration_s", "Duration", "time", "s", d, d, d, "constant")
+def _duration(record: RunRecord) -> QuantityValue:
+    return _value(quantities.QUANTITIES["duration_s"], Estimate.exact(record.duration_s), "constant")
 
 
-def _power(record: RunRecord) -> Figure:
+def _power(record: RunRecord) -> QuantityValue:
     e = it_energy(record)
     d = record.duration_s or math.nan
-    return Figure("power_w", "Average IT power", "power", "W", e.central / d, e.low / d, e.high / d, e.method)
+    q = quantities.QUANTITIES["average_power_w"]
+    return _value(q, Estimate(e.central / d, e.low / d, e.high / d), e.method)
 
 
-def _need_footprint(key: str) -> Callable[[RunRecord], Figure]:
-    def get(record: RunRecord) -> Figure:
+def _need_footprint(key: str) -> Callable[[RunRecord], QuantityValue]:
+    def get(record: RunRecord) -> QuantityValue:
         fig = footprint_figure(record, key)
         if fig is None:
-            what = "footprint" if footprint_dict(record) is None else f"footprint figure {key!r}"
+            what = "footprint" if footprint_data(record) is None else f"footprint figure {key!r}"
             raise FigureMissing(
                 f"run {record.name!r} has no {what}: measure with a site (ecometer run --site us-average) "
                 f"or pass --site to ecometer report / compare"
@@ -238,8 +214,8 @@ def _need_footprint(key: str) -> Callable[[RunRecord], Figure]:
     return get
 
 
-def _need_component(name: str) -> Callable[[RunRecord], Figure]:
-    def get(record: RunRecord) -> Figure:
+def _need_component(name: str) -> Callable[[RunRecord], QuantityValue]:
+    def get(record: RunRecord) -> QuantityValue:
         if name not in record.components:
             raise FigureMissing(f"run {record.name!r} has no {name} component (it has {ordered_components(record)})")
         return component_energy(record, name)
@@ -247,21 +223,21 @@ def _need_component(name: str) -> Callable[[RunRecord], Figure]:
     return get
 
 
-BASE_METRICS: dict[str, Callable[[RunRecord], Figure]] = {
-    "energy_j": it_energy,
+BASE_METRICS: dict[str, Callable[[RunRecord], QuantityValue]] = {
+    "it_energy_j": it_energy,
     "gpu_energy_j": _need_component("gpu"),
     "cpu_energy_j": _need_component("cpu"),
     "dram_energy_j": _need_component("dram"),
     "facility_energy_j": _need_footprint("facility_energy_j"),
-    "water_l": _need_footprint("water_l"),
-    "onsite_water_l": _need_footprint("onsite_water_l"),
-    "offsite_water_l": _need_footprint("offsite_water_l"),
+    "water_total_l": _need_footprint("water_total_l"),
+    "water_onsite_l": _need_footprint("water_onsite_l"),
+    "water_offsite_l": _need_footprint("water_offsite_l"),
     "carbon_g": _need_footprint("carbon_g"),
     "duration_s": _duration,
-    "power_w": _power,
+    "average_power_w": _power,
 }
-PER_UNIT_BASES = ("energy_j", "gpu_energy_j", "cpu_energy_j", "dram_energy_j", "facility_energy_j", "water_l")
-PER_UNIT_BASES += ("onsite_water_l", "offsite_water_l", "carbon_g", "duration_s")
+PER_UNIT_BASES = ("it_energy_j", "gpu_energy_j", "cpu_energy_j", "dram_energy_j", "facility_energy_j")
+PER_UNIT_BASES += ("water_total_l", "water_onsite_l", "water_offsite_l", "carbon_g", "duration_s")
 
 
 def metric_names() -> list[str]:
@@ -269,11 +245,13 @@ def metric_names() -> list[str]:
     return list(BASE_METRICS) + [f"{b}_per_unit" for b in PER_UNIT_BASES]
 
 
-def metric(record: RunRecord, name: str) -> Figure:
+def metric(record: RunRecord, name: str) -> QuantityValue:
     """The figure called ``name`` (see :func:`metric_names`) for ``record``.
 
     Raises :class:`FigureMissing` when the record lacks it (no footprint, no work units).
+    Names that reports used before :mod:`ecometer.quantities` are accepted with a warning.
     """
+    name = quantities.canonical(name)
     if name in BASE_METRICS:
         return BASE_METRICS[name](record)
     base = name[: -len("_per_unit")] if name.endswith("_per_unit") else None

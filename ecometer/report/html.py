@@ -16,14 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ecometer.quantities import estimate, footprint_data
 from ecometer.record import RunRecord, write_atomic
 from ecometer.report import charts, label
 from ecometer.report.figures import (
-    Figure,
+    QuantityValue,
     component_energy,
-    estimate,
     footprint_assumptions,
-    footprint_dict,
     headline,
     ordered_components,
     per_unit,
@@ -134,7 +133,7 @@ def _method(method: str) -> str:
     return f'<span class="method" title="{esc(tip)}">{esc(method)}</span>'
 
 
-def _figure_rows(figs: list[Figure]) -> str:
+def _figure_rows(figs: list[QuantityValue]) -> str:
     rows = []
     for f in figs:
         scale = pick_scale(f.kind, f.central if f.central else f.high)
@@ -170,7 +169,7 @@ def _site_table(site: dict[str, Any]) -> str:
             continue
         est = estimate(value) if isinstance(value, dict) else None
         if est is not None:
-            c, lo, hi = est
+            c, lo, hi = est.central, est.low, est.high
             rows[key] = number(c, 4) if lo == hi else f"{number(c, 4)} ({number(lo, 4)} – {number(hi, 4)})"
         elif isinstance(value, list):
             rows[key] = f"profile of {len(value)} values"
@@ -311,10 +310,8 @@ def _devices_table(devices: list[dict[str, Any]]) -> str:
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
-def render_html(record: RunRecord, images: dict[str, bytes] | None = None) -> str:
-    """The report page for ``record``; ``images`` (from :func:`render_charts`) are embedded."""
-    images = images if images is not None else render_charts(record)
-    view = grade_view(record)
+def _head(record: RunRecord) -> list[str]:
+    """The document head and the page header (name, status, duration, start, scope)."""
     status = record.status if record.status in ("ok", "failed", "interrupted", "running") else "failed"
     sub = [
         f"<span class='badge status-{status}'>{esc(record.status)}</span>",
@@ -324,8 +321,7 @@ def render_html(record: RunRecord, images: dict[str, bytes] | None = None) -> st
     ]
     if record.checkpoint:
         sub.append("<b>read from a checkpoint</b>")
-    wu = work_unit(record)
-    parts = [
+    return [
         "<!DOCTYPE html>",
         "<html lang='en'><head><meta charset='utf-8'>",
         f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">",
@@ -333,74 +329,99 @@ def render_html(record: RunRecord, images: dict[str, bytes] | None = None) -> st
         f"<title>ecometer report: {esc(record.name)}</title><style>{CSS}</style></head><body><main>",
         f"<header><h1>{esc(record.name)}</h1><p class='sub'>{' · '.join(sub)}</p></header>",
     ]
-    if record.error:
-        parts.append(f"<section class='warn'><h2>Error</h2><p>{esc(record.error)}</p></section>")
-    headline_figs = headline(record)
+
+
+def _error_section(record: RunRecord) -> list[str]:
+    if not record.error:
+        return []
+    return [f"<section class='warn'><h2>Error</h2><p>{esc(record.error)}</p></section>"]
+
+
+def _top_section(record: RunRecord, images: dict[str, bytes]) -> str:
+    """The grade label beside the headline figures."""
     label_html = (
         _img(images, "grade", "grade label", "label") or "<p class='muted'>Not graded: no standard applied.</p>"
     )
-    parts.append(
+    return (
         "<section class='top'><div class='label'>"
         + label_html
         + "</div><div class='figs'><h2>Headline figures</h2>"
-        + _figure_rows(headline_figs)
+        + _figure_rows(headline(record))
         + "<p class='muted'>SI units; low – high is the stated uncertainty of each figure.</p></div></section>"
     )
-    parts.append(
+
+
+def _timeline_section(images: dict[str, bytes]) -> str:
+    return (
         "<section id='timeline'><h2>Power over time</h2>"
         + _img(images, "timeline", "power timeline per component with phases shaded")
         + "</section>"
     )
-    parts.append(
+
+
+def _breakdown_section(record: RunRecord, images: dict[str, bytes]) -> str:
+    return (
         "<section id='breakdown'><h2>Energy, water and carbon</h2>"
         + _img(images, "breakdown", "energy, water and carbon breakdown")
         + (
             ""
-            if footprint_dict(record)
+            if footprint_data(record)
             else "<p class='muted'>No footprint attached: measure with a site for water and carbon.</p>"
         )
         + "</section>"
     )
-    if wu is not None:
-        parts.append(
-            f"<section id='per-unit'><h2>Per {esc(wu[0])} ({esc(count(wu[1]))} counted)</h2>"
-            + _img(images, "per_unit", f"figures per {wu[0]}")
-            + _figure_rows(per_unit(record))
-            + "</section>"
-        )
-    else:
-        parts.append(
+
+
+def _per_unit_section(record: RunRecord, images: dict[str, bytes]) -> str:
+    wu = work_unit(record)
+    if wu is None:
+        return (
             "<section id='per-unit'><h2>Per unit of work</h2><p class='muted'>No work units were counted.</p></section>"
         )
-    if record.phases:
-        parts.append(
-            "<section id='phases'><h2>Phases</h2>"
-            + _img(images, "phases", "energy per phase")
-            + _phases_table(record)
-            + (
-                f"<p class='muted'>{record.timeline.spans_dropped} phase occurrences not stored on the timeline.</p>"
-                if record.timeline.spans_dropped
-                else ""
-            )
-            + "</section>"
-        )
-    if view is not None:
-        parts.append(_assessment_section(view))
-    fp = footprint_dict(record)
-    if fp is not None:
-        assumptions = "".join(f"<li>{esc(a)}</li>" for a in footprint_assumptions(record))
-        parts.append(
-            "<section id='footprint'><h2>Footprint: site and assumptions</h2>"
-            + _site_table(site_description(record))
-            + (f"<ul>{assumptions}</ul>" if assumptions else "<p class='muted'>no assumptions listed</p>")
-            + "</section>"
-        )
+    return (
+        f"<section id='per-unit'><h2>Per {esc(wu[0])} ({esc(count(wu[1]))} counted)</h2>"
+        + _img(images, "per_unit", f"figures per {wu[0]}")
+        + _figure_rows(per_unit(record))
+        + "</section>"
+    )
+
+
+def _phases_section(record: RunRecord, images: dict[str, bytes]) -> list[str]:
+    if not record.phases:
+        return []
+    dropped = record.timeline.spans_dropped
+    return [
+        "<section id='phases'><h2>Phases</h2>"
+        + _img(images, "phases", "energy per phase")
+        + _phases_table(record)
+        + (f"<p class='muted'>{dropped} phase occurrences not stored on the timeline.</p>" if dropped else "")
+        + "</section>"
+    ]
+
+
+def _footprint_section(record: RunRecord) -> list[str]:
+    if footprint_data(record) is None:
+        return []
+    assumptions = "".join(f"<li>{esc(a)}</li>" for a in footprint_assumptions(record))
+    return [
+        "<section id='footprint'><h2>Footprint: site and assumptions</h2>"
+        + _site_table(site_description(record))
+        + (f"<ul>{assumptions}</ul>" if assumptions else "<p class='muted'>no assumptions listed</p>")
+        + "</section>"
+    ]
+
+
+def _warnings_section(record: RunRecord) -> str:
     warnings = "".join(f"<li>{esc(w)}</li>" for w in record.warnings)
-    parts.append(
+    return (
         "<section id='warnings'><h2>Warnings</h2>"
         + (f"<ul class='warn'>{warnings}</ul>" if warnings else "<p class='muted'>none</p>")
         + "</section>"
     )
+
+
+def _measurement_section(record: RunRecord) -> str:
+    """Components, sensors (with their notes) and what each method means."""
     sensors = "".join(
         f"<li><b>{esc(s.name)}</b> ({esc(s.component)}, {_method(s.method)})"
         + ("".join(f"<br><span class='muted'>{esc(n)}</span>" for n in s.notes))
@@ -408,22 +429,50 @@ def render_html(record: RunRecord, images: dict[str, bytes] | None = None) -> st
         for s in record.sensors
     )
     methods = "".join(f"<li>{_method(k)}: {esc(v)}</li>" for k, v in METHOD_HELP.items())
-    parts.append(
+    return (
         "<section id='measurement'><h2>How it was measured</h2>"
         + _components_table(record)
         + (f"<h3>Sensors</h3><ul>{sensors}</ul>" if sensors else "")
         + f"<h3>Methods</h3><ul class='muted'>{methods}</ul></section>"
     )
-    parts.append(
+
+
+def _host_section(record: RunRecord) -> str:
+    return (
         "<section id='host'><h2>Host and devices</h2>"
         + _kv_table(record.host)
         + "<h3>Devices</h3>"
         + _devices_table(record.devices)
         + "</section>"
     )
-    parts.append("<section id='meta'><h2>Metadata</h2>" + _kv_table(record.meta) + "</section>")
-    parts.append(
+
+
+def _footer(record: RunRecord) -> str:
+    return (
         f"<footer class='muted'>ecometer {esc(record.ecometer_version or '?')} · record schema {record.schema_version}"
         f" · ended {esc(record.ended_at or '?')}</footer></main></body></html>"
     )
+
+
+def render_html(record: RunRecord, images: dict[str, bytes] | None = None) -> str:
+    """The report page for ``record``; ``images`` (from :func:`render_charts`) are embedded."""
+    images = images if images is not None else render_charts(record)
+    view = grade_view(record)
+    parts = _head(record) + _error_section(record)
+    parts += [
+        _top_section(record, images),
+        _timeline_section(images),
+        _breakdown_section(record, images),
+        _per_unit_section(record, images),
+    ]
+    parts += _phases_section(record, images)
+    parts += [_assessment_section(view)] if view is not None else []
+    parts += _footprint_section(record)
+    parts += [
+        _warnings_section(record),
+        _measurement_section(record),
+        _host_section(record),
+        "<section id='meta'><h2>Metadata</h2>" + _kv_table(record.meta) + "</section>",
+        _footer(record),
+    ]
     return "\n".join(parts)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ecometer.record import RunRecord
 from ecometer.report.figures import (
-    Figure,
+    QuantityValue,
     component_energy,
     footprint_figure,
     it_energy,
@@ -17,7 +17,7 @@ from ecometer.report.grades import grade_view
 from ecometer.units import count, fmt, fmt_range, kwh, number
 
 
-def relative(fig: Figure) -> str:
+def relative(fig: QuantityValue) -> str:
     """Half-width of the uncertainty in percent, or ``exact``."""
     if fig.low == fig.high:
         return "exact"
@@ -37,10 +37,10 @@ def summary(record: RunRecord) -> str:
     fac = footprint_figure(record, "facility_energy_j")
     if fac is not None:
         lines.append(f"  facility   {fmt_range('energy', fac.central, fac.low, fac.high)} (with the site's PUE)")
-    water = footprint_figure(record, "water_l")
+    water = footprint_figure(record, "water_total_l")
     if water is not None:
         parts = []
-        for key, label in (("onsite_water_l", "on-site"), ("offsite_water_l", "off-site")):
+        for key, label in (("water_onsite_l", "on-site"), ("water_offsite_l", "off-site")):
             f = footprint_figure(record, key)
             if f is not None:
                 parts.append(f"{fmt('water', f.central)} {label}")
@@ -55,9 +55,9 @@ def summary(record: RunRecord) -> str:
     wu = work_unit(record)
     if wu is not None:
         per = {f.key: f for f in per_unit(record)}
-        bits = [fmt("energy", per["energy_j_per_unit"].central)]
-        if "water_l_per_unit" in per:
-            bits.append(f"{fmt('water', per['water_l_per_unit'].central)} water")
+        bits = [fmt("energy", per["it_energy_j_per_unit"].central)]
+        if "water_total_l_per_unit" in per:
+            bits.append(f"{fmt('water', per['water_total_l_per_unit'].central)} water")
         if "carbon_g_per_unit" in per:
             bits.append(fmt("carbon", per["carbon_g_per_unit"].central))
         lines.append(f"  per {wu[0]}: {', '.join(bits)}  ({count(wu[1])} counted)")

@@ -18,9 +18,9 @@ from ecometer.errors import StandardError
 from ecometer.record import register_attachment
 from ecometer.standards.assess import Assessment, LimitResult, MetricResult, score
 from ecometer.standards.calibrate import calibrate
-from ecometer.standards.compare import Comparison, StandardDiff, compare, diff, sensitivity, sensitivity_chart
 from ecometer.standards.loader import builtin_names, load_standard, parse_standard
 from ecometer.standards.metrics import QUANTITIES
+from ecometer.standards.revision import Regrading, StandardDiff, diff, regrade, sensitivity, sensitivity_chart
 from ecometer.standards.schema import Standard
 from ecometer.standards.writer import to_toml
 
@@ -50,18 +50,18 @@ register_attachment("assessment", Assessment.from_dict)
 __all__ = [
     "QUANTITIES",
     "Assessment",
-    "Comparison",
     "LimitResult",
     "MetricResult",
+    "Regrading",
     "Standard",
     "StandardDiff",
     "StandardError",
     "StandardInfo",
     "calibrate",
-    "compare",
     "diff",
     "load_standard",
     "parse_standard",
+    "regrade",
     "score",
     "sensitivity",
     "sensitivity_chart",

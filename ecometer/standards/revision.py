@@ -1,6 +1,6 @@
-"""Tuning tools for standards bodies: sensitivity of grades to thresholds, diffs, charts.
+"""Revisions of a standard, for standards bodies: regrading, sensitivity, diffs, charts.
 
-* :func:`compare` scores a corpus against two standards and lists the grade changes.
+* :func:`regrade` scores a corpus against two standards and lists the grade changes.
 * :func:`sensitivity` does that for a proposed change of one metric's thresholds.
 * :func:`diff` lists the fields two versions of a standard differ in, and (given a corpus)
   the grade changes they cause.
@@ -39,7 +39,7 @@ class GradeChange:
 
 
 @dataclass
-class Comparison:
+class Regrading:
     """How a corpus grades under two standards."""
 
     old: str
@@ -110,13 +110,13 @@ def _counts(std: Standard, assessments: list[Assessment]) -> dict[str, int]:
     return out
 
 
-def compare(records: Iterable[RunRecord], old: Standard | str, new: Standard | str) -> Comparison:
+def regrade(records: Iterable[RunRecord], old: Standard | str, new: Standard | str) -> Regrading:
     """Score every record against ``old`` and ``new`` and list what changes."""
     a_std, b_std = load_standard(old), load_standard(new)
     recs = list(records)
     before = [score(r, a_std) for r in recs]
     after = [score(r, b_std) for r in recs]
-    out = Comparison(
+    out = Regrading(
         _label(a_std), _label(b_std), len(recs), before=_counts(a_std, before), after=_counts(b_std, after)
     )
     for r, a, b in zip(recs, before, after, strict=True):
@@ -150,7 +150,7 @@ def sensitivity(
     *,
     metric: str | None = None,
     class_name: str | None = None,
-) -> Comparison:
+) -> Regrading:
     """Grade changes on ``records`` if ``standard`` adopted ``proposed``.
 
     ``proposed`` is another standard, or new thresholds for ``metric`` (for ``class_name``
@@ -172,7 +172,7 @@ def sensitivity(
                 )
         new = std.with_thresholds(metric, [float(x) for x in proposed], class_name)
         new = new.replace(version=f"{std.version} (proposed)")
-    return compare(records, std, new)
+    return regrade(records, std, new)
 
 
 # ---- diff -----------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ class StandardDiff:
     old: str
     new: str
     fields: list[FieldChange]
-    grades: Comparison | None = None
+    grades: Regrading | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -234,7 +234,7 @@ def diff(old: Standard | str, new: Standard | str, records: Iterable[RunRecord] 
     fa, fb = _flatten(a.to_dict()), _flatten(b.to_dict())
     changes = [FieldChange(p, fa.get(p), fb.get(p)) for p in sorted(set(fa) | set(fb)) if fa.get(p) != fb.get(p)]
     recs = list(records)
-    return StandardDiff(_label(a), _label(b), changes, compare(recs, a, b) if recs else None)
+    return StandardDiff(_label(a), _label(b), changes, regrade(recs, a, b) if recs else None)
 
 
 # ---- chart ------------------------------------------------------------------------------------

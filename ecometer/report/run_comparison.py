@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ecometer import quantities
 from ecometer.errors import InputError
 from ecometer.record import RunRecord
 from ecometer.report import style
 from ecometer.report.charts import plain
-from ecometer.report.figures import Figure, metric, metric_names, work_unit
+from ecometer.report.figures import QuantityValue, metric, metric_names, work_unit
 from ecometer.report.grades import grade_view
 from ecometer.report.text import markdown_table
 from ecometer.units import number, pick_scale
@@ -35,9 +36,9 @@ class Entry:
     group: str
     series: str
     names: list[str]
-    value: Figure
-    x: Figure
-    y: Figure
+    value: QuantityValue
+    x: QuantityValue
+    y: QuantityValue
     grades: list[str | None] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
 
@@ -52,7 +53,7 @@ class Entry:
 
 
 @dataclass
-class Comparison:
+class RunComparison:
     metric: str
     by: str | None
     series_fields: list[str]
@@ -83,13 +84,13 @@ def _series_fields(records: list[RunRecord], by: str | None) -> list[str]:
     return varying
 
 
-def _combine(figs: list[Figure]) -> Figure:
+def _combine(figs: list[QuantityValue]) -> QuantityValue:
     first = figs[0]
     if len(figs) == 1:
         return first
     central = sum(f.central for f in figs) / len(figs)
     methods = {f.method for f in figs}
-    return Figure(
+    return QuantityValue(
         first.key,
         first.label,
         first.kind,
@@ -108,12 +109,12 @@ def _sort_key_values(values: list[str]) -> list[str]:
         return values
 
 
-def build(records: list[RunRecord], metric_name: str | None = None, by: str | None = None) -> Comparison:
+def build(records: list[RunRecord], metric_name: str | None = None, by: str | None = None) -> RunComparison:
     """Group ``records`` and compute ``metric_name`` (default: energy per unit if all counted work)."""
     if not records:
         raise InputError("no runs to compare")
     all_work = all(work_unit(r) is not None for r in records)
-    name = metric_name or ("energy_j_per_unit" if all_work else "energy_j")
+    name = quantities.canonical(metric_name) if metric_name else ("it_energy_j_per_unit" if all_work else "it_energy_j")
     if name not in metric_names():
         raise InputError(f"unknown metric {name!r}; valid metrics: {', '.join(metric_names())}")
     per_unit = name.endswith("_per_unit")
@@ -123,7 +124,7 @@ def build(records: list[RunRecord], metric_name: str | None = None, by: str | No
             listing = ", ".join(f"{k}: {v}" for k, v in units.items())
             raise InputError(f"metric {name!r} needs one work unit across runs, found {listing}")
     x_metric = "duration_s_per_unit" if per_unit else "duration_s"
-    y_metric = name if not name.startswith("duration_s") else ("energy_j_per_unit" if per_unit else "energy_j")
+    y_metric = name if not name.startswith("duration_s") else ("it_energy_j_per_unit" if per_unit else "it_energy_j")
     if by is not None:
         missing = [r.name for r in records if by not in r.meta]
         if len(missing) == len(records):
@@ -162,11 +163,11 @@ def build(records: list[RunRecord], metric_name: str | None = None, by: str | No
     groups = list(dict.fromkeys(e.group for e in entries))
     if by is not None:
         groups = _sort_key_values(groups)
-    return Comparison(name, by, series_fields, entries, groups, series_all, x_metric, y_metric)
+    return RunComparison(name, by, series_fields, entries, groups, series_all, x_metric, y_metric)
 
 
 # ---- table ----------------------------------------------------------------------------------
-def table(cmp: Comparison) -> str:
+def table(cmp: RunComparison) -> str:
     """The comparison as a markdown table (one row per bar)."""
     scale = pick_scale(cmp.entries[0].value.kind, [e.value.central for e in cmp.entries])
     tscale = pick_scale(cmp.entries[0].x.kind, [e.x.central for e in cmp.entries])
@@ -193,18 +194,18 @@ def table(cmp: Comparison) -> str:
     return markdown_table(header, rows)
 
 
-def _unit_text(fig: Figure, symbol: str) -> str:
+def _unit_text(fig: QuantityValue, symbol: str) -> str:
     return f"{symbol}/{fig.unit.split('/', 1)[1]}" if "/" in fig.unit else symbol
 
 
-def _ordered(cmp: Comparison) -> list[Entry]:
+def _ordered(cmp: RunComparison) -> list[Entry]:
     order_g = {g: i for i, g in enumerate(cmp.groups)}
     order_s = {s: i for i, s in enumerate(cmp.series)}
     return sorted(cmp.entries, key=lambda e: (order_g[e.group], order_s[e.series]))
 
 
 # ---- chart ----------------------------------------------------------------------------------
-def chart(cmp: Comparison, path: str | Path | None = None) -> bytes:
+def chart(cmp: RunComparison, path: str | Path | None = None) -> bytes:
     """Grouped bars (left) and the trade-off scatter (right) in one PNG."""
     fig = style.new_figure(13.0, 5.4)
     ax_bar, ax_sc = fig.subplots(1, 2, width_ratios=[3, 2])
@@ -217,7 +218,7 @@ def chart(cmp: Comparison, path: str | Path | None = None) -> bytes:
     return style.save(fig, path)
 
 
-def _colour(cmp: Comparison, series: str) -> str:
+def _colour(cmp: RunComparison, series: str) -> str:
     if len(cmp.series) == 1:
         comp = cmp.metric.split("_")[0]
         if comp in style.COMPONENT_COLOURS:
@@ -225,7 +226,7 @@ def _colour(cmp: Comparison, series: str) -> str:
     return style.SERIES_COLOURS[cmp.series.index(series) % len(style.SERIES_COLOURS)]
 
 
-def _bars(cmp: Comparison, ax: Any) -> None:
+def _bars(cmp: RunComparison, ax: Any) -> None:
     style.style_axes(ax)
     first = cmp.entries[0].value
     scale = pick_scale(first.kind, [e.value.high for e in cmp.entries])
@@ -291,7 +292,7 @@ def _pareto(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return front
 
 
-def _tradeoff(cmp: Comparison, ax: Any) -> None:
+def _tradeoff(cmp: RunComparison, ax: Any) -> None:
     style.style_axes(ax)
     ax.grid(axis="x", color="#e6e6e6", linewidth=0.8)
     xs_fig = [e.x for e in cmp.entries]
