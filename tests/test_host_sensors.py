@@ -14,23 +14,22 @@ from typing import NamedTuple
 
 import pytest
 
+from ecometer import datafiles
 from ecometer.record import SensorInfo
 from ecometer.sensors import host
 from ecometer.sensors.cpu_model import (
     CpuInfo,
     CpuModelSensor,
-    HostUsage,
     LoadCurve,
-    ProcessTree,
-    load_data,
     lookup_cpu,
     parse_cpuinfo,
     spec_uncertainty,
 )
 from ecometer.sensors.memory import MemoryModelSensor, memory_share
+from ecometer.sensors.usage import HostUsage, ProcessTree, PsutilProcesses
 
-CPU = load_data("cpu_power.json")
-MEM = load_data("memory_power.json")
+CPU = datafiles.load("cpu_power.json")
+MEM = datafiles.load("memory_power.json")
 GIB = 2**30
 
 THIS_VM = """processor\t: 0
@@ -103,6 +102,9 @@ class FakeTree:
         self.rss = 0
 
     def open(self) -> None:
+        pass
+
+    def close(self) -> None:
         pass
 
     def sample(self) -> tuple[float, int]:
@@ -364,7 +366,7 @@ def test_process_tree_counts_reaped_children_once() -> None:
     clock = Clock()
     root = FakeProc(1, None, user=10.0)  # time before the run is not counted
     a = FakeProc(2, root, user=5.0)
-    tree = ProcessTree(root, refresh_s=1.0, clock=clock, errors=(Gone,))
+    tree = ProcessTree(PsutilProcesses(root, errors=(Gone,)), refresh_s=1.0, clock=clock)
     tree.open()
     assert tree.cpu_s == 0.0 and tree.pids == [1, 2]
     root.user += 1.0
