@@ -49,7 +49,7 @@ from ecometer.sensors.base import Device, Sensor, Uncertainty, check_scope
 from ecometer.sensors.cpu_model import read_cpuinfo
 from ecometer.sensors.memory import memory_share
 from ecometer.sensors.model import step_points
-from ecometer.sensors.usage import PROCESS_ATTRIBUTION, HostUsage, ShareTracker
+from ecometer.sensors.usage import PROCESS_ATTRIBUTION, HostUsage, ShareTracker, close_fd
 
 log = logging.getLogger("ecometer.sensors")
 
@@ -386,12 +386,8 @@ class RaplSensor(Sensor):
     @staticmethod
     def _close_fds(domains: list[RaplDomain]) -> None:
         for d in domains:
-            if d.fd is not None:
-                try:
-                    os.close(d.fd)
-                except OSError:
-                    pass
-                d.fd = None
+            close_fd(d.fd)
+            d.fd = None
 
     def close(self) -> None:
         with self._lock:

@@ -38,6 +38,15 @@ PROCESS_ATTRIBUTION = (
 )
 
 
+def close_fd(fd: int | None) -> None:
+    """Close a file descriptor from ``os.open`` (``None``: nothing); never raises."""
+    if fd is not None:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
 # ---- machine CPU times -----------------------------------------------------------------
 class CpuTimes(NamedTuple):
     """Cumulative CPU-seconds of the machine since boot, summed over all CPUs."""
@@ -96,12 +105,8 @@ class ProcStat:
         return CpuTimes(total - idle - steal, total)
 
     def close(self) -> None:
-        if self._fd is not None:
-            try:
-                os.close(self._fd)
-            except OSError:
-                pass
-            self._fd = None
+        close_fd(self._fd)
+        self._fd = None
 
 
 def total_memory_bytes() -> int:
@@ -204,7 +209,7 @@ class ProcfsProcesses:
         for pid in list(self._fds):
             self.forget(pid)
         if self._loadavg is not None and self._loadavg >= 0:
-            os.close(self._loadavg)
+            close_fd(self._loadavg)
         self._loadavg = None
 
     def now(self) -> float:
@@ -277,12 +282,7 @@ class ProcfsProcesses:
 
     def forget(self, pid: int) -> None:
         self._start.pop(pid, None)
-        fd = self._fds.pop(pid, None)
-        if fd is not None:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        close_fd(self._fds.pop(pid, None))
 
 
 class PsutilProcesses:
@@ -657,5 +657,6 @@ __all__ = [
     "ShareTracker",
     "TreeUsage",
     "UsageSample",
+    "close_fd",
     "total_memory_bytes",
 ]
