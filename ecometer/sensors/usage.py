@@ -196,7 +196,8 @@ class ProcfsProcesses:
 
     @staticmethod
     def available(proc: str = "/proc") -> bool:
-        return os.path.exists(f"{proc}/self/stat")
+        """Whether this is Linux procfs (with ``CLOCK_BOOTTIME``, the clock of process start times)."""
+        return hasattr(time, "CLOCK_BOOTTIME") and os.path.exists(f"{proc}/self/stat")
 
     def open(self) -> None:
         if self._loadavg is None:
