@@ -12,7 +12,9 @@ Parts (each checks what it needs and says what is missing):
              Target: ecometer <= 1/10 of CodeCarbon.
   sampler    the sampler at default settings (interval 0.1 s, gpus="auto", checkpoints on)
              with an idle job for ~20 s, in a fresh process: the sampler thread's CPU time
-             (kernel per-thread clock) / wall time, as % of one core. Target <= 1 %.
+             (kernel per-thread clock) / wall time, as % of one core. Target <= 0.5 %.
+             ``--parts sampler`` measures only this (~25 s); ``--sampler-scope process``
+             measures the process-scope sampler (process-tree reads) instead.
   sim        a 7-day run simulated with ReplaySensor and a fake clock (background=False):
              one tick per simulated second (not the default 0.1 s: 6 M ticks would take too
              long), a "step" phase and add_work per tick; peak traced memory (tracemalloc)
@@ -143,7 +145,7 @@ from benchmarks._common import thread_cpu_s
 import ecometer
 before = thread_cpu_s()
 p0 = time.process_time()
-m = ecometer.Meter("idle")
+m = ecometer.Meter("idle", scope=SCOPE)
 m.start()
 t0 = time.perf_counter()
 time.sleep(SECONDS)
@@ -157,13 +159,17 @@ print("BENCH_RESULT " + json.dumps({
   "wall_s": wall, "sampler_tick_cpu_s": s.cpu_time_s, "ticks": s.ticks,
   "new_threads": len(new), "new_threads_cpu_s": sum(new.values()),
   "process_cpu_s": p1 - p0, "sensors": [x.name for x in rec.sensors],
-  "methods": rec.methods, "interval_s": m.interval_s}))
+  "methods": rec.methods, "interval_s": m.interval_s, "scope": m.scope}))
 """
 
 
-def part_sampler(seconds: float, log: Any) -> dict[str, Any]:
+SAMPLER_TARGET_PCT = 0.5  # sampler thread CPU, % of one core (issue 12)
+
+
+def part_sampler(seconds: float, log: Any, scope: str = "machine") -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as pkg:
         code = _SAMPLER.replace("ROOT", repr(str(C.ROOT))).replace("SECONDS", repr(seconds))
+        code = code.replace("SCOPE", repr(scope))
         r = _python(code, {"ECOMETER_DIR": tmp}, timeout_s=seconds + 120, path_first=C.compiled_copy(Path(pkg)))
     if "error" in r:
         return r
@@ -171,7 +177,8 @@ def part_sampler(seconds: float, log: Any) -> dict[str, Any]:
     r["tick_cpu_pct_of_core"] = 100.0 * r["sampler_tick_cpu_s"] / r["wall_s"]
     r["process_cpu_pct_of_core"] = 100.0 * r["process_cpu_s"] / r["wall_s"]
     r["cpu_per_tick_us"] = 1e6 * r["sampler_tick_cpu_s"] / max(r["ticks"], 1)
-    r["target_met"] = r["sampler_thread_pct_of_core"] <= 1.0
+    r["target_pct"] = SAMPLER_TARGET_PCT
+    r["target_met"] = r["sampler_thread_pct_of_core"] <= SAMPLER_TARGET_PCT
     log(f"  sampler: {r['sampler_thread_pct_of_core']:.3f} % of a core over {r['wall_s']:.1f} s ({r['ticks']} ticks)")
     return r
 
@@ -302,7 +309,8 @@ def markdown(res: dict[str, Any], env: dict[str, Any]) -> str:
     sp = res.get("sampler")
     if sp and "sampler_thread_pct_of_core" in sp:
         lines.append(
-            f"| sampler at default settings <= 1 % of one core | {sp['sampler_thread_pct_of_core']:.3f} % (thread clock; "
+            f"| sampler at {_settings(sp)} <= {sp.get('target_pct', SAMPLER_TARGET_PCT):g} % of one core "
+            f"| {sp['sampler_thread_pct_of_core']:.3f} % (thread clock; "
             f"ticks alone {sp['tick_cpu_pct_of_core']:.3f} %, whole process incl. start and stop {sp['process_cpu_pct_of_core']:.3f} %) over "
             f"{sp['wall_s']:.0f} s, {sp['ticks']} ticks, {sp['cpu_per_tick_us']:.0f} us per tick; sensors {', '.join(sp['sensors'])} "
             f"| {_yes(sp.get('target_met'))} |"
@@ -372,6 +380,11 @@ def markdown(res: dict[str, Any], env: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _settings(sp: dict[str, Any]) -> str:
+    scope = sp.get("scope", "machine")
+    return "default settings" if scope == "machine" else f"default settings but scope={scope!r}"
+
+
 def _yes(flag: Any) -> str:
     return "yes" if flag is True else "no" if flag is False else "n/a"
 
@@ -382,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--reps", type=int, default=None, help="cold-start repetitions per tool (default 7, quick 5)")
     ap.add_argument("--sampler-s", type=float, default=20.0)
+    ap.add_argument("--sampler-scope", choices=("machine", "process"), default="machine",
+                    help="Meter scope of the sampler part (machine: the default settings)")  # fmt: skip
     ap.add_argument("--sim-days", type=float, default=7.0)
     ap.add_argument("--sim-tick-s", type=float, default=1.0)
     ap.add_argument("--sim-memory", choices=("tracemalloc", "rss"), default="tracemalloc",
@@ -412,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         res["coldstart"] = part_coldstart(args.reps or (5 if args.quick else 7), args.country, log)
     if "sampler" in parts:
         log("sampler CPU ...")
-        res["sampler"] = part_sampler(args.sampler_s, log)
+        res["sampler"] = part_sampler(args.sampler_s, log, args.sampler_scope)
     if "sim" in parts:
         log("7-day simulation ...")
         res["sim"] = part_sim(args.sim_days, args.sim_tick_s, args.sim_memory, log)

@@ -19,7 +19,7 @@ def cpu_model() -> str:
 
 def describe_host() -> dict[str, Any]:
     """Host facts: name, OS, CPU model, logical CPUs, memory (bytes), Python, container/VM hints."""
-    from ecometer.sensors.cpu_model import total_memory_bytes
+    from ecometer.sensors.usage import total_memory_bytes
 
     return {
         "hostname": socket.gethostname(),

@@ -15,23 +15,33 @@ from typing import NamedTuple
 import pytest
 from conftest import FakeClock
 
+from ecometer import datafiles
+from ecometer.errors import InputError, SensorUnavailable
 from ecometer.record import SensorInfo
 from ecometer.sensors import host
+from ecometer.sensors import usage as usage_mod
+from ecometer.sensors.base import SCOPES, Device, Uncertainty
 from ecometer.sensors.cpu_model import (
     CpuInfo,
     CpuModelSensor,
-    HostUsage,
     LoadCurve,
-    ProcessTree,
-    load_data,
     lookup_cpu,
     parse_cpuinfo,
     spec_uncertainty,
 )
 from ecometer.sensors.memory import MemoryModelSensor, memory_share
+from ecometer.sensors.model import UtilisationModelSensor
+from ecometer.sensors.usage import (
+    HostUsage,
+    IntervalUsage,
+    ProcessTree,
+    ProcfsProcesses,
+    ProcInfo,
+    PsutilProcesses,
+)
 
-CPU = load_data("cpu_power.json")
-MEM = load_data("memory_power.json")
+CPU = datafiles.load("cpu_power.json")
+MEM = datafiles.load("memory_power.json")
 GIB = 2**30
 
 THIS_VM = """processor\t: 0
@@ -100,6 +110,9 @@ class FakeTree:
         self.rss = 0
 
     def open(self) -> None:
+        pass
+
+    def close(self) -> None:
         pass
 
     def sample(self) -> tuple[float, int]:
@@ -361,7 +374,7 @@ def test_process_tree_counts_reaped_children_once() -> None:
     clock = Clock()
     root = FakeProc(1, None, user=10.0)  # time before the run is not counted
     a = FakeProc(2, root, user=5.0)
-    tree = ProcessTree(root, refresh_s=1.0, clock=clock, errors=(Gone,))
+    tree = ProcessTree(PsutilProcesses(root, errors=(Gone,)), refresh_s=1.0, clock=clock)
     tree.open()
     assert tree.cpu_s == 0.0 and tree.pids == [1, 2]
     root.user += 1.0
@@ -506,3 +519,162 @@ def test_cpu_model_on_this_machine_sees_load() -> None:
         assert watts <= s.power_w(1.0)
     finally:
         s.close()
+
+
+# ---- the utilisation-model base --------------------------------------------------------------------
+class LinearModel(UtilisationModelSensor):
+    """A test model: 10 W idle to 100 W busy; the tree draws half by CPU share, half by memory."""
+
+    name = "linear-model"
+    component = "cpu"
+    label = "linear model"
+
+    def power_w(self, u: float) -> float:
+        return 10.0 + 90.0 * u
+
+    def share_of(self, interval: IntervalUsage) -> float:
+        return 0.5 * interval.cpu_share + 0.5 * interval.rss_share
+
+    def devices(self) -> list[Device]:
+        return [Device("cpu", model="linear test model")]
+
+    def uncertainty(self) -> Uncertainty:
+        return Uncertainty(0.1, 0.1, "test")
+
+
+class ClosingStat(FakeStat):
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__()
+        self.fail = fail
+        self.closed = 0
+
+    def open(self) -> None:
+        if self.fail:
+            raise PermissionError(13, "Permission denied", "/proc/stat")
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def make_linear(scope: str = "machine", fail: bool = False) -> tuple[LinearModel, ClosingStat, Clock, FakeTree]:
+    stat, clock, tree = ClosingStat(fail), Clock(), FakeTree()
+    usage = HostUsage(scope, stat=stat, tree=tree, total_memory_bytes=16 * GIB)  # type: ignore[arg-type]
+    return LinearModel(scope, usage=usage, clock=clock), stat, clock, tree
+
+
+def test_model_base_points_integrate_exactly_to_the_model_energy() -> None:
+    s, stat, clock, _ = make_linear()
+    assert s.poll(clock.t) == {}  # not open
+    s.open()
+    points, expected = [], 0.0
+    for dt, u in ((0.1, 0.0), (0.25, 0.5), (0.1, 1.0), (0.5, 0.2)):
+        clock.t += dt
+        stat.advance(dt, 4, u)
+        got = s.poll(clock.t)
+        assert list(got) == ["cpu"]  # the device id is the component
+        points += got["cpu"]
+        expected += (10.0 + 90.0 * u) * dt
+    assert trapezoid(points) == pytest.approx(expected, rel=1e-5)
+    assert points[-1] == (clock.t, pytest.approx(10.0 + 90.0 * 0.2))
+    assert s.method == "modelled" and s.share(clock.t) == {}  # machine scope: no shares
+    s.close()
+    assert stat.closed == 1 and s.poll(clock.t + 1.0) == {}
+
+
+def test_model_base_process_share_and_a_tick_without_news() -> None:
+    s, stat, clock, tree = make_linear("process")
+    s.open()
+    clock.t += 1.0
+    stat.advance(1.0, 2, 0.75)  # 1.5 busy CPU-seconds
+    tree.cpu_s += 0.6  # 40 % of them
+    tree.rss = 4 * GIB  # a quarter of memory
+    assert s.share(clock.t) == {"cpu": pytest.approx(0.5 * 0.4 + 0.5 * 0.25)}
+    assert s.poll(clock.t)["cpu"][-1] == (clock.t, pytest.approx(10.0 + 90.0 * 0.75))
+    clock.t += 0.001  # no new clock tick in /proc/stat: no points yet, the last share holds
+    tree.cpu_s += 1.0
+    assert s.poll(clock.t) == {}
+    assert s.share(clock.t) == {"cpu": pytest.approx(0.325)}
+
+
+def test_model_base_open_fails_with_the_sensors_name() -> None:
+    s, _, _, _ = make_linear(fail=True)
+    with pytest.raises(SensorUnavailable, match="linear model: cannot read CPU times"):
+        s.open()
+
+
+def test_scope_is_checked_once_for_all_sensors() -> None:
+    assert SCOPES == ("machine", "process")
+    for make in (lambda: LinearModel("node"), lambda: MemoryModelSensor("node"), lambda: HostUsage("node")):
+        with pytest.raises(InputError, match="scope 'node': expected one of machine, process"):
+            make()
+
+
+# ---- procfs processes ------------------------------------------------------------------------------
+def _stat(pid: int, ppid: int, utime: int = 0, cutime: int = 0, start: int = 0, rss: int = 10) -> str:
+    # a command name with ") " in it, as a process may choose
+    return f"{pid} (x) y) S {ppid} 1 1 0 -1 0 0 0 0 0 {utime} 0 {cutime} 0 20 0 1 0 {start} 1000 {rss} 0\n"
+
+
+def test_procfs_tree_reads_stat_once_and_lists_only_after_a_new_pid(tmp_path: Path) -> None:
+    tck, page = usage_mod.CLK_TCK, usage_mod.PAGE_SIZE
+    for pid, line in ((100, _stat(100, 1)), (101, _stat(101, 100)), (200, _stat(200, 1, utime=999))):
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "stat").write_text(line)
+    (tmp_path / "self").mkdir()
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text("0.00 0.00 0.00 1/90 200\n")
+    source = ProcfsProcesses(100, proc=str(tmp_path), max_open=1)  # one kept open, one opened per read
+    listings = 0
+    real_tree = source.tree
+
+    def counted() -> dict[int, ProcInfo]:
+        nonlocal listings
+        listings += 1
+        return real_tree()
+
+    source.tree = counted  # type: ignore[method-assign]
+    clock = Clock()
+    tree = ProcessTree(source, refresh_s=1.0, clock=clock)
+    tree.open()
+    assert tree.pids == [100, 101] and listings == 1 and tree.cpu_s == 0.0  # 200 is not ours
+    (tmp_path / "100" / "stat").write_text(_stat(100, 1, utime=int(tck), rss=30))
+    (tmp_path / "101" / "stat").write_text(_stat(101, 100, utime=int(tck / 2), rss=20))
+    assert tree.sample() == (pytest.approx(1.5), 50 * page)
+    # a child born during the run: no pid allocated per loadavg, no listing
+    (tmp_path / "102").mkdir()
+    (tmp_path / "102" / "stat").write_text(_stat(102, 101, utime=int(0.3 * tck), start=10**12))
+    clock.t += 1.0
+    tree.sample()
+    assert listings == 1 and 102 not in tree.pids
+    loadavg.write_text("0.00 0.00 0.00 1/91 102\n")
+    clock.t += 1.0
+    assert tree.sample()[0] == pytest.approx(1.8)  # all of a process born during the run counts
+    assert listings == 2 and tree.pids == [100, 101, 102]
+    # pid 101 exits and is reused by an unrelated process: gone, and nothing of the newcomer counts
+    (tmp_path / "101" / "stat").write_text(_stat(101, 1, utime=int(50 * tck), start=5))
+    (tmp_path / "102" / "stat").unlink()
+    assert tree.sample()[0] == pytest.approx(1.8) and tree.pids == [100]
+    tree.close()
+    assert source._fds == {}
+
+
+def test_procfs_reads_agree_with_psutil() -> None:
+    import os
+
+    import psutil
+
+    if not ProcfsProcesses.available():
+        pytest.skip("no /proc")
+    source = ProcfsProcesses()
+    source.open()
+    try:
+        got = source.read(os.getpid())
+        proc = psutil.Process()
+        t, rss = proc.cpu_times(), proc.memory_info().rss
+    finally:
+        source.close()
+    assert got is not None
+    tick = 1.0 / usage_mod.CLK_TCK
+    assert got.self_s == pytest.approx(t.user + t.system, abs=2 * tick)
+    assert got.child_s == pytest.approx(t.children_user + t.children_system, abs=2 * tick)
+    assert got.rss_bytes == pytest.approx(rss, abs=2**20)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import FakeClock as Clock
 
+from ecometer import datafiles
 from ecometer.errors import SensorUnavailable
 from ecometer.sensors import rapl
-from ecometer.sensors.cpu_model import load_data
 from ecometer.sensors.rapl import RaplSensor, counter_delta, discover_domains
 
 INTEL_RANGE = 262143328850  # a typical Intel max_energy_range_uj (2^32 x 61.035 uJ)
@@ -146,7 +146,7 @@ def test_amd_energy_hwmon_fallback(tmp_path: Path) -> None:
 
 def test_zone_constraints_raise_the_power_bound(tmp_path: Path) -> None:
     zone(tmp_path, "intel-rapl:0", "package-0", constraint_0_power_limit_uw=700_000_000)
-    default = load_data("rapl.json")["max_power_w"]["package"]
+    default = datafiles.load("rapl.json")["max_power_w"]["package"]
     (dom,) = discover_domains(str(tmp_path), str(tmp_path / "none")).domains
     assert dom.max_power_w == max(default, 1400.0)
 

@@ -19,9 +19,18 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecometer.errors import InputError
+
 COMPONENTS = ("gpu", "cpu", "dram")
+#: what a sensor measures: whole devices, or this process tree's share of them (an attribution)
+SCOPES = ("machine", "process")
 
 
+def check_scope(scope: str) -> str:
+    """``scope`` if it is one of :data:`SCOPES`, else :class:`~ecometer.errors.InputError`."""
+    if scope not in SCOPES:
+        raise InputError(f"scope {scope!r}: expected one of {', '.join(SCOPES)}")
+    return scope
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ import logging
 import threading
 
 from ecometer.errors import SensorUnavailable
-from ecometer.sensors.base import Sensor
-from ecometer.sensors.cpu_model import CpuModelSensor, HostUsage, check_scope
+from ecometer.sensors.base import Sensor, check_scope
+from ecometer.sensors.cpu_model import CpuModelSensor
 from ecometer.sensors.memory import MemoryModelSensor
 from ecometer.sensors.rapl import HWMON_ROOT, POWERCAP_ROOT, RaplSensor
+from ecometer.sensors.usage import HostUsage
 
 log = logging.getLogger("ecometer.sensors")
 

@@ -29,9 +29,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ecometer import datafiles
 from ecometer.errors import SensorUnavailable
-from ecometer.sensors.base import Device, Sensor, Uncertainty
-from ecometer.sensors.cpu_model import HostUsage, ShareTracker, check_scope, load_data, step_points, total_memory_bytes
+from ecometer.sensors.base import Device, Uncertainty
+from ecometer.sensors.model import UtilisationModelSensor
+from ecometer.sensors.usage import HostUsage, IntervalUsage, total_memory_bytes
 
 GIB = float(2**30)
 
@@ -50,19 +52,18 @@ def memory_share(data: dict[str, Any], u: float, cpu_share: float, rss_share: fl
     return min(max((bg * rss_share + act * cpu_share) / total, 0.0), 1.0)
 
 
-class MemoryModelSensor(Sensor):
+class MemoryModelSensor(UtilisationModelSensor):
     """DRAM power modelled from installed memory and activity (method ``modelled``, device ``"dram"``).
 
     ``MemoryModelSensor(scope="machine", *, total_bytes=None, usage=None, data=None,
     clock=time.monotonic)``: ``total_bytes`` overrides the detected memory size,
-    ``usage`` shares one :class:`~ecometer.sensors.cpu_model.HostUsage` with other host
+    ``usage`` shares one :class:`~ecometer.sensors.usage.HostUsage` with other host
     sensors, ``data`` overrides ``memory_power.json`` (tests).
     """
 
     name = "dram-model"
     component = "dram"
-    method = "modelled"
-    pollable = True
+    label = "memory model"
 
     def __init__(
         self,
@@ -73,19 +74,14 @@ class MemoryModelSensor(Sensor):
         data: dict[str, Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.scope = check_scope(scope)
+        super().__init__(scope, usage=usage, clock=clock)
         self._total = total_bytes
-        self._usage = usage
         self._data = data
-        self._clock = clock
-        self._points: ShareTracker | None = None
-        self._shares: ShareTracker | None = None
-        self._open = False
 
     @property
     def data(self) -> dict[str, Any]:
         if self._data is None:
-            self._data = load_data("memory_power.json")
+            self._data = datafiles.load("memory_power.json")
         return self._data
 
     @property
@@ -95,35 +91,22 @@ class MemoryModelSensor(Sensor):
             self._total = total_memory_bytes()
         return self._total / GIB
 
-    def open(self) -> None:
-        if self._open:
-            return
+    def prepare(self) -> None:
         if self.gib <= 0:
             raise SensorUnavailable("memory model: the total memory size is unknown")
-        if self._usage is None:
-            self._usage = HostUsage(self.scope, total_memory_bytes=self._total)
-        try:
-            self._usage.acquire()
-        except OSError as exc:
-            raise SensorUnavailable(f"memory model: cannot read CPU times ({exc})") from exc
-        now = self._clock()
-        self._points = ShareTracker(self._usage)
-        self._points.start(now)
-        if self.scope == "process":
-            self._shares = ShareTracker(self._usage, tree=True)
-            self._shares.start(now)
-        self._open = True
 
-    def close(self) -> None:
-        if self._open and self._usage is not None:
-            self._usage.release()
-        self._open = False
+    def new_usage(self) -> HostUsage:
+        return HostUsage(self.scope, total_memory_bytes=self._total)
 
     def power_w(self, u: float) -> float:
         """Modelled DRAM power (W) at CPU utilisation ``u`` (0..1)."""
         d = self.data
         u = min(max(u, 0.0), 1.0)
         return self.gib * (d["background_w_per_gb"]["central"] + d["activity_w_per_gb"]["central"] * u)
+
+    def share_of(self, interval: IntervalUsage) -> float:
+        """Background power by resident memory, activity power by busy CPU time (:func:`memory_share`)."""
+        return memory_share(self.data, interval.u, interval.cpu_share, interval.rss_share)
 
     def devices(self) -> list[Device]:
         d = self.data
@@ -133,23 +116,6 @@ class MemoryModelSensor(Sensor):
             "activity_w_per_gb": d["activity_w_per_gb"]["central"],
         }
         return [Device("dram", model="installed memory (modelled)", facts=facts)]
-
-    def poll(self, now: float) -> dict[str, list[tuple[float, float]]]:
-        if not self._open or self._points is None or self._points.prev is None:
-            return {}
-        t_prev = self._points.prev.t
-        got = self._points.update(now)
-        if got is None:
-            return {}
-        return {"dram": step_points(t_prev, now, self.power_w(got[0]))}
-
-    def share(self, now: float) -> dict[str, float]:
-        """Process scope: the tree's fraction of modelled DRAM power since the previous call."""
-        if self.scope != "process" or self._shares is None:
-            return {}
-        got = self._shares.update(now)
-        u, cpu_share, rss_share = got if got is not None else self._shares.last
-        return {"dram": memory_share(self.data, u, cpu_share, rss_share)}
 
     def uncertainty(self) -> Uncertainty:
         unc = self.data["uncertainty"]

@@ -43,18 +43,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ecometer import datafiles
 from ecometer.errors import SensorUnavailable
-from ecometer.sensors.base import Device, Sensor, Uncertainty
-from ecometer.sensors.cpu_model import (
-    PROCESS_ATTRIBUTION,
-    HostUsage,
-    ShareTracker,
-    check_scope,
-    load_data,
-    read_cpuinfo,
-    step_points,
-)
+from ecometer.sensors.base import Device, Sensor, Uncertainty, check_scope
+from ecometer.sensors.cpu_model import read_cpuinfo
 from ecometer.sensors.memory import memory_share
+from ecometer.sensors.model import step_points
+from ecometer.sensors.usage import PROCESS_ATTRIBUTION, HostUsage, ShareTracker, close_fd
 
 log = logging.getLogger("ecometer.sensors")
 
@@ -182,7 +177,7 @@ def discover_domains(
 ) -> Discovery:
     """Package and DRAM domains under ``root`` (or ``amd_energy`` under ``hwmon_root``)."""
     if defaults is None:
-        mp = load_data("rapl.json")["max_power_w"]
+        mp = datafiles.load("rapl.json")["max_power_w"]
         defaults = {"package": float(mp["package"]), "dram": float(mp["dram"])}
     out = Discovery()
     zones: dict[str, list[tuple[int, int | None]]] = {}
@@ -299,7 +294,7 @@ class RaplSensor(Sensor):
     ``RaplSensor(component="cpu", *, scope="machine", root="/sys/class/powercap",
     hwmon_root="/sys/class/hwmon", max_power_w=None, clock=time.monotonic, usage=None,
     vendor=None)``. ``max_power_w`` overrides the plausible maximum power of every domain
-    (tests); ``usage`` shares a :class:`~ecometer.sensors.cpu_model.HostUsage` for process
+    (tests); ``usage`` shares a :class:`~ecometer.sensors.usage.HostUsage` for process
     shares; ``vendor`` (``/proc/cpuinfo`` ``vendor_id``) picks the uncertainty.
     """
 
@@ -330,7 +325,7 @@ class RaplSensor(Sensor):
         self._clock = clock
         self._usage = usage
         self._vendor = vendor
-        self._data = load_data("rapl.json")
+        self._data = datafiles.load("rapl.json")
         self.domains: list[RaplDomain] = []
         self.discovery: Discovery | None = None
         self._notes: dict[str, int] = {}
@@ -391,12 +386,8 @@ class RaplSensor(Sensor):
     @staticmethod
     def _close_fds(domains: list[RaplDomain]) -> None:
         for d in domains:
-            if d.fd is not None:
-                try:
-                    os.close(d.fd)
-                except OSError:
-                    pass
-                d.fd = None
+            close_fd(d.fd)
+            d.fd = None
 
     def close(self) -> None:
         with self._lock:
@@ -522,11 +513,11 @@ class RaplSensor(Sensor):
         if self.scope != "process" or self._shares is None:
             return {}
         got = self._shares.update(now)
-        u, cpu_share, rss_share = got if got is not None else self._shares.last
+        iv = got if got is not None else self._shares.last
         if self.component == "cpu":
-            value = cpu_share
+            value = iv.cpu_share
         else:
-            value = memory_share(load_data("memory_power.json"), u, cpu_share, rss_share)
+            value = memory_share(datafiles.load("memory_power.json"), iv.u, iv.cpu_share, iv.rss_share)
         return {d.device_id: value for d in self.domains}
 
     def uncertainty(self) -> Uncertainty:
