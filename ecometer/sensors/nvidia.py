@@ -80,13 +80,12 @@ from ecometer.errors import (
     SensorUnavailable,
 )
 from ecometer.sensors import gpu_select
-from ecometer.sensors.base import Device, Sensor, Uncertainty
+from ecometer.sensors.base import Device, Sensor, Uncertainty, check_scope
 from ecometer.sensors.nvml_device import Nvml, NvmlDevice
 from ecometer.units import UNITS
 
 log = logging.getLogger(__name__)
 
-SCOPES = ("machine", "process")
 SOURCE_BUFFER = "sample_buffer"
 SOURCE_INSTANT = "instant_field"
 SOURCE_POWER_USAGE = "power_usage_1s_average"
@@ -215,14 +214,12 @@ class NvmlSensor(Sensor):
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._request = gpu_select.check_request(gpus)
-        if scope not in SCOPES:
-            raise InputError(f"scope={scope!r}: expected one of {', '.join(SCOPES)}")
         if buffer_interval_s is not None and not (0 <= buffer_interval_s <= self.max_poll_interval_s):
             raise InputError(
                 f"buffer_interval_s={buffer_interval_s!r}: expected 0 .. {self.max_poll_interval_s} s "
                 "(the driver's sample buffer holds only ~2.4 s)"
             )
-        self.scope = scope
+        self.scope = check_scope(scope)
         self._module = nvml
         self._lib: Nvml | None = None
         self._buffer_interval = (
