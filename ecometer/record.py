@@ -27,7 +27,7 @@ from typing import Any
 from ecometer.errors import RecordError
 
 SCHEMA_VERSION = 1
-METHODS = ("counter", "integrated", "modelled", "constant", "user")
+METHODS = ("counter", "integrated", "modelled", "constant", "user", "reported")  # reported: a published figure
 STATUSES = ("running", "ok", "failed", "interrupted")
 CHECKPOINT_SUFFIX = ".partial"
 MAX_DEPTH = 100  # nesting of free-form data (meta, host...) written and read

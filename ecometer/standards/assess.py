@@ -15,6 +15,7 @@ from ecometer.errors import StandardError
 from ecometer.record import Estimate, RunRecord
 from ecometer.standards.metrics import NotApplicable, measure
 from ecometer.standards.schema import Metric, Standard
+from ecometer.standards.tables import is_reported, reported_source
 
 #: how close to .5 a weighted mean of grade indices counts as a tie (rounded toward the worse grade)
 _TIE = 1e-9
@@ -195,11 +196,25 @@ def _finite(obj: Any) -> Any:
 
 
 # ---- scoring ---------------------------------------------------------------------------------
-def _quality_reasons(std: Standard, record: RunRecord) -> list[str]:
+def quality_reasons(std: Standard, record: RunRecord) -> list[str]:
+    """Why ``record`` misses ``std``'s quality requirements (empty when it meets them).
+
+    A record of reported figures (a corpus entry) is accepted only by a standard with
+    ``quality.accept_reported``; its duration, repetitions and counter are the publisher's
+    protocol, which the standard's sources name, and are not checked here.
+    """
     q = std.quality
+    if is_reported(record):
+        if q.accept_reported:
+            return []
+        return [
+            f"its figures are reported by {reported_source(record) or 'a publisher'}, not measured; "
+            f"{std.name} does not accept reported figures (quality.accept_reported)"
+        ]
     reasons: list[str] = []
-    if q.min_duration_s is not None and record.duration_s < q.min_duration_s:
-        reasons.append(f"duration {record.duration_s:.3g} s is below the required {q.min_duration_s:g} s")
+    if q.min_duration_s is not None and not record.duration_s >= q.min_duration_s:
+        shown = "unknown" if math.isnan(record.duration_s) else f"{record.duration_s:.3g} s"
+        reasons.append(f"duration {shown} is below the required {q.min_duration_s:g} s")
     if q.min_repetitions is not None:
         reps = (record.meta or {}).get("repetitions")
         if reps is None:
@@ -271,12 +286,22 @@ def _grade_metric(std: Standard, metric: Metric, record: RunRecord, class_name: 
     return res
 
 
+def _meta_number(record: RunRecord, name: str) -> Estimate:
+    """A number in ``record.meta[name]`` (a reported figure, e.g. p90 inter-token latency)."""
+    value = (record.meta or {}).get(name)
+    if value is None:
+        raise NotApplicable(f"record.meta has no {name!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise NotApplicable(f"record.meta[{name!r}] is {value!r}, not a finite number")
+    return Estimate.exact(float(value))
+
+
 def _check_limit(std: Standard, lim: Any, record: RunRecord) -> LimitResult:
     res = LimitResult(
         name=lim.name, rule=lim.rule, status="unknown", unit=lim.unit, min=lim.min, max=lim.max, required=lim.required
     )
     try:
-        est: Estimate = measure(lim.measure, record)
+        est: Estimate = _meta_number(record, lim.field) if lim.field is not None else measure(lim.measure, record)
     except NotApplicable as exc:
         res.reason = exc.reason
         return res
@@ -328,7 +353,7 @@ def score(record: RunRecord, standard: Standard | str) -> Assessment:
         if not cls.rated:
             about = f" ({cls.description})" if cls.description else ""
             out.not_rated.append(f"class {cls.name!r}{about} is not rated by {std.name}")
-    out.not_rated.extend(_quality_reasons(std, record))
+    out.not_rated.extend(quality_reasons(std, record))
 
     class_name = cls.name if cls is not None else None
     for name, metric in std.metrics.items():

@@ -36,8 +36,6 @@ RUN = "run"
 GPU_HOUR = "gpu_hour"
 
 
-
-
 @dataclass(frozen=True)
 class Quantity:
     """A figure of a whole run: its SI unit, natural direction and how to read it.
