@@ -150,3 +150,37 @@ def test_reported_figures_need_a_standard_that_accepts_them(aes_dir):
         min_per_class=3,
     )
     assert parse_standard(std.to_toml()) == std
+
+
+@pytest.fixture(scope="module")
+def mlenergy_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("mlenergy")
+    assert main(["corpus", "import", "ml-energy-lm-arena-chat", "--out", str(out)]) == 0
+    return out
+
+
+def test_inference_builtin_is_the_ml_energy_calibration(mlenergy_dir):
+    builtin = load_standard("ecometer-inference")
+    metrics = "energy_per_token,energy_per_query"
+    std = calibrate(load_records([mlenergy_dir]), metrics, bands=7, method="geometric", base=builtin)
+    for name, cls in builtin.classes.items():
+        if cls.rated:
+            for m in ("energy_per_token", "energy_per_query"):
+                assert std.thresholds_for(m, name) == builtin.thresholds_for(m, name), (name, m)
+    cal = builtin.calibration
+    assert cal["records"] == 328 and cal["corpus_sha256"] == std.calibration["corpus_sha256"]
+    assert sum(cal["class_records"].values()) == 328 and "ML.ENERGY" in cal["corpus_sources"][0]
+
+
+def test_inference_builtin_discriminates_a_5x_range(mlenergy_dir):
+    """Any two configurations of a class 5x apart in energy per token are at least two grades apart."""
+    std = load_standard("ecometer-inference")
+    by_class: dict[str, list[tuple[float, int]]] = {}
+    for e in load_records([mlenergy_dir]):
+        a = score(e, std)
+        m = a.metrics["energy_per_token"]
+        by_class.setdefault(a.class_name, []).append((m.value, std.grades.index(m.grade)))
+    pairs = [(g, h) for rows in by_class.values() for v, g in rows for w, h in rows if w >= 5 * v]
+    assert len(pairs) > 1000 and all(h - g >= 2 for g, h in pairs)
+    grades = {g for rows in by_class.values() for _, g in rows}
+    assert grades == set(range(7))  # every grade is used

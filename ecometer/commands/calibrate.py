@@ -51,7 +51,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("runs", nargs="+", metavar="RUN", help="record files or folders of them")
     p.add_argument("--metric", "-m", required=True, help="a quantity, or with --standard one of its metrics")
     p.add_argument("--bands", type=int, default=5, help="number of grades (default 5)")
-    p.add_argument("--method", choices=("quantile", "equal-width"), default="quantile", help="how to cut bands")
+    p.add_argument(
+        "--method", choices=("quantile", "equal-width", "geometric"), default="quantile", help="how to cut bands"
+    )
     p.add_argument("--standard", metavar="NAME_OR_FILE", help="recalibrate this standard's metric")
     p.add_argument("--per", help="functional unit: a work counter (token, query, sample...), gpu_hour or run")
     p.add_argument("--scale", type=float, help="number of functional units (1000 for per 1,000 queries)")

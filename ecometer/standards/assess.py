@@ -30,6 +30,14 @@ def grade_index(value: float, thresholds: list[float], direction: str) -> int:
     return bisect.bisect_left([-t for t in thresholds], -value)
 
 
+def margin_to_worse(value: float, thresholds: list[float], direction: str, index: int) -> float | None:
+    """Percent by which ``value`` may rise (lower) or fall (higher) before it drops to grade ``index + 1``."""
+    if index >= len(thresholds) or value == 0 or not math.isfinite(value):
+        return None
+    edge = thresholds[index]
+    return (edge - value) / value * 100.0 if direction == "lower" else (value - edge) / value * 100.0
+
+
 def improvement_needed(value: float, thresholds: list[float], direction: str, index: int) -> float | None:
     """Percent by which ``value`` must fall (lower) or rise (higher) to reach grade ``index - 1``."""
     if index == 0 or value == 0 or not math.isfinite(value):
@@ -61,6 +69,13 @@ class MetricResult:
     spans: list[str] = field(default_factory=list)
     thresholds: list[float] | None = None
     weight: float | None = None
+    #: percent the value may worsen before it drops a grade (None for the worst grade)
+    margin_pct: float | None = None
+    worse_grade: str | None = None
+    #: relative half-width assumed for a reported mean that states none (quality.reported_spread)
+    assumed_spread: float | None = None
+    #: the hardware normalisation applied: the meta value and its factor
+    normalised_by: str | None = None
 
 
 @dataclass
@@ -101,6 +116,7 @@ class Assessment:
     passed: bool = True
     not_rated: list[str] = field(default_factory=list)
     class_name: str | None = None
+    class_rule: str | None = None
     stable: bool | None = None
     spans: list[str] = field(default_factory=list)
     metrics: dict[str, MetricResult] = field(default_factory=dict)
@@ -131,6 +147,8 @@ class Assessment:
         lines = [f"{self.title} ({self.standard} {self.version}): record {self.record!r}"]
         if self.class_name:
             lines[0] += f", class {self.class_name}"
+            if self.class_rule:
+                lines[0] += f" ({self.class_rule})"
         if self.grade is not None:
             how = (
                 "stable"
@@ -155,12 +173,27 @@ class Assessment:
                 lines.append(f"{text}  {m.reason or 'not graded'}")
                 continue
             text += f"  grade {m.grade}"
+            better, worse = ("less", "more") if m.direction == "lower" else ("more", "less")
             if m.next_grade is not None and m.improvement_pct is not None:
-                verb = "less" if m.direction == "lower" else "more"
-                text += f"; {m.improvement_pct:.1f} % {verb} for {m.next_grade}"
+                text += f"; {m.improvement_pct:.1f} % {better} for {m.next_grade}"
+            if m.worse_grade is not None and m.margin_pct is not None:
+                text += f"; {m.margin_pct:.1f} % {worse} drops to {m.worse_grade}"
             if not m.stable:
                 text += f"; near a band edge (could be {', '.join(m.spans)})"
             lines.append(text)
+            if m.thresholds:
+                edges = ", ".join(
+                    f"{g} {'<=' if m.direction == 'lower' else '>='} {_fmt(t)}"
+                    for g, t in zip(self.grades, m.thresholds, strict=False)
+                )
+                lines.append(f"  {'':<{width}}  bands: {edges}; else {self.grades[-1]}")
+            notes = []
+            if m.assumed_spread:
+                notes.append(f"reported mean with an assumed spread of +/-{m.assumed_spread * 100:g} %")
+            if m.normalised_by:
+                notes.append(f"normalised by hardware: {m.normalised_by}")
+            if notes:
+                lines.append(f"  {'':<{width}}  ({'; '.join(notes)})")
         for lim in self.limits:
             if lim.status == "unknown":
                 lines.append(f"  limit {lim.rule}: not checked ({lim.reason})")
@@ -252,7 +285,7 @@ def _grade_metric(std: Standard, metric: Metric, record: RunRecord, class_name: 
         weight=metric.weight,
     )
     try:
-        est = measure(metric.measure, record)
+        est = _metric_value(std, metric, record, res)
     except NotApplicable as exc:
         if metric.required:
             raise StandardError(
@@ -278,12 +311,66 @@ def _grade_metric(std: Standard, metric: Metric, record: RunRecord, class_name: 
     if idx > 0:
         res.next_grade = std.grades[idx - 1]
         res.improvement_pct = improvement_needed(est.central, thresholds, metric.direction, idx)
+    if idx < len(thresholds):
+        res.worse_grade = std.grades[idx + 1]
+        res.margin_pct = margin_to_worse(est.central, thresholds, metric.direction, idx)
     lo_i = grade_index(est.low, thresholds, metric.direction)
     hi_i = grade_index(est.high, thresholds, metric.direction)
     a, b = sorted((lo_i, hi_i))
     res.stable = a == b
     res.spans = std.grades[a : b + 1]
     return res
+
+
+def _metric_value(std: Standard, metric: Metric, record: RunRecord, res: MetricResult) -> Estimate:
+    """The metric's value for ``record``: at its reference operating point, normalised by
+    hardware where the metric asks, widened by the assumed spread of a reported mean."""
+    from ecometer.standards.schema import match_value
+
+    meta = record.meta or {}
+    for name, rule in metric.reference.items():
+        if name not in meta or not match_value(rule, meta[name]):
+            found = f"{meta[name]!r}" if name in meta else "missing"
+            raise NotApplicable(
+                f"graded at the reference operating point {name} = {_rule_text(rule)}; this record's is {found}"
+            )
+    est = measure(metric.measure, record)
+    if metric.normalise is not None:
+        name, factors = metric.normalise["field"], metric.normalise["factors"]
+        key = meta.get(name)
+        if key not in factors:
+            raise NotApplicable(
+                f"normalised by {name}, whose factors are given for {sorted(factors)}; this record's is {key!r}"
+                if key is not None
+                else f"normalised by {name}, which record.meta does not give"
+            )
+        est = est.scaled(1.0 / factors[key])
+        res.normalised_by = f"{name} = {key} (factor {factors[key]:g})"
+    spread = std.quality.reported_spread
+    if spread and is_reported(record) and est.low == est.high:
+        est = Estimate(est.central, est.central * (1 - spread), est.central * (1 + spread))
+        res.assumed_spread = spread
+    return est
+
+
+def _rule_text(rule: Any) -> str:
+    if isinstance(rule, dict):
+        parts = ([f">= {rule['min']:g}"] if "min" in rule else []) + ([f"< {rule['max']:g}"] if "max" in rule else [])
+        return " and ".join(parts)
+    if isinstance(rule, list):
+        return " or ".join(repr(r) for r in rule)
+    return repr(rule)
+
+
+def class_rule(cls: Any) -> str:
+    """A class's match rule in words: ``task = 'asr', model_params < 2e+10``."""
+    if cls.default:
+        return "records that match no other class"
+    parts = []
+    for name, rule in cls.match.items():
+        text = _rule_text(rule)
+        parts.append(f"{name} {text}" if isinstance(rule, dict) else f"{name} = {text}")
+    return ", ".join(parts)
 
 
 def _meta_number(record: RunRecord, name: str) -> Estimate:
@@ -350,6 +437,7 @@ def score(record: RunRecord, standard: Standard | str) -> Assessment:
         out.not_rated.append(why)
     elif cls is not None:
         out.class_name = cls.name
+        out.class_rule = class_rule(cls)
         if not cls.rated:
             about = f" ({cls.description})" if cls.description else ""
             out.not_rated.append(f"class {cls.name!r}{about} is not rated by {std.name}")

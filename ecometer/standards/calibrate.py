@@ -1,8 +1,10 @@
 """Derive a standard's thresholds from a corpus of run records and published entries.
 
-Two ways to cut a metric's range into bands: ``quantile`` (each grade gets about the same
-number of records) and ``equal-width`` (the range between the smallest and largest value
-is cut into equal sections, as the AI Energy Score does). Either per class of a base
+Three ways to cut a metric's range into bands: ``quantile`` (each grade gets about the same
+number of records), ``equal-width`` (the range between the smallest and largest value is
+cut into equal sections, as the AI Energy Score does) and ``geometric`` (equal ratios: each
+grade allows the same factor more than the one above, so a given factor between two runs
+spans the same number of grades anywhere in the range). Either per class of a base
 standard, per combination of values of ``record.meta`` fields (``class_by``), or over all
 records.
 
@@ -40,7 +42,7 @@ from ecometer.standards.tables import reported_source
 
 log = logging.getLogger(__name__)
 
-METHODS = ("quantile", "equal-width")
+METHODS = ("quantile", "equal-width", "geometric")
 SMALL_CLASSES = ("refuse", "unrated")
 _MIN_DIGITS = 3
 
@@ -58,6 +60,11 @@ def exact_edges(values: list[float], bands: int, method: str, direction: str) ->
     if method == "equal-width":
         lo, hi = vals[0], vals[-1]
         edges = [lo + k * (hi - lo) / bands for k in range(1, bands)]
+    elif method == "geometric":  # equal ratios: equal-width bands of the logarithm
+        lo, hi = vals[0], vals[-1]
+        if lo <= 0:
+            raise InputError(f"geometric bands need positive values; the smallest is {lo:g}")
+        edges = [lo * (hi / lo) ** (k / bands) for k in range(1, bands)]
     else:
         import numpy as np
 
@@ -114,7 +121,9 @@ class _Run:
     unrated_small: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     digits: set[int | None] = field(default_factory=set)
-    used: list[tuple[str, float]] = field(default_factory=list)
+    used: list[tuple[str, str, float]] = field(default_factory=list)
+    metric: str = ""
+    used_ids: set[int] = field(default_factory=set)
     sources: set[str] = field(default_factory=set)
 
     def edges(self, label: str, pairs: list[tuple[RunRecord, float]], direction: str) -> list[float] | None:
@@ -142,7 +151,8 @@ class _Run:
             exact = exact_edges(values, self.bands, self.method, direction)
         except InputError as exc:
             raise InputError(f"class {label} ({len(pairs)} records): {exc}") from None
-        self.used.extend((r.name, v) for r, v in pairs)
+        self.used.extend((self.metric, r.name, v) for r, v in pairs)
+        self.used_ids.update(id(r) for r, _ in pairs)
         self.sources.update(s for s in (reported_source(r) for r, _ in pairs) if s)
         if self.exact:
             self.digits.add(None)
@@ -192,7 +202,7 @@ class _Run:
         cal: dict[str, Any] = {
             "method": self.method,
             "metric": metric,
-            "records": len(used),
+            "records": len(self.used_ids),
             "records_given": self.given,
             "date": stamp,
             "tool": f"ecometer {__version__}",
@@ -264,6 +274,7 @@ def calibrate(
     fields = _fields(class_by)
     data, mname = _new_standard(metric, bands, method, per, scale, unit, work, grades, (name, title, version), recs)
     std = standard_from_dict(data, origin="<calibration>")  # validates the measure before any work
+    run.metric = mname
     pairs = run.values(recs, std.metrics[mname])
     if not pairs:
         raise InputError(f"{mname} applies to none of the {len(recs)} records ({_why(run)})")
@@ -426,38 +437,56 @@ def _recalibrate(
     naming: tuple[str | None, str | None, str | None],
     stamp: str,
 ) -> Standard:
-    if metric not in base.metrics:
-        raise StandardError(base.source, f"metrics.{metric}", repr(metric), f"one of the metrics {list(base.metrics)}")
+    metrics = _fields(metric)
+    for name in metrics:
+        if name not in base.metrics:
+            raise StandardError(base.source, f"metrics.{name}", repr(name), f"one of the metrics {list(base.metrics)}")
     if run.bands != len(base.grades):
         raise InputError(f"{base.name} has {len(base.grades)} grades {base.grades}; bands must be {len(base.grades)}")
-    m = base.metrics[metric]
-    pairs = run.values(run.usable(recs, base), m)
-    if not pairs:
-        raise InputError(
-            f"{metric} applies to none of the {len(recs)} records that meet {base.name}'s quality requirements "
-            f"({_why(run)})"
-        )
+    usable = run.usable(recs, base)
     data = copy.deepcopy(base.to_dict())
     kept: list[str] = []
-    if by_class and base.classes:
-        kept = _recalibrate_classes(run, base, data, metric, pairs)
-    else:
-        edges = run.edges("(all records)", pairs, m.direction)
-        if edges is None:
-            raise InputError(f"{len(pairs)} records: fewer than the minimum of {run.min_per_class}")
-        data["metrics"][metric]["thresholds"] = edges
-        for c in data.get("classes", {}).values():
-            c.get("thresholds", {}).pop(metric, None)
-            if "thresholds" in c and not c["thresholds"]:
-                del c["thresholds"]
-    _refresh_head(data["standard"], run, naming, metric, stamp)
-    cal = run.metadata(metric, stamp)
+    for name in metrics:
+        run.metric = name
+        _recalibrate_metric(run, base, data, name, usable, by_class, kept)
+    label = ", ".join(metrics)
+    _refresh_head(data["standard"], run, naming, label, stamp)
+    cal = run.metadata(label, stamp)
     if kept:
-        cal["classes_kept"] = kept
+        cal["classes_kept"] = sorted(set(kept), key=kept.index)
     data["calibration"] = cal
     out = standard_from_dict(data, origin="<calibration>")
     out.comments = base.comments
     return out
+
+
+def _recalibrate_metric(
+    run: _Run,
+    base: Standard,
+    data: dict[str, Any],
+    metric: str,
+    usable: list[RunRecord],
+    by_class: bool,
+    kept: list[str],
+) -> None:
+    m = base.metrics[metric]
+    pairs = run.values(usable, m)
+    if not pairs:
+        raise InputError(
+            f"{metric} applies to none of the {run.given} records that meet {base.name}'s quality requirements "
+            f"({_why(run)})"
+        )
+    if by_class and base.classes:
+        kept.extend(_recalibrate_classes(run, base, data, metric, pairs))
+        return
+    edges = run.edges("(all records)", pairs, m.direction)
+    if edges is None:
+        raise InputError(f"{len(pairs)} records: fewer than the minimum of {run.min_per_class}")
+    data["metrics"][metric]["thresholds"] = edges
+    for c in data.get("classes", {}).values():
+        c.get("thresholds", {}).pop(metric, None)
+        if "thresholds" in c and not c["thresholds"]:
+            del c["thresholds"]
 
 
 def _recalibrate_classes(
@@ -474,7 +503,7 @@ def _recalibrate_classes(
         if not cls.rated:
             continue
         members = groups.get(cname, [])
-        run.per_class[cname] = len(members)
+        run.per_class.setdefault(cname, len(members))
         edges = run.edges(cname, members, base.metrics[metric].direction) if members else None
         if edges is None:
             log.warning("class %s: too few records, its %s thresholds are kept as they were", cname, metric)

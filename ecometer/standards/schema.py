@@ -16,7 +16,7 @@ from ecometer.standards.metrics import RUN, Measure
 
 COMBINE = ("worst", "weighted")
 DIRECTIONS = ("lower", "higher")
-BANDS = ("equal-width", "quantile", "manual")
+BANDS = ("equal-width", "quantile", "geometric", "manual")
 STATUSES = ("draft", "published", "withdrawn")
 #: work units a metric may be normalised by (``per``) without declaring them in
 #: ``standard.work_units``; a misspelt unit is an error at ``standard check``
