@@ -226,3 +226,14 @@ def test_score_and_calibrate_take_the_footprint_site_options(tmp_path, capsys):
         main([*args, "--bands", "2", "--min-per-class", "2", "--method", "equal-width", *site, "--out", str(out)]) == 0
     )
     assert load_standard(out).metrics["water_total_per_query"].thresholds == [pytest.approx(4.0)]
+
+
+def test_chart_labels_are_staggered_when_they_would_overlap():
+    from ecometer.standards.chartlabels import axis_fraction, stagger, text_width
+
+    w = text_width("4 stars", axis_inches=8.0)
+    assert 0.05 < w < 0.1
+    assert stagger([0.1, 0.5, 0.9], [w] * 3) == [0, 0, 0]
+    assert stagger([0.50, 0.51, 0.52, 0.9], [w] * 4) == [0, 1, 2, 0]
+    assert axis_fraction(10.0, 1.0, 100.0, log=True) == pytest.approx(0.5)
+    assert axis_fraction(10.0, 0.0, 100.0, log=False) == pytest.approx(0.1)

@@ -38,7 +38,7 @@ from ecometer.standards.assess import grade_index, quality_reasons
 from ecometer.standards.loader import load_standard, standard_from_dict
 from ecometer.standards.metrics import QUANTITIES, RUN, NotApplicable, _plural, measure
 from ecometer.standards.schema import Metric, Standard
-from ecometer.standards.tables import reported_source
+from ecometer.standards.tables import bulk, reported_source
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +224,7 @@ class _Run:
 
 
 # ---- entry point -------------------------------------------------------------------------------
+@bulk()  # a large corpus: many small acyclic objects
 def calibrate(
     records: Iterable[RunRecord],
     metric: str,

@@ -21,7 +21,7 @@ from typing import Any
 
 from ecometer.errors import InputError
 from ecometer.record import CHECKPOINT_SUFFIX, RunRecord, load_record, write_atomic
-from ecometer.standards.tables import REPORTED, ImportSpec, import_tables, is_table, make_entry
+from ecometer.standards.tables import REPORTED, ImportSpec, bulk, import_tables, is_table, make_entry
 
 ENTRIES_SUFFIX = ".jsonl"
 ENTRIES_KIND = "ecometer.corpus"
@@ -127,6 +127,11 @@ def read_entries(path: str | Path) -> list[RunRecord]:
     if not isinstance(head, dict) or head.get("kind") != ENTRIES_KIND:
         raise InputError(f"{p}: line 1: expected a header with kind {ENTRIES_KIND!r} (ecometer corpus import)")
     source = head.get("source") or {}
+    with bulk():
+        return _entries(p, lines, source)
+
+
+def _entries(p: Path, lines: list[str], source: dict[str, str]) -> list[RunRecord]:
     out = []
     for n, text in enumerate(lines[1:], start=2):
         if not text.strip():
