@@ -184,3 +184,17 @@ def test_inference_builtin_discriminates_a_5x_range(mlenergy_dir):
     assert len(pairs) > 1000 and all(h - g >= 2 for g, h in pairs)
     grades = {g for rows in by_class.values() for _, g in rows}
     assert grades == set(range(7))  # every grade is used
+
+
+def test_format_doc_import_spec_example_is_valid():
+    import re
+    from pathlib import Path
+
+    import ecometer.standards
+    from ecometer.standards.tables import spec_from_dict, tomllib
+
+    doc = (Path(ecometer.standards.__file__).parent / "FORMAT.md").read_text()
+    section = doc[doc.index("## Import specs") :]
+    spec = spec_from_dict(tomllib.loads(re.search(r"```toml\n(.*?)```", section, re.S).group(1)), origin="FORMAT.md")
+    assert spec.id == ["@file", "model"] and spec.work["token"].column == "avg_output_len"
+    assert spec.meta["model_params"].scale == 1e9 and spec.meta["gpu_model"].value == "H100"

@@ -163,6 +163,11 @@ def test_recalibration_keeps_rationale_and_refreshes_description(tmp_path, capsy
     assert "to be calibrated" not in std.description and std.description.startswith("Energy per token.")
     assert "calibrated (quantile) from 6 records" in std.description
     assert std.calibration["corpus_sources"] == ["Lab X"] and std.comments.startswith("Why these bands")
+    again = tmp_path / "again.toml"
+    args[args.index(str(base))] = str(out)
+    assert main([*args, "--no-classes", "--out", str(again)]) == 0
+    text = again.read_text()
+    assert text.startswith("# Why these bands") and text.count("calibrated by ecometer from") == 1
 
 
 # ---- water and sites ------------------------------------------------------------------------------

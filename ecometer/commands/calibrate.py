@@ -115,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
         f"calibrated by ecometer from {cal.get('records')} of {cal.get('records_given')} records "
         f"({cal.get('method')}, {cal.get('date')}); review with 'ecometer standard sensitivity' before adopting"
     )
-    header = f"{std.comments}\n\n{note}" if std.comments else f"{std.title}\n{note}"
+    kept = "\n".join(line for line in std.comments.splitlines() if not line.startswith("calibrated by ecometer from"))
+    header = f"{kept.rstrip()}\n\n{note}" if kept.strip() else f"{std.title}\n{note}"
     from ecometer.standards.writer import to_toml
 
     text = to_toml(std.to_dict(), header=header)

@@ -87,7 +87,8 @@ def _list(args: argparse.Namespace) -> int:
     width = max(len(i.name) for i in infos)
     for i in infos:
         bands = f", {i.bands} bands" if i.bands else ""
-        sys.stdout.write(f"{i.name:<{width}}  {i.version:<7} {i.title}{bands}\n")
+        status = f" [{i.status}]" if i.status else ""
+        sys.stdout.write(f"{i.name:<{width}}  {i.version:<8} {i.title}{bands}{status}\n")
     return 0
 
 

@@ -338,7 +338,9 @@ def _panel(
     # grade labels in the middle of each band (current edges), staggered where bands are narrow
     bounds = [x0, *sorted(edges), x1]
     labels = grades if direction == "lower" else grades[::-1]
-    mids = [math.sqrt(a * b) if log_x and a > 0 and b > 0 else (a + b) / 2 for a, b in zip(bounds, bounds[1:], strict=False)]
+    mids = [
+        math.sqrt(a * b) if log_x and a > 0 and b > 0 else (a + b) / 2 for a, b in zip(bounds, bounds[1:], strict=False)
+    ]
     mids = mids[: len(labels)]
     rows = stagger([axis_fraction(m, x0, x1, log=log_x) for m in mids], [text_width(g, inches) for g in labels])
     for mid, g, row in zip(mids, labels, rows, strict=False):

@@ -6,7 +6,7 @@ and says who published it; nothing is invented around the figure: a duration the
 not give is unknown (``duration_s`` is NaN), and the work it covers is only what the spec
 states (a constant such as "per 1,000 queries", or a column).
 
-An :class:`ImportSpec` says which column is what (see ``ecometer/standards/IMPORT.md``)::
+An :class:`ImportSpec` says which column is what (see "Import specs" in ``ecometer/standards/FORMAT.md``)::
 
     [source]
     publisher = "AI Energy Score (Hugging Face and partners)"
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import gc
 import hashlib
 import json
@@ -109,9 +110,7 @@ class ImportSpec:
     @property
     def source_text(self) -> str:
         """Who published the figures, what, when and where, in one line."""
-        s = self.source
-        parts = [s.get("publisher", ""), s.get("title", ""), s.get("date", ""), s.get("url", "")]
-        return ", ".join(p for p in parts if p) or "unnamed source"
+        return source_line(self.source)
 
     def to_dict(self) -> dict[str, Any]:
         """The spec's TOML-shaped dictionary (to record how a corpus was imported)."""
@@ -143,6 +142,19 @@ class ImportSpec:
         if self.records_key:
             out["table"] = {"records_key": self.records_key}
         return out
+
+
+_SOURCE_LINE = ("publisher", "title", "date", "url")
+
+
+def source_line(source: dict[str, str]) -> str:
+    """Who published figures, what, when and where, in one line (from a ``[source]`` table)."""
+    return _source_line(tuple(source.get(k, "") for k in _SOURCE_LINE))
+
+
+@functools.lru_cache(maxsize=64)
+def _source_line(parts: tuple[str, ...]) -> str:
+    return ", ".join(p for p in parts if p) or "unnamed source"
 
 
 # ---- reading a spec --------------------------------------------------------------------------
@@ -396,7 +408,7 @@ def make_entry(
     the point); ``where`` says where in the table it was read (file, row).
     """
     source = source or {}
-    text = ", ".join(source.get(k, "") for k in ("publisher", "title", "date", "url") if source.get(k))
+    text = _source_line(tuple(source.get(k, "") for k in _SOURCE_LINE))
     half = spread or 0.0
     notes = [] if spread is not None else ["the publisher states no spread; the interval is the reported mean"]
     comp = Component(
@@ -404,7 +416,7 @@ def make_entry(
         energy_j,
         REPORTED,
         Estimate(energy_j, energy_j * (1 - half), energy_j * (1 + half)),
-        source=text or "unnamed source",
+        source=text,
         notes=notes,
     )
     work = dict(work or {})
