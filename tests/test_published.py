@@ -92,6 +92,9 @@ def test_a_table_without_a_spec_says_how_to_read_it(tmp_path):
     table.write_text("model,kwh\nm1,0.1\n")
     with pytest.raises(InputError, match="published table.*import spec"):
         load_records([table])
+    with pytest.raises(InputError, match=r"holds no \*.json record files.*--spec SPEC"):
+        load_records([tmp_path])  # a folder of CSVs
+    assert main(["calibrate", str(table), "--metric", "gpu_energy_j"]) == 2
 
 
 def test_import_errors_name_file_row_and_column(tmp_path):

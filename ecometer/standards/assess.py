@@ -15,7 +15,7 @@ from ecometer.errors import StandardError
 from ecometer.record import Estimate, RunRecord
 from ecometer.standards.metrics import NotApplicable, measure
 from ecometer.standards.schema import Metric, Standard
-from ecometer.standards.tables import is_reported, reported_source
+from ecometer.standards.tables import is_reported, reported_publisher
 
 #: how close to .5 a weighted mean of grade indices counts as a tie (rounded toward the worse grade)
 _TIE = 1e-9
@@ -241,7 +241,7 @@ def quality_reasons(std: Standard, record: RunRecord) -> list[str]:
         if q.accept_reported:
             return []
         return [
-            f"its figures are reported by {reported_source(record) or 'a publisher'}, not measured; "
+            f"its figures are reported by {reported_publisher(record)}, not measured; "
             f"{std.name} does not accept reported figures (quality.accept_reported)"
         ]
     reasons: list[str] = []

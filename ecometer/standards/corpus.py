@@ -39,7 +39,7 @@ def record_paths(paths: Iterable[str | Path], spec: ImportSpec | None = None) ->
                 f for f in p.iterdir() if f.suffix.lower() in suffixes and not f.name.endswith(CHECKPOINT_SUFFIX)
             )
             if not found:
-                hint = "" if spec is not None else " (a folder of published tables needs an import spec: --import SPEC)"
+                hint = "" if spec is not None else " (a folder of published tables needs an import spec: --spec SPEC)"
                 raise InputError(f"{p}: folder holds no *.json record files or *.jsonl corpus entries{hint}")
             out.extend(found)
         else:
@@ -64,7 +64,7 @@ def load_records(paths: Iterable[str | Path], spec: ImportSpec | None = None) ->
         elif f.suffix.lower() == ".csv" or (spec is not None and f.exists() and is_table(f, spec)):
             if spec is None:
                 raise InputError(
-                    f"{f}: a published table, not a run record: give an import spec (--import SPEC.toml, "
+                    f"{f}: a published table, not a run record: give an import spec (--spec SPEC.toml, "
                     "or a shipped one such as ai-energy-score-2025-02) or import it first with "
                     "'ecometer corpus import'"
                 )

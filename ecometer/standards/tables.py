@@ -543,6 +543,12 @@ def reported_source(record: RunRecord) -> str:
     return comps[0] if comps else ""
 
 
+def reported_publisher(record: RunRecord) -> str:
+    """The publisher of a reported record's figures (or its whole source line when unnamed)."""
+    source = record.attachments.get(REPORTED, {}).get("source") or {}
+    return str(source.get("publisher") or reported_source(record) or "a publisher")
+
+
 def file_sha256(paths: list[Path]) -> str:
     """The SHA-256 of the files' bytes, in the order given (the identity of an imported table)."""
     h = hashlib.sha256()
