@@ -242,3 +242,34 @@ def test_chart_labels_are_staggered_when_they_would_overlap():
     assert stagger([0.50, 0.51, 0.52, 0.9], [w] * 4) == [0, 1, 2, 0]
     assert axis_fraction(10.0, 1.0, 100.0, log=True) == pytest.approx(0.5)
     assert axis_fraction(10.0, 0.0, 100.0, log=False) == pytest.approx(0.1)
+
+
+def test_calibrate_says_which_records_it_skipped_and_why(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for i in range(5):
+        make_record(f"r{i}", gpu_j=1000.0 * (i + 1)).save(runs / f"r{i}.json")
+    make_record("no-tokens", work={"query": 3}).save(runs / "q.json")
+    out = tmp_path / "c.toml"
+    assert (
+        main(["calibrate", str(runs), "--metric", "gpu_energy_j", "--per", "token", "--no-classes", "--out", str(out)])
+        == 0
+    )
+    cap = capsys.readouterr()
+    assert "from 5 of 6 records" in cap.out
+    assert "skipped: 1 x gpu_energy_per_token does not apply: record counted no 'token'" in cap.err
+    cal = load_standard(out).calibration
+    assert cal["records"] == 5 and cal["records_given"] == 6 and len(cal["skipped"]) == 1
+
+
+def test_small_classes_can_be_merged():
+    recs = [entry(f"a{i}", 1.0 + i, task="a") for i in range(6)]
+    recs += [entry(f"b{i}", 2.0 + i, task="b") for i in range(3)] + [
+        entry(f"c{i}", 3.0 + i, task="c") for i in range(3)
+    ]
+    std = calibrate(recs, "gpu_energy_j", per="token", method="equal-width", small_classes="merge")
+    assert std.classes["merged-b-c"].match == {"task": ["b", "c"]}
+    assert std.calibration["class_records"] == {"a": 6, "merged-b-c": 6}
+    too_few = recs[:6] + [entry("b0", 2.0, task="b")]
+    with pytest.raises(InputError, match=r"cannot merge the small classes \(task = 'b'\): together they have 1"):
+        calibrate(too_few, "gpu_energy_j", per="token", method="equal-width", small_classes="merge")

@@ -29,9 +29,9 @@ examples:
 
 Edges are exact unless rounding them changes no corpus grade (then the fewest digits, 3 or
 more, that keep every grade; --exact keeps them unrounded). Each class needs at least
---min-per-class records (default: one per band): a smaller class is refused, or left
-unrated with --small-classes unrated. Records skipped (quality, no work counter...) are
-counted in the summary and in [calibration].
+--min-per-class records (default: one per band): a smaller class is refused, left unrated
+(--small-classes unrated) or pooled with the other small ones (--small-classes merge).
+Records skipped (quality, no work counter...) are counted on stderr and in [calibration].
 
 Quantities: it_energy_j, gpu_energy_j, facility_energy_j, water_onsite_l, water_total_l,
 carbon_g, average_power_w, site_pue, site_wue, work_per_joule. Review the result with
@@ -69,7 +69,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-classes", action="store_true", help="one set of thresholds for all records")
     p.add_argument("--min-per-class", type=int, metavar="N", help="fewest records a class is calibrated from")
     p.add_argument(
-        "--small-classes", choices=("refuse", "unrated"), default="refuse", help="what to do with a smaller class"
+        "--small-classes",
+        choices=("refuse", "unrated", "merge"),
+        default="refuse",
+        help="what to do with a smaller class: refuse (default), leave it unrated, or merge the small ones",
     )
     p.add_argument("--exact", action="store_true", help="keep band edges unrounded")
     add_corpus_arguments(p)

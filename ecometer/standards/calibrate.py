@@ -43,7 +43,7 @@ from ecometer.standards.tables import bulk, reported_source
 log = logging.getLogger(__name__)
 
 METHODS = ("quantile", "equal-width", "geometric")
-SMALL_CLASSES = ("refuse", "unrated")
+SMALL_CLASSES = ("refuse", "unrated", "merge")
 _MIN_DIGITS = 3
 
 
@@ -259,8 +259,10 @@ def calibrate(
     unrated default class for the rest.
 
     ``min_per_class`` (default: ``bands``) is the fewest records a class may be calibrated
-    from; a smaller class is refused (``small_classes = "refuse"``) or left unrated
-    (``"unrated"``). ``exact`` keeps edges unrounded.
+    from; a smaller class is refused (``small_classes = "refuse"``), left unrated
+    (``"unrated"``), or pooled with the other small classes into one (``"merge"``; with a
+    base standard, whose classes are fixed, a small class keeps its edges). ``exact`` keeps
+    edges unrounded.
     """
     run = _start(method, bands, min_per_class, small_classes, exact)
     recs = list(records)
@@ -404,17 +406,55 @@ def _class_name(value: str, taken: set[str]) -> str:
     return out
 
 
+def _merge_small(run: _Run, groups: dict[tuple, list]) -> dict[Any, list]:
+    """``groups`` with the classes below the minimum pooled into one (``small_classes = "merge"``).
+
+    The merged class matches any of the small classes' values on each field; a merge that
+    would also take records of a class that is kept, or that is still too small, is refused.
+    """
+    small = [k for k, v in groups.items() if k and len(v) < run.min_per_class]
+    if run.small_classes != "merge" or len(small) < 1:
+        return dict(groups)
+    fields = {tuple(f for f, _ in k) for k in small}
+    pooled = [p for k in small for p in groups[k]]
+    names = "; ".join(_rule(k) for k in small)
+    if len(fields) != 1 or len(pooled) < run.min_per_class:
+        why = "they class by different fields" if len(fields) != 1 else f"together they have {len(pooled)} records"
+        raise InputError(
+            f"cannot merge the small classes ({names}): {why}; at least {run.min_per_class} are needed "
+            "(lower --min-per-class, or --small-classes unrated)"
+        )
+    rule = {f: sorted({v for k in small for g, v in k if g == f}, key=str) for f in next(iter(fields))}
+    for k in groups:
+        if k and k not in small and all(f in rule and v in rule[f] for f, v in k):
+            raise InputError(
+                f"cannot merge the small classes ({names}): the merged rule would also take the records of "
+                f"{_rule(k)}; use --small-classes unrated"
+            )
+    out = {k: v for k, v in groups.items() if k not in small}
+    out[("merged", tuple((f, tuple(vs)) for f, vs in rule.items()))] = pooled
+    log.warning("classes %s have fewer than %d records each: merged into one class", names, run.min_per_class)
+    return out
+
+
 def _new_classes(run: _Run, groups: dict[tuple, list], fields: list[str], mname: str, direction: str) -> dict:
     classes: dict[str, Any] = {}
     taken: set[str] = set()
-    for key, pairs in groups.items():
+    for key, pairs in _merge_small(run, groups).items():
         if not key:
             continue
-        cname = _class_name("-".join(str(v) for _, v in key), taken)
+        if key[0] == "merged":
+            match = {f: list(vs) for f, vs in key[1]}
+            cname = _class_name("merged-" + "-".join(str(v) for vs in match.values() for v in vs), taken)
+            label = f"{cname} ({', '.join(f'{f} in {vs}' for f, vs in match.items())})"
+        else:
+            match = dict(key)
+            cname = _class_name("-".join(str(v) for _, v in key), taken)
+            label = f"{cname} ({_rule(key)})"
         taken.add(cname)
         run.per_class[cname] = len(pairs)
-        edges = run.edges(f"{cname} ({_rule(key)})", pairs, direction)
-        cls: dict[str, Any] = {"match": dict(key)}
+        edges = run.edges(label, pairs, direction)
+        cls: dict[str, Any] = {"match": match}
         if edges is None:
             cls.update(rated=False, description=f"{len(pairs)} records: fewer than {run.min_per_class}, not rated")
         else:
