@@ -273,3 +273,16 @@ def test_small_classes_can_be_merged():
     too_few = recs[:6] + [entry("b0", 2.0, task="b")]
     with pytest.raises(InputError, match=r"cannot merge the small classes \(task = 'b'\): together they have 1"):
         calibrate(too_few, "gpu_energy_j", per="token", method="equal-width", small_classes="merge")
+
+
+def test_score_text_shows_edges_class_rule_and_margin_below_a_top_grade():
+    std = parse_standard(
+        BASE + '\n[classes.small]\nmatch = { model_params = { max = 2e10 } }\n[classes.rest]\ndefault = true\n'
+    )
+    a = score(make_record(gpu_j=800.0, meta={"model_params": 7e9}), std)  # 0.8 J/token: A, 25 % below the edge
+    text = str(a)
+    assert a.grade == "A" and a.metrics["e"].margin_pct == pytest.approx(25.0) and a.metrics["e"].worse_grade == "B"
+    assert "class small (model_params < 2e+10)" in text and "25.0 % more drops to B" in text
+    assert "bands: A <= 1, B <= 2; else C" in text
+    d = a.to_dict()
+    assert d["grades"] == ["A", "B", "C"] and d["grade"] == "A"  # the JSON keeps its shape

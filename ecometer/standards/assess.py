@@ -165,35 +165,7 @@ class Assessment:
             )
         width = max((len(n) for n in self.metrics), default=0)
         for name, m in self.metrics.items():
-            if not m.applies:
-                lines.append(f"  {name:<{width}}  does not apply: {m.reason}")
-                continue
-            text = f"  {name:<{width}}  {_fmt(m.value)} {m.label} [{_fmt(m.low)} .. {_fmt(m.high)}]"
-            if m.grade is None:
-                lines.append(f"{text}  {m.reason or 'not graded'}")
-                continue
-            text += f"  grade {m.grade}"
-            better, worse = ("less", "more") if m.direction == "lower" else ("more", "less")
-            if m.next_grade is not None and m.improvement_pct is not None:
-                text += f"; {m.improvement_pct:.1f} % {better} for {m.next_grade}"
-            if m.worse_grade is not None and m.margin_pct is not None:
-                text += f"; {m.margin_pct:.1f} % {worse} drops to {m.worse_grade}"
-            if not m.stable:
-                text += f"; near a band edge (could be {', '.join(m.spans)})"
-            lines.append(text)
-            if m.thresholds:
-                edges = ", ".join(
-                    f"{g} {'<=' if m.direction == 'lower' else '>='} {_fmt(t)}"
-                    for g, t in zip(self.grades, m.thresholds, strict=False)
-                )
-                lines.append(f"  {'':<{width}}  bands: {edges}; else {self.grades[-1]}")
-            notes = []
-            if m.assumed_spread:
-                notes.append(f"reported mean with an assumed spread of +/-{m.assumed_spread * 100:g} %")
-            if m.normalised_by:
-                notes.append(f"normalised by hardware: {m.normalised_by}")
-            if notes:
-                lines.append(f"  {'':<{width}}  ({'; '.join(notes)})")
+            lines.extend(self._metric_lines(name, m, width))
         for lim in self.limits:
             if lim.status == "unknown":
                 lines.append(f"  limit {lim.rule}: not checked ({lim.reason})")
@@ -201,6 +173,36 @@ class Assessment:
                 note = " (within uncertainty of the limit)" if lim.within_uncertainty else ""
                 lines.append(f"  limit {lim.rule}: {lim.status} at {_fmt(lim.value)}{note}")
         return "\n".join(lines)
+
+    def _metric_lines(self, name: str, m: MetricResult, width: int) -> list[str]:
+        """One metric: value, interval, grade, margins both ways; its bands and notes below."""
+        text = f"  {name:<{width}}  {_fmt(m.value)} {m.label} [{_fmt(m.low)} .. {_fmt(m.high)}]"
+        if not m.applies:
+            return [f"  {name:<{width}}  does not apply: {m.reason}"]
+        if m.grade is None:
+            return [f"{text}  {m.reason or 'not graded'}"]
+        text += f"  grade {m.grade}"
+        better, worse = ("less", "more") if m.direction == "lower" else ("more", "less")
+        if m.next_grade is not None and m.improvement_pct is not None:
+            text += f"; {m.improvement_pct:.1f} % {better} for {m.next_grade}"
+        if m.worse_grade is not None and m.margin_pct is not None:
+            text += f"; {m.margin_pct:.1f} % {worse} drops to {m.worse_grade}"
+        if not m.stable:
+            text += f"; near a band edge (could be {', '.join(m.spans)})"
+        lines = [text]
+        pad = f"  {'':<{width}}  "
+        if m.thresholds:
+            sign = "<=" if m.direction == "lower" else ">="
+            edges = ", ".join(f"{g} {sign} {_fmt(t)}" for g, t in zip(self.grades, m.thresholds, strict=False))
+            lines.append(f"{pad}bands: {edges}; else {self.grades[-1]}")
+        notes = []
+        if m.assumed_spread:
+            notes.append(f"reported mean with an assumed spread of +/-{m.assumed_spread * 100:g} %")
+        if m.normalised_by:
+            notes.append(f"normalised by hardware: {m.normalised_by}")
+        if notes:
+            lines.append(f"{pad}({'; '.join(notes)})")
+        return lines
 
 
 def _fmt(x: float | None) -> str:

@@ -191,6 +191,43 @@ def _column(origin: str, value: Any, where: str, *, constant_ok: bool) -> Column
     raise _err(origin, where, value, "a column name or { column = .., scale = .. }")
 
 
+def _one_of(origin: str, entry: dict[str, Any], key: str, default: str, valid: list[str]) -> str:
+    value = entry.get(key, default)
+    if value not in valid:
+        raise _err(origin, f"entry.{key}", value, f"one of {valid}")
+    return value
+
+
+def _optional_column(origin: str, table: dict[str, Any], key: str, where: str) -> str | None:
+    value = table.get(key)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise _err(origin, f"{where}.{key}", value, "a column name (or key) as a string")
+    return value
+
+
+def _work(origin: str, raw: Any) -> dict[str, Column]:
+    """``[entry] work``: how many of each work unit a row's energy covers (a count or a column)."""
+    work: dict[str, Column] = {}
+    for k, v in _keys(origin, raw, tuple(raw) if isinstance(raw, dict) else (), "entry.work").items():
+        if isinstance(v, bool) or (isinstance(v, (int, float)) and not v > 0):
+            raise _err(origin, f"entry.work.{k}", v, "a positive count or { column = .. }")
+        where = f"entry.work.{k}"
+        work[k] = (
+            Column(value=float(v)) if isinstance(v, (int, float)) else _column(origin, v, where, constant_ok=False)
+        )
+    return work
+
+
+def _meta(origin: str, entry: dict[str, Any]) -> dict[str, Column]:
+    """``[entry.meta]`` (fields from columns) and ``[entry.set]`` (constants)."""
+    out: dict[str, Column] = {}
+    for key, constant in (("meta", False), ("set", True)):
+        raw = entry.get(key, {})
+        for k, v in _keys(origin, raw, tuple(raw) if isinstance(raw, dict) else (), f"entry.{key}").items():
+            out[k] = _column(origin, v, f"entry.{key}.{k}", constant_ok=constant)
+    return out
+
+
 def spec_from_dict(data: dict[str, Any], *, origin: str = "<spec>") -> ImportSpec:
     """Validate an import spec's TOML-shaped dictionary."""
     _keys(origin, data, _TOP_KEYS, "")
@@ -200,64 +237,35 @@ def spec_from_dict(data: dict[str, Any], *, origin: str = "<spec>") -> ImportSpe
             raise _err(origin, f"source.{k}", v, "a string")
     table = _keys(origin, data.get("table", {}), _TABLE_KEYS, "table")
     entry = _keys(origin, data.get("entry"), _ENTRY_KEYS, "entry")
-    for key in ("id", "energy"):
-        if key not in entry:
-            raise _err(origin, f"entry.{key}", None, "a column name (required)")
+    if "id" not in entry or "energy" not in entry:
+        raise _err(origin, "entry.id" if "id" not in entry else "entry.energy", None, "a column name (required)")
     ids = entry["id"] if isinstance(entry["id"], list) else [entry["id"]]
     if not ids or not all(isinstance(c, str) and c for c in ids):
         raise _err(origin, "entry.id", entry["id"], "a column name or a list of them")
-    if not isinstance(entry["energy"], str):
-        raise _err(origin, "entry.energy", entry["energy"], "a column name")
-    unit = entry.get("energy_unit", "J")
-    if unit not in U.units_of("energy"):
-        raise _err(origin, "entry.energy_unit", unit, f"one of {U.units_of('energy')}")
-    component = entry.get("component", "it")
-    if component not in COMPONENTS:
-        raise _err(origin, "entry.component", component, f"one of {list(COMPONENTS)}")
-    work: dict[str, Column] = {}
-    for k, v in _keys(origin, entry.get("work", {}), tuple(entry.get("work", {})), "entry.work").items():
-        if isinstance(v, bool) or (isinstance(v, (int, float)) and not v > 0):
-            raise _err(origin, f"entry.work.{k}", v, "a positive count or { column = .. }")
-        work[k] = (
-            Column(value=float(v))
-            if isinstance(v, (int, float))
-            else _column(origin, v, f"entry.work.{k}", constant_ok=False)
-        )
+    work = _work(origin, entry.get("work", {}))
     work_unit = entry.get("work_unit")
     if work_unit is not None and work_unit not in work:
         raise _err(origin, "entry.work_unit", work_unit, f"one of the work units {list(work)}")
-    meta = {
-        k: _column(origin, v, f"entry.meta.{k}", constant_ok=False)
-        for k, v in _keys(origin, entry.get("meta", {}), tuple(entry.get("meta", {})), "entry.meta").items()
-    }
-    for k, v in _keys(origin, entry.get("set", {}), tuple(entry.get("set", {})), "entry.set").items():
-        meta[k] = _column(origin, v, f"entry.set.{k}", constant_ok=True)
     spread = entry.get("spread")
     if spread is not None and (isinstance(spread, bool) or not isinstance(spread, (int, float)) or not 0 <= spread < 1):
         raise _err(origin, "entry.spread", spread, "a relative half-width from 0 to below 1 (0.05 = +/-5 %)")
-    duration_unit = entry.get("duration_unit", "s")
-    if duration_unit not in _DURATION_UNITS:
-        raise _err(origin, "entry.duration_unit", duration_unit, f"one of {list(_DURATION_UNITS)}")
-    water_unit = entry.get("water_unit", "L")
-    if water_unit not in U.units_of("volume"):
-        raise _err(origin, "entry.water_unit", water_unit, f"one of {U.units_of('volume')}")
     files = table.get("files", [])
     if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
         raise _err(origin, "table.files", files, "a list of file names or glob patterns")
     return ImportSpec(
         id=list(ids),
-        energy=entry["energy"],
-        energy_unit=unit,
-        component=component,
+        energy=_optional_column(origin, entry, "energy", "entry") or "",
+        energy_unit=_one_of(origin, entry, "energy_unit", "J", U.units_of("energy")),
+        component=_one_of(origin, entry, "component", "it", list(COMPONENTS)),
         work=work,
         work_unit=work_unit,
-        meta=meta,
-        duration=entry.get("duration"),
-        duration_unit=duration_unit,
-        water=entry.get("water"),
-        water_unit=water_unit,
+        meta=_meta(origin, entry),
+        duration=_optional_column(origin, entry, "duration", "entry"),
+        duration_unit=_one_of(origin, entry, "duration_unit", "s", list(_DURATION_UNITS)),
+        water=_optional_column(origin, entry, "water", "entry"),
+        water_unit=_one_of(origin, entry, "water_unit", "L", U.units_of("volume")),
         spread=None if spread is None else float(spread),
-        records_key=table.get("records_key"),
+        records_key=_optional_column(origin, table, "records_key", "table"),
         files=list(files),
         source=dict(source),
         origin=origin,
