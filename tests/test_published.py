@@ -128,6 +128,22 @@ def test_corpus_import_with_flags_and_json_records_key(tmp_path, capsys):
     assert b.energy_j == 300.0 and math.isnan(b.duration_s)
 
 
+def test_imported_corpus_records_its_spec_and_tables(mlenergy_dir):
+    spec = load_spec(mlenergy_dir / "corpus.toml")  # the spec it was imported with, reloadable
+    assert spec.meta["model_params"].scale == 1e9 and spec.records_key == "configurations"
+    head = json.loads((mlenergy_dir / "entries.jsonl").read_text().splitlines()[0])
+    assert head["entries"] == 328 and len(head["tables_sha256"]) == 64 and head["source"]["licence"] == "Apache-2.0"
+
+
+def test_identity_columns_stay_text(tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_text("id,j\n007,1.5\n")
+    spec = tmp_path / "s.toml"
+    spec.write_text('[entry]\nid = "id"\nenergy = "j"\nmeta = { code = "id" }\n')
+    (e,) = load_records([table], load_spec(spec))
+    assert e.name == "007" and e.meta["code"] == 7
+
+
 def test_ml_energy_import_derives_energy_per_token_as_published():
     spec = load_spec("ml-energy-lm-arena-chat")
     entries = import_tables(spec_files(spec), spec)

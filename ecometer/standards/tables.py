@@ -373,7 +373,8 @@ class _Row:
     def __init__(self, cells: dict[str, Any], file: Path, n: int) -> None:
         self.cells, self.file, self.n = cells, file, n
 
-    def raw(self, column: str, *, optional: bool = False) -> Any:
+    def raw(self, column: str, *, optional: bool = False, typed: bool = True) -> Any:
+        """The cell (a number when it reads as one, unless ``typed`` is false); None when empty."""
         if column == FILE_COLUMN:
             return self.file.stem
         if column == ROW_COLUMN:
@@ -383,7 +384,9 @@ class _Row:
                 return None
             raise InputError(f"{self.file}: row {self.n}: no column {column!r} (columns: {sorted(self.cells)})")
         value = self.cells[column]
-        return None if value is None or (isinstance(value, str) and not value.strip()) else _typed(value)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return _typed(value) if typed else value
 
     def number(self, column: str, what: str, *, positive: bool = False) -> float:
         value = self.raw(column)
@@ -452,7 +455,7 @@ def make_entry(
 
 def entry_from_row(row: _Row, spec: ImportSpec) -> RunRecord:
     """One corpus entry from one table row (see the module docstring)."""
-    parts = [row.raw(c) for c in spec.id]
+    parts = [row.raw(c, typed=False) for c in spec.id]  # an identity is text: "007" stays "007"
     missing = [c for c, p in zip(spec.id, parts, strict=True) if p is None]
     if missing:
         raise InputError(f"{row.file}: row {row.n}: identity column {missing[0]!r} is empty")
