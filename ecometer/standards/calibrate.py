@@ -136,7 +136,7 @@ class _Run:
             if self.small_classes == "refuse":
                 raise InputError(
                     f"{msg}: add records, lower the minimum (min_per_class / --min-per-class), or leave "
-                    "such classes unrated (small_classes = 'unrated' / --small-classes unrated)"
+                    "such classes unrated or pool them (small_classes / --small-classes unrated or merge)"
                 )
             log.warning("%s: the class is left unrated", msg)
             self.unrated_small.append(label)
