@@ -30,7 +30,7 @@ from ecometer.errors import NotApplicable, RecordError
 #: schema 1 records (bounds without a stated coverage) still load
 SCHEMA_VERSION = 2
 READABLE_SCHEMAS = (1, 2)
-METHODS = ("counter", "integrated", "modelled", "constant", "user")
+METHODS = ("counter", "integrated", "modelled", "constant", "user", "reported")  # reported: a published figure
 STATUSES = ("running", "ok", "failed", "interrupted")
 CHECKPOINT_SUFFIX = ".partial"
 MAX_DEPTH = 100  # nesting of free-form data (meta, host...) written and read

@@ -95,7 +95,7 @@ def test_builtins_all_load_and_list_titles_versions():
         assert std.title == info.title and std.version == info.version
         assert std.source == f"builtin:{info.name}"
         # every built-in says how its thresholds were derived and where its figures come from
-        assert std.bands in ("manual", "equal-width", "quantile") and std.sources
+        assert std.bands in ("manual", "equal-width", "quantile", "geometric") and std.sources
     assert load_standard("ai-energy-score-style").bands == "equal-width"
     assert load_standard("ai-energy-score-style").grades == ["5 stars", "4 stars", "3 stars", "2 stars", "1 star"]
     assert load_standard("ecometer-inference").grades == list("ABCDEFG")
@@ -437,14 +437,15 @@ thresholds = [1.0, 2.0]
 def test_classes_of_the_inference_builtin():
     std = load_standard("ecometer-inference")
     work = {"token": 10000}
-    # 0.15 J/token with 8e9 parameters: small class, grade C (0.1 .. 0.2)
-    small = score(make_record(gpu_j=1500.0, rel=0.05, work=work, meta={"model_params": 8e9}), std)
-    assert small.class_name == "small" and small.metrics["energy_per_token"].grade == "C" and small.grade == "C"
+    # 0.15 J/token with 8e9 parameters on an H100: class small-H100, grade C (0.138 .. 0.193)
+    h100 = {"model_params": 8e9, "gpu_model": "H100"}
+    small = score(make_record(gpu_j=1500.0, rel=0.05, work=work, meta=h100), std)
+    assert small.class_name == "small-H100" and small.metrics["energy_per_token"].grade == "C" and small.grade == "C"
     assert small.metrics["energy_per_query"].applies is False
-    medium = score(make_record(gpu_j=1500.0, rel=0.05, work=work, meta={"model_params": 30e9}), std)
-    assert medium.class_name == "medium" and medium.grade == "A"
-    none = score(make_record(gpu_j=1500.0, work=work), std)
-    assert not none.rated and "model_params missing" in none.not_rated[0]
+    medium = score(make_record(gpu_j=1500.0, rel=0.05, work=work, meta={**h100, "model_params": 30e9}), std)
+    assert medium.class_name == "medium-H100" and medium.grade == "B"  # 0.136 .. 0.207
+    none = score(make_record(gpu_j=1500.0, work=work, meta={"model_params": 8e9}), std)
+    assert not none.rated and none.class_name == "other" and "not rated" in none.not_rated[0]
 
 
 def test_ai_energy_score_style_builtin():

@@ -79,18 +79,23 @@ def test_recalibrate_a_builtin_keeps_classes_without_records():
     base = load_standard("ecometer-inference")
     recs = [
         make_record(
-            f"s{i}", gpu_j=100.0 * (i + 1), rel=0.05, duration_s=30, work={"token": 1000}, meta={"model_params": 7e9}
+            f"s{i}",
+            gpu_j=100.0 * (i + 1),
+            rel=0.05,
+            duration_s=30,
+            work={"token": 1000},
+            meta={"model_params": 7e9, "gpu_model": "H100"},
         )
         for i in range(14)
     ]
-    std = calibrate(recs, "energy_per_token", bands=7, method="quantile", base=base, version="0.2.0")
-    assert std.version == "0.2.0" and std.bands == "quantile"
-    new_small = std.thresholds_for("energy_per_token", "small")
-    assert new_small != base.thresholds_for("energy_per_token", "small")
+    std = calibrate(recs, "energy_per_token", bands=7, method="quantile", base=base, version="0.3.0")
+    assert std.version == "0.3.0" and std.bands == "quantile"
+    new_small = std.thresholds_for("energy_per_token", "small-H100")
+    assert new_small != base.thresholds_for("energy_per_token", "small-H100")
     assert new_small == sorted(new_small) and 0.1 < new_small[0] < new_small[-1] < 1.4
-    assert std.thresholds_for("energy_per_token", "large") == base.thresholds_for("energy_per_token", "large")
-    assert std.calibration["classes_kept"] == ["medium", "large"]
-    assert std.thresholds_for("energy_per_query", "small") == base.thresholds_for("energy_per_query", "small")
+    assert std.thresholds_for("energy_per_token", "large-H100") == base.thresholds_for("energy_per_token", "large-H100")
+    assert std.calibration["classes_kept"] == ["small-B200", "medium-H100", "medium-B200", "large-H100", "large-B200"]
+    assert std.thresholds_for("energy_per_query", "small-H100") == base.thresholds_for("energy_per_query", "small-H100")
     assert parse_standard(std.to_toml()) == std
 
 
@@ -132,10 +137,11 @@ def test_sensitivity_counts_and_names_changed_records():
 
 def test_sensitivity_on_class_thresholds_needs_the_class():
     std = load_standard("ecometer-inference")
-    recs = [make_record("a", gpu_j=150.0, rel=0.01, duration_s=30, work={"token": 1000}, meta={"model_params": 7e9})]
+    meta = {"model_params": 7e9, "gpu_model": "H100"}
+    recs = [make_record("a", gpu_j=150.0, rel=0.01, duration_s=30, work={"token": 1000}, meta=meta)]
     with pytest.raises(InputError, match="name the class"):
         sensitivity(recs, std, [1, 2, 3, 4, 5, 6], metric="energy_per_token")
-    res = sensitivity(recs, std, [0.2, 0.4, 0.8, 1.6, 3.2, 6.4], metric="energy_per_token", class_name="small")
+    res = sensitivity(recs, std, [0.2, 0.4, 0.8, 1.6, 3.2, 6.4], metric="energy_per_token", class_name="small-H100")
     assert [(c.record, c.before, c.after) for c in res.changes] == [("a", "C", "A")]
 
 
@@ -173,7 +179,7 @@ def test_sensitivity_chart_png(tmp_path):
                 rel=0.05,
                 duration_s=30,
                 work={"token": 1000},
-                meta={"model_params": params},
+                meta={"model_params": params, "gpu_model": "H100"},
             )
         )
     out = sensitivity_chart(
@@ -182,7 +188,7 @@ def test_sensitivity_chart_png(tmp_path):
         "energy_per_token",
         tmp_path / "chart.png",
         proposed=[0.08, 0.15, 0.3, 0.6, 1.2, 2.4],
-        class_name="small",
+        class_name="small-H100",
     )
     data = out.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
@@ -335,7 +341,9 @@ def test_score_cli_with_site_adds_water_metrics(tmp_path):
 
     _, without = scored()
     _, with_site = scored("--site", "us-average")
-    water = [m for m in with_site["metrics"].values() if "water" in m.get("quantity", "") or "water" in m.get("label", "")]
+    water = [
+        m for m in with_site["metrics"].values() if "water" in m.get("quantity", "") or "water" in m.get("label", "")
+    ]
     assert water, with_site["metrics"].keys()
     assert all(m.get("applies", True) for m in water)
     before = [m for k, m in without["metrics"].items() if k in {n for n in with_site["metrics"] if "water" in n}]

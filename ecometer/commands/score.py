@@ -7,6 +7,15 @@ import json
 import sys
 from typing import Any
 
+from ecometer.commands._options import add_corpus_arguments, add_site_arguments, attach_site
+
+
+def _spec(args: argparse.Namespace) -> Any:
+    from ecometer.standards.tables import load_spec
+
+    return load_spec(args.spec) if args.spec else None
+
+
 EPILOG = """\
 examples:
   ecometer score run.json --standard ecometer-inference
@@ -33,36 +42,40 @@ def register(subparsers: Any) -> None:
     p.add_argument("--standard", "-s", required=True, metavar="NAME_OR_FILE", help="built-in name or .toml path")
     p.add_argument("--json", action="store_true", help="print the assessment(s) as JSON")
     p.add_argument("--attach", action="store_true", help="store the assessment in each record file")
-    p.add_argument(
-        "--site",
-        metavar="S",
-        help="site preset for the footprint metrics (water, facility energy, carbon); replaces a footprint "
-        "the record already has",
-    )
+    add_corpus_arguments(p)
+    add_site_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ecometer.record import load_record
     from ecometer.standards import load_standard, score
-    from ecometer.standards.corpus import record_paths
+    from ecometer.standards.corpus import load_records, record_paths
+    from ecometer.standards.tables import is_table
 
     std = load_standard(args.standard)
-    paths = record_paths(args.runs)
-    records = [(p, load_record(p)) for p in paths]  # all read before any is scored or written
-    if args.site:
-        from ecometer.footprint import Site, footprint
-
-        site = Site.preset(args.site)
-        for _, rec in records:
-            rec.attach("footprint", footprint(rec, site=site))
+    spec = _spec(args)
+    paths = record_paths(args.runs, spec)
+    plain = [p for p in paths if p.suffix.lower() == ".json" and not (p.exists() and is_table(p, spec))]
+    # all read before any is scored or written; corpus entries and tables have no file to attach to
+    records: list[tuple[Any, Any]] = [(p, load_record(p)) for p in plain]
+    others = [p for p in paths if p not in plain]
+    if others:
+        records.extend((None, rec) for rec in load_records(others, spec))
+    attach_site([rec for _, rec in records], args)
     results = [(p, rec, score(rec, std)) for p, rec in records]
     if args.attach:
+        from ecometer.errors import UsageError
+
         partial = [str(p) for p, rec, _ in results if rec.checkpoint]
         if partial:
-            from ecometer.errors import UsageError
-
             raise UsageError(f"--attach would turn checkpoints into final records: {', '.join(partial)}")
+        entries = [rec.name for p, rec, _ in results if p is None]
+        if entries:
+            raise UsageError(
+                f"--attach stores assessments in record files; {len(entries)} input(s) are corpus entries "
+                f"or table rows ({entries[0]} ...): score them without --attach"
+            )
         for p, rec, a in results:
             rec.attach("assessment", a)
             rec.save(p)

@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from ecometer.commands._options import add_corpus_arguments, add_site_arguments, attach_site, load_corpus
+
 EPILOG = """\
 examples:
   ecometer standard list
@@ -52,6 +54,8 @@ def register(subparsers: Any) -> None:
     q.add_argument("new", metavar="NEW")
     q.add_argument("runs", nargs="*", metavar="RUN", help="record files or folders")
     q.add_argument("--json", action="store_true")
+    add_corpus_arguments(q)
+    add_site_arguments(q)
     q.set_defaults(action_func=_diff)
 
     q = sub.add_parser("sensitivity", help="grade changes from proposed thresholds; chart of band edges")
@@ -63,6 +67,8 @@ def register(subparsers: Any) -> None:
     q.add_argument("--class", dest="class_name", metavar="CLASS", help="the class whose thresholds change")
     q.add_argument("--chart", metavar="PNG", help="save the corpus distribution with band edges here")
     q.add_argument("--json", action="store_true")
+    add_corpus_arguments(q)
+    add_site_arguments(q)
     q.set_defaults(action_func=_sensitivity)
     p.set_defaults(func=run)
 
@@ -81,7 +87,8 @@ def _list(args: argparse.Namespace) -> int:
     width = max(len(i.name) for i in infos)
     for i in infos:
         bands = f", {i.bands} bands" if i.bands else ""
-        sys.stdout.write(f"{i.name:<{width}}  {i.version:<7} {i.title}{bands}\n")
+        status = f" [{i.status}]" if i.status else ""
+        sys.stdout.write(f"{i.name:<{width}}  {i.version:<8} {i.title}{bands}{status}\n")
     return 0
 
 
@@ -112,10 +119,10 @@ def _show(args: argparse.Namespace) -> int:
 
 def _diff(args: argparse.Namespace) -> int:
     from ecometer.standards import diff, load_standard
-    from ecometer.standards.corpus import load_records
 
     old, new = load_standard(args.old), load_standard(args.new)
-    records = load_records(args.runs) if args.runs else []
+    records = load_corpus(args) if args.runs else []
+    attach_site(records, args)
     result = diff(old, new, records)
     if args.json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=1) + "\n")
@@ -127,7 +134,6 @@ def _diff(args: argparse.Namespace) -> int:
 def _sensitivity(args: argparse.Namespace) -> int:
     from ecometer.errors import UsageError
     from ecometer.standards import load_standard, sensitivity, sensitivity_chart
-    from ecometer.standards.corpus import load_records
 
     if (args.thresholds is None) == (args.proposed is None):
         raise UsageError("give exactly one of --thresholds and --proposed")
@@ -140,7 +146,8 @@ def _sensitivity(args: argparse.Namespace) -> int:
             raise UsageError(f"--thresholds {args.thresholds!r}: expected comma-separated numbers") from None
     else:
         proposed = load_standard(args.proposed)
-    records = load_records(args.runs)
+    records = load_corpus(args)
+    attach_site(records, args)
     result = sensitivity(records, std, proposed, metric=args.metric, class_name=args.class_name)
     chart = None
     if args.chart:

@@ -34,6 +34,7 @@ class StandardInfo:
     version: str
     bands: str | None
     description: str
+    status: str | None = None
 
 
 def standards() -> list[StandardInfo]:
@@ -41,7 +42,7 @@ def standards() -> list[StandardInfo]:
     out = []
     for name in builtin_names():
         std = load_standard(name)
-        out.append(StandardInfo(name, std.title, std.version, std.bands, std.description))
+        out.append(StandardInfo(name, std.title, std.version, std.bands, std.description, std.status))
     return out
 
 

@@ -15,6 +15,7 @@ from ecometer.errors import StandardError
 from ecometer.record import Estimate, RunRecord
 from ecometer.standards.metrics import NotApplicable, measure
 from ecometer.standards.schema import Metric, Standard
+from ecometer.standards.tables import is_reported, reported_publisher
 
 #: how close to .5 a weighted mean of grade indices counts as a tie (rounded toward the worse grade)
 _TIE = 1e-9
@@ -27,6 +28,14 @@ def grade_index(value: float, thresholds: list[float], direction: str) -> int:
     if direction == "lower":
         return bisect.bisect_left(thresholds, value)
     return bisect.bisect_left([-t for t in thresholds], -value)
+
+
+def margin_to_worse(value: float, thresholds: list[float], direction: str, index: int) -> float | None:
+    """Percent by which ``value`` may rise (lower) or fall (higher) before it drops to grade ``index + 1``."""
+    if index >= len(thresholds) or value == 0 or not math.isfinite(value):
+        return None
+    edge = thresholds[index]
+    return (edge - value) / value * 100.0 if direction == "lower" else (value - edge) / value * 100.0
 
 
 def improvement_needed(value: float, thresholds: list[float], direction: str, index: int) -> float | None:
@@ -60,6 +69,13 @@ class MetricResult:
     spans: list[str] = field(default_factory=list)
     thresholds: list[float] | None = None
     weight: float | None = None
+    #: percent the value may worsen before it drops a grade (None for the worst grade)
+    margin_pct: float | None = None
+    worse_grade: str | None = None
+    #: relative half-width assumed for a reported mean that states none (quality.reported_spread)
+    assumed_spread: float | None = None
+    #: the hardware normalisation applied: the meta value and its factor
+    normalised_by: str | None = None
 
 
 @dataclass
@@ -100,6 +116,7 @@ class Assessment:
     passed: bool = True
     not_rated: list[str] = field(default_factory=list)
     class_name: str | None = None
+    class_rule: str | None = None
     stable: bool | None = None
     spans: list[str] = field(default_factory=list)
     metrics: dict[str, MetricResult] = field(default_factory=dict)
@@ -130,6 +147,8 @@ class Assessment:
         lines = [f"{self.title} ({self.standard} {self.version}): record {self.record!r}"]
         if self.class_name:
             lines[0] += f", class {self.class_name}"
+            if self.class_rule:
+                lines[0] += f" ({self.class_rule})"
         if self.grade is not None:
             how = (
                 "stable"
@@ -146,20 +165,7 @@ class Assessment:
             )
         width = max((len(n) for n in self.metrics), default=0)
         for name, m in self.metrics.items():
-            if not m.applies:
-                lines.append(f"  {name:<{width}}  does not apply: {m.reason}")
-                continue
-            text = f"  {name:<{width}}  {_fmt(m.value)} {m.label} [{_fmt(m.low)} .. {_fmt(m.high)}]"
-            if m.grade is None:
-                lines.append(f"{text}  {m.reason or 'not graded'}")
-                continue
-            text += f"  grade {m.grade}"
-            if m.next_grade is not None and m.improvement_pct is not None:
-                verb = "less" if m.direction == "lower" else "more"
-                text += f"; {m.improvement_pct:.1f} % {verb} for {m.next_grade}"
-            if not m.stable:
-                text += f"; near a band edge (could be {', '.join(m.spans)})"
-            lines.append(text)
+            lines.extend(self._metric_lines(name, m, width))
         for lim in self.limits:
             if lim.status == "unknown":
                 lines.append(f"  limit {lim.rule}: not checked ({lim.reason})")
@@ -167,6 +173,36 @@ class Assessment:
                 note = " (within uncertainty of the limit)" if lim.within_uncertainty else ""
                 lines.append(f"  limit {lim.rule}: {lim.status} at {_fmt(lim.value)}{note}")
         return "\n".join(lines)
+
+    def _metric_lines(self, name: str, m: MetricResult, width: int) -> list[str]:
+        """One metric: value, interval, grade, margins both ways; its bands and notes below."""
+        text = f"  {name:<{width}}  {_fmt(m.value)} {m.label} [{_fmt(m.low)} .. {_fmt(m.high)}]"
+        if not m.applies:
+            return [f"  {name:<{width}}  does not apply: {m.reason}"]
+        if m.grade is None:
+            return [f"{text}  {m.reason or 'not graded'}"]
+        text += f"  grade {m.grade}"
+        better, worse = ("less", "more") if m.direction == "lower" else ("more", "less")
+        if m.next_grade is not None and m.improvement_pct is not None:
+            text += f"; {m.improvement_pct:.1f} % {better} for {m.next_grade}"
+        if m.worse_grade is not None and m.margin_pct is not None:
+            text += f"; {m.margin_pct:.1f} % {worse} drops to {m.worse_grade}"
+        if not m.stable:
+            text += f"; near a band edge (could be {', '.join(m.spans)})"
+        lines = [text]
+        pad = f"  {'':<{width}}  "
+        if m.thresholds:
+            sign = "<=" if m.direction == "lower" else ">="
+            edges = ", ".join(f"{g} {sign} {_fmt(t)}" for g, t in zip(self.grades, m.thresholds, strict=False))
+            lines.append(f"{pad}bands: {edges}; else {self.grades[-1]}")
+        notes = []
+        if m.assumed_spread:
+            notes.append(f"reported mean with an assumed spread of +/-{m.assumed_spread * 100:g} %")
+        if m.normalised_by:
+            notes.append(f"normalised by hardware: {m.normalised_by}")
+        if notes:
+            lines.append(f"{pad}({'; '.join(notes)})")
+        return lines
 
 
 def _fmt(x: float | None) -> str:
@@ -195,11 +231,25 @@ def _finite(obj: Any) -> Any:
 
 
 # ---- scoring ---------------------------------------------------------------------------------
-def _quality_reasons(std: Standard, record: RunRecord) -> list[str]:
+def quality_reasons(std: Standard, record: RunRecord) -> list[str]:
+    """Why ``record`` misses ``std``'s quality requirements (empty when it meets them).
+
+    A record of reported figures (a corpus entry) is accepted only by a standard with
+    ``quality.accept_reported``; its duration, repetitions and counter are the publisher's
+    protocol, which the standard's sources name, and are not checked here.
+    """
     q = std.quality
+    if is_reported(record):
+        if q.accept_reported:
+            return []
+        return [
+            f"its figures are reported by {reported_publisher(record)}, not measured; "
+            f"{std.name} does not accept reported figures (quality.accept_reported)"
+        ]
     reasons: list[str] = []
-    if q.min_duration_s is not None and record.duration_s < q.min_duration_s:
-        reasons.append(f"duration {record.duration_s:.3g} s is below the required {q.min_duration_s:g} s")
+    if q.min_duration_s is not None and not record.duration_s >= q.min_duration_s:
+        shown = "unknown" if math.isnan(record.duration_s) else f"{record.duration_s:.3g} s"
+        reasons.append(f"duration {shown} is below the required {q.min_duration_s:g} s")
     if q.min_repetitions is not None:
         reps = (record.meta or {}).get("repetitions")
         if reps is None:
@@ -237,7 +287,7 @@ def _grade_metric(std: Standard, metric: Metric, record: RunRecord, class_name: 
         weight=metric.weight,
     )
     try:
-        est = measure(metric.measure, record)
+        est = _metric_value(std, metric, record, res)
     except NotApplicable as exc:
         if metric.required:
             raise StandardError(
@@ -263,6 +313,9 @@ def _grade_metric(std: Standard, metric: Metric, record: RunRecord, class_name: 
     if idx > 0:
         res.next_grade = std.grades[idx - 1]
         res.improvement_pct = improvement_needed(est.central, thresholds, metric.direction, idx)
+    if idx < len(thresholds):
+        res.worse_grade = std.grades[idx + 1]
+        res.margin_pct = margin_to_worse(est.central, thresholds, metric.direction, idx)
     lo_i = grade_index(est.low, thresholds, metric.direction)
     hi_i = grade_index(est.high, thresholds, metric.direction)
     a, b = sorted((lo_i, hi_i))
@@ -271,12 +324,73 @@ def _grade_metric(std: Standard, metric: Metric, record: RunRecord, class_name: 
     return res
 
 
+def _metric_value(std: Standard, metric: Metric, record: RunRecord, res: MetricResult) -> Estimate:
+    """The metric's value for ``record``: at its reference operating point, normalised by
+    hardware where the metric asks, widened by the assumed spread of a reported mean."""
+    from ecometer.standards.schema import match_value
+
+    meta = record.meta or {}
+    for name, rule in metric.reference.items():
+        if name not in meta or not match_value(rule, meta[name]):
+            found = f"{meta[name]!r}" if name in meta else "missing"
+            raise NotApplicable(
+                f"graded at the reference operating point {name} = {_rule_text(rule)}; this record's is {found}"
+            )
+    est = measure(metric.measure, record)
+    if metric.normalise is not None:
+        name, factors = metric.normalise["field"], metric.normalise["factors"]
+        key = meta.get(name)
+        if key not in factors:
+            raise NotApplicable(
+                f"normalised by {name}, whose factors are given for {sorted(factors)}; this record's is {key!r}"
+                if key is not None
+                else f"normalised by {name}, which record.meta does not give"
+            )
+        est = est.scaled(1.0 / factors[key])
+        res.normalised_by = f"{name} = {key} (factor {factors[key]:g})"
+    spread = std.quality.reported_spread
+    if spread and is_reported(record) and est.low == est.high:
+        est = Estimate(est.central, est.central * (1 - spread), est.central * (1 + spread))
+        res.assumed_spread = spread
+    return est
+
+
+def _rule_text(rule: Any) -> str:
+    if isinstance(rule, dict):
+        parts = ([f">= {rule['min']:g}"] if "min" in rule else []) + ([f"< {rule['max']:g}"] if "max" in rule else [])
+        return " and ".join(parts)
+    if isinstance(rule, list):
+        return " or ".join(repr(r) for r in rule)
+    return repr(rule)
+
+
+def class_rule(cls: Any) -> str:
+    """A class's match rule in words: ``task = 'asr', model_params < 2e+10``."""
+    if cls.default:
+        return "records that match no other class"
+    parts = []
+    for name, rule in cls.match.items():
+        text = _rule_text(rule)
+        parts.append(f"{name} {text}" if isinstance(rule, dict) else f"{name} = {text}")
+    return ", ".join(parts)
+
+
+def _meta_number(record: RunRecord, name: str) -> Estimate:
+    """A number in ``record.meta[name]`` (a reported figure, e.g. p90 inter-token latency)."""
+    value = (record.meta or {}).get(name)
+    if value is None:
+        raise NotApplicable(f"record.meta has no {name!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise NotApplicable(f"record.meta[{name!r}] is {value!r}, not a finite number")
+    return Estimate.exact(float(value))
+
+
 def _check_limit(std: Standard, lim: Any, record: RunRecord) -> LimitResult:
     res = LimitResult(
         name=lim.name, rule=lim.rule, status="unknown", unit=lim.unit, min=lim.min, max=lim.max, required=lim.required
     )
     try:
-        est: Estimate = measure(lim.measure, record)
+        est: Estimate = _meta_number(record, lim.field) if lim.field is not None else measure(lim.measure, record)
     except NotApplicable as exc:
         res.reason = exc.reason
         return res
@@ -325,10 +439,11 @@ def score(record: RunRecord, standard: Standard | str) -> Assessment:
         out.not_rated.append(why)
     elif cls is not None:
         out.class_name = cls.name
+        out.class_rule = class_rule(cls)
         if not cls.rated:
             about = f" ({cls.description})" if cls.description else ""
             out.not_rated.append(f"class {cls.name!r}{about} is not rated by {std.name}")
-    out.not_rated.extend(_quality_reasons(std, record))
+    out.not_rated.extend(quality_reasons(std, record))
 
     class_name = cls.name if cls is not None else None
     for name, metric in std.metrics.items():

@@ -1,31 +1,158 @@
-"""Reading a corpus of run records from files and folders (for the CLI and notebooks)."""
+"""Reading a corpus from files and folders: run records, corpus entries, published tables.
+
+A corpus mixes three kinds of file:
+
+- run records (``*.json`` written by ecometer);
+- corpus entry files (``*.jsonl`` written by ``ecometer corpus import``): one published
+  figure per line, after a header line that says where the figures come from;
+- published tables (``*.csv``, or JSON tables) read with an import spec
+  (:mod:`ecometer.standards.tables`).
+
+A folder stands for its records and entry files (and, given a spec, its tables).
+"""
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from ecometer.errors import InputError
-from ecometer.record import CHECKPOINT_SUFFIX, RunRecord, load_record
+from ecometer.record import CHECKPOINT_SUFFIX, RunRecord, load_record, write_atomic
+from ecometer.standards.tables import REPORTED, ImportSpec, bulk, import_tables, is_table, make_entry
+
+ENTRIES_SUFFIX = ".jsonl"
+ENTRIES_KIND = "ecometer.corpus"
+ENTRIES_FILE = "entries.jsonl"
 
 
-def record_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files named, plus every ``*.json`` record directly inside a named folder (sorted)."""
+def record_paths(paths: Iterable[str | Path], spec: ImportSpec | None = None) -> list[Path]:
+    """Files named, plus every record (``*.json``) and entry file (``*.jsonl``) directly inside a
+    named folder, and its ``*.csv`` tables when an import spec is given (sorted)."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found = sorted(f for f in p.glob("*.json") if not f.name.endswith(CHECKPOINT_SUFFIX))
+            suffixes = {".json", ENTRIES_SUFFIX} | ({".csv"} if spec is not None else set())
+            found = sorted(
+                f for f in p.iterdir() if f.suffix.lower() in suffixes and not f.name.endswith(CHECKPOINT_SUFFIX)
+            )
             if not found:
-                raise InputError(f"{p}: folder holds no *.json record files")
+                hint = "" if spec is not None else " (a folder of published tables needs an import spec: --spec SPEC)"
+                raise InputError(f"{p}: folder holds no *.json record files or *.jsonl corpus entries{hint}")
             out.extend(found)
         else:
             out.append(p)
     return out
 
 
-def load_records(paths: Iterable[str | Path]) -> list[RunRecord]:
-    """Load every record named by ``paths`` (files or folders); raises on the first bad one."""
-    files = record_paths(paths)
+def load_records(paths: Iterable[str | Path], spec: ImportSpec | None = None) -> list[RunRecord]:
+    """Load every record and corpus entry named by ``paths`` (files or folders).
+
+    With ``spec``, CSV and JSON tables are imported with it; without one a table is an error
+    that says how to read it. Raises on the first bad file.
+    """
+    files = record_paths(paths, spec)
     if not files:
         raise InputError("no record files given")
-    return [load_record(f) for f in files]
+    out: list[RunRecord] = []
+    tables: list[Path] = []
+    for f in files:
+        if f.suffix.lower() == ENTRIES_SUFFIX:
+            out.extend(read_entries(f))
+        elif f.suffix.lower() == ".csv" or (spec is not None and f.exists() and is_table(f, spec)):
+            if spec is None:
+                raise InputError(
+                    f"{f}: a published table, not a run record: give an import spec (--spec SPEC.toml, "
+                    "or a shipped one such as ai-energy-score-2025-02) or import it first with "
+                    "'ecometer corpus import'"
+                )
+            tables.append(f)
+        else:
+            out.append(load_record(f))
+    if tables:
+        out.extend(import_tables(tables, spec))  # type: ignore[arg-type]
+    return out
+
+
+# ---- corpus entry files ----------------------------------------------------------------------
+def _entry_line(record: RunRecord) -> dict[str, Any]:
+    (comp,) = record.components.values()
+    reported = record.attachments.get(REPORTED, {})
+    spread = reported.get("spread")
+    where = {k: v for k, v in reported.items() if k not in ("source", "water_total_l", "spread")}
+    line: dict[str, Any] = {"name": record.name, "component": comp.name, "energy_j": comp.energy_j}
+    if spread is not None:
+        line["spread"] = spread
+    line["work"] = record.work
+    if record.work_unit and len(record.work) > 1:
+        line["work_unit"] = record.work_unit
+    if record.meta:
+        line["meta"] = record.meta
+    if math.isfinite(record.duration_s):
+        line["duration_s"] = record.duration_s
+    water = reported.get("water_total_l")
+    if water is not None:
+        line["water_l"] = water
+    if where:
+        line["where"] = where
+    return line
+
+
+def write_entries(path: str | Path, entries: list[RunRecord], header: dict[str, Any]) -> Path:
+    """Write corpus entries as JSON lines: a header (``kind``, ``source``, ...) then one per line.
+
+    Every entry must come from one source (the header's ``source``).
+    """
+    target = Path(path)
+    head = {"kind": ENTRIES_KIND, "version": 1, **header, "entries": len(entries)}
+    lines = [json.dumps(head, ensure_ascii=False, allow_nan=False)]
+    lines.extend(json.dumps(_entry_line(e), ensure_ascii=False, allow_nan=False) for e in entries)
+    write_atomic(target, "\n".join(lines) + "\n")
+    return target
+
+
+def read_entries(path: str | Path) -> list[RunRecord]:
+    """The corpus entries of a file written by :func:`write_entries`."""
+    p = Path(path)
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read the corpus entries ({exc.strerror or exc})") from None
+    try:
+        head = json.loads(lines[0]) if lines else None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{p}: line 1: not valid JSON ({exc.msg})") from None
+    if not isinstance(head, dict) or head.get("kind") != ENTRIES_KIND:
+        raise InputError(f"{p}: line 1: expected a header with kind {ENTRIES_KIND!r} (ecometer corpus import)")
+    source = head.get("source") or {}
+    with bulk():
+        return _entries(p, lines, source)
+
+
+def _entries(p: Path, lines: list[str], source: dict[str, str]) -> list[RunRecord]:
+    out = []
+    for n, text in enumerate(lines[1:], start=2):
+        if not text.strip():
+            continue
+        try:
+            d = json.loads(text)
+            out.append(
+                make_entry(
+                    d["name"],
+                    float(d["energy_j"]),
+                    component=d.get("component", "it"),
+                    spread=d.get("spread"),
+                    work=d.get("work"),
+                    work_unit=d.get("work_unit"),
+                    meta=d.get("meta"),
+                    duration_s=float(d.get("duration_s", math.nan)),
+                    source=source,
+                    where=d.get("where"),
+                    water_l=d.get("water_l"),
+                )
+            )
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InputError(f"{p}: line {n}: not a corpus entry ({type(exc).__name__}: {exc})") from None
+    return out

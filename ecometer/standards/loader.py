@@ -21,7 +21,18 @@ from typing import Any
 from ecometer import units as U
 from ecometer.errors import StandardError
 from ecometer.standards.metrics import GPU_HOUR, QUANTITIES, RUN
-from ecometer.standards.schema import BANDS, COMBINE, DIRECTIONS, Limit, Metric, Quality, Standard, StdClass
+from ecometer.standards.schema import (
+    BANDS,
+    COMBINE,
+    DIRECTIONS,
+    KNOWN_WORK_UNITS,
+    STATUSES,
+    Limit,
+    Metric,
+    Quality,
+    Standard,
+    StdClass,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,14 +43,76 @@ BUILTIN_PACKAGE = "ecometer.standards"
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 _STD_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
-_TOP_KEYS = ("standard", "quality", "metrics", "classes", "limits", "calibration")
-_STANDARD_KEYS = ("name", "title", "version", "description", "grades", "combine", "bands", "sources")
-_QUALITY_KEYS = ("min_duration_s", "min_repetitions", "require_counter_gpu", "max_relative_uncertainty")
+#: a version that sorts: MAJOR[.MINOR[.PATCH]], optionally -PRERELEASE or +BUILD (see version_key)
+VERSION = re.compile(r"^\d+(\.\d+){0,2}([-+][0-9A-Za-z.-]+)?$")
+
+
+def version_key(version: str) -> tuple[int, int, int, int, str]:
+    """A sort key for a standard's version: numbers compare as numbers; a pre-release
+    (``1.0.0-rc1``) sorts before its release; build metadata (``+x``) is ignored."""
+    core = re.split(r"[-+]", version, maxsplit=1)[0]
+    nums = [int(x) for x in core.split(".")] + [0, 0]
+    pre = version[len(core) + 1 :] if version[len(core) : len(core) + 1] == "-" else ""
+    return nums[0], nums[1], nums[2], 0 if pre else 1, pre
+
+
+_TOP_KEYS = ("standard", "quality", "metrics", "classes", "limits", "calibration", "changelog")
+_STANDARD_KEYS = (
+    "name",
+    "title",
+    "version",
+    "description",
+    "grades",
+    "combine",
+    "bands",
+    "sources",
+    "effective",
+    "status",
+    "supersedes",
+    "licence",
+    "work_units",
+)
+_QUALITY_KEYS = (
+    "min_duration_s",
+    "min_repetitions",
+    "require_counter_gpu",
+    "max_relative_uncertainty",
+    "accept_reported",
+    "reported_spread",
+)
 _MEASURE_KEYS = ("quantity", "per", "scale", "unit", "work")
-_METRIC_KEYS = (*_MEASURE_KEYS, "direction", "thresholds", "weight", "required", "description")
-_LIMIT_KEYS = ("name", *_MEASURE_KEYS, "max", "min", "required", "description")
+_METRIC_KEYS = (
+    *_MEASURE_KEYS,
+    "direction",
+    "thresholds",
+    "weight",
+    "required",
+    "description",
+    "reference",
+    "normalise",
+)
+_LIMIT_KEYS = ("name", *_MEASURE_KEYS, "field", "max", "min", "required", "description")
 _CLASS_KEYS = ("match", "default", "rated", "thresholds", "description")
-_CALIBRATION_KEYS = ("method", "metric", "records", "date", "note", "classes_kept")
+_CHANGELOG_KEYS = ("version", "date", "changes")
+#: [calibration] keys and the type of each value
+_CALIBRATION_TYPES: dict[str, type | tuple[type, ...]] = {
+    "method": str,
+    "metric": str,
+    "records": int,
+    "records_given": int,
+    "date": str,
+    "tool": str,
+    "corpus_sha256": str,
+    "rounding": str,
+    "min_per_class": int,
+    "class_records": dict,
+    "classes_kept": list,
+    "classes_unrated": list,
+    "duplicates": list,
+    "skipped": list,
+    "corpus_sources": list,
+    "note": str,
+}
 
 
 class _Ctx:
@@ -108,13 +181,25 @@ def _choice(ctx: _Ctx, value: Any, path: str, choices: tuple[str, ...] | list[st
 
 
 # ---- sections ------------------------------------------------------------------------------
-def _measure(ctx: _Ctx, table: dict[str, Any], path: str) -> dict[str, Any]:
+def _work_unit(ctx: _Ctx, value: Any, path: str, work_units: list[str], *, special: bool = True) -> str:
+    """A work unit: a known one (or ``run``/``gpu_hour``) or one the standard declares."""
+    valid = [*((RUN, GPU_HOUR) if special else ()), *KNOWN_WORK_UNITS, *work_units]
+    unit = _string(ctx, value, path, pattern=_NAME, what="'run', 'gpu_hour' or the name of a work counter")
+    if unit not in valid:
+        raise ctx.error(
+            path,
+            repr(unit),
+            f"one of {valid}{_hint(unit, valid)}, or a unit declared in standard.work_units",
+        )
+    return unit
+
+
+def _measure(ctx: _Ctx, table: dict[str, Any], path: str, work_units: list[str]) -> dict[str, Any]:
     if "quantity" not in table:
         raise ctx.error(f"{path}.quantity", "nothing", f"one of {list(QUANTITIES)}")
     quantity = _choice(ctx, table["quantity"], f"{path}.quantity", list(QUANTITIES))
     q = QUANTITIES[quantity]
-    per = table.get("per", RUN)
-    per = _string(ctx, per, f"{path}.per", pattern=_NAME, what="'run', 'gpu_hour' or the name of a work counter")
+    per = _work_unit(ctx, table.get("per", RUN), f"{path}.per", work_units)
     if not q.extensive and per != RUN:
         raise ctx.error(
             f"{path}.per",
@@ -125,7 +210,7 @@ def _measure(ctx: _Ctx, table: dict[str, Any], path: str) -> dict[str, Any]:
     work = table.get("work")
     if quantity == "work_per_joule":
         if work is not None:
-            work = _string(ctx, work, f"{path}.work", pattern=_NAME, what="the name of a work counter (e.g. 'sample')")
+            work = _work_unit(ctx, work, f"{path}.work", work_units, special=False)
     else:
         if work is not None:
             raise ctx.error(f"{path}.work", repr(work), "no 'work' key: only work_per_joule takes one")
@@ -175,11 +260,11 @@ def _thresholds(ctx: _Ctx, value: Any, path: str, direction: str, grades: list[s
     return out
 
 
-def _metric(ctx: _Ctx, name: str, table: Any, grades: list[str], combine: str) -> Metric:
+def _metric(ctx: _Ctx, name: str, table: Any, grades: list[str], combine: str, work_units: list[str]) -> Metric:
     path = f"metrics.{name}"
     _string(ctx, name, path, pattern=_NAME, what="a metric name of letters, digits, '_' or '-'")
     table = _check_keys(ctx, table, _METRIC_KEYS, path)
-    m = _measure(ctx, table, path)
+    m = _measure(ctx, table, path, work_units)
     natural = QUANTITIES[m["quantity"]].direction
     direction = _choice(ctx, table.get("direction", natural), f"{path}.direction", DIRECTIONS)
     if direction != natural:
@@ -196,9 +281,44 @@ def _metric(ctx: _Ctx, name: str, table: Any, grades: list[str], combine: str) -
     desc = table.get("description", "")
     if desc:
         _string(ctx, desc, f"{path}.description")
+    reference: dict[str, Any] = {}
+    if "reference" in table:
+        raw = table["reference"]
+        if not isinstance(raw, dict) or not raw:
+            raise ctx.error(f"{path}.reference", _show(raw), "a table of record.meta fields (the operating point)")
+        reference = {f: _match_rule(ctx, v, f"{path}.reference.{f}") for f, v in raw.items()}
+    normalise = _normalise(ctx, table["normalise"], f"{path}.normalise") if "normalise" in table else None
     return Metric(
-        name=name, direction=direction, thresholds=thresholds, weight=weight, required=required, description=desc, **m
+        name=name,
+        direction=direction,
+        thresholds=thresholds,
+        weight=weight,
+        required=required,
+        description=desc,
+        reference=reference,
+        normalise=normalise,
+        **m,
     )
+
+
+def _normalise(ctx: _Ctx, table: Any, path: str) -> dict[str, Any]:
+    table = _check_keys(ctx, table, ("field", "factors", "source"), path)
+    for key in ("field", "factors", "source"):
+        if key not in table:
+            raise ctx.error(
+                f"{path}.{key}",
+                "nothing",
+                f"{path}.{key} (required: the meta field, its factors, and where they come from)",
+            )
+    field_name = _string(ctx, table["field"], f"{path}.field", pattern=_NAME)
+    factors = table["factors"]
+    if not isinstance(factors, dict) or not factors:
+        raise ctx.error(f"{path}.factors", _show(factors), "a table of meta value = factor (e.g. { H100 = 1.0 })")
+    return {
+        "field": field_name,
+        "factors": {k: _number(ctx, v, f"{path}.factors.{k}", positive=True) for k, v in factors.items()},
+        "source": _string(ctx, table["source"], f"{path}.source"),
+    }
 
 
 def _match_rule(ctx: _Ctx, value: Any, path: str) -> Any:
@@ -334,10 +454,22 @@ def _covers(ruled: list[StdClass]) -> bool:
     return edge == math.inf
 
 
-def _limit(ctx: _Ctx, i: int, table: Any) -> Limit:
+def _limit(ctx: _Ctx, i: int, table: Any, work_units: list[str]) -> Limit:
     path = f"limits[{i}]"
     table = _check_keys(ctx, table, _LIMIT_KEYS, path)
-    m = _measure(ctx, table, path)
+    if "field" in table:
+        extra = sorted(k for k in ("quantity", "per", "scale", "work") if k in table)
+        if extra:
+            raise ctx.error(f"{path}.{extra[0]}", repr(table[extra[0]]), "no measure keys in a limit on a meta field")
+        if "name" not in table:
+            raise ctx.error(f"{path}.name", "nothing", "a name for the limit")
+        field_name = _string(ctx, table["field"], f"{path}.field", pattern=_NAME, what="a record.meta field name")
+        unit = table.get("unit", "")
+        if not isinstance(unit, str):
+            raise ctx.error(f"{path}.unit", _show(unit), "a label for the field's unit (e.g. 'ms')")
+        m: dict[str, Any] = {"quantity": None, "unit": unit, "field": field_name}
+    else:
+        m = _measure(ctx, table, path, work_units)
     name = table.get("name", m["quantity"])
     _string(ctx, name, f"{path}.name", pattern=_NAME, what="a name of letters, digits, '_' or '-'")
     lo = _number(ctx, table["min"], f"{path}.min") if "min" in table else None
@@ -354,119 +486,196 @@ def _limit(ctx: _Ctx, i: int, table: Any) -> Limit:
 
 
 def _calibration(ctx: _Ctx, table: Any) -> dict[str, Any]:
-    table = _check_keys(ctx, table, _CALIBRATION_KEYS, "calibration")
+    table = _check_keys(ctx, table, tuple(_CALIBRATION_TYPES), "calibration")
     for key, value in table.items():
-        ok = isinstance(value, str) or (key == "records" and isinstance(value, int) and not isinstance(value, bool))
-        ok = ok or (key == "classes_kept" and isinstance(value, list) and all(isinstance(v, str) for v in value))
+        kind = _CALIBRATION_TYPES[key]
+        ok = isinstance(value, kind) and not isinstance(value, bool)
+        if ok and kind is list:
+            ok = all(isinstance(v, str) for v in value)
+        if ok and kind is dict:
+            ok = all(isinstance(v, int) and not isinstance(v, bool) for v in value.values())
         if not ok:
-            raise ctx.error(f"calibration.{key}", _show(value), "a string (records: an integer; classes_kept: a list)")
-    return dict(table)
+            what = {str: "a string", int: "an integer", list: "a list of strings", dict: "a table of counts"}[kind]
+            raise ctx.error(f"calibration.{key}", _show(value), what)
+    return copy.deepcopy(dict(table))
 
 
 # ---- entry points ----------------------------------------------------------------------------
-def standard_from_dict(data: Any, *, origin: str = "<dict>", text: str | None = None) -> Standard:
-    """Validate a TOML-shaped dictionary into a :class:`Standard` (raises :class:`StandardError`)."""
-    ctx = _Ctx(origin, text)
-    data = _check_keys(ctx, data, _TOP_KEYS, "")
+def _head(ctx: _Ctx, data: dict[str, Any]) -> dict[str, Any]:
+    """The validated fields of ``[standard]``, as :class:`Standard` keyword arguments."""
     if "standard" not in data:
         raise ctx.error("standard", "no [standard] table", "a [standard] table with name, title, version and grades")
     head = _check_keys(ctx, data["standard"], _STANDARD_KEYS, "standard")
     for key in ("name", "title", "version", "grades"):
         if key not in head:
             raise ctx.error(f"standard.{key}", "nothing", f"standard.{key} (required)")
-    name = _string(
-        ctx, head["name"], "standard.name", pattern=_STD_NAME, what="a name of letters, digits, '.', '_' or '-'"
-    )
-    title = _string(ctx, head["title"], "standard.title")
-    version = _string(ctx, head["version"], "standard.version")
+    out: dict[str, Any] = {
+        "name": _string(
+            ctx, head["name"], "standard.name", pattern=_STD_NAME, what="a name of letters, digits, '.', '_' or '-'"
+        ),
+        "title": _string(ctx, head["title"], "standard.title"),
+        "version": _string(
+            ctx,
+            head["version"],
+            "standard.version",
+            pattern=VERSION,
+            what="a version that sorts: MAJOR[.MINOR[.PATCH]][-PRERELEASE]",
+        ),
+    }
     grades = head["grades"]
     if not isinstance(grades, list) or len(grades) < 2:
         raise ctx.error("standard.grades", _show(grades), "a list of at least 2 grade labels, best first")
-    seen: set[str] = set()
     for i, g in enumerate(grades):
         _string(ctx, g, f"standard.grades[{i}]")
-        if g in seen:
+        if g in grades[:i]:
             raise ctx.error(f"standard.grades[{i}]", f"{g!r} a second time", "unique grade labels")
-        seen.add(g)
-    combine = _choice(ctx, head.get("combine", "worst"), "standard.combine", COMBINE)
-    bands = head.get("bands")
-    if bands is not None:
-        bands = _choice(ctx, bands, "standard.bands", BANDS)
-    sources = head.get("sources", [])
-    if not isinstance(sources, list):
-        raise ctx.error("standard.sources", _show(sources), "a list of strings")
-    for i, s in enumerate(sources):
-        _string(ctx, s, f"standard.sources[{i}]")
-    desc = head.get("description", "")
-    if desc:
-        _string(ctx, desc, "standard.description")
+    out["grades"] = list(grades)
+    out["combine"] = _choice(ctx, head.get("combine", "worst"), "standard.combine", COMBINE)
+    if head.get("bands") is not None:
+        out["bands"] = _choice(ctx, head["bands"], "standard.bands", BANDS)
+    out["sources"] = _strings(ctx, head.get("sources", []), "standard.sources")
+    out["work_units"] = _strings(ctx, head.get("work_units", []), "standard.work_units", pattern=_NAME)
+    if head.get("description"):
+        out["description"] = _string(ctx, head["description"], "standard.description")
+    if "effective" in head:
+        out["effective"] = _date(ctx, head["effective"], "standard.effective")
+    if "status" in head:
+        out["status"] = _choice(ctx, head["status"], "standard.status", STATUSES)
+    for key in ("supersedes", "licence"):
+        if key in head:
+            out[key] = _string(ctx, head[key], f"standard.{key}")
+    return out
 
+
+def _strings(ctx: _Ctx, value: Any, path: str, *, pattern: re.Pattern[str] | None = None) -> list[str]:
+    if not isinstance(value, list):
+        raise ctx.error(path, _show(value), "a list of strings")
+    return [_string(ctx, s, f"{path}[{i}]", pattern=pattern) for i, s in enumerate(value)]
+
+
+def _date(ctx: _Ctx, value: Any, path: str) -> str:
+    import datetime as dt
+
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
+    raise ctx.error(path, _show(value), "a date YYYY-MM-DD")
+
+
+def _quality(ctx: _Ctx, table: Any) -> Quality:
+    qt = _check_keys(ctx, table, _QUALITY_KEYS, "quality")
     quality = Quality()
-    if "quality" in data:
-        qt = _check_keys(ctx, data["quality"], _QUALITY_KEYS, "quality")
-        if "min_duration_s" in qt:
-            quality.min_duration_s = _number(ctx, qt["min_duration_s"], "quality.min_duration_s", nonneg=True)
-        if "min_repetitions" in qt:
-            reps = qt["min_repetitions"]
-            if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
-                raise ctx.error("quality.min_repetitions", _show(reps), "an integer of 1 or more")
-            quality.min_repetitions = reps
-        if "require_counter_gpu" in qt:
-            quality.require_counter_gpu = _bool(ctx, qt["require_counter_gpu"], "quality.require_counter_gpu")
-        if "max_relative_uncertainty" in qt:
-            quality.max_relative_uncertainty = _number(
-                ctx, qt["max_relative_uncertainty"], "quality.max_relative_uncertainty", positive=True
-            )
-
-    raw_metrics = data.get("metrics")
-    if not isinstance(raw_metrics, dict) or not raw_metrics:
-        raise ctx.error(
-            "metrics",
-            _show(raw_metrics) if raw_metrics is not None else "no [metrics]",
-            "at least one [metrics.NAME] table",
+    if "min_duration_s" in qt:
+        quality.min_duration_s = _number(ctx, qt["min_duration_s"], "quality.min_duration_s", nonneg=True)
+    if "min_repetitions" in qt:
+        reps = qt["min_repetitions"]
+        if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
+            raise ctx.error("quality.min_repetitions", _show(reps), "an integer of 1 or more")
+        quality.min_repetitions = reps
+    for key in ("require_counter_gpu", "accept_reported"):
+        if key in qt:
+            setattr(quality, key, _bool(ctx, qt[key], f"quality.{key}"))
+    if "max_relative_uncertainty" in qt:
+        quality.max_relative_uncertainty = _number(
+            ctx, qt["max_relative_uncertainty"], "quality.max_relative_uncertainty", positive=True
         )
-    metrics = {n: _metric(ctx, n, t, grades, combine) for n, t in raw_metrics.items()}
+    if "reported_spread" in qt:
+        spread = _number(ctx, qt["reported_spread"], "quality.reported_spread", nonneg=True)
+        if spread >= 1:
+            raise ctx.error("quality.reported_spread", repr(spread), "a relative half-width below 1 (0.05 = +/-5 %)")
+        quality.reported_spread = spread
+    return quality
 
-    classes: dict[str, StdClass] = {}
-    if "classes" in data:
-        raw_classes = data["classes"]
-        if not isinstance(raw_classes, dict) or not raw_classes:
-            raise ctx.error("classes", _show(raw_classes), "one or more [classes.NAME] tables")
-        classes = {n: _class(ctx, n, t, metrics, grades) for n, t in raw_classes.items()}
-        _check_classes(ctx, classes, metrics)
-    else:
+
+def _metrics(ctx: _Ctx, data: dict[str, Any], head: dict[str, Any]) -> dict[str, Metric]:
+    raw = data.get("metrics")
+    if not isinstance(raw, dict) or not raw:
+        raise ctx.error(
+            "metrics", _show(raw) if raw is not None else "no [metrics]", "at least one [metrics.NAME] table"
+        )
+    return {n: _metric(ctx, n, t, head["grades"], head["combine"], head["work_units"]) for n, t in raw.items()}
+
+
+def _classes(ctx: _Ctx, data: dict[str, Any], metrics: dict[str, Metric], grades: list[str]) -> dict[str, StdClass]:
+    if "classes" not in data:
         for n, m in metrics.items():
             if m.thresholds is None:
                 raise ctx.error(f"metrics.{n}.thresholds", "nothing", f"a list of {len(grades) - 1} band edges")
+        return {}
+    raw = data["classes"]
+    if not isinstance(raw, dict) or not raw:
+        raise ctx.error("classes", _show(raw), "one or more [classes.NAME] tables")
+    classes = {n: _class(ctx, n, t, metrics, grades) for n, t in raw.items()}
+    _check_classes(ctx, classes, metrics)
+    return classes
 
-    limits: list[Limit] = []
-    if "limits" in data:
-        raw_limits = data["limits"]
-        if not isinstance(raw_limits, list):
-            raise ctx.error("limits", _show(raw_limits), "an array of [[limits]] tables")
-        limits = [_limit(ctx, i, t) for i, t in enumerate(raw_limits)]
-        names = [lim.name for lim in limits]
-        for i, n in enumerate(names):
-            if n in names[:i]:
-                raise ctx.error(f"limits[{i}].name", f"{n!r} a second time", "unique limit names (set name = ..)")
 
+def _limits(ctx: _Ctx, data: dict[str, Any], work_units: list[str]) -> list[Limit]:
+    if "limits" not in data:
+        return []
+    raw = data["limits"]
+    if not isinstance(raw, list):
+        raise ctx.error("limits", _show(raw), "an array of [[limits]] tables")
+    limits = [_limit(ctx, i, t, work_units) for i, t in enumerate(raw)]
+    names = [lim.name for lim in limits]
+    for i, n in enumerate(names):
+        if n in names[:i]:
+            raise ctx.error(f"limits[{i}].name", f"{n!r} a second time", "unique limit names (set name = ..)")
+    return limits
+
+
+def _changelog(ctx: _Ctx, raw: Any) -> list[dict[str, str]]:
+    if not isinstance(raw, list):
+        raise ctx.error("changelog", _show(raw), "an array of [[changelog]] tables")
+    out = []
+    for i, t in enumerate(raw):
+        t = _check_keys(ctx, t, _CHANGELOG_KEYS, f"changelog[{i}]")
+        for key in ("version", "changes"):
+            if key not in t:
+                raise ctx.error(f"changelog[{i}].{key}", "nothing", f"changelog[{i}].{key} (required)")
+        entry = {"version": _string(ctx, t["version"], f"changelog[{i}].version", pattern=VERSION)}
+        if "date" in t:
+            entry["date"] = _date(ctx, t["date"], f"changelog[{i}].date")
+        entry["changes"] = _string(ctx, t["changes"], f"changelog[{i}].changes")
+        out.append(entry)
+    return out
+
+
+def standard_from_dict(data: Any, *, origin: str = "<dict>", text: str | None = None) -> Standard:
+    """Validate a TOML-shaped dictionary into a :class:`Standard` (raises :class:`StandardError`)."""
+    ctx = _Ctx(origin, text)
+    data = _check_keys(ctx, data, _TOP_KEYS, "")
+    head = _head(ctx, data)
+    quality = _quality(ctx, data["quality"]) if "quality" in data else Quality()
+    metrics = _metrics(ctx, data, head)
+    classes = _classes(ctx, data, metrics, head["grades"])
+    limits = _limits(ctx, data, head["work_units"])
     calibration = _calibration(ctx, data["calibration"]) if "calibration" in data else None
+    changelog = _changelog(ctx, data["changelog"]) if "changelog" in data else []
     return Standard(
-        name=name,
-        title=title,
-        version=version,
-        grades=list(grades),
+        **head,
         metrics=metrics,
-        description=desc,
-        combine=combine,
-        bands=bands,
-        sources=list(sources),
         classes=classes,
         quality=quality,
         limits=limits,
         calibration=calibration,
+        changelog=changelog,
         source=origin,
     )
+
+
+def leading_comments(text: str) -> str:
+    """The comment block a TOML file opens with (``#`` and one space removed from each line)."""
+    lines = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line[2:] if line.startswith("# ") else line[1:])
+    return "\n".join(lines).strip("\n")
 
 
 def parse_standard(text: str, *, origin: str = "<text>") -> Standard:
@@ -478,7 +687,9 @@ def parse_standard(text: str, *, origin: str = "<text>") -> Standard:
         raise StandardError(
             origin, "", f"malformed TOML ({exc})", "a valid TOML file", line=int(m.group(1)) if m else None
         ) from None
-    return standard_from_dict(data, origin=origin, text=text)
+    std = standard_from_dict(data, origin=origin, text=text)
+    std.comments = leading_comments(text)
+    return std
 
 
 def builtin_names() -> list[str]:

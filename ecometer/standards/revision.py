@@ -323,17 +323,30 @@ def _panel(
     if every:
         ax.margins(x=0.05)
     ax.set_ylim(0, ax.get_ylim()[1] * 1.25)  # room for the grade labels
-    if edges:  # label the x axis at the current band edges
+    from ecometer.standards.chartlabels import axis_fraction, stagger, text_width
+
+    x0, x1 = ax.get_xlim()
+    inches = ax.get_window_extent().width / ax.figure.dpi
+    if edges:  # label the x axis at the current band edges; crowded tick labels go down a row
         from matplotlib.ticker import NullFormatter
 
-        ax.set_xticks(sorted(edges), [f"{e:g}" for e in sorted(edges)])
+        ticks = sorted(edges)
+        texts = [f"{e:g}" for e in ticks]
+        rows = stagger([axis_fraction(e, x0, x1, log=log_x) for e in ticks], [text_width(t, inches, 8) for t in texts])
+        ax.set_xticks(ticks, ["\n" * r + t for r, t in zip(rows, texts, strict=True)])
         ax.xaxis.set_minor_formatter(NullFormatter())
-    # grade labels in the middle of each band (current edges)
-    x0, x1 = ax.get_xlim()
+    # grade labels in the middle of each band (current edges), staggered where bands are narrow
     bounds = [x0, *sorted(edges), x1]
     labels = grades if direction == "lower" else grades[::-1]
-    for (a, b), g in zip(zip(bounds, bounds[1:], strict=False), labels, strict=False):
-        mid = math.sqrt(a * b) if log_x and a > 0 and b > 0 else (a + b) / 2
-        ax.text(mid, 0.97, g, transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=9, color="#1b3b5a")
+    mids = [
+        math.sqrt(a * b) if log_x and a > 0 and b > 0 else (a + b) / 2 for a, b in zip(bounds, bounds[1:], strict=False)
+    ]
+    mids = mids[: len(labels)]
+    rows = stagger([axis_fraction(m, x0, x1, log=log_x) for m in mids], [text_width(g, inches) for g in labels])
+    for mid, g, row in zip(mids, labels, rows, strict=False):
+        ax.text(
+            mid, 0.97 - 0.07 * row, g, transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=9,
+            color="#1b3b5a",
+        )  # fmt: skip
     if edges or new_edges:
         ax.legend(loc="upper right", fontsize=8, framealpha=0.8, bbox_to_anchor=(1.0, 0.88))

@@ -7,6 +7,7 @@ than by hand. :meth:`Standard.to_dict` gives back the TOML-shaped dictionary tha
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -15,7 +16,23 @@ from ecometer.standards.metrics import RUN, Measure
 
 COMBINE = ("worst", "weighted")
 DIRECTIONS = ("lower", "higher")
-BANDS = ("equal-width", "quantile", "manual")
+BANDS = ("equal-width", "quantile", "geometric", "manual")
+STATUSES = ("draft", "published", "withdrawn")
+#: work units a metric may be normalised by (``per``) without declaring them in
+#: ``standard.work_units``; a misspelt unit is an error at ``standard check``
+KNOWN_WORK_UNITS = (
+    "token",
+    "query",
+    "request",
+    "prompt",
+    "sample",
+    "image",
+    "frame",
+    "step",
+    "batch",
+    "epoch",
+    "flop",
+)
 
 
 @dataclass
@@ -34,6 +51,11 @@ class Metric:
     weight: float | None = None
     required: bool = False
     description: str = ""
+    #: the operating point the metric is graded at: ``record.meta`` match rules (as a class's)
+    reference: dict[str, Any] = field(default_factory=dict)
+    #: normalisation by hardware: ``{"field": "gpu_model", "factors": {"H100": 1.0, ...}}``;
+    #: the value is divided by the factor of the record's ``meta[field]``
+    normalise: dict[str, Any] | None = None
 
     @property
     def measure(self) -> Measure:
@@ -66,18 +88,25 @@ class Quality:
     min_repetitions: int | None = None
     require_counter_gpu: bool = False
     max_relative_uncertainty: float | None = None
+    #: accept figures reported by a publisher (method ``reported``); their measurement quality
+    #: (duration, repetitions, counter) is the publisher's protocol and is not checked here
+    accept_reported: bool = False
+    #: relative half-width assumed for a reported mean that states no spread (0.05 = +/-5 %)
+    reported_spread: float | None = None
 
 
 @dataclass
 class Limit:
     """A hard limit: a run whose value is above ``max`` or below ``min`` fails outright.
 
-    When the value cannot be computed for a record, a ``required`` limit makes the record
-    not rated; otherwise the limit is reported as not checked.
+    The value is a measure (``quantity``), or a number in ``record.meta[field]`` (``unit`` is
+    then only a label, e.g. ``"ms"`` for ``p90_itl_ms``). When the value cannot be computed for
+    a record, a ``required`` limit makes the record not rated; otherwise the limit is reported
+    as not checked.
     """
 
     name: str
-    quantity: str
+    quantity: str | None
     unit: str
     per: str = RUN
     scale: float = 1.0
@@ -86,10 +115,11 @@ class Limit:
     min: float | None = None
     required: bool = False
     description: str = ""
+    field: str | None = None
 
     @property
     def measure(self) -> Measure:
-        return Measure(self.quantity, self.per, self.scale, self.unit, self.work)
+        return Measure(self.quantity or "", self.per, self.scale, self.unit, self.work)
 
     @property
     def rule(self) -> str:
@@ -98,7 +128,8 @@ class Limit:
             parts.append(f">= {self.min:g}")
         if self.max is not None:
             parts.append(f"<= {self.max:g}")
-        return f"{self.name} {' and '.join(parts)} {self.measure.label}".rstrip()
+        label = self.unit if self.field is not None else self.measure.label
+        return f"{self.name} {' and '.join(parts)} {label}".rstrip()
 
 
 @dataclass
@@ -118,8 +149,17 @@ class Standard:
     quality: Quality = field(default_factory=Quality)
     limits: list[Limit] = field(default_factory=list)
     calibration: dict[str, Any] | None = None
+    effective: str | None = None
+    status: str | None = None
+    supersedes: str | None = None
+    licence: str | None = None
+    changelog: list[dict[str, str]] = field(default_factory=list)
+    #: work units beyond the known ones (``per`` must be one of either)
+    work_units: list[str] = field(default_factory=list)
     #: where it was read from (a path or ``builtin:NAME``); not part of the standard itself
     source: str = field(default="<memory>", compare=False)
+    #: the file's leading comment block (its rationale), kept when it is recalibrated
+    comments: str = field(default="", compare=False)
 
     # ---- lookups -------------------------------------------------------------------------
     def thresholds_for(self, metric: str, class_name: str | None = None) -> list[float] | None:
@@ -181,6 +221,11 @@ class Standard:
             head["bands"] = self.bands
         if self.sources:
             head["sources"] = list(self.sources)
+        for key in ("effective", "status", "supersedes", "licence"):
+            if getattr(self, key) is not None:
+                head[key] = getattr(self, key)
+        if self.work_units:
+            head["work_units"] = list(self.work_units)
         out: dict[str, Any] = {"standard": head}
         q = {k: v for k, v in vars(self.quality).items() if v is not None and v is not False}
         if q:
@@ -191,13 +236,15 @@ class Standard:
         if self.limits:
             out["limits"] = [_limit_dict(lim) for lim in self.limits]
         if self.calibration:
-            out["calibration"] = dict(self.calibration)
+            out["calibration"] = copy.deepcopy(self.calibration)
+        if self.changelog:
+            out["changelog"] = [dict(c) for c in self.changelog]
         return out
 
     def to_toml(self) -> str:
         from ecometer.standards.writer import to_toml
 
-        return to_toml(self.to_dict())
+        return to_toml(self.to_dict(), header=self.comments or None)
 
 
 def _unknown(std: Standard, path: str, found: str, valid: list[str]) -> Exception:
@@ -207,7 +254,7 @@ def _unknown(std: Standard, path: str, found: str, valid: list[str]) -> Exceptio
 
 
 def _measure_fields(obj: Metric | Limit, out: dict[str, Any]) -> None:
-    out["quantity"] = obj.quantity
+    out["quantity"] = obj.quantity or ""
     if obj.per != RUN:
         out["per"] = obj.per
     if obj.scale != 1:
@@ -227,9 +274,17 @@ def _metric_dict(m: Metric) -> dict[str, Any]:
         out["weight"] = m.weight
     if m.required:
         out["required"] = True
+    if m.reference:
+        out["reference"] = _plain_rules(m.reference)
+    if m.normalise is not None:
+        out["normalise"] = copy.deepcopy(m.normalise)
     if m.thresholds is not None:
         out["thresholds"] = list(m.thresholds)
     return out
+
+
+def _plain_rules(rules: dict[str, Any]) -> dict[str, Any]:
+    return {k: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v) for k, v in rules.items()}
 
 
 def _class_dict(c: StdClass) -> dict[str, Any]:
@@ -241,9 +296,7 @@ def _class_dict(c: StdClass) -> dict[str, Any]:
     if not c.rated:
         out["rated"] = False
     if c.match:
-        out["match"] = {
-            k: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v) for k, v in c.match.items()
-        }
+        out["match"] = _plain_rules(c.match)
     if c.thresholds:
         out["thresholds"] = {k: list(v) for k, v in c.thresholds.items()}
     return out
@@ -253,7 +306,11 @@ def _limit_dict(lim: Limit) -> dict[str, Any]:
     out: dict[str, Any] = {"name": lim.name}
     if lim.description:
         out["description"] = lim.description
-    _measure_fields(lim, out)
+    if lim.field is not None:
+        out["field"] = lim.field
+        out["unit"] = lim.unit
+    else:
+        _measure_fields(lim, out)
     if lim.min is not None:
         out["min"] = lim.min
     if lim.max is not None:

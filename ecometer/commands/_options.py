@@ -1,0 +1,62 @@
+"""Options shared by the commands that read a corpus or footprint records at a site."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_corpus_arguments(p: argparse.ArgumentParser) -> None:
+    """``--spec``: read published tables (CSV/JSON) among the RUN arguments with an import spec."""
+    p.add_argument(
+        "--spec",
+        metavar="SPEC",
+        help="import spec for published tables among the inputs (a TOML file, or a shipped one: "
+        "ai-energy-score-2025-02, ml-energy-lm-arena-chat); see 'ecometer corpus import'",
+    )
+
+
+def add_site_arguments(p: argparse.ArgumentParser) -> None:
+    """The site options of ``ecometer footprint``, for the footprint quantities of a standard."""
+    p.add_argument(
+        "--site",
+        metavar="S",
+        help="site preset for the footprint metrics (water, facility energy, carbon); replaces a footprint "
+        "the record already has (a water figure the corpus reports is kept)",
+    )
+    p.add_argument("--pue", type=float, help="power usage effectiveness (>= 1), replaces the preset's")
+    p.add_argument("--wue", type=float, metavar="L_PER_KWH", help="on-site water per kWh of IT energy")
+    p.add_argument("--ewif", type=float, metavar="L_PER_KWH", help="off-site water per kWh of electricity")
+    p.add_argument("--country", metavar="ISO3", help="grid country (ISO alpha-3 or name) for EWIF and carbon")
+    p.add_argument("--carbon-intensity", type=float, metavar="G_PER_KWH", help="grid carbon intensity, g CO2e/kWh")
+
+
+def load_corpus(args: argparse.Namespace, paths: list[str] | None = None) -> list[Any]:
+    """Records and corpus entries named by ``paths`` (default ``args.runs``), with ``--spec``."""
+    from ecometer.standards.corpus import load_records
+    from ecometer.standards.tables import load_spec
+
+    spec = load_spec(args.spec) if getattr(args, "spec", None) else None
+    return load_records(args.runs if paths is None else paths, spec)
+
+
+def site_from_args(args: argparse.Namespace) -> Any:
+    """The site the options describe, or None when none is given."""
+    if not any(
+        getattr(args, k, None) is not None for k in ("site", "pue", "wue", "ewif", "country", "carbon_intensity")
+    ):
+        return None
+    from ecometer.commands.footprint import _site
+
+    return _site(args)
+
+
+def attach_site(records: list[Any], args: argparse.Namespace) -> None:
+    """Footprint every record at the site the options describe (nothing when none is given)."""
+    site = site_from_args(args)
+    if site is None:
+        return
+    from ecometer.standards.sites import attach_footprint
+
+    for rec in records:
+        attach_footprint(rec, site)

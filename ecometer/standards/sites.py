@@ -1,0 +1,47 @@
+"""Footprints for scoring: a site's footprint, with a water figure the corpus reports kept.
+
+Water metrics are graded from a reported figure when a corpus entry has one (the
+publisher measured or modelled it), else from the site the record is scored at.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ecometer.record import RunRecord
+from ecometer.standards.tables import REPORTED
+
+log = logging.getLogger(__name__)
+
+FOOTPRINT = "footprint"
+
+
+def reported_water(record: RunRecord) -> float | None:
+    """The total water (L) a corpus entry reports, or None."""
+    value = record.attachments.get(REPORTED, {}).get("water_total_l")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def reported_water_footprint(name: str, source: dict[str, str], water_l: float) -> dict[str, Any]:
+    """A footprint holding only entry ``name``'s reported water figure (what water quantities read)."""
+    return {
+        "method": REPORTED,
+        "water": {"total_l": {"central": water_l, "low": water_l, "high": water_l}},
+        "assumptions": [{"name": "water_total_l", "value": water_l, "unit": "L", "source": source, "note": "reported"}],
+    }
+
+
+def attach_footprint(record: RunRecord, site: Any) -> None:
+    """Attach ``record``'s footprint at ``site``; a reported water figure replaces the site's."""
+    from ecometer.footprint import footprint
+
+    data = footprint(record, site=site).to_dict()
+    water = reported_water(record)
+    if water is not None:
+        data["water"]["total_l"] = {"central": water, "low": water, "high": water}
+        for key in ("onsite_l", "offsite_l", "withdrawal_l", "onsite_withdrawal_l", "offsite_withdrawal_l"):
+            data["water"].pop(key, None)  # the split of a reported total is unknown
+        data.setdefault("warnings", []).append("total water is the corpus's reported figure, not the site's")
+        log.info("record %r: water graded from the reported figure, not the site", record.name)
+    record.attach(FOOTPRINT, data)

@@ -1,0 +1,568 @@
+"""Published tables as corpus entries: read a CSV or JSON table with an import spec.
+
+A *corpus entry* is a :class:`~ecometer.record.RunRecord` built from one row of a published
+table (a leaderboard, a paper's appendix). Its energy component has the method ``reported``
+and says who published it; nothing is invented around the figure: a duration the table does
+not give is unknown (``duration_s`` is NaN), and the work it covers is only what the spec
+states (a constant such as "per 1,000 queries", or a column).
+
+An :class:`ImportSpec` says which column is what (see "Import specs" in ``ecometer/standards/FORMAT.md``)::
+
+    [source]
+    publisher = "AI Energy Score (Hugging Face and partners)"
+    date = "2025-02"
+    url = "https://huggingface.co/spaces/AIEnergyScore/Leaderboard"
+
+    [entry]
+    id = ["@file", "model"]          # columns joined by "/"; "@file" is the file's stem
+    energy = "total_gpu_energy"
+    energy_unit = "kWh"
+    component = "gpu"                # or "it" (default)
+    work = { query = 1000 }          # a count, or { column = "avg_output_len" }
+    meta = { task = "@file", size_class = "class" }
+    set = { gpu_model = "H100" }
+
+Errors name the file, the row (1 = the first data row) and the column.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import functools
+import gc
+import hashlib
+import json
+import math
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ecometer import units as U
+from ecometer.errors import InputError
+from ecometer.record import Component, Estimate, RunRecord
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+REPORTED = "reported"
+FILE_COLUMN = "@file"  # the stem of the table's file name
+ROW_COLUMN = "@row"  # the row number (1 = first data row)
+COMPONENTS = ("it", "gpu")
+TABLE_SUFFIXES = (".csv", ".json")
+
+_SOURCE_KEYS = ("publisher", "title", "date", "url", "licence", "note")
+_ENTRY_KEYS = (
+    "id",
+    "energy",
+    "energy_unit",
+    "component",
+    "spread",
+    "work",
+    "work_unit",
+    "meta",
+    "set",
+    "duration",
+    "duration_unit",
+    "water",
+    "water_unit",
+)
+_TOP_KEYS = ("source", "table", "entry")
+_TABLE_KEYS = ("records_key", "files")
+_DURATION_UNITS = {"s": 1.0, "min": U.S_PER_MIN, "h": U.S_PER_H}
+
+
+@dataclass
+class Column:
+    """A value read from a column (``scale`` multiplies it), or a constant when ``column`` is None."""
+
+    column: str | None = None
+    value: Any = None
+    scale: float = 1.0
+
+
+@dataclass
+class ImportSpec:
+    """How the rows of a published table become corpus entries (all columns by name)."""
+
+    id: list[str]
+    energy: str
+    energy_unit: str = "J"
+    component: str = "it"
+    work: dict[str, Column] = field(default_factory=dict)
+    work_unit: str | None = None
+    meta: dict[str, Column] = field(default_factory=dict)
+    duration: str | None = None
+    duration_unit: str = "s"
+    water: str | None = None
+    water_unit: str = "L"
+    spread: float | None = None
+    records_key: str | None = None
+    files: list[str] = field(default_factory=list)
+    source: dict[str, str] = field(default_factory=dict)
+    origin: str = "<spec>"
+
+    @property
+    def source_text(self) -> str:
+        """Who published the figures, what, when and where, in one line."""
+        return source_line(self.source)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec's TOML-shaped dictionary (to record how a corpus was imported)."""
+
+        def col(c: Column) -> Any:
+            if c.column is None:
+                return c.value
+            return c.column if c.scale == 1 else {"column": c.column, "scale": c.scale}
+
+        entry: dict[str, Any] = {"id": list(self.id), "energy": self.energy, "energy_unit": self.energy_unit}
+        entry["component"] = self.component
+        if self.spread is not None:
+            entry["spread"] = self.spread
+        if self.work:
+            entry["work"] = {k: col(c) for k, c in self.work.items()}
+        if self.work_unit:
+            entry["work_unit"] = self.work_unit
+        meta = {k: col(c) for k, c in self.meta.items() if c.column is not None}
+        consts = {k: c.value for k, c in self.meta.items() if c.column is None}
+        if meta:
+            entry["meta"] = meta
+        if consts:
+            entry["set"] = consts
+        for key in ("duration", "water"):
+            if getattr(self, key):
+                entry[key] = getattr(self, key)
+                entry[f"{key}_unit"] = getattr(self, f"{key}_unit")
+        out: dict[str, Any] = {"source": dict(self.source), "entry": entry}
+        if self.records_key:
+            out["table"] = {"records_key": self.records_key}
+        return out
+
+
+_SOURCE_LINE = ("publisher", "title", "date", "url")
+
+
+def source_line(source: dict[str, str]) -> str:
+    """Who published figures, what, when and where, in one line (from a ``[source]`` table)."""
+    return _source_line(tuple(source.get(k, "") for k in _SOURCE_LINE))
+
+
+@functools.lru_cache(maxsize=64)
+def _source_line(parts: tuple[str, ...]) -> str:
+    return ", ".join(p for p in parts if p) or "unnamed source"
+
+
+# ---- reading a spec --------------------------------------------------------------------------
+def _err(origin: str, where: str, found: Any, expected: str) -> InputError:
+    return InputError(f"{origin}: {where}: found {found!r}, expected {expected}")
+
+
+def _keys(origin: str, table: Any, allowed: tuple[str, ...], where: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise _err(origin, where, table, "a table")
+    import difflib
+
+    for k in table:
+        if k not in allowed:
+            close = difflib.get_close_matches(k, allowed, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise _err(origin, f"{where}.{k}" if where else k, k, f"one of {list(allowed)}{hint}")
+    return table
+
+
+def _column(origin: str, value: Any, where: str, *, constant_ok: bool) -> Column:
+    if isinstance(value, str) and not constant_ok:
+        return Column(column=value)
+    if isinstance(value, dict):
+        _keys(origin, value, ("column", "scale"), where)
+        if not isinstance(value.get("column"), str):
+            raise _err(origin, f"{where}.column", value.get("column"), "a column name")
+        scale = value.get("scale", 1.0)
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+            raise _err(origin, f"{where}.scale", scale, "a number above 0")
+        return Column(column=value["column"], scale=float(scale))
+    if constant_ok and isinstance(value, (str, int, float, bool)):
+        return Column(value=value)
+    raise _err(origin, where, value, "a column name or { column = .., scale = .. }")
+
+
+def _one_of(origin: str, entry: dict[str, Any], key: str, default: str, valid: list[str]) -> str:
+    value = entry.get(key, default)
+    if value not in valid:
+        raise _err(origin, f"entry.{key}", value, f"one of {valid}")
+    return value
+
+
+def _optional_column(origin: str, table: dict[str, Any], key: str, where: str) -> str | None:
+    value = table.get(key)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise _err(origin, f"{where}.{key}", value, "a column name (or key) as a string")
+    return value
+
+
+def _work(origin: str, raw: Any) -> dict[str, Column]:
+    """``[entry] work``: how many of each work unit a row's energy covers (a count or a column)."""
+    work: dict[str, Column] = {}
+    for k, v in _keys(origin, raw, tuple(raw) if isinstance(raw, dict) else (), "entry.work").items():
+        if isinstance(v, bool) or (isinstance(v, (int, float)) and not v > 0):
+            raise _err(origin, f"entry.work.{k}", v, "a positive count or { column = .. }")
+        where = f"entry.work.{k}"
+        work[k] = (
+            Column(value=float(v)) if isinstance(v, (int, float)) else _column(origin, v, where, constant_ok=False)
+        )
+    return work
+
+
+def _meta(origin: str, entry: dict[str, Any]) -> dict[str, Column]:
+    """``[entry.meta]`` (fields from columns) and ``[entry.set]`` (constants)."""
+    out: dict[str, Column] = {}
+    for key, constant in (("meta", False), ("set", True)):
+        raw = entry.get(key, {})
+        for k, v in _keys(origin, raw, tuple(raw) if isinstance(raw, dict) else (), f"entry.{key}").items():
+            out[k] = _column(origin, v, f"entry.{key}.{k}", constant_ok=constant)
+    return out
+
+
+def spec_from_dict(data: dict[str, Any], *, origin: str = "<spec>") -> ImportSpec:
+    """Validate an import spec's TOML-shaped dictionary."""
+    _keys(origin, data, _TOP_KEYS, "")
+    source = _keys(origin, data.get("source", {}), _SOURCE_KEYS, "source")
+    for k, v in source.items():
+        if not isinstance(v, str):
+            raise _err(origin, f"source.{k}", v, "a string")
+    table = _keys(origin, data.get("table", {}), _TABLE_KEYS, "table")
+    entry = _keys(origin, data.get("entry"), _ENTRY_KEYS, "entry")
+    if "id" not in entry or "energy" not in entry:
+        raise _err(origin, "entry.id" if "id" not in entry else "entry.energy", None, "a column name (required)")
+    ids = entry["id"] if isinstance(entry["id"], list) else [entry["id"]]
+    if not ids or not all(isinstance(c, str) and c for c in ids):
+        raise _err(origin, "entry.id", entry["id"], "a column name or a list of them")
+    work = _work(origin, entry.get("work", {}))
+    work_unit = entry.get("work_unit")
+    if work_unit is not None and work_unit not in work:
+        raise _err(origin, "entry.work_unit", work_unit, f"one of the work units {list(work)}")
+    spread = entry.get("spread")
+    if spread is not None and (isinstance(spread, bool) or not isinstance(spread, (int, float)) or not 0 <= spread < 1):
+        raise _err(origin, "entry.spread", spread, "a relative half-width from 0 to below 1 (0.05 = +/-5 %)")
+    files = table.get("files", [])
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise _err(origin, "table.files", files, "a list of file names or glob patterns")
+    return ImportSpec(
+        id=list(ids),
+        energy=_optional_column(origin, entry, "energy", "entry") or "",
+        energy_unit=_one_of(origin, entry, "energy_unit", "J", U.units_of("energy")),
+        component=_one_of(origin, entry, "component", "it", list(COMPONENTS)),
+        work=work,
+        work_unit=work_unit,
+        meta=_meta(origin, entry),
+        duration=_optional_column(origin, entry, "duration", "entry"),
+        duration_unit=_one_of(origin, entry, "duration_unit", "s", list(_DURATION_UNITS)),
+        water=_optional_column(origin, entry, "water", "entry"),
+        water_unit=_one_of(origin, entry, "water_unit", "L", U.units_of("volume")),
+        spread=None if spread is None else float(spread),
+        records_key=_optional_column(origin, table, "records_key", "table"),
+        files=list(files),
+        source=dict(source),
+        origin=origin,
+    )
+
+
+def builtin_specs() -> list[str]:
+    """Names of the import specs shipped with ecometer (``ecometer/data/corpora/*.toml``)."""
+    return sorted(p.stem for p in _corpora_dir().glob("*.toml"))
+
+
+def _corpora_dir() -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("ecometer").joinpath("data", "corpora")))
+
+
+def load_spec(name_or_path: str | Path) -> ImportSpec:
+    """An import spec from a TOML file, or a shipped one by name (see :func:`builtin_specs`)."""
+    path = Path(name_or_path)
+    if not path.exists() and str(name_or_path) in builtin_specs():
+        path = _corpora_dir() / f"{name_or_path}.toml"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(
+            f"{name_or_path}: cannot read the import spec ({exc.strerror or exc}); "
+            f"expected a TOML file or one of {builtin_specs()}"
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: malformed TOML ({exc})") from None
+    return spec_from_dict(data, origin=str(path))
+
+
+def spec_files(spec: ImportSpec) -> list[Path]:
+    """The tables a spec names itself (``[table] files``, relative to the spec file)."""
+    base = Path(spec.origin).parent
+    out: list[Path] = []
+    for pattern in spec.files:
+        found = sorted(base.glob(pattern))
+        if not found:
+            raise InputError(f"{spec.origin}: table.files: {pattern!r} matches no file under {base}")
+        out.extend(found)
+    return out
+
+
+# ---- reading tables --------------------------------------------------------------------------
+def is_table(path: Path, spec: ImportSpec | None) -> bool:
+    """Whether ``path`` is a published table rather than a record file."""
+    if path.suffix.lower() == ".csv":
+        return True
+    if path.suffix.lower() != ".json" or spec is None:
+        return False
+    with path.open("rb") as fh:
+        head = fh.read(4096).lstrip()
+    return head.startswith(b"[") or (spec.records_key is not None and b'"schema_version"' not in head)
+
+
+def table_rows(path: Path, records_key: str | None = None) -> list[dict[str, Any]]:
+    """The rows of a CSV file (strings) or a JSON list (optionally under ``records_key``)."""
+    try:
+        if path.suffix.lower() == ".csv":
+            with path.open(newline="", encoding="utf-8-sig") as fh:
+                return list(csv.DictReader(fh))
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the table ({exc.strerror or exc})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{path}: not a readable table ({exc})") from None
+    if records_key is not None:
+        if not isinstance(data, dict) or records_key not in data:
+            keys = sorted(data) if isinstance(data, dict) else type(data).__name__
+            raise InputError(f"{path}: no list under key {records_key!r} (found {keys})")
+        data = data[records_key]
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        hint = "; name the key of the list with records_key" if isinstance(data, dict) else ""
+        raise InputError(f"{path}: expected a JSON list of objects (one per row){hint}")
+    return data
+
+
+_INT = re.compile(r"^[+-]?\d+$")
+
+
+def _typed(value: Any) -> Any:
+    """A CSV cell as a number when it reads as one; JSON values as they are."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if _INT.match(text):
+        return int(text)
+    try:
+        x = float(text)
+    except ValueError:
+        return text
+    return x if math.isfinite(x) else text
+
+
+class _Row:
+    """One row of one table, for reading cells with errors that say where."""
+
+    __slots__ = ("cells", "file", "n")
+
+    def __init__(self, cells: dict[str, Any], file: Path, n: int) -> None:
+        self.cells, self.file, self.n = cells, file, n
+
+    def raw(self, column: str, *, optional: bool = False, typed: bool = True) -> Any:
+        """The cell (a number when it reads as one, unless ``typed`` is false); None when empty."""
+        if column == FILE_COLUMN:
+            return self.file.stem
+        if column == ROW_COLUMN:
+            return self.n
+        if column not in self.cells:
+            if optional:
+                return None
+            raise InputError(f"{self.file}: row {self.n}: no column {column!r} (columns: {sorted(self.cells)})")
+        value = self.cells[column]
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return _typed(value) if typed else value
+
+    def number(self, column: str, what: str, *, positive: bool = False) -> float:
+        value = self.raw(column)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if not ok or value < 0 or (positive and value == 0):
+            raise InputError(
+                f"{self.file}: row {self.n}: column {column!r} ({what}): found {value!r}, "
+                f"expected a finite number {'above' if positive else 'of at least'} 0"
+            )
+        return float(value)
+
+
+def make_entry(
+    name: str,
+    energy_j: float,
+    *,
+    component: str = "it",
+    spread: float | None = None,
+    work: dict[str, float] | None = None,
+    work_unit: str | None = None,
+    meta: dict[str, Any] | None = None,
+    duration_s: float = math.nan,
+    source: dict[str, str] | None = None,
+    where: dict[str, Any] | None = None,
+    water_l: float | None = None,
+) -> RunRecord:
+    """A corpus entry: a record holding one reported figure and only what the table states.
+
+    ``spread`` is the publisher's relative half-width (None: none stated, the interval is
+    the point); ``where`` says where in the table it was read (file, row).
+    """
+    source = source or {}
+    text = _source_line(tuple(source.get(k, "") for k in _SOURCE_LINE))
+    half = spread or 0.0
+    notes = [] if spread is not None else ["the publisher states no spread; the interval is the reported mean"]
+    comp = Component(
+        component,
+        energy_j,
+        REPORTED,
+        Estimate(energy_j, energy_j * (1 - half), energy_j * (1 + half)),
+        source=text,
+        notes=notes,
+    )
+    work = dict(work or {})
+    reported: dict[str, Any] = {"source": dict(source), **(where or {})}
+    if spread is not None:
+        reported["spread"] = spread
+    attachments: dict[str, dict[str, Any]] = {REPORTED: reported}
+    if water_l is not None:
+        from ecometer.standards.sites import FOOTPRINT, reported_water_footprint
+
+        reported["water_total_l"] = water_l
+        attachments[FOOTPRINT] = reported_water_footprint(name, source, water_l)
+    return RunRecord(
+        name=name,
+        status="ok",
+        duration_s=duration_s,
+        components={component: comp},
+        work=work,
+        work_unit=work_unit or (next(iter(work)) if len(work) == 1 else None),
+        scope=REPORTED,
+        meta=dict(meta or {}),
+        attachments=attachments,
+    )
+
+
+def entry_from_row(row: _Row, spec: ImportSpec) -> RunRecord:
+    """One corpus entry from one table row (see the module docstring)."""
+    parts = [row.raw(c, typed=False) for c in spec.id]  # an identity is text: "007" stays "007"
+    missing = [c for c, p in zip(spec.id, parts, strict=True) if p is None]
+    if missing:
+        raise InputError(f"{row.file}: row {row.n}: identity column {missing[0]!r} is empty")
+    energy = U.UNITS[spec.energy_unit].factor * row.number(spec.energy, "energy")
+    work = {
+        unit: c.value if c.column is None else c.scale * row.number(c.column, f"{unit} count", positive=True)
+        for unit, c in spec.work.items()
+    }
+    meta: dict[str, Any] = {}
+    for key, c in spec.meta.items():
+        value = c.value if c.column is None else row.raw(c.column, optional=True)
+        if value is None:  # an empty cell, or a column this table lacks, stays unknown
+            continue
+        meta[key] = row.number(c.column or key, key) * c.scale if c.scale != 1 else value
+    duration = math.nan
+    if spec.duration is not None:
+        duration = row.number(spec.duration, "duration") * _DURATION_UNITS[spec.duration_unit]
+    water = None
+    if spec.water is not None and row.raw(spec.water) is not None:
+        water = row.number(spec.water, "water") * U.UNITS[spec.water_unit].factor
+    return make_entry(
+        "/".join(str(p) for p in parts),
+        energy,
+        component=spec.component,
+        spread=spec.spread,
+        work=work,
+        work_unit=spec.work_unit,
+        meta=meta,
+        duration_s=duration,
+        source=spec.source,
+        where={"file": row.file.name, "row": row.n},
+        water_l=water,
+    )
+
+
+@contextlib.contextmanager
+def bulk() -> Iterator[None]:
+    """Pause the cyclic garbage collector while many acyclic objects are built (entries of a
+    large table): its repeated full passes would otherwise dominate the time."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def table_files(paths: list[Path]) -> list[Path]:
+    """The files named, a folder standing for its ``*.csv`` and ``*.json`` files (sorted)."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.suffix.lower() in TABLE_SUFFIXES)
+            if not found:
+                raise InputError(f"{p}: folder holds no *.csv or *.json tables")
+            out.extend(found)
+        else:
+            out.append(p)
+    return out
+
+
+def import_tables(paths: list[Path], spec: ImportSpec) -> list[RunRecord]:
+    """Rows of every table in ``paths`` as corpus entries.
+
+    A meta column may be absent from some tables (the value stays unknown there), but a
+    column that no table has is a typo in the spec and an error.
+    """
+    files = table_files(paths)
+    out: list[RunRecord] = []
+    seen: set[str] = set()
+    for f in files:
+        rows = table_rows(f, spec.records_key)
+        for cells in rows[:1]:
+            seen.update(cells)
+        with bulk():
+            out.extend(entry_from_row(_Row(cells, f, i), spec) for i, cells in enumerate(rows, start=1))
+    wanted = {c.column for c in spec.meta.values() if c.column is not None} - {FILE_COLUMN, ROW_COLUMN}
+    absent = sorted(wanted - seen)
+    if absent and out:
+        raise InputError(
+            f"{spec.origin}: entry.meta: column {absent[0]!r} is in none of the tables "
+            f"({', '.join(str(f) for f in files)}; columns: {sorted(seen)})"
+        )
+    return out
+
+
+def is_reported(record: RunRecord) -> bool:
+    """Whether the record's energy is a published figure (every component ``reported``)."""
+    return bool(record.components) and all(c.method == REPORTED for c in record.components.values())
+
+
+def reported_source(record: RunRecord) -> str:
+    """Who published a reported record's figures (empty for a measured record)."""
+    comps = [c.source for c in record.components.values() if c.method == REPORTED and c.source]
+    return comps[0] if comps else ""
+
+
+def reported_publisher(record: RunRecord) -> str:
+    """The publisher of a reported record's figures (or its whole source line when unnamed)."""
+    source = record.attachments.get(REPORTED, {}).get("source") or {}
+    return str(source.get("publisher") or reported_source(record) or "a publisher")
+
+
+def file_sha256(paths: list[Path]) -> str:
+    """The SHA-256 of the files' bytes, in the order given (the identity of an imported table)."""
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.read_bytes())
+    return h.hexdigest()
