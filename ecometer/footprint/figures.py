@@ -91,7 +91,9 @@ class Assumption:
 
     ``source`` is a citation, ``"user"`` (given by the caller) or ``"default"`` (chosen by
     ecometer when nothing was given). ``value`` is any JSON-able value; ``low``/``high``
-    bound numeric values where a range exists.
+    bound numeric values where a range exists. ``coverage`` is the probability that range
+    claims to cover (``None``: a method range or a stated bound, no probability claimed) and
+    ``rests_on`` says what the range was obtained from.
     """
 
     name: str
@@ -101,6 +103,8 @@ class Assumption:
     low: float | None = None
     high: float | None = None
     note: str = ""
+    coverage: float | None = None
+    rests_on: str = ""
 
     @property
     def text(self) -> str:
@@ -127,6 +131,8 @@ class Assumption:
             "low": self.low,
             "high": self.high,
             "note": self.note,
+            "coverage": self.coverage,
+            "rests_on": self.rests_on,
             "text": self.text,
         }
 
@@ -140,6 +146,8 @@ class Assumption:
             low=data.get("low"),
             high=data.get("high"),
             note=data.get("note", ""),
+            coverage=data.get("coverage"),
+            rests_on=data.get("rests_on", ""),
         )
 
 
