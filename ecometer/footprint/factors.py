@@ -279,6 +279,15 @@ def _grid_ewif_assumptions(g: grid.GridFactors) -> list[Assumption]:
     )
     out.append(
         Assumption(
+            "ewif_excluding_hydropower",
+            g.ewif_excluding_hydro,
+            "L/kWh",
+            "derived (the mix x per-source factors, hydropower reservoir evaporation excluded)",
+            note="shows the hydropower choice: the mix-only value minus this is hydropower's part",
+        )
+    )
+    out.append(
+        Assumption(
             "hydropower_share", g.hydro_share, "fraction of generation", mix_label, note=f"data year {g.data_year}"
         )
     )
