@@ -142,6 +142,12 @@ def _fallback_block(best: dict[str, Any]) -> dict[str, Any]:
             "median_width": round(best["median_width"], 3),
             "countries": best["countries"],
             "reference_source": "wri2020",
+            "log_ratio_mean": round(best["log_ratio_mean"], 4),
+            "log_ratio_sd": round(best["log_ratio_sd"], 4),
+            "distribution": (
+                "empirical: ln(published / derived) over the leave-one-out countries, mean log_ratio_mean, standard "
+                "deviation log_ratio_sd; a log-normal with these moments is the natural parametric reading of the band"
+            ),
         },
     }
 
@@ -163,6 +169,9 @@ def _carbon_block(cb: dict[str, Any]) -> dict[str, Any]:
         "coverage_claimed": 0.9,
         "nested_coverage": round(cb["nested_coverage"], 4),
         "countries": cb["countries"],
+        "log_ratio_mean": round(cb["log_ratio_mean"], 4),
+        "log_ratio_sd": round(cb["log_ratio_sd"], 4),
+        "distribution": "empirical: ln(2024 / 2022-2023 intensity) over the countries with both; mean and sd as given",
     }
 
 

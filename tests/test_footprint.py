@@ -544,6 +544,14 @@ def test_ewif_source_choices_and_bad_input():
         Site(pue=1.1, wue=0.1, country="Norway", ewif_source="published")
     with pytest.raises(SiteError, match=r"country 'Atlantis'"):
         Site(pue=1.1, wue=0.1, country="Atlantis")
+    with pytest.raises(SiteError, match=r"ewif_source 'derived' chooses a country's EWIF, but the site gives its own"):
+        Site(pue=1.1, wue=0.1, ewif=3.0, country="USA", ewif_source="derived")
+    with pytest.raises(SiteError, match=r"ewif_source 'published'.*has no country"):
+        Site(pue=1.1, wue=0.1, carbon_intensity_g_per_kwh=300, ewif_source="published")
+    # a preset asked for the country's derived EWIF drops its own (Li et al.'s) value
+    derived_preset = Site.preset("us-average", ewif_source="derived")
+    assert derived_preset.ewif is None and derived_preset.country == "USA"
+    assert footprint(energy_kwh=1, site=derived_preset).assumption("ewif").source.startswith("derived")
 
 
 def test_one_us_answer_preset_and_country_agree():

@@ -102,6 +102,8 @@ def leave_one_out(model: Model, q: float = 0.03) -> dict[str, Any]:
         "band_quantile": q,
         "low_ratio": math.exp(_quantile(all_lr, q)),
         "high_ratio": math.exp(_quantile(all_lr, 1.0 - q)),
+        "log_ratio_mean": statistics.fmean(all_lr),
+        "log_ratio_sd": statistics.stdev(all_lr),
         "worst": [r["country"] for r in sorted(rows, key=lambda r: -abs(r["error"]))[:5]],
     }
     return {"summary": summary, "rows": sorted(rows, key=lambda r: r["error"])}
@@ -134,6 +136,8 @@ def carbon_band(q: float = 0.05) -> dict[str, Any]:
         "band_quantile": q,
         "low_ratio": math.exp(_quantile(logs, q)),
         "high_ratio": math.exp(_quantile(logs, 1.0 - q)),
+        "log_ratio_mean": statistics.fmean(logs),
+        "log_ratio_sd": statistics.stdev(logs),
         "nested_coverage": covered / len(rows),
         "rows": sorted(rows, key=lambda r: r["ratio"]),
     }

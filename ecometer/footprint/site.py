@@ -82,6 +82,12 @@ class Site:
         if self.country is not None:
             self.country = grid.resolve_country(self.country)
         grid.check_ewif_source(self.ewif_source, self.country)
+        if self.ewif_source != "auto" and (self.country is None or self.ewif is not None):
+            why = "the site gives its own ewif" if self.ewif is not None else "the site has no country"
+            raise SiteError(
+                f"{label}: ewif_source {self.ewif_source!r} chooses a country's EWIF, but {why}: give country= "
+                "without ewif= (or leave ewif_source='auto')"
+            )
         for fname, length in _PROFILES.items():
             value = getattr(self, fname)
             if value is not None:
@@ -119,8 +125,8 @@ class Site:
     def preset(cls, name: str, **overrides: Any) -> Site:
         """A named site with sourced values (see :meth:`presets`); ``overrides`` replace them.
 
-        Giving ``country`` without ``ewif`` drops a preset's grid values (EWIF, carbon), which
-        belong to the preset's own location.
+        Giving ``country`` (or an ``ewif_source`` other than ``"auto"``) without ``ewif`` drops a
+        preset's grid values (EWIF, carbon), which belong to the preset's own location.
         """
         data = datafiles.load("site_presets")
         presets = data["presets"]
@@ -146,7 +152,9 @@ class Site:
                 "preset": name,
                 **({"note": spec["note"]} if spec.get("note") else {}),
             }
-        if overrides.get("country") is not None and "ewif" not in overrides:
+        if (overrides.get("country") is not None or overrides.get("ewif_source", "auto") != "auto") and (
+            "ewif" not in overrides
+        ):
             for grid_field in _GRID_VALUES:
                 kwargs.pop(grid_field, None)
                 provenance.pop(grid_field, None)
@@ -163,7 +171,7 @@ class Site:
 
     @staticmethod
     def countries() -> list[tuple[str, str]]:
-        """(ISO alpha-3 code, name) of every country with grid data (from CodeCarbon)."""
+        """(ISO alpha-3 code, name) of every country with grid data (``ecometer/data/grid_mix.json``)."""
         from ecometer.footprint.grid import countries
 
         return countries()
