@@ -79,61 +79,54 @@ class SiteFactors:
             None,
         )
         if profile_name in ("wue_monthly", "wue_hourly"):
-            values = getattr(s, profile_name)
-            self.wue_profile = [Figure(v) for v in values]
-            self.wue_profile_kind = "monthly" if profile_name == "wue_monthly" else "hourly"
-            self.assumptions.append(
-                Assumption(
-                    profile_name,
-                    values,
-                    "L/kWh",
-                    source_of(s, profile_name),
-                    note=f"on-site WUE by local {'month' if self.wue_profile_kind == 'monthly' else 'hour of day'}",
-                )
-            )
+            self._given_profile(profile_name)
         elif profile_name:
-            temps = getattr(s, profile_name)
-            rel = wet_bulb_relative(temps)
-            if s.wue is None:  # Site() already refuses this; explicit for -O runs
-                raise FootprintError(f"{label}: {profile_name} needs the annual wue to scale it")
-            self.wue_profile = [s.wue.scaled(r) for r in rel]
-            self.wue_profile_kind = "monthly" if "monthly" in profile_name else "hourly"
-            curve = datafiles.load("wue_wet_bulb_curve")
-            self.assumptions.append(
-                Assumption(profile_name, temps, "degC", source_of(s, profile_name), note="wet-bulb temperature profile")
+            self._wet_bulb_profile(profile_name, label)
+        self._annual_wue(label)
+
+    def _given_profile(self, profile_name: str) -> None:
+        values = getattr(self.site, profile_name)
+        self.wue_profile = [Figure(v) for v in values]
+        self.wue_profile_kind = "monthly" if profile_name == "wue_monthly" else "hourly"
+        by = "month" if self.wue_profile_kind == "monthly" else "hour of day"
+        self.assumptions.append(
+            Assumption(profile_name, values, "L/kWh", source_of(self.site, profile_name), note=f"on-site WUE by local {by}")
+        )
+
+    def _wet_bulb_profile(self, profile_name: str, label: str) -> None:
+        s = self.site
+        temps = getattr(s, profile_name)
+        rel = wet_bulb_relative(temps)
+        if s.wue is None:  # Site() already refuses this; explicit for -O runs
+            raise FootprintError(f"{label}: {profile_name} needs the annual wue to scale it")
+        self.wue_profile = [s.wue.scaled(r) for r in rel]
+        self.wue_profile_kind = "monthly" if "monthly" in profile_name else "hourly"
+        curve = datafiles.load("wue_wet_bulb_curve")
+        who = curve["sources"]["li-code"]["citation"].split(":")[0]
+        self.assumptions.append(
+            Assumption(profile_name, temps, "degC", source_of(s, profile_name), note="wet-bulb temperature profile")
+        )
+        self.assumptions.append(
+            Assumption(
+                "wue_profile_from_wet_bulb",
+                [round(v.central, 6) for v in self.wue_profile],
+                "L/kWh",
+                datafiles.source_label("wue_wet_bulb_curve", "li-code"),
+                note=f"relative shape of {who}'s wet-bulb curve, scaled so its mean equals the annual WUE",
             )
-            self.assumptions.append(
-                Assumption(
-                    "wue_profile_from_wet_bulb",
-                    [round(v.central, 6) for v in self.wue_profile],
-                    "L/kWh",
-                    datafiles.source_label("wue_wet_bulb_curve", "li-code"),
-                    note=f"relative shape of {curve['sources']['li-code']['citation'].split(':')[0]}'s wet-bulb curve, scaled so its mean equals the annual WUE",
-                )
-            )
+        )
+
+    def _annual_wue(self, label: str) -> None:
+        s = self.site
         if s.wue is not None:
             self.wue: Figure = s.wue
-            self.assumptions.append(
-                number_assumption(
-                    "wue",
-                    self.wue,
-                    "L/kWh",
-                    source_of(s, "wue"),
-                    "on-site consumption per kWh of IT energy (not facility energy)",
-                )
-            )
+            note = "on-site consumption per kWh of IT energy (not facility energy)"
+            self.assumptions.append(number_assumption("wue", self.wue, "L/kWh", source_of(s, "wue"), note))
         elif self.wue_profile is not None:
             vals = [v.central for v in self.wue_profile]
             self.wue = Figure(sum(vals) / len(vals))
-            self.assumptions.append(
-                number_assumption(
-                    "wue",
-                    self.wue,
-                    "L/kWh",
-                    "default",
-                    "annual WUE = unweighted mean of the profile; used only where the run has no time",
-                )
-            )
+            note = "annual WUE = unweighted mean of the profile; used only where the run has no time"
+            self.assumptions.append(number_assumption("wue", self.wue, "L/kWh", "default", note))
         else:
             raise FootprintError(
                 f"{label} gives no WUE: pass wue=<on-site L per kWh of IT energy> (or wue_monthly/wue_hourly)"
