@@ -156,7 +156,7 @@ def _fallback_block(best: dict[str, Any]) -> dict[str, Any]:
         "cooling": m["cooling"],
         "hydro_l_per_kwh": m["hydro_l_per_kwh"],
         "hydro_basis": HYDRO_CANDIDATES[m["hydro_l_per_kwh"]],
-        "hydro_sources": ["macknick2012", "lampert2015", "bakken2013"],
+        "hydro_sources": ["macknick2012", "lampert2015", "bakken2013", "mekonnen2015"],
         "pooling_weight": m["weight"],
         "band": {
             "low_ratio": round(best["low_ratio"], 4),

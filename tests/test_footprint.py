@@ -628,6 +628,19 @@ def test_every_water_factor_has_a_source_with_year_and_licence():
         for bound in ("central", "low"):
             src = data["sources"][row[bound]["source"]]
             assert src["citation"] and src["licence"] and isinstance(src["year"], int), (key, bound)
+    cited = [
+        *data["fallback"]["hydro_sources"],
+        data["published_sensitivity"]["hydro_source"],
+        data["published_sensitivity"]["allocation_source"],
+        *data["published_sensitivity"]["also"],
+        *data["onsite_withdrawal"]["consumed_fraction"]["sources"],
+    ]
+    for sid in cited:
+        src = data["sources"][sid]
+        assert src["citation"] and src["licence"] and isinstance(src["year"], int), sid
+    for name in ("water_factors", "carbon_factors", "site_presets", "wue_wet_bulb_curve", "grid_mix"):
+        text = json.dumps(datafiles.load(name))
+        assert "FIELD_NOTES" not in text and "DESIGN.md" not in text, name  # primary sources only
     for doc in ("national_grid_factors", "grid_mix"):
         for src in datafiles.load(doc)["sources"].values():
             assert src["citation"] and src["licence"] and src["year"]
