@@ -8,6 +8,7 @@ import math
 import pickle
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -521,7 +522,7 @@ def test_shipped_fallback_calibration_is_what_leave_one_out_measures():
 
 
 def test_issue_14_figures_of_the_old_derivation_are_reproduced():
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from benchmarks import water_factors as bench
 
     old = bench.old_method()
@@ -672,3 +673,28 @@ def test_site_round_trip():
     again = Site.from_dict(json.loads(json.dumps(site.to_dict())))
     assert again.to_dict() == site.to_dict()
     assert math.isclose(again.pue, 1.17)
+
+
+# ---- the shipped grid tables are what the refresh script makes ------------------------------
+def test_shipped_grid_mix_equals_the_pinned_codecarbon_tables():
+    pytest.importorskip("codecarbon")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks import water_refresh
+
+    if water_refresh.version_of("codecarbon") != water_refresh.PINNED:
+        pytest.skip(f"codecarbon {water_refresh.PINNED} is pinned for the refresh")
+    fresh = water_refresh.grid_mix()
+    shipped = datafiles.load("grid_mix")
+    assert fresh["countries"] == shipped["countries"]
+    assert fresh["per_source_carbon_g_per_kwh"] == shipped["per_source_carbon_g_per_kwh"]
+    assert fresh["data_years"] == shipped["data_years"]
+
+
+def test_shipped_national_factors_equal_the_reference_csv():
+    path = Path("/work/shared/data/water/national-electricity-factors.csv")
+    if not path.exists():
+        pytest.skip("the shared reference CSV is not on this machine")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks import water_refresh
+
+    assert water_refresh.national(path)["countries"] == datafiles.load("national_grid_factors")["countries"]
