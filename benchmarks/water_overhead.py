@@ -63,14 +63,14 @@ CASES = {
 _PYCACHE = Path(tempfile.gettempdir()) / "ecometer-water-overhead-pycache"
 
 
-def _run(kwargs: dict[str, Any]) -> dict[str, Any]:
+def _run(kwargs: dict[str, Any], root: Path = ROOT) -> dict[str, Any]:
     code = _CODE.replace("KWARGS", repr(kwargs)).replace("MARK", RESULT_MARK)
     env = dict(os.environ)
     # bytecode as an installed package has it (cached .pyc, kept outside the source tree); with
     # PYTHONDONTWRITEBYTECODE every import would compile its source, most of the cold cost here
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(_PYCACHE)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(ROOT), env.get("PYTHONPATH", "")] if p)
+    env["PYTHONPATH"] = str(root)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tempfile.gettempdir(), env=env, timeout=120)
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(RESULT_MARK):
@@ -87,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "water")
+    parser.add_argument(
+        "--root", type=Path, default=ROOT, help="the ecometer source tree to measure (e.g. an export of an older commit)"
+    )
+    parser.add_argument("--label", default="this tree", help="what --root is, for the report")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from ecometer.standards import builtin_names
@@ -94,11 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     standard = sorted(builtin_names())[0]
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in CASES}
     for kwargs in CASES.values():  # warm-up: fills the bytecode cache, not counted
-        _run({k: (standard if v == "STANDARD" else v) for k, v in kwargs.items()})
+        _run({k: (standard if v == "STANDARD" else v) for k, v in kwargs.items()}, args.root)
     for _ in range(args.reps):
         for name, kwargs in CASES.items():
             kw = {k: (standard if v == "STANDARD" else v) for k, v in kwargs.items()}
-            runs[name].append(_run(kw))
+            runs[name].append(_run(kw, args.root))
     summary = {}
     for name, rs in runs.items():
         summary[name] = {
@@ -113,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# Start+stop cost of a site and a standard (cold, fresh processes)",
         "",
-        f"Command: `python -m benchmarks.water_overhead --reps {args.reps}`; standard `{standard}`; "
+        f"Measured: {args.label}. Command: `python -m benchmarks.water_overhead --reps {args.reps}`; standard `{standard}`; "
         f"target: within {TARGET_S * 1000:.0f} ms of start+stop without.",
         "",
         "| case | start+stop without (median, IQR) | added by site/standard, cold (median, max) | within target | heavy modules imported |",
@@ -135,8 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         "differences sought.",
     ]
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "water_overhead.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (args.out / "water_overhead.json").write_text(json.dumps({"summary": summary, "runs": runs}, indent=1) + "\n")
+    stem = "water_overhead" if args.root == ROOT else f"water_overhead_{args.root.name}"
+    (args.out / f"{stem}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    doc = {"label": args.label, "summary": summary, "runs": runs}
+    (args.out / f"{stem}.json").write_text(json.dumps(doc, indent=1) + "\n")
     log.info("\n".join(lines))
     return 0
 
