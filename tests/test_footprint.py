@@ -476,6 +476,7 @@ def test_published_factor_is_used_with_its_hydropower_allocation_range():
         g = grid.factors(code)  # auto: published where present
         value = pub[code]["ewif_consumption_l_per_kwh"]
         assert g.ewif.central == value and g.ewif_info.method == "published" and g.ewif_info.coverage is None
+        assert g.ewif_info.distribution == "uniform"  # a stated span of method choices
         floor = grid.mix_ewif({**grid.shares(code), "hydro": 0.0}, "once-through", 0.0)
         hydro = min(g.hydro_share * sens["hydro_l_per_kwh"], value - floor)
         k = sens["allocation_ratio"]
@@ -498,6 +499,7 @@ def test_derived_ewif_is_the_leave_one_out_prediction_with_the_measured_band():
         assert g.ewif.low == pytest.approx(central * fb["band"]["low_ratio"])
         assert g.ewif.high == pytest.approx(central * fb["band"]["high_ratio"])
         assert g.ewif_info.coverage == 0.9 and "leave-one-out" in g.ewif_info.coverage_text
+        assert g.ewif_info.distribution == "lognormal"
     # a country without a published factor gets the fallback under auto
     deu = grid.factors("DEU")
     assert "DEU" not in grid.published_factors() and deu.ewif_info.method == "derived"
@@ -580,6 +582,9 @@ def test_carbon_bounds_both_directions_and_the_data_year_per_country():
     fp = footprint(energy_kwh=10, site=Site(pue=1.0, wue=0.0, country="DEU"))
     a = fp.assumption("carbon_intensity")
     assert f"data year {entry['year']}" in a.source and a.coverage == 0.9 and a.low < a.value < a.high
+    assert a.distribution == "lognormal" and a.basis
+    again = Footprint.from_dict(json.loads(json.dumps(fp.to_dict()))).assumption("carbon_intensity")
+    assert (again.coverage, again.distribution, again.basis) == (a.coverage, a.distribution, a.basis)
     years = datafiles.load("grid_mix")["data_years"]
     assert years == {"2009": 1, "2021": 4, "2022": 130, "2023": 78}
 

@@ -232,9 +232,10 @@ def _ranged(name: str, fig: Figure, unit: str, source: str, note: str, info: gri
         source,
         low=fig.low,
         high=fig.high,
-        note=f"{note}. Range: {info.coverage_text}; {info.rests_on}",
+        note=f"{note}. Range: {info.coverage_text}; {info.basis}",
         coverage=info.coverage,
-        rests_on=info.rests_on,
+        basis=info.basis,
+        distribution=info.distribution,
     )
 
 

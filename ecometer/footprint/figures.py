@@ -93,7 +93,10 @@ class Assumption:
     ecometer when nothing was given). ``value`` is any JSON-able value; ``low``/``high``
     bound numeric values where a range exists. ``coverage`` is the probability that range
     claims to cover (``None``: a method range or a stated bound, no probability claimed) and
-    ``rests_on`` says what the range was obtained from.
+    ``basis`` says what the range was obtained from. ``distribution`` names how the
+    uncertainty is distributed for propagation, in the vocabulary of
+    ``ecometer.record.DISTRIBUTIONS`` where it is stated (``lognormal``: a central value with a
+    coverage interval; ``uniform`` / ``triangular``: ``low``..``high`` is the stated span).
     """
 
     name: str
@@ -104,7 +107,8 @@ class Assumption:
     high: float | None = None
     note: str = ""
     coverage: float | None = None
-    rests_on: str = ""
+    basis: str = ""
+    distribution: str = ""
 
     @property
     def text(self) -> str:
@@ -132,7 +136,8 @@ class Assumption:
             "high": self.high,
             "note": self.note,
             "coverage": self.coverage,
-            "rests_on": self.rests_on,
+            "basis": self.basis,
+            "distribution": self.distribution,
             "text": self.text,
         }
 
@@ -147,7 +152,8 @@ class Assumption:
             high=data.get("high"),
             note=data.get("note", ""),
             coverage=data.get("coverage"),
-            rests_on=data.get("rests_on", ""),
+            basis=data.get("basis", ""),
+            distribution=data.get("distribution", ""),
         )
 
 

@@ -42,16 +42,18 @@ class RangeInfo:
     """How a factor's range was obtained: what it rests on and the coverage it claims."""
 
     method: str  # "published", "derived", "codecarbon" ...
-    rests_on: str
+    basis: str
     coverage: float | None  # probability the range claims to cover, or None for a method range
     coverage_text: str
+    distribution: str  # 'lognormal' (central with a coverage interval) or 'uniform' (a stated span)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "method": self.method,
-            "rests_on": self.rests_on,
+            "basis": self.basis,
             "coverage": self.coverage,
             "coverage_text": self.coverage_text,
+            "distribution": self.distribution,
         }
 
 
@@ -202,6 +204,7 @@ def _derived_ewif(code: str, mix: dict[str, float]) -> tuple[Figure, float, Rang
         float(band["coverage_claimed"]),
         f"covers ~{band['coverage_claimed']:.0%} of the published national factors in leave-one-out "
         f"(measured: {band['nested_coverage']:.0%} of {band['countries']}; median error {band['median_error']:.0%})",
+        "lognormal",
     )
     return fig, m, info
 
@@ -221,6 +224,7 @@ def _published_ewif(code: str, mix: dict[str, float]) -> tuple[Figure, RangeInfo
         f"{hydro:.3g} L/kWh) divided or multiplied by {k:.3g}, the documented allocation ratio",
         None,
         "method range (hydropower allocation between reservoir uses), no statistical coverage claimed",
+        "uniform",
     )
     return fig, info
 
@@ -275,6 +279,7 @@ def _carbon(code: str) -> tuple[Figure, RangeInfo, int | None, list[str]]:
         float(band["coverage_claimed"]),
         f"covers ~{band['coverage_claimed']:.0%} of the change between the two data editions "
         f"(OWID 2022/2023 in CodeCarbon vs OWID/Ember 2024) over {band['countries']} countries",
+        "lognormal",
     )
     return fig, info, (int(year) if isinstance(year, (int, float)) else None), notes
 

@@ -84,7 +84,8 @@ def _onsite(site: Site, onsite: Interval, e_kwh: Interval) -> tuple[Interval, li
         note="default, no wue_withdrawal given: " + wf["assumptions"]["onsite_withdrawal"],
     )
     entry.coverage = None
-    entry.rests_on = frac["note"]
+    entry.basis = frac["note"]
+    entry.distribution = "uniform"  # the span of two published figures and a definition
     return onsite * ratio, [entry]
 
 
@@ -139,7 +140,8 @@ def _derived_assumption(site: Site, grid: Any, hourly_note: str) -> Assumption:
             "ecometer/data/water_factors.json)." + mixed + hourly_note
         ),
     )
-    entry.rests_on = "per-source withdrawal medians by cooling type (Macknick et al. 2012); no per-country cooling mix"
+    entry.basis = "per-source withdrawal medians by cooling type (Macknick et al. 2012); no per-country cooling mix"
+    entry.distribution = "triangular"  # mode: towers; the high (all once-through) is a ceiling, not a likely value
     return entry
 
 
