@@ -77,7 +77,7 @@ def old_method() -> dict[str, Any]:
     return {
         "countries": len(rows),
         "median_error": statistics.median(errors),
-        "p90_error": calibration._quantile(errors, 0.9),
+        "p90_error": calibration.quantile(errors, 0.9),
         "within_20pct": sum(e <= 0.2 for e in errors),
         "median_width": statistics.median(r["width"] for r in rows),
         "max_width": max(rows, key=lambda r: r["width"])["width"],

@@ -403,7 +403,7 @@ def test_derived_withdrawal_vs_usgs_us_fleet():
     data = datafiles.load("water_factors")
     row = next(r for r in data["withdrawal_comparison"] if r["country"] == "USA")
     assert data["sources"][row["source"]]["licence"]
-    total_twh = sum(grid._mix_data()["USA"]["twh"].values())
+    total_twh = sum(grid.mix_data()["USA"]["twh"].values())
     assert total_twh == pytest.approx(row["generation_twh"], rel=0.01)
     litres_per_year = row["published_bgal_per_day"] * 1e9 * 365 * data["litres_per_us_gallon"]["value"]
     published = litres_per_year / (total_twh * 1e9)
@@ -577,7 +577,7 @@ def test_carbon_bounds_both_directions_and_the_data_year_per_country():
     assert usa.carbon.central == grid.published_factors()["USA"]["carbon_g_per_kwh"] and usa.carbon_year == 2024
     assert usa.carbon.low < usa.carbon.central < usa.carbon.high
     deu = grid.factors("DEU")  # no published factor: OWID via CodeCarbon, with its own data year
-    entry = grid._mix_data()["DEU"]
+    entry = grid.mix_data()["DEU"]
     assert deu.carbon.central == entry["carbon_g_per_kwh"] and deu.carbon_year == entry["year"]
     fp = footprint(energy_kwh=10, site=Site(pue=1.0, wue=0.0, country="DEU"))
     a = fp.assumption("carbon_intensity")

@@ -37,7 +37,7 @@ class Model:
         return cls(fb["cooling"], float(fb["hydro_l_per_kwh"]), float(fb["pooling_weight"]))
 
 
-def _quantile(values: list[float], q: float) -> float:
+def quantile(values: list[float], q: float) -> float:
     """Linear-interpolation quantile (numpy's default), ``0 <= q <= 1``."""
     s = sorted(values)
     pos = q * (len(s) - 1)
@@ -48,7 +48,7 @@ def _quantile(values: list[float], q: float) -> float:
 
 def references() -> dict[str, float]:
     """Published EWIF (L/kWh) of every country that also has a generation mix."""
-    mix = grid._mix_data()
+    mix = grid.mix_data()
     return {c: float(v["ewif_consumption_l_per_kwh"]) for c, v in grid.published_factors().items() if c in mix}
 
 
@@ -73,7 +73,7 @@ def leave_one_out(model: Model, q: float = 0.03) -> dict[str, Any]:
     rows = []
     for code, lr in ratios.items():
         nested = list(_log_ratios(model, refs, mixes, frozenset({code})).values())
-        lo, hi = _quantile(nested, q), _quantile(nested, 1.0 - q)
+        lo, hi = quantile(nested, q), quantile(nested, 1.0 - q)
         predicted = refs[code] / math.exp(lr)
         rows.append(
             {
@@ -95,13 +95,13 @@ def leave_one_out(model: Model, q: float = 0.03) -> dict[str, Any]:
         "model": model.__dict__,
         "countries": len(rows),
         "median_error": statistics.median(errors),
-        "p90_error": _quantile(errors, 0.9),
+        "p90_error": quantile(errors, 0.9),
         "within_20pct": sum(e <= 0.2 for e in errors),
         "nested_coverage": sum(r["covered"] for r in rows) / len(rows),
         "median_width": statistics.median(r["width"] for r in rows),
         "band_quantile": q,
-        "low_ratio": math.exp(_quantile(all_lr, q)),
-        "high_ratio": math.exp(_quantile(all_lr, 1.0 - q)),
+        "low_ratio": math.exp(quantile(all_lr, q)),
+        "high_ratio": math.exp(quantile(all_lr, 1.0 - q)),
         "log_ratio_mean": statistics.fmean(all_lr),
         "log_ratio_sd": statistics.stdev(all_lr),
         "worst": [r["country"] for r in sorted(rows, key=lambda r: -abs(r["error"]))[:5]],
@@ -111,7 +111,7 @@ def leave_one_out(model: Model, q: float = 0.03) -> dict[str, Any]:
 
 def carbon_band(q: float = 0.05) -> dict[str, Any]:
     """Ratio quantiles of the 2024 intensity to CodeCarbon's (2022/2023) over the countries with both."""
-    mix = grid._mix_data()
+    mix = grid.mix_data()
     rows = []
     for code, pub in grid.published_factors().items():
         entry = mix.get(code)
@@ -130,12 +130,12 @@ def carbon_band(q: float = 0.05) -> dict[str, Any]:
     covered = 0
     for i, lr in enumerate(logs):
         rest = logs[:i] + logs[i + 1 :]
-        covered += _quantile(rest, q) <= lr <= _quantile(rest, 1.0 - q)
+        covered += quantile(rest, q) <= lr <= quantile(rest, 1.0 - q)
     return {
         "countries": len(rows),
         "band_quantile": q,
-        "low_ratio": math.exp(_quantile(logs, q)),
-        "high_ratio": math.exp(_quantile(logs, 1.0 - q)),
+        "low_ratio": math.exp(quantile(logs, q)),
+        "high_ratio": math.exp(quantile(logs, 1.0 - q)),
         "log_ratio_mean": statistics.fmean(logs),
         "log_ratio_sd": statistics.stdev(logs),
         "nested_coverage": covered / len(rows),

@@ -47,15 +47,6 @@ class RangeInfo:
     coverage_text: str
     distribution: str  # 'lognormal' (central with a coverage interval) or 'uniform' (a stated span)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "basis": self.basis,
-            "coverage": self.coverage,
-            "coverage_text": self.coverage_text,
-            "distribution": self.distribution,
-        }
-
 
 @dataclass
 class GridFactors:
@@ -79,7 +70,8 @@ class GridFactors:
 
 
 # ---- data ---------------------------------------------------------------------------------
-def _mix_data() -> dict[str, dict[str, Any]]:
+def mix_data() -> dict[str, dict[str, Any]]:
+    """ISO code -> ``{"name", "year", "twh": {source: TWh}, "carbon_g_per_kwh"}`` (grid_mix.json)."""
     return datafiles.load("grid_mix")["countries"]
 
 
@@ -94,7 +86,7 @@ def _fallback() -> dict[str, Any]:
 
 def countries() -> list[tuple[str, str]]:
     """(ISO 3166-1 alpha-3 code, name) of every country with a generation mix."""
-    return sorted((code, str(v.get("name", code))) for code, v in _mix_data().items())
+    return sorted((code, str(v.get("name", code))) for code, v in mix_data().items())
 
 
 def resolve_country(value: str) -> str:
@@ -106,7 +98,7 @@ def resolve_country(value: str) -> str:
         raise SiteError(
             f"country: expected an ISO 3166-1 alpha-3 code such as 'USA' or a country name, found {value!r}"
         )
-    data = _mix_data()
+    data = mix_data()
     key = value.strip()
     if key.upper() in data:
         return key.upper()
@@ -144,7 +136,7 @@ def _l_per_kwh(gal_per_mwh: float) -> float:
 
 def shares(code: str) -> dict[str, float]:
     """Fractions of the country's generation by source (``MIX_KEYS``), summing to 1."""
-    entry = _mix_data()[code]
+    entry = mix_data()[code]
     parts = {k: float(entry["twh"].get(k) or 0.0) for k in MIX_KEYS}
     total = sum(parts.values())
     if total <= 0:
@@ -175,7 +167,7 @@ def mix_ewif(mix: dict[str, float], cooling: str, hydro_l_per_kwh: float) -> flo
 
 def reference_geomean(exclude: frozenset[str] = frozenset()) -> float:
     """Geometric mean (L/kWh) of the published national factors of countries with a mix, less ``exclude``."""
-    mix = _mix_data()
+    mix = mix_data()
     logs = [
         math.log(v["ewif_consumption_l_per_kwh"])
         for code, v in published_factors().items()
@@ -258,7 +250,7 @@ def _carbon(code: str) -> tuple[Figure, RangeInfo, int | None, list[str]]:
     band = cf["band"]
     notes: list[str] = []
     pub = published_factors().get(code)
-    entry = _mix_data()[code]
+    entry = mix_data()[code]
     if pub is not None:
         central, year = float(pub["carbon_g_per_kwh"]), 2024
         rests = "OWID/Ember 2024 lifecycle intensity (EcoLogits table)"
@@ -294,7 +286,7 @@ def factors(country: str, ewif_source: str = "auto") -> GridFactors:
     w_low, w_central, w_high = derived_ewif_withdrawal(mix)
     # withdrawal is never below consumption: raise each bound to the consumption EWIF's same bound
     withdrawal = Figure(max(w_central, ewif.central), max(w_low, ewif.low), max(w_high, ewif.high))
-    entry = _mix_data()[code]
+    entry = mix_data()[code]
     pub = published_factors().get(code)
     return GridFactors(
         country=code,
