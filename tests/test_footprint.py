@@ -8,12 +8,13 @@ import math
 import pickle
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import ecometer
 from ecometer import datafiles
-from ecometer.errors import InputError
+from ecometer.errors import InputError, SiteError
 from ecometer.footprint import Footprint, Site, footprint, grid
 from ecometer.footprint.figures import Figure
 from ecometer.footprint.site import wet_bulb_relative
@@ -362,13 +363,13 @@ def test_withdrawal_factors_trace_to_their_sources():
         assert w["low"]["value"] >= row["low"]["value"], key
     # the medians checked against two public transcriptions of Macknick et al. (see 'checked_against')
     checked = {
-        ("coal_TWh", "central"): 1005,
-        ("coal_TWh", "high"): 36350,
-        ("gas_TWh", "central"): 255,
-        ("gas_TWh", "high"): 11380,
-        ("nuclear_TWh", "central"): 1101,
-        ("nuclear_TWh", "high"): 44350,
-        ("biofuel_TWh", "central"): 878,
+        ("coal", "central"): 1005,
+        ("coal", "high"): 36350,
+        ("gas", "central"): 255,
+        ("gas", "high"): 11380,
+        ("nuclear", "central"): 1101,
+        ("nuclear", "high"): 44350,
+        ("biofuel", "central"): 878,
     }
     for (key, bound), value in checked.items():
         assert rows[key]["withdrawal"][bound]["value"] == value, (key, bound)
@@ -394,26 +395,25 @@ def test_derived_withdrawal_ewif_from_the_mix_and_its_bounds():
         assert w.low >= c.low and w.central >= c.central and w.high >= c.high
     usa = grid.factors("USA").ewif_withdrawal
     assert usa.high > 10 * usa.central  # once-through cooling withdraws tens of times more than towers
-    nor = grid.factors("NOR")  # hydropower-heavy: its evaporation sets withdrawal, excluded at the low bound
-    assert nor.ewif_withdrawal.low < 0.1 * nor.ewif_withdrawal.central
 
 
 def test_derived_withdrawal_vs_usgs_us_fleet():
-    """The tower-only central is far below the U.S. fleet's withdrawal (once-through plants);
+    """The tower-only mix value is far below the U.S. fleet's withdrawal (once-through plants);
     the published figure lies inside [low, high]. Same numbers as water_factors.json."""
     data = datafiles.load("water_factors")
     row = next(r for r in data["withdrawal_comparison"] if r["country"] == "USA")
     assert data["sources"][row["source"]]["licence"]
-    total_twh = sum(float(grid._mix_data()["USA"].get(k) or 0.0) for k in grid.MIX_KEYS)
+    total_twh = sum(grid.mix_data()["USA"]["twh"].values())
     assert total_twh == pytest.approx(row["generation_twh"], rel=0.01)
     litres_per_year = row["published_bgal_per_day"] * 1e9 * 365 * data["litres_per_us_gallon"]["value"]
     published = litres_per_year / (total_twh * 1e9)
     assert published == pytest.approx(row["published_l_per_kwh"], rel=0.01)
+    low, central, high = grid.derived_ewif_withdrawal(grid.shares("USA"))
+    assert central == pytest.approx(row["derived_central"], rel=0.01)
+    assert low == pytest.approx(row["derived_low"], rel=0.01)
+    assert high == pytest.approx(row["derived_high"], rel=0.01)
+    assert published / central == pytest.approx(row["ratio_published_to_central"], rel=0.01)
     w = grid.factors("USA").ewif_withdrawal
-    assert w.central == pytest.approx(row["derived_central"], rel=0.01)
-    assert w.low == pytest.approx(row["derived_low"], rel=0.01)
-    assert w.high == pytest.approx(row["derived_high"], rel=0.01)
-    assert published / w.central == pytest.approx(row["ratio_published_to_central"], rel=0.01)
     assert w.low <= published <= w.high and published > 5 * w.central
 
 
@@ -468,58 +468,162 @@ def test_hourly_ewif_site_uses_annual_withdrawal_and_says_so():
     assert "hourly EWIF applies to consumption only" in fp.assumption("ewif_withdrawal").note
 
 
-# ---- grid factors derived from CodeCarbon's mix ------------------------------------------
-def test_derived_ewif_bounds_and_hydropower_choice():
-    for code in ("USA", "FRA", "CHN", "NOR"):
-        g = grid.factors(code)
-        assert 0 <= g.ewif.low < g.ewif.central < g.ewif.high
-        # low excludes reservoir evaporation (and uses once-through cooling): below the no-hydro central
-        assert g.ewif.low <= g.ewif_excluding_hydro <= g.ewif.central
-        # the central's hydropower part is exactly its share x the Macknick median (4,491 gal/MWh)
-        hydro_l_per_kwh = 4491 * 3.785411784 / 1000
-        assert g.ewif.central - g.ewif_excluding_hydro == pytest.approx(g.hydro_share * hydro_l_per_kwh)
-    norway = grid.factors("Norway")
-    assert norway.hydro_share > 0.8 and norway.ewif.central > 10 * norway.ewif_excluding_hydro
+# ---- grid factors: published where present, a measured fallback elsewhere -------------------
+def test_published_factor_is_used_with_its_hydropower_allocation_range():
+    pub = grid.published_factors()
+    sens = datafiles.load("water_factors")["published_sensitivity"]
+    for code in ("USA", "FRA", "AUT", "MLT"):
+        g = grid.factors(code)  # auto: published where present
+        value = pub[code]["ewif_consumption_l_per_kwh"]
+        assert g.ewif.central == value and g.ewif_info.method == "published" and g.ewif_info.coverage is None
+        assert g.ewif_info.distribution == "uniform"  # a stated span of method choices
+        floor = grid.mix_ewif({**grid.shares(code), "hydro": 0.0}, "once-through", 0.0)
+        hydro = min(g.hydro_share * sens["hydro_l_per_kwh"], value - floor)
+        k = sens["allocation_ratio"]
+        assert g.ewif.low == pytest.approx(value - hydro * (1 - 1 / k))
+        assert g.ewif.high == pytest.approx(value + hydro * (k - 1))
+    assert grid.factors("MLT").ewif.low == grid.factors("MLT").ewif.high  # no hydropower: no allocation range
+    assert grid.factors("AUT").ewif.high / grid.factors("AUT").ewif.low > 1.5  # hydropower-heavy: a wide one
+    assert sens["allocation_ratio"] == pytest.approx(22.7 / 10.2, rel=1e-3)  # Lampert et al. 2015
 
 
-def test_derived_ewif_vs_published_national_factors():
-    """Documents the gap between derived EWIF and WRI/LBNL figures (FIELD_NOTES: USA 3.13,
-    France 3.67, China 6.01 L/kWh; LBNL USA 4.35). The same numbers are written in
-    data/water_factors.json ('comparison', 'comparison_notes'); this fails if they drift."""
-    data = datafiles.load("water_factors")
-    published = {
-        ("USA", "wri2020-ecologits"): 3.13,
-        ("FRA", "wri2020-ecologits"): 3.67,
-        ("CHN", "wri2020-ecologits"): 6.01,
-    }
-    for row in data["comparison"]:
-        g = grid.factors(row["country"])
-        if (row["country"], row["source"]) in published:
-            assert row["published"] == published[(row["country"], row["source"])]
-        assert g.ewif.central == pytest.approx(row["derived_central"], rel=0.01)
-        assert g.ewif.low == pytest.approx(row["derived_low"], rel=0.01)
-        assert g.ewif_excluding_hydro == pytest.approx(row["derived_excluding_hydro"], rel=0.01)
-        assert row["published"] / g.ewif.central == pytest.approx(row["ratio"], rel=0.01)
-        assert g.ewif.low <= row["published"] <= g.ewif.high * (1 + 1e-9)
-    # the documented gap: within 5 % for France, 30-60 % below for the USA and China
-    ratio = {(r["country"], r["source"]): r["ratio"] for r in data["comparison"]}
-    assert 0.95 < ratio[("FRA", "wri2020-ecologits")] < 1.05
-    assert 1.3 < ratio[("USA", "wri2020-ecologits")] < 1.6
-    assert 1.3 < ratio[("CHN", "wri2020-ecologits")] < 1.6
-    # without hydropower the U.S. factor is ~1.2 L/kWh, as FIELD_NOTES say
-    assert grid.factors("USA").ewif_excluding_hydro == pytest.approx(1.2, abs=0.1)
+def test_derived_ewif_is_the_leave_one_out_prediction_with_the_measured_band():
+    fb = datafiles.load("water_factors")["fallback"]
+    for code in ("FRA", "USA", "LVA"):
+        g = grid.factors(code, "derived")
+        mix = grid.mix_ewif(grid.shares(code), fb["cooling"], fb["hydro_l_per_kwh"])
+        others = [v["ewif_consumption_l_per_kwh"] for c, v in grid.published_factors().items() if c not in (code, "WOR")]
+        geomean = math.exp(sum(math.log(v) for v in others) / len(others))
+        central = mix ** fb["pooling_weight"] * geomean ** (1 - fb["pooling_weight"])
+        assert g.ewif.central == pytest.approx(central)
+        assert g.ewif.low == pytest.approx(central * fb["band"]["low_ratio"])
+        assert g.ewif.high == pytest.approx(central * fb["band"]["high_ratio"])
+        assert g.ewif_info.coverage == 0.9 and "leave-one-out" in g.ewif_info.coverage_text
+        assert g.ewif_info.distribution == "lognormal"
+    # a country without a published factor gets the fallback under auto
+    deu = grid.factors("DEU")
+    assert "DEU" not in grid.published_factors() and deu.ewif_info.method == "derived"
 
 
-def test_carbon_from_codecarbon_with_stated_bounds():
-    from codecarbon.input import DataSource
+def test_shipped_fallback_calibration_is_what_leave_one_out_measures():
+    """The band in water_factors.json is recomputed here; its out-of-sample coverage is ~90 %.
+    The old derivation (one 17 L/kWh hydropower factor, x1.986 high) left 10 of 41 references
+    above its high bound and was a median 47 % off: both fail the checks below."""
+    from ecometer.footprint import calibration
 
-    cc = DataSource().get_global_energy_mix_data()["USA"]["carbon_intensity"]
-    g = grid.factors("usa")
-    assert g.carbon.central == pytest.approx(cc)
-    assert g.carbon.low <= cc <= g.carbon.high and g.carbon.high > g.carbon.low
-    fp = footprint(energy_kwh=10, site=Site(pue=1.0, wue=0.0, country="USA"))
-    assert fp.carbon_g == pytest.approx(10 * cc)
-    assert "Bounds" in fp.assumption("carbon_intensity").note
+    fb = datafiles.load("water_factors")["fallback"]
+    s = calibration.leave_one_out(calibration.Model.shipped(), fb["band"]["quantile"])["summary"]
+    assert s["low_ratio"] == pytest.approx(fb["band"]["low_ratio"], abs=1e-4)
+    assert s["high_ratio"] == pytest.approx(fb["band"]["high_ratio"], abs=1e-4)
+    assert s["nested_coverage"] == pytest.approx(fb["band"]["nested_coverage"], abs=1e-4)
+    assert s["nested_coverage"] >= 0.88 and s["median_error"] < 0.35
+    # in the shipped ranges (derived, each country predicted without itself) ~90 % of references lie inside
+    refs = calibration.references()
+    inside = sum(grid.factors(c, "derived").ewif.low <= v <= grid.factors(c, "derived").ewif.high for c, v in refs.items())
+    assert inside / len(refs) >= 0.88
+
+
+def test_issue_14_figures_of_the_old_derivation_are_reproduced():
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks import water_factors as bench
+
+    old = bench.old_method()
+    assert old["countries"] == 41
+    assert old["median_error"] == pytest.approx(0.47, abs=0.01)
+    assert old["above_high"] == 10 and old["within_20pct"] == 7
+    assert old["usa_derived"] == pytest.approx(2.19, abs=0.01)
+    assert old["max_width_country"] == "ISL" and old["max_width"] == pytest.approx(4206, rel=0.01)
+
+
+def test_ewif_source_choices_and_bad_input():
+    usa_pub = footprint(energy_kwh=1, site=Site(pue=1.0, wue=0.0, country="USA", ewif_source="published"))
+    usa_der = footprint(energy_kwh=1, site=Site(pue=1.0, wue=0.0, country="USA", ewif_source="derived"))
+    usa_auto = footprint(energy_kwh=1, site=Site(pue=1.0, wue=0.0, country="USA"))
+    assert usa_auto.water.offsite_l == usa_pub.water.offsite_l != usa_der.water.offsite_l
+    assert usa_der.assumption("ewif").source.startswith("derived") and "3.132" in usa_der.assumption("ewif").note
+    with pytest.raises(SiteError, match=r"ewif_source 'bogus'.*'auto', 'published', 'derived'"):
+        Site(pue=1.1, wue=0.1, country="USA", ewif_source="bogus")
+    with pytest.raises(SiteError, match=r"NOR has no published water factor.*'derived' or 'auto'"):
+        Site(pue=1.1, wue=0.1, country="Norway", ewif_source="published")
+    with pytest.raises(SiteError, match=r"country 'Atlantis'"):
+        Site(pue=1.1, wue=0.1, country="Atlantis")
+    with pytest.raises(SiteError, match=r"ewif_source 'derived' chooses a country's EWIF, but the site gives its own"):
+        Site(pue=1.1, wue=0.1, ewif=3.0, country="USA", ewif_source="derived")
+    with pytest.raises(SiteError, match=r"ewif_source 'published'.*has no country"):
+        Site(pue=1.1, wue=0.1, carbon_intensity_g_per_kwh=300, ewif_source="published")
+    # a preset asked for the country's derived EWIF drops its own (Li et al.'s) value
+    derived_preset = Site.preset("us-average", ewif_source="derived")
+    assert derived_preset.ewif is None and derived_preset.country == "USA"
+    assert footprint(energy_kwh=1, site=derived_preset).assumption("ewif").source.startswith("derived")
+
+
+def test_one_us_answer_preset_and_country_agree():
+    preset = footprint(energy_kwh=1000, site="us-average")
+    country = footprint(energy_kwh=1000, site=Site(pue=1.17, wue=0.55, country="USA"))
+    assert preset.water.offsite_l == pytest.approx(country.water.offsite_l, rel=0.005)
+    note = preset.assumption("ewif").note
+    assert "published WRI-method factor is 3.132" in note and "within rounding" in note
+
+
+def test_carbon_bounds_both_directions_and_the_data_year_per_country():
+    from ecometer.footprint import calibration
+
+    band = datafiles.load("carbon_factors")["band"]
+    measured = calibration.carbon_band(band["quantile"])
+    assert measured["low_ratio"] == pytest.approx(band["low_ratio"], abs=1e-4)
+    assert measured["high_ratio"] == pytest.approx(band["high_ratio"], abs=1e-4)
+    assert band["low_ratio"] < 1 < band["high_ratio"]
+    usa = grid.factors("usa")
+    assert usa.carbon.central == grid.published_factors()["USA"]["carbon_g_per_kwh"] and usa.carbon_year == 2024
+    assert usa.carbon.low < usa.carbon.central < usa.carbon.high
+    deu = grid.factors("DEU")  # no published factor: OWID via CodeCarbon, with its own data year
+    entry = grid.mix_data()["DEU"]
+    assert deu.carbon.central == entry["carbon_g_per_kwh"] and deu.carbon_year == entry["year"]
+    fp = footprint(energy_kwh=10, site=Site(pue=1.0, wue=0.0, country="DEU"))
+    a = fp.assumption("carbon_intensity")
+    assert f"data year {entry['year']}" in a.source and a.coverage == 0.9 and a.low < a.value < a.high
+    assert a.distribution == "lognormal" and a.basis
+    again = Footprint.from_dict(json.loads(json.dumps(fp.to_dict()))).assumption("carbon_intensity")
+    assert (again.coverage, again.distribution, again.basis) == (a.coverage, a.distribution, a.basis)
+    years = datafiles.load("grid_mix")["data_years"]
+    assert years == {"2009": 1, "2021": 4, "2022": 130, "2023": 78}
+
+
+def test_every_country_of_the_mix_has_factors():
+    for code, _name in grid.countries():
+        try:
+            g = grid.factors(code)
+        except SiteError as exc:
+            assert "no generation" in str(exc)
+            continue
+        assert 0 < g.ewif.low <= g.ewif.central <= g.ewif.high
+        assert g.carbon.low <= g.carbon.central <= g.carbon.high
+
+
+def test_timezone_follows_daylight_saving():
+    # 2025-03-30: Paris goes from UTC+1 to UTC+2 at 01:00 UTC
+    rec = make_record(started_at="2025-03-30T00:00:00Z", duration_s=3 * 3600.0)
+    site = Site(pue=1.0, wue_hourly=[float(h) for h in range(24)], ewif=0.0, timezone="Europe/Paris")
+    fp = footprint(rec, site=site)
+    assert [p["local_hour"] for p in fp.periods] == [1, 3, 4]
+    assert fp.water.onsite_l == pytest.approx((1 + 3 + 4) / 3)
+    fixed = footprint(rec, site=Site(pue=1.0, wue_hourly=[float(h) for h in range(24)], ewif=0.0, utc_offset_h=1))
+    assert [p["local_hour"] for p in fixed.periods] == [1, 2, 3]
+    assert fp.assumption("timezone").value == "Europe/Paris"
+    with pytest.raises(SiteError, match=r"timezone 'Europe/Pariss' is not a time zone.*Europe/Paris"):
+        Site(pue=1.0, wue=0.1, ewif=1.0, timezone="Europe/Pariss")
+    with pytest.raises(SiteError, match="not both"):
+        Site(pue=1.0, wue=0.1, ewif=1.0, timezone="Europe/Paris", utc_offset_h=1)
+
+
+def test_a_country_site_imports_no_codecarbon():
+    code = (
+        "import sys, ecometer; "
+        "ecometer.footprint(energy_kwh=1.0, site=ecometer.Site(pue=1.1, wue=0.2, country='DEU')); "
+        "ecometer.footprint(energy_kwh=1.0, site='us-average'); "
+        "bad = [m for m in ('codecarbon', 'pandas') if m in sys.modules]; assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_every_water_factor_has_a_source_with_year_and_licence():
@@ -530,8 +634,26 @@ def test_every_water_factor_has_a_source_with_year_and_licence():
         for bound in ("central", "low"):
             src = data["sources"][row[bound]["source"]]
             assert src["citation"] and src["licence"] and isinstance(src["year"], int), (key, bound)
-    for ref in data["references"]:
-        assert data["sources"][ref["source"]]["licence"]
+    cited = [
+        *data["fallback"]["hydro_sources"],
+        data["published_sensitivity"]["hydro_source"],
+        data["published_sensitivity"]["allocation_source"],
+        *data["published_sensitivity"]["also"],
+        *data["onsite_withdrawal"]["consumed_fraction"]["sources"],
+    ]
+    for sid in cited:
+        src = data["sources"][sid]
+        assert src["citation"] and src["licence"] and isinstance(src["year"], int), sid
+    # issue 14 asked for this too (outside the footprint): each CPU entry has its own source and year
+    for sku in datafiles.load("cpu_power")["skus"]:
+        assert sku["name"] in sku["source"] and ("amd.com" in sku["source"] or "ark.intel.com" in sku["source"])
+        assert isinstance(sku["year"], int) and 2010 <= sku["year"] <= 2026, sku["name"]
+    for name in ("water_factors", "carbon_factors", "site_presets", "wue_wet_bulb_curve", "grid_mix"):
+        text = json.dumps(datafiles.load(name))
+        assert "FIELD_NOTES" not in text and "DESIGN.md" not in text, name  # primary sources only
+    for doc in ("national_grid_factors", "grid_mix"):
+        for src in datafiles.load(doc)["sources"].values():
+            assert src["citation"] and src["licence"] and src["year"]
     assert data["sources"][data["litres_per_us_gallon"]["source"]]["year"]
 
 
@@ -556,3 +678,28 @@ def test_site_round_trip():
     again = Site.from_dict(json.loads(json.dumps(site.to_dict())))
     assert again.to_dict() == site.to_dict()
     assert math.isclose(again.pue, 1.17)
+
+
+# ---- the shipped grid tables are what the refresh script makes ------------------------------
+def test_shipped_grid_mix_equals_the_pinned_codecarbon_tables():
+    pytest.importorskip("codecarbon")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks import water_refresh
+
+    if water_refresh.version_of("codecarbon") != water_refresh.PINNED:
+        pytest.skip(f"codecarbon {water_refresh.PINNED} is pinned for the refresh")
+    fresh = water_refresh.grid_mix()
+    shipped = datafiles.load("grid_mix")
+    assert fresh["countries"] == shipped["countries"]
+    assert fresh["per_source_carbon_g_per_kwh"] == shipped["per_source_carbon_g_per_kwh"]
+    assert fresh["data_years"] == shipped["data_years"]
+
+
+def test_shipped_national_factors_equal_the_reference_csv():
+    path = Path("/work/shared/data/water/national-electricity-factors.csv")
+    if not path.exists():
+        pytest.skip("the shared reference CSV is not on this machine")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks import water_refresh
+
+    assert water_refresh.national(path)["countries"] == datafiles.load("national_grid_factors")["countries"]

@@ -119,3 +119,14 @@ def test_through_the_cli_entry_point(capsys):
     assert main(["footprint", "--energy-kwh", "1", "--site", "us-avg"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "us-avg" in err[0] and "us-average" in err[0]
+
+
+def test_ewif_source_flag(capsys):
+    from ecometer import cli
+
+    base = ["footprint", "--energy-kwh", "1", "--pue", "1", "--wue", "0", "--country", "USA", "--json"]
+    assert cli.main([*base, "--ewif-source", "published"]) == 0
+    published = json.loads(capsys.readouterr().out)["water"]["offsite_l"]["central"]
+    assert cli.main([*base, "--ewif-source", "derived"]) == 0
+    derived = json.loads(capsys.readouterr().out)["water"]["offsite_l"]["central"]
+    assert published == pytest.approx(3.1321) and derived != pytest.approx(published)

@@ -12,6 +12,7 @@ EPILOG = """examples:
   ecometer footprint --energy-kwh 1287000 --site us-average --json
   ecometer footprint run.json --site aws-2023 --country USA
   ecometer footprint run.json --pue 1.2 --wue 0.4 --country FRA
+  ecometer footprint --energy-kwh 10 --pue 1.2 --wue 0.4 --country FRA --ewif-source derived
   ecometer footprint --energy-kwh 10 --site us-average --wue 0.9   # your measured WUE wins
   ecometer footprint --list-sites
 
@@ -36,6 +37,11 @@ def register(sub: Any) -> None:
     parser.add_argument("--wue", type=float, metavar="L_PER_KWH", help="on-site water per kWh of IT energy")
     parser.add_argument("--ewif", type=float, metavar="L_PER_KWH", help="off-site water per kWh of electricity")
     parser.add_argument("--country", metavar="ISO3", help="grid country (ISO alpha-3 or name) for EWIF and carbon")
+    parser.add_argument(
+        "--ewif-source",
+        choices=("auto", "published", "derived"),
+        help="with --country: the published WRI-method factor, ecometer's derived fallback, or auto (published where present)",
+    )
     parser.add_argument("--carbon-intensity", type=float, metavar="G_PER_KWH", help="grid carbon intensity, g CO2e/kWh")
     parser.add_argument("--json", action="store_true", help="print the footprint as JSON")
     parser.add_argument("--list-sites", action="store_true", help="list the site presets and exit")
@@ -54,6 +60,7 @@ def _site(args: argparse.Namespace) -> Any:
             ("ewif", args.ewif),
             ("country", args.country),
             ("carbon_intensity_g_per_kwh", args.carbon_intensity),
+            ("ewif_source", args.ewif_source),
         )
         if v is not None
     }

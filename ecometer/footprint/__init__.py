@@ -9,8 +9,9 @@ and carbon, with the assumptions and their uncertainty stated.
 ``ecometer.footprint(record, site=...)`` and ``ecometer.footprint.Site`` work, however the
 package was first imported.
 
-Importing this package registers the decoder for ``record.footprint``. It imports no
-CodeCarbon: the grid data is loaded the first time a country is used.
+Importing this package registers the decoder for ``record.footprint``. Grid factors come from
+ecometer's own data files (published national factors, and a generation mix per country copied
+from a pinned CodeCarbon), loaded the first time a country is used: no CodeCarbon, no pandas.
 """
 
 from __future__ import annotations

@@ -91,7 +91,12 @@ class Assumption:
 
     ``source`` is a citation, ``"user"`` (given by the caller) or ``"default"`` (chosen by
     ecometer when nothing was given). ``value`` is any JSON-able value; ``low``/``high``
-    bound numeric values where a range exists.
+    bound numeric values where a range exists. ``coverage`` is the probability that range
+    claims to cover (``None``: a method range or a stated bound, no probability claimed) and
+    ``basis`` says what the range was obtained from. ``distribution`` names how the
+    uncertainty is distributed for propagation, in the vocabulary of
+    ``ecometer.record.DISTRIBUTIONS`` where it is stated (``lognormal``: a central value with a
+    coverage interval; ``uniform`` / ``triangular``: ``low``..``high`` is the stated span).
     """
 
     name: str
@@ -101,6 +106,9 @@ class Assumption:
     low: float | None = None
     high: float | None = None
     note: str = ""
+    coverage: float | None = None
+    basis: str = ""
+    distribution: str = ""
 
     @property
     def text(self) -> str:
@@ -127,6 +135,9 @@ class Assumption:
             "low": self.low,
             "high": self.high,
             "note": self.note,
+            "coverage": self.coverage,
+            "basis": self.basis,
+            "distribution": self.distribution,
             "text": self.text,
         }
 
@@ -140,6 +151,9 @@ class Assumption:
             low=data.get("low"),
             high=data.get("high"),
             note=data.get("note", ""),
+            coverage=data.get("coverage"),
+            basis=data.get("basis", ""),
+            distribution=data.get("distribution", ""),
         )
 
 

@@ -1,24 +1,31 @@
-"""Location-based grid factors per country: off-site water (EWIF) and carbon intensity.
+"""Location-based grid factors per country: off-site water (EWIF), its withdrawal, and carbon.
 
-Both come from CodeCarbon's bundled per-country generation mix (an internal CodeCarbon API,
-hence the pinned version; imported lazily here, never at ``import ecometer``):
+Everything is read from ecometer's own data files (no CodeCarbon, no pandas, no network):
 
-- EWIF (L/kWh generated) = sum over sources of share x per-source consumption factor, with
-  the factors, their cooling and hydropower assumptions and sources in
-  ``data/water_factors.json``. Central: cooling towers, hydropower reservoir evaporation
-  included; low: once-through cooling, hydropower excluded; high: an empirical allowance
-  from published national factors (see that file).
-- Withdrawal EWIF (L/kWh generated) from the same mix and the per-source withdrawal factors
-  in the same file. Central: cooling towers (as the consumption central), hydropower charged
-  its reservoir evaporation; low: towers, hydropower excluded; high: once-through cooling.
-  Each bound is at least the consumption EWIF's same bound.
-- Carbon (g CO2e/kWh): CodeCarbon's per-country value, bounded by the same mix times
-  CodeCarbon's per-source factors (``data/carbon_factors.json``).
+- ``national_grid_factors.json``: published WRI-method water consumption factors (Reig et al.
+  2020) and 2024 carbon intensities (OWID/Ember) for the countries that have them.
+- ``grid_mix.json``: every country's generation mix (TWh per source, data year per country)
+  and carbon intensity, copied from a pinned CodeCarbon by ``benchmarks/water_refresh.py``.
+- ``water_factors.json``: per-source water factors (Macknick et al. 2012), the hydropower
+  allocation sensitivity of the published factors, and the fallback's calibration (measured by
+  leave-one-out against the published factors, ``benchmarks/water_factors.py``).
+- ``carbon_factors.json``: how carbon is bounded (measured between the two data editions).
+
+EWIF, L per kWh of electricity generated. ``ewif_source`` chooses:
+
+- ``"published"``: the country's WRI-method factor; bounds from the hydropower-allocation
+  sensitivity of that method (a method range, no statistical coverage claimed).
+- ``"derived"``: the fallback. Mix x per-source factors (cooling and hydropower as in
+  ``water_factors.json['fallback']``), pooled toward the geometric mean of the published
+  factors of the *other* countries; bounds = central x the leave-one-out ratio quantiles, which
+  cover about 90 % of the published references.
+- ``"auto"``: published where the country has a factor, derived otherwise.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,53 +33,60 @@ from ecometer import datafiles
 from ecometer.errors import SiteError, suggest
 from ecometer.footprint.figures import Figure
 
-MIX_KEYS = (
-    "coal_TWh",
-    "gas_TWh",
-    "oil_TWh",
-    "nuclear_TWh",
-    "hydroelectricity_TWh",
-    "wind_TWh",
-    "solar_TWh",
-    "biofuel_TWh",
-    "other_renewable_exc_biofuel_TWh",
-)
+MIX_KEYS = ("coal", "gas", "oil", "nuclear", "hydro", "wind", "solar", "biofuel", "other_renewable")
+EWIF_SOURCES = ("auto", "published", "derived")
+
+
+@dataclass
+class RangeInfo:
+    """How a factor's range was obtained: what it rests on and the coverage it claims."""
+
+    method: str  # "published", "derived", "codecarbon" ...
+    basis: str
+    coverage: float | None  # probability the range claims to cover, or None for a method range
+    coverage_text: str
+    distribution: str  # 'lognormal' (central with a coverage interval) or 'uniform' (a stated span)
 
 
 @dataclass
 class GridFactors:
-    """What a country's grid implies per kWh generated, with how it was derived."""
+    """What a country's grid implies per kWh generated, with how each figure was obtained."""
 
     country: str
     country_name: str
-    data_year: int | None
+    data_year: int | None  # of the generation mix
     shares: dict[str, float]
     ewif: Figure
+    ewif_info: RangeInfo
+    ewif_mix: float  # mix x per-source factors, before pooling (L/kWh)
     ewif_excluding_hydro: float
     hydro_share: float
     carbon: Figure
+    carbon_info: RangeInfo
+    carbon_year: int | None
     ewif_withdrawal: Figure
+    published_ewif: float | None = None
     notes: list[str] = field(default_factory=list)
 
 
-@functools.lru_cache(maxsize=1)
-def _mix_data() -> dict[str, dict[str, Any]]:
-    from codecarbon.input import DataSource  # lazy: CodeCarbon pulls in pandas
-
-    data = DataSource().get_global_energy_mix_data()
-    return {str(k).upper(): dict(v) for k, v in data.items() if isinstance(v, dict)}
+# ---- data ---------------------------------------------------------------------------------
+def mix_data() -> dict[str, dict[str, Any]]:
+    """ISO code -> ``{"name", "year", "twh": {source: TWh}, "carbon_g_per_kwh"}`` (grid_mix.json)."""
+    return datafiles.load("grid_mix")["countries"]
 
 
-@functools.lru_cache(maxsize=1)
-def _per_source_carbon() -> dict[str, Any]:
-    from codecarbon.input import DataSource
+def published_factors() -> dict[str, dict[str, float]]:
+    """ISO code -> published factors (``ewif_consumption_l_per_kwh``, ``carbon_g_per_kwh``); ``WOR`` = world."""
+    return datafiles.load("national_grid_factors")["countries"]
 
-    return dict(DataSource().get_carbon_intensity_per_source_data())
+
+def _fallback() -> dict[str, Any]:
+    return datafiles.load("water_factors")["fallback"]
 
 
 def countries() -> list[tuple[str, str]]:
-    """(ISO 3166-1 alpha-3 code, name) of every country in CodeCarbon's energy-mix data."""
-    return sorted((code, str(v.get("country_name", code))) for code, v in _mix_data().items())
+    """(ISO 3166-1 alpha-3 code, name) of every country with a generation mix."""
+    return sorted((code, str(v.get("name", code))) for code, v in mix_data().items())
 
 
 def resolve_country(value: str) -> str:
@@ -84,19 +98,35 @@ def resolve_country(value: str) -> str:
         raise SiteError(
             f"country: expected an ISO 3166-1 alpha-3 code such as 'USA' or a country name, found {value!r}"
         )
-    data = _mix_data()
+    data = mix_data()
     key = value.strip()
     if key.upper() in data:
         return key.upper()
-    by_name = {str(v.get("country_name", "")).lower(): code for code, v in data.items()}
+    by_name = {str(v.get("name", "")).lower(): code for code, v in data.items()}
     if key.lower() in by_name:
         return by_name[key.lower()]
-    names = [str(v.get("country_name", "")) for v in data.values()]
+    names = [str(v.get("name", "")) for v in data.values()]
     hint = suggest(key, list(data) + names)
     raise SiteError(
-        f"country {value!r} is not in CodeCarbon's energy-mix data: expected an ISO 3166-1 alpha-3 code "
-        f"(e.g. USA, FRA, CHN, DEU) or a country name ({len(data)} countries; see Site.countries()){hint}"
+        f"country {value!r} is not in ecometer's grid data (ecometer/data/grid_mix.json): expected an ISO 3166-1 "
+        f"alpha-3 code (e.g. USA, FRA, CHN, DEU) or a country name ({len(data)} countries; see Site.countries()){hint}"
     )
+
+
+def check_ewif_source(value: Any, country: str | None) -> str:
+    """``value`` if it is an offered EWIF source for ``country``; a :class:`SiteError` otherwise."""
+    if value not in EWIF_SOURCES:
+        raise SiteError(
+            f"ewif_source {value!r}: expected one of {list(EWIF_SOURCES)} ('auto' = published where the country has "
+            f"a published factor, derived otherwise){suggest(str(value), list(EWIF_SOURCES))}"
+        )
+    if value == "published" and country is not None and country not in published_factors():
+        have = ", ".join(sorted(c for c in published_factors() if c != "WOR"))
+        raise SiteError(
+            f"ewif_source 'published': {country} has no published water factor in "
+            f"ecometer/data/national_grid_factors.json; use 'derived' or 'auto'. Countries with one: {have}"
+        )
+    return value
 
 
 def _l_per_kwh(gal_per_mwh: float) -> float:
@@ -104,116 +134,174 @@ def _l_per_kwh(gal_per_mwh: float) -> float:
     return gal_per_mwh * litres / 1000.0
 
 
-def _shares(entry: dict[str, Any], code: str) -> dict[str, float]:
-    parts = {k: float(entry.get(k) or 0.0) for k in MIX_KEYS}
+def shares(code: str) -> dict[str, float]:
+    """Fractions of the country's generation by source (``MIX_KEYS``), summing to 1."""
+    entry = mix_data()[code]
+    parts = {k: float(entry["twh"].get(k) or 0.0) for k in MIX_KEYS}
     total = sum(parts.values())
     if total <= 0:
         raise SiteError(
-            f"country {code!r}: CodeCarbon's energy-mix data has no generation for it; give Site(ewif=..., "
+            f"country {code!r}: ecometer's grid data has no generation for it; give Site(ewif=..., "
             "carbon_intensity_g_per_kwh=...) instead"
         )
     return {k: v / total for k, v in parts.items()}
 
 
-def derived_ewif(shares: dict[str, float]) -> tuple[float, float, float]:
-    """(low, central, central excluding hydropower) EWIF in L/kWh for a generation mix."""
+# ---- water: mix x per-source factors --------------------------------------------------------
+def _per_source_consumption(cooling: str, hydro_l_per_kwh: float) -> dict[str, float]:
+    """L/kWh per source: thermal sources at ``cooling`` ('tower', 'once-through' or 'mean'), hydro as given."""
     table = datafiles.load("water_factors")["sources_by_mix_key"]
-    low = central = no_hydro = 0.0
-    for key, share in shares.items():
-        row = table[key]
-        c = _l_per_kwh(float(row["central"]["value"]))
-        lo = _l_per_kwh(float(row["low"]["value"]))
-        central += share * c
-        low += share * lo
-        if key != "hydroelectricity_TWh":
-            no_hydro += share * c
-    return low, central, no_hydro
+    out = {}
+    for key in MIX_KEYS:
+        tower, once = _l_per_kwh(float(table[key]["central"]["value"])), _l_per_kwh(float(table[key]["low"]["value"]))
+        out[key] = {"tower": tower, "once-through": once, "mean": (tower + once) / 2.0}[cooling]
+    out["hydro"] = hydro_l_per_kwh
+    return out
 
 
-def derived_ewif_withdrawal(shares: dict[str, float]) -> tuple[float, float, float]:
+def mix_ewif(mix: dict[str, float], cooling: str, hydro_l_per_kwh: float) -> float:
+    """Consumption EWIF (L/kWh) of a generation mix with the given cooling and hydropower factor."""
+    factors = _per_source_consumption(cooling, hydro_l_per_kwh)
+    return sum(share * factors[k] for k, share in mix.items())
+
+
+def reference_geomean(exclude: frozenset[str] = frozenset()) -> float:
+    """Geometric mean (L/kWh) of the published national factors of countries with a mix, less ``exclude``."""
+    mix = mix_data()
+    logs = [
+        math.log(v["ewif_consumption_l_per_kwh"])
+        for code, v in published_factors().items()
+        if code in mix and code not in exclude
+    ]
+    return math.exp(sum(logs) / len(logs))
+
+
+def pooled_ewif(mix_value: float, weight: float, geomean: float) -> float:
+    """The fallback central: mix_value^weight x geomean^(1-weight), in L/kWh."""
+    return math.exp(weight * math.log(max(mix_value, 1e-9)) + (1.0 - weight) * math.log(geomean))
+
+
+def _derived_ewif(code: str, mix: dict[str, float]) -> tuple[Figure, float, RangeInfo]:
+    fb = _fallback()
+    m = mix_ewif(mix, fb["cooling"], fb["hydro_l_per_kwh"])
+    central = pooled_ewif(m, fb["pooling_weight"], reference_geomean(frozenset({code})))
+    band = fb["band"]
+    fig = Figure(central, central * band["low_ratio"], central * band["high_ratio"])
+    info = RangeInfo(
+        "derived",
+        f"generation mix ({fb['cooling']} cooling for thermal plants, hydropower {fb['hydro_l_per_kwh']:g} L/kWh) "
+        f"pooled with weight {fb['pooling_weight']:g} toward the geometric mean of the other countries' published "
+        f"factors; range = central x [{band['low_ratio']:.3g}, {band['high_ratio']:.3g}], the leave-one-out ratio "
+        "quantiles of published/derived",
+        float(band["coverage_claimed"]),
+        f"covers ~{band['coverage_claimed']:.0%} of the published national factors in leave-one-out "
+        f"(measured: {band['nested_coverage']:.0%} of {band['countries']}; median error {band['median_error']:.0%})",
+        "lognormal",
+    )
+    return fig, m, info
+
+
+def _published_ewif(code: str, mix: dict[str, float]) -> tuple[Figure, RangeInfo]:
+    """The published factor, bounded by the hydropower-allocation sensitivity of the method."""
+    sens = datafiles.load("water_factors")["published_sensitivity"]
+    value = float(published_factors()[code]["ewif_consumption_l_per_kwh"])
+    floor = mix_ewif({**mix, "hydro": 0.0}, "once-through", 0.0)
+    hydro = min(mix["hydro"] * float(sens["hydro_l_per_kwh"]), max(value - floor, 0.0))
+    k = float(sens["allocation_ratio"])
+    fig = Figure(value, value - hydro * (1.0 - 1.0 / k), value + hydro * (k - 1.0))
+    info = RangeInfo(
+        "published",
+        f"WRI-method factor (Reig et al. 2020); its hydropower part (share {mix['hydro']:.2f} x "
+        f"{sens['hydro_l_per_kwh']:g} L/kWh, at most the factor less the mix's least thermal consumption = "
+        f"{hydro:.3g} L/kWh) divided or multiplied by {k:.3g}, the documented allocation ratio",
+        None,
+        "method range (hydropower allocation between reservoir uses), no statistical coverage claimed",
+        "uniform",
+    )
+    return fig, info
+
+
+def ewif_for(code: str, source: str = "auto") -> tuple[Figure, RangeInfo, float]:
+    """(EWIF, how its range was obtained, mix x per-source value) for a country and ``ewif_source``."""
+    check_ewif_source(source, code)
+    mix = shares(code)
+    derived, m, info = _derived_ewif(code, mix)
+    if source == "derived" or (source == "auto" and code not in published_factors()):
+        return derived, info, m
+    fig, pinfo = _published_ewif(code, mix)
+    return fig, pinfo, m
+
+
+# ---- withdrawal ----------------------------------------------------------------------------
+def derived_ewif_withdrawal(mix: dict[str, float]) -> tuple[float, float, float]:
     """(low, central, high) withdrawal EWIF in L/kWh for a generation mix, before the consumption floor."""
     table = datafiles.load("water_factors")["sources_by_mix_key"]
     parts = {"low": 0.0, "central": 0.0, "high": 0.0}
-    for key, share in shares.items():
+    for key, share in mix.items():
         row = table[key]["withdrawal"]
         for bound in parts:
             parts[bound] += share * _l_per_kwh(float(row[bound]["value"]))
     return parts["low"], parts["central"], parts["high"]
 
 
-@functools.lru_cache(maxsize=1)
-def high_allowance() -> tuple[float, list[dict[str, Any]]]:
-    """The factor that turns a derived central EWIF into its high bound, with the comparisons behind it.
-
-    It is the largest ratio, over the published national factors in ``water_factors.json``,
-    of published / derived central for the same country (at least 1).
-    """
-    data = _mix_data()
-    rows = []
-    factor = 1.0
-    for ref in datafiles.load("water_factors")["references"]:
-        code = ref["country"]
-        if code not in data:
-            continue
-        low, central, no_hydro = derived_ewif(_shares(data[code], code))
-        ratio = float(ref["value"]) / central if central > 0 else 1.0
-        factor = max(factor, ratio)
-        rows.append(
-            {
-                "country": code,
-                "published_l_per_kwh": float(ref["value"]),
-                "source": ref["source"],
-                "derived_central": central,
-                "derived_low": low,
-                "derived_excluding_hydro": no_hydro,
-                "ratio_published_to_derived": ratio,
-            }
-        )
-    return factor, rows
-
-
-def _carbon(entry: dict[str, Any], shares: dict[str, float], code: str) -> tuple[Figure, list[str]]:
+# ---- carbon --------------------------------------------------------------------------------
+def _carbon(code: str) -> tuple[Figure, RangeInfo, int | None, list[str]]:
+    cf = datafiles.load("carbon_factors")
+    band = cf["band"]
     notes: list[str] = []
-    per_source = _per_source_carbon()
-    keymap = datafiles.load("carbon_factors")["per_source_key_by_mix_key"]
-    alt = 0.0
-    for key, share in shares.items():
-        factor = per_source.get(keymap[key])
-        if factor is None:
-            factor = per_source.get("world_average", 0.0)
-            notes.append(f"CodeCarbon has no per-source carbon factor for {key}; its world average was used for it")
-        alt += share * float(factor)
-    central = entry.get("carbon_intensity")
-    if central is None:
-        notes.append(f"CodeCarbon gives no carbon_intensity for {code}; the mix x per-source factors value is used")
-        central = alt
-    central = float(central)
-    return Figure(central, min(central, alt), max(central, alt)), notes
+    pub = published_factors().get(code)
+    entry = mix_data()[code]
+    if pub is not None:
+        central, year = float(pub["carbon_g_per_kwh"]), 2024
+        rests = "OWID/Ember 2024 lifecycle intensity (EcoLogits table)"
+    elif entry.get("carbon_g_per_kwh") is not None:
+        central, year = float(entry["carbon_g_per_kwh"]), entry.get("year")
+        rests = f"OWID/Ember lifecycle intensity via CodeCarbon 3.3.2, data year {year}"
+    else:
+        per_source = datafiles.load("grid_mix")["per_source_carbon_g_per_kwh"]
+        keymap = cf["per_source_key_by_mix_key"]
+        central = sum(share * float(per_source[keymap[k]]) for k, share in shares(code).items())
+        year = entry.get("year")
+        rests = "mix x CodeCarbon's per-source factors (no national intensity in the data)"
+        notes.append(f"no carbon intensity for {code} in the data; the mix x per-source factors value is used")
+    fig = Figure(central, central * band["low_ratio"], central * band["high_ratio"])
+    info = RangeInfo(
+        "published" if pub is not None else "codecarbon",
+        f"{rests}; range = central x [{band['low_ratio']:.3g}, {band['high_ratio']:.3g}]",
+        float(band["coverage_claimed"]),
+        f"covers ~{band['coverage_claimed']:.0%} of the change between the two data editions "
+        f"(OWID 2022/2023 in CodeCarbon vs OWID/Ember 2024) over {band['countries']} countries",
+        "lognormal",
+    )
+    return fig, info, (int(year) if isinstance(year, (int, float)) else None), notes
 
 
 @functools.cache
-def factors(country: str) -> GridFactors:
-    """Grid factors for a country (code or name)."""
+def factors(country: str, ewif_source: str = "auto") -> GridFactors:
+    """Grid factors for a country (code or name) with the EWIF from ``ewif_source``."""
     code = resolve_country(country)
-    entry = _mix_data()[code]
-    shares = _shares(entry, code)
-    low, central, no_hydro = derived_ewif(shares)
-    allowance, _ = high_allowance()
-    carbon, notes = _carbon(entry, shares, code)
-    ewif = Figure(central, low, central * allowance)
-    w_low, w_central, w_high = derived_ewif_withdrawal(shares)
+    mix = shares(code)
+    ewif, info, m = ewif_for(code, ewif_source)
+    carbon, cinfo, cyear, notes = _carbon(code)
+    w_low, w_central, w_high = derived_ewif_withdrawal(mix)
     # withdrawal is never below consumption: raise each bound to the consumption EWIF's same bound
     withdrawal = Figure(max(w_central, ewif.central), max(w_low, ewif.low), max(w_high, ewif.high))
-    year = entry.get("year")
+    entry = mix_data()[code]
+    pub = published_factors().get(code)
     return GridFactors(
         country=code,
-        country_name=str(entry.get("country_name", code)),
-        data_year=int(year) if isinstance(year, (int, float)) else None,
-        shares={k: round(v, 6) for k, v in shares.items()},
+        country_name=str(entry.get("name", code)),
+        data_year=entry.get("year"),
+        shares={k: round(v, 6) for k, v in mix.items()},
         ewif=ewif,
-        ewif_excluding_hydro=no_hydro,
-        hydro_share=shares["hydroelectricity_TWh"],
+        ewif_info=info,
+        ewif_mix=m,
+        ewif_excluding_hydro=mix_ewif({**mix, "hydro": 0.0}, _fallback()["cooling"], 0.0),
+        hydro_share=mix["hydro"],
         carbon=carbon,
+        carbon_info=cinfo,
+        carbon_year=cyear,
         ewif_withdrawal=withdrawal,
+        published_ewif=None if pub is None else float(pub["ewif_consumption_l_per_kwh"]),
         notes=notes,
     )

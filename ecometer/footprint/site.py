@@ -3,20 +3,23 @@
 Units: ``pue`` dimensionless (facility energy / IT energy); ``wue`` and ``wue_withdrawal`` in
 litres per kWh of IT energy (on-site); ``ewif`` and ``ewif_withdrawal`` in litres per kWh of
 electricity (off-site, location-based); ``carbon_intensity_g_per_kwh`` in g CO2e per kWh of
-electricity; temperatures in degrees Celsius; ``utc_offset_h`` in hours (local = UTC + offset).
+electricity; temperatures in degrees Celsius; ``timezone`` an IANA zone name (``zoneinfo``),
+or ``utc_offset_h`` in hours (local = UTC + offset, no daylight saving).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import datetime, tzinfo
+from datetime import timezone as _tz
 from typing import Any, NamedTuple
 
 from ecometer import datafiles
 from ecometer.errors import FootprintError, SiteError, suggest
+from ecometer.footprint import grid
 from ecometer.footprint.figures import Figure
-from ecometer.footprint.timing import parse_timestamp
+from ecometer.footprint.timing import fixed_offset, parse_timestamp
 
 _NUMERIC = ("pue", "wue", "ewif", "carbon_intensity_g_per_kwh", "ewif_withdrawal", "wue_withdrawal")
 _PROFILES = {"wue_monthly": 12, "wue_hourly": 24, "wet_bulb_monthly_c": 12, "wet_bulb_hourly_c": 24}
@@ -42,6 +45,12 @@ class Site:
     day or ``{"2025-06-01T13:00Z": value, ...}`` per UTC hour. Numeric values may be given as
     ``{"central", "low", "high"}`` (or a Figure) to state their uncertainty.
 
+    ``ewif_source`` says where a country's EWIF comes from: ``"published"`` (the country's
+    WRI-method factor), ``"derived"`` (ecometer's fallback from the generation mix, whose range
+    covers ~90 % of the published factors in leave-one-out) or ``"auto"`` (published where the
+    country has one). ``timezone`` (an IANA name such as ``"Europe/Paris"``) places hourly and
+    monthly profiles in local time with daylight saving; ``utc_offset_h`` is a fixed offset.
+
     ``provenance`` maps each given field to where its value came from (``{"source": "user"}``
     for values passed here). Invalid values raise :class:`~ecometer.errors.SiteError`.
     """
@@ -59,6 +68,8 @@ class Site:
     utc_offset_h: float | None = None
     ewif_withdrawal: Any = None
     wue_withdrawal: Any = None
+    ewif_source: str = "auto"
+    timezone: str | None = None
     name: str | None = None
     provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -69,9 +80,14 @@ class Site:
             if value is not None:
                 setattr(self, fname, _check_number(fname, value, label, minimum=1.0 if fname == "pue" else 0.0))
         if self.country is not None:
-            from ecometer.footprint.grid import resolve_country
-
-            self.country = resolve_country(self.country)
+            self.country = grid.resolve_country(self.country)
+        grid.check_ewif_source(self.ewif_source, self.country)
+        if self.ewif_source != "auto" and (self.country is None or self.ewif is not None):
+            why = "the site gives its own ewif" if self.ewif is not None else "the site has no country"
+            raise SiteError(
+                f"{label}: ewif_source {self.ewif_source!r} chooses a country's EWIF, but {why}: give country= "
+                "without ewif= (or leave ewif_source='auto')"
+            )
         for fname, length in _PROFILES.items():
             value = getattr(self, fname)
             if value is not None:
@@ -90,6 +106,12 @@ class Site:
             if off.central > 14.0 or off.low != off.high:
                 raise SiteError(f"{label}: utc_offset_h {self.utc_offset_h!r}: expected hours between -14 and +14")
             self.utc_offset_h = off.central
+        if self.timezone is not None:
+            if self.utc_offset_h is not None:
+                raise SiteError(
+                    f"{label}: give timezone= (an IANA zone, daylight saving included) or utc_offset_h= (fixed), not both"
+                )
+            _zone(self.timezone, label)
         if not isinstance(self.provenance, dict):
             raise SiteError(f"{label}: provenance must be a dict of field -> source, found {self.provenance!r}")
         self.provenance = {k: dict(v) for k, v in self.provenance.items()}
@@ -103,8 +125,8 @@ class Site:
     def preset(cls, name: str, **overrides: Any) -> Site:
         """A named site with sourced values (see :meth:`presets`); ``overrides`` replace them.
 
-        Giving ``country`` without ``ewif`` drops a preset's grid values (EWIF, carbon), which
-        belong to the preset's own location.
+        Giving ``country`` (or an ``ewif_source`` other than ``"auto"``) without ``ewif`` drops a
+        preset's grid values (EWIF, carbon), which belong to the preset's own location.
         """
         data = datafiles.load("site_presets")
         presets = data["presets"]
@@ -130,7 +152,9 @@ class Site:
                 "preset": name,
                 **({"note": spec["note"]} if spec.get("note") else {}),
             }
-        if overrides.get("country") is not None and "ewif" not in overrides:
+        if (overrides.get("country") is not None or overrides.get("ewif_source", "auto") != "auto") and (
+            "ewif" not in overrides
+        ):
             for grid_field in _GRID_VALUES:
                 kwargs.pop(grid_field, None)
                 provenance.pop(grid_field, None)
@@ -147,7 +171,7 @@ class Site:
 
     @staticmethod
     def countries() -> list[tuple[str, str]]:
-        """(ISO alpha-3 code, name) of every country with grid data (from CodeCarbon)."""
+        """(ISO alpha-3 code, name) of every country with grid data (``ecometer/data/grid_mix.json``)."""
         from ecometer.footprint.grid import countries
 
         return countries()
@@ -163,13 +187,24 @@ class Site:
     # ---- queries --------------------------------------------------------------------
     def _given_fields(self) -> list[str]:
         return [
-            f.name for f in fields(self) if f.name not in ("name", "provenance") and getattr(self, f.name) is not None
+            f.name
+            for f in fields(self)
+            if f.name not in ("name", "provenance", "ewif_source") and getattr(self, f.name) is not None
         ]
 
     @property
     def time_varying(self) -> bool:
         """Whether any factor depends on the time of day or year."""
         return any(getattr(self, f) is not None for f in (*_PROFILES, "grid_hourly"))
+
+    @property
+    def zone(self) -> tzinfo | None:
+        """The site's local time zone (IANA or fixed offset), or None where it gives neither."""
+        if self.timezone is not None:
+            return _zone(self.timezone, f"site {self.label!r}")
+        if self.utc_offset_h is not None:
+            return fixed_offset(self.utc_offset_h)
+        return None
 
     @property
     def label(self) -> str:
@@ -259,7 +294,21 @@ def parse_hour(key: Any, label: str) -> int:
 
 
 def hour_key(hour: int) -> str:
-    return datetime.fromtimestamp(hour * 3600, tz=timezone.utc).strftime("%Y-%m-%dT%H:00Z")
+    return datetime.fromtimestamp(hour * 3600, tz=_tz.utc).strftime("%Y-%m-%dT%H:00Z")
+
+
+def _zone(name: Any, label: str) -> tzinfo:
+    """The IANA zone ``name`` (zoneinfo); a SiteError naming the value otherwise."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+    expected = "an IANA time zone name such as 'Europe/Paris' or 'America/New_York' (zoneinfo.available_timezones())"
+    if not isinstance(name, str) or not name.strip():
+        raise SiteError(f"{label}: timezone {name!r}: expected {expected}")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        hint = suggest(name, sorted(available_timezones()))
+        raise SiteError(f"{label}: timezone {name!r} is not a time zone zoneinfo knows: expected {expected}{hint}") from None
 
 
 def _check_grid(value: Any, label: str) -> dict[str, Any]:

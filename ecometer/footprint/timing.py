@@ -1,16 +1,17 @@
 """Where in time a run's energy fell: fractions of the IT energy per hour.
 
 The run's own timeline (summed power of every channel, zero-order hold from each point to
-the next) is split at every UTC hour boundary and every local hour boundary of the site
-(local = UTC + ``utc_offset_h``), so that hourly and monthly site factors apply to the
-energy of the hours it was actually used in.
+the next) is split at every UTC hour boundary and every local hour boundary of the site, so
+that hourly and monthly site factors apply to the energy of the hours it was actually used in.
+Local time comes from a ``tzinfo``: an IANA zone (``zoneinfo``, daylight saving time
+included) or a fixed UTC offset.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from ecometer.errors import FootprintError
@@ -69,8 +70,22 @@ def _intervals(record: Any) -> tuple[list[tuple[float, float, float]], str, int]
     return [(0.0, duration, duration)], "uniform", 0
 
 
-def allocate(record: Any, utc_offset_h: float) -> Allocation | None:
-    """Fractions of the run's energy per (UTC hour, local hour), or None if the run has no time."""
+def fixed_offset(hours: float) -> tzinfo:
+    """A fixed-offset zone, local = UTC + ``hours``."""
+    return timezone(timedelta(hours=hours))
+
+
+def _offset_s(zone: tzinfo, posix_s: float) -> float:
+    offset = datetime.fromtimestamp(posix_s, tz=timezone.utc).astimezone(zone).utcoffset()
+    return 0.0 if offset is None else offset.total_seconds()
+
+
+def allocate(record: Any, zone: tzinfo) -> Allocation | None:
+    """Fractions of the run's energy per (UTC hour, local hour), or None if the run has no time.
+
+    Local hours and months are read in ``zone`` at each instant, so a run across a daylight
+    saving change is split where the local clock jumps.
+    """
     if not getattr(record, "started_at", ""):
         return None
     start = parse_timestamp(record.started_at, f"record {record.name!r} started_at").timestamp()
@@ -78,19 +93,21 @@ def allocate(record: Any, utc_offset_h: float) -> Allocation | None:
     if not pieces:
         return None
     total = sum(e for _, _, e in pieces)
-    offset = utc_offset_h * 3600.0
     acc: dict[tuple[int, int, int], list[float]] = {}
     for a, b, energy in pieces:
         rate = energy / (b - a)
         t0 = a  # seconds since start; absolute time only to find the hour boundaries
         while t0 < b:
             now = start + t0
+            offset = _offset_s(zone, now)
             next_utc = (math.floor(now / 3600.0) + 1) * 3600.0 - start
             next_local = (math.floor((now + offset) / 3600.0) + 1) * 3600.0 - offset - start
+            # a zone's offset changes only at a UTC hour boundary for whole-hour zones, and at a local
+            # boundary otherwise: both are cut points, so each slice has one offset throughout
             cut = min(b, max(next_utc, t0), max(next_local, t0))
             if cut <= t0:  # rounding put a boundary on t0 itself: step past it
                 cut = min(b, t0 + 1e-6)
-            local = datetime.fromtimestamp(now, tz=timezone.utc) + timedelta(seconds=offset)
+            local = datetime.fromtimestamp(now, tz=timezone.utc) + timedelta(seconds=offset)  # wall clock
             key = (int(now // 3600), local.hour, local.month)
             slot = acc.setdefault(key, [0.0, 0.0])
             slot[0] += rate * (cut - t0) / total
