@@ -16,18 +16,24 @@ def add_corpus_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_site_arguments(p: argparse.ArgumentParser) -> None:
-    """The site options of ``ecometer footprint``, for the footprint quantities of a standard."""
+def add_site_arguments(p: argparse.ArgumentParser, site_help: str | None = None) -> None:
+    """The site options (``ecometer footprint`` and the commands that footprint records to grade them)."""
     p.add_argument(
         "--site",
         metavar="S",
-        help="site preset for the footprint metrics (water, facility energy, carbon); replaces a footprint "
+        help=site_help
+        or "site preset for the footprint metrics (water, facility energy, carbon); replaces a footprint "
         "the record already has (a water figure the corpus reports is kept)",
     )
     p.add_argument("--pue", type=float, help="power usage effectiveness (>= 1), replaces the preset's")
     p.add_argument("--wue", type=float, metavar="L_PER_KWH", help="on-site water per kWh of IT energy")
     p.add_argument("--ewif", type=float, metavar="L_PER_KWH", help="off-site water per kWh of electricity")
     p.add_argument("--country", metavar="ISO3", help="grid country (ISO alpha-3 or name) for EWIF and carbon")
+    p.add_argument(
+        "--ewif-source",
+        choices=("auto", "published", "derived"),
+        help="with --country: the published WRI-method factor, ecometer's derived fallback, or auto (published where present)",
+    )
     p.add_argument("--carbon-intensity", type=float, metavar="G_PER_KWH", help="grid carbon intensity, g CO2e/kWh")
 
 
@@ -42,13 +48,34 @@ def load_corpus(args: argparse.Namespace, paths: list[str] | None = None) -> lis
 
 def site_from_args(args: argparse.Namespace) -> Any:
     """The site the options describe, or None when none is given."""
-    if not any(
-        getattr(args, k, None) is not None for k in ("site", "pue", "wue", "ewif", "country", "carbon_intensity")
-    ):
+    if not any(getattr(args, k, None) is not None for k in ("site", *_OVERRIDES)):
         return None
-    from ecometer.commands.footprint import _site
+    return site_of(args)
 
-    return _site(args)
+
+#: site option (argparse dest) -> Site keyword
+_OVERRIDES = {
+    "pue": "pue",
+    "wue": "wue",
+    "ewif": "ewif",
+    "country": "country",
+    "carbon_intensity": "carbon_intensity_g_per_kwh",
+    "ewif_source": "ewif_source",
+}
+
+
+def site_of(args: argparse.Namespace) -> Any:
+    """The :class:`~ecometer.footprint.Site` the site options describe; UsageError when none is given."""
+    from ecometer.errors import UsageError
+    from ecometer.footprint import Site
+
+    overrides = {kw: getattr(args, dest) for dest, kw in _OVERRIDES.items() if getattr(args, dest, None) is not None}
+    if args.site:
+        return Site.preset(args.site, **overrides)
+    if not overrides:
+        names = ", ".join(p.name for p in Site.presets())
+        raise UsageError(f"give --site NAME (one of: {names}) or --pue/--wue with --country or --ewif")
+    return Site(**overrides)
 
 
 def attach_site(records: list[Any], args: argparse.Namespace) -> None:

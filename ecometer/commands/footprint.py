@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from ecometer.commands._options import add_site_arguments, site_of
+
 EPILOG = """examples:
   ecometer footprint --energy-kwh 1287000 --site us-average
   ecometer footprint --energy-kwh 1287000 --site us-average --json
@@ -32,44 +34,10 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("record", nargs="?", metavar="RUN.json", help="a record file written by ecometer")
     parser.add_argument("--energy-kwh", type=float, metavar="KWH", help="IT energy in kWh instead of a record")
-    parser.add_argument("--site", metavar="NAME", help="a site preset (see --list-sites)")
-    parser.add_argument("--pue", type=float, help="power usage effectiveness (>= 1), replaces the preset's")
-    parser.add_argument("--wue", type=float, metavar="L_PER_KWH", help="on-site water per kWh of IT energy")
-    parser.add_argument("--ewif", type=float, metavar="L_PER_KWH", help="off-site water per kWh of electricity")
-    parser.add_argument("--country", metavar="ISO3", help="grid country (ISO alpha-3 or name) for EWIF and carbon")
-    parser.add_argument(
-        "--ewif-source",
-        choices=("auto", "published", "derived"),
-        help="with --country: the published WRI-method factor, ecometer's derived fallback, or auto (published where present)",
-    )
-    parser.add_argument("--carbon-intensity", type=float, metavar="G_PER_KWH", help="grid carbon intensity, g CO2e/kWh")
+    add_site_arguments(parser, site_help="a site preset (see --list-sites)")
     parser.add_argument("--json", action="store_true", help="print the footprint as JSON")
     parser.add_argument("--list-sites", action="store_true", help="list the site presets and exit")
     parser.set_defaults(func=run)
-
-
-def _site(args: argparse.Namespace) -> Any:
-    from ecometer.errors import UsageError
-    from ecometer.footprint import Site
-
-    overrides = {
-        k: v
-        for k, v in (
-            ("pue", args.pue),
-            ("wue", args.wue),
-            ("ewif", args.ewif),
-            ("country", args.country),
-            ("carbon_intensity_g_per_kwh", args.carbon_intensity),
-            ("ewif_source", args.ewif_source),
-        )
-        if v is not None
-    }
-    if args.site:
-        return Site.preset(args.site, **overrides)
-    if not overrides:
-        names = ", ".join(p.name for p in Site.presets())
-        raise UsageError(f"give --site NAME (one of: {names}) or --pue/--wue with --country or --ewif")
-    return Site(**overrides)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if (args.record is None) == (args.energy_kwh is None):
         raise UsageError("give either a record file RUN.json or --energy-kwh KWH (exactly one)")
-    site = _site(args)
+    site = site_of(args)
     if args.record is not None:
         from ecometer.record import load_record
 
