@@ -20,7 +20,7 @@ parts up into one :class:`~ecometer.record.RunRecord` for the whole job:
 
 The part records carry their place in the job in ``record.distributed`` (``rank``,
 ``world_size``, ``local_rank``, ``node_rank``, ``hostname``, ``host_sensors``), as written by
-:mod:`ecometer.integrations.distributed`. Records without it (plain records of separate
+:mod:`ecometer.distributed.job`. Records without it (plain records of separate
 processes) are merged in the order given, rank = position, node = their host name.
 """
 
@@ -37,6 +37,7 @@ from typing import Any
 
 from ecometer.errors import AggregateError
 from ecometer.record import (
+    MAX_WARNINGS,
     Component,
     Estimate,
     Phase,
@@ -50,11 +51,10 @@ from ecometer.record import (
 )
 from ecometer.timeline import BucketTimeline
 
-log = logging.getLogger("ecometer.aggregate")
+log = logging.getLogger("ecometer.distributed")
 
 HOST_COMPONENTS = ("cpu", "dram")
 _STATUS_ORDER = {"ok": 0, "running": 1, "interrupted": 1, "failed": 2}
-_MAX_WARNINGS = 200
 _MAX_NOTES = 50
 
 
@@ -97,64 +97,16 @@ def merge_records(
     items = _parts(list(parts))
     if not items:
         raise AggregateError("nothing to merge: no part record was given")
-    present = sorted(p.rank for p in items)
-    if expected_ranks is not None:
-        expected = sorted({int(r) for r in expected_ranks})
-    else:
-        stated = [int((p.record.distributed or {}).get("world_size") or 0) for p in items]
-        size = world_size if world_size is not None else max([*stated, present[-1] + 1])
-        if size < 1:
-            raise AggregateError(f"world_size {size!r}: expected a positive number of ranks")
-        expected = list(range(int(size)))
-    missing = sorted(set(expected) - set(present))
-    unexpected = sorted(set(present) - set(expected))
-    if unexpected:
-        raise AggregateError(f"ranks {unexpected} sent parts but are not among the expected ranks {expected}")
+    expected, present, missing = _expected_ranks(items, world_size, expected_ranks)
     items.sort(key=lambda p: p.rank)
     _label_nodes(items)
     multi_node = len({p.node for p in items}) > 1
     _place_in_time(items)
     scope = items[0].record.scope
     duplicates = _assign_devices(items, multi_node, machine_scope=scope == "machine")
-
-    warnings = _merge_warnings(items)
-    if missing:
-        warnings.insert(
-            0,
-            f"rank(s) {_ranges(missing)} did not report: their energy is not included, so the totals are a lower bound",
-        )
-    for dup in duplicates:
-        warnings.append(
-            f"device {dup['device']} on node {dup['node']} was metered by ranks {dup['ranks']}: counted once (rank "
-            f"{dup['ranks'][0]}); phase figures of the other ranks still include it"
-        )
     nodes = _node_table(items)
-    for label, node in nodes.items():
-        if node["host_metered_by"] is None:
-            warnings.append(
-                f"node {label}: no reporting rank metered the host (CPU, DRAM); its host energy is not included"
-            )
-    hosts: dict[str, list[str]] = {}
-    for label, node in nodes.items():
-        if node["host_metered_by"] is not None:
-            hosts.setdefault(node["hostname"], []).append(label)
-    for hostname, labels in hosts.items():
-        if len(labels) > 1 and scope == "machine":
-            warnings.append(
-                f"host {hostname} was metered as {len(labels)} nodes ({', '.join(labels)}): if they are one machine, "
-                "its CPU and DRAM energy is counted more than once"
-            )
-
-    leader = items[0].record
     duration = max(p.offset_s + p.record.duration_s for p in items)
-    components = _merge_components(items)
     timeline, level = _merge_timeline(items, duration, max_channels)
-    statuses = [p.record.status for p in items]
-    status = max(statuses, key=lambda s: _STATUS_ORDER.get(s, 1))
-    if status == "running":
-        status = "interrupted"
-    errors = [f"rank {p.rank}: {p.record.error}" for p in items if p.record.error]
-
     distributed: dict[str, Any] = {
         "role": "job",
         "world_size": len(expected),
@@ -173,36 +125,102 @@ def merge_records(
         distributed.update(dict(extra))
     if distributed["expected_ranks"] is None:
         del distributed["expected_ranks"]
-
-    work: dict[str, float] = {}
-    for p in items:
-        for unit, amount in p.record.work.items():
-            work[unit] = work.get(unit, 0.0) + amount
-    work_unit = next((p.record.work_unit for p in items if p.record.work_unit), None)
-
+    leader = items[0].record
+    errors = [f"rank {p.rank}: {p.record.error}" for p in items if p.record.error]
     return RunRecord(
         name=name or leader.name,
-        status=status,
+        status=_job_status(items),
         started_at=min((p.record.started_at for p in items if p.record.started_at), default=leader.started_at),
         ended_at=max((p.record.ended_at for p in items if p.record.ended_at), default=leader.ended_at),
         duration_s=duration,
-        components=components,
+        components=_merge_components(items),
         phases=_merge_phases(items),
-        work=work,
-        work_unit=work_unit,
+        work=_merge_work(items),
+        work_unit=next((p.record.work_unit for p in items if p.record.work_unit), None),
         timeline=timeline,
         scope=scope,
         host=dict(leader.host),
         devices=_merge_devices(items),
         sensors=_merge_sensors(items),
         meta=dict(leader.meta),
-        warnings=warnings,
+        warnings=_job_warnings(items, missing, duplicates, nodes, scope),
+        notes=_merge_notes(items),
         error="; ".join(errors) if errors else None,
         distributed=distributed,
         attachments={},
         ecometer_version=leader.ecometer_version,
         checkpoint=any(p.record.checkpoint for p in items),
     )
+
+
+def _expected_ranks(
+    items: list[_Part], world_size: int | None, expected_ranks: Iterable[int] | None
+) -> tuple[list[int], list[int], list[int]]:
+    """The ranks expected, those that sent a part and those missing."""
+    present = sorted(p.rank for p in items)
+    if expected_ranks is not None:
+        expected = sorted({int(r) for r in expected_ranks})
+    else:
+        stated = [int((p.record.distributed or {}).get("world_size") or 0) for p in items]
+        size = world_size if world_size is not None else max([*stated, present[-1] + 1])
+        if size < 1:
+            raise AggregateError(f"world_size {size!r}: expected a positive number of ranks")
+        expected = list(range(int(size)))
+    unexpected = sorted(set(present) - set(expected))
+    if unexpected:
+        raise AggregateError(f"ranks {unexpected} sent parts but are not among the expected ranks {expected}")
+    return expected, present, sorted(set(expected) - set(present))
+
+
+def _job_status(items: list[_Part]) -> str:
+    """The worst status of the parts; a part still running means the job was interrupted."""
+    status = max((p.record.status for p in items), key=lambda s: _STATUS_ORDER.get(s, 1))
+    return "interrupted" if status == "running" else status
+
+
+def _merge_work(items: list[_Part]) -> dict[str, float]:
+    work: dict[str, float] = {}
+    for p in items:
+        for unit, amount in p.record.work.items():
+            work[unit] = work.get(unit, 0.0) + amount
+    return work
+
+
+def _job_warnings(
+    items: list[_Part],
+    missing: list[int],
+    duplicates: list[dict[str, Any]],
+    nodes: dict[str, dict[str, Any]],
+    scope: str,
+) -> list[str]:
+    """The parts' warnings, and what the merge itself found: missing ranks, devices and hosts counted twice."""
+    warnings = _merge_warnings(items)
+    if missing:
+        warnings.insert(
+            0,
+            f"rank(s) {_ranges(missing)} did not report: their energy is not included, so the totals are a lower bound",
+        )
+    for dup in duplicates:
+        warnings.append(
+            f"device {dup['device']} on node {dup['node']} was metered by ranks {dup['ranks']}: counted once (rank "
+            f"{dup['ranks'][0]}); phase figures of the other ranks still include it"
+        )
+    for label, node in nodes.items():
+        if node["host_metered_by"] is None:
+            warnings.append(
+                f"node {label}: no reporting rank metered the host (CPU, DRAM); its host energy is not included"
+            )
+    hosts: dict[str, list[str]] = {}
+    for label, node in nodes.items():
+        if node["host_metered_by"] is not None:
+            hosts.setdefault(node["hostname"], []).append(label)
+    for hostname, labels in hosts.items():
+        if len(labels) > 1 and scope == "machine":
+            warnings.append(
+                f"host {hostname} was metered as {len(labels)} nodes ({', '.join(labels)}): if they are one machine, "
+                "its CPU and DRAM energy is counted more than once"
+            )
+    return warnings
 
 
 def merge_files(paths: Iterable[str | os.PathLike[str]], **kwargs: Any) -> RunRecord:
@@ -482,19 +500,28 @@ def _merge_sensors(items: list[_Part]) -> list[SensorInfo]:
     return list(merged.values())
 
 
-def _merge_warnings(items: list[_Part]) -> list[str]:
+def _by_rank(items: list[_Part], texts: Any, what: str) -> list[str]:
+    """Distinct lines of the parts (``texts(record)``), prefixed with the ranks that said them unless all did."""
     ranks_of: dict[str, list[int]] = {}
     for p in items:
-        for w in p.record.warnings:
-            ranks_of.setdefault(w, []).append(p.rank)
+        for line in texts(p.record):
+            ranks_of.setdefault(line, []).append(p.rank)
     everyone = len(items)
     out: list[str] = []
-    for w, ranks in ranks_of.items():
-        if len(out) >= _MAX_WARNINGS:
-            out.append(f"{len(ranks_of) - _MAX_WARNINGS} more distinct warnings were left out")
+    for line, ranks in ranks_of.items():
+        if len(out) >= MAX_WARNINGS:
+            out.append(f"{len(ranks_of) - MAX_WARNINGS} more distinct {what} were left out")
             break
-        out.append(w if len(ranks) == everyone else f"rank {_ranges(ranks)}: {w}")
+        out.append(line if len(ranks) == everyone else f"rank {_ranges(ranks)}: {line}")
     return out
+
+
+def _merge_warnings(items: list[_Part]) -> list[str]:
+    return _by_rank(items, lambda r: r.warnings, "warnings")
+
+
+def _merge_notes(items: list[_Part]) -> list[str]:
+    return _by_rank(items, lambda r: r.notes, "notes")
 
 
 def _node_table(items: list[_Part]) -> dict[str, dict[str, Any]]:
