@@ -9,12 +9,10 @@ does. The training callbacks and ``ecometer run`` use the same two functions.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
 from typing import Any
 
 from ecometer.meter import Meter
 from ecometer.record import RunRecord
-from ecometer.sensors.base import Sensor
 
 
 def resolve_site(site: Any) -> Any:
@@ -84,24 +82,10 @@ def measure(name: str = "run", *, site: Any = None, standard: Any = None, **kwar
     return _judged(Meter(name, **kwargs), site, standard)
 
 
-def measure_distributed(
-    name: str = "run",
-    *,
-    group: Any = None,
-    store: Any = None,
-    parts: str | os.PathLike[str] | None = None,
-    gather_timeout_s: float | None = None,
-    signal_gather_timeout_s: float | None = None,
-    host_sensors: list[Sensor] | Callable[[], list[Sensor]] | None = None,
-    env: Mapping[str, str] | None = None,
-    site: Any = None,
-    standard: Any = None,
-    **kwargs: Any,
-) -> Meter:
+def measure_distributed(name: str = "run", *, site: Any = None, standard: Any = None, **kwargs: Any) -> Meter:
     """Meter a distributed job as one job; use as a context manager or decorator on every rank.
 
-    Args:
-        name: the job's name.
+    Arguments of the job (:class:`ecometer.distributed.Job`):
         group: a ``torch.distributed`` process group (default: the whole job).
         store: a c10d ``Store`` to gather through (default: the default group's store).
         parts: a directory on a shared file system: every rank also writes its own record
@@ -113,25 +97,18 @@ def measure_distributed(
         host_sensors: host sensors (a list, or a callable returning one) used only on the
             node's host-metering rank. Giving it or ``sensors=`` turns auto-detection off.
         env: the launcher's environment (default ``os.environ``).
-        site, standard: as for :func:`measure`, applied to the job's record on rank 0.
-        **kwargs: as for :class:`~ecometer.meter.Meter` (``out``: the job's record, written
-            by rank 0, ``"auto"``: ``$ECOMETER_DIR/<name>-<UTC time>-job.json``; ``gpus="auto"``:
-            this rank's device; ``sensors``: this rank's own sensors instead of its GPU).
+
+    ``site``, ``standard``: as for :func:`measure`, applied to the job's record on rank 0.
+    Every other argument is the meter's (:class:`~ecometer.meter.Meter`): ``out`` is the
+    job's record, written by rank 0 (``"auto"``: ``$ECOMETER_DIR/<name>-<UTC time>-job.json``);
+    ``gpus="auto"`` means this rank's device; ``sensors`` are this rank's own sensors.
 
     After stop, ``record`` is the job's record on the group's first rank and this rank's own
     part elsewhere; ``part`` is always this rank's own record.
     """
-    from ecometer.distributed.job import DistributedMeter, Job
+    from ecometer.distributed.job import JOB_ARGUMENTS, DistributedMeter, Job
 
-    job = Job(
-        group=group,
-        store=store,
-        parts=parts,
-        gather_timeout_s=gather_timeout_s,
-        signal_gather_timeout_s=signal_gather_timeout_s,
-        host_sensors=host_sensors,
-        env=env,
-    )
+    job = Job(**{k: kwargs.pop(k) for k in JOB_ARGUMENTS & set(kwargs)})
     return _judged(DistributedMeter(name, job=job, **kwargs), site, standard)
 
 

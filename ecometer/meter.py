@@ -181,11 +181,6 @@ class Meter:
         """A run of this meter ended (stopped, or finalised on a signal): its record is the meter's."""
         self.record = run.record
 
-    def _finalise_on(self, status: str, reason: str) -> RunRecord | None:
-        """Called on SIGTERM or interpreter exit: stop with ``status`` and say why."""
-        run = self._run
-        return run.finalise_on(status, reason) if run is not None else self.record
-
     def __enter__(self) -> Meter:
         return self.start()
 
@@ -282,10 +277,6 @@ class Meter:
         if self._run is None or not hasattr(self._run, "t0"):
             raise RuntimeError(f"meter {self.name!r} was never started")
         return self._run.t0
-
-    @property
-    def _forked(self) -> bool:
-        return self._run is not None and self._run.forked
 
     # ---- what a run asks of its meter ----------------------------------------------------------
     def _open_sensors(self) -> tuple[list[Sensor], list[str]]:

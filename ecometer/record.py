@@ -182,7 +182,7 @@ def register_attachment(key: str, decoder: str | Callable[[dict[str, Any]], Any]
 
 
 def _decoder(key: str) -> Callable[[dict[str, Any]], Any] | None:
-    decoder = _decoder(key)
+    decoder = _ATTACHMENT_DECODERS.get(key)
     if isinstance(decoder, str):
         import importlib
 
@@ -197,7 +197,7 @@ def _decoder(key: str) -> Callable[[dict[str, Any]], Any] | None:
 def _decode_attachment(key: str, data: dict[str, Any] | None) -> Any:
     if data is None:
         return None
-    decoder = _ATTACHMENT_DECODERS.get(key)
+    decoder = _decoder(key)
     if decoder is None:
         return data
     try:

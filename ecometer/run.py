@@ -121,7 +121,7 @@ class Run:
         self.work: dict[str, float] = {}
         self.phases = PhaseBook()
         self.state = "starting"  # -> running -> stopping -> stopped
-        self.forked = False
+        self.forked = False  # set by ecometer.lifecycle in a forked child: the run goes inert
         self.record: RunRecord | None = None
         self.part: RunRecord | None = None  # this process's own record (the job's differs when gathered)
         self.path: Path | None = None
@@ -263,16 +263,6 @@ class Run:
             return self.record
         self.warn(f"run ended early: {reason}")
         return self.stop(status=status, error=reason)
-
-    _finalise_on = finalise_on  # what ecometer.lifecycle calls
-
-    @property
-    def _forked(self) -> bool:
-        return self.forked
-
-    @_forked.setter
-    def _forked(self, value: bool) -> None:  # set by ecometer.lifecycle in a forked child
-        self.forked = value
 
     # ---- inside the run ----------------------------------------------------------------------
     @contextmanager

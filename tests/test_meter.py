@@ -371,3 +371,32 @@ def test_start_from_two_threads_starts_once():
         t.join(10)
     assert sorted(outcomes) == ["refused", "started"]
     assert m.stop().status == "ok"
+
+
+# ---- quiet by default (issue 12) -------------------------------------------------------------------
+def test_what_is_modelled_is_said_once_and_kept_as_notes(monkeypatch, caplog):
+    import logging
+
+    import ecometer.run as run_module
+    import ecometer.sensors.discover as discover_module
+
+    why = "RAPL: /sys/class/powercap not present; CPU power is modelled from utilisation " + "x" * 500
+
+    def fake_discover(gpus, scope):
+        return [ReplaySensor([(0, 20.0)], component="cpu", device="cpu", method="modelled")], [why]
+
+    monkeypatch.setattr(discover_module, "discover", fake_discover)
+    monkeypatch.setattr(run_module, "_announced", set())
+    with caplog.at_level(logging.INFO, logger="ecometer"):
+        records = []
+        for _ in range(3):
+            with ecometer.measure("vm", out=None, interval_s=0.01) as m:
+                pass
+            records.append(m.record)
+    for rec in records:
+        assert rec.warnings == []  # nothing to act on
+        assert rec.notes == [why]  # the full text, kept in the record
+        assert rec.components["cpu"].method == "modelled"
+    said = [r for r in caplog.records if r.name.startswith("ecometer.meter")]
+    assert len(said) == 1 and len(said[0].getMessage()) < 160
+    assert "ecometer info" in said[0].getMessage()

@@ -18,6 +18,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,37 +43,25 @@ _sessions_lock = threading.Lock()
 _session_numbers: dict[str, int] = {}
 
 
-def _seconds(label: str, value: Any, default: float) -> float:
-    if value is None:
-        return default
-    if not (isinstance(value, (int, float)) and 0 <= value <= 86400):
-        raise InputError(f"{label} {value!r}: expected seconds between 0 and 86400")
-    return float(value)
-
-
+@dataclass
 class Job:
-    """What every rank of one distributed job shares (see :func:`ecometer.measure_distributed`)."""
+    """What every rank of one distributed job shares: the arguments of
+    :func:`ecometer.measure_distributed` that are not the meter's (see there for each)."""
 
-    def __init__(
-        self,
-        *,
-        group: Any = None,
-        store: Any = None,
-        parts: str | os.PathLike[str] | None = None,
-        gather_timeout_s: float | None = None,
-        signal_gather_timeout_s: float | None = None,
-        host_sensors: list[Sensor] | Callable[[], list[Sensor]] | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> None:
-        self.gather_timeout_s = _seconds("gather_timeout_s", gather_timeout_s, DEFAULT_GATHER_TIMEOUT_S)
-        self.signal_gather_timeout_s = _seconds(
-            "signal_gather_timeout_s", signal_gather_timeout_s, SIGNAL_GATHER_TIMEOUT_S
-        )
-        self.group = group
-        self.store = store
-        self.parts_dir = Path(parts) if parts is not None else None
-        self.host_sensors = host_sensors
-        self.env = env
+    group: Any = None
+    store: Any = None
+    parts: str | os.PathLike[str] | None = None
+    gather_timeout_s: float = DEFAULT_GATHER_TIMEOUT_S
+    signal_gather_timeout_s: float = SIGNAL_GATHER_TIMEOUT_S
+    host_sensors: list[Sensor] | Callable[[], list[Sensor]] | None = None
+    env: Mapping[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        for label in ("gather_timeout_s", "signal_gather_timeout_s"):
+            value = getattr(self, label)
+            if not (isinstance(value, (int, float)) and 0 <= value <= 86400):
+                raise InputError(f"{label} {value!r}: expected seconds between 0 and 86400")
+        self.parts_dir = Path(self.parts) if self.parts is not None else None
 
     def session(self, meter: Meter) -> Session:
         """This rank's side of one run of ``meter``."""
@@ -284,5 +273,8 @@ class DistributedMeter(Meter):
         session = self._session()
         return session is not None and session.host_owner
 
+
+#: the names of :class:`Job`'s arguments (the rest of ``measure_distributed``'s are the meter's)
+JOB_ARGUMENTS = frozenset(f.name for f in fields(Job))
 
 __all__ = ["DEFAULT_GATHER_TIMEOUT_S", "SIGNAL_GATHER_TIMEOUT_S", "DistributedMeter", "Job", "Session"]
