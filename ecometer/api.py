@@ -68,7 +68,7 @@ def _judged(meter: Meter, site: Any, standard: Any) -> Meter:
     if site is not None or standard is not None:
         judgement = Judgement(site, standard)
         meter.finish = judgement
-        meter.site, meter.standard = judgement.site, judgement.standard
+        meter.site = judgement.site
     return meter
 
 

@@ -99,7 +99,6 @@ class Meter:
     io_timeout_s: float = 5.0
     #: the site the face footprints the record for (read by the Prometheus exporter), if any
     site: Any = None
-    standard: Any = None
 
     def __init__(
         self,
@@ -274,9 +273,10 @@ class Meter:
     @property
     def t0(self) -> float:
         """The clock time (s) the current run started at."""
-        if self._run is None or not hasattr(self._run, "t0"):
+        run = self._live_run()
+        if run is None:
             raise RuntimeError(f"meter {self.name!r} was never started")
-        return self._run.t0
+        return run.t0
 
     # ---- what a run asks of its meter ----------------------------------------------------------
     def _open_sensors(self) -> tuple[list[Sensor], list[str]]:

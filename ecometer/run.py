@@ -129,6 +129,10 @@ class Run:
         self._stopped = threading.Event()
         self._checkpoint_failed = False
         self._sync: Callable[[], Any] | None = meter.sync
+        self.has_gpu = False  # a GPU sensor (not a replay): boundaries synchronise the accelerator
+        self.pid = os.getpid()
+        self._next_counter = self._next_checkpoint = math.inf
+        # set by start(): supervisor, started_at, t0 (clock s), timeline, tracks (device id -> track)
 
     # ---- start -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -158,7 +162,6 @@ class Run:
         self.timeline = BucketTimeline(self.t0, bucket_s=self.interval_s, max_buckets=meter.timeline_buckets)
         self.tracks = self._make_tracks(first)
         self.state = "running"
-        self.pid = os.getpid()
         self._next_counter = self.t0 + meter.counter_interval_s
         self._next_checkpoint = self.t0 + meter.checkpoint_interval_s
         self.tick(self.t0, counters=False, bounded=True)
