@@ -107,24 +107,7 @@ def merge_records(
     nodes = _node_table(items)
     duration = max(p.offset_s + p.record.duration_s for p in items)
     timeline, level = _merge_timeline(items, duration, max_channels)
-    distributed: dict[str, Any] = {
-        "role": "job",
-        "world_size": len(expected),
-        "expected_ranks": expected if expected != list(range(len(expected))) else None,
-        "ranks_reported": present,
-        "missing_ranks": missing,
-        "complete": not missing,
-        "scope": scope,
-        "nodes": nodes,
-        "ranks": [_rank_entry(p) for p in items],
-        "timeline_channels": level,
-    }
-    if duplicates:
-        distributed["duplicate_devices"] = duplicates
-    if extra:
-        distributed.update(dict(extra))
-    if distributed["expected_ranks"] is None:
-        del distributed["expected_ranks"]
+    distributed = _job_summary(items, expected, present, missing, nodes, duplicates, level, extra)
     leader = items[0].record
     errors = [f"rank {p.rank}: {p.record.error}" for p in items if p.record.error]
     return RunRecord(
@@ -151,6 +134,37 @@ def merge_records(
         ecometer_version=leader.ecometer_version,
         checkpoint=any(p.record.checkpoint for p in items),
     )
+
+
+def _job_summary(
+    items: list[_Part],
+    expected: list[int],
+    present: list[int],
+    missing: list[int],
+    nodes: dict[str, dict[str, Any]],
+    duplicates: list[dict[str, Any]],
+    level: str,
+    extra: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The job record's ``distributed``: ranks expected, reported and missing, nodes and ranks."""
+    distributed: dict[str, Any] = {
+        "role": "job",
+        "world_size": len(expected),
+        "ranks_reported": present,
+        "missing_ranks": missing,
+        "complete": not missing,
+        "scope": items[0].record.scope,
+        "nodes": nodes,
+        "ranks": [_rank_entry(p) for p in items],
+        "timeline_channels": level,
+    }
+    if expected != list(range(len(expected))):
+        distributed["expected_ranks"] = expected
+    if duplicates:
+        distributed["duplicate_devices"] = duplicates
+    if extra:
+        distributed.update(dict(extra))
+    return distributed
 
 
 def _expected_ranks(
