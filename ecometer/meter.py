@@ -142,7 +142,8 @@ class Meter:
         self.job = job
         self.given_sensors = sensors
         self._start_lock = threading.Lock()
-        self._run: Run | None = None
+        self._run: Run | None = None  # the run started last
+        self._calls = threading.local()  # the run of the decorated call running in this thread
         self.record: RunRecord | None = None
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -188,16 +189,24 @@ class Meter:
             _end(self._run, exc_type, exc)
 
     def __call__(self, fn: F) -> F:
-        """Use as a decorator: each call of ``fn`` is one metered run, its own (calls may overlap)."""
+        """Use as a decorator: each call of ``fn`` is one metered run of its own.
+
+        Calls may overlap (threads): each gets its own run, sensors (auto-detected; sensors
+        given as ``sensors=`` are shared) and record file; inside a call, :meth:`phase` and
+        :meth:`add_work` go to that call's run; :attr:`record` is the last one finished.
+        """
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             run = self._begin(exclusive=False)
+            outer, self._calls.run = getattr(self._calls, "run", None), run
             try:
                 result = fn(*args, **kwargs)
             except BaseException as exc:
                 _end(run, type(exc), exc)
                 raise
+            finally:
+                self._calls.run = outer
             _end(run, None, None)
             return result
 
@@ -212,7 +221,7 @@ class Meter:
         ``exact=True`` synchronises the accelerator and reads the counters at both
         boundaries (about 4 ms per GPU on an H100): use it for windows of a second or more.
         """
-        run = self._run
+        run = self._current()
         if run is None:
             yield
             return
@@ -225,11 +234,15 @@ class Meter:
         Invalid amounts (NaN, infinite, negative, absurdly large) are ignored with a warning
         rather than raising inside the job.
         """
-        run = self._run
+        run = self._current()
         if run is None:
             Run.not_running(self.name)
             return
         run.add_work(amount, unit)
+
+    def _current(self) -> Run | None:
+        """The run of the decorated call in this thread, else the run started last."""
+        return getattr(self._calls, "run", None) or self._run
 
     def live(self) -> LiveStatus:
         """Power now (W) and energy so far (J) per component."""

@@ -320,6 +320,7 @@ def test_decorated_function_called_from_two_threads_gets_a_run_each(tmp_path, mo
     @meter
     def work(x):
         together.wait(5)  # both calls are inside their runs at once
+        meter.add_work(x + 1)  # counted in this call's own run
         return x
 
     results, errors = [], []
@@ -339,6 +340,7 @@ def test_decorated_function_called_from_two_threads_gets_a_run_each(tmp_path, mo
     assert sorted(results) == [0, 1]
     records = [load_record(p) for p in sorted(tmp_path.glob("deco-*.json"))]
     assert [r.status for r in records] == ["ok", "ok"]
+    assert sorted(r.work["item"] for r in records) == [1, 2]
     assert meter.record is not None and not meter.running
 
 
