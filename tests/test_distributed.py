@@ -213,6 +213,22 @@ def test_single_process_without_launcher_is_a_job_of_one(tmp_path):
     assert job.energy_j == pytest.approx(50.0 * job.duration_s, rel=1e-9)
 
 
+def test_a_distributed_meter_is_a_meter_ending_early_the_same_way(tmp_path):
+    """One lifecycle: a rank finalised by a signal says "run ended early" as a plain Meter does."""
+    from ecometer.meter import Meter
+
+    out = tmp_path / "job.json"
+    m = measure_distributed("early", env={}, out=out, sensors=[ReplaySensor([(0, 20.0)])], interval_s=0.02)
+    assert isinstance(m, Meter)
+    m.start()
+    time.sleep(0.05)
+    m.run.finalise_on("interrupted", "received SIGTERM")  # what ecometer.lifecycle does on a signal
+    assert m.record.status == "interrupted" and m.part.error == "received SIGTERM"
+    assert any("run ended early: received SIGTERM" in w for w in m.part.warnings)
+    assert load_record(out).distributed["role"] == "job"
+    assert m.record.distributed["gather"]["timeout_s"] == 10.0  # a signal's short wait
+
+
 def test_bad_arguments_are_clear():
     with pytest.raises(InputError, match="gather_timeout_s"):
         measure_distributed("x", gather_timeout_s=-1)
