@@ -1,7 +1,8 @@
 """ecometer: measure the energy, water and carbon of ML jobs and score them against standards.
 
-``import ecometer`` is cheap: the public names below are resolved lazily, so importing the
-package loads no sensor library, matplotlib, codecarbon, torch or pandas.
+``import ecometer`` is cheap: besides the record module (standard library only), the public
+names below are resolved lazily, so importing the package loads no sensor library,
+matplotlib, codecarbon, torch or pandas.
 
     with ecometer.measure("finetune", work_unit="sample") as m:
         ...
