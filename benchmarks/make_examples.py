@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ecometer.meter import Meter  # noqa: E402
+from ecometer.api import measure  # noqa: E402
 from ecometer.record import RunRecord  # noqa: E402
 from ecometer.sensors.replay import ReplaySensor  # noqa: E402
 
@@ -76,7 +76,7 @@ class Run:
             )
             for comp, trace in traces.items()
         ]
-        self.meter = Meter(
+        self.meter = measure(
             name, sensors=sensors, clock=self.clock, background=False, out=None, interval_s=TICK_S, **meter_kwargs
         )
 

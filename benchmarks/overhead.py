@@ -154,7 +154,7 @@ threads = thread_cpu_s()
 new = {t: v for t, v in threads.items() if t not in before}
 rec = m.stop()
 p1 = time.process_time()
-s = m._sampler
+s = m.run.sampler
 print("BENCH_RESULT " + json.dumps({
   "wall_s": wall, "sampler_tick_cpu_s": s.cpu_time_s, "ticks": s.ticks,
   "new_threads": len(new), "new_threads_cpu_s": sum(new.values()),

@@ -126,7 +126,7 @@ def run_point(
     std = args.standard if args.standard != "none" else None
     site = args.site if args.site != "none" else None
     path = rec_dir / f"{name}.json"
-    meter = ecometer.Meter(name, out=str(path), work_unit=job.unit, meta=meta, site=site, standard=std)
+    meter = ecometer.measure(name, out=str(path), work_unit=job.unit, meta=meta, site=site, standard=std)
     meter.start()
     done = job.run(seconds=args.seconds)
     meter.add_work(done.units, job.unit)

@@ -1,7 +1,8 @@
 """ecometer: measure the energy, water and carbon of ML jobs and score them against standards.
 
-``import ecometer`` is cheap: the public names below are resolved lazily, so importing the
-package loads no sensor library, matplotlib, codecarbon, torch or pandas.
+``import ecometer`` is cheap: besides the record module (standard library only), the public
+names below are resolved lazily, so importing the package loads no sensor library,
+matplotlib, codecarbon, torch or pandas.
 
     with ecometer.measure("finetune", work_unit="sample") as m:
         ...
@@ -15,11 +16,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ecometer._version import __version__
+from ecometer.record import register_attachment
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     # core
-    "measure": "ecometer.meter",
+    "measure": "ecometer.api",
     "Meter": "ecometer.meter",
     "RunRecord": "ecometer.record",
     "Component": "ecometer.record",
@@ -28,8 +30,8 @@ _EXPORTS: dict[str, str] = {
     "RecordError": "ecometer.record",
     "load_record": "ecometer.record",
     # jobs of several processes
-    "measure_distributed": "ecometer.integrations.distributed",
-    "merge_records": "ecometer.aggregate",
+    "measure_distributed": "ecometer.api",
+    "merge_records": "ecometer.distributed.merge",
     # footprint (facility energy, water, carbon)
     "Site": "ecometer.footprint",
     "footprint": "ecometer.footprint",  # the package, callable as the function
@@ -44,6 +46,11 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = ["__version__", *_EXPORTS]
+
+# the one attachment mechanism: each layer that attaches a result to records names its decoder
+# (imported only when a record's attachment is first read)
+register_attachment("footprint", "ecometer.footprint:Footprint.from_dict")
+register_attachment("assessment", "ecometer.standards:Assessment.from_dict")
 
 
 def __getattr__(name: str) -> Any:
@@ -61,9 +68,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ecometer.aggregate import merge_records
+    from ecometer.api import measure, measure_distributed
+    from ecometer.distributed.merge import merge_records
     from ecometer.footprint import Footprint, Site, footprint
-    from ecometer.integrations.distributed import measure_distributed
-    from ecometer.meter import Meter, measure
+    from ecometer.meter import Meter
     from ecometer.record import Component, Estimate, Phase, RecordError, RunRecord, load_record
     from ecometer.standards import Assessment, Standard, StandardError, load_standard, score, standards

@@ -1,5 +1,7 @@
 """Keeping records safe across signals, interpreter exit and fork.
 
+The runs of every meter (:class:`ecometer.run.Run`) register here while they run.
+
 * SIGTERM (and SIGINT outside a ``with`` block) finalise every running meter as
   ``"interrupted"`` and save its record, then hand the signal to the handler that was
   installed before (so the process still ends the way it would have).
@@ -24,7 +26,11 @@ log = logging.getLogger("ecometer.lifecycle")
 
 
 class Finalisable(Protocol):
-    def _finalise_on(self, status: str, reason: str) -> Any: ...
+    """A running run: finalised on a signal or at exit; inert once ``forked`` is set."""
+
+    forked: bool
+
+    def finalise_on(self, status: str, reason: str) -> Any: ...
 
 
 _active: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -35,10 +41,10 @@ _installed = False
 _pid = os.getpid()
 
 
-def register(meter: Finalisable) -> None:
+def register(run: Finalisable) -> None:
     global _installed
     with _lock:
-        _active.add(meter)
+        _active.add(run)
         if _installed or threading.current_thread() is not threading.main_thread():
             return
         _installed = True
@@ -50,9 +56,9 @@ def register(meter: Finalisable) -> None:
             log.debug("cannot install a handler for %s: %s", signum, exc)
 
 
-def unregister(meter: Finalisable) -> None:
+def unregister(run: Finalisable) -> None:
     with _lock:
-        _active.discard(meter)
+        _active.discard(run)
 
 
 def running() -> list[Any]:
@@ -67,8 +73,8 @@ def _on_signal(signum: int, frame: Any) -> None:
         # atexit hook catches explicit-style meters. Nothing to do here.
         signal.default_int_handler(signum, frame)
         return
-    for meter in running():
-        meter._finalise_on("interrupted", f"received {name}")
+    for run in running():
+        run.finalise_on("interrupted", f"received {name}")
     previous = _previous.get(signum, signal.SIG_DFL)
     if callable(previous):
         previous(signum, frame)
@@ -81,16 +87,16 @@ def _on_signal(signum: int, frame: Any) -> None:
 def _at_exit() -> None:
     if os.getpid() != _pid:
         return
-    for meter in running():
-        meter._finalise_on("interrupted", "the interpreter exited while the meter was running")
+    for run in running():
+        run.finalise_on("interrupted", "the interpreter exited while the meter was running")
 
 
 def _after_fork_in_child() -> None:
     global _pid, _lock
     _pid = os.getpid()
     _lock = threading.RLock()  # another thread may have held it at fork: it would never be released here
-    for meter in list(_active):
-        meter._forked = True
+    for run in list(_active):
+        run.forked = True
     _active.clear()
 
 

@@ -34,6 +34,7 @@ METHODS = ("counter", "integrated", "modelled", "constant", "user", "reported") 
 STATUSES = ("running", "ok", "failed", "interrupted")
 CHECKPOINT_SUFFIX = ".partial"
 MAX_DEPTH = 100  # nesting of free-form data (meta, host...) written and read
+MAX_WARNINGS = 200  # distinct warnings kept in a record; more are counted
 
 
 def worst_method(methods: Any) -> str:
@@ -342,25 +343,35 @@ class SensorInfo:
     notes: list[str] = field(default_factory=list)
 
 
-_ATTACHMENT_DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {}
+_ATTACHMENT_DECODERS: dict[str, str | Callable[[dict[str, Any]], Any]] = {}
 
 
-def register_attachment(key: str, decoder: Callable[[dict[str, Any]], Any]) -> None:
-    """Let a layer (footprint, standards) decode its stored result into its own type."""
+def register_attachment(key: str, decoder: str | Callable[[dict[str, Any]], Any]) -> None:
+    """Let a layer (footprint, standards) decode its stored result under ``key`` into its own type.
+
+    ``decoder``: a callable taking the stored dict, or ``"module:attribute.path"`` naming one,
+    imported on the first decode (so registering costs no import).
+    """
     _ATTACHMENT_DECODERS[key] = decoder
 
 
-_ATTACHMENT_MODULES = {"footprint": "ecometer.footprint", "assessment": "ecometer.standards"}
+def _decoder(key: str) -> Callable[[dict[str, Any]], Any] | None:
+    decoder = _ATTACHMENT_DECODERS.get(key)
+    if isinstance(decoder, str):
+        import importlib
+
+        module, _, path = decoder.partition(":")
+        value: Any = importlib.import_module(module)
+        for part in path.split("."):
+            value = getattr(value, part)
+        decoder = _ATTACHMENT_DECODERS[key] = value
+    return decoder
 
 
 def _decode_attachment(key: str, data: dict[str, Any] | None) -> Any:
     if data is None:
         return None
-    if key not in _ATTACHMENT_DECODERS and key in _ATTACHMENT_MODULES:
-        import importlib
-
-        importlib.import_module(_ATTACHMENT_MODULES[key])  # registers its decoder
-    decoder = _ATTACHMENT_DECODERS.get(key)
+    decoder = _decoder(key)
     if decoder is None:
         return data
     try:
@@ -391,6 +402,7 @@ class RunRecord:
     sensors: list[SensorInfo] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what is modelled or missing, and why (not a problem)
     error: str | None = None
     distributed: dict[str, Any] | None = None
     attachments: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -527,6 +539,7 @@ class RunRecord:
                 sensors=[v.sensor(x, f"sensors[{i}]") for i, x in enumerate(v.array(data.get("sensors"), "sensors"))],
                 meta=v.free(data.get("meta", {}), "meta", dict),
                 warnings=v.strings(data.get("warnings"), "warnings"),
+                notes=v.strings(data.get("notes"), "notes"),
                 error=v.opt_string(data.get("error"), "error"),
                 distributed=None
                 if data.get("distributed") is None

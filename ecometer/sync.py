@@ -6,11 +6,8 @@ imports torch, cupy or jax itself. A user can pass their own ``sync`` callable i
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable
-
-log = logging.getLogger("ecometer.sync")
 
 
 def _torch_sync() -> None:
@@ -43,13 +40,23 @@ _FRAMEWORKS: dict[str, Callable[[], None]] = {"torch": _torch_sync, "cupy": _cup
 
 
 def auto_sync() -> list[str]:
-    """Synchronise every already-imported framework; returns the names synchronised."""
-    done = []
+    """Synchronise every already-imported framework; returns the names synchronised.
+
+    A framework that fails does not stop the others from being synchronised; then the first
+    failure is raised (naming any others), for the meter to report in the record's warnings
+    as it does for a ``sync`` callable of the user's.
+    """
+    done: list[str] = []
+    failed: list[tuple[str, Exception]] = []
     for name, fn in _FRAMEWORKS.items():
         if name in sys.modules:
             try:
                 fn()
                 done.append(name)
-            except Exception as exc:  # noqa: BLE001 - a failed sync must not crash the job
-                log.warning("could not synchronise %s before reading energy: %s", name, exc)
+            except Exception as exc:  # noqa: BLE001 - raised below, after the other frameworks
+                failed.append((name, exc))
+    if failed:
+        name, first = failed[0]
+        others = "; ".join(f"{n}: {type(e).__name__}: {e}" for n, e in failed[1:])
+        raise RuntimeError(f"{name}: {first}" + (f" (also {others})" if others else "")) from first
     return done

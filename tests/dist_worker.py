@@ -20,7 +20,7 @@ import os
 import sys
 import time
 
-from ecometer.integrations.distributed import measure_distributed, rank_info
+from ecometer.distributed import measure_distributed, rank_info
 from ecometer.sensors.replay import ReplaySensor
 
 

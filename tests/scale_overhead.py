@@ -30,7 +30,8 @@ import zlib
 
 from conftest import FakeClock
 
-from ecometer.aggregate import merge_records
+import ecometer
+from ecometer.distributed.merge import merge_records
 from ecometer.integrations.prometheus import serve
 from ecometer.meter import Meter
 from ecometer.sensors.replay import ReplaySensor
@@ -39,11 +40,11 @@ from ecometer.sensors.replay import ReplaySensor
 def sampler_cpu(seconds: float, interval_s: float, gpus: str | None) -> dict[str, float]:
     meter = Meter("overhead", gpus=gpus, out=None, interval_s=interval_s)
     meter.start()
-    sensors = [s.name for s in meter._sensors]
+    sensors = [g.sensor.name for g in meter.run.supervisor.guards]
     c0, w0 = time.process_time(), time.monotonic()
     time.sleep(seconds)
     cpu, wall = time.process_time() - c0, time.monotonic() - w0
-    sampler = meter._sampler
+    sampler = meter.run.sampler
     thread_cpu = sampler.cpu_time_s if sampler is not None else float("nan")
     ticks = sampler.ticks if sampler is not None else 0
     meter.stop()
@@ -62,7 +63,9 @@ def exporter_cost(scrapes: int) -> dict[str, float]:
         ReplaySensor([(0, 180.0)], component="cpu", device="cpu:package-0"),
         ReplaySensor([(0, 40.0)], component="dram", device="dram:0"),
     ]
-    meter = Meter("overhead", sensors=sensors, out=None, interval_s=0.1, site="us-average", work_unit="token")
+    meter = ecometer.measure(
+        "overhead", sensors=sensors, out=None, interval_s=0.1, site="us-average", work_unit="token"
+    )
     meter.start()
     meter.add_work(1000)
     times: list[float] = []

@@ -7,7 +7,7 @@ import math
 import pytest
 from conftest import FakeClock
 
-from ecometer.aggregate import AggregateError, merge_files, merge_records
+from ecometer.distributed.merge import AggregateError, merge_files, merge_records
 from ecometer.meter import Meter
 from ecometer.record import checkpoint_path, load_record
 from ecometer.sensors.replay import ReplaySensor

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from ecometer.distributed import RankInfo, measure_distributed, rank_info
 from ecometer.errors import InputError
-from ecometer.integrations.distributed import RankInfo, measure_distributed, rank_info
 from ecometer.record import load_record
 from ecometer.sensors.replay import ReplaySensor
 
@@ -213,6 +213,22 @@ def test_single_process_without_launcher_is_a_job_of_one(tmp_path):
     assert job.energy_j == pytest.approx(50.0 * job.duration_s, rel=1e-9)
 
 
+def test_a_distributed_meter_is_a_meter_ending_early_the_same_way(tmp_path):
+    """One lifecycle: a rank finalised by a signal says "run ended early" as a plain Meter does."""
+    from ecometer.meter import Meter
+
+    out = tmp_path / "job.json"
+    m = measure_distributed("early", env={}, out=out, sensors=[ReplaySensor([(0, 20.0)])], interval_s=0.02)
+    assert isinstance(m, Meter)
+    m.start()
+    time.sleep(0.05)
+    m.run.finalise_on("interrupted", "received SIGTERM")  # what ecometer.lifecycle does on a signal
+    assert m.record.status == "interrupted" and m.part.error == "received SIGTERM"
+    assert any("run ended early: received SIGTERM" in w for w in m.part.warnings)
+    assert load_record(out).distributed["role"] == "job"
+    assert m.record.distributed["gather"]["timeout_s"] == 10.0  # a signal's short wait
+
+
 def test_bad_arguments_are_clear():
     with pytest.raises(InputError, match="gather_timeout_s"):
         measure_distributed("x", gather_timeout_s=-1)
@@ -383,7 +399,8 @@ def test_auto_detection_meters_the_host_on_local_rank_zero_only():
     assert {"cpu", "dram"} <= set(host.components) and host.distributed["host_sensors"] is True
     assert host.components["cpu"].method in ("counter", "modelled")
     assert records[1].components == {} and records[1].distributed["host_sensors"] is False
-    assert any("no GPU metered on this rank: gpus=None" in w for w in host.warnings)
+    assert any("no GPU metered on this rank: gpus=None" in n for n in host.notes)
+    assert not any("no GPU metered" in w for w in host.warnings)  # a note on what is metered, not a problem
 
 
 def test_process_scope_meters_each_ranks_share_of_the_host(tmp_path):

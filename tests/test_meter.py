@@ -253,7 +253,7 @@ def test_bounded_memory_over_simulated_week():
     assert rec.energy_j == pytest.approx(300 * 3600 + 200 * (7 * 86400 - 3600), rel=1e-9)
     assert len(rec.timeline.t_s) <= 512
     assert len(rec.timeline.spans) <= 2000 and rec.timeline.spans_dropped > 0
-    track = m._tracks["gpu:0"]
+    track = m.run.tracks["gpu:0"]
     assert len(track.curve_t) < 50
     assert len(rec.to_json()) < 2_000_000
 
@@ -297,3 +297,96 @@ def test_process_share_applies_per_tick_between_counter_reads():
     # 0.5 s at share 1 and 0.5 s at share 0.25 of 100 W (one point of boundary slack)
     assert rec.energy_j == pytest.approx(50 + 12.5, abs=100 * 0.1 * 0.75 + 1e-9)
     assert rec.energy_j < 70
+
+
+# ---- one run per call (issue 12, defect A) ------------------------------------------------------
+def test_decorated_function_called_from_two_threads_gets_a_run_each(tmp_path, monkeypatch):
+    monkeypatch.setenv("ECOMETER_DIR", str(tmp_path))
+    meter = ecometer.measure("deco", sensors=[ReplaySensor([(0, 10)])], interval_s=0.01)
+    together = threading.Barrier(2)
+
+    @meter
+    def work(x):
+        together.wait(5)  # both calls are inside their runs at once
+        meter.add_work(x + 1)  # counted in this call's own run
+        return x
+
+    results, errors = [], []
+
+    def call(i):
+        try:
+            results.append(work(i))
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert errors == []
+    assert sorted(results) == [0, 1]
+    records = [load_record(p) for p in sorted(tmp_path.glob("deco-*.json"))]
+    assert [r.status for r in records] == ["ok", "ok"]
+    assert sorted(r.work["item"] for r in records) == [1, 2]
+    assert meter.record is not None and not meter.running
+
+
+class _SlowOpen(ReplaySensor):
+    """A sensor whose open() takes a while: a second start() arrives while the first opens."""
+
+    def open(self) -> None:
+        import time
+
+        time.sleep(0.2)
+        super().open()
+
+
+def test_start_from_two_threads_starts_once():
+    m = Meter("once", sensors=[_SlowOpen([(0, 5)])], out=None, interval_s=0.01)
+    outcomes, go = [], threading.Barrier(2)
+
+    def start():
+        go.wait(5)
+        try:
+            m.start()
+            outcomes.append("started")
+        except RuntimeError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert sorted(outcomes) == ["refused", "started"]
+    assert m.stop().status == "ok"
+
+
+# ---- quiet by default (issue 12) -------------------------------------------------------------------
+def test_what_is_modelled_is_said_once_and_kept_as_notes(monkeypatch, caplog):
+    import logging
+
+    import ecometer.run as run_module
+    import ecometer.sensors.discover as discover_module
+
+    why = "RAPL: /sys/class/powercap not present; CPU power is modelled from utilisation " + "x" * 500
+
+    def fake_discover(gpus, scope):
+        return [ReplaySensor([(0, 20.0)], component="cpu", device="cpu", method="modelled")], [why]
+
+    monkeypatch.setattr(discover_module, "discover", fake_discover)
+    monkeypatch.setattr(run_module, "_announced", set())
+    with caplog.at_level(logging.INFO, logger="ecometer"):
+        records = []
+        for _ in range(3):
+            with ecometer.measure("vm", out=None, interval_s=0.01) as m:
+                pass
+            records.append(m.record)
+    for rec in records:
+        assert rec.warnings == []  # nothing to act on
+        assert rec.notes == [why]  # the full text, kept in the record
+        assert rec.components["cpu"].method == "modelled"
+    said = [r for r in caplog.records if r.name.startswith("ecometer.meter")]
+    assert len(said) == 1 and len(said[0].getMessage()) < 160
+    assert "ecometer info" in said[0].getMessage()

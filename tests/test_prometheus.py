@@ -172,7 +172,9 @@ def meter():
         ReplaySensor([(0, 250.0)], device="gpu:1"),
         ReplaySensor([(0, 30.0)], component="cpu", device="cpu"),
     ]
-    m = Meter('job "A"\\B\nC', sensors=sensors, out=None, interval_s=0.02, site="us-average", work_unit="token")
+    m = ecometer.measure(
+        'job "A"\\B\nC', sensors=sensors, out=None, interval_s=0.02, site="us-average", work_unit="token"
+    )
     yield m
     if m.running:
         m.stop()
@@ -284,7 +286,7 @@ def test_parse_address_errors(text):
 
 
 def test_distributed_meter_labels_its_rank(tmp_path):
-    from ecometer.integrations.distributed import measure_distributed
+    from ecometer.distributed import measure_distributed
 
     env = {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0"}
     m = measure_distributed("dist", env=env, out=None, sensors=[ReplaySensor([(0, 5.0)])], interval_s=0.02)

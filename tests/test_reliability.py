@@ -13,6 +13,7 @@ import math
 import multiprocessing
 import os
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -376,7 +377,7 @@ def test_hung_sensor_slows_neither_the_job_nor_stop():
     measured = 100 * (gpu.hang_started - m.t0)
     assert measured - 100 * 0.2 <= rec.components["gpu"].energy_j <= measured + 1e-6
     assert any("no data after" in n for n in rec.components["gpu"].notes)
-    m._sampler._thread.join(5)
+    m.run.sampler._thread.join(5)
 
 
 def test_sensor_hung_at_start_delays_start_by_at_most_the_timeout():
@@ -517,7 +518,7 @@ def test_forked_workers_leave_the_parent_record_intact(tmp_path):
         held, release = threading.Event(), threading.Event()
 
         def hold():
-            with m._lock:
+            with m.run.lock:
                 held.set()
                 release.wait(10)
 
@@ -617,7 +618,7 @@ def test_two_hundred_start_stop_cycles_leak_nothing():
 
 # ---- clocks -----------------------------------------------------------------------------------
 def test_wall_clock_jumps_do_not_change_durations(monkeypatch):
-    import ecometer.meter as meter_module
+    import ecometer.build as meter_module
 
     real_time, real_datetime = time.time, datetime
     calls = {"n": 0}
@@ -697,7 +698,7 @@ def test_week_long_run_with_glitches_stays_bounded():
     assert len(rec.phases) == 1001 and rec.phases["(other phases)"].count == (1500 - 998) + 6 * 1440
     notes = rec.components["gpu"].notes
     assert len(notes) < 10 and any("times in all" in n for n in notes)
-    assert len(m._tracks["gpu:0"].curve_t) < 50
+    assert len(m.run.tracks["gpu:0"].curve_t) < 50
     assert len(rec.to_json()) < 2_000_000
     # the hourly resets were bridged by the power points; the total stays exact
     assert rec.energy_j == pytest.approx(300 * 3600 + 200 * (7 * 86400 - 3600), rel=1e-9)
@@ -849,8 +850,8 @@ def test_persistently_failing_sensor_is_dropped_and_phases_keep_resolving():
             clock.advance(0.1)
             m.sample_now()
     # bounded: nothing waits for the dead device
-    assert len(m._phases.waiting) < 50
-    assert all(len(t.curve_t) < 200 and len(t._pending) < 200 for t in m._tracks.values())
+    assert len(m.run.phases.waiting) < 50
+    assert all(len(t.curve_t) < 200 and len(t._pending) < 200 for t in m.run.tracks.values())
     rec = m.stop()
     assert rec.components["gpu"].energy_j == pytest.approx(90.0, rel=1e-9)  # to its last point, at 0.9 s
     assert rec.components["cpu"].energy_j == pytest.approx(50 * 60, rel=1e-9)
@@ -896,3 +897,30 @@ def test_checkpoints_do_not_call_sensors_under_the_meters_lock(tmp_path):
     sensor.slow = False
     m.stop()
     assert worst < 0.5
+
+
+class _FakeGpu(ReplaySensor):
+    """A GPU-like scripted sensor: the meter synchronises the accelerator at its boundaries."""
+
+    name = "fake-gpu"
+
+
+def test_failing_framework_sync_on_the_default_path_is_a_warning(monkeypatch):
+    import types
+
+    def synchronize(index):
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+    cuda = types.SimpleNamespace(
+        is_available=lambda: True,
+        is_initialized=lambda: True,
+        current_device=lambda: 0,
+        device_count=lambda: 1,
+        memory_allocated=lambda index: 0,
+        synchronize=synchronize,
+    )
+    monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(cuda=cuda))
+    with ecometer.measure("sync", sensors=[_FakeGpu([(0, 5)])], out=None, interval_s=0.01) as m:
+        pass
+    assert m.record.status == "ok"
+    assert sum("illegal memory access" in w for w in m.record.warnings) == 1

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     if not math.isfinite(args.seconds) or not 0.5 <= args.seconds <= 3600:
         raise UsageError(f"--seconds {args.seconds!r}: expected between 0.5 and 3600")
     from ecometer import workloads
-    from ecometer.meter import Meter
+    from ecometer.api import measure
     from ecometer.report.html import write_report
     from ecometer.report.text import summary
 
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         used = [models["cpu"]] + ([models["cuda"]] if has_cuda else [])
         meta.update(model_params=max(used), models={k: v for k, v in models.items() if k == "cpu" or has_cuda})
     meta["flop_count"] = "estimated: 2 n^3 per numpy product, 6 x parameters per training sample"
-    meter = Meter(
+    meter = measure(
         "ecometer-demo",
         work_unit="sample" if has_torch else "matmul",
         out=out / "record.json",

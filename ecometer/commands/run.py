@@ -261,11 +261,11 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"ecometer run: error: {what}: {command[0]}\n")
         return code
 
-    from ecometer.meter import Meter
+    from ecometer.api import measure
     from ecometer.report.text import summary
 
     meta.setdefault("command", " ".join(command)[:500])
-    meter = Meter(
+    meter = measure(
         args.name or Path(command[0]).name,
         scope=args.scope,
         work_unit=args.work_unit,

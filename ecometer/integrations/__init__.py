@@ -4,12 +4,9 @@ Neither :mod:`ecometer` nor this package imports the modules below, so both stay
 import the module you need explicitly. :mod:`~ecometer.integrations.hf` and
 :mod:`~ecometer.integrations.lightning` import their framework (``transformers``,
 ``lightning`` or ``pytorch_lightning``, and so torch) at module level, since their callbacks
-subclass the framework's; import them only where it is installed. ``distributed`` never imports
-torch (it uses ``torch.distributed`` only if the job already imported it), and
-``prometheus`` needs only the standard library:
+subclass the framework's; import them only where it is installed. ``prometheus`` needs only
+the standard library. (Distributed jobs: :mod:`ecometer.distributed`.)
 
-* :mod:`ecometer.integrations.distributed`: one record for a ``torch.distributed`` or MPI job
-  (:func:`~ecometer.integrations.distributed.measure_distributed`);
 * :mod:`ecometer.integrations.hf`: a Hugging Face ``transformers`` ``TrainerCallback``;
 * :mod:`ecometer.integrations.lightning`: a PyTorch Lightning ``Callback``;
 * :mod:`ecometer.integrations.prometheus`: live metrics over HTTP for Prometheus.

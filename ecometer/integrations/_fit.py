@@ -1,7 +1,7 @@
 """What the training-framework callbacks share: one meter per fit, phases, work from batches.
 
-A fit is metered by a :class:`~ecometer.meter.Meter` or, when the job runs on several
-processes, by :func:`~ecometer.integrations.distributed.measure_distributed` on every rank
+A fit is metered by :func:`ecometer.measure` or, when the job runs on several
+processes, by :func:`~ecometer.measure_distributed` on every rank
 (``distributed="auto"``). Each rank then counts the work it did itself and the merge adds
 them up; with ``distributed=False`` only the main process meters, and its counts are
 multiplied by the world size (an estimate, said in the record).
@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from ecometer.errors import InputError
-from ecometer.meter import Meter, safe_name
+from ecometer.meter import safe_name
 from ecometer.record import RunRecord
 
 log = logging.getLogger("ecometer.integrations")
@@ -115,7 +115,7 @@ class FitMeter:
         kwargs.update(site=self.site, standard=self.standard, work_unit=self.work_unit, meta=meta)
         self.record = None
         if use_dist:
-            from ecometer.integrations.distributed import measure_distributed
+            from ecometer.api import measure_distributed
 
             self.meter = measure_distributed(self.name, out=out, **kwargs)
             self.scale = 1
@@ -123,7 +123,9 @@ class FitMeter:
             self.scale = world_size
             if world_size > 1:
                 meta["work_scaled_by_world_size"] = world_size
-            self.meter = Meter(self.name, out=out, **kwargs)
+            from ecometer.api import measure
+
+            self.meter = measure(self.name, out=out, **kwargs)
             if world_size > 1:
                 log.warning(
                     "%s: metering only the main process of %d (distributed=False): its GPUs and host only, and "

@@ -15,7 +15,7 @@
   If the model's forward receives no tensor the hook can read, a step counts
   ``per_device_train_batch_size x gradient_accumulation_steps`` samples (an estimate, noted);
 * multi-process jobs (``torchrun``, ``accelerate launch``) are metered as one job through
-  :func:`~ecometer.integrations.distributed.measure_distributed` (``distributed="auto"``);
+  :func:`~ecometer.measure_distributed` (``distributed="auto"``);
 * the record goes to ``<output_dir>/ecometer-<name>.json`` (``out="auto"``) with the
   footprint and the assessment when ``site``/``standard`` are given; a summary (energy,
   per-work energy, grade, record path) is appended to ``trainer.state.log_history``.

@@ -13,7 +13,7 @@
 * work: samples (the batch's first dimension) and tokens (elements of ``input_ids`` when
   the batch is a mapping that has them, padding included), from tensor shapes only;
 * multi-process strategies (DDP, FSDP) are metered as one job through
-  :func:`~ecometer.integrations.distributed.measure_distributed` (``distributed="auto"``);
+  :func:`~ecometer.measure_distributed` (``distributed="auto"``);
 * the record goes to ``<default_root_dir>/ecometer-<name>.json`` (``out="auto"``) with the
   footprint and assessment when ``site``/``standard`` are given, and its summary is sent to
   the trainer's loggers (``ecometer/energy_j``, ...) from the global-zero process.

@@ -20,7 +20,7 @@ parts up into one :class:`~ecometer.record.RunRecord` for the whole job:
 
 The part records carry their place in the job in ``record.distributed`` (``rank``,
 ``world_size``, ``local_rank``, ``node_rank``, ``hostname``, ``host_sensors``), as written by
-:mod:`ecometer.integrations.distributed`. Records without it (plain records of separate
+:mod:`ecometer.distributed.job`. Records without it (plain records of separate
 processes) are merged in the order given, rank = position, node = their host name.
 """
 
@@ -37,6 +37,7 @@ from typing import Any
 
 from ecometer.errors import AggregateError
 from ecometer.record import (
+    MAX_WARNINGS,
     Component,
     Estimate,
     Phase,
@@ -50,11 +51,10 @@ from ecometer.record import (
 )
 from ecometer.timeline import BucketTimeline
 
-log = logging.getLogger("ecometer.aggregate")
+log = logging.getLogger("ecometer.distributed")
 
 HOST_COMPONENTS = ("cpu", "dram")
 _STATUS_ORDER = {"ok": 0, "running": 1, "interrupted": 1, "failed": 2}
-_MAX_WARNINGS = 200
 _MAX_NOTES = 50
 
 
@@ -97,6 +97,80 @@ def merge_records(
     items = _parts(list(parts))
     if not items:
         raise AggregateError("nothing to merge: no part record was given")
+    expected, present, missing = _expected_ranks(items, world_size, expected_ranks)
+    items.sort(key=lambda p: p.rank)
+    _label_nodes(items)
+    multi_node = len({p.node for p in items}) > 1
+    _place_in_time(items)
+    scope = items[0].record.scope
+    duplicates = _assign_devices(items, multi_node, machine_scope=scope == "machine")
+    nodes = _node_table(items)
+    duration = max(p.offset_s + p.record.duration_s for p in items)
+    timeline, level = _merge_timeline(items, duration, max_channels)
+    distributed = _job_summary(items, expected, present, missing, nodes, duplicates, level, extra)
+    leader = items[0].record
+    errors = [f"rank {p.rank}: {p.record.error}" for p in items if p.record.error]
+    return RunRecord(
+        name=name or leader.name,
+        status=_job_status(items),
+        started_at=min((p.record.started_at for p in items if p.record.started_at), default=leader.started_at),
+        ended_at=max((p.record.ended_at for p in items if p.record.ended_at), default=leader.ended_at),
+        duration_s=duration,
+        components=_merge_components(items),
+        phases=_merge_phases(items),
+        work=_merge_work(items),
+        work_unit=next((p.record.work_unit for p in items if p.record.work_unit), None),
+        timeline=timeline,
+        scope=scope,
+        host=dict(leader.host),
+        devices=_merge_devices(items),
+        sensors=_merge_sensors(items),
+        meta=dict(leader.meta),
+        warnings=_job_warnings(items, missing, duplicates, nodes, scope),
+        notes=_merge_notes(items),
+        error="; ".join(errors) if errors else None,
+        distributed=distributed,
+        attachments={},
+        ecometer_version=leader.ecometer_version,
+        checkpoint=any(p.record.checkpoint for p in items),
+    )
+
+
+def _job_summary(
+    items: list[_Part],
+    expected: list[int],
+    present: list[int],
+    missing: list[int],
+    nodes: dict[str, dict[str, Any]],
+    duplicates: list[dict[str, Any]],
+    level: str,
+    extra: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The job record's ``distributed``: ranks expected, reported and missing, nodes and ranks."""
+    distributed: dict[str, Any] = {
+        "role": "job",
+        "world_size": len(expected),
+        "ranks_reported": present,
+        "missing_ranks": missing,
+        "complete": not missing,
+        "scope": items[0].record.scope,
+        "nodes": nodes,
+        "ranks": [_rank_entry(p) for p in items],
+        "timeline_channels": level,
+    }
+    if expected != list(range(len(expected))):
+        distributed["expected_ranks"] = expected
+    if duplicates:
+        distributed["duplicate_devices"] = duplicates
+    if extra:
+        distributed.update(dict(extra))
+    return distributed
+
+
+def _expected_ranks(
+    items: list[_Part], world_size: int | None, expected_ranks: Iterable[int] | None
+) -> tuple[list[int], list[int], list[int]]:
+    """The ranks expected, those that sent a part and those missing."""
     present = sorted(p.rank for p in items)
     if expected_ranks is not None:
         expected = sorted({int(r) for r in expected_ranks})
@@ -106,17 +180,34 @@ def merge_records(
         if size < 1:
             raise AggregateError(f"world_size {size!r}: expected a positive number of ranks")
         expected = list(range(int(size)))
-    missing = sorted(set(expected) - set(present))
     unexpected = sorted(set(present) - set(expected))
     if unexpected:
         raise AggregateError(f"ranks {unexpected} sent parts but are not among the expected ranks {expected}")
-    items.sort(key=lambda p: p.rank)
-    _label_nodes(items)
-    multi_node = len({p.node for p in items}) > 1
-    _place_in_time(items)
-    scope = items[0].record.scope
-    duplicates = _assign_devices(items, multi_node, machine_scope=scope == "machine")
+    return expected, present, sorted(set(expected) - set(present))
 
+
+def _job_status(items: list[_Part]) -> str:
+    """The worst status of the parts; a part still running means the job was interrupted."""
+    status = max((p.record.status for p in items), key=lambda s: _STATUS_ORDER.get(s, 1))
+    return "interrupted" if status == "running" else status
+
+
+def _merge_work(items: list[_Part]) -> dict[str, float]:
+    work: dict[str, float] = {}
+    for p in items:
+        for unit, amount in p.record.work.items():
+            work[unit] = work.get(unit, 0.0) + amount
+    return work
+
+
+def _job_warnings(
+    items: list[_Part],
+    missing: list[int],
+    duplicates: list[dict[str, Any]],
+    nodes: dict[str, dict[str, Any]],
+    scope: str,
+) -> list[str]:
+    """The parts' warnings, and what the merge itself found: missing ranks, devices and hosts counted twice."""
     warnings = _merge_warnings(items)
     if missing:
         warnings.insert(
@@ -128,7 +219,6 @@ def merge_records(
             f"device {dup['device']} on node {dup['node']} was metered by ranks {dup['ranks']}: counted once (rank "
             f"{dup['ranks'][0]}); phase figures of the other ranks still include it"
         )
-    nodes = _node_table(items)
     for label, node in nodes.items():
         if node["host_metered_by"] is None:
             warnings.append(
@@ -144,65 +234,7 @@ def merge_records(
                 f"host {hostname} was metered as {len(labels)} nodes ({', '.join(labels)}): if they are one machine, "
                 "its CPU and DRAM energy is counted more than once"
             )
-
-    leader = items[0].record
-    duration = max(p.offset_s + p.record.duration_s for p in items)
-    components = _merge_components(items)
-    timeline, level = _merge_timeline(items, duration, max_channels)
-    statuses = [p.record.status for p in items]
-    status = max(statuses, key=lambda s: _STATUS_ORDER.get(s, 1))
-    if status == "running":
-        status = "interrupted"
-    errors = [f"rank {p.rank}: {p.record.error}" for p in items if p.record.error]
-
-    distributed: dict[str, Any] = {
-        "role": "job",
-        "world_size": len(expected),
-        "expected_ranks": expected if expected != list(range(len(expected))) else None,
-        "ranks_reported": present,
-        "missing_ranks": missing,
-        "complete": not missing,
-        "scope": scope,
-        "nodes": nodes,
-        "ranks": [_rank_entry(p) for p in items],
-        "timeline_channels": level,
-    }
-    if duplicates:
-        distributed["duplicate_devices"] = duplicates
-    if extra:
-        distributed.update(dict(extra))
-    if distributed["expected_ranks"] is None:
-        del distributed["expected_ranks"]
-
-    work: dict[str, float] = {}
-    for p in items:
-        for unit, amount in p.record.work.items():
-            work[unit] = work.get(unit, 0.0) + amount
-    work_unit = next((p.record.work_unit for p in items if p.record.work_unit), None)
-
-    return RunRecord(
-        name=name or leader.name,
-        status=status,
-        started_at=min((p.record.started_at for p in items if p.record.started_at), default=leader.started_at),
-        ended_at=max((p.record.ended_at for p in items if p.record.ended_at), default=leader.ended_at),
-        duration_s=duration,
-        components=components,
-        phases=_merge_phases(items),
-        work=work,
-        work_unit=work_unit,
-        timeline=timeline,
-        scope=scope,
-        host=dict(leader.host),
-        devices=_merge_devices(items),
-        sensors=_merge_sensors(items),
-        meta=dict(leader.meta),
-        warnings=warnings,
-        error="; ".join(errors) if errors else None,
-        distributed=distributed,
-        attachments={},
-        ecometer_version=leader.ecometer_version,
-        checkpoint=any(p.record.checkpoint for p in items),
-    )
+    return warnings
 
 
 def merge_files(paths: Iterable[str | os.PathLike[str]], **kwargs: Any) -> RunRecord:
@@ -482,19 +514,28 @@ def _merge_sensors(items: list[_Part]) -> list[SensorInfo]:
     return list(merged.values())
 
 
-def _merge_warnings(items: list[_Part]) -> list[str]:
+def _by_rank(items: list[_Part], texts: Any, what: str) -> list[str]:
+    """Distinct lines of the parts (``texts(record)``), prefixed with the ranks that said them unless all did."""
     ranks_of: dict[str, list[int]] = {}
     for p in items:
-        for w in p.record.warnings:
-            ranks_of.setdefault(w, []).append(p.rank)
+        for line in texts(p.record):
+            ranks_of.setdefault(line, []).append(p.rank)
     everyone = len(items)
     out: list[str] = []
-    for w, ranks in ranks_of.items():
-        if len(out) >= _MAX_WARNINGS:
-            out.append(f"{len(ranks_of) - _MAX_WARNINGS} more distinct warnings were left out")
+    for line, ranks in ranks_of.items():
+        if len(out) >= MAX_WARNINGS:
+            out.append(f"{len(ranks_of) - MAX_WARNINGS} more distinct {what} were left out")
             break
-        out.append(w if len(ranks) == everyone else f"rank {_ranges(ranks)}: {w}")
+        out.append(line if len(ranks) == everyone else f"rank {_ranges(ranks)}: {line}")
     return out
+
+
+def _merge_warnings(items: list[_Part]) -> list[str]:
+    return _by_rank(items, lambda r: r.warnings, "warnings")
+
+
+def _merge_notes(items: list[_Part]) -> list[str]:
+    return _by_rank(items, lambda r: r.notes, "notes")
 
 
 def _node_table(items: list[_Part]) -> dict[str, dict[str, Any]]:

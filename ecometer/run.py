@@ -1,0 +1,436 @@
+"""One metered run: everything from one ``Meter.start()`` to its ``stop()``.
+
+A :class:`Run` owns all per-run state (sensors and their supervision, device tracks, the
+timeline, phases, work, warnings, the sampler thread, the record) so that a meter can start
+as many runs as it likes, one after another or (as a decorator) at once, and a late answer
+from a hung sensor of an earlier run cannot touch a later one. Users meet it only through
+:class:`~ecometer.meter.Meter`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ecometer import lifecycle
+from ecometer.build import build_record, utc_now
+from ecometer.curves import OTHER_PHASE, DeviceTrack, PhaseBook
+from ecometer.errors import InputError
+from ecometer.record import MAX_WARNINGS, RunRecord, checkpoint_path, write_atomic
+from ecometer.sampler import Sampler
+from ecometer.sensors.base import Sensor
+from ecometer.supervision import Supervisor, short_error
+from ecometer.timeline import BucketTimeline
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ecometer.meter import Meter
+
+log = logging.getLogger("ecometer.meter")
+
+_CHECKPOINT_COST_FACTOR = 200.0  # checkpoint interval >= 200 x its cost (<= 0.5 % of a core)
+_MAX_WORK_PER_CALL = 1e15
+_announced: set[tuple[str, ...]] = set()  # what was said about modelled sources, once per process
+_announced_lock = threading.Lock()
+
+
+@dataclass
+class LiveStatus:
+    """A snapshot of a running meter: seconds elapsed, watts now and joules so far."""
+
+    elapsed_s: float
+    power_w: dict[str, float]
+    energy_j: dict[str, float]
+
+    @property
+    def total_energy_j(self) -> float:
+        return sum(self.energy_j.values())
+
+    @property
+    def total_power_w(self) -> float:
+        return sum(self.power_w.values())
+
+
+class Warnings:
+    """A run's distinct warnings, at most :data:`~ecometer.record.MAX_WARNINGS` kept; each logged once."""
+
+    def __init__(self, name: str, lock: threading.RLock) -> None:  # type: ignore[valid-type]
+        self._name = name
+        self._lock = lock
+        self._kept: list[str] = []
+        self._dropped = 0
+
+    def add(self, message: str) -> None:
+        with self._lock:  # called from the sampler, helper threads and the job's thread
+            if message in self._kept:
+                return
+            if len(self._kept) >= MAX_WARNINGS:
+                self._dropped += 1
+                log.debug("%s: %s", self._name, message)
+                return
+            self._kept.append(message)
+        log.warning("%s: %s", self._name, message)
+
+    def kept(self) -> list[str]:
+        """The warnings for the record, with a count of those not kept."""
+        extra = [f"{self._dropped} further warnings were not kept"] if self._dropped else []
+        return list(self._kept) + extra
+
+
+def announce_modelled(sensors: list[Sensor], notes: list[str]) -> None:
+    """Say once per process, in one line, which sources are modelled or missing (details: the record's notes)."""
+    modelled = tuple(sorted({s.component for s in sensors if s.method == "modelled"}))
+    key = modelled + (("+notes",) if notes else ())
+    if not key:
+        return
+    with _announced_lock:
+        if key in _announced:
+            return
+        _announced.add(key)
+    what = f"{', '.join(modelled)} energy is modelled, not measured" if modelled else "some sources are missing"
+    log.info("%s (why and how: `ecometer info`; the record's notes)", what)
+
+
+class Run:
+    """The state and the work of one run of ``meter`` (see the module docs).
+
+    ``session``: the distributed job's side of this run (see :mod:`ecometer.distributed`),
+    or None for a run of one process.
+    """
+
+    def __init__(self, meter: Meter, session: Any = None) -> None:
+        self.meter = meter
+        self.session = session
+        self.name = meter.name
+        self.scope = meter.scope
+        self.work_unit = meter.work_unit
+        self.meta = dict(meter.meta)
+        self.interval_s = meter.interval_s
+        self.clock = meter.clock
+        self.io_timeout_s = meter.io_timeout_s
+        self.lock = threading.RLock()  # guards measured state; held only briefly
+        self.warnings = Warnings(self.name, self.lock)
+        self.notes: list[str] = []
+        self.work: dict[str, float] = {}
+        self.phases = PhaseBook()
+        self.state = "starting"  # -> running -> stopping -> stopped
+        self.forked = False  # set by ecometer.lifecycle in a forked child: the run goes inert
+        self.record: RunRecord | None = None
+        self.part: RunRecord | None = None  # this process's own record (the job's differs when gathered)
+        self.path: Path | None = None
+        self.sampler: Sampler | None = None
+        self._stopped = threading.Event()
+        self._checkpoint_failed = False
+        self._sync: Callable[[], Any] | None = meter.sync
+        self.has_gpu = False  # a GPU sensor (not a replay): boundaries synchronise the accelerator
+        self.pid = os.getpid()
+        self._next_counter = self._next_checkpoint = math.inf
+        # set by start(): supervisor, started_at, t0 (clock s), timeline, tracks (device id -> track)
+
+    # ---- start -----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Open the sensors, read the counters and start sampling."""
+        meter = self.meter
+        if self.session is not None:
+            sensors, self.notes = self.session.open_sensors()
+            self._sync = self._sync or self.session.sync
+            self.path = self.session.part_path()
+        else:
+            sensors, self.notes = meter._open_sensors()
+            self.path = meter._resolve_out()
+        self.has_gpu = any(s.component == "gpu" and s.name != "replay" for s in sensors)
+        announce_modelled(sensors, self.notes)
+        self.sync_now()
+        try:
+            self.supervisor = Supervisor(
+                sensors, warn=self.warn, lock=self.lock, clock=self.clock, scope=self.scope, name=meter.safe_name
+            )
+        except InputError:
+            for sensor in sensors:
+                sensor.close()
+            raise
+        first = self.supervisor.bounded(self.supervisor.first_read, self.io_timeout_s)  # the run starts after
+        self.started_at = utc_now()
+        self.t0 = self.clock()
+        self.timeline = BucketTimeline(self.t0, bucket_s=self.interval_s, max_buckets=meter.timeline_buckets)
+        self.tracks = self._make_tracks(first)
+        self.state = "running"
+        self._next_counter = self.t0 + meter.counter_interval_s
+        self._next_checkpoint = self.t0 + meter.checkpoint_interval_s
+        self.tick(self.t0, counters=False, bounded=True)
+        self.write_checkpoint()
+        lifecycle.register(self)
+        if meter.background:
+            self.sampler = Sampler(self.tick, self.interval_s, name=f"ecometer-sampler[{meter.safe_name}]")
+            self.sampler.start()
+
+    def _make_tracks(self, first: dict[int, tuple[str, Any]]) -> dict[str, DeviceTrack]:
+        """One energy track per device, anchored at the counters read at the start."""
+        tracks: dict[str, DeviceTrack] = {}
+        for i, guard in enumerate(self.supervisor.guards):
+            status, counters = first[i]
+            if status != "ok" or not isinstance(counters, dict):
+                counters = None
+            for device in guard.devices:
+                value = counters.get(device.id) if counters is not None else None
+                has_counter = value is not None and math.isfinite(value)
+                track = DeviceTrack(
+                    device.id,
+                    self.t0,
+                    has_counter,
+                    sink=self.timeline.add,
+                    max_power_w=getattr(guard.sensor, "max_power_w", None),
+                )
+                if has_counter:
+                    track.anchor(self.t0, value)
+                tracks[device.id] = track
+                guard.tracks.append(track)
+            guard.counting = any(t.has_counter for t in guard.tracks)
+        return tracks
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    @property
+    def active(self) -> bool:
+        """Started and not yet stopped (a second start of its meter is refused)."""
+        return self.state in ("starting", "running", "stopping")
+
+    # ---- stop ------------------------------------------------------------------------------
+    def stop(self, status: str | None = None, error: str | None = None) -> RunRecord:
+        """Finish the run: final counter reads, record built, saved, returned (once; again: the same)."""
+        if self.forked:
+            raise RuntimeError("this meter was started in the parent process; a forked child cannot stop it")
+        with self.lock:
+            state = self.state
+            if state == "running":
+                self.state = "stopping"
+        if state == "stopping":  # another thread is finishing this run: wait for its record
+            self._stopped.wait(2 * self.io_timeout_s + 1.0)
+            if self.record is None:
+                raise RuntimeError(f"meter {self.name!r} is still being stopped by another thread")
+            return self.record
+        if state != "running":
+            assert self.record is not None
+            return self.record
+        try:
+            self.record = self._finish(status, error)
+            self.meter._finished(self)
+            return self.record
+        finally:
+            self.state = "stopped"
+            self._stopped.set()
+
+    def _finish(self, status: str | None, error: str | None) -> RunRecord:
+        lifecycle.unregister(self)
+        deadline = time.monotonic() + self.io_timeout_s
+        if self.sampler is not None:
+            if not self.sampler.stop(timeout_s=min(1.0, self.io_timeout_s / 2)):
+                self.warn("the sampler thread did not stop in time (a sensor call hung); its last data is used")
+            for err in self.sampler.errors:
+                self.warn(f"sampling error: {err}")
+        self.sync_now()
+        t_end = self.clock()
+        self.tick(t_end, counters=True, final=True, timeout_s=max(deadline - time.monotonic(), 0.5))
+        self.supervisor.describe_all()  # fresh descriptions at the end; checkpoints use the cache
+        with self.lock:
+            part = build_record(self, t_end, status or "ok", final=True)
+        part.error = error
+        self.part = part
+        for name, exc in self.supervisor.close(max(deadline - time.monotonic(), 0.5)):
+            log.debug("closing %s failed: %s", name, exc)  # closing must not lose the record
+        if self.session is None:
+            return self._finalise(part, self.path)
+        return self.session.finish(self, part, status)
+
+    def _finalise(self, record: RunRecord, path: Path | None) -> RunRecord:
+        """The meter's ``finish`` hook (footprint, assessment: the face's), then saved to ``path``."""
+        if self.meter.finish is not None:
+            for problem in self.meter.finish(record):
+                self.warn(problem)
+                record.warnings.append(problem)
+        self.save(record, path)
+        return record
+
+    def finalise_on(self, status: str, reason: str) -> RunRecord | None:
+        """Called on SIGTERM or interpreter exit: stop with ``status`` and say why."""
+        if self.forked or not self.running:
+            return self.record
+        self.warn(f"run ended early: {reason}")
+        return self.stop(status=status, error=reason)
+
+    # ---- inside the run ----------------------------------------------------------------------
+    @contextmanager
+    def phase(self, name: str, exact: bool = False) -> Iterator[None]:
+        """See :meth:`ecometer.meter.Meter.phase`."""
+        if not self.running or self.forked:
+            yield
+            return
+        if exact:
+            # the boundary is placed just after the counter reading, so the phase's energy is
+            # the difference of two counter readings (not an interpolation around them)
+            self.sync_now()
+            self.tick(self.clock(), counters=True, bounded=True)
+        t = self.clock()
+        with self.lock:
+            occ = self.phases.enter(str(name), t)
+        if occ.name != str(name):
+            self.warn(
+                f"more than {self.phases.max_names} distinct phase names: further names are counted together "
+                f"as {OTHER_PHASE!r}"
+            )
+        try:
+            yield
+        finally:
+            if exact:
+                self.sync_now()
+                self.tick(self.clock(), counters=True, bounded=True)
+            t_end = self.clock()
+            with self.lock:
+                if self.running:
+                    self.phases.exit(occ, t_end)
+
+    def add_work(self, amount: float, unit: str | None) -> None:
+        """See :meth:`ecometer.meter.Meter.add_work`."""
+        if self.forked:
+            return
+        if not self.running:
+            self.not_running(self.name)
+            return
+        unit = str(unit or self.work_unit or "item")
+        try:
+            value = float(amount)
+        except (TypeError, ValueError, OverflowError):  # not a number, or an int too large for a float
+            value = math.nan
+        if not math.isfinite(value) or value < 0 or value > _MAX_WORK_PER_CALL:
+            shown = repr(amount) if len(repr(amount)) <= 40 else repr(amount)[:37] + "..."
+            self.warn(
+                f"add_work: {shown} {unit[:40]} is not a finite count between 0 and {_MAX_WORK_PER_CALL:g}; ignored"
+            )
+            return
+        with self.lock:
+            self.work[unit] = self.work.get(unit, 0.0) + value
+            self.phases.add_work(unit, value)
+
+    @staticmethod
+    def not_running(name: str) -> None:
+        log.warning("%s: add_work() called while the meter is not running; ignored", name)
+
+    def live(self) -> LiveStatus:
+        with self.lock:
+            now = self.clock()
+            power: dict[str, float] = {}
+            energy: dict[str, float] = {}
+            for guard in self.supervisor.guards:
+                c, tracks = guard.sensor.component, guard.tracks
+                power[c] = power.get(c, 0.0) + sum(t.power_now() for t in tracks)
+                energy[c] = energy.get(c, 0.0) + sum(t.energy_now(now) for t in tracks)
+            return LiveStatus(now - self.t0, power, energy)
+
+    def live_devices(self) -> dict[str, dict[str, Any]]:
+        with self.lock:
+            now = self.clock()
+            return {
+                t.channel: {"component": g.sensor.component, "power_w": t.power_now(), "energy_j": t.energy_now(now)}
+                for g in self.supervisor.guards
+                for t in g.tracks
+            }
+
+    def live_work(self) -> dict[str, float]:
+        with self.lock:
+            return dict(self.work)
+
+    # ---- sampling ----------------------------------------------------------------------------
+    def tick(
+        self,
+        now: float,
+        counters: bool | None = None,
+        final: bool = False,
+        bounded: bool = False,
+        timeout_s: float | None = None,
+    ) -> None:
+        """One sample at ``now``: poll every sensor, read counters when due, resolve phases.
+
+        The sampler calls the sensors directly (skipping one that is busy); ``bounded`` ticks
+        (start, exact phases) and the ``final`` tick call them in helper threads and wait at
+        most ``timeout_s`` (default :attr:`io_timeout_s`).
+        """
+        if self.forked or os.getpid() != self.pid:
+            return
+        if not final and not self.running:
+            return  # a sampler back late from a hung call, after the run ended
+        read = counters if counters is not None else now >= self._next_counter
+        if read:
+            self._next_counter = now + self.meter.counter_interval_s
+        if final or bounded:
+            self.supervisor.sample_bounded(now, read, self.io_timeout_s if timeout_s is None else timeout_s, final)
+        else:
+            self.supervisor.sample_all(now, read)
+        with self.lock:
+            if final:
+                self.supervisor.close_tracks(now)
+                for name in self.phases.close_all(now):
+                    self.warn(f"phase {name!r} was still open at stop; closed there")
+            else:
+                self.supervisor.drop_lost(now, self.t0)
+            self.phases.resolve(list(self.tracks.values()))
+        if not final and now >= self._next_checkpoint:
+            cost = time.perf_counter()
+            self.write_checkpoint()
+            cost = time.perf_counter() - cost
+            # a checkpoint of a large record costs more: space them so that writing them
+            # never takes more than 0.5 % of the sampler's time
+            self._next_checkpoint = now + max(self.meter.checkpoint_interval_s, cost * _CHECKPOINT_COST_FACTOR)
+
+    def sync_now(self) -> None:
+        """Wait for queued accelerator work (a boundary); a failure is a warning, never an exception."""
+        if not self.has_gpu and self._sync is None:
+            return
+        try:
+            if self._sync is not None:
+                self._sync()
+            else:
+                from ecometer.sync import auto_sync
+
+                auto_sync()
+        except Exception as exc:  # noqa: BLE001 - a failed sync must not take the job or the record down
+            self.warn(f"synchronising the accelerator failed ({short_error(exc)}); this boundary may miss queued work")
+
+    # ---- records -------------------------------------------------------------------------------
+    def write_checkpoint(self) -> None:
+        if self.path is None or self._checkpoint_failed or not self.running:
+            return
+        try:
+            with self.lock:
+                record = build_record(self, self.clock(), "running", final=False)
+            write_atomic(checkpoint_path(self.path), record.to_json(indent=None))
+        except Exception as exc:  # noqa: BLE001 - a full disk or odd path must not crash the job
+            self._checkpoint_failed = True
+            self.warn(f"cannot write checkpoint next to {self.path} ({short_error(exc)}); the record is kept in memory")
+
+    def save(self, record: RunRecord, path: Path | None) -> None:
+        """Write ``record`` to ``path`` (and drop its checkpoint); a failure keeps it in memory, with a warning."""
+        if path is None:
+            return
+        try:
+            record.save(path)
+        except Exception as exc:  # noqa: BLE001 - a full disk or odd path must not crash the job
+            message = f"cannot write record {path} ({short_error(exc)}); it is kept in memory (meter.record)"
+            self.warn(message)
+            record.warnings.append(message)
+            return
+        try:
+            checkpoint_path(path).unlink(missing_ok=True)
+        except OSError:
+            pass
+
+    def warn(self, message: str) -> None:
+        self.warnings.add(message)
