@@ -49,8 +49,8 @@ def manual_meter(clock: FakeClock, sensors: Sequence[Any], name: str = "test", *
 
 
 def run_steps(meter: Meter, clock: FakeClock, seconds: float, step: float = 0.1) -> None:
-    """Advance ``clock`` by ``step`` and sample, for ``seconds`` in all."""
-    for _ in range(round(seconds / step)):
+    """Advance ``clock`` by ``step`` and sample, as many whole steps as fit in ``seconds``."""
+    for _ in range(int(seconds / step + 1e-9)):
         clock.advance(step)
         meter.sample_now()
 

@@ -6,24 +6,12 @@ import json
 import threading
 
 import pytest
-from conftest import FakeClock
+from conftest import FakeClock, manual_meter, run_steps
 
 import ecometer
 from ecometer.meter import Meter
 from ecometer.record import checkpoint_path, load_record
 from ecometer.sensors.replay import ReplaySensor
-
-
-def manual_meter(clock: FakeClock, sensors, **kw) -> Meter:
-    kw.setdefault("out", None)
-    return Meter("test", sensors=sensors, clock=clock, background=False, **kw)
-
-
-def run_steps(meter: Meter, clock: FakeClock, seconds: float, step: float) -> None:
-    n = int(seconds / step + 1e-9)
-    for _ in range(n):
-        clock.advance(step)
-        meter.sample_now()
 
 
 @pytest.mark.parametrize("method", ["integrated", "counter"])

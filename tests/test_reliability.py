@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import FakeClock
+from conftest import FakeClock, manual_meter, run_steps
 
 import ecometer
 from ecometer import lifecycle
@@ -101,14 +101,7 @@ class Faulty(Sensor):
 
 
 def manual(clock: FakeClock, sensors, **kw) -> Meter:
-    kw.setdefault("out", None)
-    return Meter("fault", sensors=sensors, clock=clock, background=False, **kw)
-
-
-def run_steps(meter: Meter, clock: FakeClock, seconds: float, step: float = 0.1) -> None:
-    for _ in range(round(seconds / step)):
-        clock.advance(step)
-        meter.sample_now()
+    return manual_meter(clock, sensors, name="fault", **kw)
 
 
 def after(t_fail: float, exc: BaseException) -> Fault:
