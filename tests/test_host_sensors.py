@@ -433,10 +433,10 @@ def _zone(root: Path, zone_id: str, name: str) -> None:
     (d / "max_energy_range_uj").write_text("262143328850\n")
 
 
-def test_host_without_rapl_models_cpu_and_memory_and_warns_once(
+def test_host_without_rapl_models_cpu_and_memory_and_explains_once_quietly(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="ecometer.sensors")
+    caplog.set_level(logging.DEBUG, logger="ecometer.sensors")
     sensors, lines = host.host_sensors(powercap_root=str(tmp_path / "powercap"), hwmon_root=str(tmp_path / "hwmon"))
     try:
         assert [(s.component, s.method) for s in sensors] == [("cpu", "modelled"), ("dram", "modelled")]
@@ -449,6 +449,7 @@ def test_host_without_rapl_models_cpu_and_memory_and_warns_once(
             s.close()
     n = len(caplog.records)
     assert n == len(lines)
+    assert all(r.levelno == logging.DEBUG for r in caplog.records)  # the meter says it once, in one line
     again, lines2 = host.host_sensors(powercap_root=str(tmp_path / "powercap"), hwmon_root=str(tmp_path / "hwmon"))
     for s in again:
         s.close()

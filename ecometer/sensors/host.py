@@ -24,12 +24,14 @@ _warned: set[str] = set()
 _warned_lock = threading.Lock()
 
 
-def _warn_once(line: str) -> None:
+def _explain_once(line: str) -> None:
+    """Log why a better source is missing, once per process, at DEBUG: the meter says in one
+    short line what is modelled, and the full text goes into the record's notes."""
     with _warned_lock:
         if line in _warned:
             return
         _warned.add(line)
-    log.warning("%s", line)
+    log.debug("%s", line)
 
 
 def host_sensors(
@@ -95,7 +97,7 @@ def host_sensors(
             lines.append(f"{dram_reason}; and the memory model is unavailable too ({exc}): no DRAM energy is reported")
 
     for line in lines:
-        _warn_once(line)
+        _explain_once(line)
     return sensors, lines
 
 
