@@ -71,6 +71,7 @@ _STANDARD_KEYS = (
     "supersedes",
     "licence",
     "work_units",
+    "confidence",
 )
 _QUALITY_KEYS = (
     "min_duration_s",
@@ -544,6 +545,13 @@ def _head(ctx: _Ctx, data: dict[str, Any]) -> dict[str, Any]:
     for key in ("supersedes", "licence"):
         if key in head:
             out[key] = _string(ctx, head[key], f"standard.{key}")
+    if "confidence" in head:
+        conf = _number(ctx, head["confidence"], "standard.confidence")
+        if not 0 < conf < 1:
+            raise ctx.error(
+                "standard.confidence", repr(head["confidence"]), "a probability between 0 and 1 (0.9 = 90 %)"
+            )
+        out["confidence"] = conf
     return out
 
 
