@@ -34,9 +34,9 @@ from typing import Any
 from ecometer._version import __version__
 from ecometer.errors import InputError, StandardError
 from ecometer.record import RunRecord
-from ecometer.standards.assess import grade_index, quality_reasons
+from ecometer.standards.assess import grade_index, quality_reasons, record_problems
 from ecometer.standards.loader import load_standard, standard_from_dict
-from ecometer.standards.metrics import QUANTITIES, RUN, NotApplicable, _plural, measure
+from ecometer.standards.metrics import QUANTITIES, RUN, NotApplicable, _plural, cannot_be_negative, measure
 from ecometer.standards.schema import Metric, Standard
 from ecometer.standards.tables import bulk, reported_source
 
@@ -169,10 +169,12 @@ class _Run:
             except NotApplicable as exc:
                 self._skip(r, f"{metric.name} does not apply: {exc.reason}")
                 continue
-            if math.isfinite(v):
-                out.append((r, v))
-            else:
+            if not math.isfinite(v):
                 self._skip(r, f"{metric.name} is not a finite number")
+            elif v < 0 and cannot_be_negative(metric.quantity):
+                self._skip(r, f"{metric.name} is negative ({metric.quantity} cannot be)")
+            else:
+                out.append((r, v))
         return out
 
     def _skip(self, record: RunRecord, why: str) -> None:
@@ -182,7 +184,7 @@ class _Run:
     def usable(self, records: list[RunRecord], std: Standard) -> list[RunRecord]:
         out = []
         for r in records:
-            why = quality_reasons(std, r)
+            why = record_problems(r) + quality_reasons(std, r)
             if why:
                 self._skip(r, "; ".join(why))
             else:
