@@ -244,10 +244,9 @@ def _percent(p: float) -> str:
 def probability_text(
     probabilities: dict[str, float], grade: str | None, stable: bool | None, confidence: float | None
 ) -> str:
-    """``"B 83 %, C 17 %; not stable (needs 90 %)"``: each grade's probability, likeliest first,
-    and whether the likeliest reaches the standard's confidence."""
-    ranked = sorted(probabilities.items(), key=lambda kv: -kv[1])
-    shown = ", ".join(f"{g} {_percent(p)}" for g, p in ranked)
+    """``"B 83 %, C 17 %; not stable (needs 90 %)"``: each grade's probability (in the order
+    given: best grade first) and whether the likeliest reaches the standard's confidence."""
+    shown = ", ".join(f"{g} {_percent(p)}" for g, p in probabilities.items())
     if grade is None or confidence is None:
         return shown
     return f"{shown}; {'stable' if stable else 'not stable'} (needs {_percent(confidence)})"
