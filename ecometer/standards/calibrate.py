@@ -48,6 +48,10 @@ _MIN_DIGITS = 3
 
 
 # ---- band edges ------------------------------------------------------------------------------
+#: why a record with an impossible energy is left out of a calibration (see assess.record_problems)
+BAD_ENERGY = "a component energy is negative or not a finite number"
+
+
 def exact_edges(values: list[float], bands: int, method: str, direction: str) -> list[float]:
     """``bands - 1`` unrounded edges, best grade first (increasing for lower-is-better)."""
     if method not in METHODS:
@@ -164,6 +168,11 @@ class _Run:
     def values(self, records: list[RunRecord], metric: Metric) -> list[tuple[RunRecord, float]]:
         out = []
         for r in records:
+            problems = record_problems(r)
+            if problems:  # counted under one reason; the log names the record and the value
+                log.info("calibration skips record %r: %s", r.name, problems[0])
+                self.skipped[BAD_ENERGY] += 1
+                continue
             try:
                 v = measure(metric.measure, r).central
             except NotApplicable as exc:
@@ -184,7 +193,7 @@ class _Run:
     def usable(self, records: list[RunRecord], std: Standard) -> list[RunRecord]:
         out = []
         for r in records:
-            why = record_problems(r) + quality_reasons(std, r)
+            why = quality_reasons(std, r)
             if why:
                 self._skip(r, "; ".join(why))
             else:
