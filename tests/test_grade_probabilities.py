@@ -233,3 +233,27 @@ def test_cli_score_shows_probabilities_text_and_json(tmp_path, capsys):
     m = data["metrics"]["e"]
     assert m["probabilities"]["B"] == pytest.approx(0.76, abs=0.03) and m["confidence"] == 0.9
     assert sum(m["probabilities"].values()) == pytest.approx(1.0)
+
+
+def test_a_reported_water_figure_is_not_drawn_from_the_sites_water_intensity(monkeypatch):
+    import ecometer.footprint as fpmod
+    from ecometer.standards.sites import attach_footprint
+
+    real = fpmod.footprint
+
+    class WithIntensity:  # the site footprint as the footprint will give it: with an intensity table
+        def __init__(self, record, site):
+            self.data = real(record, site=site).to_dict()
+            ratio = Estimate(1e-3, 0.8e-3, 1.2e-3, distribution="uniform").to_dict()
+            self.data["intensity"] = {"water_total_l": ratio, "carbon_g": ratio}
+
+        def to_dict(self):
+            return self.data
+
+    monkeypatch.setattr(fpmod, "footprint", lambda record, site: WithIntensity(record, site))
+    entry = make_entry("lab/x", 1000.0, work={"token": 1000}, water_l=2.0)
+    attach_footprint(entry, "us-average")
+    fp = entry.attachments["footprint"]
+    assert "water_total_l" not in fp["intensity"] and "carbon_g" in fp["intensity"]
+    d = RecordDraws(entry)
+    assert set(d.quantity("water_total_l")) == {2.0}  # the reported figure, not 1000 J x the site's 1 mL/J
