@@ -350,8 +350,9 @@ def value_problem(est: Estimate, quantity: str) -> str | None:
 
 def _grade_metric(
     std: Standard, metric: Metric, record: RunRecord, class_name: str | None, draws: RecordDraws
-) -> tuple[MetricResult, np.ndarray | None]:
-    """One metric's result, and its draws' grade indices (``None`` when it is not graded)."""
+) -> tuple[MetricResult, np.ndarray | int | None]:
+    """One metric's result, and its draws' grade indices (one int for an exact value; ``None``
+    when it is not graded)."""
     res = MetricResult(
         name=metric.name,
         quantity=metric.quantity,
@@ -397,6 +398,9 @@ def _grade_metric(
     hi_i = grade_index(est.high, thresholds, metric.direction)
     a, b = sorted((lo_i, hi_i))
     res.spans = std.grades[a : b + 1]
+    if est.is_exact:  # the exact rule: a value with no uncertainty has its grade for certain
+        _set_probabilities(res, {res.grade: 1.0}, std.confidence)
+        return res, idx
     indices = band_indices(_metric_draws(metric, record, draws, res), thresholds, metric.direction)
     _set_probabilities(res, index_probabilities(indices, std.grades), std.confidence)
     return res, indices
@@ -500,13 +504,13 @@ def _check_limit(std: Standard, lim: Any, record: RunRecord, draws: RecordDraws)
     crosses_max = lim.max is not None and est.low <= lim.max < est.high
     crosses_min = lim.min is not None and est.low < lim.min <= est.high
     res.within_uncertainty = bool(crosses_max or crosses_min)
-    if lim.field is None:
+    if lim.field is None and not est.is_exact:
         x = draws.measure(lim.measure)
         ok = (x <= lim.max) if lim.max is not None else x == x
         if lim.min is not None:
             ok = ok & (x >= lim.min)
         res.pass_probability = float(ok.mean())
-    else:  # a reported number in record.meta: exact
+    else:  # an exact value (a reported number in record.meta, a counter reading)
         res.pass_probability = 0.0 if fail else 1.0
     return res
 
@@ -571,7 +575,7 @@ def score(record: RunRecord, standard: Standard | str) -> Assessment:
 
     class_name = cls.name if cls is not None else None
     draws = RecordDraws(record, reported_spread=std.quality.reported_spread)
-    indices: dict[str, np.ndarray] = {}
+    indices: dict[str, np.ndarray | int] = {}
     for name, metric in std.metrics.items():
         out.metrics[name], idx = _grade_metric(std, metric, record, class_name, draws)
         if idx is not None:
@@ -597,6 +601,12 @@ def score(record: RunRecord, standard: Standard | str) -> Assessment:
     out.grade = std.grades[_combine(std, graded, "central")]
     best, worst = _combine(std, graded, "best"), _combine(std, graded, "worst")
     out.spans = std.grades[best : worst + 1]
-    overall = combined_index(std, [indices[r.name] for r in graded], _weights(graded))
+    rows = [indices[r.name] for r in graded]
+    if all(isinstance(i, int) for i in rows):  # every value exact: the overall grade is certain
+        _set_probabilities(out, {out.grade: 1.0}, std.confidence)
+        return out
+    import numpy as np
+
+    overall = combined_index(std, np.broadcast_arrays(*rows), _weights(graded))
     _set_probabilities(out, index_probabilities(overall, std.grades), std.confidence)
     return out

@@ -76,7 +76,8 @@ class RecordDraws:
     ) -> None:
         self.record = record
         self.spread = reported_spread
-        self.p = Propagation(n, seed)
+        self._n, self._seed = n, seed
+        self._p: Propagation | None = None
         self.notes: dict[str, str] = {}
         self.reported = is_reported(record)
         self._cache: dict[str, np.ndarray] = {}
@@ -86,8 +87,15 @@ class RecordDraws:
         self.intensity = raw if isinstance(raw, dict) else {}
 
     @property
+    def p(self) -> Propagation:
+        """The record's one propagation (numpy and the generator only once something is drawn)."""
+        if self._p is None:
+            self._p = Propagation(self._n, self._seed)
+        return self._p
+
+    @property
     def n(self) -> int:
-        return self.p.n
+        return self._n
 
     # ---- quantities (SI) ---------------------------------------------------------------
     def quantity(self, name: str) -> np.ndarray:
