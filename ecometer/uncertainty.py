@@ -224,30 +224,42 @@ def envelope(fn: Callable[..., float], inputs: Mapping[str, Estimate | float], *
     return Estimate(central, min(a, b, central), max(a, b, central), distribution="envelope", coverage=None, basis=basis)
 
 
-def band_probabilities(
-    draws: np.ndarray, thresholds: Sequence[float], grades: Sequence[str], direction: str = "lower"
-) -> dict[str, float]:
-    """Probability of each grade for a value whose draws are ``draws``.
+def band_indices(
+    draws: np.ndarray, thresholds: Sequence[float], direction: str = "lower"
+) -> np.ndarray:
+    """The grade index (0 = best) of each of ``draws``, by the standards' rule that a value on
+    an edge belongs to the better grade (see :func:`ecometer.standards.assess.grade_index`).
 
     ``thresholds`` and ``direction`` as a standard states them (best grade first; for
-    ``"lower"`` ascending edges, for ``"higher"`` descending ones), with the standards' rule
-    that a value on an edge belongs to the better grade (see
-    :func:`ecometer.standards.assess.grade_index`). Grades with no draws are left out.
+    ``"lower"`` ascending edges, for ``"higher"`` descending ones).
     """
     import numpy as np
 
-    if len(thresholds) != len(grades) - 1:
-        raise ValueError(f"{len(grades)} grades need {len(grades) - 1} thresholds, found {len(thresholds)}")
     values = np.asarray(draws, dtype=float)
     edges = np.asarray(thresholds, dtype=float)
     if direction == "lower":
-        index = np.searchsorted(edges, values, side="left")
-    elif direction == "higher":
-        index = np.searchsorted(-edges, -values, side="left")
-    else:
-        raise ValueError(f"direction {direction!r}: expected 'lower' or 'higher'")
-    counts = np.bincount(index, minlength=len(grades))
-    return {grades[i]: float(counts[i]) / len(values) for i in range(len(grades)) if counts[i]}
+        return np.searchsorted(edges, values, side="left")
+    if direction == "higher":
+        return np.searchsorted(-edges, -values, side="left")
+    raise ValueError(f"direction {direction!r}: expected 'lower' or 'higher'")
+
+
+def index_probabilities(index: np.ndarray, grades: Sequence[str]) -> dict[str, float]:
+    """The share of draws in each grade, from their grade indices; grades with none left out."""
+    import numpy as np
+
+    counts = np.bincount(np.asarray(index, dtype=int), minlength=len(grades))
+    return {grades[i]: float(counts[i]) / len(index) for i in range(len(grades)) if counts[i]}
+
+
+def band_probabilities(
+    draws: np.ndarray, thresholds: Sequence[float], grades: Sequence[str], direction: str = "lower"
+) -> dict[str, float]:
+    """Probability of each grade for a value whose draws are ``draws`` (see :func:`band_indices`).
+    Grades with no draws are left out."""
+    if len(thresholds) != len(grades) - 1:
+        raise ValueError(f"{len(grades)} grades need {len(grades) - 1} thresholds, found {len(thresholds)}")
+    return index_probabilities(band_indices(draws, thresholds, direction), grades)
 
 
 def most_likely(probabilities: Mapping[str, float]) -> tuple[str, float]:

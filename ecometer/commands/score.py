@@ -33,8 +33,9 @@ def register(subparsers: Any) -> None:
         "score",
         help="grade run records against an efficiency standard",
         description="Grade run records against an efficiency standard (a built-in name or a TOML file): "
-        "per metric the value, grade, margin to the next grade and stability under uncertainty; "
-        "overall grade; hard limits.",
+        "per metric the value, grade, margin to the next grade, the probability of each grade under "
+        "the record's uncertainty (e.g. 'B 83 %, C 17 %') and whether the likeliest reaches the standard's "
+        "confidence (stable); the same overall; hard limits with the probability of passing.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

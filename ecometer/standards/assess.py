@@ -1,7 +1,13 @@
-"""Scoring a run record against a standard: grades, margins, stability, hard limits.
+"""Scoring a run record against a standard: grades, their probabilities, margins, hard limits.
 
 Band edges belong to the better grade: with lower-is-better thresholds ``[1, 2]`` and
 grades ``A, B, C``, a value of exactly 1 is an A and 1.0001 is a B.
+
+``grade`` is the grade of the central value. Grade probabilities are read from joint Monte
+Carlo draws of the record's inputs (:mod:`ecometer.standards.draws`, one propagation per
+record): each metric's draws give the probability of each of its grades, the overall grade is
+combined draw by draw, and a grade is *stable* when its probability is at least the
+standard's ``confidence`` (default 0.9). Hard limits get the probability of passing.
 """
 
 from __future__ import annotations
@@ -9,13 +15,18 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecometer.errors import StandardError
 from ecometer.record import Estimate, RunRecord
-from ecometer.standards.metrics import NotApplicable, measure
+from ecometer.standards.draws import RecordDraws
+from ecometer.standards.metrics import NotApplicable, cannot_be_negative, measure
 from ecometer.standards.schema import Metric, Standard
 from ecometer.standards.tables import is_reported, reported_publisher
+from ecometer.uncertainty import band_indices, index_probabilities, most_likely
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 #: how close to .5 a weighted mean of grade indices counts as a tie (rounded toward the worse grade)
 _TIE = 1e-9
@@ -65,8 +76,15 @@ class MetricResult:
     grade: str | None = None
     next_grade: str | None = None
     improvement_pct: float | None = None
+    #: whether the most likely grade's probability is at least ``confidence``
     stable: bool | None = None
+    #: the grades the interval [low, high] touches
     spans: list[str] = field(default_factory=list)
+    #: grade -> probability from the record's joint draws (grades with none left out)
+    probabilities: dict[str, float] = field(default_factory=dict)
+    most_likely: str | None = None
+    #: the standard's confidence: the probability a grade needs to be stable
+    confidence: float | None = None
     thresholds: list[float] | None = None
     weight: float | None = None
     #: percent the value may worsen before it drops a grade (None for the worst grade)
@@ -76,6 +94,8 @@ class MetricResult:
     assumed_spread: float | None = None
     #: the hardware normalisation applied: the meta value and its factor
     normalised_by: str | None = None
+    #: what the probabilities assume beyond the record's own estimates
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -93,6 +113,8 @@ class LimitResult:
     max: float | None = None
     required: bool = False
     within_uncertainty: bool = False
+    #: probability of passing, from the record's joint draws
+    pass_probability: float | None = None
     reason: str | None = None
 
 
@@ -101,8 +123,10 @@ class Assessment:
     """The result of scoring one record against one standard.
 
     ``grade`` is the overall grade (``None`` when not rated; ``not_rated`` says why);
-    ``passed`` is ``False`` when a hard limit failed. ``stable`` tells whether the overall
-    grade holds across the record's uncertainty; ``spans`` lists the grades it could be.
+    ``passed`` is ``False`` when a hard limit failed. ``probabilities`` gives the
+    probability of each overall grade (combined draw by draw), ``most_likely`` the likeliest,
+    and ``stable`` whether its probability is at least ``confidence``; ``spans`` lists the
+    grades the metrics' intervals reach.
     """
 
     standard: str
@@ -119,6 +143,9 @@ class Assessment:
     class_rule: str | None = None
     stable: bool | None = None
     spans: list[str] = field(default_factory=list)
+    probabilities: dict[str, float] = field(default_factory=dict)
+    most_likely: str | None = None
+    confidence: float | None = None
     metrics: dict[str, MetricResult] = field(default_factory=dict)
     limits: list[LimitResult] = field(default_factory=list)
     source: str = ""
@@ -150,11 +177,7 @@ class Assessment:
             if self.class_rule:
                 lines[0] += f" ({self.class_rule})"
         if self.grade is not None:
-            how = (
-                "stable"
-                if self.stable
-                else f"could be {' to '.join([self.spans[0], self.spans[-1]])} within uncertainty"
-            )
+            how = probability_text(self.probabilities, self.most_likely, self.stable, self.confidence)
             lines.append(f"  overall grade: {self.grade} ({self.combine}; {how})")
         else:
             lines.append("  not rated: " + "; ".join(self.not_rated))
@@ -171,6 +194,8 @@ class Assessment:
                 lines.append(f"  limit {lim.rule}: not checked ({lim.reason})")
             else:
                 note = " (within uncertainty of the limit)" if lim.within_uncertainty else ""
+                if lim.pass_probability is not None:
+                    note += f"; P(pass) {_percent(lim.pass_probability)}"
                 lines.append(f"  limit {lim.rule}: {lim.status} at {_fmt(lim.value)}{note}")
         return "\n".join(lines)
 
@@ -187,8 +212,9 @@ class Assessment:
             text += f"; {m.improvement_pct:.1f} % {better} for {m.next_grade}"
         if m.worse_grade is not None and m.margin_pct is not None:
             text += f"; {m.margin_pct:.1f} % {worse} drops to {m.worse_grade}"
-        if not m.stable:
-            text += f"; near a band edge (could be {', '.join(m.spans)})"
+        if m.probabilities:
+            how = probability_text(m.probabilities, m.most_likely, m.stable, m.confidence)
+            text += f"; {how}" if m.stable else f"; near a band edge: {how}"
         lines = [text]
         pad = f"  {'':<{width}}  "
         if m.thresholds:
@@ -200,9 +226,30 @@ class Assessment:
             notes.append(f"reported mean with an assumed spread of +/-{m.assumed_spread * 100:g} %")
         if m.normalised_by:
             notes.append(f"normalised by hardware: {m.normalised_by}")
+        notes.extend(m.notes)
         if notes:
             lines.append(f"{pad}({'; '.join(notes)})")
         return lines
+
+
+def _percent(p: float) -> str:
+    """``0.8327`` -> ``"83 %"``; a probability above 0 that rounds to 0 % reads ``"<1 %"``."""
+    if 0 < p < 0.005:
+        return "<1 %"
+    if 0.995 <= p < 1:
+        return ">99 %"
+    return f"{p * 100:.0f} %"
+
+
+def probability_text(
+    probabilities: dict[str, float], grade: str | None, stable: bool | None, confidence: float | None
+) -> str:
+    """``"B 83 %, C 17 %; not stable (needs 90 %)"``: each grade's probability (in the order
+    given: best grade first) and whether the likeliest reaches the standard's confidence."""
+    shown = ", ".join(f"{g} {_percent(p)}" for g, p in probabilities.items())
+    if grade is None or confidence is None:
+        return shown
+    return f"{shown}; {'stable' if stable else 'not stable'} (needs {_percent(confidence)})"
 
 
 def _fmt(x: float | None) -> str:
@@ -276,7 +323,36 @@ def quality_reasons(std: Standard, record: RunRecord) -> list[str]:
     return reasons
 
 
-def _grade_metric(std: Standard, metric: Metric, record: RunRecord, class_name: str | None) -> MetricResult:
+def record_problems(record: RunRecord) -> list[str]:
+    """Why ``record``'s energies cannot be graded: a component energy (or a bound of it) that
+    is not a finite number, or is negative. Empty when there is nothing wrong."""
+    out = []
+    for name, comp in record.components.items():
+        unc = comp.uncertainty
+        for what, x in (("energy", comp.energy_j), ("lower bound", unc.low), ("upper bound", unc.high)):
+            if not math.isfinite(x) or x < 0:
+                kind = "not a finite number" if not math.isfinite(x) else "negative"
+                out.append(f"component {name!r} {what} is {x:g} J, {kind}: an energy is a finite number of 0 J or more")
+                break
+    return out
+
+
+def value_problem(est: Estimate, quantity: str) -> str | None:
+    """Why a metric's value cannot be graded (not a number, infinite, negative), or ``None``."""
+    if math.isnan(est.central):
+        return "value is not a number"
+    if not math.isfinite(est.central):
+        return f"value is {est.central:g}, not a finite number"
+    if cannot_be_negative(quantity) and (est.central < 0 or est.low < 0):
+        return f"value {est.central:g} (low {est.low:g}) is negative; {quantity} cannot be negative"
+    return None
+
+
+def _grade_metric(
+    std: Standard, metric: Metric, record: RunRecord, class_name: str | None, draws: RecordDraws
+) -> tuple[MetricResult, np.ndarray | int | None]:
+    """One metric's result, and its draws' grade indices (one int for an exact value; ``None``
+    when it is not graded)."""
     res = MetricResult(
         name=metric.name,
         quantity=metric.quantity,
@@ -285,6 +361,7 @@ def _grade_metric(std: Standard, metric: Metric, record: RunRecord, class_name: 
         direction=metric.direction,
         applies=True,
         weight=metric.weight,
+        confidence=std.confidence,
     )
     try:
         est = _metric_value(std, metric, record, res)
@@ -298,16 +375,17 @@ def _grade_metric(std: Standard, metric: Metric, record: RunRecord, class_name: 
             ) from None
         res.applies = False
         res.reason = exc.reason
-        return res
+        return res, None
     res.value, res.low, res.high = est.central, est.low, est.high
     thresholds = std.thresholds_for(metric.name, class_name)
     res.thresholds = list(thresholds) if thresholds is not None else None
     if thresholds is None:  # only possible in a class with rated = false
         res.reason = "no thresholds for this record's class"
-        return res
-    if math.isnan(est.central):
-        res.reason = "value is not a number"
-        return res
+        return res, None
+    problem = value_problem(est, metric.quantity)
+    if problem:
+        res.reason = problem
+        return res, None
     idx = grade_index(est.central, thresholds, metric.direction)
     res.grade = std.grades[idx]
     if idx > 0:
@@ -319,9 +397,30 @@ def _grade_metric(std: Standard, metric: Metric, record: RunRecord, class_name: 
     lo_i = grade_index(est.low, thresholds, metric.direction)
     hi_i = grade_index(est.high, thresholds, metric.direction)
     a, b = sorted((lo_i, hi_i))
-    res.stable = a == b
     res.spans = std.grades[a : b + 1]
-    return res
+    if est.is_exact:  # the exact rule: a value with no uncertainty has its grade for certain
+        _set_probabilities(res, {res.grade: 1.0}, std.confidence)
+        return res, idx
+    indices = band_indices(_metric_draws(metric, record, draws, res), thresholds, metric.direction)
+    _set_probabilities(res, index_probabilities(indices, std.grades), std.confidence)
+    return res, indices
+
+
+def _metric_draws(metric: Metric, record: RunRecord, draws: RecordDraws, res: MetricResult) -> np.ndarray:
+    """The metric's value in each of the record's joint draws (normalised as its central value)."""
+    x = draws.measure(metric.measure)
+    if metric.normalise is not None:
+        x = x / metric.normalise["factors"][(record.meta or {})[metric.normalise["field"]]]
+    if metric.quantity in draws.notes:
+        res.notes = [draws.notes[metric.quantity]]
+    return x
+
+
+def _set_probabilities(res: Any, probabilities: dict[str, float], confidence: float) -> None:
+    res.probabilities = probabilities
+    res.most_likely, p = most_likely(probabilities)
+    res.confidence = confidence
+    res.stable = p >= confidence
 
 
 def _metric_value(std: Standard, metric: Metric, record: RunRecord, res: MetricResult) -> Estimate:
@@ -385,7 +484,7 @@ def _meta_number(record: RunRecord, name: str) -> Estimate:
     return Estimate.exact(float(value))
 
 
-def _check_limit(std: Standard, lim: Any, record: RunRecord) -> LimitResult:
+def _check_limit(std: Standard, lim: Any, record: RunRecord, draws: RecordDraws) -> LimitResult:
     res = LimitResult(
         name=lim.name, rule=lim.rule, status="unknown", unit=lim.unit, min=lim.min, max=lim.max, required=lim.required
     )
@@ -394,13 +493,40 @@ def _check_limit(std: Standard, lim: Any, record: RunRecord) -> LimitResult:
     except NotApplicable as exc:
         res.reason = exc.reason
         return res
+    if lim.field is None:
+        problem = value_problem(est, lim.measure.quantity)
+        if problem:
+            res.reason = problem
+            return res
     res.value, res.low, res.high = est.central, est.low, est.high
     fail = (lim.max is not None and est.central > lim.max) or (lim.min is not None and est.central < lim.min)
     res.status = "fail" if fail else "pass"
     crosses_max = lim.max is not None and est.low <= lim.max < est.high
     crosses_min = lim.min is not None and est.low < lim.min <= est.high
     res.within_uncertainty = bool(crosses_max or crosses_min)
+    if lim.field is None and not est.is_exact:
+        x = draws.measure(lim.measure)
+        ok = (x <= lim.max) if lim.max is not None else x == x
+        if lim.min is not None:
+            ok = ok & (x >= lim.min)
+        res.pass_probability = float(ok.mean())
+    else:  # an exact value (a reported number in record.meta, a counter reading)
+        res.pass_probability = 0.0 if fail else 1.0
     return res
+
+
+def combined_index(std: Standard, indices: Any, weights: list[float]) -> Any:
+    """The overall grade index from per-metric grade indices (one row per metric: ints, or
+    arrays of draws combined draw by draw): the worst, or the weighted mean rounded half
+    toward the worse grade."""
+    import numpy as np
+
+    idx = np.asarray(indices)
+    if std.combine == "worst":
+        return idx.max(axis=0)
+    w = np.asarray(weights, dtype=float).reshape((-1,) + (1,) * (idx.ndim - 1))
+    mean = (w * idx).sum(axis=0) / w.sum()
+    return np.minimum(len(std.grades) - 1, np.floor(mean + 0.5 + _TIE)).astype(int)
 
 
 def _combine(std: Standard, results: list[MetricResult], pick: str) -> int:
@@ -413,11 +539,11 @@ def _combine(std: Standard, results: list[MetricResult], pick: str) -> int:
         else:
             ends = (std.grades.index(r.spans[0]), std.grades.index(r.spans[-1]))
             idx.append(min(ends) if pick == "best" else max(ends))
-    if std.combine == "worst":
-        return max(idx)
-    weights = [r.weight if r.weight is not None else 1.0 for r in results]
-    mean = sum(w * i for w, i in zip(weights, idx, strict=True)) / sum(weights)
-    return min(len(std.grades) - 1, math.floor(mean + 0.5 + _TIE))
+    return int(combined_index(std, idx, _weights(results)))
+
+
+def _weights(results: list[MetricResult]) -> list[float]:
+    return [r.weight if r.weight is not None else 1.0 for r in results]
 
 
 def score(record: RunRecord, standard: Standard | str) -> Assessment:
@@ -433,6 +559,7 @@ def score(record: RunRecord, standard: Standard | str) -> Assessment:
         grades=list(std.grades),
         combine=std.combine,
         source=std.source,
+        confidence=std.confidence,
     )
     cls, why = std.classify(record)
     if why:
@@ -443,13 +570,18 @@ def score(record: RunRecord, standard: Standard | str) -> Assessment:
         if not cls.rated:
             about = f" ({cls.description})" if cls.description else ""
             out.not_rated.append(f"class {cls.name!r}{about} is not rated by {std.name}")
+    out.not_rated.extend(record_problems(record))
     out.not_rated.extend(quality_reasons(std, record))
 
     class_name = cls.name if cls is not None else None
+    draws = RecordDraws(record, reported_spread=std.quality.reported_spread)
+    indices: dict[str, np.ndarray | int] = {}
     for name, metric in std.metrics.items():
-        out.metrics[name] = _grade_metric(std, metric, record, class_name)
+        out.metrics[name], idx = _grade_metric(std, metric, record, class_name, draws)
+        if idx is not None:
+            indices[name] = idx
 
-    out.limits = [_check_limit(std, lim, record) for lim in std.limits]
+    out.limits = [_check_limit(std, lim, record, draws) for lim in std.limits]
     out.passed = not any(lim.status == "fail" for lim in out.limits)
     for lim in out.limits:
         if lim.status == "unknown" and lim.required:
@@ -463,11 +595,18 @@ def score(record: RunRecord, standard: Standard | str) -> Assessment:
         out.rated = False
         for r in out.metrics.values():  # values stay; grades of an unrated record would mislead
             if r.value is not None:
-                r.grade = r.next_grade = r.improvement_pct = None
-                r.stable, r.spans, r.reason = None, [], "record not rated"
+                r.grade = r.next_grade = r.improvement_pct = r.most_likely = None
+                r.stable, r.spans, r.probabilities, r.reason = None, [], {}, r.reason or "record not rated"
         return out
     out.grade = std.grades[_combine(std, graded, "central")]
     best, worst = _combine(std, graded, "best"), _combine(std, graded, "worst")
     out.spans = std.grades[best : worst + 1]
-    out.stable = best == worst
+    rows = [indices[r.name] for r in graded]
+    if all(isinstance(i, int) for i in rows):  # every value exact: the overall grade is certain
+        _set_probabilities(out, {out.grade: 1.0}, std.confidence)
+        return out
+    import numpy as np
+
+    overall = combined_index(std, np.broadcast_arrays(*rows), _weights(graded))
+    _set_probabilities(out, index_probabilities(overall, std.grades), std.confidence)
     return out

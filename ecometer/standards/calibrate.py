@@ -34,9 +34,9 @@ from typing import Any
 from ecometer._version import __version__
 from ecometer.errors import InputError, StandardError
 from ecometer.record import RunRecord
-from ecometer.standards.assess import grade_index, quality_reasons
+from ecometer.standards.assess import grade_index, quality_reasons, record_problems
 from ecometer.standards.loader import load_standard, standard_from_dict
-from ecometer.standards.metrics import QUANTITIES, RUN, NotApplicable, _plural, measure
+from ecometer.standards.metrics import QUANTITIES, RUN, NotApplicable, _plural, cannot_be_negative, measure
 from ecometer.standards.schema import Metric, Standard
 from ecometer.standards.tables import bulk, reported_source
 
@@ -48,6 +48,10 @@ _MIN_DIGITS = 3
 
 
 # ---- band edges ------------------------------------------------------------------------------
+#: why a record with an impossible energy is left out of a calibration (see assess.record_problems)
+BAD_ENERGY = "a component energy is negative or not a finite number"
+
+
 def exact_edges(values: list[float], bands: int, method: str, direction: str) -> list[float]:
     """``bands - 1`` unrounded edges, best grade first (increasing for lower-is-better)."""
     if method not in METHODS:
@@ -164,15 +168,22 @@ class _Run:
     def values(self, records: list[RunRecord], metric: Metric) -> list[tuple[RunRecord, float]]:
         out = []
         for r in records:
+            problems = record_problems(r)
+            if problems:  # counted under one reason; the log names the record and the value
+                log.info("calibration skips record %r: %s", r.name, problems[0])
+                self.skipped[BAD_ENERGY] += 1
+                continue
             try:
                 v = measure(metric.measure, r).central
             except NotApplicable as exc:
                 self._skip(r, f"{metric.name} does not apply: {exc.reason}")
                 continue
-            if math.isfinite(v):
-                out.append((r, v))
-            else:
+            if not math.isfinite(v):
                 self._skip(r, f"{metric.name} is not a finite number")
+            elif v < 0 and cannot_be_negative(metric.quantity):
+                self._skip(r, f"{metric.name} is negative ({metric.quantity} cannot be)")
+            else:
+                out.append((r, v))
         return out
 
     def _skip(self, record: RunRecord, why: str) -> None:

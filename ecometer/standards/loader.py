@@ -12,6 +12,7 @@ import copy
 import difflib
 import functools
 import math
+import os
 import re
 import sys
 from importlib import resources
@@ -20,7 +21,7 @@ from typing import Any
 
 from ecometer import units as U
 from ecometer.errors import StandardError
-from ecometer.standards.metrics import GPU_HOUR, QUANTITIES, RUN
+from ecometer.standards.metrics import GPU_HOUR, QUANTITIES, RUN, cannot_be_negative
 from ecometer.standards.schema import (
     BANDS,
     COMBINE,
@@ -33,6 +34,7 @@ from ecometer.standards.schema import (
     Standard,
     StdClass,
 )
+from ecometer.textfile import read_text_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -40,6 +42,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 BUILTIN_PACKAGE = "ecometer.standards"
+#: the largest standard file read: a standard is a few kB (its calibration notes a few more)
+MAX_STANDARD_BYTES = 4 * 2**20
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 _STD_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -71,6 +75,7 @@ _STANDARD_KEYS = (
     "supersedes",
     "licence",
     "work_units",
+    "confidence",
 )
 _QUALITY_KEYS = (
     "min_duration_s",
@@ -229,7 +234,12 @@ def _measure(ctx: _Ctx, table: dict[str, Any], path: str, work_units: list[str])
     return {"quantity": quantity, "per": per, "scale": scale, "unit": unit, "work": work}
 
 
-def _thresholds(ctx: _Ctx, value: Any, path: str, direction: str, grades: list[str]) -> list[float]:
+def _thresholds(ctx: _Ctx, value: Any, path: str, metric: Metric | dict[str, Any], grades: list[str]) -> list[float]:
+    """Band edges of ``metric`` (its direction and quantity): ordered, finite, and not below 0
+    for a quantity that cannot be negative."""
+    direction, quantity = (
+        (metric.direction, metric.quantity) if isinstance(metric, Metric) else (metric["direction"], metric["quantity"])
+    )
     n = len(grades) - 1
     if not isinstance(value, list):
         raise ctx.error(path, _show(value), f"a list of {n} numbers")
@@ -242,6 +252,8 @@ def _thresholds(ctx: _Ctx, value: Any, path: str, direction: str, grades: list[s
     out: list[float] = []
     for i, v in enumerate(value):
         x = _number(ctx, v, f"{path}[{i}]")
+        if x < 0 and cannot_be_negative(quantity):
+            raise ctx.error(f"{path}[{i}]", repr(v), f"a value of 0 or more: {quantity} cannot be negative")
         if out:
             prev = out[-1]
             if direction == "lower" and not x > prev:
@@ -271,7 +283,9 @@ def _metric(ctx: _Ctx, name: str, table: Any, grades: list[str], combine: str, w
         raise ctx.error(f"{path}.direction", repr(direction), f"{natural!r}: for {m['quantity']} {natural} is better")
     thresholds = None
     if "thresholds" in table:
-        thresholds = _thresholds(ctx, table["thresholds"], f"{path}.thresholds", direction, grades)
+        thresholds = _thresholds(
+            ctx, table["thresholds"], f"{path}.thresholds", {"direction": direction, "quantity": m["quantity"]}, grades
+        )
     weight = None
     if "weight" in table:
         weight = _number(ctx, table["weight"], f"{path}.weight", positive=True)
@@ -335,10 +349,19 @@ def _match_rule(ctx: _Ctx, value: Any, path: str) -> Any:
     if isinstance(value, list):
         if not value or not all(isinstance(v, scalar) for v in value):
             raise ctx.error(path, _show(value), "a non-empty list of strings or numbers")
+        for i, v in enumerate(value):
+            _matchable(ctx, v, f"{path}[{i}]")
         return list(value)
     if isinstance(value, scalar):
-        return value
+        return _matchable(ctx, value, path)
     raise ctx.error(path, _show(value), "a value, a list of values, or a range {min = .., max = ..}")
+
+
+def _matchable(ctx: _Ctx, value: Any, path: str) -> Any:
+    """A value a meta field can equal: not NaN (equal to nothing) nor infinite."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ctx.error(path, _show(value), "a string or a finite number (nan and inf match no record)")
+    return value
 
 
 def _class(ctx: _Ctx, name: str, table: Any, metrics: dict[str, Metric], grades: list[str]) -> StdClass:
@@ -374,9 +397,7 @@ def _class(ctx: _Ctx, name: str, table: Any, metrics: dict[str, Metric], grades:
                     f"unknown metric {metric!r}",
                     f"one of the metrics {list(metrics)}{_hint(metric, list(metrics))}",
                 )
-            thresholds[metric] = _thresholds(
-                ctx, value, f"{path}.thresholds.{metric}", metrics[metric].direction, grades
-            )
+            thresholds[metric] = _thresholds(ctx, value, f"{path}.thresholds.{metric}", metrics[metric], grades)
     desc = table.get("description", "")
     if desc:
         _string(ctx, desc, f"{path}.description")
@@ -474,6 +495,10 @@ def _limit(ctx: _Ctx, i: int, table: Any, work_units: list[str]) -> Limit:
     _string(ctx, name, f"{path}.name", pattern=_NAME, what="a name of letters, digits, '_' or '-'")
     lo = _number(ctx, table["min"], f"{path}.min") if "min" in table else None
     hi = _number(ctx, table["max"], f"{path}.max") if "max" in table else None
+    if m["quantity"] is not None and cannot_be_negative(m["quantity"]):
+        for key, x in (("min", lo), ("max", hi)):
+            if x is not None and x < 0:
+                raise ctx.error(f"{path}.{key}", repr(table[key]), f"a value of 0 or more: {m['quantity']} cannot be negative")
     if lo is None and hi is None:
         raise ctx.error(f"{path}.max", "neither min nor max", "max = .., min = .., or both")
     if lo is not None and hi is not None and lo > hi:
@@ -527,8 +552,10 @@ def _head(ctx: _Ctx, data: dict[str, Any]) -> dict[str, Any]:
         raise ctx.error("standard.grades", _show(grades), "a list of at least 2 grade labels, best first")
     for i, g in enumerate(grades):
         _string(ctx, g, f"standard.grades[{i}]")
-        if g in grades[:i]:
-            raise ctx.error(f"standard.grades[{i}]", f"{g!r} a second time", "unique grade labels")
+        same = [h for h in grades[:i] if h.strip() == g.strip()]
+        if same:
+            shown = f"{g!r} a second time" if same[0] == g else f"{g!r}, the same label as {same[0]!r} but for spaces"
+            raise ctx.error(f"standard.grades[{i}]", shown, "unique grade labels (surrounding spaces do not count)")
     out["grades"] = list(grades)
     out["combine"] = _choice(ctx, head.get("combine", "worst"), "standard.combine", COMBINE)
     if head.get("bands") is not None:
@@ -544,6 +571,13 @@ def _head(ctx: _Ctx, data: dict[str, Any]) -> dict[str, Any]:
     for key in ("supersedes", "licence"):
         if key in head:
             out[key] = _string(ctx, head[key], f"standard.{key}")
+    if "confidence" in head:
+        conf = _number(ctx, head["confidence"], "standard.confidence")
+        if not 0 < conf < 1:
+            raise ctx.error(
+                "standard.confidence", repr(head["confidence"]), "a probability between 0 and 1 (0.9 = 90 %)"
+            )
+        out["confidence"] = conf
     return out
 
 
@@ -682,6 +716,13 @@ def parse_standard(text: str, *, origin: str = "<text>") -> Standard:
     """Parse and validate TOML ``text``."""
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise StandardError(
+            origin,
+            "",
+            "arrays or tables nested too deeply to parse",
+            "a standard file (its tables and arrays nest a few levels deep)",
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
         raise StandardError(
@@ -709,14 +750,16 @@ def load_standard(name_or_path: str | Path | Standard) -> Standard:
     spec = str(name_or_path)
     path = Path(spec)
     if isinstance(name_or_path, Path) or spec.endswith(".toml") or path.exists() or "/" in spec:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        if not os.path.lexists(spec):
             raise StandardError(
                 spec, "", "no such file", f"a standard file, or a built-in name: one of {builtin_names()}"
-            ) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise StandardError(spec, "", f"an unreadable file ({exc})", "a UTF-8 TOML file") from None
+            )
+        text = read_text_file(
+            spec,
+            MAX_STANDARD_BYTES,
+            what="standard",
+            error=lambda msg: StandardError(spec, "", msg.removeprefix(f"{spec}: "), "a UTF-8 TOML file"),
+        )
         return parse_standard(text, origin=spec)
     names = builtin_names()
     if spec not in names:

@@ -39,6 +39,16 @@ GRADABLE = (
 )
 QUANTITIES: dict[str, Quantity] = {name: quantities.QUANTITIES[name] for name in GRADABLE}
 
+#: dimensions of physical amounts that cannot be negative (energy, water, carbon, time, power,
+#: ratios of them); every quantity of the registry is of one today
+NONNEGATIVE_DIMENSIONS = ("energy", "volume", "mass", "time", "power", "ratio", "water_intensity", "rate")
+
+
+def cannot_be_negative(quantity: str) -> bool:
+    """Whether ``quantity`` (a name in :mod:`ecometer.quantities`) is an amount that is never below 0."""
+    q = quantities.QUANTITIES.get(quantity)
+    return q is not None and q.dimension in NONNEGATIVE_DIMENSIONS
+
 
 # ---- measures ------------------------------------------------------------------------------
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ COMBINE = ("worst", "weighted")
 DIRECTIONS = ("lower", "higher")
 BANDS = ("equal-width", "quantile", "geometric", "manual")
 STATUSES = ("draft", "published", "withdrawn")
+#: the probability the most likely grade needs for a grade to be called stable (``confidence``)
+DEFAULT_CONFIDENCE = 0.9
 #: work units a metric may be normalised by (``per``) without declaring them in
 #: ``standard.work_units``; a misspelt unit is an error at ``standard check``
 KNOWN_WORK_UNITS = (
@@ -156,6 +158,8 @@ class Standard:
     changelog: list[dict[str, str]] = field(default_factory=list)
     #: work units beyond the known ones (``per`` must be one of either)
     work_units: list[str] = field(default_factory=list)
+    #: the probability a grade needs to be stable (most likely grade's probability >= this)
+    confidence: float = DEFAULT_CONFIDENCE
     #: where it was read from (a path or ``builtin:NAME``); not part of the standard itself
     source: str = field(default="<memory>", compare=False)
     #: the file's leading comment block (its rationale), kept when it is recalibrated
@@ -226,6 +230,8 @@ class Standard:
                 head[key] = getattr(self, key)
         if self.work_units:
             head["work_units"] = list(self.work_units)
+        if self.confidence != DEFAULT_CONFIDENCE:
+            head["confidence"] = self.confidence
         out: dict[str, Any] = {"standard": head}
         q = {k: v for k, v in vars(self.quality).items() if v is not None and v is not False}
         if q:

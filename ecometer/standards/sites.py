@@ -42,6 +42,10 @@ def attach_footprint(record: RunRecord, site: Any) -> None:
         data["water"]["total_l"] = {"central": water, "low": water, "high": water}
         for key in ("onsite_l", "offsite_l", "withdrawal_l", "onsite_withdrawal_l", "offsite_withdrawal_l"):
             data["water"].pop(key, None)  # the split of a reported total is unknown
+        intensity = data.get("intensity")
+        if isinstance(intensity, dict):  # water per joule of the site no longer describes the water graded
+            for key in [k for k in intensity if k.startswith("water_")]:
+                intensity.pop(key)
         data.setdefault("warnings", []).append("total water is the corpus's reported figure, not the site's")
         log.info("record %r: water graded from the reported figure, not the site", record.name)
     record.attach(FOOTPRINT, data)

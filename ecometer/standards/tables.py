@@ -32,6 +32,7 @@ import csv
 import functools
 import gc
 import hashlib
+import io
 import json
 import math
 import re
@@ -44,6 +45,7 @@ from typing import Any
 from ecometer import units as U
 from ecometer.errors import InputError
 from ecometer.record import Component, Estimate, RunRecord
+from ecometer.textfile import read_text_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -55,6 +57,10 @@ FILE_COLUMN = "@file"  # the stem of the table's file name
 ROW_COLUMN = "@row"  # the row number (1 = first data row)
 COMPONENTS = ("it", "gpu")
 TABLE_SUFFIXES = (".csv", ".json")
+#: the largest import spec read (a spec is a few hundred bytes)
+MAX_SPEC_BYTES = 2**20
+#: the largest published table read (far above any leaderboard; a bound on memory, not a format rule)
+MAX_TABLE_BYTES = 512 * 2**20
 
 _SOURCE_KEYS = ("publisher", "title", "date", "url", "licence", "note")
 _ENTRY_KEYS = (
@@ -288,17 +294,18 @@ def load_spec(name_or_path: str | Path) -> ImportSpec:
     path = Path(name_or_path)
     if not path.exists() and str(name_or_path) in builtin_specs():
         path = _corpora_dir() / f"{name_or_path}.toml"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(
-            f"{name_or_path}: cannot read the import spec ({exc.strerror or exc}); "
-            f"expected a TOML file or one of {builtin_specs()}"
-        ) from None
+    text = read_text_file(
+        path,
+        MAX_SPEC_BYTES,
+        what="import spec",
+        error=lambda msg: InputError(f"{msg}; expected a TOML file or one of {builtin_specs()}"),
+    )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: malformed TOML ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{path}: malformed import spec: arrays or tables nested too deeply to parse") from None
     return spec_from_dict(data, origin=str(path))
 
 
@@ -319,8 +326,8 @@ def is_table(path: Path, spec: ImportSpec | None) -> bool:
     """Whether ``path`` is a published table rather than a record file."""
     if path.suffix.lower() == ".csv":
         return True
-    if path.suffix.lower() != ".json" or spec is None:
-        return False
+    if path.suffix.lower() != ".json" or spec is None or not path.is_file():
+        return False  # a FIFO or device is not opened here (reading it would wait or never end)
     with path.open("rb") as fh:
         head = fh.read(4096).lstrip()
     return head.startswith(b"[") or (spec.records_key is not None and b'"schema_version"' not in head)
@@ -328,14 +335,12 @@ def is_table(path: Path, spec: ImportSpec | None) -> bool:
 
 def table_rows(path: Path, records_key: str | None = None) -> list[dict[str, Any]]:
     """The rows of a CSV file (strings) or a JSON list (optionally under ``records_key``)."""
+    text = read_text_file(path, MAX_TABLE_BYTES, what="table")
     try:
         if path.suffix.lower() == ".csv":
-            with path.open(newline="", encoding="utf-8-sig") as fh:
-                return list(csv.DictReader(fh))
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the table ({exc.strerror or exc})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError, csv.Error) as exc:
+            return list(csv.DictReader(io.StringIO(text, newline="")))
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError, csv.Error) as exc:
         raise InputError(f"{path}: not a readable table ({exc})") from None
     if records_key is not None:
         if not isinstance(data, dict) or records_key not in data:
