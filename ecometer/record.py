@@ -472,8 +472,8 @@ class _Reader:
 
     def estimate(self, value: Any, where: str) -> Estimate:
         d = self.obj(value, where, ("central", "low", "high"))
-        central, low, high = (self.number(d[k], f"{where}.{k}") for k in ("central", "low", "high"))
-        slack = 1e-9 * max(abs(central), abs(low), abs(high))  # rounding in sums of intervals
+        central, low, high = (self.amount(d[k], f"{where}.{k}") for k in ("central", "low", "high"))  # energies
+        slack = 1e-9 * max(central, low, high)  # rounding in sums of intervals
         if not low - slack <= central <= high + slack:
             raise RecordError(
                 f"{self.origin}: malformed record: {where} has low {low!r}, central {central!r}, high {high!r}; "

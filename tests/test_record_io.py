@@ -217,7 +217,8 @@ def _record_file(tmp_path: Path, change) -> Path:
     return path
 
 
-def _set(*keys_and_value):
+def set_field(*keys_and_value):
+    """A change of a record dict: ``set_field("components", "gpu", "energy_j", -5.0)``."""
     *keys, value = keys_and_value
 
     def change(data: dict) -> None:
@@ -233,21 +234,22 @@ def _set(*keys_and_value):
     "change, message",
     [
         (
-            _set("components", "gpu", "uncertainty", "low", 500.0),
+            set_field("components", "gpu", "uncertainty", "low", 500.0),
             r"components\.gpu\.uncertainty has low 500\.0, central 100\.0, high 105\.0; expected low <= central <= high",
         ),
         (
-            _set("components", "gpu", "uncertainty", "high", 1.0),
+            set_field("components", "gpu", "uncertainty", "high", 1.0),
             r"components\.gpu\.uncertainty has .*expected low <= central <= high",
         ),
-        (_set("components", "gpu", "energy_j", -5.0), r"components\.gpu\.energy_j is -5\.0, expected a finite number >= 0"),
-        (_set("components", "gpu", "devices", "gpu:0", math.inf), r"components\.gpu\.devices\.gpu:0 is inf, expected a fin"),
-        (_set("duration_s", math.nan), r"duration_s is nan, expected a finite number"),
-        (_set("duration_s", None), r"duration_s is null \(a number that was not finite when saved\)"),
-        (_set("duration_s", -1), r"duration_s is -1, expected a finite number >= 0"),
-        (_set("phases", "step", "energy_j", math.inf), r"phases\.step\.energy_j is inf"),
-        (_set("phases", "step", "count", -2), r"phases\.step\.count is -2, expected an integer >= 0"),
-        (_set("work", "sample", -5), r"work\.sample is -5, expected a finite number >= 0"),
+        (set_field("components", "gpu", "energy_j", -5.0), r"components\.gpu\.energy_j is -5\.0, expected a finite number >= 0"),
+        (set_field("components", "gpu", "uncertainty", "low", -1.0), r"components\.gpu\.uncertainty\.low is -1\.0, expected a fi"),
+        (set_field("components", "gpu", "devices", "gpu:0", math.inf), r"components\.gpu\.devices\.gpu:0 is inf, expected a fin"),
+        (set_field("duration_s", math.nan), r"duration_s is nan, expected a finite number"),
+        (set_field("duration_s", None), r"duration_s is null \(a number that was not finite when saved\)"),
+        (set_field("duration_s", -1), r"duration_s is -1, expected a finite number >= 0"),
+        (set_field("phases", "step", "energy_j", math.inf), r"phases\.step\.energy_j is inf"),
+        (set_field("phases", "step", "count", -2), r"phases\.step\.count is -2, expected an integer >= 0"),
+        (set_field("work", "sample", -5), r"work\.sample is -5, expected a finite number >= 0"),
         (
             lambda d: d["timeline"]["power_w"]["gpu:0"].extend([1.0, 2.0]),
             r"timeline\.power_w\.gpu:0 has \d+ values for \d+ times \(timeline\.t_s\); expected one value",
@@ -256,17 +258,18 @@ def _set(*keys_and_value):
         (lambda d: d["timeline"]["t_s"].__setitem__(0, math.inf), r"timeline\.t_s\[0\] is inf"),
         (lambda d: d["timeline"]["power_w"]["gpu:0"].__setitem__(0, -3.0), r"timeline\.power_w\.gpu:0\[0\] is -3\.0"),
         (
-            _set("timeline", "spans", 0, "end_s", -1.0),
+            set_field("timeline", "spans", 0, "end_s", -1.0),
             r"timeline\.spans\[0\]\.end_s is -1\.0, expected a time >= its start_s",
         ),
         (lambda d: d.pop("name"), r"malformed record: it has no 'name'"),
-        (_set("name", 3), r"malformed record: name is 3, expected a string"),
-        (_set("status", "done"), r"malformed record: status is 'done', expected one of \("),
+        (set_field("name", 3), r"malformed record: name is 3, expected a string"),
+        (set_field("status", "done"), r"malformed record: status is 'done', expected one of \("),
     ],
     ids=[
         "low-above-central",
         "high-below-central",
         "negative-energy",
+        "negative-low-bound",
         "infinite-device-energy",
         "nan-duration",
         "null-duration",

@@ -22,12 +22,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from test_cli_run import ENV, ecometer, wait_for
 
 from ecometer.commands.run import WorkFile, read_work_file
 from ecometer.record import checkpoint_path, load_record
-
-ROOT = Path(__file__).resolve().parents[1]
-ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
 
 # a grandchild that says who it is, then runs until stopped
 GRANDCHILD = """
@@ -40,25 +38,6 @@ t = time.monotonic()
 while time.monotonic() - t < 60:
     time.sleep(0.05)
 """
-
-
-def ecometer(*args: str, env: dict | None = None, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "ecometer", *args],
-        env=env or ENV,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **kwargs,
-    )
-
-
-def wait_for(path: Path, timeout: float = 30.0) -> None:
-    end = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < end, f"{path} never appeared"
-        time.sleep(0.02)
 
 
 def running(pid: int) -> bool:
@@ -329,8 +308,15 @@ def test_ctrl_z_stops_ecometer_with_the_command_and_fg_resumes_both(tmp_path):
     wait_for(tmp_path / "ready")
     time.sleep(0.2)
     term.type(b"\x1a")  # Ctrl-Z
-    pid, status = os.waitpid(term.pid, os.WUNTRACED)  # what a shell waits for
-    assert pid == term.pid and os.WIFSTOPPED(status), "ecometer did not stop with its command"
+    end = time.monotonic() + 20
+    while True:  # what a shell waits for
+        pid, status = os.waitpid(term.pid, os.WUNTRACED | os.WNOHANG)
+        if pid or time.monotonic() > end:
+            break
+        time.sleep(0.05)
+    if not (pid == term.pid and os.WIFSTOPPED(status)):
+        term.wait(timeout=0.1)  # kills it
+        pytest.fail("ecometer did not stop with its command")
     os.kill(term.pid, signal.SIGCONT)  # fg (ecometer took the terminal back, so it is in the foreground)
     time.sleep(0.3)
     term.type(b"after fg\n")
@@ -388,8 +374,8 @@ def _unwritable(kind: str, tmp_path: Path, tmpfs) -> Path:
 @pytest.mark.parametrize("kind", ["full-disk", "read-only-fs", "parent-is-a-file", "out-is-a-folder"])
 def test_an_unwritable_output_saves_to_a_stated_fallback_and_exits_non_zero(tmp_path, tmpfs, kind):
     asked = _unwritable(kind, tmp_path, tmpfs)
-    fallback_dir = tmp_path / "fallback"
-    proc = ecometer("run", "--out", str(asked), "--", "true", env=dict(ENV, ECOMETER_DIR=str(fallback_dir)))
+    fallback_dir = tmp_path / "ecometer-runs"  # the default $ECOMETER_DIR, in the folder it runs in
+    proc = ecometer("run", "--out", str(asked), "--", "true", cwd=str(tmp_path))
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 74, err
     saved = list(fallback_dir.glob("true-*.json"))
@@ -406,10 +392,10 @@ def test_an_unwritable_output_saves_to_a_stated_fallback_and_exits_non_zero(tmp_
 
 def test_an_unwritable_output_keeps_the_commands_own_failure_code(tmp_path, tmpfs):
     asked = _full_disk(tmpfs)
-    proc = ecometer("run", "--out", str(asked), "--", "sh", "-c", "exit 3", env=dict(ENV, ECOMETER_DIR=str(tmp_path)))
+    proc = ecometer("run", "--out", str(asked), "--", "sh", "-c", "exit 3", cwd=str(tmp_path))
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 3
-    (saved,) = tmp_path.glob("sh-*.json")
+    (saved,) = (tmp_path / "ecometer-runs").glob("sh-*.json")
     assert load_record(saved).error == "exited with code 3" and f"record: {saved}" in err
 
 

@@ -501,7 +501,7 @@ def _ensure_saved(asked: Path | None, record: Any, before: Any) -> tuple[Path | 
         record.save(asked)
         return asked, None
     except Exception as exc:  # noqa: BLE001 - any failure to write leads to the fallback
-        reason = _reason(exc)
+        reason = _reason(exc, asked)
     record.warnings[:] = [w for w in record.warnings if not w.startswith(f"cannot write record {asked}")]
     tried = []
     for candidate in _fallback_paths(record.name, asked):
@@ -511,7 +511,7 @@ def _ensure_saved(asked: Path | None, record: Any, before: Any) -> tuple[Path | 
             record.save(candidate)
         except Exception as exc:  # noqa: BLE001 - try the next place
             record.warnings.pop()
-            tried.append(f"{candidate} ({_reason(exc)})")
+            tried.append(f"{candidate} ({_reason(exc, candidate)})")
             continue
         try:
             checkpoint_path(asked).unlink(missing_ok=True)
@@ -531,11 +531,17 @@ def _fallback_paths(name: str, asked: Path) -> list[Path]:
 
     auto = record_path("auto", name, suffix=str(os.getpid()))
     assert auto is not None
-    places = [auto, Path(tempfile.gettempdir()) / "ecometer-runs" / auto.name]
-    return [p for p in places if os.path.abspath(p) != os.path.abspath(asked)]
+    places = [Path(os.path.abspath(p)) for p in (auto, Path(tempfile.gettempdir()) / "ecometer-runs" / auto.name)]
+    return [p for p in places if p != Path(os.path.abspath(asked))]
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException, path: Path) -> str:
+    """Why ``path`` could not be written, in words (a file in the way is named)."""
+    for folder in Path(os.path.abspath(path)).parents:
+        if folder.exists():
+            if not folder.is_dir():
+                return f"{folder} is a file, not a folder"
+            break
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
