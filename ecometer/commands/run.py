@@ -425,7 +425,7 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
             sys.stderr.write(f"ecometer run: warning: {problem}\n")
         if args.work is not None:
             meter.add_work(args.work, args.work_unit)
-        status, error, exit_code = _outcome(command, returncode, start_error, relay.received, signal_name)
+        status, error, exit_code = _outcome(command, returncode, start_error, relay.received)
         before = _identity(meter.path)
         record = meter.stop(status, error=error)
         saved, problem = _ensure_saved(meter.path, record, before)
@@ -452,10 +452,12 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
 
 
 def _outcome(
-    command: list[str], returncode: int | None, start_error: OSError | None, received: list[int], name: Any
+    command: list[str], returncode: int | None, start_error: OSError | None, received: list[int]
 ) -> tuple[str, str | None, int]:
     """(status, error, exit code) of the run, from the command's return code and the signals ecometer got."""
     import signal
+
+    from ecometer.commands._child import signal_name as name
 
     if start_error is not None:
         code = 126 if isinstance(start_error, PermissionError) else 127
