@@ -11,6 +11,13 @@ monotonic clock.
 This module imports no other ecometer module at import time. Results attached to a record
 by other layers (a footprint, an assessment) are stored as plain dictionaries and decoded
 lazily by the layer that owns their type (see :func:`register_attachment`).
+
+Reading and writing (docs/RELIABILITY.md): only regular files of at most
+:data:`MAX_RECORD_BYTES` are read; every number is checked (energies, durations and work
+finite and >= 0, ``low <= central <= high``, one power value per timeline time), and errors
+name the file and the field. Fields this version does not know are kept as read and
+written back on save. Records are written atomically, with the mode the umask gives (an
+existing file keeps its mode), through a symlink onto the file it points to.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -35,6 +43,8 @@ STATUSES = ("running", "ok", "failed", "interrupted")
 CHECKPOINT_SUFFIX = ".partial"
 MAX_DEPTH = 100  # nesting of free-form data (meta, host...) written and read
 MAX_WARNINGS = 200  # distinct warnings kept in a record; more are counted
+MAX_RECORD_BYTES = 64 * 2**20  # a week-long run's record is under 2 MB: anything far larger is not a record
+_MAX_INT_BITS = 1024  # integers beyond a float's range are stored as text (JSON readers cannot hold them)
 
 
 def worst_method(methods: Any) -> str:
@@ -485,24 +495,30 @@ class RunRecord:
     # ---- serialisation ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data. Non-finite floats become None; values JSON cannot hold (numpy
-        scalars and arrays, tuples, odd objects in ``meta``) become numbers, lists or strings."""
+        scalars and arrays, tuples, odd objects in ``meta``, integers beyond a float's range)
+        become numbers, lists or strings. Fields read from a file that this version does not
+        know are written back as they were."""
         return _plain(self)
 
     def to_json(self, indent: int | None = 1) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the record as JSON atomically (temp file + rename). Returns the path."""
+        """Write the record as JSON atomically and durably (temp file, fsync, rename; see
+        :func:`write_atomic`). Returns the path."""
         target = Path(path)
-        write_atomic(target, self.to_json())
+        write_atomic(target, self.to_json(), durable=True)
         return target
 
     @classmethod
     def from_dict(cls, data: Any, *, origin: str = "<dict>") -> RunRecord:
         """Build a record from plain data (e.g. parsed JSON), checking every field's type.
 
-        Raises :class:`RecordError` naming the field for anything malformed. Numbers that were
-        not finite when saved (stored as null) read back as NaN, with a warning in the record.
+        Raises :class:`RecordError` naming the field for anything malformed: a wrong type, a
+        number that is not finite (saved as null), a negative energy, duration or count, an
+        interval with ``low <= central <= high`` broken, or a power series whose length is not
+        that of the timeline's times. Fields this version does not know are kept (see
+        :meth:`to_dict`).
         """
         if not isinstance(data, dict):
             raise RecordError(f"{origin}: expected a JSON object, found {type(data).__name__}")
@@ -512,10 +528,12 @@ class RunRecord:
                 f"{origin}: schema_version {_show(version)} is not supported (this ecometer reads {', '.join(map(str, READABLE_SCHEMAS))})"
             )
         status = data.get("status", "running")
-        if not isinstance(data.get("name"), str) or status not in STATUSES:
-            raise RecordError(
-                f"{origin}: bad name or status {_show(status)} (expected a string name and one of {STATUSES})"
-            )
+        if "name" not in data:
+            raise RecordError(f"{origin}: malformed record: it has no 'name'")
+        if not isinstance(data["name"], str):
+            raise RecordError(f"{origin}: malformed record: name is {_show(data['name'])}, expected a string")
+        if status not in STATUSES:
+            raise RecordError(f"{origin}: malformed record: status is {_show(status)}, expected one of {STATUSES}")
         v = _Reader(origin)
         try:
             record = cls(
@@ -523,12 +541,12 @@ class RunRecord:
                 status=status,
                 started_at=v.string(data.get("started_at", ""), "started_at"),
                 ended_at=v.string(data.get("ended_at", ""), "ended_at"),
-                duration_s=v.number(data.get("duration_s", 0.0), "duration_s"),
+                duration_s=v.amount(data.get("duration_s", 0.0), "duration_s"),
                 components={
                     k: v.component(c, f"components.{k}") for k, c in v.mapping(data.get("components"), "components")
                 },
                 phases={k: v.phase(ph, f"phases.{k}") for k, ph in v.mapping(data.get("phases"), "phases")},
-                work=v.numbers(data.get("work"), "work"),
+                work=v.amounts(data.get("work"), "work"),
                 work_unit=v.opt_string(data.get("work_unit"), "work_unit"),
                 timeline=v.timeline(data.get("timeline"), "timeline"),
                 scope=v.string(data.get("scope", "machine"), "scope"),
@@ -551,13 +569,9 @@ class RunRecord:
                 schema_version=SCHEMA_VERSION,  # read in the current form
                 checkpoint=v.flag(data.get("checkpoint", False), "checkpoint"),
             )
+            v.keep_unknown(record, data, "")
         except RecursionError:
             raise RecordError(f"{origin}: malformed record: nested too deeply") from None
-        if v.nulls:
-            shown = ", ".join(v.nulls[:5]) + (f" and {len(v.nulls) - 5} more" if len(v.nulls) > 5 else "")
-            note = f"not-a-number values (saved as null) read as NaN: {shown}"
-            if note not in record.warnings:
-                record.warnings.append(note)
         return record
 
 
@@ -571,21 +585,29 @@ class _Reader:
 
     def __init__(self, origin: str) -> None:
         self.origin = origin
-        self.nulls: list[str] = []
 
     def fail(self, where: str, value: Any, expected: str) -> RecordError:
-        return RecordError(f"{self.origin}: malformed record: {where} is {_show(value)}, expected {expected}")
+        shown = "null (a number that was not finite when saved)" if value is None else _show(value)
+        return RecordError(f"{self.origin}: malformed record: {where} is {shown}, expected {expected}")
 
     def number(self, value: Any, where: str) -> float:
-        if value is None:
-            self.nulls.append(where)
-            return math.nan
+        """A finite number (times, which may be negative)."""
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(where, value, "a number")
+            raise self.fail(where, value, "a finite number")
         try:
-            return float(value)
+            number = float(value)
         except OverflowError:
             raise self.fail(where, value, "a number in the range of a float") from None
+        if not math.isfinite(number):
+            raise self.fail(where, value, "a finite number")
+        return number
+
+    def amount(self, value: Any, where: str) -> float:
+        """A finite number >= 0 (energies, durations, work, power)."""
+        number = self.number(value, where)
+        if number < 0:
+            raise self.fail(where, value, "a finite number >= 0")
+        return number
 
     def integer(self, value: Any, where: str) -> int:
         if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
@@ -593,6 +615,22 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(where, value, "an integer")
         return value
+
+    def count(self, value: Any, where: str) -> int:
+        number = self.integer(value, where)
+        if number < 0:
+            raise self.fail(where, value, "an integer >= 0")
+        return number
+
+    def keep_unknown(self, obj: Any, data: dict[str, Any], where: str) -> Any:
+        """Keep the fields of ``data`` that ``obj``'s type does not know; :func:`_plain` writes them back."""
+        known = {f.name for f in fields(obj)}
+        unknown = {
+            k: self.free(x, f"{where}.{k}" if where else k) for k, x in data.items() if k not in known
+        }
+        if unknown:
+            obj._unknown = unknown
+        return obj
 
     def flag(self, value: Any, where: str) -> bool:
         if not isinstance(value, bool):
@@ -627,8 +665,8 @@ class _Reader:
                 raise self.fail(f"{where} key", key, "a string")
         return list(value.items())
 
-    def numbers(self, value: Any, where: str) -> dict[str, float]:
-        return {k: self.number(x, f"{where}.{k}") for k, x in self.mapping(value, where)}
+    def amounts(self, value: Any, where: str) -> dict[str, float]:
+        return {k: self.amount(x, f"{where}.{k}") for k, x in self.mapping(value, where)}
 
     def obj(self, value: Any, where: str, required: tuple[str, ...] = ()) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -640,73 +678,93 @@ class _Reader:
 
     def estimate(self, value: Any, where: str) -> Estimate:
         d = self.obj(value, where, ("central", "low", "high"))
-        numbers = {k: self.number(d[k], f"{where}.{k}") for k in ("central", "low", "high")}
-        return Estimate.from_dict({**d, **numbers}, where=f"{self.origin}: {where}")
+        central, low, high = (self.amount(d[k], f"{where}.{k}") for k in ("central", "low", "high"))  # energies
+        slack = 1e-9 * max(central, low, high)  # rounding in sums of intervals
+        if not low - slack <= central <= high + slack:
+            raise RecordError(
+                f"{self.origin}: malformed record: {where} has low {low!r}, central {central!r}, high {high!r}; "
+                "expected low <= central <= high"
+            )
+        low, high = min(low, central), max(high, central)
+        return Estimate.from_dict({**d, "central": central, "low": low, "high": high}, where=f"{self.origin}: {where}")
 
     def component(self, value: Any, where: str) -> Component:
         d = self.obj(value, where, ("name", "energy_j", "method", "uncertainty"))
         method = d["method"]
         if method not in METHODS:
             raise self.fail(f"{where}.method", method, f"one of {METHODS}")
-        return Component(
+        component = Component(
             name=self.string(d["name"], f"{where}.name"),
-            energy_j=self.number(d["energy_j"], f"{where}.energy_j"),
+            energy_j=self.amount(d["energy_j"], f"{where}.energy_j"),
             method=method,
             uncertainty=self.estimate(d["uncertainty"], f"{where}.uncertainty"),
-            devices=self.numbers(d.get("devices"), f"{where}.devices"),
+            devices=self.amounts(d.get("devices"), f"{where}.devices"),
             source=self.string(d.get("source", ""), f"{where}.source"),
             attribution=self.opt_string(d.get("attribution"), f"{where}.attribution"),
             notes=self.strings(d.get("notes"), f"{where}.notes"),
         )
+        return self.keep_unknown(component, d, where)
 
     def phase(self, value: Any, where: str) -> Phase:
         d = self.obj(value, where, ("name", "energy_j", "duration_s", "count"))
         unc = d.get("uncertainty")
-        return Phase(
+        phase = Phase(
             name=self.string(d["name"], f"{where}.name"),
-            energy_j=self.number(d["energy_j"], f"{where}.energy_j"),
-            duration_s=self.number(d["duration_s"], f"{where}.duration_s"),
-            count=self.integer(d["count"], f"{where}.count"),
-            components=self.numbers(d.get("components"), f"{where}.components"),
+            energy_j=self.amount(d["energy_j"], f"{where}.energy_j"),
+            duration_s=self.amount(d["duration_s"], f"{where}.duration_s"),
+            count=self.count(d["count"], f"{where}.count"),
+            components=self.amounts(d.get("components"), f"{where}.components"),
             uncertainty=Estimate.exact(0.0) if unc is None else self.estimate(unc, f"{where}.uncertainty"),
-            resolution_s=self.number(d.get("resolution_s", 0.0), f"{where}.resolution_s"),
-            work=self.numbers(d.get("work"), f"{where}.work"),
+            resolution_s=self.amount(d.get("resolution_s", 0.0), f"{where}.resolution_s"),
+            work=self.amounts(d.get("work"), f"{where}.work"),
         )
+        return self.keep_unknown(phase, d, where)
 
     def timeline(self, value: Any, where: str) -> Timeline:
         d = {} if value is None else self.obj(value, where)
         spans = []
         for i, sp in enumerate(self.array(d.get("spans"), f"{where}.spans")):
-            sd = self.obj(sp, f"{where}.spans[{i}]", ("name", "start_s", "end_s"))
-            spans.append(
-                Span(
-                    name=self.string(sd["name"], f"{where}.spans[{i}].name"),
-                    start_s=self.number(sd["start_s"], f"{where}.spans[{i}].start_s"),
-                    end_s=self.number(sd["end_s"], f"{where}.spans[{i}].end_s"),
-                    depth=self.integer(sd.get("depth", 0), f"{where}.spans[{i}].depth"),
-                )
+            at = f"{where}.spans[{i}]"
+            sd = self.obj(sp, at, ("name", "start_s", "end_s"))
+            span = Span(
+                name=self.string(sd["name"], f"{at}.name"),
+                start_s=self.number(sd["start_s"], f"{at}.start_s"),
+                end_s=self.number(sd["end_s"], f"{at}.end_s"),
+                depth=self.count(sd.get("depth", 0), f"{at}.depth"),
             )
+            if span.end_s < span.start_s:
+                raise self.fail(f"{at}.end_s", sd["end_s"], f"a time >= its start_s ({span.start_s!r})")
+            spans.append(self.keep_unknown(span, sd, at))
+        t_s = [self.number(x, f"{where}.t_s[{i}]") for i, x in enumerate(self.array(d.get("t_s"), f"{where}.t_s"))]
         power: dict[str, list[float | None]] = {}
         for channel, series in self.mapping(d.get("power_w"), f"{where}.power_w"):
             at = f"{where}.power_w.{channel}"
-            power[channel] = [None if x is None else self.number(x, at) for x in self.array(series, at)]
-        return Timeline(
-            t_s=[self.number(x, f"{where}.t_s") for x in self.array(d.get("t_s"), f"{where}.t_s")],
+            values = self.array(series, at)
+            if len(values) != len(t_s):
+                raise RecordError(
+                    f"{self.origin}: malformed record: {at} has {len(values)} values for {len(t_s)} times "
+                    f"({where}.t_s); expected one value (or null) per time"
+                )
+            power[channel] = [None if x is None else self.amount(x, f"{at}[{i}]") for i, x in enumerate(values)]
+        timeline = Timeline(
+            t_s=t_s,
             power_w=power,
             spans=spans,
-            spans_dropped=self.integer(d.get("spans_dropped", 0), f"{where}.spans_dropped"),
-            bucket_s=self.number(d.get("bucket_s", 0.0), f"{where}.bucket_s"),
+            spans_dropped=self.count(d.get("spans_dropped", 0), f"{where}.spans_dropped"),
+            bucket_s=self.amount(d.get("bucket_s", 0.0), f"{where}.bucket_s"),
         )
+        return self.keep_unknown(timeline, d, where)
 
     def sensor(self, value: Any, where: str) -> SensorInfo:
         d = self.obj(value, where, ("name", "component", "method"))
-        return SensorInfo(
+        sensor = SensorInfo(
             name=self.string(d["name"], f"{where}.name"),
             component=self.string(d["component"], f"{where}.component"),
             method=self.string(d["method"], f"{where}.method"),
             devices=[self.free(x, f"{where}.devices", dict) for x in self.array(d.get("devices"), f"{where}.devices")],
             notes=self.strings(d.get("notes"), f"{where}.notes"),
         )
+        return self.keep_unknown(sensor, d, where)
 
     def free(self, value: Any, where: str, kind: type | None = None, depth: int = 0) -> Any:
         """Free-form JSON data (meta, host, attachments...): checked for JSON types and depth."""
@@ -733,7 +791,7 @@ def _plain(obj: Any, depth: int = 0) -> Any:
     if obj is None or isinstance(obj, (bool, str)):
         return obj
     if isinstance(obj, int):
-        return obj
+        return obj if abs(obj).bit_length() <= _MAX_INT_BITS else _big_int_text(obj)
     if isinstance(obj, Estimate):
         return _plain(obj.to_dict(), depth + 1)
     if isinstance(obj, float):
@@ -741,9 +799,12 @@ def _plain(obj: Any, depth: int = 0) -> Any:
     if depth > MAX_DEPTH:
         return f"<nested more than {MAX_DEPTH} levels>"
     if is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: _plain(getattr(obj, f.name), depth + 1) for f in fields(obj)}
+        out = {f.name: _plain(getattr(obj, f.name), depth + 1) for f in fields(obj)}
+        for key, value in getattr(obj, "_unknown", {}).items():  # fields read that this version does not know
+            out.setdefault(key, _plain(value, depth + 1))
+        return out
     if isinstance(obj, dict):
-        return {k if isinstance(k, str) else str(k): _plain(v, depth + 1) for k, v in obj.items()}
+        return {k if isinstance(k, str) else str(_plain(k, depth + 1)): _plain(v, depth + 1) for k, v in obj.items()}
     if isinstance(obj, (list, tuple, set, frozenset)):
         return [_plain(v, depth + 1) for v in obj]
     if hasattr(obj, "tolist"):  # numpy scalars and arrays, torch tensors
@@ -763,13 +824,52 @@ def _plain(obj: Any, depth: int = 0) -> Any:
         return f"<{type(obj).__name__}>"
 
 
-def write_atomic(target: Path, text: str) -> None:
-    """Write ``text`` to ``target`` via a temporary file in the same folder and a rename."""
+def _big_int_text(value: int) -> str:
+    """An integer too large for a record's JSON, as text that says so."""
+    digits = int(abs(value).bit_length() * math.log10(2)) + 1
+    sign = "-" if value < 0 else ""
+    return f"<integer of about {sign}{digits} digits: too large for a record, stored as this text>"
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system allows (Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: read by setting it (another thread creating a file now would see 022)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(target: Path, text: str, *, durable: bool = False) -> None:
+    """Write ``text`` to ``target`` via a temporary file in the same folder and a rename.
+
+    Readers see the old content or the new, never a part. ``durable`` also flushes the file
+    to the disk before the rename (fsync: the content survives a crash of the machine, not
+    only of the process; it costs milliseconds, too much for frequent checkpoints). A symlink is followed: the file it
+    points to is replaced and the link stays. A new file gets the mode the umask gives
+    (``0o666 & ~umask``, like any file the user creates); an existing one keeps its mode.
+    """
+    target = Path(target)
+    if target.is_symlink():
+        target = Path(os.path.realpath(target))
     target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.chmod(tmp, mode)  # mkstemp makes 0600; by name, after the write (the descriptor may be a device in tests)
         os.replace(tmp, target)
     except BaseException:
         try:
@@ -777,6 +877,63 @@ def write_atomic(target: Path, text: str) -> None:
         except OSError:
             pass
         raise
+
+
+def read_text_file(
+    path: str | os.PathLike[str],
+    limit_bytes: int,
+    *,
+    what: str = "record",
+    error: Callable[[str], Exception] = RecordError,
+) -> str:
+    """The UTF-8 text (a byte-order mark tolerated) of the regular file ``path``.
+
+    Fails fast with ``error(message)`` naming the file for anything else: a FIFO (opened
+    without blocking, never waited on), a device such as /dev/zero, a directory, a file
+    larger than ``limit_bytes`` (checked while reading, so a growing file stops too), bytes
+    that are not UTF-8, or a read error.
+    """
+    name = os.fspath(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(name, flags)
+    except (OSError, ValueError) as exc:
+        raise error(f"{name}: cannot read this {what} ({getattr(exc, 'strerror', None) or exc})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise error(f"{name}: not a regular file ({_file_kind(info.st_mode)}); a {what} is read from a file")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit_bytes:
+            chunk = os.read(fd, min(1 << 20, limit_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise error(f"{name}: cannot read this {what} ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+    if size > limit_bytes:
+        raise error(f"{name}: larger than {limit_bytes // 2**20} MiB; that is not a {what} (expected a few MB at most)")
+    try:
+        return b"".join(chunks).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(f"{name}: not UTF-8 text at byte {exc.start}; a {what} is a UTF-8 JSON file") from None
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return "not a plain file"
 
 
 def checkpoint_path(path: str | os.PathLike[str]) -> Path:
@@ -802,10 +959,7 @@ def load_record(path: str | os.PathLike[str]) -> RunRecord:
         raise RecordError(f"{str(p)!r}: not a usable path ({exc})") from None
     if not exists and source is p and not p.name.endswith(CHECKPOINT_SUFFIX):
         raise RecordError(f"{p}: no such record file (and no checkpoint {ckpt.name})")
-    try:
-        text = source.read_text(encoding="utf-8-sig")  # tolerate a byte-order mark (files saved by editors)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RecordError(f"{source}: cannot read ({exc})") from None
+    text = read_text_file(source, MAX_RECORD_BYTES, what="record")
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, and ints too long to convert

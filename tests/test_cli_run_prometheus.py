@@ -33,6 +33,8 @@ def test_run_serves_prometheus_metrics(tmp_path):
             str(out),
             "--prometheus",
             f"127.0.0.1:{port}",
+            "--prometheus-linger",
+            "0",
             "--",
             sys.executable,
             "-c",

@@ -6,15 +6,21 @@ import argparse
 import math
 import os
 import shutil
-import signal
-import subprocess
+import stat
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 WORK_FILE_ENV = "ECOMETER_WORK_FILE"
+#: Exit code when the command succeeded but its record could not be written where asked
+#: (EX_IOERR of sysexits.h); the record was saved to a fallback location, named on stderr.
+EXIT_RECORD_NOT_WRITTEN = 74
+WORK_POLL_S = 0.5  # how often the work file is read while the command runs
+_MAX_WORK_LINE = 4096  # bytes; a longer line is not 'N UNIT'
+_MAX_WORK_PROBLEMS = 20
 
 EPILOG = f"""examples:
   ecometer run -- python train.py --epochs 3
@@ -22,20 +28,32 @@ EPILOG = f"""examples:
       --out runs/finetune.json -- python train.py
   ecometer run --scope process --work 5000 --work-unit sample -- ./bench --n 5000
   ecometer run --meta precision=bf16 --meta batch_size=64 -- python train.py
+  ecometer run --prometheus 127.0.0.1:9464 --prometheus-linger 30 -- python train.py
 
-The command runs as a child process (no shell) and is metered from start to exit.
-SIGTERM sent to ecometer is forwarded to it; so is SIGINT, except when typed at the
-terminal (the command receives that one directly). ecometer then exits with the
-command's exit code (128+N if a signal N killed it), and the record's status is ok,
-failed (non-zero exit) or interrupted (signal). A command that is not found exits 127,
-one that is not executable 126, like a shell; bad options exit 2.
+The command runs as a child process (no shell), in its own process group, and is metered
+from start to exit. It never outlives ecometer: every terminating signal sent to ecometer
+(SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM...) is forwarded to the
+command's whole process group and the record is finalised as interrupted; if ecometer is
+killed (even by SIGKILL) the command's group is stopped. On a terminal the command gets
+the terminal (Ctrl-C, Ctrl-\\ and Ctrl-Z reach it directly, and it can read input).
+ecometer then exits with the command's exit code (128+N if a signal N killed it), and the
+record's status is ok, failed (non-zero exit) or interrupted (signal); its error field
+gives the exit code. A command that is not found exits 127, one that is not executable
+126, like a shell; bad options exit 2.
+
+If the record cannot be written where asked (full disk, read-only or missing folder, --out
+a folder), it is saved to $ECOMETER_DIR (default ecometer-runs/) or, failing that, to
+ecometer-runs/ in the temporary folder; both paths are printed, and ecometer exits
+{EXIT_RECORD_NOT_WRITTEN} if the command itself succeeded.
 
 On a terminal a live status line (power now, energy and water so far) is shown on
 stderr; otherwise only warnings and a final summary (on stderr, so the command's own
 stdout stays clean).
 
 Work units: --work N counts N units; the command may also append lines "N" or
-"N UNIT" to the file named by ${WORK_FILE_ENV} while it runs (read at exit).
+"N UNIT" to the file named by ${WORK_FILE_ENV} while it runs (read every {WORK_POLL_S:g} s,
+so live metrics have them, and at exit). A line that is not a finite count >= 0 is
+refused with a warning naming it; the other lines count.
 """
 
 
@@ -66,6 +84,14 @@ def register(sub: Any) -> None:
         "--prometheus",
         metavar="HOST:PORT",
         help="serve live metrics for Prometheus (e.g. 127.0.0.1:9464); loopback unless a non-loopback address is given",
+    )
+    parser.add_argument(
+        "--prometheus-linger",
+        metavar="S",
+        type=float,
+        default=10.0,
+        help="after the run, keep serving the final metrics for up to S seconds, until they are scraped "
+        "once (default 10; 0 stops at once; any signal ends it)",
     )
     parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")
     parser.set_defaults(func=run)
@@ -111,37 +137,127 @@ def resolve_command(argv: list[str]) -> tuple[str | None, int]:
     return (found, 0) if found else (None, 127)
 
 
-def read_work_file(path: Path, default_unit: str | None) -> tuple[dict[str, float], list[str]]:
-    """Units of work written by the child (``N`` or ``N UNIT`` per line), and problems found."""
-    counts: dict[str, float] = {}
-    problems: list[str] = []
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return counts, problems
-    except OSError as exc:
-        return counts, [f"cannot read the work file {path}: {exc}"]
-    for lineno, line in enumerate(text.splitlines(), 1):
+class WorkFile:
+    """The units of work a command appends to ``$ECOMETER_WORK_FILE`` (``N`` or ``N UNIT`` per
+    line), read as it writes them: each call of :meth:`read_new` returns the complete lines
+    added since the last. A line that is not a finite count >= 0 is refused and noted in
+    :attr:`problems` (naming its line number); the other lines still count."""
+
+    def __init__(self, path: Path, default_unit: str | None) -> None:
+        self.path = path
+        self.default_unit = default_unit or "item"
+        self.problems: list[str] = []
+        self._offset = 0
+        self._partial = b""
+        self._lineno = 0
+        self._refused = 0
+        self._lock = threading.Lock()
+
+    def read_new(self, final: bool = False) -> list[tuple[float, str]]:
+        """(amount, unit) of the lines completed since the last call (``final``: the last line too)."""
+        with self._lock:
+            data = self._read()
+            chunks = (self._partial + data).split(b"\n")
+            self._partial = chunks.pop()
+            if final and self._partial:
+                chunks.append(self._partial)
+                self._partial = b""
+            if len(self._partial) > _MAX_WORK_LINE:
+                self._lineno += 1
+                self._problem(f"line {self._lineno} is longer than {_MAX_WORK_LINE} bytes; ignored", line=True)
+                self._partial = b""
+            out = []
+            for raw in chunks:
+                self._lineno += 1
+                parsed = self._parse(raw.decode("utf-8", "replace"))
+                if parsed is not None:
+                    out.append(parsed)
+            if final and self._refused > _MAX_WORK_PROBLEMS:
+                self.problems.append(f"{WORK_FILE_ENV}: {self._refused - _MAX_WORK_PROBLEMS} more lines refused")
+            return out
+
+    def _read(self) -> bytes:
+        try:
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        except FileNotFoundError:
+            return b""
+        except OSError as exc:
+            self._problem(f"cannot read the work file {self.path}: {exc.strerror or exc}")
+            return b""
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                self._problem(f"the work file {self.path} is not a regular file; it is not read")
+                return b""
+            if info.st_size < self._offset:
+                self._problem("the work file was truncated: only appended lines are counted")
+                self._offset = info.st_size
+            os.lseek(fd, self._offset, os.SEEK_SET)
+            data = os.read(fd, 1 << 20)
+        except OSError as exc:
+            self._problem(f"cannot read the work file {self.path}: {exc.strerror or exc}")
+            return b""
+        finally:
+            os.close(fd)
+        self._offset += len(data)
+        return data
+
+    def _parse(self, line: str) -> tuple[float, str] | None:
         parts = line.split()
         if not parts:
-            continue
+            return None
+        shown = line.strip()[:60]
         try:
             amount = float(parts[0])
         except ValueError:
-            problems.append(f"{WORK_FILE_ENV} line {lineno}: {line[:60]!r} is not 'N' or 'N UNIT'")
-            continue
-        unit = parts[1] if len(parts) > 1 else (default_unit or "item")
+            self._problem(f"line {self._lineno}: {shown!r} is not 'N' or 'N UNIT'; ignored", line=True)
+            return None
+        if not math.isfinite(amount) or amount < 0:
+            self._problem(f"line {self._lineno}: {shown!r}: a count must be a finite number >= 0; refused", line=True)
+            return None
+        return amount, parts[1] if len(parts) > 1 else self.default_unit
+
+    def _problem(self, text: str, line: bool = False) -> None:
+        self._refused += 1
+        if self._refused <= _MAX_WORK_PROBLEMS:
+            self.problems.append(f"{WORK_FILE_ENV} {text}" if line else text)
+
+
+def read_work_file(path: Path, default_unit: str | None) -> tuple[dict[str, float], list[str]]:
+    """Units of work written by the child (``N`` or ``N UNIT`` per line), and problems found."""
+    work = WorkFile(path, default_unit)
+    counts: dict[str, float] = {}
+    for amount, unit in work.read_new(final=True):
         counts[unit] = counts.get(unit, 0.0) + amount
-    return counts, problems
+    return counts, work.problems
 
 
-def _terminal_sends_sigint() -> bool:
-    """Whether a SIGINT most likely came from the terminal, which also delivers it to the child."""
-    try:
-        fd = sys.stdin.fileno()
-        return os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgrp()
-    except (OSError, ValueError, AttributeError):
-        return False
+class WorkFollower:
+    """Reads the work file every :data:`WORK_POLL_S` seconds while the command runs and counts
+    it on the meter (so live metrics have work); :meth:`finish` reads the rest at exit."""
+
+    def __init__(self, work: WorkFile, meter: Any) -> None:
+        self.work = work
+        self.meter = meter
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="ecometer-work-file", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(WORK_POLL_S):
+            self._count(self.work.read_new())
+
+    def _count(self, items: list[tuple[float, str]]) -> None:
+        for amount, unit in items:
+            self.meter.add_work(amount, unit)
+
+    def finish(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2.0)
+        self._count(self.work.read_new(final=True))
 
 
 class StatusLine:
@@ -209,36 +325,6 @@ def _water_per_joule(site: Any) -> float | None:
         return None
 
 
-def _wait(proc: subprocess.Popen[bytes], received: list[int], status_line: StatusLine | None) -> int:
-    """Wait for the child, forwarding SIGINT/SIGTERM to it; returns its return code."""
-    from_terminal = _terminal_sends_sigint()
-
-    def forward(signum: int, frame: Any) -> None:
-        received.append(signum)
-        if signum == signal.SIGINT and from_terminal:
-            return  # the terminal delivered it to the whole foreground group, the child included
-        try:
-            proc.send_signal(signum)
-        except ProcessLookupError:
-            pass
-
-    previous: dict[int, Any] = {}
-    try:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            try:
-                previous[signum] = signal.signal(signum, forward)
-            except ValueError:  # not the main thread: signals keep their handlers
-                break
-        if status_line is not None:
-            status_line.start()
-        return proc.wait()
-    finally:
-        if status_line is not None:
-            status_line.stop()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
 def run(args: argparse.Namespace) -> int:
     from ecometer.errors import UsageError
 
@@ -249,9 +335,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("no command given; usage: ecometer run [options] -- CMD ARGS...")
     if args.work is not None and (not math.isfinite(args.work) or args.work < 0):
         raise UsageError(f"--work {args.work!r}: expected a finite count >= 0")
+    if not (math.isfinite(args.prometheus_linger) and 0 <= args.prometheus_linger <= 3600):
+        raise UsageError(f"--prometheus-linger {args.prometheus_linger!r}: expected seconds from 0 to 3600")
     meta = parse_meta(args.meta)
     address = None
-    if args.prometheus:
+    if args.prometheus is not None:  # an empty address is refused, not taken as "no exporter"
         from ecometer.integrations.prometheus import parse_address
 
         address = parse_address(args.prometheus)
@@ -262,7 +350,6 @@ def run(args: argparse.Namespace) -> int:
         return code
 
     from ecometer.api import measure
-    from ecometer.report.text import summary
 
     meta.setdefault("command", " ".join(command)[:500])
     meter = measure(
@@ -275,55 +362,200 @@ def run(args: argparse.Namespace) -> int:
         meta=meta,
         interval_s=args.interval,
     )
-    status_line = StatusLine(meter, _water_per_joule(meter.site)) if sys.stderr.isatty() else None
-    received: list[int] = []
-    meter.start()
     exporter = None
-    if address is not None:
+    if address is not None:  # bound before the meter starts: a port in use leaves no record behind
         from ecometer.integrations.prometheus import serve
 
         exporter = serve(meter, *address)
         sys.stderr.write(f"ecometer run: Prometheus metrics at {exporter.url}\n")
-    workdir = tempfile.mkdtemp(prefix="ecometer-run-")
     try:
-        work_file = Path(workdir) / "work.txt"
-        env = dict(os.environ, **{WORK_FILE_ENV: str(work_file)})
-        try:
-            proc = subprocess.Popen(command, env=env)  # noqa: S603 - running the user's command is the point
-        except OSError as exc:
-            meter.stop("failed", error=f"cannot start {command[0]}: {exc}")
-            sys.stderr.write(f"ecometer run: error: cannot start {command[0]}: {exc.strerror or exc}\n")
-            return 126 if isinstance(exc, PermissionError) else 127
-        returncode = _wait(proc, received, status_line)
-        counts, problems = read_work_file(work_file, args.work_unit)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    for problem in problems:
-        sys.stderr.write(f"ecometer run: warning: {problem}\n")
-    for unit, amount in counts.items():
-        meter.add_work(amount, unit)
-    if args.work is not None:
-        meter.add_work(args.work, args.work_unit)
-    if returncode < 0:
-        signame = signal.Signals(-returncode).name if -returncode in signal.valid_signals() else str(-returncode)
-        interrupted = received or -returncode in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-        status, error, exit_code = (
-            ("interrupted" if interrupted else "failed"),
-            f"killed by {signame}",
-            128 - returncode,
-        )
-    elif received:
-        status, error, exit_code = "interrupted", f"interrupted ({signal.Signals(received[0]).name})", returncode
-    elif returncode != 0:
-        status, error, exit_code = "failed", f"exited with code {returncode}", returncode
-    else:
-        status, error, exit_code = "ok", None, 0
-    try:
-        record = meter.stop(status, error=error)
+        return _run_metered(args, command, meter, exporter)
     finally:
         if exporter is not None:
             exporter.close()
-    sys.stderr.write(summary(record) + "\n")
-    if meter.path is not None:
-        sys.stderr.write(f"record: {meter.path}\n")
-    return exit_code
+
+
+def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, exporter: Any) -> int:
+    from ecometer.commands._child import Child, Guard, SignalRelay, foreground_terminal, signal_name
+
+    terminal = foreground_terminal()
+    status_line = StatusLine(meter, _water_per_joule(meter.site)) if sys.stderr.isatty() else None
+    guard = Guard()  # before the meter starts: its own start-up is not metered
+    relay = SignalRelay()
+    child: Child | None = None
+    workdir = tempfile.mkdtemp(prefix="ecometer-run-")
+    work = WorkFile(Path(workdir) / "work.txt", args.work_unit)
+    returncode: int | None = None
+    start_error: OSError | None = None
+    try:
+        with relay.blocked():  # helper threads started here never take the signals
+            meter.start()
+            follower = WorkFollower(work, meter)
+            follower.start()
+            if status_line is not None:
+                status_line.start()
+        try:
+            if not relay.received:  # a signal before the command started: it is not started
+                env = dict(os.environ, **{WORK_FILE_ENV: str(work.path)})
+                try:
+                    child = Child(command, env, terminal)
+                except OSError as exc:
+                    start_error = exc
+                else:
+                    guard.watch(child.pgid)
+                    relay.attach(child)
+                    returncode = child.wait()
+        finally:
+            relay.command_ended()
+            follower.finish()
+            if status_line is not None:
+                status_line.stop()
+            guard.release(done=child is None or child.returncode is not None)
+    except BaseException:  # ecometer itself failed: the command must not run on without it
+        running = child is not None and child.returncode is None
+        if running:
+            child.kill_group()
+        guard.release(done=not running)
+        relay.restore()
+        raise
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    try:
+        for problem in work.problems:
+            sys.stderr.write(f"ecometer run: warning: {problem}\n")
+        if args.work is not None:
+            meter.add_work(args.work, args.work_unit)
+        status, error, exit_code = _outcome(command, returncode, start_error, relay.received)
+        before = _identity(meter.path)
+        record = meter.stop(status, error=error)
+        saved, problem = _ensure_saved(meter.path, record, before)
+        from ecometer.report.text import summary
+
+        sys.stderr.write(summary(record) + "\n")
+        if start_error is not None:
+            sys.stderr.write(f"ecometer run: error: {error}\n")
+        if saved is not None and saved.is_file():
+            sys.stderr.write(f"record: {saved}\n")
+        if problem is not None:
+            sys.stderr.write(f"ecometer run: error: {problem}\n")
+            if exit_code == 0:
+                exit_code = EXIT_RECORD_NOT_WRITTEN
+        if relay.late:
+            names = ", ".join(sorted({signal_name(s) for s in relay.late}))
+            sys.stderr.write(
+                f"ecometer run: {names} arrived after the command had ended; the record was finished first\n"
+            )
+        _linger(exporter, args.prometheus_linger, relay)
+        return exit_code
+    finally:
+        relay.restore()
+
+
+def _outcome(
+    command: list[str], returncode: int | None, start_error: OSError | None, received: list[int]
+) -> tuple[str, str | None, int]:
+    """(status, error, exit code) of the run, from the command's return code and the signals ecometer got."""
+    import signal
+
+    from ecometer.commands._child import signal_name as name
+
+    if start_error is not None:
+        code = 126 if isinstance(start_error, PermissionError) else 127
+        return "failed", f"cannot start {command[0]}: {start_error.strerror or start_error}", code
+    if returncode is None:  # a signal came before the command was started
+        return "interrupted", f"received {name(received[0])} before the command started", 128 + received[0]
+    if returncode < 0:
+        stopped = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+        status = "interrupted" if received or -returncode in stopped else "failed"
+        return status, f"killed by {name(-returncode)}", 128 - returncode
+    if received:
+        names = ", ".join(dict.fromkeys(name(s) for s in received))
+        return "interrupted", f"interrupted ({names}); the command exited with code {returncode}", returncode
+    if returncode != 0:
+        return "failed", f"exited with code {returncode}", returncode
+    return "ok", None, 0
+
+
+def _identity(path: Path | None) -> tuple[int, int, int] | None:
+    """What tells a file just written from the one that was there (a rename makes a new inode)."""
+    try:
+        info = os.stat(path) if path is not None else None
+    except (OSError, ValueError):
+        return None
+    return None if info is None else (info.st_ino, info.st_mtime_ns, info.st_size)
+
+
+def _ensure_saved(asked: Path | None, record: Any, before: Any) -> tuple[Path | None, str | None]:
+    """Where the record is, and the problem when that is not where it was asked to be.
+
+    The meter saves the record itself; if that failed (full disk, read-only, a folder in the
+    way...), it is tried once more at ``asked`` (space may have been freed), then saved to
+    the fallback folders, and the stale checkpoint next to ``asked`` is removed.
+    """
+    from ecometer.record import checkpoint_path
+
+    if asked is None:
+        return None, None
+    after = _identity(asked)
+    if after is not None and after != before and asked.is_file():
+        return asked, None
+    try:
+        record.save(asked)
+        return asked, None
+    except Exception as exc:  # noqa: BLE001 - any failure to write leads to the fallback
+        reason = _reason(exc, asked)
+    record.warnings[:] = [w for w in record.warnings if not w.startswith(f"cannot write record {asked}")]
+    tried = []
+    for candidate in _fallback_paths(record.name, asked):
+        note = f"the record could not be written to {asked} ({reason}); it was saved to {candidate} instead"
+        record.warnings.append(note)
+        try:
+            record.save(candidate)
+        except Exception as exc:  # noqa: BLE001 - try the next place
+            record.warnings.pop()
+            tried.append(f"{candidate} ({_reason(exc, candidate)})")
+            continue
+        try:
+            checkpoint_path(asked).unlink(missing_ok=True)
+        except OSError:
+            pass
+        return candidate, f"cannot write the record to {asked} ({reason}); saved it to {candidate} instead"
+    sys.stderr.write(record.to_json() + "\n")
+    return None, (
+        f"cannot write the record to {asked} ({reason}) nor to {'; '.join(tried)}; "
+        "its JSON is printed above on stderr"
+    )
+
+
+def _fallback_paths(name: str, asked: Path) -> list[Path]:
+    """$ECOMETER_DIR (default ecometer-runs/) and ecometer-runs/ in the temporary folder."""
+    from ecometer.meter import record_path
+
+    auto = record_path("auto", name, suffix=str(os.getpid()))
+    assert auto is not None
+    places = [Path(os.path.abspath(p)) for p in (auto, Path(tempfile.gettempdir()) / "ecometer-runs" / auto.name)]
+    return [p for p in places if p != Path(os.path.abspath(asked))]
+
+
+def _reason(exc: BaseException, path: Path) -> str:
+    """Why ``path`` could not be written, in words (a file in the way is named)."""
+    for folder in Path(os.path.abspath(path)).parents:
+        if folder.exists():
+            if not folder.is_dir():
+                return f"{folder} is a file, not a folder"
+            break
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def _linger(exporter: Any, seconds: float, relay: Any) -> None:
+    """Keep serving the final metrics until they are scraped once, ``seconds`` pass or a signal comes
+    (one that came while the record was finished counts: the user wants ecometer to end)."""
+    if exporter is None or seconds <= 0 or relay.late:
+        return
+    sys.stderr.write(
+        f"ecometer run: serving the final metrics at {exporter.url} until scraped, for at most {seconds:g} s "
+        "(--prometheus-linger)\n"
+    )
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and not exporter.final_scrapes and not relay.late:
+        time.sleep(0.05)

@@ -314,6 +314,7 @@ class Exporter:
         self.labels = dict(labels or {})
         self.state = MetricsState()
         self.scrapes = 0
+        self.final_scrapes = 0  # scrapes that served a stopped meter's final record
         self.render_s = 0.0
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
 
@@ -341,9 +342,11 @@ class Exporter:
 
     def render(self) -> str:
         t0 = time.perf_counter()
+        final = not getattr(self.meter, "running", False) and getattr(self.meter, "record", None) is not None
         text = render(self.meter, self.state, self.labels)
         self.render_s += time.perf_counter() - t0
         self.scrapes += 1
+        self.final_scrapes += final
         return text
 
     def close(self) -> None:
