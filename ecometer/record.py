@@ -8,7 +8,8 @@ Units are SI throughout: joules (J), watts (W), seconds (s). Wall-clock time app
 as ISO-8601 UTC timestamps (``started_at``/``ended_at``); every duration comes from a
 monotonic clock.
 
-This module imports no other ecometer module at import time. Results attached to a record
+This module imports only the two leaves :mod:`ecometer.errors` and :mod:`ecometer.textfile`
+(which import nothing else of ecometer) at import time. Results attached to a record
 by other layers (a footprint, an assessment) are stored as plain dictionaries and decoded
 lazily by the layer that owns their type (see :func:`register_attachment`).
 
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ecometer.errors import NotApplicable, RecordError
+from ecometer.textfile import read_text_file
 
 #: schema 2: every bound is an :class:`Estimate` with ``coverage`` and ``distribution``;
 #: schema 1 records (bounds without a stated coverage) still load
@@ -879,63 +881,6 @@ def write_atomic(target: Path, text: str, *, durable: bool = False) -> None:
         raise
 
 
-def read_text_file(
-    path: str | os.PathLike[str],
-    limit_bytes: int,
-    *,
-    what: str = "record",
-    error: Callable[[str], Exception] = RecordError,
-) -> str:
-    """The UTF-8 text (a byte-order mark tolerated) of the regular file ``path``.
-
-    Fails fast with ``error(message)`` naming the file for anything else: a FIFO (opened
-    without blocking, never waited on), a device such as /dev/zero, a directory, a file
-    larger than ``limit_bytes`` (checked while reading, so a growing file stops too), bytes
-    that are not UTF-8, or a read error.
-    """
-    name = os.fspath(path)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-    try:
-        fd = os.open(name, flags)
-    except (OSError, ValueError) as exc:
-        raise error(f"{name}: cannot read this {what} ({getattr(exc, 'strerror', None) or exc})") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise error(f"{name}: not a regular file ({_file_kind(info.st_mode)}); a {what} is read from a file")
-        chunks: list[bytes] = []
-        size = 0
-        while size <= limit_bytes:
-            chunk = os.read(fd, min(1 << 20, limit_bytes + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError as exc:
-        raise error(f"{name}: cannot read this {what} ({exc.strerror or exc})") from None
-    finally:
-        os.close(fd)
-    if size > limit_bytes:
-        raise error(f"{name}: larger than {limit_bytes // 2**20} MiB; that is not a {what} (expected a few MB at most)")
-    try:
-        return b"".join(chunks).decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise error(f"{name}: not UTF-8 text at byte {exc.start}; a {what} is a UTF-8 JSON file") from None
-
-
-def _file_kind(mode: int) -> str:
-    for test, kind in (
-        (stat.S_ISDIR, "a directory"),
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-    ):
-        if test(mode):
-            return kind
-    return "not a plain file"
-
-
 def checkpoint_path(path: str | os.PathLike[str]) -> Path:
     """Where the running checkpoint of a record bound for ``path`` is kept."""
     p = Path(path)
@@ -959,7 +904,7 @@ def load_record(path: str | os.PathLike[str]) -> RunRecord:
         raise RecordError(f"{str(p)!r}: not a usable path ({exc})") from None
     if not exists and source is p and not p.name.endswith(CHECKPOINT_SUFFIX):
         raise RecordError(f"{p}: no such record file (and no checkpoint {ckpt.name})")
-    text = read_text_file(source, MAX_RECORD_BYTES, what="record")
+    text = read_text_file(source, MAX_RECORD_BYTES, what="record", error=RecordError)
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, and ints too long to convert

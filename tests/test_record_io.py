@@ -20,8 +20,9 @@ import pytest
 import ecometer.record as record_module
 from ecometer.cli import main
 from ecometer.meter import Meter
-from ecometer.record import RecordError, RunRecord, checkpoint_path, load_record, read_text_file, write_atomic
+from ecometer.record import RecordError, RunRecord, checkpoint_path, load_record, write_atomic
 from ecometer.sensors.replay import ReplaySensor
+from ecometer.textfile import read_text_file
 
 
 class Clock:
@@ -196,7 +197,7 @@ def test_dev_zero_as_a_record_fails_fast():
 def test_a_file_over_the_size_limit_is_refused(tmp_path, monkeypatch):
     path = measured().save(tmp_path / "r.json")
     monkeypatch.setattr(record_module, "MAX_RECORD_BYTES", 1024)
-    with pytest.raises(RecordError, match=r"r\.json: larger than 0 MiB; that is not a record"):
+    with pytest.raises(RecordError, match=r"r\.json: larger than .*; that is not a record"):
         load_record(path)
     assert read_text_file(path, 10**6).startswith("{")
 
