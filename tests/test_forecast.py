@@ -113,6 +113,31 @@ def test_trend_is_detected_and_extrapolated():
     assert fc.energy_j.low <= truth <= fc.energy_j.high
 
 
+def test_work_counted_after_the_step_does_not_make_a_trend():
+    # each step's unit is counted 50 ms after it ends (after a sync), so at every block edge a
+    # whole bucket of the next step's energy is not yet matched by its work; the range fitted
+    # must start and end at such edges too, or the first block looks dearer than the rest
+    tl = BucketTimeline(0.0, bucket_s=0.1)
+    t = 0.0
+    for _ in range(400):
+        tl.add("gpu:0", t, t + 0.1, 10.0)
+        t += 0.1
+        tl.add_work("step", t + 0.05, 1.0)
+    tl.add("gpu:0", t, t + 0.07, 0.7)  # the checkpoint is taken 70 ms into the next step
+    rec = RunRecord(
+        name="late-count",
+        duration_s=t + 0.07,
+        components={"gpu": Component("gpu", 4000.7, "counter", Estimate.exact(4000.7))},
+        work={"step": 400.0},
+        work_unit="step",
+        timeline=tl.to_record(t + 0.07),
+    )
+    fc = forecast_run(rec, total_work=4000)
+    assert fc.basis["trend"]["relative_change_over_job"] == pytest.approx(0.0, abs=1e-9)
+    assert fc.energy_j.central == pytest.approx(40_000.7, rel=1e-9)
+    assert fc.energy_j.rel_halfwidth < 1e-9
+
+
 def test_time_mode_from_a_meter_with_a_replay_sensor():
     class Clock:
         t = 1000.0

@@ -185,9 +185,8 @@ def _forecast(
     time_col = len(names) if mode == "work" else None
     x_now = float(dx.sum()) if mode == "work" else float(record.duration_s or b.width_s.sum())
     progress_unit = unit if mode == "work" else "s"
-    i1 = int(np.flatnonzero(dx > 0)[-1]) + 1 if np.any(dx > 0) else 0
+    i0, i1 = _fit_range(dx, discrete=mode == "work" and b.work is not None)
     before = np.cumsum(dx) - dx  # progress before each bucket
-    i0 = 0
     if warmup is not None:
         if warmup >= x_now and warmup > 0:
             return _not_ready(
@@ -196,7 +195,7 @@ def _forecast(
                 f"the warm-up given ({warmup:g} {progress_unit}) covers all the record has done so far "
                 f"({x_now:g} {progress_unit}): it needs progress beyond the warm-up",
             )
-        i0 = int(np.searchsorted(before, warmup, side="left"))
+        i0 = max(i0, int(np.searchsorted(before, warmup, side="left")))
     need = 2 * R.MIN_BLOCKS
     have = int(np.count_nonzero(dx[i0:i1] > 0))
     if have < need:
@@ -293,6 +292,26 @@ def _forecast(
     if standard is not None:
         _grade(result, projected, standard)
     return result
+
+
+def _fit_range(dx: np.ndarray, discrete: bool) -> tuple[int, int]:
+    """Buckets ``[i0, i1)`` the rate is fitted on.
+
+    Work is counted when a unit ends, in whole units per bucket; energy flows all the time.
+    Every edge between blocks lies right after a bucket in which work was counted, so the
+    energy of the unit in progress at an edge is under one bucket's worth, alike at every
+    edge. The range's own ends are put at such edges too (after the first bucket with work,
+    and after the last full one), else the first block would carry that part more and the
+    last less than the others, a bias that a fitted trend would extrapolate.
+    """
+    if not discrete:
+        return 0, int(dx.size)
+    has = np.flatnonzero(dx > 0)
+    if has.size < 2:
+        return 0, int(dx.size)
+    full = has[has < dx.size - 1]  # the last bucket may be partial: it ends where the record does
+    end = int(full[-1]) + 1 if full.size and full[-1] > has[0] else int(has[-1]) + 1
+    return int(has[0]) + 1, end
 
 
 def _assumptions(
