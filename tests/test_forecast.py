@@ -4,6 +4,7 @@ data, the projected record's footprint and grade, and the work timeline a foreca
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -111,6 +112,9 @@ def test_trend_is_detected_and_extrapolated():
     assert fc.basis["model"] == "trend" and fc.basis["trend"]["significant"]
     assert fc.energy_j.central == pytest.approx(truth, rel=0.01)
     assert fc.energy_j.low <= truth <= fc.energy_j.high
+    assert fc.basis["trend"]["t"] > 1e6  # an exact line: no residual to speak of
+    fc.basis["trend"]["t"] = math.inf  # as it is when the residuals are exactly zero
+    assert json.loads(json.dumps(fc.to_dict(), allow_nan=False))["basis"]["trend"]["t"] is None
 
 
 def test_work_counted_after_the_step_does_not_make_a_trend():

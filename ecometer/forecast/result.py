@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecometer import units as U
-from ecometer.record import Estimate, RunRecord
+from ecometer.record import Estimate, RunRecord, _plain
 
 KIND = "ecometer.forecast"
 
@@ -52,28 +52,30 @@ class Forecast:
     record: RunRecord | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able data (the projected record itself is left out)."""
-        return {
-            "kind": KIND,
-            "ready": self.ready,
-            "reason": self.reason,
-            "coverage": self.coverage,
-            "target": dict(self.target),
-            "basis": dict(self.basis),
-            "assumptions": list(self.assumptions),
-            "energy_j": _est(self.energy_j),
-            "components": {k: _est(v) for k, v in self.components.items()},
-            "duration_s": _est(self.duration_s),
-            "facility_energy_j": _est(self.facility_energy_j),
-            "water_onsite_l": _est(self.water_onsite_l),
-            "water_offsite_l": _est(self.water_offsite_l),
-            "carbon_g": _est(self.carbon_g),
-            "grade": self.grade,
-            "grade_spans": list(self.grade_spans),
-            "grade_stable": self.grade_stable,
-            "standard": self.standard,
-            "not_rated": list(self.not_rated),
-        }
+        """Plain JSON-able data (the projected record left out; non-finite numbers become None)."""
+        return _plain(
+            {
+                "kind": KIND,
+                "ready": self.ready,
+                "reason": self.reason,
+                "coverage": self.coverage,
+                "target": dict(self.target),
+                "basis": dict(self.basis),
+                "assumptions": list(self.assumptions),
+                "energy_j": _est(self.energy_j),
+                "components": {k: _est(v) for k, v in self.components.items()},
+                "duration_s": _est(self.duration_s),
+                "facility_energy_j": _est(self.facility_energy_j),
+                "water_onsite_l": _est(self.water_onsite_l),
+                "water_offsite_l": _est(self.water_offsite_l),
+                "carbon_g": _est(self.carbon_g),
+                "grade": self.grade,
+                "grade_spans": list(self.grade_spans),
+                "grade_stable": self.grade_stable,
+                "standard": self.standard,
+                "not_rated": list(self.not_rated),
+            }
+        )
 
     def line(self) -> str:
         """One readable line: the end-of-job energy (and water, carbon, grade) and its basis."""
