@@ -6,8 +6,9 @@ and a CPU channel; every step has a jittered duration (3 %), white power noise (
 slow wander of the GPU power (AR(1), 2 %, memory of 20 steps). Scenarios: ``steady``;
 ``warmup`` (the first ~1 % of steps up to 3x slower at lower power); ``drift`` (GPU power
 rising linearly by 15 % over the job); ``two_phases`` (the first 4 % of the job at half the
-GPU power and faster steps, then the main phase); ``steady_time`` (as steady, the job given
-by its seconds, ``total_s``). The record of the first 10 % of the work (counters exact, so
+GPU power and faster steps, then the main phase); ``train_eval`` (every 400 training steps an
+evaluation of 60 step-lengths at 60 % of the GPU power that counts no work); ``steady_time``
+(as steady, the job given by its seconds, ``total_s``). The record of the first 10 % of the work (counters exact, so
 the interval is the rate's alone) is forecast to the end; the truth is the whole job's
 energy. Reported: coverage of the stated interval (total, per component, duration) with a
 95 % binomial interval, median relative half-width and median absolute error of the central
@@ -15,7 +16,8 @@ value; and, for the steady job, widths by the fraction of the job observed.
 
 Part ``cpu``: a real torch MLP training loop (~60 s) measured with ``ecometer.measure`` on
 this machine. The first checkpoint file the meter writes once 9 % of its steps are done is
-read and forecast to the full number of steps (the fraction it rests on is reported); the forecast is compared with the final record. The meter does not
+read and forecast to the full number of steps (the fraction it rests on is reported); the
+forecast is compared with the final record. The meter does not
 yet fill ``timeline.work`` (the lead wires ``BucketTimeline.add_work`` into ``add_work``),
 so the loop logs its steps' times and puts them into the checkpoint's timeline; where the
 meter already filled it, its own is used (``work_timeline`` in the results says which).
@@ -28,6 +30,7 @@ meter already filled it, its own is used (``work_timeline`` in the results says 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -44,7 +47,7 @@ from ecometer.record import Component, Estimate, RunRecord
 from ecometer.timeline import BucketTimeline
 
 OUT = C.ROOT / "reports" / "forecast"
-SCENARIOS = ("steady", "warmup", "drift", "two_phases", "steady_time")
+SCENARIOS = ("steady", "warmup", "drift", "two_phases", "train_eval", "steady_time")
 BUCKET_S = 0.1
 STEP_S = 0.1
 GPU_W, CPU_W = 300.0, 60.0
@@ -81,6 +84,11 @@ def synthetic_job(
         first = f < 0.04
         gpu = np.where(first, 0.5 * GPU_W, GPU_W)
         pace = np.where(first, 0.7, 1.0)
+    counts = np.ones(steps)
+    if scenario == "train_eval":  # every 400 training steps, 60 slots of evaluation that count no work
+        evaluating = k % 460 >= 400
+        counts[evaluating] = 0.0
+        gpu = np.where(evaluating, 0.6 * GPU_W, GPU_W)
     d = STEP_S * pace * np.exp(rng.normal(0.0, 0.03, steps))
     p_gpu = gpu * (1.0 + rng.normal(0.0, 0.03, steps) + _wander(rng, steps, 0.02, 20.0))
     p_cpu = CPU_W * (1.0 + rng.normal(0.0, 0.03, steps))
@@ -91,14 +99,15 @@ def synthetic_job(
     for i in range(n):
         tl.add("gpu:0", start[i], end[i], p_gpu[i] * d[i])
         tl.add("cpu", start[i], end[i], p_cpu[i] * d[i])
-        tl.add_work("step", end[i], 1.0)
+        if counts[i]:
+            tl.add_work("step", end[i], counts[i])
     seen = {"gpu": float((p_gpu[:n] * d[:n]).sum()), "cpu": float((p_cpu[:n] * d[:n]).sum())}
     record = RunRecord(
         name=f"synthetic-{scenario}",
         status="running",
         duration_s=float(end[n - 1]),
         components={c: Component(c, e, "counter", Estimate.exact(e)) for c, e in seen.items()},
-        work={"step": float(n)},
+        work={"step": float(counts[:n].sum())},
         work_unit="step",
         timeline=tl.to_record(float(end[n - 1])),
         checkpoint=True,
@@ -107,7 +116,7 @@ def synthetic_job(
         "gpu": float((p_gpu * d).sum()),
         "cpu": float((p_cpu * d).sum()),
         "duration_s": float(end[-1]),
-        "steps": steps,
+        "steps": float(counts.sum()),
     }
     truth["energy_j"] = truth["gpu"] + truth["cpu"]
     return record, truth
@@ -337,6 +346,8 @@ def render(result: dict[str, Any]) -> str:
     cpu = result.get("cpu")
     if cpu:
         lines += ["## A real CPU training loop", ""]
+        if result.get("cpu_from"):
+            lines += [f"(These runs are from an earlier invocation: `{result['cpu_from']}`.)", ""]
         rows = []
         for r in cpu:
             if "error" in r:
@@ -416,6 +427,12 @@ def main(argv: list[str] | None = None) -> int:
             result["cpu"] = [cpu_training(args.cpu_seconds, seed=i) for i in range(args.cpu_runs)]
         else:
             result["cpu_skipped"] = "torch not installed (pip install torch)"
+    previous = args.out / "results.json"
+    if "cpu" not in parts and previous.exists():  # keep the CPU loops of an earlier run, saying so
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        if old.get("cpu"):
+            result["cpu"] = old["cpu"]
+            result["cpu_from"] = f"{old.get('command', '?')} at {old.get('environment', {}).get('timestamp_utc', '?')}"
     C.write_json(args.out / "results.json", result)
     (args.out / "results.md").write_text(render(result), encoding="utf-8")
     sys.stdout.write(render(result))
