@@ -10,7 +10,8 @@ applied to that record. Units: J, s, units of work.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -91,12 +92,43 @@ def _measurement_bounds(comp: Component) -> tuple[float, float]:
     return (max(lo, 0.0) if math.isfinite(lo) else 1.0), (max(hi, 0.0) if math.isfinite(hi) else 1.0)
 
 
+def _estimate(central: float, low: float, high: float, coverage: float) -> Estimate:
+    """An :class:`Estimate` that states the ``coverage`` its interval claims.
+
+    A bounds type that cannot state a coverage (records of schema 1) gets the three numbers;
+    the forecast then states the coverage once, in :attr:`Forecast.coverage`.
+    """
+    try:
+        return Estimate(central, low, high, coverage=coverage, distribution="normal", basis="forecast")  # type: ignore[call-arg]
+    except TypeError:
+        return Estimate(central, low, high)
+
+
 def _interval(central: float, draws: list[np.ndarray], coverage: float) -> Estimate:
     """``central`` with the hull of the models' central ``coverage`` intervals of ``draws``."""
     a = (1.0 - coverage) / 2.0
     lows = [float(np.quantile(d, a)) for d in draws]
     highs = [float(np.quantile(d, 1.0 - a)) for d in draws]
-    return Estimate(central, min(min(lows), central), max(max(highs), central))
+    return _estimate(central, min(min(lows), central), max(max(highs), central), coverage)
+
+
+def _measurement(comp: Component, rng: np.random.Generator, draws: int) -> np.ndarray:
+    """Draws of ``true / measured`` for a component: one systematic error over the whole job.
+
+    A stated bound (uniform, or triangular about the central) is drawn within it; an interval
+    with a stated coverage (normal, lognormal) as a normal whose spread gives that coverage,
+    split at the central value where the bounds are asymmetric.
+    """
+    lo, hi = _measurement_bounds(comp)
+    kind = getattr(comp.uncertainty, "distribution", "uniform")
+    cov = getattr(comp.uncertainty, "coverage", 1.0)
+    if kind in ("normal", "lognormal") and cov is not None and 0.0 < cov < 1.0:
+        z = NormalDist().inv_cdf((1.0 + cov) / 2.0)
+        n = rng.standard_normal(draws)
+        return 1.0 + np.where(n < 0, n * lo / z, n * hi / z)
+    if kind == "triangular" and lo + hi > 0:
+        return 1.0 + rng.triangular(-lo, 0.0, hi, size=draws)
+    return 1.0 + rng.uniform(-lo, hi, size=draws)
 
 
 def forecast_run(
@@ -230,8 +262,7 @@ def _forecast(
     per_model: dict[str, np.ndarray] = {"trend": np.zeros(draws), "level": np.zeros(draws)}
     for j, name in enumerate(names):
         comp = record.components[name]
-        lo, hi = _measurement_bounds(comp)
-        u = 1.0 + rng.uniform(-lo, hi, size=draws)
+        u = _measurement(comp, rng, draws)
         drawn = {m: (comp.energy_j + rest[m][:, j]) * u for m in ("trend", "level")}
         for m in per_model:
             per_model[m] = per_model[m] + drawn[m]
@@ -244,7 +275,7 @@ def _forecast(
         t_draws = [d_now + rest[m][:, time_col] for m in ("trend", "level")]
         duration = _interval(d_now + float(rest[f"{time_model}_central"][time_col]), t_draws, coverage)
     else:
-        duration = Estimate.exact(total)
+        duration = _estimate(total, total, total, coverage)
 
     x_start, x_end = float(dx[:i0].sum()), float(dx[:i1].sum())
     warm_how = "given" if warmup is not None else ("detected" if changes else "none")
@@ -402,10 +433,10 @@ def _projected(
     )
     meta = dict(record.meta)
     meta["forecast"] = {"from_record": record.name, "basis": basis}
-    return ProjectedRecord(
+    carried = {f.name: getattr(record, f.name) for f in fields(RunRecord)}  # fields added later come along
+    carried.update(
         name=f"{record.name} (forecast)",
         status="ok",
-        started_at=record.started_at,
         ended_at="",
         duration_s=duration.central,
         components=components,
@@ -413,23 +444,19 @@ def _projected(
         work=work,
         work_unit=unit or record.work_unit,
         timeline=timeline,
-        scope=record.scope,
-        host=dict(record.host),
-        devices=[dict(d) for d in record.devices],
-        sensors=list(record.sensors),
         meta=meta,
         warnings=[*record.warnings, "projected by a forecast: not a measurement"],
         error=None,
-        distributed=record.distributed,
         attachments={},
-        ecometer_version=record.ecometer_version,
         checkpoint=False,
-        total_energy=energy,
     )
+    return ProjectedRecord(**carried, total_energy=energy)
 
 
 def _figure(value: Any) -> Estimate | None:
-    return None if value is None else Estimate(float(value.central), float(value.low), float(value.high))
+    if value is None or isinstance(value, Estimate):
+        return value
+    return Estimate(float(value.central), float(value.low), float(value.high))
 
 
 def _footprint(result: Forecast, projected: ProjectedRecord, site: Any) -> None:
@@ -457,4 +484,5 @@ def _grade(result: Forecast, projected: ProjectedRecord, standard: Any) -> None:
     result.grade = assessment.grade
     result.grade_spans = list(assessment.spans)
     result.grade_stable = assessment.stable
+    result.grade_probabilities = dict(getattr(assessment, "probabilities", None) or {})
     result.not_rated = list(assessment.not_rated)

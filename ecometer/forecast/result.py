@@ -16,8 +16,10 @@ from ecometer.record import Estimate, RunRecord, _plain
 KIND = "ecometer.forecast"
 
 
-def _est(e: Estimate | None) -> dict[str, float] | None:
-    return None if e is None else {"central": e.central, "low": e.low, "high": e.high}
+def _est(e: Estimate | None) -> dict[str, Any] | None:
+    if e is None:
+        return None
+    return e.to_dict() if hasattr(e, "to_dict") else {"central": e.central, "low": e.low, "high": e.high}
 
 
 @dataclass
@@ -47,6 +49,7 @@ class Forecast:
     grade: str | None = None
     grade_spans: list[str] = field(default_factory=list)
     grade_stable: bool | None = None
+    grade_probabilities: dict[str, float] = field(default_factory=dict)
     standard: str | None = None
     not_rated: list[str] = field(default_factory=list)
     record: RunRecord | None = None
@@ -72,6 +75,7 @@ class Forecast:
                 "grade": self.grade,
                 "grade_spans": list(self.grade_spans),
                 "grade_stable": self.grade_stable,
+                "grade_probabilities": dict(self.grade_probabilities),
                 "standard": self.standard,
                 "not_rated": list(self.not_rated),
             }
