@@ -324,6 +324,8 @@ class Timeline:
     Channels are device ids (``"gpu:0"``, ``"cpu"``, ``"dram"``); each series has one value
     per entry of ``t_s`` (``None`` where that channel had no point). ``spans`` are phase
     occurrences for shading, capped in number (``spans_dropped`` counts the rest).
+    ``work[unit]`` is the work counted in each entry's bucket (units, aligned with ``t_s``):
+    how the job progressed over time, which a forecast needs to tell warm-up from steady work.
     """
 
     t_s: list[float] = field(default_factory=list)
@@ -331,6 +333,7 @@ class Timeline:
     spans: list[Span] = field(default_factory=list)
     spans_dropped: int = 0
     bucket_s: float = 0.0
+    work: dict[str, list[float]] = field(default_factory=dict)
 
     def component_power(self, component: str) -> list[float]:
         """Summed power (W) of all channels whose id starts with ``component``."""
@@ -754,6 +757,10 @@ class _Reader:
             spans=spans,
             spans_dropped=self.count(d.get("spans_dropped", 0), f"{where}.spans_dropped"),
             bucket_s=self.amount(d.get("bucket_s", 0.0), f"{where}.bucket_s"),
+            work={
+                unit: [self.amount(x, f"{where}.work.{unit}") for x in self.array(counts, f"{where}.work.{unit}")]
+                for unit, counts in self.mapping(d.get("work"), f"{where}.work")
+            },
         )
         return self.keep_unknown(timeline, d, where)
 

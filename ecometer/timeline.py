@@ -4,7 +4,8 @@ Energy (J) is added per channel over time intervals; it is kept in fixed-width b
 When the bucket count would exceed ``max_buckets``, neighbouring buckets are merged and the
 width doubles, so memory stays bounded while the energy in the timeline stays exact: the
 sum over buckets always equals the energy added. The power of a bucket is its energy over
-its width (W).
+its width (W). Work counted (:meth:`BucketTimeline.add_work`) is kept in the same buckets,
+so the record shows how the job progressed over time.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class BucketTimeline:
         self.bucket_s = bucket_s
         self.max_buckets = max_buckets - (max_buckets % 2)
         self._energy: dict[str, list[float]] = {}
+        self._work: dict[str, list[float]] = {}  # units of work per bucket, per unit
         self._n = 0  # number of buckets in use (covering up to the latest time added)
 
     def add(self, channel: str, t_start: float, t_end: float, energy_j: float) -> None:
@@ -42,24 +44,29 @@ class BucketTimeline:
             a = edge
             i += 1
 
+    def add_work(self, unit: str, t: float, amount: float) -> None:
+        """Count ``amount`` units of work done at ``t`` (monotonic s) in the bucket holding ``t``."""
+        self._deposit(unit, self._index(max(t - self.t0, 0.0)), amount, self._work)
+
     def _index(self, offset: float) -> int:
         while offset >= self.bucket_s * self.max_buckets:
             self._coarsen()
         return int(offset // self.bucket_s)
 
-    def _deposit(self, channel: str, index: int, energy_j: float) -> None:
+    def _deposit(self, channel: str, index: int, amount: float, store: dict[str, list[float]] | None = None) -> None:
         index = min(index, self.max_buckets - 1)
-        series = self._energy.setdefault(channel, [])
+        series = (self._energy if store is None else store).setdefault(channel, [])
         if len(series) <= index:
             series.extend([0.0] * (index + 1 - len(series)))
-        series[index] += energy_j
+        series[index] += amount
         self._n = max(self._n, index + 1)
 
     def _coarsen(self) -> None:
-        for channel, series in self._energy.items():
-            if len(series) % 2:
-                series.append(0.0)
-            self._energy[channel] = [series[i] + series[i + 1] for i in range(0, len(series), 2)]
+        for store in (self._energy, self._work):
+            for channel, series in store.items():
+                if len(series) % 2:
+                    series.append(0.0)
+                store[channel] = [series[i] + series[i + 1] for i in range(0, len(series), 2)]
         self._n = (self._n + 1) // 2
         self.bucket_s *= 2.0
 
@@ -87,4 +94,5 @@ class BucketTimeline:
         power: dict[str, list[float | None]] = {}
         for channel, series in self._energy.items():
             power[channel] = [(series[i] / widths[i]) if i < len(series) else 0.0 for i in range(n)]
-        return Timeline(t_s=t_s, power_w=power, bucket_s=self.bucket_s)
+        work = {unit: [series[i] if i < len(series) else 0.0 for i in range(n)] for unit, series in self._work.items()}
+        return Timeline(t_s=t_s, power_w=power, bucket_s=self.bucket_s, work=work)
