@@ -53,6 +53,7 @@ class QuantityValue:
     notes: list[str] = field(default_factory=list)
     coverage: float | None = None
     distribution: str = ""
+    problems: list[str] = field(default_factory=list)  # what is wrong with the stored figure, if anything
 
     @property
     def exact(self) -> bool:
@@ -66,7 +67,7 @@ class QuantityValue:
         if self.exact:
             return "exact"
         if self.coverage is None:
-            return "worst-case envelope, coverage not stated" if self.distribution == "envelope" else "coverage not stated"
+            return "coverage not stated"
         if self.coverage >= 1.0:
             return "stated bound"
         return f"{number(100 * self.coverage, 2)} % interval"
@@ -85,6 +86,7 @@ class QuantityValue:
             notes=list(self.notes),
             coverage=self.coverage,
             distribution=self.distribution,
+            problems=list(self.problems),
         )
 
 
@@ -151,21 +153,32 @@ def _around(central: float, bounds: Estimate) -> tuple[Estimate, list[str]]:
     return Estimate(central, low, high, coverage=None, distribution="envelope"), [note]
 
 
+def _energy_bounds(record: RunRecord) -> tuple[Estimate, list[str]]:
+    """The record's IT energy bounds, or none (with a note) when the components' cannot be combined."""
+    try:
+        return record.energy_uncertainty, []
+    except (OverflowError, ValueError, FloatingPointError) as exc:  # e.g. bounds near the float limit
+        return Estimate.exact(record.energy_j), [f"its components' bounds cannot be combined ({exc}): not shown"]
+
+
 def it_energy(record: RunRecord) -> QuantityValue:
-    est, notes = _around(record.energy_j, record.energy_uncertainty)
-    q = quantities.QUANTITIES["it_energy_j"]
-    return _value(q, est, combined_method(record), notes)
+    bounds, problems = _energy_bounds(record)
+    est, more = _around(record.energy_j, bounds)
+    out = _value(quantities.QUANTITIES["it_energy_j"], est, combined_method(record))
+    out.problems = problems + more
+    return out
 
 
 def component_energy(record: RunRecord, name: str) -> QuantityValue:
     c = record.components[name]
     est, problems = _around(c.energy_j, c.uncertainty)
-    notes = [*c.notes, *problems]
     q = quantities.QUANTITIES.get(f"{name}_energy_j")
     if q is None:  # a component the registry does not name (a custom sensor)
         return QuantityValue(f"{name}_energy_j", f"{name.upper()} energy", "energy", "J", est.central, est.low,
-                             est.high, c.method, notes, est.coverage, est.distribution)  # fmt: skip
-    return _value(q, est, c.method, notes)
+                             est.high, c.method, list(c.notes), est.coverage, est.distribution, problems)  # fmt: skip
+    out = _value(q, est, c.method, c.notes)
+    out.problems = problems
+    return out
 
 
 #: the footprint quantities a report shows, in order
@@ -253,9 +266,8 @@ def _power(record: RunRecord) -> QuantityValue:
     e = it_energy(record)
     d = record.duration_s if record.duration_s > 0 and math.isfinite(record.duration_s) else math.nan
     q = quantities.QUANTITIES["average_power_w"]
-    out = QuantityValue(q.name, q.label, q.kind, q.unit, e.central / d, e.low / d, e.high / d, e.method,
-                        list(e.notes), e.coverage, e.distribution)  # fmt: skip
-    return out
+    return QuantityValue(q.name, q.label, q.kind, q.unit, e.central / d, e.low / d, e.high / d, e.method,
+                         list(e.notes), e.coverage, e.distribution, list(e.problems))  # fmt: skip
 
 
 def _need_footprint(key: str) -> Callable[[RunRecord], QuantityValue]:

@@ -179,7 +179,7 @@ def _figure_rows(figs: list[QuantityValue]) -> str:
     for f in figs:
         interval = interval_text(f)
         width = f" <span class='muted nw'>({esc(relative(f))})</span>" if interval else ""
-        notes = "".join(f"<div class='muted'>{esc(n)}</div>" for n in f.notes if _is_problem(n))
+        notes = "".join(f"<div class='muted'>{esc(n)}</div>" for n in f.problems)
         rows.append(
             f"<tr><td>{esc(f.label)}{notes}</td><td class='num nw'>{esc(value_text(f))}</td>"
             f"<td class='num'><span class='nw'>{esc(interval or '—')}</span>{width}</td>{_claim(f)}"
@@ -187,11 +187,6 @@ def _figure_rows(figs: list[QuantityValue]) -> str:
         )
     head = "<tr><th>Figure</th><th>Value</th><th>Interval</th><th>Coverage</th><th>Method</th></tr>"
     return _wide(f"<table>{head}{''.join(rows)}</table>")
-
-
-def _is_problem(note: str) -> bool:
-    """Notes of :func:`ecometer.report.figures.component_energy` that belong next to the figure."""
-    return "outside its stated bounds" in note or "not a finite number" in note or "not finite" in note
 
 
 def _kv_table(data: dict[str, Any]) -> str:

@@ -4,7 +4,11 @@ Runs are grouped by a field of their metadata (``--by precision``) or, without o
 name. Within a group, runs that differ in some other metadata field become separate bars (a
 *series*, e.g. ``batch_size=32``); runs identical in every compared field are repetitions and
 are combined into one bar: the mean of their central values, whiskers spanning the lowest low
-and the highest high.
+and the highest high (a span that claims no coverage probability; a single run's interval keeps
+the coverage it states).
+
+Figures that are not finite numbers (a record the loader accepted with NaN or infinite values)
+are listed in the table as ``n/a`` and left out of the chart, which names them in its note.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from ecometer.report import style
 from ecometer.report.charts import axis_limits, drawable, plain, whiskers
 from ecometer.report.figures import QuantityValue, metric, metric_names, work_unit
 from ecometer.report.grades import grade_view
-from ecometer.report.text import markdown_table
+from ecometer.report.text import markdown_table, short_claim
 from ecometer.units import number, pick_scale
 
 #: metadata fields that tell repetitions apart rather than configurations
@@ -90,6 +94,8 @@ def _combine(figs: list[QuantityValue]) -> QuantityValue:
         return first
     central = sum(f.central for f in figs) / len(figs)
     methods = {f.method for f in figs}
+    # the span of several runs' intervals is not a coverage interval of anything: no claim
+    exact = all(f.exact for f in figs) and len({f.central for f in figs}) == 1
     return QuantityValue(
         first.key,
         first.label,
@@ -99,6 +105,9 @@ def _combine(figs: list[QuantityValue]) -> QuantityValue:
         min(f.low for f in figs),
         max(f.high for f in figs),
         methods.pop() if len(methods) == 1 else "mixed",
+        coverage=1.0 if exact else None,
+        distribution="exact" if exact else "envelope",
+        problems=[p for f in figs for p in f.problems],
     )
 
 
@@ -185,7 +194,9 @@ def table(cmp: RunComparison) -> str:
         row += [
             str(len(e.names)),
             number(scale(e.value.central)),
-            "exact" if e.value.low == e.value.high else f"{number(scale(e.value.low))} – {number(scale(e.value.high))}",
+            "exact"
+            if e.value.low == e.value.high
+            else f"{number(scale(e.value.low))} – {number(scale(e.value.high))} ({short_claim(e.value)})",
             e.value.method,
             e.grade or "-",
             number(tscale(e.x.central)),

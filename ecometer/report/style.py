@@ -143,6 +143,17 @@ def write_bytes_atomic(target: str | Path, data: bytes, mode: int = 0o644) -> Pa
     return path
 
 
+def output_error(path: str | Path, exc: OSError, what: str = "write") -> Exception:
+    """A one-line :class:`~ecometer.errors.UsageError` for an output that could not be written."""
+    from ecometer.errors import UsageError
+
+    if isinstance(exc, FileExistsError) or (isinstance(exc, NotADirectoryError)):
+        reason = f"{exc.filename or path} exists and is not a folder"
+    else:
+        reason = exc.strerror or str(exc)
+    return UsageError(f"cannot {what} {path}: {reason}")
+
+
 _FIGURE_CLASS: Any = None
 
 
