@@ -54,7 +54,7 @@ img.chart{max-width:100%;height:auto;display:block;margin:8px 0}
 .wide{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;width:100%;font-size:14px}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e5e5e5;vertical-align:top;overflow-wrap:break-word}
-table.kv td,table.devices td,td.free{overflow-wrap:anywhere}
+table.kv td,td.free{overflow-wrap:anywhere}
 .nw{white-space:nowrap}
 th{background:#fafafa;font-weight:600}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -232,13 +232,14 @@ def _indicative_badge(grade: str) -> str:
 
 def _stable_text(stable: bool | None, most_likely: str | None, probabilities: dict[str, float] | None,
                  confidence: float | None) -> str:  # fmt: skip
-    """``yes`` / ``no``, with the probability of the most likely grade against the stated confidence."""
-    if stable is None:
-        return ""
+    """``yes`` / ``no``: with probabilities, whether the most likely grade's probability reaches the
+    stated confidence (the meaning of "stable"), shown as ``yes: B 93 % ≥ 90 %``; else the stored word."""
     if probabilities and most_likely in probabilities and confidence is not None:
         p = probabilities[most_likely]
-        sign = "≥" if stable else "<"
-        return f"{'yes' if stable else 'no'}: {most_likely} {100 * p:.0f} % {sign} {100 * confidence:.0f} %"
+        ok = p >= confidence
+        return f"{'yes' if ok else 'no'}: {most_likely} {100 * p:.0f} % {'≥' if ok else '<'} {100 * confidence:.0f} %"
+    if stable is None:
+        return ""
     return "yes" if stable else "no: near a band edge"
 
 
@@ -360,21 +361,22 @@ def _device_cell(key: str, value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
+#: the device fields shown as columns; every other field a device states is folded beside them
+DEVICE_COLUMNS = {"id": "Device", "model": "Model", "energy_j": "Energy"}
+
+
 def _devices_table(devices: list[dict[str, Any]]) -> str:
-    """One row per device: its id and model, then every other field it states (energies scaled)."""
+    """One row per device: id, model and energy, then its other fields folded (so the table fits)."""
     if not devices:
         return "<p class='muted'>no device list</p>"
-    keys: list[str] = []
-    for d in devices:
-        for k in d:
-            if k not in keys:
-                keys.append(k)
-    keys.sort(key=lambda k: (k not in ("id", "model"), k != "id"))
-    head = "".join(f"<th>{esc(k)}</th>" for k in keys)
+    shown = [k for k in DEVICE_COLUMNS if any(k in d for d in devices)]
+    head = "".join(f"<th>{esc(DEVICE_COLUMNS[k])}</th>" for k in shown) + "<th>More</th>"
     body = []
     for d in devices:
-        cells = "".join(f"<td>{esc(_device_cell(k, d[k]) if k in d else '')}</td>" for k in keys)
-        body.append(f"<tr>{cells}</tr>")
+        cells = "".join(f"<td class='nw'>{esc(_device_cell(k, d[k]) if k in d else '')}</td>" for k in shown)
+        rest = [f"{k}: {_device_cell(k, v)}" for k, v in d.items() if k not in shown]
+        more = _fold(" · ".join(rest), f"{len(rest)} more field{'s' if len(rest) != 1 else ''}") if rest else ""
+        body.append(f"<tr>{cells}<td class='free'>{more}</td></tr>")
     return _wide(f"<table class='devices'><tr>{head}</tr>{''.join(body)}</table>")
 
 
