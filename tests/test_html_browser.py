@@ -135,14 +135,17 @@ def test_report_fits_the_window_with_derivations_folded(tmp_path, width):
     assert dom.count("<details>") >= 6 and "<details open" not in dom
 
 
-def test_the_unfixed_devices_table_would_run_off_the_page(tmp_path):
-    """Control for the width check: the same wide table without its scrolling wrapper does overflow."""
+def test_the_width_check_sees_a_table_that_runs_off_the_page(tmp_path):
+    """Control for the width check: the page with one table of every device field as a column
+    (as the devices table was) and no scrolling wrapper is wider than the window."""
     rec = _wide_record()
-    page = tmp_path / "plain.html"
     from ecometer.report.html import render_html
 
-    text = render_html(rec, images={}).replace("<div class='wide'>", "<div>").replace("overflow-wrap:anywhere", "")
-    page.write_text(text, encoding="utf-8")
+    keys = list(rec.devices[0])
+    row = "".join(f"<td class='nw'>{rec.devices[0][k]}</td>" for k in keys)
+    wide = f"<table><tr>{''.join(f'<th>{k}</th>' for k in keys)}</tr><tr>{row}</tr></table>"
+    page = tmp_path / "plain.html"
+    page.write_text(render_html(rec, images={}).replace("</main>", wide + "</main>"), encoding="utf-8")
     doc, window = _page_width(page, 800)
     assert doc > window
 

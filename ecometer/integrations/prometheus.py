@@ -36,10 +36,12 @@ stated bound such as a sensor's datasheet accuracy, ``0.95`` for an interval pro
 Carlo). Where an interval states no coverage (a worst-case envelope) the coverage series is
 absent, not ``NaN``. The bounds are gauges, not counters: a live estimate's interval may move
 either way. Bounds do not add: summing ``_high`` over devices gives the worst case in which every
-device errs high together; the record states the run's combined interval. Energy bounds come
-from each sensor's stated relative uncertainty (the one the record gives its component), live
-while the meter runs and from the record after it stops; water and carbon bounds are those of
-:func:`ecometer.footprint.compute` applied to the energy so far and its interval.
+device errs high together; the record states the run's combined interval. A device's energy
+bounds are its sensor's stated relative uncertainty (the one the record's component is built
+from) applied to its energy so far, while the meter runs and after it stops (then, for a
+meter that kept no sensor statements, the record component's own interval). Water and carbon
+bounds are those of :func:`ecometer.footprint.compute` applied to the energy so far with its
+interval (one error per sensor shared by its devices, sensors independent, as in the record).
 
 Energy counters never go backwards (a live estimate corrected down by the next counter
 reading is held until the measurement catches up), so ``rate()`` stays meaningful. Water
@@ -273,7 +275,7 @@ def render(meter: Any, state: MetricsState | None = None, labels: Mapping[str, s
                 readings[device] = (comp.name, 0.0, joules)
         units = dict(record.work)
         elapsed.add(float(record.duration_s))
-        relative = _record_relative(record)
+        relative = {**_record_relative(record), **_live_relative(meter)}  # a device's own sensor first
     bounds = _Bounds(_ENERGY, "the energy used since the run started", "J")
     per_component: dict[str, list[Estimate]] = {}
     for device, (component, watts, joules) in sorted(readings.items()):
