@@ -148,6 +148,16 @@ def _device_readings(meter: Any) -> dict[str, tuple[str, float, float]]:
     return {f"{c}:all": (c, live.power_w.get(c, 0.0), live.energy_j.get(c, 0.0)) for c in live.energy_j}
 
 
+def _sensor_guards(meter: Any) -> list[Any]:
+    """The meter's per-sensor records (sensor, tracks, cached descriptions), wherever it keeps them:
+    on the meter itself, or on its current run's supervisor."""
+    m = _inner(meter)
+    guards = getattr(m, "_guards", None)
+    if guards is None:
+        guards = getattr(getattr(getattr(m, "_run", None), "supervisor", None), "guards", None)
+    return list(guards or ())
+
+
 def _live_relative(meter: Any) -> dict[str, Estimate]:
     """Per device: its sensor's stated relative uncertainty, as an estimate around 1.
 
@@ -155,7 +165,7 @@ def _live_relative(meter: Any) -> dict[str, Estimate]:
     started; the exporter never calls a sensor itself). Empty when the meter keeps no such cache.
     """
     out: dict[str, Estimate] = {}
-    for guard in getattr(_inner(meter), "_guards", ()):
+    for guard in _sensor_guards(meter):
         unc = getattr(guard, "cache", {}).get("uncertainty")
         rel = (getattr(unc, "rel_low", None), getattr(unc, "rel_high", None))
         if not all(isinstance(r, (int, float)) and math.isfinite(r) for r in rel):

@@ -128,16 +128,20 @@ def _confidence(v: Any) -> float | None:
 
 
 def probability_text(probabilities: dict[str, float] | None, labels: list[str] | None = None, limit: int = 3) -> str:
-    """``"B 83 %, C 17 %"``: grades by falling probability (ties in ``labels`` order), at most ``limit``.
+    """``"B 83 %, C 17 %"``: the ``limit`` likeliest grades (ties to the better), best grade first.
 
     Grades under 0.5 % read ``<1 %``; an empty string when there are no probabilities.
     """
     if not probabilities:
         return ""
     order = labels or []
-    ranked = sorted(probabilities.items(), key=lambda kv: (-kv[1], order.index(kv[0]) if kv[0] in order else 99))
+
+    def rank(grade: str) -> int:
+        return order.index(grade) if grade in order else len(order)
+
+    ranked = sorted(probabilities.items(), key=lambda kv: (-kv[1], rank(kv[0])))
     parts = []
-    for grade, p in ranked[:limit]:
+    for grade, p in sorted(ranked[:limit], key=lambda kv: rank(kv[0])):
         pct = 100.0 * p
         parts.append(f"{grade} {'<1' if 0 < pct < 0.5 else f'{pct:.0f}'} %")
     if len(ranked) > limit:

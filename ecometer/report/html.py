@@ -84,7 +84,8 @@ METHOD_HELP = {
 
 #: what each claim of an interval means, for the headline table's legend
 CLAIM_HELP = {
-    "% interval": "propagated from its inputs' distributions (Monte Carlo): the true value lies inside with that probability",
+    "95 % interval": "propagated from its inputs' distributions (Monte Carlo): the true value lies inside with that "
+    "probability (95 %, or the coverage written)",
     "stated bound": "a bound stated by the sensor or the source: the whole range the value can take",
     "coverage not stated": "a range without a stated probability (a record written before schema 2, or a worst-case envelope)",
 }
@@ -168,7 +169,8 @@ def _fold(text: str, summary: str | None = None) -> str:
 
 
 def _claim(f: QuantityValue) -> str:
-    tip = next((v for k, v in CLAIM_HELP.items() if f.claim.endswith(k)), "")
+    key = "95 % interval" if f.claim.endswith("% interval") else f.claim
+    tip = CLAIM_HELP.get(key, "")
     shape = f" ({f.distribution})" if f.distribution and not f.exact and f.distribution != "exact" else ""
     return f"<td class='claim' title='{esc(tip + shape)}'>{esc(f.claim)}</td>"
 
@@ -437,13 +439,11 @@ def _grade_line(view: GradeView | None) -> str:
 
 
 def _legend() -> str:
-    items = "".join(f"<li><b>{esc(k.lstrip('% ') if k.startswith('%') else k)}</b>: {esc(v)}</li>"
-                    for k, v in CLAIM_HELP.items())  # fmt: skip
+    items = "".join(f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in CLAIM_HELP.items())
     methods = "".join(f"<li>{_method(k)}: {esc(v)}</li>" for k, v in METHOD_HELP.items())
     return (
-        "<details><summary>What the coverage and method columns mean</summary><div><ul>"
-        + items.replace("<b>interval</b>", "<b>95 % interval</b>")
-        + f"</ul><ul>{methods}</ul></div></details>"
+        "<details><summary>What the coverage and method columns mean</summary>"
+        f"<div><ul>{items}</ul><ul>{methods}</ul></div></details>"
     )
 
 
@@ -512,32 +512,32 @@ def _phases_section(record: RunRecord, images: dict[str, bytes]) -> list[str]:
     ]
 
 
-def _assumption_fold(item: Any) -> str:
-    """One footprint assumption folded: ``name = value unit (low – high)`` opens to its source and note."""
-    if isinstance(item, dict) and isinstance(item.get("name"), str):
-        value = item.get("value")
-        shown = number(value, 4) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
-        summary = f"{item['name']} = {shown if shown is not None else '?'} {item.get('unit') or ''}".strip()
-        lo, hi = item.get("low"), item.get("high")
-        if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (lo, hi)) and lo != hi:
-            summary += f" ({number(lo, 4)} – {number(hi, 4)})"
-        if isinstance(item.get("note"), str) and item["note"]:
-            summary += f": {item['note']}"
-        body = " · ".join(str(item[k]) for k in ("source", "text") if isinstance(item.get(k), str) and item[k])
-        if len(summary) > 160:
-            summary = summary[:160].rsplit(" ", 1)[0] + " …"
-        return _fold(body or summary, summary)
-    return _fold(str(item))
+def _assumption_fold(item: Any, line: str) -> str:
+    """One footprint assumption folded: ``name = value unit (low – high): note`` opens to its
+    source and derivation; an assumption given as text (``line``) folds after its first words."""
+    if not (isinstance(item, dict) and isinstance(item.get("name"), str)):
+        return _fold(line)
+    value = item.get("value")
+    shown = number(value, 4) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+    summary = f"{item['name']} = {shown if shown is not None else '?'} {item.get('unit') or ''}".strip()
+    lo, hi = item.get("low"), item.get("high")
+    if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (lo, hi)) and lo != hi:
+        summary += f" ({number(lo, 4)} – {number(hi, 4)})"
+    if isinstance(item.get("note"), str) and item["note"]:
+        summary += f": {item['note']}"
+    if len(summary) > 160:
+        summary = summary[:160].rsplit(" ", 1)[0] + " …"
+    body = " · ".join(str(item[k]) for k in ("source", "text") if isinstance(item.get(k), str) and item[k])
+    return _fold(body or line, summary)
 
 
 def _footprint_section(record: RunRecord) -> list[str]:
     fp = footprint_data(record)
     if fp is None:
         return []
-    items = fp.get("assumptions") or []
-    folds = "".join(_assumption_fold(a) for a in items) if isinstance(items, list) else ""
-    if not folds:
-        folds = "".join(_fold(a) for a in footprint_assumptions(record))
+    items = fp.get("assumptions") if isinstance(fp.get("assumptions"), list) else []
+    lines = footprint_assumptions(record) if items else []
+    folds = "".join(_assumption_fold(item, line) for item, line in zip(items, lines, strict=False))
     return [
         "<section id='footprint'><h2>Footprint: site and assumptions</h2>"
         + _site_table(site_description(record))
