@@ -367,7 +367,7 @@ def test_bounds_and_coverage_beside_energy_water_and_carbon():
         ReplaySensor([(0, 250.0)], device="gpu:1", uncertainty=(0.05, 0.05)),
         ReplaySensor([(0, 30.0)], component="cpu", device="cpu", uncertainty=(0.3, 0.2)),
     ]
-    m = Meter("b", sensors=sensors, out=None, interval_s=0.02, site="us-average")
+    m = ecometer.measure("b", sensors=sensors, out=None, interval_s=0.02, site="us-average")
     m.start()
     time.sleep(0.1)
     live = parse_exposition(render(m))
