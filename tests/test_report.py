@@ -271,11 +271,11 @@ def test_grade_probabilities_are_shown_when_present_and_absent_otherwise():
     assert probability_text(view.metrics[0].probabilities, view.labels) == "B 83 %, C 17 %, D <1 %"
     assert probability_text({"A": 0.5, "B": 0.5}, list("AB")) == "A 50 %, B 50 %"  # ties in grade order
     page = render_html(make_record(assessment=stored), images={})
-    assert "B 83 %, C 17 %" in page and "not stable: B 83 % &lt; 90 %" in page
-    assert "yes: B 83 % ≥ 90 %" not in page
+    assert "B 83 %, C 17 %" in page and "<td>no (&lt; 90 %)</td>" in page  # 83 % < 90 %: whatever was stored
+    assert "B 83 %, C 17 %; not stable (&lt; 90 %)" in page  # the line under the headline figures
     # an old assessment (no probabilities) still reports, with the old stability words
     old = render_html(make_record(assessment=letter_assessment("B")), images={})
-    assert "Probability" in old and "no: near a band edge" in old and " % &lt; " not in old
+    assert "Probability" in old and "no: near a band edge" in old and "(&lt; 90 %)" not in old
     junk = dict(letter_assessment("B"), probabilities={"B": "lots"}, confidence=7)
     assert read_assessment(junk).probabilities is None and read_assessment(junk).confidence is None
     assert label.grade_label(read_assessment(stored)).startswith(b"\x89PNG")

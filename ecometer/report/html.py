@@ -235,11 +235,10 @@ def _indicative_badge(grade: str) -> str:
 def _stable_text(stable: bool | None, most_likely: str | None, probabilities: dict[str, float] | None,
                  confidence: float | None) -> str:  # fmt: skip
     """``yes`` / ``no``: with probabilities, whether the most likely grade's probability reaches the
-    stated confidence (the meaning of "stable"), shown as ``yes: B 93 % ≥ 90 %``; else the stored word."""
+    stated confidence (the meaning of "stable"), shown as ``yes (≥ 90 %)``; else the stored word."""
     if probabilities and most_likely in probabilities and confidence is not None:
-        p = probabilities[most_likely]
-        ok = p >= confidence
-        return f"{'yes' if ok else 'no'}: {most_likely} {100 * p:.0f} % {'≥' if ok else '<'} {100 * confidence:.0f} %"
+        ok = probabilities[most_likely] >= confidence
+        return f"{'yes' if ok else 'no'} ({'≥' if ok else '<'} {100 * confidence:.0f} %)"
     if stable is None:
         return ""
     return "yes" if stable else "no: near a band edge"
@@ -429,8 +428,8 @@ def _grade_line(view: GradeView | None) -> str:
         return "<p><b>Grade:</b> not rated (see below)</p>"
     odds = probability_text(view.probabilities, view.labels)
     stable = _stable_text(view.stable, view.most_likely or view.grade, view.probabilities, view.confidence)
-    extra = "; ".join(x for x in (odds, f"stable{stable[3:]}" if stable.startswith("yes") else
-                                    f"not stable{stable[2:]}" if stable else "") if x)  # fmt: skip
+    word = "stable" + stable[3:] if stable.startswith("yes") else "not stable" + stable[2:] if stable else ""
+    extra = "; ".join(x for x in (odds, word.replace(": near a band edge", " (near a band edge)")) if x)
     return (
         f"<p><b>Grade:</b> {_grade_badge(view.grade, view.labels)} <span class='muted'>{esc(view.standard)}"
         + (f" · {esc(extra)}" if extra else "")
