@@ -353,3 +353,86 @@ def test_real_prometheus_scrapes_the_exporter(tmp_path, meter):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+# ---- bounds beside each figure -----------------------------------------------------------------
+def test_bounds_and_coverage_beside_energy_water_and_carbon():
+    from ecometer.integrations.prometheus import bound_names
+
+    assert bound_names("ecometer_energy_joules_total") == (
+        "ecometer_energy_low_joules",
+        "ecometer_energy_high_joules",
+        "ecometer_energy_coverage_ratio",
+    )
+    sensors = [
+        ReplaySensor([(0, 100.0)], device="gpu:0", uncertainty=(0.05, 0.05)),
+        ReplaySensor([(0, 250.0)], device="gpu:1", uncertainty=(0.05, 0.05)),
+        ReplaySensor([(0, 30.0)], component="cpu", device="cpu", uncertainty=(0.3, 0.2)),
+    ]
+    m = ecometer.measure("b", sensors=sensors, out=None, interval_s=0.02, site="us-average")
+    m.start()
+    time.sleep(0.1)
+    live = parse_exposition(render(m))
+    record = m.stop()
+    final = parse_exposition(render(m))
+    for fam in (live, final):
+        for name in ("ecometer_energy_low_joules", "ecometer_energy_high_joules", "ecometer_energy_coverage_ratio"):
+            assert fam[name]["type"] == "gauge" and fam[name]["help"]
+        for device, rel_lo, rel_hi in (("gpu:0", 0.05, 0.05), ("gpu:1", 0.05, 0.05), ("cpu", 0.3, 0.2)):
+            e = sample(fam, "ecometer_energy_joules_total", device=device)
+            assert sample(fam, "ecometer_energy_low_joules", device=device) == pytest.approx(e * (1 - rel_lo))
+            assert sample(fam, "ecometer_energy_high_joules", device=device) == pytest.approx(e * (1 + rel_hi))
+            assert sample(fam, "ecometer_energy_coverage_ratio", device=device) == 1.0  # a stated bound
+        # the same labels as the central series: low/high need no ignoring() in PromQL
+        labels = {tuple(sorted(lab.items())) for lab, _ in fam["ecometer_energy_joules_total"]["samples"]}
+        assert {tuple(sorted(lab.items())) for lab, _ in fam["ecometer_energy_low_joules"]["samples"]} == labels
+        for kind in ("onsite", "offsite"):
+            w = sample(fam, "ecometer_water_litres_total", kind=kind)
+            assert sample(fam, "ecometer_water_low_litres", kind=kind) < w < sample(
+                fam, "ecometer_water_high_litres", kind=kind
+            )
+        c = sample(fam, "ecometer_carbon_grams_total")
+        assert sample(fam, "ecometer_carbon_low_grams") < c < sample(fam, "ecometer_carbon_high_grams")
+    # after stop, a component measured by one sensor has the record's own interval
+    cpu = record.components["cpu"]
+    assert sample(final, "ecometer_energy_low_joules", device="cpu") == pytest.approx(cpu.uncertainty.low)
+    assert sample(final, "ecometer_energy_high_joules", device="cpu") == pytest.approx(cpu.uncertainty.high)
+    # water and carbon: the footprint of the energy so far with its interval, coverage as stored
+    fp = ecometer.footprint(energy_j=record.energy_uncertainty, site="us-average").to_dict()
+    stored = fp["water"]["onsite_l"]
+    assert sample(final, "ecometer_water_high_litres", kind="onsite") == pytest.approx(stored["high"], rel=0.02)
+    if stored.get("coverage") is not None:
+        assert sample(final, "ecometer_water_coverage_ratio", kind="onsite") == stored["coverage"]
+    else:  # an interval that states no coverage has no coverage series (absent, not NaN)
+        assert "ecometer_water_coverage_ratio" not in final
+
+
+def test_exact_figures_have_no_bounds_series():
+    m = Meter("exact", sensors=[ReplaySensor([(0, 10.0)])], out=None, interval_s=0.02)
+    with m:
+        time.sleep(0.05)
+        fam = parse_exposition(render(m))
+    e = sample(fam, "ecometer_energy_joules_total", device="gpu:0")
+    assert sample(fam, "ecometer_energy_low_joules", device="gpu:0") == e == sample(
+        fam, "ecometer_energy_high_joules", device="gpu:0"
+    )
+
+
+def test_a_finished_record_alone_gives_its_components_intervals():
+    """A meter that kept no sensor statements (here: only its record): the component's interval."""
+    from ecometer.record import Component, Estimate, RunRecord
+
+    rec = RunRecord("done", status="ok", duration_s=10.0)
+    unc = Estimate(1000.0, 900.0, 1150.0, coverage=0.95, distribution="normal")
+    rec.components["gpu"] = Component("gpu", 1000.0, "modelled", unc, devices={"gpu:0": 600.0, "gpu:1": 400.0})
+
+    class Finished:
+        name, scope, running, record, site = "done", "machine", False, rec, None
+
+    fam = parse_exposition(render(Finished()))
+    assert sample(fam, "ecometer_energy_low_joules", device="gpu:0") == pytest.approx(540.0)
+    assert sample(fam, "ecometer_energy_high_joules", device="gpu:1") == pytest.approx(460.0)
+    assert sample(fam, "ecometer_energy_coverage_ratio", device="gpu:1") == 0.95
+    rec.components["gpu"].uncertainty = Estimate(1000.0, 900.0, 1150.0, coverage=None, distribution="envelope")
+    fam = parse_exposition(render(Finished()))
+    assert "ecometer_energy_coverage_ratio" not in fam and "ecometer_energy_high_joules" in fam

@@ -134,7 +134,7 @@ def test_charts_degrade_without_work_phases_timeline_or_footprint():
 
 
 def test_chart_text_is_made_safe_for_matplotlib():
-    assert charts.plain("cost $5 and $6") == r"cost \$5 and \$6"
+    assert charts.plain("cost $5 and $6") == "cost $5 and $6"  # escaped where drawn (style.Figure)
     assert charts.plain("a\nb\x00c") == "a b c"
     assert len(charts.plain("x" * 500)) == charts.MAX_TITLE
     rec = make_record(name=HOSTILE)
@@ -168,6 +168,22 @@ def test_summary_lists_energy_water_grade():
     assert "IT energy" in out and "GPU" in out and "counter" in out and "modelled" in out
     assert "water" in out and "on-site" in out and "off-site" in out
     assert "per sample" in out and "grade      B (ecometer-training v1); hard limits passed" in out
+
+
+def test_summary_states_each_interval_and_its_coverage():
+    rec = make_record(assessment=letter_assessment("B"))
+    rec.attachments["footprint"]["carbon_g"].update(coverage=0.95, distribution="lognormal")
+    rec.attachments["assessment"]["probabilities"] = {"B": 0.83, "C": 0.17}
+    lines = text.summary(rec).splitlines()
+    gpu = next(ln for ln in lines if ln.strip().startswith("GPU"))
+    assert "±5.0 %" in gpu and "stated bound" in gpu and gpu.endswith("counter")
+    it = next(ln for ln in lines if "IT energy" in ln)
+    assert re.search(r"IT energy  \d+\.\d+ kJ \(\d+\.\d+–\d+\.\d+ kJ, 95 %\) = ", it), it  # propagated sum
+    carbon = next(ln for ln in lines if ln.strip().startswith("carbon"))
+    assert carbon.endswith(", 95 %)")
+    water = next(ln for ln in lines if ln.strip().startswith("water"))
+    assert "coverage not stated" in water  # a schema-1 footprint dict states no coverage
+    assert "  grade      B (ecometer-training v1: B 83 %, C 17 %); hard limits passed" in lines
     bare = text.summary(make_record(footprint=False, samples=None))
     assert "water" not in bare and "grade" not in bare
 
@@ -205,6 +221,64 @@ def test_html_is_self_contained_and_states_methods(tmp_path):
     for word in ("counter", "modelled", "mixed (gpu counter", "±5.0 %", "PUE 1.17 (Li et al. 2023, Table 1)"):
         assert word in page, word
     assert "cpu power is modelled: no RAPL" in page and "Test GPU" in page
+
+
+def test_html_leads_with_value_interval_coverage_and_method():
+    rec = make_record(assessment=letter_assessment("B"))
+    rec.attachments["footprint"]["water"]["total_l"].update(coverage=0.95, distribution="lognormal")
+    page = render_html(rec, images={})
+    top = page[page.index("Headline figures") : page.index("id='timeline'")]
+    assert "<th>Value</th><th>Interval</th><th>Coverage</th><th>Method</th>" in top
+    row = re.search(r"<tr><td>GPU energy</td>.*?</tr>", top).group()
+    assert "3.95 kJ" in row and "3.76 – 4.15 kJ" in row and "stated bound" in row and ">counter<" in row
+    water = re.search(r"<tr><td>Water consumed</td>.*?</tr>", top).group()
+    assert "95 % interval" in water and "lognormal" in water  # the shape in the cell's title
+    assert "coverage not stated" in re.search(r"<tr><td>Carbon</td>.*?</tr>", top).group()
+    # derivations are folded, not paragraphs in the main flow
+    foot = page[page.index("id='footprint'") :]
+    assert foot.count("<details>") >= 1 or "<div class='muted'>PUE 1.17" in foot
+    assert "<ul><li>PUE 1.17" not in page
+
+
+def test_long_assumptions_and_notes_are_folded():
+    rec = make_record(assessment=letter_assessment("B"))
+    long = "EWIF 3.142 L/kWh " + "derived from the national generation mix and the water intensity of each source " * 5
+    rec.attachments["footprint"]["assumptions"] = [
+        long,
+        {"name": "pue", "value": 1.17, "unit": "", "low": 1.1, "high": 1.3, "note": "applied to IT energy",
+         "source": "Li et al. 2023, Table 1 " * 6, "text": "pue = 1.17 ..."},
+    ]  # fmt: skip
+    rec.components["cpu"].notes = ["uncertainty: " + "model of package power from utilisation, " * 8]
+    page = render_html(rec, images={})
+    folds = re.findall(r"<details><summary>(.*?)</summary><div>(.*?)</div></details>", page)
+    summaries = [s for s, _ in folds]
+    assert any(s.startswith("EWIF 3.142 L/kWh derived") and s.endswith("…") for s in summaries)
+    assert "pue = 1.170 (1.100 – 1.300): applied to IT energy" in summaries
+    assert any("Li et al. 2023" in body for _, body in folds)
+    assert any(s.startswith("uncertainty: model of package power") for s in summaries)
+    assert all(len(s) <= 165 for s in summaries)
+
+
+def test_grade_probabilities_are_shown_when_present_and_absent_otherwise():
+    stored = letter_assessment("B")
+    stored.update(probabilities={"B": 0.83, "C": 0.17}, most_likely="B", confidence=0.9, stable=False)
+    stored["metrics"][0].update(probabilities={"B": 0.83, "C": 0.1699, "D": 0.0001}, most_likely="B", confidence=0.9)
+    view = read_assessment(stored)
+    assert view.probabilities == {"B": 0.83, "C": 0.17} and view.confidence == 0.9 and view.stable is False
+    from ecometer.report.grades import probability_text
+
+    assert probability_text(view.probabilities, view.labels) == "B 83 %, C 17 %"
+    assert probability_text(view.metrics[0].probabilities, view.labels) == "B 83 %, C 17 %, D <1 %"
+    assert probability_text({"A": 0.5, "B": 0.5}, list("AB")) == "A 50 %, B 50 %"  # ties in grade order
+    page = render_html(make_record(assessment=stored), images={})
+    assert "B 83 %, C 17 %" in page and "<td>no (&lt; 90 %)</td>" in page  # 83 % < 90 %: whatever was stored
+    assert "B 83 %, C 17 %; not stable (&lt; 90 %)" in page  # the line under the headline figures
+    # an old assessment (no probabilities) still reports, with the old stability words
+    old = render_html(make_record(assessment=letter_assessment("B")), images={})
+    assert "Probability" in old and "no: near a band edge" in old and "(&lt; 90 %)" not in old
+    junk = dict(letter_assessment("B"), probabilities={"B": "lots"}, confidence=7)
+    assert read_assessment(junk).probabilities is None and read_assessment(junk).confidence is None
+    assert label.grade_label(read_assessment(stored)).startswith(b"\x89PNG")
 
 
 def test_html_without_footprint_or_assessment_shows_what_exists():

@@ -53,13 +53,17 @@ def run(args: argparse.Namespace) -> int:
     from ecometer.commands.report import enrich
     from ecometer.record import load_record
     from ecometer.report import run_comparison as compare
+    from ecometer.report.style import output_error
 
     records = [load_record(path) for path in args.records]
     for record in records:
         enrich(record, args.site, args.standard)
     cmp = compare.build(records, args.metric, args.by)
     if args.out:
-        compare.chart(cmp, args.out)
+        try:
+            compare.chart(cmp, args.out)
+        except OSError as exc:  # a full or read-only disk, a missing permission
+            raise output_error(args.out, exc, "write the chart to") from None
         if not args.table:
             sys.stdout.write(f"chart: {args.out}\n")
     if args.table:

@@ -49,12 +49,16 @@ def enrich(record: Any, site: str | None, standard: str | None) -> None:
 def run(args: argparse.Namespace) -> int:
     from ecometer.record import load_record
     from ecometer.report.html import write_report
+    from ecometer.report.style import output_error
 
     source = Path(args.record)
     record = load_record(source)
     enrich(record, args.site, args.standard)
     out = Path(args.out) if args.out else source.with_name(source.name.removesuffix(".json") + "-report")
-    files = write_report(record, out)
+    try:
+        files = write_report(record, out)
+    except OSError as exc:  # a file where the folder should be, a full or read-only disk
+        raise output_error(out, exc, "write the report to") from None
     sys.stdout.write(f"report: {files.html}\n")
     for name, path in files.pngs.items():
         sys.stdout.write(f"  {name}: {path}\n")

@@ -7,18 +7,41 @@
 
 The text exposition format 0.0.4 is served at ``/metrics``:
 
-========================================================  =======  =========================
-metric                                                    type     unit
-========================================================  =======  =========================
-``ecometer_up``                                           gauge    1 while the meter runs
-``ecometer_run_info{name,scope,version,...}``             gauge    always 1
-``ecometer_elapsed_seconds``                              gauge    s
-``ecometer_power_watts{component,device}``                gauge    W (power now)
-``ecometer_energy_joules_total{component,device}``        counter  J since the run started
-``ecometer_work_total{unit}``                             counter  work units counted
-``ecometer_water_litres_total{kind="onsite"|"offsite"}``  counter  L, when the meter has a site
-``ecometer_carbon_grams_total``                           counter  g CO2e, when the site has a grid
-========================================================  =======  =========================
+==============================================================  =======  ==========================
+metric                                                          type     unit
+==============================================================  =======  ==========================
+``ecometer_up``                                                 gauge    1 while the meter runs
+``ecometer_run_info{name,scope,version,...}``                   gauge    always 1
+``ecometer_elapsed_seconds``                                    gauge    s
+``ecometer_power_watts{component,device}``                      gauge    W (power now)
+``ecometer_energy_joules_total{component,device}``              counter  J since the run started
+``ecometer_energy_low_joules{component,device}``                gauge    J, low end of its interval
+``ecometer_energy_high_joules{component,device}``               gauge    J, high end of its interval
+``ecometer_energy_coverage_ratio{component,device}``            gauge    probability the interval claims
+``ecometer_work_total{unit}``                                   counter  work units counted
+``ecometer_water_litres_total{kind="onsite"|"offsite"}``        counter  L, when the meter has a site
+``ecometer_water_low_litres{kind}`` / ``_high_litres{kind}``    gauge    L, its interval
+``ecometer_water_coverage_ratio{kind}``                         gauge    probability the interval claims
+``ecometer_carbon_grams_total``                                 counter  g CO2e, when the site has a grid
+``ecometer_carbon_low_grams`` / ``ecometer_carbon_high_grams``  gauge    g CO2e, its interval
+``ecometer_carbon_coverage_ratio``                              gauge    probability the interval claims
+==============================================================  =======  ==========================
+
+**Bounds.** Every figure with an interval is served the way the report shows it: the central
+value under the metric's existing name (unchanged, so dashboards and ``rate()`` keep working),
+and beside it ``<name>_low_<unit>`` and ``<name>_high_<unit>`` gauges with the *same labels*
+(``ecometer_energy_high_joules - ecometer_energy_low_joules`` needs no ``ignoring()``), plus
+``<name>_coverage_ratio``: the probability that ``low..high`` holds the true value (``1`` for a
+stated bound such as a sensor's datasheet accuracy, ``0.95`` for an interval propagated by Monte
+Carlo). Where an interval states no coverage (a worst-case envelope) the coverage series is
+absent, not ``NaN``. The bounds are gauges, not counters: a live estimate's interval may move
+either way. Bounds do not add: summing ``_high`` over devices gives the worst case in which every
+device errs high together; the record states the run's combined interval. A device's energy
+bounds are its sensor's stated relative uncertainty (the one the record's component is built
+from) applied to its energy so far, while the meter runs and after it stops (then, for a
+meter that kept no sensor statements, the record component's own interval). Water and carbon
+bounds are those of :func:`ecometer.footprint.compute` applied to the energy so far with its
+interval (one error per sensor shared by its devices, sensors independent, as in the record).
 
 Energy counters never go backwards (a live estimate corrected down by the next counter
 reading is held until the measurement catches up), so ``rate()`` stays meaningful. Water
@@ -43,8 +66,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ecometer._version import __version__
-from ecometer.errors import InputError, NotApplicable
+from ecometer.errors import InputError, NotApplicable, RecordError
 from ecometer.quantities import QUANTITIES
+from ecometer.record import Estimate, sum_estimates
 
 log = logging.getLogger("ecometer.prometheus")
 
@@ -81,6 +105,13 @@ def format_value(value: float) -> str:
     return repr(v)
 
 
+def bound_names(name: str) -> tuple[str, str, str]:
+    """The low, high and coverage metric names beside ``name`` (``ecometer_energy_joules_total`` ->
+    ``ecometer_energy_low_joules``, ``ecometer_energy_high_joules``, ``ecometer_energy_coverage_ratio``)."""
+    base, unit = name.removesuffix("_total").rsplit("_", 1)
+    return f"{base}_low_{unit}", f"{base}_high_{unit}", f"{base}_coverage_ratio"
+
+
 class _Family:
     def __init__(self, name: str, kind: str, help_text: str) -> None:
         self.name, self.kind, self.help = name, kind, help_text
@@ -115,6 +146,75 @@ def _device_readings(meter: Any) -> dict[str, tuple[str, float, float]]:
         return {d: (str(v["component"]), float(v["power_w"]), float(v["energy_j"])) for d, v in fn().items()}
     live = m.live()
     return {f"{c}:all": (c, live.power_w.get(c, 0.0), live.energy_j.get(c, 0.0)) for c in live.energy_j}
+
+
+def _sensor_guards(meter: Any) -> list[Any]:
+    """The meter's per-sensor records (sensor, tracks, cached descriptions), wherever it keeps them:
+    on the meter itself, or on its current run's supervisor."""
+    m = _inner(meter)
+    guards = getattr(m, "_guards", None)
+    if guards is None:
+        guards = getattr(getattr(getattr(m, "_run", None), "supervisor", None), "guards", None)
+    return list(guards or ())
+
+
+def _live_relative(meter: Any) -> dict[str, Estimate]:
+    """Per device: its sensor's stated relative uncertainty, as an estimate around 1.
+
+    Read from what the meter has cached of each sensor's ``uncertainty()`` (asked when the run
+    started; the exporter never calls a sensor itself). Empty when the meter keeps no such cache.
+    """
+    out: dict[str, Estimate] = {}
+    for guard in _sensor_guards(meter):
+        unc = getattr(guard, "cache", {}).get("uncertainty")
+        rel = (getattr(unc, "rel_low", None), getattr(unc, "rel_high", None))
+        if not all(isinstance(r, (int, float)) and math.isfinite(r) for r in rel):
+            continue
+        est = Estimate.relative(1.0, float(rel[0]), float(rel[1]))  # type: ignore[arg-type]
+        for track in getattr(guard, "tracks", ()):
+            out[str(getattr(track, "channel", ""))] = est
+    return out
+
+
+def _record_relative(record: Any) -> dict[str, Estimate]:
+    """Per component of a finished record: its interval relative to its energy (an estimate around 1)."""
+    out: dict[str, Estimate] = {}
+    for comp in record.components.values():
+        e, unc = comp.energy_j, comp.uncertainty
+        if isinstance(unc, Estimate) and math.isfinite(e) and e > 0 and math.isfinite(unc.low) and math.isfinite(unc.high):
+            out[comp.name] = unc.replace(central=1.0, low=min(unc.low / e, 1.0), high=max(unc.high / e, 1.0))
+    return out
+
+
+def _bounded(central: float, rel: Estimate | None) -> Estimate | None:
+    """``central`` with the relative interval ``rel`` (``None`` without one)."""
+    if rel is None or not math.isfinite(central):
+        return None
+    return rel.scaled(central) if central >= 0 else None
+
+
+class _Bounds:
+    """The low, high and coverage families beside one metric."""
+
+    def __init__(self, name: str, what: str, unit: str) -> None:
+        low, high, cov = bound_names(name)
+        self.low = _Family(low, "gauge", f"Low end of the interval of {what} ({unit}); see {cov}.")
+        self.high = _Family(high, "gauge", f"High end of the interval of {what} ({unit}); see {cov}.")
+        self.coverage = _Family(
+            cov,
+            "gauge",
+            f"Probability that the low..high interval of {what} holds the true value "
+            "(1: a stated bound, 0.95: a propagated interval); absent when the interval states none.",
+        )
+
+    def add(self, est: Estimate, central: float, **labels: str) -> None:
+        self.low.add(min(est.low, central), **labels)
+        self.high.add(max(est.high, central), **labels)
+        if est.coverage is not None:
+            self.coverage.add(est.coverage, **labels)
+
+    def families(self) -> list[_Family]:
+        return [f for f in (self.low, self.high, self.coverage) if f.samples]
 
 
 def _work(meter: Any) -> dict[str, float]:
@@ -170,32 +270,39 @@ def render(meter: Any, state: MetricsState | None = None, labels: Mapping[str, s
         _ENERGY, "counter", "Energy used since the run started, by component and device (J)."
     )
     work = _Family("ecometer_work_total", "counter", "Work units counted since the run started, by unit.")
-    families = [up, info, elapsed, power, energy, work]
 
     readings: dict[str, tuple[str, float, float]] = {}
     units: dict[str, float] = {}
+    relative: dict[str, Estimate] = {}
     if running:
         readings = _device_readings(meter)
         units = _work(meter)
         elapsed.add(float(_inner(meter).live().elapsed_s))
+        relative = _live_relative(meter)
     elif record is not None:
         for comp in record.components.values():
             for device, joules in comp.devices.items():
                 readings[device] = (comp.name, 0.0, joules)
         units = dict(record.work)
         elapsed.add(float(record.duration_s))
-    total_j = 0.0
+        relative = {**_record_relative(record), **_live_relative(meter)}  # a device's own sensor first
+    bounds = _Bounds(_ENERGY, "the energy used since the run started", "J")
+    per_component: dict[str, list[Estimate]] = {}
     for device, (component, watts, joules) in sorted(readings.items()):
         power.add(max(watts, 0.0), component=component, device=device)
         j = state.monotonic(("energy", component, device), joules)
         energy.add(j, component=component, device=device)
-        total_j += j
+        est = _bounded(j, relative.get(device) or relative.get(component))
+        if est is not None:
+            bounds.add(est, j, component=component, device=device)
+        per_component.setdefault(component, []).append(est if est is not None else Estimate.exact(j))
+    families = [up, info, elapsed, power, energy, *bounds.families(), work]
     for unit, amount in sorted(units.items()):
         work.add(state.monotonic(("work", unit), amount), unit=unit)
 
     site = getattr(meter, "site", None)
     if site is not None and (running or record is not None):
-        families.extend(_impact(site, total_j, state))
+        families.extend(_impact(site, _run_energy(per_component), state))
     lines: list[str] = []
     for family in families:
         lines.extend(family.lines())
@@ -209,23 +316,65 @@ _FOOTPRINT_HELP = {
 }
 
 
-def _impact(site: Any, energy_j: float, state: MetricsState) -> list[_Family]:
+#: what each footprint metric family measures, for the help text of its bounds
+_FOOTPRINT_WHAT = {_WATER: ("the water consumed so far", "L"), _CARBON: ("the carbon emitted so far", "g CO2e")}
+
+
+def _run_energy(per_component: dict[str, list[Estimate]]) -> Estimate:
+    """The run's energy so far with its interval: one sensor error shared by the devices of a
+    component (their bounds add), components independent (as in the record)."""
+    parts = []
+    for ests in per_component.values():
+        central = math.fsum(e.central for e in ests)
+        low, high = math.fsum(e.low for e in ests), math.fsum(e.high for e in ests)
+        claims = {(e.coverage, e.distribution) for e in ests if not e.is_exact}
+        coverage, shape = claims.pop() if len(claims) == 1 else (None, "envelope")
+        parts.append(Estimate(central, low, high, coverage=coverage, distribution=shape if low < high else "exact"))
+    if not parts:
+        return Estimate.exact(0.0)
+    try:
+        return parts[0] if len(parts) == 1 else sum_estimates(parts)
+    except (OverflowError, ValueError):  # bounds out of range: water and carbon without an interval
+        return Estimate.exact(math.fsum(p.central for p in parts))
+
+
+def _impact(site: Any, energy: Estimate, state: MetricsState) -> list[_Family]:
     try:
         from ecometer.footprint import footprint
 
-        fp = footprint(energy_j=energy_j, site=site).to_dict()
+        fp = footprint(energy_j=energy, site=site).to_dict()
     except Exception as exc:  # noqa: BLE001 - metrics must keep flowing without water and carbon
         state.footprint_failed(exc)
         return []
     families: dict[str, _Family] = {}
+    bounds: dict[str, _Bounds] = {}
     for q, (name, labels) in EXPORTED_FOOTPRINT:
         try:
-            value = q.from_footprint(fp).central
+            est = q.from_footprint(fp)
         except NotApplicable:  # no grid carbon intensity at this site: no carbon metric
             continue
+        est = _stored(fp, q.footprint or (), est)
         family = families.setdefault(name, _Family(name, "counter", _FOOTPRINT_HELP[name]))
-        family.add(state.monotonic((q.name,), float(value)), **dict(labels))
-    return list(families.values())
+        central = state.monotonic((q.name,), float(est.central))
+        family.add(central, **dict(labels))
+        if not est.is_exact:
+            what, unit = _FOOTPRINT_WHAT[name]
+            bounds.setdefault(name, _Bounds(name, what, unit)).add(est, central, **dict(labels))
+    out = list(families.values())
+    for b in bounds.values():
+        out.extend(b.families())
+    return out
+
+
+def _stored(fp: dict[str, Any], path: tuple[str, ...], est: Estimate) -> Estimate:
+    """The footprint figure at ``path`` as stored, with the coverage it states (``est`` if unreadable)."""
+    node: Any = fp
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    try:
+        return Estimate.from_dict(node)
+    except RecordError:
+        return est
 
 
 # ---- the HTTP server ---------------------------------------------------------------------------

@@ -7,11 +7,12 @@ drawn on the Agg canvas, so importing this module costs nothing.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 from ecometer.quantities import footprint_data
-from ecometer.record import RunRecord
+from ecometer.record import RunRecord, Span
 from ecometer.report import style
 from ecometer.report.figures import (
     COMPONENT_ORDER,
@@ -29,11 +30,14 @@ MAX_TITLE = 70
 
 
 def plain(text: str, limit: int = MAX_TITLE) -> str:
-    """``text`` safe for a matplotlib label: no mathtext, no control characters, bounded length."""
+    """``text`` fit for a chart label: no control characters, bounded length.
+
+    (``$`` needs no care here: every chart escapes it when drawn, see :mod:`ecometer.report.style`.)
+    """
     clean = "".join(ch if ch.isprintable() else " " for ch in str(text))
     if len(clean) > limit:
         clean = clean[: limit - 1] + "…"
-    return clean.replace("$", r"\$")
+    return clean
 
 
 def plural(unit: str, count: float) -> str:
@@ -55,21 +59,24 @@ def power_timeline(record: RunRecord, path: str | Path | None = None) -> bytes:
     """Stacked power per component (W) over time, with the run's phases shaded and named."""
     tl = record.timeline
     fig = style.new_figure(9.0, 4.6)
-    if tl.spans:
+    spans = drawable_spans(record)
+    if spans:
         strip, ax = fig.subplots(2, 1, sharex=True, height_ratios=[1, 6])
     else:
         strip, ax = None, fig.add_subplot()
     style.style_axes(ax)
     fig.suptitle(f"Power by component — {plain(record.name)}", fontsize=style.FONT_SIZE + 2)
-    comps = timeline_components(record)
-    if not tl.t_s or not comps:
+    times, series_of = drawable_timeline(record)
+    comps = [c for c in timeline_components(record) if c in series_of]
+    if not times or not comps:
         ax.text(0.5, 0.5, "No power timeline in this record", ha="center", va="center", transform=ax.transAxes)
         ax.set_xlabel("Time since start (s)")
         ax.set_ylabel("Power (W)")
         return style.save(fig, path)
-    tscale = pick_scale("time", [tl.t_s[-1], record.duration_s])
-    t = [tscale(x) for x in tl.t_s]
-    series = [tl.component_power(c) for c in comps]
+    duration = record.duration_s if math.isfinite(record.duration_s) else 0.0
+    tscale = pick_scale("time", [times[-1], duration])
+    t = [tscale(x) for x in times]
+    series = [series_of[c] for c in comps]
     totals = [sum(vals) for vals in zip(*series, strict=True)]
     pscale = pick_scale("power", totals)
     labels = []
@@ -86,13 +93,13 @@ def power_timeline(record: RunRecord, path: str | Path | None = None) -> bytes:
         zorder=2,
     )
     ax.plot(t, [pscale(v) for v in totals], color="#202020", linewidth=0.9, label="Total", zorder=3)
-    end = tscale(max(record.duration_s, tl.t_s[-1]))
+    end = tscale(max(duration, times[-1]))
     ax.set_xlim(0.0, end if end > 0 else None)
     ax.set_ylim(0.0, max(pscale(max(totals)) * 1.12, 1e-9))
     ax.set_xlabel(f"Time since start ({tscale.symbol})")
     ax.set_ylabel(f"Power ({pscale.symbol})")
     if strip is not None:
-        _draw_phases(record, ax, strip, tscale)
+        _draw_phases(record, spans, ax, strip, tscale)
     ax.legend(loc="upper left", fontsize=style.FONT_SIZE - 1, ncol=min(len(comps) + 1, 4), framealpha=0.9)
     if tl.bucket_s:
         ax.annotate(
@@ -107,19 +114,59 @@ def power_timeline(record: RunRecord, path: str | Path | None = None) -> bytes:
     return style.save(fig, path)
 
 
-def _phase_colours(record: RunRecord) -> dict[str, str]:
+def drawable_timeline(record: RunRecord) -> tuple[list[float], dict[str, list[float]]]:
+    """The timeline's points that can be drawn: ``(times, summed power per component)``.
+
+    Times that are not finite or do not increase are dropped with their values; a series
+    longer than the times is cut to them, a shorter one (or a missing point) counts as no
+    power there; a power that is not finite or is negative counts as none.
+    :func:`ecometer.report.figures.data_problems` names each of these in the report.
+    """
+    tl = record.timeline
+    keep: list[int] = []
+    last = -math.inf
+    for i, x in enumerate(tl.t_s):
+        if math.isfinite(x) and x > last:
+            keep.append(i)
+            last = x
+    times = [tl.t_s[i] for i in keep]
+    out: dict[str, list[float]] = {}
+    for channel, values in tl.power_w.items():
+        comp = channel.split(":")[0]
+        total = out.setdefault(comp, [0.0] * len(keep))
+        for j, i in enumerate(keep):
+            v = values[i] if i < len(values) else None
+            if v is not None and math.isfinite(v) and v > 0:
+                total[j] += v
+    return times, out
+
+
+#: nesting levels of phases drawn in the strip above the timeline (deeper spans are not drawn)
+MAX_SPAN_DEPTH = 6
+
+
+def drawable_spans(record: RunRecord) -> list[Span]:
+    """The timeline's phase spans that can be drawn: finite, in order, at most :data:`MAX_SPAN_DEPTH` deep."""
+    return [
+        s
+        for s in record.timeline.spans
+        if math.isfinite(s.start_s) and math.isfinite(s.end_s) and s.end_s >= s.start_s
+        and 0 <= s.depth < MAX_SPAN_DEPTH
+    ]  # fmt: skip
+
+
+def _phase_colours(spans: list[Span]) -> dict[str, str]:
     names: list[str] = []
-    for span in record.timeline.spans:
+    for span in spans:
         if span.name not in names:
             names.append(span.name)
     return {n: style.PHASE_COLOURS[i % len(style.PHASE_COLOURS)] for i, n in enumerate(names)}
 
 
-def _draw_phases(record: RunRecord, ax: Any, strip: Any, tscale: Any) -> None:
+def _draw_phases(record: RunRecord, spans: list[Span], ax: Any, strip: Any, tscale: Any) -> None:
     from matplotlib.patches import Patch
 
-    spans = record.timeline.spans
-    colours = _phase_colours(record)
+    colours = _phase_colours(spans)
     depth = max(s.depth for s in spans) + 1
     for span in spans:
         a, b = tscale(span.start_s), tscale(span.end_s)
@@ -159,20 +206,47 @@ def _draw_phases(record: RunRecord, ax: Any, strip: Any, tscale: Any) -> None:
 
 
 # ---- bars with whiskers -------------------------------------------------------------------
+#: the largest magnitude put on an axis (matplotlib cannot lay out an axis to 1e308)
+AXIS_LIMIT = 1e300
+
+
+def drawable(fig: QuantityValue) -> bool:
+    """Whether ``fig`` can be drawn: its central value and bounds are finite numbers."""
+    return all(math.isfinite(v) and abs(v) <= AXIS_LIMIT for v in (fig.central, fig.low, fig.high))
+
+
+def whiskers(fig: QuantityValue, scale: Any) -> tuple[float, float]:
+    """Lengths below and above the central value (never negative, even for a central outside its bounds)."""
+    return max(scale(fig.central) - scale(fig.low), 0.0), max(scale(fig.high) - scale(fig.central), 0.0)
+
+
+def axis_limits(values: list[float], margin: float = 0.18) -> tuple[float, float]:
+    """Finite axis limits from 0 (or the lowest negative value) to the highest value, plus a margin."""
+    vals = [v for v in values if math.isfinite(v)]
+    lo, hi = min([0.0, *vals]), max([0.0, *vals])
+    if hi == lo:
+        hi = lo + 1.0
+    span = hi - lo
+    lo = lo - span * margin if lo < 0 else 0.0
+    return max(lo, -AXIS_LIMIT), min(hi + span * margin, AXIS_LIMIT)
+
+
 def _bar_panel(ax: Any, title: str, kind: str, unit_suffix: str, bars: list[tuple[str, QuantityValue, str]]) -> None:
     """Bars (label, figure, colour) with low-high whiskers and the central value written above."""
     style.style_axes(ax)
     scale = pick_scale(kind, [f.high for _, f, _ in bars])
     xs = list(range(len(bars)))
     heights = [scale(f.central) for _, f, _ in bars]
-    err_lo = [scale(f.central - f.low) for _, f, _ in bars]
-    err_hi = [scale(f.high - f.central) for _, f, _ in bars]
+    errs = [whiskers(f, scale) for _, f, _ in bars]
     ax.bar(xs, heights, color=[c for _, _, c in bars], width=0.65, edgecolor="#303030", linewidth=0.5)
-    ax.errorbar(xs, heights, yerr=[err_lo, err_hi], fmt="none", ecolor="#000000", elinewidth=1.1, capsize=5)
-    top = max((scale(f.high) for _, f, _ in bars), default=1.0) or 1.0
+    if bars:
+        yerr = [[e[0] for e in errs], [e[1] for e in errs]]
+        ax.errorbar(xs, heights, yerr=yerr, fmt="none", ecolor="#000000", elinewidth=1.1, capsize=5)
+    bottom, top = axis_limits([scale(v) for _, f, _ in bars for v in (f.low, f.high)])
     for x, (_, f, _) in zip(xs, bars, strict=True):
-        ax.text(x, scale(f.high) + top * 0.03, number(scale(f.central)), ha="center", va="bottom", fontsize=8.5)
-    ax.set_ylim(0, top * 1.18)
+        y = max(scale(f.high), 0.0) + (top - bottom) * 0.025
+        ax.text(x, y, number(scale(f.central)), ha="center", va="bottom", fontsize=8.5)
+    ax.set_ylim(bottom, top)
     ax.set_xticks(xs, [f"{label}\n({f.method.split(' ')[0]})" for label, f, _ in bars], fontsize=8.5)
     ax.set_ylabel(f"{title} ({scale.symbol}{unit_suffix})")
     ax.set_title(title, fontsize=style.FONT_SIZE + 1)
@@ -218,9 +292,13 @@ def _panels_figure(record: RunRecord, title: str, divide: tuple[str, float] | No
     fig = style.new_figure(min(2.2 + 1.15 * sum(widths), 12.0), 4.4)
     axes = fig.subplots(1, len(panels), width_ratios=widths, squeeze=False)[0]
     suffix = f"/{divide[0]}" if divide else ""
+    skipped = []
     for ax, (ptitle, kind, bars) in zip(axes, panels, strict=True):
-        _bar_panel(ax, ptitle, kind, suffix, bars)
-    note = "whiskers: low–high uncertainty; (method) under each bar"
+        skipped += [label.replace("\n", " ") for label, f, _ in bars if not drawable(f)]
+        _bar_panel(ax, ptitle, kind, suffix, [b for b in bars if drawable(b[1])])
+    note = "whiskers: low–high interval (coverage in the report's tables); (method) under each bar"
+    if skipped:
+        note += f"\nnot drawn, not a finite number: {', '.join(skipped)}"
     if footprint_data(record) is None:
         note += "\nno footprint attached: measure with a site (--site) for water and carbon"
     fig.suptitle(title, fontsize=style.FONT_SIZE + 2)
@@ -244,18 +322,28 @@ def per_unit(record: RunRecord, path: str | Path | None = None) -> bytes | None:
 
 
 # ---- phases ---------------------------------------------------------------------------------
+def _phase_drawable(p: Any) -> bool:
+    values = [p.energy_j, p.duration_s, p.uncertainty.low, p.uncertainty.high, *p.components.values()]
+    return all(math.isfinite(v) and abs(v) <= AXIS_LIMIT for v in values)
+
+
 def phase_energy(record: RunRecord, path: str | Path | None = None, limit: int = 12) -> bytes | None:
-    """Energy per phase name, stacked by component (``None`` without phases)."""
+    """Energy per phase name, stacked by component (``None`` without phases).
+
+    Phases whose figures are not finite numbers are not drawn (the chart says how many).
+    """
     if not record.phases:
         return None
-    phases = sorted(record.phases.values(), key=lambda p: p.energy_j, reverse=True)[:limit]
+    drawn = [p for p in record.phases.values() if _phase_drawable(p)]
+    skipped = len(record.phases) - len(drawn)
+    phases = sorted(drawn, key=lambda p: p.energy_j, reverse=True)[:limit]
     phases.reverse()  # largest at the top of a horizontal bar chart
     comps = sorted(
         {c for p in phases for c in p.components} or {"total"},
         key=lambda n: (COMPONENT_ORDER.index(n) if n in COMPONENT_ORDER else 99, n),
     )
     scale = pick_scale("energy", [p.energy_j for p in phases])
-    fig = style.new_figure(9.0, 1.6 + 0.42 * len(phases))
+    fig = style.new_figure(9.0, 1.6 + 0.42 * max(len(phases), 1))
     ax = fig.add_subplot()
     style.style_axes(ax)
     ax.grid(axis="x", color="#e6e6e6", linewidth=0.8)
@@ -273,7 +361,16 @@ def phase_energy(record: RunRecord, path: str | Path | None = None, limit: int =
         ax.errorbar(centres, ys, xerr=[errs_lo, errs_hi], fmt="none", ecolor="#000000", elinewidth=1.0, capsize=4)
     labels = [f"{plain(p.name, 28)}  ×{p.count}, {number(p.duration_s)} s" for p in phases]
     ax.set_yticks(ys, labels, fontsize=style.FONT_SIZE - 1)
+    ends = [*left, *(c + e for c, e in zip(centres, errs_hi, strict=True)), *(scale(p.energy_j) for p in phases)]
+    ax.set_xlim(*axis_limits(ends, margin=0.05))
     ax.set_xlabel(f"Energy ({scale.symbol})")
     ax.set_title(f"Energy per phase — {plain(record.name)}", fontsize=style.FONT_SIZE + 2)
-    ax.legend(loc="lower right", fontsize=style.FONT_SIZE - 1)
+    if skipped:
+        ax.annotate(
+            f"{skipped} phase(s) not drawn: not finite numbers",
+            xy=(1.0, 1.0), xycoords="axes fraction", ha="right", va="bottom", fontsize=style.FONT_SIZE - 2,
+            color="#b00000",
+        )  # fmt: skip
+    if phases:
+        ax.legend(loc="lower right", fontsize=style.FONT_SIZE - 1)
     return style.save(fig, path)

@@ -21,7 +21,8 @@ from typing import Any
 from ecometer import quantities
 from ecometer.errors import FigureMissing, InputError, NotApplicable
 from ecometer.quantities import Quantity, footprint_data
-from ecometer.record import Estimate, RunRecord
+from ecometer.record import DISTRIBUTIONS, Estimate, RunRecord
+from ecometer.units import number
 
 COMPONENT_ORDER = ("gpu", "cpu", "dram")
 
@@ -35,7 +36,10 @@ class QuantityValue:
     ``key`` is the quantity's name in :mod:`ecometer.quantities` (``_per_unit`` appended when
     divided by the work counted); ``kind`` is ``energy``, ``water``, ``carbon``, ``time`` or ``power`` (for display scaling);
     ``method`` is how it was obtained (``counter``, ``integrated``, ``modelled``, ``constant``,
-    ``user``, or ``mixed (...)`` for a total over components obtained differently).
+    ``user``, ``reported``, or ``mixed (...)`` for a total over components obtained differently).
+    ``coverage`` is the probability that ``low..high`` claims to hold the true value (1.0 for a
+    stated bound, 0.95 for a propagated interval, ``None`` when not stated) and
+    ``distribution`` the shape behind it (see :data:`ecometer.record.DISTRIBUTIONS`).
     """
 
     key: str
@@ -47,10 +51,26 @@ class QuantityValue:
     high: float
     method: str
     notes: list[str] = field(default_factory=list)
+    coverage: float | None = None
+    distribution: str = ""
+    problems: list[str] = field(default_factory=list)  # what is wrong with the stored figure, if anything
 
     @property
     def exact(self) -> bool:
         return self.low == self.high == self.central
+
+    @property
+    def claim(self) -> str:
+        """What the interval claims, in words: ``exact``, ``95 % interval``, ``stated bound``, ``coverage not stated``."""
+        if not all(math.isfinite(v) for v in (self.central, self.low, self.high)):
+            return "not a finite number"
+        if self.exact:
+            return "exact"
+        if self.coverage is None:
+            return "coverage not stated"
+        if self.coverage >= 1.0:
+            return "stated bound"
+        return f"{number(100 * self.coverage, 2)} % interval"
 
     def per(self, count: float, unit: str) -> QuantityValue:
         """This figure divided by ``count`` units of work named ``unit``."""
@@ -64,6 +84,9 @@ class QuantityValue:
             high=self.high / count,
             method=self.method,
             notes=list(self.notes),
+            coverage=self.coverage,
+            distribution=self.distribution,
+            problems=list(self.problems),
         )
 
 
@@ -116,20 +139,46 @@ def combined_method(record: RunRecord) -> str:
     return f"mixed ({parts})"
 
 
+def _around(central: float, bounds: Estimate) -> tuple[Estimate, list[str]]:
+    """``bounds`` moved to ``central`` when they agree; when ``central`` lies outside them the
+    interval is widened to include it, claims no coverage, and a note says so."""
+    if not math.isfinite(central):
+        return Estimate(central, central, central, distribution="exact"), ["not a finite number"]
+    if not (math.isfinite(bounds.low) and math.isfinite(bounds.high)):
+        return Estimate.exact(central), ["its bounds are not finite numbers: not shown"]
+    if bounds.low <= central <= bounds.high:
+        return bounds.replace(central=central), []
+    low, high = min(bounds.low, central), max(bounds.high, central)
+    note = f"central value {number(central)} lies outside its stated bounds {number(bounds.low)}..{number(bounds.high)}"
+    return Estimate(central, low, high, coverage=None, distribution="envelope"), [note]
+
+
+def _energy_bounds(record: RunRecord) -> tuple[Estimate, list[str]]:
+    """The record's IT energy bounds, or none (with a note) when the components' cannot be combined."""
+    try:
+        return record.energy_uncertainty, []
+    except (OverflowError, ValueError, FloatingPointError) as exc:  # e.g. bounds near the float limit
+        return Estimate.exact(record.energy_j), [f"its components' bounds cannot be combined ({exc}): not shown"]
+
+
 def it_energy(record: RunRecord) -> QuantityValue:
-    unc = record.energy_uncertainty
-    q = quantities.QUANTITIES["it_energy_j"]
-    return _value(q, Estimate(record.energy_j, unc.low, unc.high), combined_method(record))
+    bounds, problems = _energy_bounds(record)
+    est, more = _around(record.energy_j, bounds)
+    out = _value(quantities.QUANTITIES["it_energy_j"], est, combined_method(record))
+    out.problems = problems + more
+    return out
 
 
 def component_energy(record: RunRecord, name: str) -> QuantityValue:
     c = record.components[name]
-    low, high = min(c.uncertainty.low, c.energy_j), max(c.uncertainty.high, c.energy_j)
+    est, problems = _around(c.energy_j, c.uncertainty)
     q = quantities.QUANTITIES.get(f"{name}_energy_j")
     if q is None:  # a component the registry does not name (a custom sensor)
-        return QuantityValue(f"{name}_energy_j", f"{name.upper()} energy", "energy", "J", c.energy_j, low, high,
-                             c.method, list(c.notes))  # fmt: skip
-    return _value(q, Estimate(c.energy_j, low, high), c.method, c.notes)
+        return QuantityValue(f"{name}_energy_j", f"{name.upper()} energy", "energy", "J", est.central, est.low,
+                             est.high, c.method, list(c.notes), est.coverage, est.distribution, problems)  # fmt: skip
+    out = _value(q, est, c.method, c.notes)
+    out.problems = problems
+    return out
 
 
 #: the footprint quantities a report shows, in order
@@ -144,7 +193,24 @@ FOOTPRINT_QUANTITIES = (
 
 
 def _value(q: Quantity, est: Estimate, method: str, notes: list[str] | None = None) -> QuantityValue:
-    return QuantityValue(q.name, q.label, q.kind, q.unit, est.central, est.low, est.high, method, list(notes or []))
+    return QuantityValue(q.name, q.label, q.kind, q.unit, est.central, est.low, est.high, method,
+                         list(notes or []), est.coverage, est.distribution)  # fmt: skip
+
+
+def stored_claim(node: Any, est: Estimate) -> Estimate:
+    """``est`` with the coverage and distribution its stored dict ``node`` states (schema 2).
+
+    A stored interval without a ``coverage`` key (schema 1) claims none; an unusable one is ignored.
+    """
+    if est.is_exact or not isinstance(node, dict):
+        return est
+    coverage = node.get("coverage")
+    distribution = node.get("distribution")
+    ok_cov = coverage is None or (isinstance(coverage, (int, float)) and not isinstance(coverage, bool)
+                                  and 0.0 < coverage <= 1.0)  # fmt: skip
+    if "coverage" not in node or not ok_cov:
+        return est.replace(coverage=None, distribution=distribution if distribution in DISTRIBUTIONS else "uniform")
+    return est.replace(coverage=coverage, distribution=distribution if distribution in DISTRIBUTIONS else "normal")
 
 
 def footprint_figure(record: RunRecord, key: str) -> QuantityValue | None:
@@ -157,7 +223,10 @@ def footprint_figure(record: RunRecord, key: str) -> QuantityValue | None:
         est = q.from_footprint(fp)
     except NotApplicable:
         return None
-    return _value(q, est, footprint_method(fp))
+    node: Any = fp
+    for part in q.footprint or ():
+        node = node.get(part) if isinstance(node, dict) else None
+    return _value(q, stored_claim(node, est), footprint_method(fp))
 
 
 def headline(record: RunRecord) -> list[QuantityValue]:
@@ -195,9 +264,10 @@ def _duration(record: RunRecord) -> QuantityValue:
 
 def _power(record: RunRecord) -> QuantityValue:
     e = it_energy(record)
-    d = record.duration_s or math.nan
+    d = record.duration_s if record.duration_s > 0 and math.isfinite(record.duration_s) else math.nan
     q = quantities.QUANTITIES["average_power_w"]
-    return _value(q, Estimate(e.central / d, e.low / d, e.high / d), e.method)
+    return QuantityValue(q.name, q.label, q.kind, q.unit, e.central / d, e.low / d, e.high / d, e.method,
+                         list(e.notes), e.coverage, e.distribution, list(e.problems))  # fmt: skip
 
 
 def _need_footprint(key: str) -> Callable[[RunRecord], QuantityValue]:
@@ -267,3 +337,58 @@ def metric(record: RunRecord, name: str) -> QuantityValue:
         out.key = name
         return out
     raise InputError(f"unknown metric {name!r}; valid metrics: {', '.join(metric_names())}")
+
+
+# ---- what a report cannot show as stored -----------------------------------------------------
+def _bad(value: float) -> str | None:
+    if not math.isfinite(value):
+        return "is not a finite number"
+    if value < 0:
+        return f"is negative ({number(value)})"
+    return None
+
+
+def data_problems(record: RunRecord) -> list[str]:
+    """What in ``record`` a report cannot show as stored, one sentence each.
+
+    The record loader accepts these (a value saved as null reads as NaN, for instance); the
+    report shows what it can, leaves the rest out of its charts, and lists these lines.
+    """
+    out: list[str] = []
+    bad = _bad(record.duration_s)
+    if bad:
+        out.append(f"duration {bad}: time axes use the timeline alone")
+    for name in ordered_components(record):
+        c = record.components[name]
+        bad = _bad(c.energy_j)
+        if bad:
+            out.append(f"{name} energy {bad}")
+        if math.isfinite(c.energy_j) and not c.uncertainty.low <= c.energy_j <= c.uncertainty.high:
+            out.append(
+                f"{name} energy {number(c.energy_j)} J lies outside its stated bounds "
+                f"{number(c.uncertainty.low)}..{number(c.uncertainty.high)} J: shown widened, with no coverage claimed"
+            )
+    for p in record.phases.values():
+        values = [p.energy_j, p.duration_s, *p.components.values()]
+        if not all(math.isfinite(v) for v in values):
+            out.append(f"phase {p.name!r}: a figure is not a finite number; not drawn")
+        elif p.energy_j < 0:
+            out.append(f"phase {p.name!r}: energy is negative ({number(p.energy_j)} J)")
+    tl = record.timeline
+    n = len(tl.t_s)
+    if any(not math.isfinite(t) for t in tl.t_s):
+        out.append("timeline: some times are not finite numbers; those points are not drawn")
+    elif any(b <= a for a, b in zip(tl.t_s, tl.t_s[1:], strict=False)):
+        out.append("timeline: times do not increase; points going back in time are not drawn")
+    for channel, series in tl.power_w.items():
+        if len(series) != n:
+            action = "the extra values are not drawn" if len(series) > n else "the missing ones count as no power"
+            out.append(f"timeline: {channel} has {len(series)} power values for {n} times; {action}")
+        if any(v is not None and (not math.isfinite(v) or v < 0) for v in series):
+            out.append(f"timeline: {channel} has power values that are negative or not finite; drawn as none")
+    bad_spans = len(tl.spans) - sum(
+        1 for s in tl.spans if math.isfinite(s.start_s) and math.isfinite(s.end_s) and s.end_s >= s.start_s
+    )
+    if bad_spans:
+        out.append(f"timeline: {bad_spans} phase span(s) with times that are not finite or run backwards; not drawn")
+    return out

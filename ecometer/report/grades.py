@@ -32,6 +32,9 @@ class MetricGrade:
     direction: str = ""
     thresholds: list[float] | None = None
     indicative: str | None = None  # where the value falls when the run is not rated
+    probabilities: dict[str, float] | None = None  # grade -> probability (Monte Carlo draws)
+    most_likely: str | None = None
+    confidence: float | None = None  # the standard's stated confidence for "stable"
 
 
 @dataclass
@@ -64,6 +67,10 @@ class GradeView:
     not_rated: list[str] = field(default_factory=list)
     limits: list[LimitView] = field(default_factory=list)
     indicative: str | None = None  # worst metric's indicative grade when not rated
+    probabilities: dict[str, float] | None = None  # overall grade -> probability
+    most_likely: str | None = None
+    confidence: float | None = None
+    stable: bool | None = None
 
     @property
     def index(self) -> int | None:
@@ -100,6 +107,46 @@ def _str(v: Any) -> str | None:
     if v is None:
         return None
     return v if isinstance(v, str) else str(v)
+
+
+def _probabilities(v: Any) -> dict[str, float] | None:
+    """A stored ``{grade: probability}`` mapping, best kept as written; ``None`` if unusable."""
+    if not isinstance(v, dict) or not v:
+        return None
+    out: dict[str, float] = {}
+    for grade, p in v.items():
+        q = _num(p)
+        if not isinstance(grade, str) or q is None or not 0.0 <= q <= 1.0:
+            return None
+        out[grade] = q
+    return out
+
+
+def _confidence(v: Any) -> float | None:
+    q = _num(v)
+    return q if q is not None and 0.0 < q <= 1.0 else None
+
+
+def probability_text(probabilities: dict[str, float] | None, labels: list[str] | None = None, limit: int = 3) -> str:
+    """``"B 83 %, C 17 %"``: the ``limit`` likeliest grades (ties to the better), best grade first.
+
+    Grades under 0.5 % read ``<1 %``; an empty string when there are no probabilities.
+    """
+    if not probabilities:
+        return ""
+    order = labels or []
+
+    def rank(grade: str) -> int:
+        return order.index(grade) if grade in order else len(order)
+
+    ranked = sorted(probabilities.items(), key=lambda kv: (-kv[1], rank(kv[0])))
+    parts = []
+    for grade, p in sorted(ranked[:limit], key=lambda kv: rank(kv[0])):
+        pct = 100.0 * p
+        parts.append(f"{grade} {'<1' if 0 < pct < 0.5 else f'{pct:.0f}'} %")
+    if len(ranked) > limit:
+        parts.append(f"{len(ranked) - limit} more")
+    return ", ".join(parts)
 
 
 def _standard_name(d: dict[str, Any]) -> str:
@@ -171,6 +218,9 @@ def _metric(name: str | None, m: dict[str, Any], labels: list[str]) -> MetricGra
         direction=direction,
         thresholds=thresholds,
         indicative=indicative,
+        probabilities=_probabilities(m.get("probabilities")),
+        most_likely=_str(m.get("most_likely")),
+        confidence=_confidence(m.get("confidence")),
     )
 
 
@@ -239,6 +289,10 @@ def read_assessment(data: dict[str, Any] | None) -> GradeView | None:
         not_rated=not_rated,
         limits=limits,
         indicative=indicative,
+        probabilities=_probabilities(data.get("probabilities")),
+        most_likely=_str(data.get("most_likely")),
+        confidence=_confidence(data.get("confidence")),
+        stable=data.get("stable") if isinstance(data.get("stable"), bool) else None,
     )
 
 

@@ -12,16 +12,18 @@ import base64
 import html
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ecometer.quantities import estimate, footprint_data
-from ecometer.record import RunRecord, write_atomic
+from ecometer.record import RunRecord
 from ecometer.report import charts, label
 from ecometer.report.figures import (
     QuantityValue,
     component_energy,
+    data_problems,
     footprint_assumptions,
     headline,
     ordered_components,
@@ -29,10 +31,10 @@ from ecometer.report.figures import (
     site_description,
     work_unit,
 )
-from ecometer.report.grades import GradeView, grade_view
-from ecometer.report.style import grade_colour, text_colour_on
-from ecometer.report.text import relative
-from ecometer.units import count, fmt, number, pick_scale
+from ecometer.report.grades import GradeView, grade_view, probability_text
+from ecometer.report.style import grade_colour, text_colour_on, write_bytes_atomic
+from ecometer.report.text import interval_text, relative, value_text
+from ecometer.units import count, fmt, number
 
 log = logging.getLogger("ecometer.report")
 
@@ -40,19 +42,23 @@ CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;background:#f4f5f7;color:#1d1d1f}
-main{max-width:1080px;margin:0 auto;padding:24px}
-header h1{margin:0 0 4px;font-size:26px;word-break:break-word}
+main{max-width:1080px;margin:0 auto;padding:24px;box-sizing:border-box}
+header h1{margin:0 0 4px;font-size:26px;overflow-wrap:anywhere}
 .sub{color:#555;margin:0}
-section{background:#fff;border-radius:10px;padding:18px 22px;margin:18px 0;box-shadow:0 1px 3px rgba(0,0,0,.08)}
-h2{font-size:18px;margin:0 0 12px}
+section{background:#fff;border-radius:10px;padding:18px 22px;margin:18px 0;box-shadow:0 1px 3px rgba(0,0,0,.08);min-width:0}
+h2{font-size:18px;margin:0 0 12px}h3{font-size:15px;margin:16px 0 8px}
 .top{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}
-.top .label{flex:0 0 auto}.top .label img{width:340px}
-.top .figs{flex:1 1 420px}
+.top .label{flex:0 1 340px;min-width:0}.top .label img{width:100%;max-width:340px}
+.top .figs{flex:1 1 420px;min-width:0}
 img.chart{max-width:100%;height:auto;display:block;margin:8px 0}
+.wide{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;width:100%;font-size:14px}
-th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e5e5e5;vertical-align:top}
+th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e5e5e5;vertical-align:top;overflow-wrap:break-word}
+table.kv td,td.free{overflow-wrap:anywhere}
+.nw{white-space:nowrap}
 th{background:#fafafa;font-weight:600}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.claim{color:#333}
 .badge{display:inline-block;padding:1px 8px;border-radius:4px;font-weight:700}
 .badge.indicative{background:#fff;color:#444;border:2px dashed #8c8c8c}
 .status-ok{background:#d9f2e0;color:#11652e}.status-failed{background:#fde0e0;color:#9b1c1c}
@@ -60,6 +66,10 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .method{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;background:#f0f0f3;padding:1px 5px;border-radius:3px}
 table.kv th{width:28%}
 .warn li{color:#7a4b00}.muted{color:#666;font-size:13px}
+.odds{font-size:13px;white-space:nowrap}
+details{margin:4px 0;font-size:14px}details>summary{cursor:pointer;color:#333}
+details>div{margin:4px 0 8px 18px;color:#444;font-size:13px;overflow-wrap:anywhere}
+td details{margin:0}td details>summary{color:#666;font-size:13px}
 code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px}
 """
 
@@ -69,7 +79,19 @@ METHOD_HELP = {
     "modelled": "estimated from a model (utilisation × power curve, PUE/WUE/EWIF factors)",
     "constant": "a fixed value",
     "user": "given by the user",
+    "reported": "reported by another tool or a published source",
 }
+
+#: what each claim of an interval means, for the headline table's legend
+CLAIM_HELP = {
+    "95 % interval": "propagated from its inputs' distributions (Monte Carlo): the true value lies inside with that "
+    "probability (95 %, or the coverage written)",
+    "stated bound": "a bound stated by the sensor or the source: the whole range the value can take",
+    "coverage not stated": "a range without a stated probability (a record written before schema 2, or a worst-case envelope)",
+}
+
+#: summary length of a folded derivation (characters)
+FOLD_SUMMARY = 90
 
 
 def esc(value: Any) -> str:
@@ -108,12 +130,9 @@ def write_report(record: RunRecord, out_dir: str | Path) -> ReportFiles:
     target.mkdir(parents=True, exist_ok=True)
     images = render_charts(record)
     files = ReportFiles(html=target / "report.html")
-    for name, data in images.items():
-        path = target / f"{name}.png"
-        path.write_bytes(data)
-        files.pngs[name] = path
-    write_atomic(files.html, render_html(record, images))
-    files.html.chmod(0o644)  # a report is meant to be shared (the temp file was private)
+    for name, data in images.items():  # each file atomically: a full disk leaves no truncated PNG
+        files.pngs[name] = write_bytes_atomic(target / f"{name}.png", data)
+    write_bytes_atomic(files.html, render_html(record, images).encode("utf-8"))
     log.debug("report written to %s", target)
     return files
 
@@ -133,19 +152,43 @@ def _method(method: str) -> str:
     return f'<span class="method" title="{esc(tip)}">{esc(method)}</span>'
 
 
+def _wide(table: str) -> str:
+    """A table that scrolls inside its section on a narrow screen instead of widening the page."""
+    return f"<div class='wide'>{table}</div>"
+
+
+def _fold(text: str, summary: str | None = None) -> str:
+    """A derivation folded away: ``summary`` (default: the start of ``text``) opens to the whole text."""
+    text = " ".join(str(text).split())
+    if summary is None:
+        if len(text) <= FOLD_SUMMARY:
+            return f"<div class='muted'>{esc(text)}</div>"
+        cut = text[:FOLD_SUMMARY].rsplit(" ", 1)[0]
+        summary = cut + " …"
+    return f"<details><summary>{esc(summary)}</summary><div>{esc(text)}</div></details>"
+
+
+def _claim(f: QuantityValue) -> str:
+    key = "95 % interval" if f.claim.endswith("% interval") else f.claim
+    tip = CLAIM_HELP.get(key, "")
+    shape = f" ({f.distribution})" if f.distribution and not f.exact and f.distribution != "exact" else ""
+    return f"<td class='claim' title='{esc(tip + shape)}'>{esc(f.claim)}</td>"
+
+
 def _figure_rows(figs: list[QuantityValue]) -> str:
+    """Figure, value, interval (and its relative half-width), what the interval claims, method."""
     rows = []
     for f in figs:
-        scale = pick_scale(f.kind, f.central if f.central else f.high)
-        unit_tail = f.unit.split("/", 1)[1] if "/" in f.unit else ""
-        symbol = f"{scale.symbol}/{unit_tail}" if unit_tail else scale.symbol
-        bounds = "—" if f.exact else f"{number(scale(f.low))} – {number(scale(f.high))} {symbol}"
+        interval = interval_text(f)
+        width = f" <span class='muted nw'>({esc(relative(f))})</span>" if interval else ""
+        notes = "".join(f"<div class='muted'>{esc(n)}</div>" for n in f.problems)
         rows.append(
-            f"<tr><td>{esc(f.label)}</td><td class='num'>{esc(number(scale(f.central)))} {esc(symbol)}</td>"
-            f"<td class='num'>{esc(bounds)}</td><td class='num'>{esc(relative(f))}</td><td>{_method(f.method)}</td></tr>"
+            f"<tr><td>{esc(f.label)}{notes}</td><td class='num nw'>{esc(value_text(f))}</td>"
+            f"<td class='num'><span class='nw'>{esc(interval or '—')}</span>{width}</td>{_claim(f)}"
+            f"<td>{_method(f.method)}</td></tr>"
         )
-    head = "<tr><th>Figure</th><th>Central</th><th>Low – high</th><th>Uncertainty</th><th>Method</th></tr>"
-    return f"<table>{head}{''.join(rows)}</table>"
+    head = "<tr><th>Figure</th><th>Value</th><th>Interval</th><th>Coverage</th><th>Method</th></tr>"
+    return _wide(f"<table>{head}{''.join(rows)}</table>")
 
 
 def _kv_table(data: dict[str, Any]) -> str:
@@ -155,13 +198,13 @@ def _kv_table(data: dict[str, Any]) -> str:
     for k, v in data.items():
         text = v if isinstance(v, str) else json.dumps(v, default=str, ensure_ascii=False)
         rows.append(f"<tr><th>{esc(k)}</th><td>{esc(text)}</td></tr>")
-    return f"<table class='kv'>{''.join(rows)}</table>"
+    return _wide(f"<table class='kv'>{''.join(rows)}</table>")
 
 
 def _site_table(site: dict[str, Any]) -> str:
     """The footprint's site: set values only, estimates as ``central (low–high)``, profiles summarised.
 
-    Sources are not repeated here: the assumptions list below names them.
+    Sources are not repeated here: the assumptions below name them.
     """
     rows: dict[str, Any] = {}
     for key, value in site.items():
@@ -189,6 +232,18 @@ def _indicative_badge(grade: str) -> str:
     return f"<span class='badge indicative' title='where the value falls; the run is not rated'>{esc(grade)}</span>"
 
 
+def _stable_text(stable: bool | None, most_likely: str | None, probabilities: dict[str, float] | None,
+                 confidence: float | None) -> str:  # fmt: skip
+    """``yes`` / ``no``: with probabilities, whether the most likely grade's probability reaches the
+    stated confidence (the meaning of "stable"), shown as ``yes (≥ 90 %)``; else the stored word."""
+    if probabilities and most_likely in probabilities and confidence is not None:
+        ok = probabilities[most_likely] >= confidence
+        return f"{'yes' if ok else 'no'} ({'≥' if ok else '<'} {100 * confidence:.0f} %)"
+    if stable is None:
+        return ""
+    return "yes" if stable else "no: near a band edge"
+
+
 def _assessment_section(view: GradeView) -> str:
     rows = []
     for m in view.metrics:
@@ -196,7 +251,6 @@ def _assessment_section(view: GradeView) -> str:
         bounds = ""
         if m.low is not None and m.high is not None and m.low != m.high:
             bounds = f"{number(m.low)} – {number(m.high)}"
-        stable = {True: "yes", False: "no: near a band edge", None: ""}[m.stable]
         nxt = ""
         if m.to_next_pct is not None:
             nxt = f"{number(m.to_next_pct, 2)} % better" + (f" for {m.next_grade}" if m.next_grade else "")
@@ -207,12 +261,15 @@ def _assessment_section(view: GradeView) -> str:
         else:
             grade_cell = f"<span class='muted'>{esc(m.reason or 'not applied')}</span>"
         unit = m.label or m.unit
+        odds = probability_text(m.probabilities, view.labels)
+        stable = _stable_text(m.stable, m.most_likely or m.grade, m.probabilities, m.confidence or view.confidence)
         rows.append(
             f"<tr><td>{esc(m.name)}</td><td class='num'>{esc(value)} {esc(unit)}</td><td class='num'>{esc(bounds)}</td>"
-            f"<td>{grade_cell}</td><td>{esc(stable)}</td><td>{esc(nxt)}</td></tr>"
+            f"<td>{grade_cell}</td><td class='odds'>{esc(odds)}</td><td>{esc(stable)}</td><td>{esc(nxt)}</td></tr>"
         )
     head = (
-        "<tr><th>Metric</th><th>Value</th><th>Low – high</th><th>Grade</th><th>Stable</th><th>To next grade</th></tr>"
+        "<tr><th>Metric</th><th>Value</th><th>Interval</th><th>Grade</th><th>Probability</th><th>Stable</th>"
+        "<th>To next grade</th></tr>"
     )
     if view.grade is not None:
         heading = _grade_badge(view.grade, view.labels)
@@ -220,9 +277,14 @@ def _assessment_section(view: GradeView) -> str:
         heading = f"not rated (indicative {_indicative_badge(view.indicative)})"
     else:
         heading = "not rated"
+    odds = probability_text(view.probabilities, view.labels)
+    if odds:
+        heading += f" <span class='odds muted'>{esc(odds)}</span>"
     about = esc(view.title + " — " if view.title else "") + esc(view.standard)
     if view.class_name:
         about += f", class {esc(view.class_name)}"
+    if view.confidence is not None:
+        about += f"; a grade is stable when its probability is at least {100 * view.confidence:.0f} %"
     not_rated = "".join(f"<li>{esc(r)}</li>" for r in view.not_rated)
     limits = "".join(
         f"<tr><td>{esc(lim.rule or lim.name)}</td><td class='num'>{esc(number(lim.value) if lim.value is not None else 'n/a')} "
@@ -237,10 +299,10 @@ def _assessment_section(view: GradeView) -> str:
     return (
         f"<section id='grade'><h2>Grade: {heading}</h2><p class='muted'>against {about}</p>"
         + (f"<p><b>Not rated</b> because:</p><ul class='warn'>{not_rated}</ul>" if not_rated else "")
-        + f"<table>{head}{''.join(rows)}</table>"
+        + _wide(f"<table>{head}{''.join(rows)}</table>")
         + verdict
         + (
-            f"<table><tr><th>Hard limit</th><th>Value</th><th>Status</th><th></th></tr>{limits}</table>"
+            _wide(f"<table><tr><th>Hard limit</th><th>Value</th><th>Status</th><th></th></tr>{limits}</table>")
             if limits
             else ""
         )
@@ -255,24 +317,27 @@ def _components_table(record: RunRecord) -> str:
     for name in ordered_components(record):
         c = record.components[name]
         f = component_energy(record, name)
-        devices = ", ".join(f"{k}: {fmt('energy', v)}" for k, v in c.devices.items())
-        notes = "<br>".join(esc(n) for n in c.notes)
+        notes = "".join(_fold(n) for n in c.notes)
         rows.append(
-            f"<tr><td>{esc(name.upper())}</td><td class='num'>{esc(fmt('energy', c.energy_j))}</td>"
-            f"<td class='num'>{esc(relative(f))}</td><td>{_method(c.method)}</td><td>{esc(c.source)}</td>"
-            f"<td>{esc(c.attribution or 'whole device')}</td><td>{esc(devices)}</td><td class='muted'>{notes}</td></tr>"
+            f"<tr><td>{esc(name.upper())}</td><td class='num nw'>{esc(value_text(f))}</td>"
+            f"<td class='num'>{esc(interval_text(f) or '—')}</td>{_claim(f)}<td>{_method(c.method)}</td>"
+            f"<td>{esc(c.source)}</td><td>{esc(c.attribution or 'whole device')}</td></tr>"
+            + (f"<tr><td></td><td colspan='6'>{notes}</td></tr>" if notes else "")
         )
     head = (
-        "<tr><th>Component</th><th>Energy</th><th>Uncertainty</th><th>Method</th><th>Source</th>"
-        "<th>Attribution</th><th>Devices</th><th>Notes</th></tr>"
+        "<tr><th>Component</th><th>Energy</th><th>Interval</th><th>Coverage</th><th>Method</th><th>Source</th>"
+        "<th>Attribution</th></tr>"
     )
-    return f"<table>{head}{''.join(rows)}</table>"
+    return _wide(f"<table>{head}{''.join(rows)}</table>")
 
 
 def _phases_table(record: RunRecord) -> str:
-    total = record.energy_j or 1.0
+    finite = [p for p in record.phases.values() if math.isfinite(p.energy_j)]
+    total = record.energy_j if math.isfinite(record.energy_j) and record.energy_j else 1.0
     rows = []
-    for p in sorted(record.phases.values(), key=lambda p: p.energy_j, reverse=True):
+    for p in sorted(finite, key=lambda p: p.energy_j, reverse=True) + [
+        p for p in record.phases.values() if not math.isfinite(p.energy_j)
+    ]:
         unc = (
             "exact"
             if p.uncertainty.low == p.uncertainty.high
@@ -283,31 +348,37 @@ def _phases_table(record: RunRecord) -> str:
             f"<td class='num'>{esc(fmt('energy', p.energy_j))}</td><td class='num'>{esc(unc)}</td>"
             f"<td class='num'>{esc(number(100 * p.energy_j / total, 2))} %</td></tr>"
         )
-    head = "<tr><th>Phase</th><th>Count</th><th>Duration</th><th>Energy</th><th>Low – high</th><th>Share of IT energy</th></tr>"
-    return f"<table>{head}{''.join(rows)}</table>"
+    head = "<tr><th>Phase</th><th>Count</th><th>Duration</th><th>Energy</th><th>Interval</th><th>Share of IT energy</th></tr>"
+    return _wide(f"<table>{head}{''.join(rows)}</table>")
+
+
+def _device_cell(key: str, value: Any) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and key.endswith("_j"):
+        return fmt("energy", float(value))
+    if isinstance(value, float):
+        return number(value)
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+#: the device fields shown as columns; every other field a device states is folded beside them
+DEVICE_COLUMNS = {"id": "Device", "model": "Model", "energy_j": "Energy"}
 
 
 def _devices_table(devices: list[dict[str, Any]]) -> str:
+    """One row per device: id, model and energy, then its other fields folded (so the table fits)."""
     if not devices:
         return "<p class='muted'>no device list</p>"
-    keys: list[str] = []
-    for d in devices:
-        for k in d:
-            if k not in keys:
-                keys.append(k)
-    head = "".join(f"<th>{esc(k)}</th>" for k in keys)
+    shown = [k for k in DEVICE_COLUMNS if any(k in d for d in devices)]
+    head = "".join(f"<th>{esc(DEVICE_COLUMNS[k])}</th>" for k in shown) + "<th>More</th>"
     body = []
     for d in devices:
-        cells = []
-        for k in keys:
-            v = d.get(k, "")
-            if isinstance(v, float):
-                v = number(v)
-            elif not isinstance(v, str):
-                v = json.dumps(v, default=str, ensure_ascii=False)
-            cells.append(f"<td>{esc(v)}</td>")
-        body.append(f"<tr>{''.join(cells)}</tr>")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+        cells = "".join(f"<td class='nw'>{esc(_device_cell(k, d[k]) if k in d else '')}</td>" for k in shown)
+        rest = [f"{k}: {_device_cell(k, v)}" for k, v in d.items() if k not in shown]
+        more = _fold(" · ".join(rest), f"{len(rest)} more field{'s' if len(rest) != 1 else ''}") if rest else ""
+        body.append(f"<tr>{cells}<td class='free'>{more}</td></tr>")
+    return _wide(f"<table class='devices'><tr>{head}</tr>{''.join(body)}</table>")
 
 
 def _head(record: RunRecord) -> list[str]:
@@ -337,8 +408,46 @@ def _error_section(record: RunRecord) -> list[str]:
     return [f"<section class='warn'><h2>Error</h2><p>{esc(record.error)}</p></section>"]
 
 
-def _top_section(record: RunRecord, images: dict[str, bytes]) -> str:
-    """The grade label beside the headline figures."""
+def _problems_section(record: RunRecord) -> list[str]:
+    """What the record holds that cannot be shown as stored (see :func:`figures.data_problems`)."""
+    problems = data_problems(record)
+    if not problems:
+        return []
+    items = "".join(f"<li>{esc(p)}</li>" for p in problems)
+    return [
+        "<section id='problems'><h2>Data problems</h2><p class='muted'>This record holds values that cannot be "
+        f"shown as stored; the charts leave them out.</p><ul class='warn'>{items}</ul></section>"
+    ]
+
+
+def _grade_line(view: GradeView | None) -> str:
+    """One line under the headline figures: the grade and how likely each grade is."""
+    if view is None:
+        return ""
+    if view.grade is None:
+        return "<p><b>Grade:</b> not rated (see below)</p>"
+    odds = probability_text(view.probabilities, view.labels)
+    stable = _stable_text(view.stable, view.most_likely or view.grade, view.probabilities, view.confidence)
+    word = "stable" + stable[3:] if stable.startswith("yes") else "not stable" + stable[2:] if stable else ""
+    extra = "; ".join(x for x in (odds, word.replace(": near a band edge", " (near a band edge)")) if x)
+    return (
+        f"<p><b>Grade:</b> {_grade_badge(view.grade, view.labels)} <span class='muted'>{esc(view.standard)}"
+        + (f" · {esc(extra)}" if extra else "")
+        + "</span></p>"
+    )
+
+
+def _legend() -> str:
+    items = "".join(f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in CLAIM_HELP.items())
+    methods = "".join(f"<li>{_method(k)}: {esc(v)}</li>" for k, v in METHOD_HELP.items())
+    return (
+        "<details><summary>What the coverage and method columns mean</summary>"
+        f"<div><ul>{items}</ul><ul>{methods}</ul></div></details>"
+    )
+
+
+def _top_section(record: RunRecord, images: dict[str, bytes], view: GradeView | None) -> str:
+    """The grade label beside the headline figures: value, interval, coverage and method of each."""
     label_html = (
         _img(images, "grade", "grade label", "label") or "<p class='muted'>Not graded: no standard applied.</p>"
     )
@@ -346,8 +455,11 @@ def _top_section(record: RunRecord, images: dict[str, bytes]) -> str:
         "<section class='top'><div class='label'>"
         + label_html
         + "</div><div class='figs'><h2>Headline figures</h2>"
+        + _grade_line(view)
         + _figure_rows(headline(record))
-        + "<p class='muted'>SI units; low – high is the stated uncertainty of each figure.</p></div></section>"
+        + "<p class='muted'>SI units. Interval: low – high of each figure; coverage: the probability it claims.</p>"
+        + _legend()
+        + "</div></section>"
     )
 
 
@@ -399,14 +511,37 @@ def _phases_section(record: RunRecord, images: dict[str, bytes]) -> list[str]:
     ]
 
 
+def _assumption_fold(item: Any, line: str) -> str:
+    """One footprint assumption folded: ``name = value unit (low – high): note`` opens to its
+    source and derivation; an assumption given as text (``line``) folds after its first words."""
+    if not (isinstance(item, dict) and isinstance(item.get("name"), str)):
+        return _fold(line)
+    value = item.get("value")
+    shown = number(value, 4) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+    summary = f"{item['name']} = {shown if shown is not None else '?'} {item.get('unit') or ''}".strip()
+    lo, hi = item.get("low"), item.get("high")
+    if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (lo, hi)) and lo != hi:
+        summary += f" ({number(lo, 4)} – {number(hi, 4)})"
+    if isinstance(item.get("note"), str) and item["note"]:
+        summary += f": {item['note']}"
+    if len(summary) > 160:
+        summary = summary[:160].rsplit(" ", 1)[0] + " …"
+    body = " · ".join(str(item[k]) for k in ("source", "text") if isinstance(item.get(k), str) and item[k])
+    return _fold(body or line, summary)
+
+
 def _footprint_section(record: RunRecord) -> list[str]:
-    if footprint_data(record) is None:
+    fp = footprint_data(record)
+    if fp is None:
         return []
-    assumptions = "".join(f"<li>{esc(a)}</li>" for a in footprint_assumptions(record))
+    items = fp.get("assumptions") if isinstance(fp.get("assumptions"), list) else []
+    lines = footprint_assumptions(record) if items else []
+    folds = "".join(_assumption_fold(item, line) for item, line in zip(items, lines, strict=False))
     return [
         "<section id='footprint'><h2>Footprint: site and assumptions</h2>"
         + _site_table(site_description(record))
-        + (f"<ul>{assumptions}</ul>" if assumptions else "<p class='muted'>no assumptions listed</p>")
+        + "<h3>Assumptions</h3>"
+        + (folds or "<p class='muted'>no assumptions listed</p>")
         + "</section>"
     ]
 
@@ -421,19 +556,16 @@ def _warnings_section(record: RunRecord) -> str:
 
 
 def _measurement_section(record: RunRecord) -> str:
-    """Components, sensors (with their notes) and what each method means."""
+    """Components, sensors (their notes folded) and what each method means."""
     sensors = "".join(
-        f"<li><b>{esc(s.name)}</b> ({esc(s.component)}, {_method(s.method)})"
-        + ("".join(f"<br><span class='muted'>{esc(n)}</span>" for n in s.notes))
-        + "</li>"
+        f"<li><b>{esc(s.name)}</b> ({esc(s.component)}, {_method(s.method)})" + "".join(_fold(n) for n in s.notes) + "</li>"
         for s in record.sensors
     )
-    methods = "".join(f"<li>{_method(k)}: {esc(v)}</li>" for k, v in METHOD_HELP.items())
     return (
         "<section id='measurement'><h2>How it was measured</h2>"
         + _components_table(record)
         + (f"<h3>Sensors</h3><ul>{sensors}</ul>" if sensors else "")
-        + f"<h3>Methods</h3><ul class='muted'>{methods}</ul></section>"
+        + "</section>"
     )
 
 
@@ -455,12 +587,17 @@ def _footer(record: RunRecord) -> str:
 
 
 def render_html(record: RunRecord, images: dict[str, bytes] | None = None) -> str:
-    """The report page for ``record``; ``images`` (from :func:`render_charts`) are embedded."""
+    """The report page for ``record``; ``images`` (from :func:`render_charts`) are embedded.
+
+    The page leads with what a reader needs: the headline figures, each with its interval, the
+    coverage that interval claims and the method behind it, and the grade with the probability
+    of each grade. Derivations (footprint assumptions, sensor notes) are folded below.
+    """
     images = images if images is not None else render_charts(record)
     view = grade_view(record)
-    parts = _head(record) + _error_section(record)
+    parts = _head(record) + _error_section(record) + _problems_section(record)
     parts += [
-        _top_section(record, images),
+        _top_section(record, images, view),
         _timeline_section(images),
         _breakdown_section(record, images),
         _per_unit_section(record, images),

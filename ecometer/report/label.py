@@ -169,6 +169,9 @@ def _metric_row(ax: Any, m: Any, labels: list[str], scale: str, y: float) -> Non
         bbox={"boxstyle": "round,pad=0.25", "facecolor": colour, "edgecolor": "none"},
     )
     stable = {True: "stable", False: "near edge", None: ""}[m.stable] if m.grade else "indicative"
+    chance = (m.probabilities or {}).get(m.grade) if m.grade else None
+    if chance is not None:  # how likely the grade is, from the assessment's Monte Carlo draws
+        stable = f"{100 * chance:.0f} %" + (f", {stable}" if stable else "")
     ax.text(7.35, y - 0.15, stable, fontsize=8, va="center", color="#b00000" if m.stable is False else "#606060")
 
 

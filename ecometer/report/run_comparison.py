@@ -4,7 +4,11 @@ Runs are grouped by a field of their metadata (``--by precision``) or, without o
 name. Within a group, runs that differ in some other metadata field become separate bars (a
 *series*, e.g. ``batch_size=32``); runs identical in every compared field are repetitions and
 are combined into one bar: the mean of their central values, whiskers spanning the lowest low
-and the highest high.
+and the highest high (a span that claims no coverage probability; a single run's interval keeps
+the coverage it states).
+
+Figures that are not finite numbers (a record the loader accepted with NaN or infinite values)
+are listed in the table as ``n/a`` and left out of the chart, which names them in its note.
 """
 
 from __future__ import annotations
@@ -18,10 +22,10 @@ from ecometer import quantities
 from ecometer.errors import InputError
 from ecometer.record import RunRecord
 from ecometer.report import style
-from ecometer.report.charts import plain
+from ecometer.report.charts import axis_limits, drawable, plain, whiskers
 from ecometer.report.figures import QuantityValue, metric, metric_names, work_unit
 from ecometer.report.grades import grade_view
-from ecometer.report.text import markdown_table
+from ecometer.report.text import markdown_table, short_claim
 from ecometer.units import number, pick_scale
 
 #: metadata fields that tell repetitions apart rather than configurations
@@ -90,6 +94,8 @@ def _combine(figs: list[QuantityValue]) -> QuantityValue:
         return first
     central = sum(f.central for f in figs) / len(figs)
     methods = {f.method for f in figs}
+    # the span of several runs' intervals is not a coverage interval of anything: no claim
+    exact = all(f.exact for f in figs) and len({f.central for f in figs}) == 1
     return QuantityValue(
         first.key,
         first.label,
@@ -99,6 +105,9 @@ def _combine(figs: list[QuantityValue]) -> QuantityValue:
         min(f.low for f in figs),
         max(f.high for f in figs),
         methods.pop() if len(methods) == 1 else "mixed",
+        coverage=1.0 if exact else None,
+        distribution="exact" if exact else "envelope",
+        problems=[p for f in figs for p in f.problems],
     )
 
 
@@ -185,7 +194,9 @@ def table(cmp: RunComparison) -> str:
         row += [
             str(len(e.names)),
             number(scale(e.value.central)),
-            "exact" if e.value.low == e.value.high else f"{number(scale(e.value.low))} – {number(scale(e.value.high))}",
+            "exact"
+            if e.value.low == e.value.high
+            else f"{number(scale(e.value.low))} – {number(scale(e.value.high))} ({short_claim(e.value)})",
             e.value.method,
             e.grade or "-",
             number(tscale(e.x.central)),
@@ -213,7 +224,12 @@ def chart(cmp: RunComparison, path: str | Path | None = None) -> bytes:
     _tradeoff(cmp, ax_sc)
     title = f"{cmp.entries[0].value.label}" + (f" by {plain(cmp.by, 30)}" if cmp.by else " per run")
     fig.suptitle(title, fontsize=style.FONT_SIZE + 3)
-    note = "whiskers: low–high uncertainty (and the spread of repeated runs); grade of each run in the badge"
+    note = "whiskers: low–high interval (and the spread of repeated runs); grade of each run in the badge"
+    skipped = [e for e in cmp.entries if not _drawable(e)]
+    if skipped:
+        names = ", ".join(plain(f"{e.group} {e.series}".strip(), 30) for e in skipped[:4])
+        more = f" and {len(skipped) - 4} more" if len(skipped) > 4 else ""
+        note += f"\nnot drawn, not a finite number: {names}{more}"
     fig.supxlabel(note, fontsize=style.FONT_SIZE - 2, color="#606060")
     return style.save(fig, path)
 
@@ -226,15 +242,20 @@ def _colour(cmp: RunComparison, series: str) -> str:
     return style.SERIES_COLOURS[cmp.series.index(series) % len(style.SERIES_COLOURS)]
 
 
+def _drawable(e: Entry) -> bool:
+    return drawable(e.value) and drawable(e.x) and drawable(e.y)
+
+
 def _bars(cmp: RunComparison, ax: Any) -> None:
     style.style_axes(ax)
     first = cmp.entries[0].value
-    scale = pick_scale(first.kind, [e.value.high for e in cmp.entries])
+    entries = [e for e in _ordered(cmp) if drawable(e.value)]
+    scale = pick_scale(first.kind, [e.value.high for e in entries])
     n_s = len(cmp.series)
     width = 0.8 / n_s
-    top = max(scale(e.value.high) for e in cmp.entries) or 1.0
+    bottom, top = axis_limits([scale(v) for e in entries for v in (e.value.low, e.value.high)], margin=0.2)
     drawn: set[str] = set()
-    for e in _ordered(cmp):
+    for e in entries:
         gi = cmp.groups.index(e.group)
         si = cmp.series.index(e.series)
         x = gi - 0.4 + width * (si + 0.5)
@@ -247,7 +268,7 @@ def _bars(cmp: RunComparison, ax: Any) -> None:
         ax.errorbar(
             [x],
             [h],
-            yerr=[[h - scale(e.value.low)], [scale(e.value.high) - h]],
+            yerr=[[v] for v in whiskers(e.value, scale)],
             fmt="none",
             ecolor="#000000",
             elinewidth=1.1,
@@ -258,7 +279,7 @@ def _bars(cmp: RunComparison, ax: Any) -> None:
             colour = style.grade_colour(grade.split("–")[0], e.labels)
             ax.text(
                 x,
-                scale(e.value.high) + top * 0.03,
+                max(scale(e.value.high), 0.0) + (top - bottom) * 0.025,
                 plain(grade, 7),
                 ha="center",
                 va="bottom",
@@ -267,7 +288,7 @@ def _bars(cmp: RunComparison, ax: Any) -> None:
                 color=style.text_colour_on(colour),
                 bbox={"boxstyle": "round,pad=0.2", "facecolor": colour, "edgecolor": "none"},
             )
-    ax.set_ylim(0, top * 1.2)
+    ax.set_ylim(bottom, top)
     ticks = [plain(g, 18) for g in cmp.groups]
     rotate = len(cmp.groups) > 6 or max(len(t) for t in ticks) > 10
     ax.set_xticks(range(len(cmp.groups)), ticks, rotation=30 if rotate else 0, ha="right" if rotate else "center")
@@ -295,18 +316,20 @@ def _pareto(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
 def _tradeoff(cmp: RunComparison, ax: Any) -> None:
     style.style_axes(ax)
     ax.grid(axis="x", color="#e6e6e6", linewidth=0.8)
-    xs_fig = [e.x for e in cmp.entries]
-    ys_fig = [e.y for e in cmp.entries]
-    xscale = pick_scale(xs_fig[0].kind, [f.high for f in xs_fig])
-    yscale = pick_scale(ys_fig[0].kind, [f.high for f in ys_fig])
-    for e in cmp.entries:
+    entries = [e for e in cmp.entries if _drawable(e)]
+    first_x, first_y = cmp.entries[0].x, cmp.entries[0].y
+    xs_fig = [e.x for e in entries]
+    ys_fig = [e.y for e in entries]
+    xscale = pick_scale(first_x.kind, [f.high for f in xs_fig])
+    yscale = pick_scale(first_y.kind, [f.high for f in ys_fig])
+    for e in entries:
         x, y = xscale(e.x.central), yscale(e.y.central)
         colour = _colour(cmp, e.series)
         ax.errorbar(
             [x],
             [y],
-            xerr=[[x - xscale(e.x.low)], [xscale(e.x.high) - x]],
-            yerr=[[y - yscale(e.y.low)], [yscale(e.y.high) - y]],
+            xerr=[[v] for v in whiskers(e.x, xscale)],
+            yerr=[[v] for v in whiskers(e.y, yscale)],
             fmt="o",
             color=colour,
             ecolor=colour,
@@ -318,17 +341,17 @@ def _tradeoff(cmp: RunComparison, ax: Any) -> None:
     for x, y, text, dy in _label_offsets(
         [
             (xscale(e.x.central), yscale(e.y.central), plain(e.group, 16) + (f" {e.grade}" if e.grade else ""))
-            for e in cmp.entries
+            for e in entries
         ]
     ):
         ax.annotate(text, (x, y), xytext=(5, dy), textcoords="offset points", fontsize=8.5)
-    front = _pareto([(xscale(e.x.central), yscale(e.y.central)) for e in cmp.entries])
+    front = _pareto([(xscale(e.x.central), yscale(e.y.central)) for e in entries])
     if len(front) > 1:
         ax.plot([p[0] for p in front], [p[1] for p in front], linestyle="--", color="#808080", linewidth=1, zorder=0)
-    ax.set_xlim(left=0, right=max(xscale(f.high) for f in xs_fig) * 1.2 or 1.0)
-    ax.set_ylim(bottom=0, top=max(yscale(f.high) for f in ys_fig) * 1.2 or 1.0)
-    ax.set_xlabel(f"{xs_fig[0].label} ({_unit_text(xs_fig[0], xscale.symbol)})")
-    ax.set_ylabel(f"{ys_fig[0].label} ({_unit_text(ys_fig[0], yscale.symbol)})")
+    ax.set_xlim(*axis_limits([xscale(v) for f in xs_fig for v in (f.low, f.high)], margin=0.2))
+    ax.set_ylim(*axis_limits([yscale(v) for f in ys_fig for v in (f.low, f.high)], margin=0.2))
+    ax.set_xlabel(f"{first_x.label} ({_unit_text(first_x, xscale.symbol)})")
+    ax.set_ylabel(f"{first_y.label} ({_unit_text(first_y, yscale.symbol)})")
     ax.set_title("Trade-off (lower left is better; dashed: Pareto front)", fontsize=style.FONT_SIZE + 1)
 
 

@@ -4,11 +4,21 @@ Colours are defined here once so that the GPU is the same colour in a timeline, 
 and a comparison. Figures are drawn on matplotlib's Agg canvas directly (no pyplot, no global
 backend switch), so charts can be made from any thread of a program that uses another backend.
 matplotlib is imported inside the functions only.
+
+Every chart is a :data:`Figure` (``style.Figure``, a matplotlib ``Figure`` made here on first
+use), the one place text reaches matplotlib's renderer: before it is drawn, every ``$`` in
+its text is escaped (:func:`escape_figure_text`), so a run name or grade label such as
+``$\\frac{1}{$`` is shown as written instead of being parsed as mathtext; and a file is
+written atomically (temporary file and rename, :func:`write_bytes_atomic`), so a full disk
+leaves the previous file or none, never a truncated PNG.
 """
 
 from __future__ import annotations
 
 import io
+import os
+import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -80,12 +90,108 @@ def _mix(a: str, b: str, t: float) -> str:
     return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(ca, cb, strict=True))
 
 
-def new_figure(width_in: float, height_in: float) -> Any:
-    """A matplotlib Figure on an Agg canvas, with the house font size."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+# ---- the one Figure: text escaped, files written atomically ---------------------------------
+_UNESCAPED_DOLLAR = re.compile(r"(?<!\\)\$")
 
-    fig = Figure(figsize=(width_in, height_in), dpi=DPI, layout="constrained")
+
+def escape_math(text: str) -> str:
+    """``text`` with every ``$`` not already escaped written ``\\$`` (shown as ``$``, never mathtext)."""
+    return _UNESCAPED_DOLLAR.sub(r"\\$", text)
+
+
+def escape_figure_text(fig: Any) -> None:
+    """Escape ``$`` in every text of ``fig``: titles, labels, annotations, legends, fixed tick labels.
+
+    Tick labels that a numeric formatter writes while drawing (a log axis's ``10^2``) are
+    matplotlib's own and keep their mathtext; labels given as strings (``set_xticks(ticks,
+    labels)``) live in a ``FixedFormatter`` until then and are escaped there.
+    """
+    from matplotlib.text import Text
+    from matplotlib.ticker import FixedFormatter
+
+    for artist in fig.findobj(Text):
+        text = artist.get_text()
+        if "$" in text:
+            artist.set_text(escape_math(text))
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for formatter in (axis.get_major_formatter(), axis.get_minor_formatter()):
+                if isinstance(formatter, FixedFormatter):
+                    formatter.seq = [escape_math(str(x)) for x in formatter.seq]
+
+
+def write_bytes_atomic(target: str | Path, data: bytes, mode: int = 0o644) -> Path:
+    """Write ``data`` to ``target`` via a temporary file in the same folder and a rename.
+
+    A failure (a full disk, a read-only folder) raises ``OSError`` and leaves ``target`` as it
+    was. The file gets ``mode`` (charts are meant to be shared; the temporary file was private).
+    """
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def output_error(path: str | Path, exc: OSError, what: str = "write") -> Exception:
+    """A one-line :class:`~ecometer.errors.UsageError` for an output that could not be written."""
+    from ecometer.errors import UsageError
+
+    if isinstance(exc, FileExistsError) or (isinstance(exc, NotADirectoryError)):
+        reason = f"{exc.filename or path} exists and is not a folder"
+    else:
+        reason = exc.strerror or str(exc)
+    return UsageError(f"cannot {what} {path}: {reason}")
+
+
+_FIGURE_CLASS: Any = None
+
+
+def _figure_class() -> Any:
+    """The house ``Figure`` class, made on first use (so importing this module loads no matplotlib)."""
+    global _FIGURE_CLASS
+    if _FIGURE_CLASS is None:
+        from matplotlib.figure import Figure as MatplotlibFigure
+
+        class Figure(MatplotlibFigure):
+            """A matplotlib ``Figure`` whose text is never mathtext and whose files are written atomically."""
+
+            def savefig(self, fname: Any, *args: Any, **kwargs: Any) -> None:
+                escape_figure_text(self)
+                if not isinstance(fname, (str, os.PathLike)):
+                    return super().savefig(fname, *args, **kwargs)
+                target = Path(fname)
+                kwargs.setdefault("format", target.suffix.lstrip(".").lower() or "png")
+                buf = io.BytesIO()
+                super().savefig(buf, *args, **kwargs)
+                write_bytes_atomic(target, buf.getvalue())
+                return None
+
+        _FIGURE_CLASS = Figure
+    return _FIGURE_CLASS
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Figure":  # ``from ecometer.report.style import Figure`` (standards' charts use it too)
+        return _figure_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def new_figure(width_in: float, height_in: float) -> Any:
+    """A house :data:`Figure` on an Agg canvas, with the house font size."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = _figure_class()(figsize=(width_in, height_in), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
@@ -101,15 +207,14 @@ def style_axes(ax: Any) -> None:
 def png_bytes(fig: Any) -> bytes:
     """The figure as PNG bytes (no software/version metadata, so output is reproducible)."""
     buf = io.BytesIO()
+    escape_figure_text(fig)  # also for a plain matplotlib Figure passed in
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
     return buf.getvalue()
 
 
 def save(fig: Any, path: str | Path | None) -> bytes:
-    """PNG bytes of ``fig``, also written to ``path`` when given."""
+    """PNG bytes of ``fig``, also written (atomically) to ``path`` when given."""
     data = png_bytes(fig)
     if path is not None:
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        write_bytes_atomic(path, data)
     return data

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ecometer.record import RunRecord
 from ecometer.report.figures import (
     QuantityValue,
@@ -13,30 +15,67 @@ from ecometer.report.figures import (
     site_description,
     work_unit,
 )
-from ecometer.report.grades import grade_view
-from ecometer.units import count, fmt, fmt_range, kwh, number
+from ecometer.report.grades import grade_view, probability_text
+from ecometer.units import Scale, count, fmt, kwh, number, pick_scale
 
 
 def relative(fig: QuantityValue) -> str:
     """Half-width of the uncertainty in percent, or ``exact``."""
     if fig.low == fig.high:
         return "exact"
-    if fig.central == 0:
+    if fig.central == 0 or not math.isfinite(fig.central):
         return "n/a"
     return f"±{number(100 * (fig.high - fig.low) / (2 * abs(fig.central)), 2)} %"
+
+
+def _scale(fig: QuantityValue) -> tuple[Scale, str]:
+    """The display scale chosen for ``fig``'s central value, and its symbol with the per-unit tail."""
+    scale = pick_scale(fig.kind, fig.central if fig.central and math.isfinite(fig.central) else fig.high)
+    tail = fig.unit.split("/", 1)[1] if "/" in fig.unit else ""
+    return scale, (f"{scale.symbol}/{tail}" if tail else scale.symbol)
+
+
+def value_text(fig: QuantityValue) -> str:
+    """``"53.7 kJ"``: the central value in a readable scale (``n/a`` when not a finite number)."""
+    scale, symbol = _scale(fig)
+    text = number(scale(fig.central))
+    return text if text == "n/a" else f"{text} {symbol}"
+
+
+def interval_text(fig: QuantityValue) -> str:
+    """``"50.7 – 56.7 kJ"`` in the central value's scale; empty when exact or not finite."""
+    if fig.exact or not all(math.isfinite(v) for v in (fig.central, fig.low, fig.high)):
+        return ""
+    scale, symbol = _scale(fig)
+    return f"{number(scale(fig.low))} – {number(scale(fig.high))} {symbol}"
+
+
+def short_claim(fig: QuantityValue) -> str:
+    """The interval's claim for one line of text: ``95 %``, ``stated bound``, ``coverage not stated``."""
+    claim = fig.claim
+    return claim.removesuffix(" interval") if claim.endswith("% interval") else claim
+
+
+def figure_text(fig: QuantityValue) -> str:
+    """``"53.7 kJ (50.7–56.7 kJ, 95 %)"``: value, interval and coverage, compactly."""
+    interval = interval_text(fig)
+    if not interval:
+        return value_text(fig)
+    return f"{value_text(fig)} ({interval.replace(' – ', '–')}, {short_claim(fig)})"
 
 
 def summary(record: RunRecord) -> str:
     """A few lines: status, duration, energy per component, water, carbon, per unit, grade."""
     lines = [f"{record.name}: {record.status}, {fmt('time', record.duration_s)}"]
     e = it_energy(record)
-    lines.append(f"  IT energy  {fmt_range('energy', e.central, e.low, e.high)} = {number(kwh(e.central))} kWh")
+    lines.append(f"  IT energy  {figure_text(e)} = {number(kwh(e.central))} kWh")
     for name in ordered_components(record):
         c = component_energy(record, name)
-        lines.append(f"    {name.upper():<5} {fmt('energy', c.central):>10}  {relative(c):>9}  {c.method}")
+        claim = short_claim(c) if not c.exact else ""
+        lines.append(f"    {name.upper():<5} {value_text(c):>10}  {relative(c):>9} {claim:<13} {c.method}".rstrip())
     fac = footprint_figure(record, "facility_energy_j")
     if fac is not None:
-        lines.append(f"  facility   {fmt_range('energy', fac.central, fac.low, fac.high)} (with the site's PUE)")
+        lines.append(f"  facility   {figure_text(fac)} (with the site's PUE)")
     water = footprint_figure(record, "water_total_l")
     if water is not None:
         parts = []
@@ -46,12 +85,12 @@ def summary(record: RunRecord) -> str:
                 parts.append(f"{fmt('water', f.central)} {label}")
         site = site_description(record).get("name")
         tail = f" at {site}" if site else ""
-        lines.append(f"  water      {fmt_range('water', water.central, water.low, water.high)} consumed{tail}")
+        lines.append(f"  water      {figure_text(water)} consumed{tail}")
         if parts:
             lines.append(f"             ({' + '.join(parts)})")
     carbon = footprint_figure(record, "carbon_g")
     if carbon is not None:
-        lines.append(f"  carbon     {fmt_range('carbon', carbon.central, carbon.low, carbon.high)}")
+        lines.append(f"  carbon     {figure_text(carbon)}")
     wu = work_unit(record)
     if wu is not None:
         per = {f.key: f for f in per_unit(record)}
@@ -64,8 +103,10 @@ def summary(record: RunRecord) -> str:
     view = grade_view(record)
     if view is not None:
         verdict = "" if view.passed is None else ("; hard limits passed" if view.passed else "; FAILED hard limits")
+        odds = probability_text(view.probabilities, view.labels)
+        odds = f": {odds}" if odds else ""
         if view.grade is not None:
-            lines.append(f"  grade      {view.grade} ({view.standard}){verdict}")
+            lines.append(f"  grade      {view.grade} ({view.standard}{odds}){verdict}")
         else:
             hint = f", indicative {view.indicative}" if view.indicative else ""
             lines.append(f"  grade      not rated ({view.standard}{hint}){verdict}")

@@ -277,7 +277,8 @@ def sensitivity_chart(
         raise InputError(f"{std.name} has no class {class_name!r}; its classes are {list(std.classes)}")
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+
+    from ecometer.report.style import Figure  # escapes $ in chart text; writes the file atomically
 
     fig = Figure(figsize=(9, 2.8 * len(panels) + 0.6), layout="constrained")
     FigureCanvasAgg(fig)
