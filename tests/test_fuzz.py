@@ -306,7 +306,7 @@ def test_parse_standard_with_mutated_builtins(data):
 
 
 # ---- past the loader: what it accepts, report, compare, score and calibrate must handle ----------
-# charts take ~0.3 s an example; no shrinking, so that a known failure (xfail) stays cheap
+# charts take ~0.3 s an example; no shrinking, so that a failure stays cheap to report
 PIPELINE = settings(FUZZ, max_examples=12, deadline=None, phases=[Phase.explicit, Phase.generate])
 COMMANDS = settings(PIPELINE, max_examples=60)
 
@@ -436,12 +436,6 @@ def test_report_handles_every_record_the_loader_accepts(runs, data):
     _cli("report", str(path), "--out", str(path.parent / "report"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="wave 2 (report/compare.py): compare --out raises 'ValueError: Axis limits cannot be NaN or Inf' when "
-    "a per-unit value overflows to inf (1e12 J over 1e-300 samples), and \"'yerr' must not contain negative "
-    "values\" when summed bounds overflow (energies 1e300 J with a bound of 1e300)",
-)
 @PIPELINE
 @given(accepted_records())
 def test_compare_handles_every_record_the_loader_accepts(runs, data):
