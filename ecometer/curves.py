@@ -81,8 +81,8 @@ class DeviceTrack:
         self.frozen = False  # the source is gone for good: the curve stays flat from its end on
         self._raw_offset = 0.0  # raw-energy offset of the power integral once a counter was lost
         self._anomalies: dict[str, list] = {}  # kind -> [first text, count]
-        self.min_power_w = math.inf  # lowest power seen (W, attributed share): points and curve segments
-        self.max_power_w = -math.inf  # highest power seen (W), likewise
+        self._seen_low_w = math.inf  # lowest power seen (W, attributed share): points and curve segments
+        self._seen_high_w = -math.inf  # highest power seen (W), likewise (see power_range_w)
         self._segments = 0  # curve segments with energy, and the time they cover (s): the resolution
         self._segment_s = 0.0
 
@@ -91,9 +91,9 @@ class DeviceTrack:
         """The lowest and highest power (W) this device drew as far as its data show: its power
         points and the mean power of its finalised curve segments (counter-calibrated), both
         times the attribution share; ``None`` before any data."""
-        if self.min_power_w > self.max_power_w:
+        if self._seen_low_w > self._seen_high_w:
             return None
-        return self.min_power_w, self.max_power_w
+        return self._seen_low_w, self._seen_high_w
 
     @property
     def resolution_s(self) -> float | None:
@@ -102,8 +102,8 @@ class DeviceTrack:
         return self._segment_s / self._segments if self._segments else None
 
     def _see_power(self, watts: float) -> None:
-        self.min_power_w = min(self.min_power_w, watts)
-        self.max_power_w = max(self.max_power_w, watts)
+        self._seen_low_w = min(self._seen_low_w, watts)
+        self._seen_high_w = max(self._seen_high_w, watts)
 
     @property
     def anomalies(self) -> list[str]:
