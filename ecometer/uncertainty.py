@@ -166,11 +166,17 @@ def shared_factor_sum(
     uncertain = [(k, f, v) for k, f, v in terms if not f.is_exact or not v.is_exact]
     if not uncertain:
         return Estimate.exact(total, basis=basis)
-    singles = [e for _, f, v in uncertain for e in (f, v) if not e.is_exact]
-    if len(singles) == 1:
-        key, f, v = uncertain[0]
-        rest = total - f.central * v.central
-        term = v.scaled(f.central) if not v.is_exact else f.scaled(v.central)
+    keys = {k for k, f, _ in uncertain if not f.is_exact}
+    timed = [v for _, _, v in uncertain if not v.is_exact]
+    if len(keys) + len(timed) == 1:  # one uncertain input: its own interval, scaled and shifted
+        if timed:
+            key, f, v = next(t for t in uncertain if not t[2].is_exact)
+            term, part = v.scaled(f.central), f.central * v.central
+        else:
+            key, f, _ = next(t for t in uncertain if t[0] in keys)
+            part = math.fsum(ff.central * vv.central for k, ff, vv in uncertain if k == key)
+            term = f.scaled(part / f.central)
+        rest = total - part
         return term.replace(central=total, low=term.low + rest, high=term.high + rest, basis=basis)
     u = p.uniform()
     draws = total - math.fsum(f.central * v.central for _, f, v in uncertain)
@@ -251,6 +257,9 @@ def quantile_draws(estimate: Estimate, u: np.ndarray) -> np.ndarray:
     if estimate.distribution == "lognormal" and lo > 0 and c > 0:
         return c * np.exp(np.where(g < 0, g * math.log(c / lo) / z, g * math.log(hi / c) / z))
     return c + np.where(g < 0, g * (c - lo) / z, g * (hi - c) / z)
+
+
+_quantile_draws = quantile_draws  # the former private name, kept for callers written against it
 
 
 def envelope(fn: Callable[..., float], inputs: Mapping[str, Estimate | float], *, basis: str = "") -> Estimate:

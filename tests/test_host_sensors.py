@@ -17,10 +17,9 @@ from conftest import FakeClock
 
 from ecometer import datafiles
 from ecometer.errors import InputError, SensorUnavailable
-from ecometer.record import SensorInfo
+from ecometer.record import Estimate, SensorInfo
 from ecometer.sensors import host
 from ecometer.sensors import usage as usage_mod
-from ecometer.record import Estimate
 from ecometer.sensors.base import SCOPES, Device, relative_factor
 from ecometer.sensors.cpu_model import (
     CpuInfo,

@@ -17,8 +17,8 @@ central 1.0) with the distribution and coverage its bound has, and the assumptio
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ecometer.errors import InputError

@@ -79,8 +79,8 @@ from ecometer.errors import (
     InputError,
     SensorUnavailable,
 )
-from ecometer.sensors import gpu_select
 from ecometer.record import Estimate
+from ecometer.sensors import gpu_select
 from ecometer.sensors.base import Device, Sensor, check_scope, declared_factor
 from ecometer.sensors.nvml_device import Nvml, NvmlDevice
 from ecometer.units import UNITS
