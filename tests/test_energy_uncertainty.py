@@ -252,3 +252,21 @@ def test_merge_ranks_gpus_independent_and_one_cpu_model_one_error() -> None:
         sum(r.phases["step"].uncertainty.low for r in (_rank(0, "a"), _rank(1, "b")))
     )
     assert json.loads(job.to_json())["phases"]["step"]["power_range_w"] == pytest.approx([240.0, 240.0])
+
+
+def test_per_work_figures_keep_the_bounds_coverage_and_shape() -> None:
+    from ecometer.quantities import QUANTITIES
+
+    clock = FakeClock()
+    cpu = ReplaySensor([(0, 30.0)], component="cpu", method="modelled", clock=clock, uncertainty=(0.3, 0.3))
+    gpu = ReplaySensor([(0, 200.0)], clock=clock, uncertainty=(0.05, 0.05))
+    m = manual_meter(clock, [cpu, gpu])
+    m.start()
+    run_steps(m, clock, 1.0)
+    m.add_work(4, "sample")
+    rec = m.stop()
+    total, cpu_e = QUANTITIES["it_energy_j"].read(rec), QUANTITIES["cpu_energy_j"].read(rec)
+    assert (total.coverage, total.distribution) == (0.95, rec.energy_uncertainty.distribution)
+    assert (cpu_e.coverage, cpu_e.low) == (1.0, pytest.approx(21.0))
+    per = total.scaled(1.0 / rec.work["sample"])  # exact work count: the same relative bounds
+    assert per.coverage == 0.95 and per.low == pytest.approx(rec.energy_uncertainty.low / 4)
