@@ -270,3 +270,22 @@ def test_per_work_figures_keep_the_bounds_coverage_and_shape() -> None:
     assert (cpu_e.coverage, cpu_e.low) == (1.0, pytest.approx(21.0))
     per = total.scaled(1.0 / rec.work["sample"])  # exact work count: the same relative bounds
     assert per.coverage == 0.95 and per.low == pytest.approx(rec.energy_uncertainty.low / 4)
+
+
+def test_phase_fields_round_trip_and_bad_values_name_the_field() -> None:
+    from ecometer.errors import RecordError
+
+    clock = FakeClock()
+    rec, _ = _phase_run(
+        [ReplaySensor([(0, 50.0), (0.5, 80.0)], clock=clock)], clock, steps=10, per_step=5, occurrence_s=0.001
+    )
+    data = json.loads(rec.to_json())
+    again = RunRecord.from_dict(data)
+    assert again.phases["batch"].split_by_time_share is True
+    assert again.phases["batch"].power_range_w == pytest.approx([50.0, 80.0])
+    data["phases"]["batch"]["split_by_time_share"] = "yes"
+    with pytest.raises(RecordError, match=r"phases\.batch\.split_by_time_share"):
+        RunRecord.from_dict(data)
+    del data["phases"]["batch"]["split_by_time_share"], data["phases"]["batch"]["power_range_w"]
+    old = RunRecord.from_dict(data)  # records written before these fields still load
+    assert old.phases["batch"].split_by_time_share is False and old.phases["batch"].power_range_w == []
