@@ -10,20 +10,21 @@ from __future__ import annotations
 import functools
 import math
 import os
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ecometer._version import __version__
-from ecometer.curves import DeviceTrack
+from ecometer.curves import DeviceTrack, PhaseTotals
 from ecometer.record import Component, Estimate, Phase, RunRecord, SensorInfo, Span, Timeline, worst_method
-from ecometer.sensors.base import Uncertainty
+from ecometer.sensors.base import relative_factor
 from ecometer.supervision import SensorGuard, Supervisor
 
 if TYPE_CHECKING:  # pragma: no cover
     from ecometer.run import Run
 
 _SENSOR_INFO_FIELDS = ("name", "component", "method", "devices", "notes")
-_UNKNOWN = Uncertainty(1.0, 1.0, "unknown: the sensor did not state its uncertainty")
+_UNKNOWN = relative_factor(1.0, 1.0, "unknown: the sensor did not state its uncertainty as an Estimate")
 
 
 def utc_now() -> str:
@@ -33,14 +34,15 @@ def utc_now() -> str:
 
 def build_record(run: Run, now: float, status: str, final: bool) -> RunRecord:
     """The record of ``run`` as of clock time ``now`` (s); ``final``: the run has ended."""
-    components: dict[str, Component] = {}
+    parts: dict[str, list[Component]] = {}
     sensors: list[SensorInfo] = []
     devices: list[dict[str, Any]] = []
     for guard in run.supervisor.guards:
         part = _component(run, guard, now, final)
-        components[part.name] = _merge_component(components.get(part.name), part)
+        parts.setdefault(part.name, []).append(part)
         devices.extend(_devices(guard, part.devices))
         sensors.append(_sensor_info(run.supervisor, guard))
+    components = {name: _merge_components(group) for name, group in parts.items()}
     return RunRecord(
         name=run.name,
         status=status,
@@ -67,7 +69,7 @@ def build_record(run: Run, now: float, status: str, final: bool) -> RunRecord:
 def _component(run: Run, guard: SensorGuard, now: float, final: bool) -> Component:
     """What one sensor measured: its energy (J) per device, method, uncertainty and notes."""
     sensor, tracks = guard.sensor, guard.tracks
-    unc = run.supervisor.describe(guard, "uncertainty") or _UNKNOWN
+    unc = _factor(run.supervisor, guard)
     per_device = {t.channel: (t.total_j if final else t.energy_now(now)) for t in tracks}
     energy = sum(per_device.values())
     notes = list(run.supervisor.describe(guard, "notes") or [])
@@ -84,7 +86,7 @@ def _component(run: Run, guard: SensorGuard, now: float, final: bool) -> Compone
         name=sensor.component,
         energy_j=energy,
         method=method,
-        uncertainty=Estimate.relative(energy, unc.rel_low, unc.rel_high),
+        uncertainty=unc.scaled(energy),  # one error over the whole run: the sensor's factor times its energy
         devices=per_device,
         source=sensor.name,
         attribution=run.supervisor.describe(guard, "attribution") if run.scope == "process" else None,
@@ -105,19 +107,31 @@ def _fault_notes(track: DeviceTrack, t0: float) -> list[str]:
     return notes
 
 
-def _merge_component(existing: Component | None, part: Component) -> Component:
-    """Two sensors of one component (e.g. RAPL packages and a model): one component."""
-    if existing is None:
-        return part
+def _factor(supervisor: Supervisor, guard: SensorGuard) -> Estimate:
+    """The relative factor (central 1.0) a sensor declares for its energy, or :data:`_UNKNOWN`."""
+    unc = supervisor.describe(guard, "uncertainty")
+    if not isinstance(unc, Estimate) or unc.central != 1.0:
+        return _UNKNOWN
+    return unc
+
+
+def _merge_components(parts: list[Component]) -> Component:
+    """The sensors of one component (e.g. RAPL packages and a model): one component, their
+    errors independent (different sensors), summed in one propagation."""
+    if len(parts) == 1:
+        return parts[0]
+    from ecometer.uncertainty import sum_independent
+
+    first = parts[0]
     return Component(
-        name=existing.name,
-        energy_j=existing.energy_j + part.energy_j,
-        method=worst_method((existing.method, part.method)),
-        uncertainty=existing.uncertainty + part.uncertainty,
-        devices={**existing.devices, **part.devices},
-        source=f"{existing.source}+{part.source}",
-        attribution=existing.attribution or part.attribution,
-        notes=existing.notes + part.notes,
+        name=first.name,
+        energy_j=math.fsum(p.energy_j for p in parts),
+        method=worst_method(p.method for p in parts),
+        uncertainty=sum_independent([p.uncertainty for p in parts], basis="independent sensors"),
+        devices={k: v for p in parts for k, v in p.devices.items()},
+        source="+".join(p.source for p in parts),
+        attribution=next((p.attribution for p in parts if p.attribution), None),
+        notes=[n for p in parts for n in p.notes],
     )
 
 
@@ -147,51 +161,108 @@ def _sensor_info(supervisor: Supervisor, guard: SensorGuard) -> SensorInfo:
     return SensorInfo(**info)
 
 
+@dataclass
+class _Source:
+    """What the phases need of one sensor: its factor, its channels, their power range and resolution."""
+
+    key: str
+    factor: Estimate
+    channels: list[str]
+    power_w: tuple[float, float] | None  # lowest, highest power seen, summed over its devices (W)
+    resolution_s: float  # its curves' time resolution (s)
+
+
+def _sources(run: Run) -> list[_Source]:
+    out = []
+    for i, guard in enumerate(run.supervisor.guards):
+        ranges = [t.power_range_w for t in guard.tracks]
+        power = None
+        if ranges and all(r is not None for r in ranges):
+            power = (math.fsum(r[0] for r in ranges), math.fsum(r[1] for r in ranges))  # type: ignore[index]
+        resolutions = [t.resolution_s for t in guard.tracks if t.resolution_s is not None]
+        out.append(
+            _Source(
+                key=f"sensor:{i}:{guard.sensor.name}",
+                factor=_factor(run.supervisor, guard),
+                channels=[t.channel for t in guard.tracks],
+                power_w=power,
+                resolution_s=max(resolutions, default=run.interval_s),
+            )
+        )
+    return out
+
+
 def _phases(run: Run) -> dict[str, Phase]:
-    component_of: dict[str, str] = {}  # device id -> component
-    rel: dict[str, tuple[float, float]] = {}  # component -> relative uncertainty
-    for guard in run.supervisor.guards:
-        unc = run.supervisor.describe(guard, "uncertainty") or _UNKNOWN
-        rel[guard.sensor.component] = (unc.rel_low, unc.rel_high)
-        for track in guard.tracks:
-            component_of[track.channel] = guard.sensor.component
+    if not run.phases.totals:
+        return {}
+    from ecometer.uncertainty import Propagation
+
+    sources = _sources(run)
+    component_of = {ch: g.sensor.component for g in run.supervisor.guards for ch in (t.channel for t in g.tracks)}
+    p = Propagation()  # one for all phases: each sensor's factor is the same draw in every phase
     return {
-        name: _phase_from_totals(name, totals, component_of, rel, run.interval_s)
+        name: _phase_from_totals(name, totals, component_of, sources, p, run.interval_s)
         for name, totals in run.phases.totals.items()
     }
 
 
 def _phase_from_totals(
-    name: str,
-    totals: Any,
-    component_of: dict[str, str],
-    rel: dict[str, tuple[float, float]],
-    resolution_s: float,
+    name: str, totals: PhaseTotals, component_of: dict[str, str], sources: list[_Source], p: Any, interval_s: float
 ) -> Phase:
+    """A phase's energy (J) per component, with bounds propagated from the sensors' shared factors
+    and the boundary timing, limited by the power the devices drew (see :func:`_timing`)."""
+    from ecometer.uncertainty import shared_factor_sum
+
     by_component: dict[str, float] = {}
     for channel, joules in totals.energy.items():
         c = component_of.get(channel, channel.split(":")[0])
         by_component[c] = by_component.get(c, 0.0) + joules
-    energy = sum(by_component.values())
-    unc = Estimate.exact(0.0)
-    for c, joules in by_component.items():
-        lo, hi = rel.get(c, (0.0, 0.0))
-        unc = unc + Estimate.relative(joules, lo, hi)
-    # boundary timing: each boundary is placed within about one sampling interval
-    if totals.duration_s > 0 and totals.count:
-        power = energy / totals.duration_s
-        edge = power * resolution_s * math.sqrt(2 * totals.count)
-        unc = Estimate(unc.central, max(unc.low - edge, 0.0), unc.high + edge)
+    used = [s for s in sources if any(totals.energy.get(ch, 0.0) for ch in s.channels)]
+    resolution = max((s.resolution_s for s in used), default=interval_s)
+    per_occurrence = totals.duration_s / totals.count if totals.count else 0.0
+    split = totals.count > 0 and per_occurrence < resolution
+    terms = [(s.key, s.factor, _timing(s, totals)) for s in used]
+    low_w = math.fsum(s.power_w[0] for s in used if s.power_w)
+    high_w = math.fsum(s.power_w[1] for s in used if s.power_w)
+    basis = (
+        "sensors' model errors shared with the whole run (one error per sensor, sensors independent) x "
+        "boundary timing within the power the devices drew"
+        + ("; shorter than the curves' resolution: split by time share" if split else "")
+    )
     return Phase(
         name=name,
-        energy_j=energy,
+        energy_j=math.fsum(by_component.values()),
         duration_s=totals.duration_s,
         count=totals.count,
         components=by_component,
-        uncertainty=unc,
-        resolution_s=resolution_s,
+        uncertainty=shared_factor_sum(p, terms, basis=basis),
+        resolution_s=resolution,
         work=dict(totals.work),
+        split_by_time_share=split,
+        power_range_w=[low_w, high_w] if used else [],
     )
+
+
+def _timing(source: _Source, totals: PhaseTotals) -> Estimate:
+    """One sensor's energy in a phase (J) with its boundary-timing bound (coverage 1).
+
+    Each occurrence's two boundaries fall within a curve segment whose energy is split by
+    time share: an error of at most (highest - lowest power) x a quarter segment each, and
+    never more than the occurrence's own duration x that power spread. Boundaries of a
+    repeated phase fall at the same point of a repeating load, so the errors of its
+    occurrences are taken as one (added, not in quadrature). The result never leaves
+    duration x [lowest, highest] power. Triangular, its mode at the measured split.
+    """
+    energy = math.fsum(totals.energy.get(ch, 0.0) for ch in source.channels)
+    if source.power_w is None or totals.duration_s <= 0 or not totals.count:
+        return Estimate.exact(energy)
+    low_w, high_w = source.power_w
+    half = (high_w - low_w) * min(totals.duration_s, totals.count * source.resolution_s / 2.0)
+    low = min(max(energy - half, totals.duration_s * low_w), energy)
+    high = max(min(energy + half, totals.duration_s * high_w), energy)
+    if low == high:
+        return Estimate.exact(energy)
+    return Estimate(energy, low, high, distribution="triangular", basis="boundary timing")
 
 
 def _timeline(run: Run, now: float) -> Timeline:

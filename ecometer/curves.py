@@ -41,6 +41,9 @@ Sink = Callable[[str, float, float, float], None]
 
 #: Power points timed more than this (s) after the poll time are on another clock.
 FUTURE_TOLERANCE_S = 1.0
+#: Curve segments shorter than this (s) do not count towards the power range (their mean power
+#: is the difference of two large cumulative energies over a tiny time: rounding noise).
+_MIN_SEGMENT_S = 1e-6
 
 
 class DeviceTrack:
@@ -78,6 +81,29 @@ class DeviceTrack:
         self.frozen = False  # the source is gone for good: the curve stays flat from its end on
         self._raw_offset = 0.0  # raw-energy offset of the power integral once a counter was lost
         self._anomalies: dict[str, list] = {}  # kind -> [first text, count]
+        self._seen_low_w = math.inf  # lowest power seen (W, attributed share): points and curve segments
+        self._seen_high_w = -math.inf  # highest power seen (W), likewise (see power_range_w)
+        self._segments = 0  # curve segments with energy, and the time they cover (s): the resolution
+        self._segment_s = 0.0
+
+    @property
+    def power_range_w(self) -> tuple[float, float] | None:
+        """The lowest and highest power (W) this device drew as far as its data show: its power
+        points and the mean power of its finalised curve segments (counter-calibrated), both
+        times the attribution share; ``None`` before any data."""
+        if self._seen_low_w > self._seen_high_w:
+            return None
+        return self._seen_low_w, self._seen_high_w
+
+    @property
+    def resolution_s(self) -> float | None:
+        """Mean length (s) of the finalised curve's segments: the time resolution at which its
+        energy is split between phases; ``None`` before any segment."""
+        return self._segment_s / self._segments if self._segments else None
+
+    def _see_power(self, watts: float) -> None:
+        self._seen_low_w = min(self._seen_low_w, watts)
+        self._seen_high_w = max(self._seen_high_w, watts)
 
     @property
     def anomalies(self) -> list[str]:
@@ -120,6 +146,7 @@ class DeviceTrack:
             self.last_point = (t, w)
             if t <= self.t0:
                 continue
+            self._see_power(w * self.share)
             if self.has_counter:
                 self._pending.append((t, self.integrated_j, self.share))
             else:
@@ -208,7 +235,7 @@ class DeviceTrack:
                 self.integrated_j = self._integrated_at(end)
                 self.last_point = (end, self.last_point[1])
             self._finalise(end, self.integrated_j + self._raw_offset)
-        self._finalise(t_end, self._raw_final)  # flat to the end, so every boundary resolves
+        self._finalise(t_end, self._raw_final, observed=False)  # flat to the end, so every boundary resolves
 
     def lose_counter(self, t: float) -> None:
         """The counter stopped answering: from its last good reading on, energy comes from the
@@ -239,9 +266,10 @@ class DeviceTrack:
         self._pending = []
         self._finalise(end, rel_a + max(self._integrated_at(end) - int_a, 0.0))
 
-    def _finalise(self, t: float, raw_e: float, share: float | None = None) -> None:
+    def _finalise(self, t: float, raw_e: float, share: float | None = None, observed: bool = True) -> None:
         """Extend the curve to ``t``; the increment is weighted by ``share`` (the attribution
-        share in force when that energy was drawn; default: the current one)."""
+        share in force when that energy was drawn; default: the current one). ``observed``:
+        the segment is data (not the flat closing stretch), so its mean power is seen."""
         t_prev = self.curve_t[-1]
         if t <= t_prev:
             return
@@ -252,6 +280,10 @@ class DeviceTrack:
             self.fallback_j += d_e
         self.curve_t.append(t)
         self.curve_e.append(self.total_j)
+        if observed and not self.frozen and t - t_prev >= _MIN_SEGMENT_S:
+            self._segments += 1
+            self._segment_s += t - t_prev
+            self._see_power(d_e / (t - t_prev))
         if self.sink is not None and d_e:
             self.sink(self.channel, t_prev, t, d_e)
 

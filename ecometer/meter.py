@@ -250,7 +250,8 @@ class Meter:
         return run.live() if run is not None else LiveStatus(0.0, {}, {})
 
     def live_devices(self) -> dict[str, dict[str, Any]]:
-        """Per device id: ``component``, ``power_w`` now (W) and ``energy_j`` so far (J)."""
+        """Per device id: ``component``, ``power_w`` now (W), ``energy_j`` so far (J) and
+        ``uncertainty`` (the sensor's stated relative uncertainty, an Estimate around 1, or None)."""
         run = self._live_run()
         return run.live_devices() if run is not None else {}
 

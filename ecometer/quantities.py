@@ -117,7 +117,7 @@ def _it_energy(record: RunRecord) -> Estimate:
         raise NotApplicable("record has no measured energy (no components)")
     unc = record.energy_uncertainty
     central = record.energy_j
-    return Estimate(central, min(unc.low, central), max(unc.high, central))
+    return unc.replace(central=central, low=min(unc.low, central), high=max(unc.high, central))  # coverage kept
 
 
 def _component(name: str) -> Callable[[RunRecord], Estimate]:
@@ -126,7 +126,7 @@ def _component(name: str) -> Callable[[RunRecord], Estimate]:
         if comp is None:
             raise NotApplicable(f"record has no {name.upper()} energy (no {name!r} component)")
         unc = comp.uncertainty
-        return Estimate(comp.energy_j, min(unc.low, comp.energy_j), max(unc.high, comp.energy_j))
+        return unc.replace(central=comp.energy_j, low=min(unc.low, comp.energy_j), high=max(unc.high, comp.energy_j))
 
     return read
 

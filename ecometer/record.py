@@ -295,7 +295,15 @@ class Component:
 
 @dataclass
 class Phase:
-    """Totals over every occurrence of one named phase (phases nest and may repeat)."""
+    """Totals over every occurrence of one named phase (phases nest and may repeat).
+
+    ``resolution_s`` is the time resolution (s) of the energy curves the phase was read from;
+    ``split_by_time_share`` is true when its occurrences are on average shorter than that, so
+    their energy is the power of the segments they fall in times their share of the time.
+    ``power_range_w`` is ``[lowest, highest]`` power (W) the phase's devices drew over the run
+    (summed over devices): ``uncertainty`` keeps the phase's energy within ``duration_s`` times
+    that range, before the sensors' own errors.
+    """
 
     name: str
     energy_j: float
@@ -305,6 +313,8 @@ class Phase:
     uncertainty: Estimate = field(default_factory=lambda: Estimate.exact(0.0))
     resolution_s: float = 0.0
     work: dict[str, float] = field(default_factory=dict)
+    split_by_time_share: bool = False
+    power_range_w: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -722,6 +732,10 @@ class _Reader:
             uncertainty=Estimate.exact(0.0) if unc is None else self.estimate(unc, f"{where}.uncertainty"),
             resolution_s=self.amount(d.get("resolution_s", 0.0), f"{where}.resolution_s"),
             work=self.amounts(d.get("work"), f"{where}.work"),
+            split_by_time_share=self.flag(d.get("split_by_time_share", False), f"{where}.split_by_time_share"),
+            power_range_w=[
+                self.amount(x, f"{where}.power_range_w") for x in self.array(d.get("power_range_w"), f"{where}.power_range_w")
+            ],
         )
         return self.keep_unknown(phase, d, where)
 

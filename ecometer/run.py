@@ -339,7 +339,13 @@ class Run:
         with self.lock:
             now = self.clock()
             return {
-                t.channel: {"component": g.sensor.component, "power_w": t.power_now(), "energy_j": t.energy_now(now)}
+                t.channel: {
+                    "component": g.sensor.component,
+                    "power_w": t.power_now(),
+                    "energy_j": t.energy_now(now),
+                    # the sensor's relative uncertainty as it stated it (asked at start, never here)
+                    "uncertainty": g.cache.get("uncertainty"),
+                }
                 for g in self.supervisor.guards
                 for t in g.tracks
             }

@@ -133,11 +133,56 @@ class Propagation:
                 self._factors[key] = draw(estimate, self.rng, self.n) / estimate.central
         return self._factors[key]
 
+    def uniform(self) -> np.ndarray:
+        """A fresh standard-uniform draw, to be shared by inputs that move together
+        (see :func:`quantile_draws`)."""
+        return self.rng.random(self.n)
+
     @staticmethod
     def summarise(
         draws: np.ndarray, central: float | None = None, *, coverage: float = DEFAULT_COVERAGE, basis: str = ""
     ) -> Estimate:
         return summarise(draws, central, coverage=coverage, basis=basis)
+
+
+def shared_factor_sum(
+    p: Propagation,
+    terms: Sequence[tuple[str, Estimate, Estimate]],
+    *,
+    coverage: float = DEFAULT_COVERAGE,
+    basis: str = "",
+) -> Estimate:
+    """The sum of terms ``factor x value``, each ``(key, factor, value)``.
+
+    ``factor`` is a source's relative error (central 1.0) shared by ``key`` through ``p``: the
+    same key gives the same error wherever it appears. ``value`` is the term's own
+    uncertainty (say a phase's boundary timing); the values of one call move together (one
+    shared uniform draw), since they are errors of the same boundaries.
+
+    Exact rule where one holds: with a single uncertain input, that input's interval scaled
+    (coverage and shape kept); otherwise Monte Carlo over ``p``'s draws.
+    """
+    total = math.fsum(f.central * v.central for _, f, v in terms)
+    uncertain = [(k, f, v) for k, f, v in terms if not f.is_exact or not v.is_exact]
+    if not uncertain:
+        return Estimate.exact(total, basis=basis)
+    keys = {k for k, f, _ in uncertain if not f.is_exact}
+    timed = [v for _, _, v in uncertain if not v.is_exact]
+    if len(keys) + len(timed) == 1:  # one uncertain input: its own interval, scaled and shifted
+        if timed:
+            key, f, v = next(t for t in uncertain if not t[2].is_exact)
+            term, part = v.scaled(f.central), f.central * v.central
+        else:
+            key, f, _ = next(t for t in uncertain if t[0] in keys)
+            part = math.fsum(ff.central * vv.central for k, ff, vv in uncertain if k == key)
+            term = f.scaled(part / f.central)
+        rest = total - part
+        return term.replace(central=total, low=term.low + rest, high=term.high + rest, basis=basis)
+    u = p.uniform()
+    draws = total - math.fsum(f.central * v.central for _, f, v in uncertain)
+    for key, f, v in uncertain:
+        draws = draws + p.factor(key, f) * f.central * quantile_draws(v, u)
+    return summarise(draws, total, coverage=coverage, basis=basis)
 
 
 def sum_independent(items: Iterable[Estimate], *, coverage: float = DEFAULT_COVERAGE, basis: str = "") -> Estimate:
@@ -184,14 +229,14 @@ def propagate(
     for name, value in inputs.items():
         est = value if isinstance(value, Estimate) else Estimate.exact(float(value))
         if name in group_of:
-            args[name] = _quantile_draws(est, shared[group_of[name]])
+            args[name] = quantile_draws(est, shared[group_of[name]])
         else:
             args[name] = p.value(est)
     central = fn(**{k: (v.central if isinstance(v, Estimate) else float(v)) for k, v in inputs.items()})
     return summarise(np.asarray(fn(**args), dtype=float), float(central), coverage=coverage, basis=basis)
 
 
-def _quantile_draws(estimate: Estimate, u: np.ndarray) -> np.ndarray:
+def quantile_draws(estimate: Estimate, u: np.ndarray) -> np.ndarray:
     """``estimate``'s distribution evaluated at the uniform draws ``u`` (inverse transform)."""
     import numpy as np
 
@@ -212,6 +257,9 @@ def _quantile_draws(estimate: Estimate, u: np.ndarray) -> np.ndarray:
     if estimate.distribution == "lognormal" and lo > 0 and c > 0:
         return c * np.exp(np.where(g < 0, g * math.log(c / lo) / z, g * math.log(hi / c) / z))
     return c + np.where(g < 0, g * (c - lo) / z, g * (hi - c) / z)
+
+
+_quantile_draws = quantile_draws  # the former private name, kept for callers written against it
 
 
 def envelope(fn: Callable[..., float], inputs: Mapping[str, Estimate | float], *, basis: str = "") -> Estimate:

@@ -94,7 +94,10 @@ def test_from_dict_with_any_json_value(data):
 _FIELDS = [k for k in VALID if k != "schema_version"]
 _PART = {
     "components": ["name", "energy_j", "method", "uncertainty", "devices", "source", "attribution", "notes"],
-    "phases": ["name", "energy_j", "duration_s", "count", "components", "uncertainty", "resolution_s", "work"],
+    "phases": [
+        "name", "energy_j", "duration_s", "count", "components", "uncertainty", "resolution_s", "work",
+        "split_by_time_share", "power_range_w",
+    ],
     "timeline": ["t_s", "power_w", "spans", "spans_dropped", "bucket_s"],
 }
 

@@ -17,10 +17,10 @@ from conftest import FakeClock
 
 from ecometer import datafiles
 from ecometer.errors import InputError, SensorUnavailable
-from ecometer.record import SensorInfo
+from ecometer.record import Estimate, SensorInfo
 from ecometer.sensors import host
 from ecometer.sensors import usage as usage_mod
-from ecometer.sensors.base import SCOPES, Device, Uncertainty
+from ecometer.sensors.base import SCOPES, Device, relative_factor
 from ecometer.sensors.cpu_model import (
     CpuInfo,
     CpuModelSensor,
@@ -186,8 +186,10 @@ def test_unknown_cpu_uses_the_generic_figure_with_wider_bounds() -> None:
     assert unknown.w_per_thread == CPU["generic"]["w_per_thread"]
     known = lookup_cpu(cpuinfo("AMD EPYC 9654 96-Core Processor", 4))
     u_unknown, u_known = spec_uncertainty(unknown), spec_uncertainty(known)
-    assert u_known.rel_low == pytest.approx(CPU["uncertainty"]["model"]["rel_low"])
-    assert u_unknown.rel_low > u_known.rel_low and u_unknown.rel_high > u_known.rel_high
+    assert 1 - u_known.low == pytest.approx(CPU["uncertainty"]["model"]["rel_low"])
+    assert (u_known.distribution, u_known.coverage) == (CPU["uncertainty"]["model"]["distribution"], 1.0)
+    assert u_unknown.low < u_known.low and u_unknown.high > u_known.high
+    assert u_unknown.coverage == 0.95  # the product of two stated bounds, propagated
 
 
 def test_load_curve_exact_at_the_published_points_and_linear_between() -> None:
@@ -299,8 +301,9 @@ def test_memory_uncertainty_covers_the_per_gb_bounds() -> None:
     bg, act = MEM["background_w_per_gb"], MEM["activity_w_per_gb"]
     for u in (0.0, 0.5, 1.0):
         central = bg["central"] + act["central"] * u
-        assert bg["low"] + act["low"] * u >= central * (1 - unc.rel_low) - 1e-12
-        assert bg["high"] + act["high"] * u <= central * (1 + unc.rel_high) + 1e-12
+        assert bg["low"] + act["low"] * u >= central * unc.low - 1e-12
+        assert bg["high"] + act["high"] * u <= central * unc.high + 1e-12
+    assert (unc.central, unc.coverage, unc.distribution) == (1.0, 1.0, MEM["uncertainty"]["distribution"])
 
 
 def test_memory_process_share() -> None:
@@ -539,8 +542,8 @@ class LinearModel(UtilisationModelSensor):
     def devices(self) -> list[Device]:
         return [Device("cpu", model="linear test model")]
 
-    def uncertainty(self) -> Uncertainty:
-        return Uncertainty(0.1, 0.1, "test")
+    def uncertainty(self) -> Estimate:
+        return relative_factor(0.1, 0.1, "test")
 
 
 class ClosingStat(FakeStat):

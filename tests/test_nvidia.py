@@ -469,7 +469,8 @@ def test_no_counter_is_integrated_not_zero(clock: Clock, caplog: pytest.LogCaptu
     assert len(warns) == 1
     assert any("integrated" in n for n in s.notes())
     unc = s.uncertainty()
-    assert unc.rel_low == constants()["uncertainty"]["integrated"]["rel_low"] > 0.05
+    assert 1 - unc.low == pytest.approx(constants()["uncertainty"]["integrated"]["rel_low"])
+    assert 1 - unc.low > 0.05
     s.close()
 
 
@@ -668,7 +669,10 @@ def test_power_usage_is_last_resort_and_loud(clock: Clock, caplog: pytest.LogCap
     assert s.read_counters()["gpu:0"] == pytest.approx(70.0, rel=1e-6)
     assert any("1-second AVERAGE" in w and "ENERGY" in w for w in warnings_of(caplog))
     unc = s.uncertainty()
-    assert unc.rel_high == constants()["uncertainty"]["integrated_power_usage"]["rel_high"] > unc.rel_low
+    entry = constants()["uncertainty"]["integrated_power_usage"]
+    assert unc.high - 1 == pytest.approx(entry["rel_high"])
+    assert unc.high - 1 > 1 - unc.low
+    assert (unc.distribution, unc.coverage) == ("triangular", 1.0)  # asymmetric stated bound, mode at the reading
 
 
 def test_no_power_reading_and_no_counter_is_excluded(clock: Clock) -> None:

@@ -37,8 +37,8 @@ def gather(scope: str = "machine") -> dict[str, Any]:
         infos = []
         for sensor in sensors:
             info = sensor.info()
-            unc = sensor.uncertainty()
-            info["uncertainty"] = {"rel_low": unc.rel_low, "rel_high": unc.rel_high, "basis": unc.basis}
+            unc = sensor.uncertainty()  # the sensor's relative factor (central 1.0)
+            info["uncertainty"] = {"rel_low": 1.0 - unc.low, "rel_high": unc.high - 1.0, **unc.to_dict()}
             infos.append(info)
     finally:
         for sensor in sensors:

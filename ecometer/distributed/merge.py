@@ -4,10 +4,18 @@ Each rank of a distributed job meters what it owns: its own GPU(s) always, and t
 (CPU, DRAM) only if it is the node's host-metering rank. :func:`merge_records` adds those
 parts up into one :class:`~ecometer.record.RunRecord` for the whole job:
 
-* components: energies summed over ranks (J); the worst method wins; uncertainties add in
-  quadrature (ranks are measured by independent sensors);
+* components: energies summed over ranks (J); the worst method wins; the bounds come from one
+  propagation per job (:func:`_correlation_key`): each rank's component error is a relative
+  factor on its energy; measured GPUs of different ranks are independent (each board its own
+  gain); the host's CPU and DRAM of one node are one set of sensors, so ranks of one node that
+  each metered a share of them (process scope) share one error; a *modelled* component (the
+  CPU or DRAM model) applied to the same hardware model on several ranks or nodes is one model
+  error for the whole job, not one per rank;
 * phases: energy and work summed over ranks; duration and count are the slowest rank's
   (ranks run their phases concurrently, so the job's phase lasts as long as its slowest rank);
+  the ranks' phase bounds are taken as fully correlated (the same boundaries on every rank and
+  shared model errors), so the job's interval is the sum of the ranks' intervals (exact for
+  comonotone figures; conservative where their GPUs are in fact independent);
 * work: summed over ranks (each rank counts the work it did);
 * duration: from the earliest start to the latest end (start offsets from the parts'
   wall-clock start times; durations themselves are monotonic);
@@ -46,7 +54,6 @@ from ecometer.record import (
     Span,
     Timeline,
     load_record,
-    sum_estimates,
     worst_method,
 )
 from ecometer.timeline import BucketTimeline
@@ -56,8 +63,6 @@ log = logging.getLogger("ecometer.distributed")
 HOST_COMPONENTS = ("cpu", "dram")
 _STATUS_ORDER = {"ok": 0, "running": 1, "interrupted": 1, "failed": 2}
 _MAX_NOTES = 50
-
-
 
 
 @dataclass
@@ -363,23 +368,27 @@ def _assign_devices(items: list[_Part], multi_node: bool, machine_scope: bool) -
 
 # ---- components -------------------------------------------------------------------------
 def _merge_components(items: list[_Part]) -> dict[str, Component]:
+    from ecometer.uncertainty import Propagation, shared_factor_sum
+
     groups: dict[str, list[tuple[_Part, Component]]] = {}
     for p in items:
         for name, comp in p.record.components.items():
             groups.setdefault(name, []).append((p, comp))
+    prop = Propagation()  # one for the job: members with one correlation key share one error
     out: dict[str, Component] = {}
     for name, members in groups.items():
         devices: dict[str, float] = {}
-        estimates: list[Estimate] = []
+        terms: list[tuple[str, Estimate, Estimate]] = []
         energy = 0.0
         sources: list[str] = []
         notes: list[str] = []
         for p, comp in members:
             dropped = sum(j for d, j in p.dropped.items() if d in comp.devices)
             kept = max(comp.energy_j - dropped, 0.0)
-            factor = kept / comp.energy_j if comp.energy_j > 0 else 1.0
             energy += kept
-            estimates.append(comp.uncertainty.scaled(factor))
+            if comp.energy_j > 0:
+                factor = comp.uncertainty.scaled(1.0 / comp.energy_j)  # the rank's relative error
+                terms.append((_correlation_key(p, name, comp), factor, Estimate.exact(kept)))
             for device, joules in comp.devices.items():
                 if device in p.dropped:
                     continue
@@ -396,7 +405,7 @@ def _merge_components(items: list[_Part]) -> dict[str, Component]:
             name=name,
             energy_j=energy,
             method=worst_method(c.method for _, c in members),
-            uncertainty=sum_estimates(estimates),
+            uncertainty=shared_factor_sum(prop, terms, basis=_COMPONENT_BASIS),
             devices=devices,
             source="+".join(sources),
             attribution=first.attribution,
@@ -405,34 +414,77 @@ def _merge_components(items: list[_Part]) -> dict[str, Component]:
     return out
 
 
+_COMPONENT_BASIS = (
+    "ranks' errors propagated together: measured GPUs of different ranks independent, one node's host "
+    "sensors one error, one model on one hardware model one error for the whole job"
+)
+
+
+def _correlation_key(p: _Part, name: str, comp: Component) -> str:
+    """Which ranks' component errors are one error (see the module docstring)."""
+    if comp.method == "modelled":
+        models = sorted({str(d.get("model", "")) for d in p.record.devices if d.get("id") in comp.devices})
+        return f"{name}/{comp.source}/model={','.join(models)}"
+    if name in HOST_COMPONENTS:
+        return f"{name}/{comp.source}@{p.node}"
+    return f"{name}/{comp.source}@{p.node}/rank{p.rank}"
+
+
 # ---- phases -------------------------------------------------------------------------------
 def _merge_phases(items: list[_Part]) -> dict[str, Phase]:
-    out: dict[str, Phase] = {}
+    ranks: dict[str, list[Phase]] = {}
     for p in items:
         for name, ph in p.record.phases.items():
-            cur = out.get(name)
-            if cur is None:
-                out[name] = Phase(
-                    name=name,
-                    energy_j=ph.energy_j,
-                    duration_s=ph.duration_s,
-                    count=ph.count,
-                    components=dict(ph.components),
-                    uncertainty=Estimate(ph.uncertainty.central, ph.uncertainty.low, ph.uncertainty.high),
-                    resolution_s=ph.resolution_s,
-                    work=dict(ph.work),
-                )
-                continue
-            cur.energy_j += ph.energy_j
-            cur.duration_s = max(cur.duration_s, ph.duration_s)
-            cur.count = max(cur.count, ph.count)
+            ranks.setdefault(name, []).append(ph)
+    out: dict[str, Phase] = {}
+    for name, phases in ranks.items():
+        components: dict[str, float] = {}
+        work: dict[str, float] = {}
+        for ph in phases:
             for c, j in ph.components.items():
-                cur.components[c] = cur.components.get(c, 0.0) + j
-            cur.uncertainty = cur.uncertainty + ph.uncertainty
-            cur.resolution_s = max(cur.resolution_s, ph.resolution_s)
+                components[c] = components.get(c, 0.0) + j
             for unit, amount in ph.work.items():
-                cur.work[unit] = cur.work.get(unit, 0.0) + amount
+                work[unit] = work.get(unit, 0.0) + amount
+        ranges = [ph.power_range_w for ph in phases]
+        out[name] = Phase(
+            name=name,
+            energy_j=math.fsum(ph.energy_j for ph in phases),
+            duration_s=max(ph.duration_s for ph in phases),
+            count=max(ph.count for ph in phases),
+            components=components,
+            uncertainty=_sum_comonotone([ph.uncertainty for ph in phases]),
+            resolution_s=max(ph.resolution_s for ph in phases),
+            work=work,
+            split_by_time_share=any(ph.split_by_time_share for ph in phases),
+            power_range_w=[math.fsum(r[0] for r in ranges), math.fsum(r[1] for r in ranges)]
+            if all(len(r) == 2 for r in ranges)
+            else [],
+        )
     return out
+
+
+def _sum_comonotone(estimates: list[Estimate]) -> Estimate:
+    """The sum of fully correlated estimates: quantiles add, so with one stated coverage the sum's
+    interval is the sum of the intervals (exact); mixed coverages are propagated."""
+    from ecometer.uncertainty import propagate
+
+    basis = "ranks' phase figures fully correlated (the same boundaries, shared model errors)"
+    uncertain = [e for e in estimates if not e.is_exact]
+    if len(uncertain) <= 1 or len({e.coverage for e in uncertain}) == 1:
+        total = math.fsum(e.central for e in estimates)
+        if not uncertain:
+            return Estimate.exact(total)
+        shape = {e.distribution for e in uncertain}
+        return Estimate(
+            total,
+            math.fsum(e.low for e in estimates),
+            math.fsum(e.high for e in estimates),
+            coverage=uncertain[0].coverage,
+            distribution=shape.pop() if len(shape) == 1 else "normal",
+            basis=basis,
+        )
+    inputs = {f"rank{i}": e for i, e in enumerate(estimates)}
+    return propagate(lambda **v: sum(v.values()), inputs, correlated=[list(inputs)], basis=basis)
 
 
 # ---- timeline -------------------------------------------------------------------------------

@@ -148,31 +148,18 @@ def _device_readings(meter: Any) -> dict[str, tuple[str, float, float]]:
     return {f"{c}:all": (c, live.power_w.get(c, 0.0), live.energy_j.get(c, 0.0)) for c in live.energy_j}
 
 
-def _sensor_guards(meter: Any) -> list[Any]:
-    """The meter's per-sensor records (sensor, tracks, cached descriptions), wherever it keeps them:
-    on the meter itself, or on its current run's supervisor."""
-    m = _inner(meter)
-    guards = getattr(m, "_guards", None)
-    if guards is None:
-        guards = getattr(getattr(getattr(m, "_run", None), "supervisor", None), "guards", None)
-    return list(guards or ())
-
-
 def _live_relative(meter: Any) -> dict[str, Estimate]:
     """Per device: its sensor's stated relative uncertainty, as an estimate around 1.
 
-    Read from what the meter has cached of each sensor's ``uncertainty()`` (asked when the run
-    started; the exporter never calls a sensor itself). Empty when the meter keeps no such cache.
+    From ``Meter.live_devices()`` (what the sensor said when the run started; the exporter
+    never calls a sensor itself). Devices whose sensor stated none are left out.
     """
     out: dict[str, Estimate] = {}
-    for guard in _sensor_guards(meter):
-        unc = getattr(guard, "cache", {}).get("uncertainty")
-        rel = (getattr(unc, "rel_low", None), getattr(unc, "rel_high", None))
-        if not all(isinstance(r, (int, float)) and math.isfinite(r) for r in rel):
-            continue
-        est = Estimate.relative(1.0, float(rel[0]), float(rel[1]))  # type: ignore[arg-type]
-        for track in getattr(guard, "tracks", ()):
-            out[str(getattr(track, "channel", ""))] = est
+    fn = getattr(_inner(meter), "live_devices", None)
+    for channel, device in (fn() if callable(fn) else {}).items():
+        unc = device.get("uncertainty")
+        if isinstance(unc, Estimate) and math.isfinite(unc.low) and math.isfinite(unc.high):
+            out[channel] = unc
     return out
 
 

@@ -9,17 +9,20 @@ A sensor knows nothing of meters. It reports, per device:
 
 Its ``method`` says how its energy figure is obtained: ``counter`` when it has a counter,
 otherwise ``integrated`` (measured power integrated over time) or ``modelled`` (power from a
-model such as utilisation x load curve). Every sensor states its relative uncertainty and
-the assumptions behind it.
+model such as utilisation x load curve). Every sensor states its uncertainty as an
+:class:`~ecometer.record.Estimate` of its *relative factor* (true energy / reported energy:
+central 1.0) with the distribution and coverage its bound has, and the assumptions behind it.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ecometer.errors import InputError
+from ecometer.record import Estimate
 
 COMPONENTS = ("gpu", "cpu", "dram")
 #: what a sensor measures: whole devices, or this process tree's share of them (an attribution)
@@ -45,13 +48,39 @@ class Device:
         return {"id": self.id, "model": self.model, **self.facts}
 
 
-@dataclass(frozen=True)
-class Uncertainty:
-    """Relative bounds of a sensor's energy figure: ``E*(1-rel_low) .. E*(1+rel_high)``."""
+def relative_factor(
+    rel_low: float, rel_high: float, basis: str, *, distribution: str = "uniform", coverage: float | None = 1.0
+) -> Estimate:
+    """A sensor's relative factor: central 1.0, bounds ``1 - rel_low`` .. ``1 + rel_high``.
 
-    rel_low: float
-    rel_high: float
-    basis: str = ""
+    ``distribution`` and ``coverage`` say what the bound is (see
+    :data:`ecometer.record.DISTRIBUTIONS`): a stated bound is ``uniform`` or ``triangular``
+    with coverage 1.0; a published range with a coverage interval is ``normal``/``lognormal``.
+    Multiply a sensor's energy (J) by it to get that energy's estimate.
+    """
+    if distribution in ("uniform", "triangular", "exact"):
+        coverage = 1.0
+    if rel_low == 0 and rel_high == 0:
+        return Estimate.exact(1.0, basis=basis)
+    return Estimate(1.0, 1.0 - rel_low, 1.0 + rel_high, coverage=coverage, distribution=distribution, basis=basis)
+
+
+def declared_factor(entry: Mapping[str, Any], basis: str, where: str) -> Estimate:
+    """:func:`relative_factor` from a data-file entry ``{rel_low, rel_high, distribution[, coverage]}``.
+
+    ``where`` names the entry (``"nvml.json uncertainty.counter"``) in the error raised when
+    the entry does not say which distribution its bound has.
+    """
+    dist = entry.get("distribution")
+    if not isinstance(dist, str):
+        raise InputError(f"{where}: no 'distribution' (expected the name of the bound's distribution)")
+    return relative_factor(
+        float(entry["rel_low"]),
+        float(entry["rel_high"]),
+        basis,
+        distribution=dist,
+        coverage=entry.get("coverage", 1.0),
+    )
 
 
 class Sensor(ABC):
@@ -86,8 +115,12 @@ class Sensor(ABC):
         return None
 
     @abstractmethod
-    def uncertainty(self) -> Uncertainty:
-        """Relative uncertainty of this sensor's energy figures and its basis."""
+    def uncertainty(self) -> Estimate:
+        """The relative factor of this sensor's energy figures (see :func:`relative_factor`).
+
+        One sensor's error over a whole run is one error: every figure it measured (each
+        phase, each window) is multiplied by the same factor.
+        """
 
     def notes(self) -> list[str]:
         """Assumptions and caveats, written into the record."""

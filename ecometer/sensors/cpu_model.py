@@ -40,7 +40,8 @@ from functools import cache
 from typing import Any
 
 from ecometer import datafiles
-from ecometer.sensors.base import Device, Uncertainty
+from ecometer.record import Estimate
+from ecometer.sensors.base import Device, declared_factor, relative_factor
 from ecometer.sensors.model import UtilisationModelSensor
 from ecometer.sensors.usage import PROCESS_ATTRIBUTION, HostUsage, IntervalUsage
 
@@ -249,21 +250,36 @@ def lookup_cpu(info: CpuInfo, data: dict[str, Any] | None = None) -> CpuPowerSpe
     return CpuPowerSpec(float(g["w_per_thread"]), float(g["w_low"]), float(g["w_high"]), n, "generic", label)
 
 
-def spec_uncertainty(spec: CpuPowerSpec, data: dict[str, Any] | None = None) -> Uncertainty:
-    """Model uncertainty combined in quadrature with the per-thread power range of ``spec``."""
+def spec_uncertainty(spec: CpuPowerSpec, data: dict[str, Any] | None = None) -> Estimate:
+    """The CPU model's relative factor: the model's error times the per-thread TDP range of ``spec``.
+
+    Both are stated bounds (distributions named in ``cpu_power.json``). For an exact SKU the
+    factor is the model's bound itself (coverage 1); otherwise the two independent factors
+    multiply, and their product is propagated by Monte Carlo into a 95 % interval.
+    """
     data = data if data is not None else datafiles.load("cpu_power.json")
-    model = data["uncertainty"]["model"]
-    lo_tdp = 1.0 - spec.w_low / spec.w_per_thread
-    hi_tdp = spec.w_high / spec.w_per_thread - 1.0
-    rel_low = min(math.hypot(model["rel_low"], lo_tdp), 0.95)
-    rel_high = math.hypot(model["rel_high"], hi_tdp)
+    table = data["uncertainty"]
+    model = table["model"]
     basis = (
         f"modelled CPU power (utilisation x Teads 2021 load curve x TDP per thread): "
-        f"+/-{model['rel_low']:.0%} for the model"
+        f"+/-{model['rel_low']:.0%} for the model ({model['distribution']})"
     )
-    if spec.basis != "sku":
-        basis += f", combined with the per-thread TDP range {spec.w_low:.2f}-{spec.w_high:.2f} W ({spec.basis})"
-    return Uncertainty(rel_low, rel_high, basis)
+    model_factor = declared_factor(model, basis, "cpu_power.json uncertainty.model")
+    if spec.basis == "sku":
+        return model_factor
+    from ecometer.uncertainty import propagate  # numpy, only when the factor is asked for
+
+    tdp = relative_factor(
+        1.0 - spec.w_low / spec.w_per_thread,
+        spec.w_high / spec.w_per_thread - 1.0,
+        "",
+        distribution=table["tdp_range_distribution"],
+    )
+    basis += (
+        f", times the per-thread TDP range {spec.w_low:.2f}-{spec.w_high:.2f} W ({spec.basis}, "
+        f"{table['tdp_range_distribution']}); the product propagated by Monte Carlo"
+    )
+    return propagate(lambda m, t: m * t, {"m": model_factor, "t": tdp}, basis=basis)
 
 
 # ---- the sensor ------------------------------------------------------------------------
@@ -326,7 +342,7 @@ class CpuModelSensor(UtilisationModelSensor):
             )
         return [Device("cpu", model=info.model_name, facts=facts)]
 
-    def uncertainty(self) -> Uncertainty:
+    def uncertainty(self) -> Estimate:
         if self.spec is None:
             data = self._data if self._data is not None else datafiles.load("cpu_power.json")
             self.spec = lookup_cpu(self._info or read_cpuinfo(), data)

@@ -87,11 +87,11 @@ def host_sensors(
         try:
             mem.open()
             sensors.append(mem)
-            unc = mem.uncertainty()
+            unc = mem.uncertainty()  # relative factor: central 1.0
             bg = mem.data["background_w_per_gb"]["central"]
             lines.append(
                 f"{dram_reason}; memory power is modelled from installed memory ({mem.gib:.1f} GiB x {bg:g} W/GB "
-                f"background + activity, ENERGY STAR-based, -{unc.rel_low:.0%}/+{unc.rel_high:.0%})"
+                f"background + activity, ENERGY STAR-based, -{1 - unc.low:.0%}/+{unc.high - 1:.0%})"
             )
         except SensorUnavailable as exc:
             lines.append(f"{dram_reason}; and the memory model is unavailable too ({exc}): no DRAM energy is reported")

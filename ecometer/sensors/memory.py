@@ -31,7 +31,8 @@ from typing import Any
 
 from ecometer import datafiles
 from ecometer.errors import SensorUnavailable
-from ecometer.sensors.base import Device, Uncertainty
+from ecometer.record import Estimate
+from ecometer.sensors.base import Device, declared_factor
 from ecometer.sensors.model import UtilisationModelSensor
 from ecometer.sensors.usage import HostUsage, IntervalUsage, total_memory_bytes
 
@@ -117,9 +118,9 @@ class MemoryModelSensor(UtilisationModelSensor):
         }
         return [Device("dram", model="installed memory (modelled)", facts=facts)]
 
-    def uncertainty(self) -> Uncertainty:
+    def uncertainty(self) -> Estimate:
         unc = self.data["uncertainty"]
-        return Uncertainty(float(unc["rel_low"]), float(unc["rel_high"]), unc["basis"])
+        return declared_factor(unc, unc["basis"], "memory_power.json uncertainty")
 
     def notes(self) -> list[str]:
         d = self.data

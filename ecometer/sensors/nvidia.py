@@ -79,8 +79,9 @@ from ecometer.errors import (
     InputError,
     SensorUnavailable,
 )
+from ecometer.record import Estimate
 from ecometer.sensors import gpu_select
-from ecometer.sensors.base import Device, Sensor, Uncertainty, check_scope
+from ecometer.sensors.base import Device, Sensor, check_scope, declared_factor
 from ecometer.sensors.nvml_device import Nvml, NvmlDevice
 from ecometer.units import UNITS
 
@@ -795,20 +796,22 @@ class NvmlSensor(Sensor):
             out.append(Device(g.id, g.name, facts))
         return out
 
-    def uncertainty(self) -> Uncertainty:
+    def uncertainty(self) -> Estimate:
         table = constants()["uncertainty"]
         integrated = [g for g in self._gpus if not g.counting]
         if not integrated:
-            entry = table["counter"]
+            name = "counter"
+            entry = table[name]
             basis = entry["basis"]
         else:
             usage = any(g.source == SOURCE_POWER_USAGE for g in integrated)
-            entry = table["integrated_power_usage" if usage else "integrated"]
+            name = "integrated_power_usage" if usage else "integrated"
+            entry = table[name]
             ids = ", ".join(g.id for g in integrated)
             basis = f"{ids} integrated from power samples: {entry['basis']}"
             if len(integrated) < len(self._gpus):
                 basis += "; the bounds of the integrated devices are applied to the whole sensor (conservative)"
-        return Uncertainty(float(entry["rel_low"]), float(entry["rel_high"]), f"{basis} [{entry['source']}]")
+        return declared_factor(entry, f"{basis} [{entry['source']}]", f"nvml.json uncertainty.{name}")
 
     def notes(self) -> list[str]:
         out = list(self._notes)

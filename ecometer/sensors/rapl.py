@@ -45,7 +45,8 @@ from dataclasses import dataclass, field
 
 from ecometer import datafiles
 from ecometer.errors import SensorUnavailable
-from ecometer.sensors.base import Device, Sensor, Uncertainty, check_scope
+from ecometer.record import Estimate
+from ecometer.sensors.base import Device, Sensor, check_scope, declared_factor
 from ecometer.sensors.cpu_model import read_cpuinfo
 from ecometer.sensors.memory import memory_share
 from ecometer.sensors.model import step_points
@@ -520,13 +521,14 @@ class RaplSensor(Sensor):
             value = memory_share(datafiles.load("memory_power.json"), iv.u, iv.cpu_share, iv.rss_share)
         return {d.device_id: value for d in self.domains}
 
-    def uncertainty(self) -> Uncertainty:
+    def uncertainty(self) -> Estimate:
         table = self._data["uncertainty"]
         vendor = {"GenuineIntel": "intel", "AuthenticAMD": "amd", "HygonGenuine": "amd"}.get(
             self._vendor or "", "other"
         )
-        entry = table[vendor][_KIND[self.component]]
-        return Uncertainty(float(entry["rel_low"]), float(entry["rel_high"]), table[vendor]["basis"])
+        kind = _KIND[self.component]
+        entry = {**table[vendor], **table[vendor][kind]}  # the bound per domain, its distribution per vendor
+        return declared_factor(entry, table[vendor]["basis"], f"rapl.json uncertainty.{vendor}.{kind}")
 
     def notes(self) -> list[str]:
         out: list[str] = []

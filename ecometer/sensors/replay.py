@@ -6,7 +6,9 @@ With ``interpolation="step"`` power holds each value until the next breakpoint; 
 
 ``method="counter"`` makes the sensor also expose an exact cumulative energy counter (with an
 optional wrap-around range, like hardware counters); ``method="integrated"`` gives only
-power points. Points are emitted at every breakpoint crossed and at the poll time, so the
+power points. ``uncertainty`` is the relative factor the sensor declares: a ready
+:class:`~ecometer.record.Estimate`, or ``(rel_low, rel_high)`` with ``distribution`` (a
+``uniform``/``triangular`` stated bound; ``normal``/``lognormal`` a 95 % interval). Points are emitted at every breakpoint crossed and at the poll time, so the
 trapezoid rule integrates the trace exactly.
 """
 
@@ -16,7 +18,8 @@ import bisect
 import time
 from collections.abc import Callable, Sequence
 
-from ecometer.sensors.base import Device, Sensor, Uncertainty
+from ecometer.record import Estimate
+from ecometer.sensors.base import Device, Sensor, relative_factor
 
 
 class ReplaySensor(Sensor):
@@ -32,7 +35,8 @@ class ReplaySensor(Sensor):
         method: str = "integrated",
         interpolation: str = "step",
         clock: Callable[[], float] = time.monotonic,
-        uncertainty: tuple[float, float] = (0.0, 0.0),
+        uncertainty: tuple[float, float] | Estimate = (0.0, 0.0),
+        distribution: str = "uniform",
         poll_step_s: float | None = None,
     ) -> None:
         if not trace:
@@ -51,7 +55,11 @@ class ReplaySensor(Sensor):
         self._watts = [float(w) for _, w in trace]
         self._interp = interpolation
         self._clock = clock
-        self._rel = uncertainty
+        if isinstance(uncertainty, Estimate):
+            self._factor = uncertainty.replace(basis=uncertainty.basis or "scripted trace (replay)")
+        else:
+            lo, hi = uncertainty
+            self._factor = relative_factor(lo, hi, "scripted trace (replay)", distribution=distribution, coverage=0.95)
         self._poll_step = poll_step_s
         self._t_open: float | None = None
         self._last_poll: float | None = None
@@ -115,8 +123,8 @@ class ReplaySensor(Sensor):
         now = self._clock() - self._t_open
         return {self._device.id: self.energy_between(0.0, now)}
 
-    def uncertainty(self) -> Uncertainty:
-        return Uncertainty(self._rel[0], self._rel[1], "scripted trace (replay)")
+    def uncertainty(self) -> Estimate:
+        return self._factor
 
     def notes(self) -> list[str]:
         return ["replayed power trace (scripted; not a measurement)"]
