@@ -70,6 +70,23 @@ def test_water_total_matches_a_large_independent_monte_carlo():
     assert "Monte Carlo" in got.basis and "PUE (uniform)" in got.basis
 
 
+def test_one_uncertain_input_maps_exactly_to_95_percent():
+    # Kenya's derived EWIF states a 90 % log-normal range; the off-site water's 95 % interval is
+    # that distribution's 2.5 % / 97.5 % quantiles times the exact rest (no Monte Carlo noise)
+    g = grid.factors("KEN", "derived")
+    fp = footprint(energy_kwh=10.0, site=Site(pue=1.2, wue=0.0, country="KEN", ewif_source="derived"))
+    off = fp.water.offsite_l
+    x = draw(g.ewif, np.random.default_rng(8), 1_000_000)
+    lo, hi = 12.0 * np.quantile(x, [0.025, 0.975])
+    assert g.ewif.coverage == 0.9 and off.coverage == 0.95 and off.distribution == "lognormal"
+    assert off.low == pytest.approx(lo, rel=0.005) and off.high == pytest.approx(hi, rel=0.005)
+    assert off.low < 12.0 * g.ewif.low  # beyond the 90 % range: a 95 % interval may leave the envelope
+    # a stated bound keeps its whole support (coverage 1), mapped exactly
+    fac = footprint(energy_kwh=10.0, site=Site(pue={"central": 1.2, "low": 1.1, "high": 1.4}, wue=0.5, ewif=1.0))
+    assert (fac.facility_energy_j.low, fac.facility_energy_j.high) == pytest.approx((11 * KWH, 14 * KWH))
+    assert fac.facility_energy_j.distribution == "uniform"
+
+
 # ---- the stated coverage is honest -------------------------------------------------------------
 def test_95_percent_footprint_intervals_contain_the_truth_95_percent_of_the_time():
     """Simulated runs with known input errors, each drawn as its estimate declares.
@@ -167,10 +184,10 @@ def test_derived_consumption_and_withdrawal_of_one_mix_move_together():
     g = grid.factors("KEN", "derived")
     x = d.input("ewif", g.ewif, "EWIF")
     w = d.input("ewif_withdrawal", g.ewif_withdrawal, "withdrawal EWIF", like="ewif")
-    ranks = [np.argsort(np.argsort(v.a[3:])) for v in (x, w)]
+    ranks = [np.argsort(np.argsort(v.draws)) for v in (x, w)]
     assert np.corrcoef(*ranks)[0, 1] == pytest.approx(1.0)
     free = Draws().input("ewif_withdrawal", g.ewif_withdrawal, "withdrawal EWIF", like="ewif")  # no EWIF drawn: free
-    assert abs(np.corrcoef(np.argsort(np.argsort(free.a[3:])), ranks[0])[0, 1]) < 0.1
+    assert abs(np.corrcoef(np.argsort(np.argsort(free.draws)), ranks[0])[0, 1]) < 0.1
     fp = footprint(energy_kwh=10.0, site=Site(pue=1.2, wue=0.5, country="KEN", ewif_source="derived"))
     assert "rank-correlated" in fp.water.offsite_withdrawal_l.basis
     given = footprint(energy_kwh=10.0, site=Site(pue=1.2, wue=0.5, ewif=3.0, country="KEN"))

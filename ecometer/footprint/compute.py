@@ -13,7 +13,8 @@ Units: joules, litres, grams CO2e. Every figure is an :class:`~ecometer.record.E
 Bounds (``footprint(..., bounds=...)``, see :mod:`ecometer.footprint.propagation`):
 
 - ``"interval"`` (default): Monte Carlo over the inputs' declared distributions, one seeded
-  draw per input; 95 % coverage (a figure resting on one uncertain input keeps its interval).
+  draw per input; 95 % coverage (a figure whose only uncertain input is a stated bound keeps
+  that bound, coverage 1).
   Declared correlations: each component of the record's IT energy is drawn once and the
   components are independent (different sensors); a factor is one draw over every time period
   of the run (an hourly or monthly profile scales the annual draw); PUE, WUE, EWIF, carbon
@@ -476,7 +477,7 @@ def _closing_assumptions(d: Draws) -> list[Assumption]:
             "default",
             note=f"Monte Carlo (JCGM 101:2008), {d.n} draws seeded {d.seed}: each input drawn once from the "
             "distribution its entry states (a number given without bounds is exact); intervals claim 95 % "
-            "coverage, and a figure resting on a single uncertain input keeps that input's interval. Declared: "
+            "coverage (one resting on a single uncertain input maps it exactly; a stated bound keeps its support). Declared: "
             "each energy component drawn once, components independent (different sensors); each factor one draw "
             "over every time period of the run (a profile scales the annual draw); PUE, WUE, EWIF, carbon "
             "intensity and the withdrawal factors independent, except a derived consumption EWIF and the derived "

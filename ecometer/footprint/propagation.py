@@ -5,21 +5,28 @@ seeded :class:`~ecometer.uncertainty.Propagation` per footprint. Each input is d
 the distribution its :class:`~ecometer.record.Estimate` declares; inputs with different keys
 are independent, and the same key is the same draw wherever it is used (one annual factor
 over every hour of a run). A figure that rests on several uncertain inputs gets the 95 %
-interval of its draws; one that rests on a single uncertain input keeps that input's interval
-and coverage, mapped exactly (every footprint figure is non-decreasing in each input, so the
-input's quantiles map onto the figure's).
+interval of its draws. One that rests on a single uncertain input is mapped exactly (every
+footprint figure is non-decreasing in each input, so the input's quantiles map onto the
+figure's): the input's own 95 % quantiles for a normal or log-normal input, its whole support
+(coverage 1, or not stated where the input states none) for a stated bound.
+
+A 95 % interval is not always inside the envelope: where an input states a 90 % range (the
+derived grid factors), its 95 % quantiles lie beyond that range.
 
 ``bounds="envelope"``: every input at its low together and at its high together, the
 conservative worst-case range of earlier versions (no coverage claimed).
 
 A quantity is a :class:`Value`: a numpy array whose element 0 is the point estimate (every
 input at its central value), elements 1 and 2 the envelope's corners (every input at its low /
-its high), then the Monte Carlo draws (none for the envelope), with the keys of the uncertain
-inputs it depends on. numpy is imported only when a footprint is computed.
+its high), 3 and 4 every input at its 2.5 % / 97.5 % quantile (read only for a figure with one
+uncertain input), then the Monte Carlo draws (none for the envelope), with the keys of the
+uncertain inputs it depends on. numpy is imported only when a footprint is computed.
 """
 
 from __future__ import annotations
 
+import math
+from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 from ecometer.errors import FootprintError
@@ -30,7 +37,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
 BOUNDS = ("interval", "envelope")
-_CORNERS = 3  # central, all lows, all highs
+_CORNERS = 5  # central, all lows, all highs, all 2.5 % quantiles, all 97.5 % quantiles
+_SHAPED = ("normal", "lognormal")  # a central value with a coverage interval (the others state a support)
 
 
 class Value:
@@ -45,6 +53,11 @@ class Value:
     @property
     def central(self) -> float:
         return float(self.a[0])
+
+    @property
+    def draws(self) -> np.ndarray:
+        """The Monte Carlo draws (empty for the envelope)."""
+        return self.a[_CORNERS:]
 
     def __mul__(self, other: Value | float) -> Value:
         if isinstance(other, Value):
@@ -117,14 +130,15 @@ class Draws:
                 self.coupled[key] = like
             self._mc[key] = mc
             self.inputs[key] = (label, est)
-        return Value(np.concatenate(([est.central, est.low, est.high], mc)), frozenset({key}))
+        corners = [est.central, est.low, est.high, *_quantiles95(est)]
+        return Value(np.concatenate((corners, mc)), frozenset({key}))
 
     def estimate(self, v: Value, what: str) -> Estimate:
         """The Estimate of quantity ``v``; ``what`` names the figure in its basis (``"IT energy x PUE"``)."""
         central = v.central
         if not v.keys:
             return Estimate.exact(central, basis=f"{what}; every input exact")
-        lo, hi = float(min(v.a[:_CORNERS])), float(max(v.a[:_CORNERS]))
+        lo, hi = float(min(v.a[:3])), float(max(v.a[:3]))
         if self.bounds == "envelope":
             basis = f"{what}; envelope: every input at its low together and at its high together (not a coverage interval)"
             return Estimate(central, lo, hi, coverage=None, distribution="envelope", basis=basis)
@@ -132,8 +146,11 @@ class Draws:
             (key,) = v.keys
             label, src = self.inputs[key]
             basis = f"{what}; one uncertain input, {label}: its interval mapped exactly"
+            if _shaped(src):
+                lo, hi = float(min(v.a[0], v.a[3], v.a[4])), float(max(v.a[0], v.a[3], v.a[4]))
+                return Estimate(central, lo, hi, coverage=DEFAULT_COVERAGE, distribution=src.distribution, basis=basis)
             return Estimate(central, lo, hi, coverage=src.coverage, distribution=src.distribution, basis=basis)
-        return summarise(v.a[_CORNERS:], central, coverage=DEFAULT_COVERAGE, basis=f"{what}; {self.describe(v.keys)}")
+        return summarise(v.draws, central, coverage=DEFAULT_COVERAGE, basis=f"{what}; {self.describe(v.keys)}")
 
     def describe(self, keys: frozenset[str] | None = None) -> str:
         """What a Monte Carlo estimate rests on: the draws, its inputs and their correlations."""
@@ -150,6 +167,23 @@ class Draws:
             + "; independent"
             + (f" except {'; '.join(coupled)} (rank-correlated: same generation mix)" if coupled else "")
         )
+
+
+def _shaped(est: Estimate) -> bool:
+    """Whether ``est`` is a central value with a coverage interval (drawn normal / log-normal)."""
+    return est.distribution in _SHAPED and est.coverage is not None and est.coverage < 1.0
+
+
+def _quantiles95(est: Estimate) -> tuple[float, float]:
+    """The 2.5 % and 97.5 % quantiles of the distribution ``est`` declares (as
+    :func:`ecometer.uncertainty.draw` draws it); its bounds where it states a support."""
+    c, lo, hi = est.central, est.low, est.high
+    if not _shaped(est) or est.coverage is None:
+        return lo, hi
+    k = NormalDist().inv_cdf(0.5 + DEFAULT_COVERAGE / 2.0) / NormalDist().inv_cdf(0.5 + est.coverage / 2.0)
+    if est.distribution == "lognormal" and lo > 0 and c > 0:
+        return c * math.exp(-k * math.log(c / lo)), c * math.exp(k * math.log(hi / c))
+    return c - k * (c - lo), c + k * (hi - c)
 
 
 def _same_ranks(reference: np.ndarray, draws: np.ndarray) -> np.ndarray:

@@ -160,8 +160,9 @@ def _floor_at_consumption(d: Draws, off_w: Value, offsite: Value, entry: Assumpt
         return off_w
     where = ["the central value"] if below[0] else []
     where += [f"every input's {b}" for b, hit in zip(("low", "high"), below[1:3], strict=True) if hit]
-    if below[3:].any():
-        where.append(f"{below[3:].mean():.0%} of the {d.n} draws")
+    drawn = offsite.draws > off_w.draws
+    if drawn.any():
+        where.append(f"{drawn.mean():.0%} of the {d.n} draws")
     entry.note += (
         f" Off-site withdrawal raised to the off-site consumption at {' and '.join(where)}: withdrawal is never "
         "below consumption, and this consumption figure need not come from the same data."
