@@ -130,3 +130,19 @@ def test_ewif_source_flag(capsys):
     assert cli.main([*base, "--ewif-source", "derived"]) == 0
     derived = json.loads(capsys.readouterr().out)["water"]["offsite_l"]["central"]
     assert published == pytest.approx(3.1321) and derived != pytest.approx(published)
+
+
+def test_bounds_option_interval_by_default_envelope_on_request(capsys):
+    args = ["--energy-kwh", "10", "--pue", "1.2", "--wue", "0.5", "--country", "FRA"]
+    rc, out = run_cmd([*args, "--json"], capsys)
+    data = json.loads(out)
+    assert rc == 0 and data["bounds"] == "interval" and data["water"]["withdrawal_l"]["coverage"] == 0.95
+    rc, out = run_cmd([*args, "--json", "--bounds", "envelope"], capsys)
+    env = json.loads(out)
+    assert env["bounds"] == "envelope" and env["water"]["withdrawal_l"]["distribution"] == "envelope"
+    assert env["water"]["withdrawal_l"]["high"] > data["water"]["withdrawal_l"]["high"]
+    rc, out = run_cmd(args, capsys)
+    row = next(line for line in out.splitlines() if "water withdrawn" in line)
+    assert "(95%)" in row and "interval (coverage)" in out
+    rc, out = run_cmd([*args, "--bounds", "envelope"], capsys)
+    assert "(envelope)" in next(line for line in out.splitlines() if "water withdrawn" in line)

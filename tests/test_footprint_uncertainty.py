@@ -326,6 +326,7 @@ def test_footprint_dict_round_trips_and_schema_one_still_loads():
     strip(old)
     back = Footprint.from_dict(old)
     assert back.bounds == "envelope" and back.water.total_l.coverage is None and back.intensity == {}
+    assert back.water.total_l.distribution == "envelope" and back.it_energy_j.distribution == "uniform"
     assert back.water.total_l.central == pytest.approx(fp.water.total_l.central)
     with pytest.raises(FootprintError, match="schema_version"):
         Footprint.from_dict({**data, "schema_version": 3})

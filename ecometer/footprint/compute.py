@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,15 +76,19 @@ class Water:
         return {k: (None if v is None else v.to_dict()) for k, v in self.__dict__.items()}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Water:
-        return cls(**{k: _estimate(data.get(k), f"water.{k}") for k in _WATER_FIELDS})
+    def from_dict(cls, data: dict[str, Any], *, envelope: bool = False) -> Water:
+        return cls(**{k: _estimate(data.get(k), f"water.{k}", envelope) for k in _WATER_FIELDS})
 
 
 _WATER_FIELDS = ("onsite_l", "offsite_l", "total_l", "withdrawal_l", "onsite_withdrawal_l", "offsite_withdrawal_l")
 
 
-def _estimate(data: Any, where: str) -> Any:
-    return None if data is None else Estimate.from_dict(data, where=f"footprint: {where}")
+def _estimate(data: Any, where: str, envelope: bool = False) -> Any:
+    """A stored figure; ``envelope``: a schema-1 figure, whose bounds took every low together."""
+    if data is None:
+        return None
+    est = Estimate.from_dict(data, where=f"footprint: {where}")
+    return est.replace(distribution="envelope", coverage=None) if envelope and not est.is_exact else est
 
 
 @dataclass
@@ -179,19 +184,20 @@ class Footprint:
                 f"footprint: expected a dict with schema_version in {READABLE_SCHEMAS}, found "
                 f"{version if isinstance(data, dict) else type(data).__name__!r}"
             )
+        old = version == 1  # bounds by interval arithmetic, every low together
         try:
             return cls(
                 it_energy_j=_estimate(data["it_energy_j"], "it_energy_j"),
-                facility_energy_j=_estimate(data["facility_energy_j"], "facility_energy_j"),
-                water=Water.from_dict(data["water"]),
-                carbon_g=_estimate(data.get("carbon_g"), "carbon_g"),
+                facility_energy_j=_estimate(data["facility_energy_j"], "facility_energy_j", old),
+                water=Water.from_dict(data["water"], envelope=old),
+                carbon_g=_estimate(data.get("carbon_g"), "carbon_g", old),
                 site=dict(data.get("site") or {}),
                 assumptions=[Assumption.from_dict(a) for a in data.get("assumptions", [])],
                 periods=[dict(p) for p in data.get("periods", [])],
                 warnings=list(data.get("warnings", [])),
                 method=data.get("method", "modelled"),
                 intensity={k: _estimate(v, f"intensity.{k}") for k, v in (data.get("intensity") or {}).items()},
-                bounds=data.get("bounds", "envelope" if version == 1 else "interval"),  # schema 1: envelope arithmetic
+                bounds=data.get("bounds", "envelope" if old else "interval"),
                 schema_version=SCHEMA_VERSION,  # read in the current form
             )
         except RecordError as exc:
@@ -224,11 +230,11 @@ def _energy(d: Draws, record: Any, energy_kwh: Any, energy_j: Any) -> tuple[Valu
             for key, comp in comps.items():
                 energy = energy + d.input(f"energy:{key}", _centred(comp.uncertainty, comp.energy_j), f"{key} energy")
             it_energy = d.estimate(energy, "IT energy, sum of the record's components")
-            _check_energy("record", Estimate(central, *sorted((float(energy.a[1]), float(energy.a[2])))), f"{central!r} J")
+            _check_energy("record", energy.a[:3], f"{central!r} J")  # central, every low, every high
         else:  # the record's total (the envelope's input, as in earlier versions)
             unc = record.energy_uncertainty
             it_energy = unc if unc.central == central else Estimate(central, min(unc.low, central), max(unc.high, central))
-            _check_energy("record", it_energy, f"{central!r} J")
+            _check_energy("record", (it_energy.low, central, it_energy.high), f"{central!r} J")
             energy = d.input("energy", it_energy, "IT energy")
     else:
         name = "energy_kwh" if energy_kwh is not None else "energy_j"
@@ -239,7 +245,7 @@ def _energy(d: Draws, record: Any, energy_kwh: Any, energy_j: Any) -> tuple[Valu
             raise FootprintError(f"footprint(): {exc}") from None
         if name == "energy_kwh":
             it_energy = it_energy.scaled(J_PER_KWH)
-        _check_energy(name, it_energy, repr(raw))
+        _check_energy(name, (it_energy.low, it_energy.central, it_energy.high), repr(raw))
         energy = d.input("energy", it_energy, "IT energy")
         source = "user"
     entry = Assumption.of("it_energy_j", it_energy, "J", source, note="IT energy (before PUE)")
@@ -254,8 +260,8 @@ def _centred(unc: Estimate, central: float) -> Estimate:
     return unc.replace(central=central, low=unc.low + shift, high=unc.high + shift)
 
 
-def _check_energy(name: str, est: Estimate, shown: str) -> None:
-    for part in (est.low, est.central, est.high):
+def _check_energy(name: str, parts: Iterable[float], shown: str) -> None:
+    for part in parts:
         if not math.isfinite(part) or part < 0:
             raise FootprintError(f"footprint(): {name} energy {shown}: expected a finite number >= 0")
 
