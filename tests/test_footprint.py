@@ -16,7 +16,6 @@ import ecometer
 from ecometer import datafiles
 from ecometer.errors import InputError, SiteError
 from ecometer.footprint import Footprint, Site, footprint, grid
-from ecometer.footprint.figures import Figure
 from ecometer.footprint.site import wet_bulb_relative
 from ecometer.record import Component, Estimate, RunRecord, Timeline
 
@@ -69,15 +68,15 @@ def test_wue_applies_to_it_energy_not_facility_energy():
 
 
 # ---- figures and bounds ------------------------------------------------------------------
-def test_figure_is_a_float_with_bounds():
-    f = Figure(2.0, 1.0, 3.0)
-    assert f * 1000 == 2000.0 and type(f * 1000) is float
+def test_footprint_figures_are_estimates():
+    fp = footprint(energy_kwh={"central": 2.0, "low": 1.0, "high": 3.0}, site=Site(pue=1.0, wue=1.0, ewif=0.0))
+    f = fp.water.onsite_l
+    assert isinstance(f, Estimate) and f * 1000 == 2000.0 and type(f * 1000) is float
     assert (f.low, f.central, f.high) == (1.0, 2.0, 3.0)
-    assert f.to_dict() == {"central": 2.0, "low": 1.0, "high": 3.0}
-    assert Figure.from_dict(f.to_dict()).to_dict() == f.to_dict()
+    assert f.to_dict()["coverage"] is None and f.to_dict()["distribution"] == "uniform"  # the input's own claim
     for clone in (pickle.loads(pickle.dumps(f)), copy.deepcopy(f)):
         assert (clone.low, clone.central, clone.high) == (1.0, 2.0, 3.0)
-    assert f.scaled(2).to_dict() == {"central": 4.0, "low": 2.0, "high": 6.0}
+    assert f.scaled(2).to_dict()["high"] == 6.0
 
 
 def test_record_energy_bounds_propagate_into_every_figure():
@@ -98,10 +97,15 @@ def test_record_energy_bounds_propagate_into_every_figure():
 
 def test_site_value_bounds_combine_with_energy_bounds():
     site = Site(pue={"central": 1.2, "low": 1.1, "high": 1.4}, wue=0.5, ewif=2.0)
+    env = footprint(energy_kwh={"central": 10, "low": 9, "high": 12}, site=site, bounds="envelope")
+    assert env.water.offsite_l.low == pytest.approx(9 * 1.1 * 2.0)
+    assert env.water.offsite_l.high == pytest.approx(12 * 1.4 * 2.0)
+    assert env.assumption("pue").low == 1.1 and env.assumption("pue").high == 1.4
+    # by default the two independent stated bounds combine into a 95 % interval inside the envelope
     fp = footprint(energy_kwh={"central": 10, "low": 9, "high": 12}, site=site)
-    assert fp.water.offsite_l.low == pytest.approx(9 * 1.1 * 2.0)
-    assert fp.water.offsite_l.high == pytest.approx(12 * 1.4 * 2.0)
-    assert fp.assumption("pue").low == 1.1 and fp.assumption("pue").high == 1.4
+    off = fp.water.offsite_l
+    assert off.central == pytest.approx(24.0) and off.coverage == 0.95
+    assert env.water.offsite_l.low < off.low < off.central < off.high < env.water.offsite_l.high
 
 
 def test_footprint_does_not_mutate_record_and_round_trips_through_it():
@@ -419,19 +423,26 @@ def test_derived_withdrawal_vs_usgs_us_fleet():
 
 def test_withdrawal_for_a_country_site():
     site = Site(pue={"central": 1.2, "low": 1.1, "high": 1.3}, wue=0.5, country="FRA")
+    env = footprint(energy_kwh=10, site=site, bounds="envelope")
     fp = footprint(energy_kwh=10, site=site)
     g = grid.factors("FRA")
-    off = fp.water.offsite_withdrawal_l
-    assert off.central == pytest.approx(10 * 1.2 * g.ewif_withdrawal.central)
+    for each in (env, fp):
+        off = each.water.offsite_withdrawal_l
+        assert off.central == pytest.approx(10 * 1.2 * g.ewif_withdrawal.central)
+    off = env.water.offsite_withdrawal_l
     assert off.low == pytest.approx(10 * 1.1 * g.ewif_withdrawal.low)
     assert off.high == pytest.approx(10 * 1.3 * g.ewif_withdrawal.high)
-    on = fp.water.onsite_withdrawal_l
     frac = datafiles.load("water_factors")["onsite_withdrawal"]["consumed_fraction"]["central"]
-    assert on.central == pytest.approx(fp.water.onsite_l.central / frac) and on.low == pytest.approx(fp.water.onsite_l)
+    on = env.water.onsite_withdrawal_l
+    assert on.central == pytest.approx(env.water.onsite_l.central / frac) and on.low == pytest.approx(env.water.onsite_l)
+    for b in ("low", "central", "high"):  # the envelope adds bounds
+        total = env.water.withdrawal_l
+        assert getattr(total, b) == pytest.approx(getattr(on, b) + getattr(env.water.offsite_withdrawal_l, b))
     total = fp.water.withdrawal_l
-    for b in ("low", "central", "high"):
-        assert getattr(total, b) == pytest.approx(getattr(on, b) + getattr(off, b))
-        assert getattr(total, b) >= getattr(fp.water.total_l, b)  # withdrawal >= consumption
+    assert total.central == pytest.approx(fp.water.onsite_withdrawal_l.central + fp.water.offsite_withdrawal_l.central)
+    assert env.water.withdrawal_l.low <= total.low and total.high < env.water.withdrawal_l.high
+    for b in ("low", "central", "high"):  # withdrawal >= consumption in every draw, so in every quantile
+        assert getattr(total, b) >= getattr(fp.water.total_l, b)
     a = fp.assumption("ewif_withdrawal")
     assert a.source.startswith("derived") and "FRA" in a.source and "withdrawal medians" in a.source
     assert (a.low, a.value, a.high) == pytest.approx(

@@ -64,10 +64,10 @@ def test_withdrawal_in_json_and_table(capsys):
     rc, out = run_cmd(["--energy-kwh", "1287000", "--site", "us-average", "--json"], capsys)
     water = json.loads(out)["water"]
     assert rc == 0 and water["withdrawal_l"] is not None
+    assert water["withdrawal_l"]["central"] == pytest.approx(
+        water["onsite_withdrawal_l"]["central"] + water["offsite_withdrawal_l"]["central"]
+    )
     for b in ("low", "central", "high"):
-        assert water["withdrawal_l"][b] == pytest.approx(
-            water["onsite_withdrawal_l"][b] + water["offsite_withdrawal_l"][b]
-        )
         assert water["withdrawal_l"][b] >= water["total_l"][b]
     rc, out = run_cmd(["--energy-kwh", "1287000", "--site", "us-average"], capsys)
     row = next(line for line in out.splitlines() if "water withdrawn" in line)
@@ -130,3 +130,19 @@ def test_ewif_source_flag(capsys):
     assert cli.main([*base, "--ewif-source", "derived"]) == 0
     derived = json.loads(capsys.readouterr().out)["water"]["offsite_l"]["central"]
     assert published == pytest.approx(3.1321) and derived != pytest.approx(published)
+
+
+def test_bounds_option_interval_by_default_envelope_on_request(capsys):
+    args = ["--energy-kwh", "10", "--pue", "1.2", "--wue", "0.5", "--country", "FRA"]
+    rc, out = run_cmd([*args, "--json"], capsys)
+    data = json.loads(out)
+    assert rc == 0 and data["bounds"] == "interval" and data["water"]["withdrawal_l"]["coverage"] == 0.95
+    rc, out = run_cmd([*args, "--json", "--bounds", "envelope"], capsys)
+    env = json.loads(out)
+    assert env["bounds"] == "envelope" and env["water"]["withdrawal_l"]["distribution"] == "envelope"
+    assert env["water"]["withdrawal_l"]["high"] > data["water"]["withdrawal_l"]["high"]
+    rc, out = run_cmd(args, capsys)
+    row = next(line for line in out.splitlines() if "water withdrawn" in line)
+    assert "(95%)" in row and "interval (coverage)" in out
+    rc, out = run_cmd([*args, "--bounds", "envelope"], capsys)
+    assert "(envelope)" in next(line for line in out.splitlines() if "water withdrawn" in line)

@@ -16,10 +16,13 @@ EPILOG = """examples:
   ecometer footprint run.json --pue 1.2 --wue 0.4 --country FRA
   ecometer footprint --energy-kwh 10 --pue 1.2 --wue 0.4 --country FRA --ewif-source derived
   ecometer footprint --energy-kwh 10 --site us-average --wue 0.9   # your measured WUE wins
+  ecometer footprint run.json --site us-average --bounds envelope   # every low / high together
   ecometer footprint --list-sites
 
 Water is consumption unless stated: on-site = IT energy x WUE; off-site = IT energy x PUE x
-EWIF (the water behind the electricity, location-based). Ranges are low .. high bounds.
+EWIF (the water behind the electricity, location-based). Ranges are 95 % intervals propagated
+by Monte Carlo from each input's stated distribution (a figure resting on one uncertain input
+keeps that input's interval); --bounds envelope gives the conservative all-lows / all-highs range.
 """
 
 
@@ -35,6 +38,12 @@ def register(sub: Any) -> None:
     parser.add_argument("record", nargs="?", metavar="RUN.json", help="a record file written by ecometer")
     parser.add_argument("--energy-kwh", type=float, metavar="KWH", help="IT energy in kWh instead of a record")
     add_site_arguments(parser, site_help="a site preset (see --list-sites)")
+    parser.add_argument(
+        "--bounds",
+        choices=("interval", "envelope"),
+        default="interval",
+        help="interval: Monte Carlo 95 %% intervals (default); envelope: every input at its low / high together",
+    )
     parser.add_argument("--json", action="store_true", help="print the footprint as JSON")
     parser.add_argument("--list-sites", action="store_true", help="list the site presets and exit")
     parser.set_defaults(func=run)
@@ -56,9 +65,9 @@ def run(args: argparse.Namespace) -> int:
     if args.record is not None:
         from ecometer.record import load_record
 
-        fp = footprint(load_record(args.record), site=site)
+        fp = footprint(load_record(args.record), site=site, bounds=args.bounds)
     else:
-        fp = footprint(energy_kwh=args.energy_kwh, site=site)
+        fp = footprint(energy_kwh=args.energy_kwh, site=site, bounds=args.bounds)
     if args.json:
         sys.stdout.write(json.dumps(fp.to_dict(), indent=1) + "\n")
         return 0

@@ -4,6 +4,11 @@ and carbon, with the assumptions and their uncertainty stated.
     site = ecometer.Site.preset("us-average")          # or Site(pue=..., wue=..., country=...)
     fp = ecometer.footprint(record, site=site)          # or footprint(energy_kwh=..., site=...)
     fp.water.total_l, fp.water.total_l.low, fp.carbon_g, fp.assumptions
+    fp.water.total_l.coverage, fp.water.total_l.basis   # 0.95, what the interval rests on
+    ecometer.footprint(record, site=site, bounds="envelope")  # every low / every high together
+
+Every figure is an :class:`ecometer.Estimate`, propagated by Monte Carlo from the inputs'
+stated distributions (see :mod:`ecometer.footprint.propagation`).
 
 ``ecometer.footprint`` is this package and, called, the :func:`footprint` function: both
 ``ecometer.footprint(record, site=...)`` and ``ecometer.footprint.Site`` work, however the

@@ -1,5 +1,5 @@
 """A site's factors resolved for one footprint: PUE, WUE (or its profile), EWIF and carbon,
-each a :class:`~ecometer.footprint.figures.Figure` with the assumption entry that states it.
+each an :class:`~ecometer.record.Estimate` with the assumption entry that states it.
 
 Where the site names a country and leaves a grid factor out, the factor comes from
 :func:`ecometer.footprint.grid.factors` (published where present, or the fallback), with
@@ -8,12 +8,15 @@ what its range rests on and the coverage it claims in the assumption's note.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ecometer import datafiles
 from ecometer.errors import FootprintError
 from ecometer.footprint import grid
-from ecometer.footprint.figures import Assumption, Figure
+from ecometer.footprint.assumptions import Assumption
 from ecometer.footprint.site import GRID_KEYS, Site, hour_key, wet_bulb_relative
 from ecometer.footprint.timing import Slice
+from ecometer.record import Estimate
 
 
 def source_of(site: Site, fname: str) -> str:
@@ -25,12 +28,26 @@ def source_of(site: Site, fname: str) -> str:
     return (f"preset {preset}: " if preset else "") + f"{prov.get('source')}" + (f" (value for {year})" if year else "")
 
 
-def number_assumption(name: str, fig: Figure, unit: str, source: str, note: str = "") -> Assumption:
-    return Assumption(name, fig.central, unit, source, low=fig.low, high=fig.high, note=note)
+@dataclass(frozen=True)
+class SliceFactor:
+    """A factor in one time slice: ``base`` x ``multiplier``.
+
+    ``key`` names the annual input ``base`` is (``"wue"``, ``"ewif"``, ``"carbon"``): every slice
+    with that key shares its one draw, a profile scaling it; ``None`` for an exact per-period
+    value (a given hourly or monthly series).
+    """
+
+    key: str | None
+    base: Estimate
+    multiplier: float = 1.0
+
+    @property
+    def central(self) -> float:
+        return self.base.central * self.multiplier
 
 
 class SiteFactors:
-    """Site values resolved to Figures, with the assumption entries that state them."""
+    """Site values resolved to Estimates, with the assumption entries that state them."""
 
     def __init__(self, site: Site, timed: bool) -> None:
         self.site = site
@@ -41,9 +58,9 @@ class SiteFactors:
             raise FootprintError(
                 f"{label} gives no PUE: pass pue=<facility/IT energy, >= 1>, e.g. Site.preset({site.name or 'NAME'!r}, pue=1.2)"
             )
-        self.pue: Figure = site.pue
+        self.pue: Estimate = site.pue
         self.assumptions.append(
-            number_assumption(
+            Assumption.of(
                 "pue",
                 self.pue,
                 "",
@@ -68,7 +85,7 @@ class SiteFactors:
 
     def _wue(self, label: str) -> None:
         s = self.site
-        self.wue_profile: list[Figure] | None = None
+        self.wue_profile: list[SliceFactor] | None = None
         self.wue_profile_kind = ""
         profile_name = next(
             (
@@ -86,7 +103,7 @@ class SiteFactors:
 
     def _given_profile(self, profile_name: str) -> None:
         values = getattr(self.site, profile_name)
-        self.wue_profile = [Figure(v) for v in values]
+        self.wue_profile = [SliceFactor(None, Estimate.exact(v)) for v in values]
         self.wue_profile_kind = "monthly" if profile_name == "wue_monthly" else "hourly"
         by = "month" if self.wue_profile_kind == "monthly" else "hour of day"
         self.assumptions.append(
@@ -99,7 +116,7 @@ class SiteFactors:
         rel = wet_bulb_relative(temps)
         if s.wue is None:  # Site() already refuses this; explicit for -O runs
             raise FootprintError(f"{label}: {profile_name} needs the annual wue to scale it")
-        self.wue_profile = [s.wue.scaled(r) for r in rel]
+        self.wue_profile = [SliceFactor("wue", s.wue, r) for r in rel]  # one annual draw, scaled
         self.wue_profile_kind = "monthly" if "monthly" in profile_name else "hourly"
         curve = datafiles.load("wue_wet_bulb_curve")
         who = curve["sources"]["li-code"]["citation"].split(":")[0]
@@ -119,14 +136,14 @@ class SiteFactors:
     def _annual_wue(self, label: str) -> None:
         s = self.site
         if s.wue is not None:
-            self.wue: Figure = s.wue
+            self.wue: Estimate = s.wue
             note = "on-site consumption per kWh of IT energy (not facility energy)"
-            self.assumptions.append(number_assumption("wue", self.wue, "L/kWh", source_of(s, "wue"), note))
+            self.assumptions.append(Assumption.of("wue", self.wue, "L/kWh", source_of(s, "wue"), note))
         elif self.wue_profile is not None:
             vals = [v.central for v in self.wue_profile]
-            self.wue = Figure(sum(vals) / len(vals))
+            self.wue = Estimate.exact(sum(vals) / len(vals))
             note = "annual WUE = unweighted mean of the profile; used only where the run has no time"
-            self.assumptions.append(number_assumption("wue", self.wue, "L/kWh", "default", note))
+            self.assumptions.append(Assumption.of("wue", self.wue, "L/kWh", "default", note))
         else:
             raise FootprintError(
                 f"{label} gives no WUE: pass wue=<on-site L per kWh of IT energy> (or wue_monthly/wue_hourly)"
@@ -134,11 +151,11 @@ class SiteFactors:
 
     def _ewif(self, label: str, timed: bool) -> None:
         s = self.site
-        self.ewif: Figure | None = None
+        self.ewif: Estimate | None = None
         if s.ewif is not None:
             self.ewif = s.ewif
             self.assumptions.append(
-                number_assumption(
+                Assumption.of(
                     "ewif",
                     self.ewif,
                     "L/kWh",
@@ -159,11 +176,11 @@ class SiteFactors:
 
     def _carbon(self, label: str) -> None:
         s = self.site
-        self.carbon: Figure | None = None
+        self.carbon: Estimate | None = None
         if s.carbon_intensity_g_per_kwh is not None:
             self.carbon = s.carbon_intensity_g_per_kwh
             self.assumptions.append(
-                number_assumption(
+                Assumption.of(
                     "carbon_intensity",
                     self.carbon,
                     "g CO2e/kWh",
@@ -192,51 +209,40 @@ class SiteFactors:
             self.assumptions.append(Assumption("carbon_intensity", None, "g CO2e/kWh", "default", note=msg))
 
     # factors at a time slice ---------------------------------------------------------
-    def wue_at(self, sl: Slice) -> Figure:
-        if self.wue_profile is None:
-            return self.wue
+    def wue_at(self, sl: Slice | None) -> SliceFactor:
+        """On-site WUE in slice ``sl`` (``None``: the run has no time, the annual value)."""
+        if self.wue_profile is None or sl is None:
+            return SliceFactor("wue", self.wue)
         return (
             self.wue_profile[sl.local_month - 1]
             if self.wue_profile_kind == "monthly"
             else self.wue_profile[sl.local_hour]
         )
 
-    def _grid_at(self, key: str, sl: Slice, annual: Figure | None) -> Figure | None:
+    def _grid_at(self, key: str, name: str, sl: Slice | None, annual: Estimate | None) -> SliceFactor | None:
         hourly = (self.site.grid_hourly or {}).get(key)
-        if hourly is None:
-            return annual
+        if hourly is None or sl is None:
+            return None if annual is None else SliceFactor(name, annual)
         if isinstance(hourly, list):
-            return Figure(hourly[sl.local_hour])
+            return SliceFactor(None, Estimate.exact(hourly[sl.local_hour]))
         stamp = hour_key(sl.utc_hour)
         if stamp not in hourly:
             raise FootprintError(
                 f"site {self.site.label!r}: grid_hourly[{key!r}] has no value for {stamp}, an hour the run spans: "
                 f"the profile has a gap (it covers {min(hourly)} .. {max(hourly)})"
             )
-        return Figure(hourly[stamp])
+        return SliceFactor(None, Estimate.exact(hourly[stamp]))
 
-    def ewif_at(self, sl: Slice) -> Figure | None:
-        return self._grid_at("ewif", sl, self.ewif)
+    def ewif_at(self, sl: Slice | None) -> SliceFactor | None:
+        return self._grid_at("ewif", "ewif", sl, self.ewif)
 
-    def carbon_at(self, sl: Slice) -> Figure | None:
-        return self._grid_at("carbon_g_per_kwh", sl, self.carbon)
+    def carbon_at(self, sl: Slice | None) -> SliceFactor | None:
+        return self._grid_at("carbon_g_per_kwh", "carbon", sl, self.carbon)
 
 
-
-def _ranged(name: str, fig: Figure, unit: str, source: str, note: str, info: grid.RangeInfo) -> Assumption:
+def _ranged(name: str, est: Estimate, unit: str, source: str, note: str, info: grid.RangeInfo) -> Assumption:
     """An assumption for a grid figure, with the coverage its range claims and what it rests on."""
-    return Assumption(
-        name,
-        fig.central,
-        unit,
-        source,
-        low=fig.low,
-        high=fig.high,
-        note=f"{note}. Range: {info.coverage_text}; {info.basis}",
-        coverage=info.coverage,
-        basis=info.basis,
-        distribution=info.distribution,
-    )
+    return Assumption.of(name, est, unit, source, note=f"{note}. Range: {info.coverage_text}; {info.basis}")
 
 
 def _carbon_source(g: grid.GridFactors) -> str:

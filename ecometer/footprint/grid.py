@@ -31,7 +31,7 @@ from typing import Any
 
 from ecometer import datafiles
 from ecometer.errors import SiteError, suggest
-from ecometer.footprint.figures import Figure
+from ecometer.record import Estimate
 
 MIX_KEYS = ("coal", "gas", "oil", "nuclear", "hydro", "wind", "solar", "biofuel", "other_renewable")
 EWIF_SOURCES = ("auto", "published", "derived")
@@ -50,21 +50,24 @@ class RangeInfo:
 
 @dataclass
 class GridFactors:
-    """What a country's grid implies per kWh generated, with how each figure was obtained."""
+    """What a country's grid implies per kWh generated, with how each figure was obtained.
+
+    Each factor is an :class:`~ecometer.record.Estimate` whose ``coverage``, ``distribution``
+    and ``basis`` say what its range claims (the same as ``ewif_info`` / ``carbon_info``)."""
 
     country: str
     country_name: str
     data_year: int | None  # of the generation mix
     shares: dict[str, float]
-    ewif: Figure
+    ewif: Estimate
     ewif_info: RangeInfo
     ewif_mix: float  # mix x per-source factors, before pooling (L/kWh)
     ewif_excluding_hydro: float
     hydro_share: float
-    carbon: Figure
+    carbon: Estimate
     carbon_info: RangeInfo
     carbon_year: int | None
-    ewif_withdrawal: Figure
+    ewif_withdrawal: Estimate
     published_ewif: float | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -181,12 +184,17 @@ def pooled_ewif(mix_value: float, weight: float, geomean: float) -> float:
     return math.exp(weight * math.log(max(mix_value, 1e-9)) + (1.0 - weight) * math.log(geomean))
 
 
-def _derived_ewif(code: str, mix: dict[str, float]) -> tuple[Figure, float, RangeInfo]:
+def _estimate(central: float, low: float, high: float, info: RangeInfo) -> Estimate:
+    """A factor with the range ``info`` describes (its coverage, distribution and basis)."""
+    shape = "exact" if low == high == central else info.distribution
+    return Estimate(central, low, high, coverage=info.coverage, distribution=shape, basis=info.basis)
+
+
+def _derived_ewif(code: str, mix: dict[str, float]) -> tuple[Estimate, float, RangeInfo]:
     fb = _fallback()
     m = mix_ewif(mix, fb["cooling"], fb["hydro_l_per_kwh"])
     central = pooled_ewif(m, fb["pooling_weight"], reference_geomean(frozenset({code})))
     band = fb["band"]
-    fig = Figure(central, central * band["low_ratio"], central * band["high_ratio"])
     info = RangeInfo(
         "derived",
         f"generation mix ({fb['cooling']} cooling for thermal plants, hydropower {fb['hydro_l_per_kwh']:g} L/kWh) "
@@ -198,17 +206,16 @@ def _derived_ewif(code: str, mix: dict[str, float]) -> tuple[Figure, float, Rang
         f"(measured: {band['nested_coverage']:.0%} of {band['countries']}; median error {band['median_error']:.0%})",
         "lognormal",
     )
-    return fig, m, info
+    return _estimate(central, central * band["low_ratio"], central * band["high_ratio"], info), m, info
 
 
-def _published_ewif(code: str, mix: dict[str, float]) -> tuple[Figure, RangeInfo]:
+def _published_ewif(code: str, mix: dict[str, float]) -> tuple[Estimate, RangeInfo]:
     """The published factor, bounded by the hydropower-allocation sensitivity of the method."""
     sens = datafiles.load("water_factors")["published_sensitivity"]
     value = float(published_factors()[code]["ewif_consumption_l_per_kwh"])
     floor = mix_ewif({**mix, "hydro": 0.0}, "once-through", 0.0)
     hydro = min(mix["hydro"] * float(sens["hydro_l_per_kwh"]), max(value - floor, 0.0))
     k = float(sens["allocation_ratio"])
-    fig = Figure(value, value - hydro * (1.0 - 1.0 / k), value + hydro * (k - 1.0))
     info = RangeInfo(
         "published",
         f"WRI-method factor (Reig et al. 2020); its hydropower part (share {mix['hydro']:.2f} x "
@@ -218,10 +225,10 @@ def _published_ewif(code: str, mix: dict[str, float]) -> tuple[Figure, RangeInfo
         "method range (hydropower allocation between reservoir uses), no statistical coverage claimed",
         "uniform",
     )
-    return fig, info
+    return _estimate(value, value - hydro * (1.0 - 1.0 / k), value + hydro * (k - 1.0), info), info
 
 
-def ewif_for(code: str, source: str = "auto") -> tuple[Figure, RangeInfo, float]:
+def ewif_for(code: str, source: str = "auto") -> tuple[Estimate, RangeInfo, float]:
     """(EWIF, how its range was obtained, mix x per-source value) for a country and ``ewif_source``."""
     check_ewif_source(source, code)
     mix = shares(code)
@@ -245,7 +252,7 @@ def derived_ewif_withdrawal(mix: dict[str, float]) -> tuple[float, float, float]
 
 
 # ---- carbon --------------------------------------------------------------------------------
-def _carbon(code: str) -> tuple[Figure, RangeInfo, int | None, list[str]]:
+def _carbon(code: str) -> tuple[Estimate, RangeInfo, int | None, list[str]]:
     cf = datafiles.load("carbon_factors")
     band = cf["band"]
     notes: list[str] = []
@@ -264,7 +271,6 @@ def _carbon(code: str) -> tuple[Figure, RangeInfo, int | None, list[str]]:
         year = entry.get("year")
         rests = "mix x CodeCarbon's per-source factors (no national intensity in the data)"
         notes.append(f"no carbon intensity for {code} in the data; the mix x per-source factors value is used")
-    fig = Figure(central, central * band["low_ratio"], central * band["high_ratio"])
     info = RangeInfo(
         "published" if pub is not None else "codecarbon",
         f"{rests}; range = central x [{band['low_ratio']:.3g}, {band['high_ratio']:.3g}]",
@@ -273,6 +279,7 @@ def _carbon(code: str) -> tuple[Figure, RangeInfo, int | None, list[str]]:
         f"(OWID 2022/2023 in CodeCarbon vs OWID/Ember 2024) over {band['countries']} countries",
         "lognormal",
     )
+    fig = _estimate(central, central * band["low_ratio"], central * band["high_ratio"], info)
     return fig, info, (int(year) if isinstance(year, (int, float)) else None), notes
 
 
@@ -285,7 +292,14 @@ def factors(country: str, ewif_source: str = "auto") -> GridFactors:
     carbon, cinfo, cyear, notes = _carbon(code)
     w_low, w_central, w_high = derived_ewif_withdrawal(mix)
     # withdrawal is never below consumption: raise each bound to the consumption EWIF's same bound
-    withdrawal = Figure(max(w_central, ewif.central), max(w_low, ewif.low), max(w_high, ewif.high))
+    withdrawal = Estimate(
+        max(w_central, ewif.central),
+        max(w_low, ewif.low),
+        max(w_high, ewif.high),
+        distribution="triangular",  # mode: cooling towers; the high (all once-through) is a ceiling, not a likely value
+        basis="generation mix x Macknick et al. (2012) withdrawal medians: low towers without hydropower, mode towers, "
+        "high every thermal plant once-through; no per-country cooling mix; each bound at least the consumption EWIF's",
+    )
     entry = mix_data()[code]
     pub = published_factors().get(code)
     return GridFactors(

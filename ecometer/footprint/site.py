@@ -18,8 +18,8 @@ from typing import Any, NamedTuple
 from ecometer import datafiles
 from ecometer.errors import FootprintError, SiteError, suggest
 from ecometer.footprint import grid
-from ecometer.footprint.figures import Figure
 from ecometer.footprint.timing import fixed_offset, parse_timestamp
+from ecometer.record import Estimate
 
 _NUMERIC = ("pue", "wue", "ewif", "carbon_intensity_g_per_kwh", "ewif_withdrawal", "wue_withdrawal")
 _PROFILES = {"wue_monthly": 12, "wue_hourly": 24, "wet_bulb_monthly_c": 12, "wet_bulb_hourly_c": 24}
@@ -43,7 +43,9 @@ class Site:
     turned into a WUE profile scaled so that its mean equals ``wue``; and ``grid_hourly``:
     ``{"ewif": ..., "carbon_g_per_kwh": ...}`` where each series is 24 values by local hour of
     day or ``{"2025-06-01T13:00Z": value, ...}`` per UTC hour. Numeric values may be given as
-    ``{"central", "low", "high"}`` (or a Figure) to state their uncertainty.
+    ``{"central", "low", "high"}`` (a stated bound, drawn uniform) or as an
+    :class:`~ecometer.record.Estimate` (its ``distribution`` and ``coverage`` are used) to state
+    their uncertainty; a plain number is exact.
 
     ``ewif_source`` says where a country's EWIF comes from: ``"published"`` (the country's
     WRI-method factor), ``"derived"`` (ecometer's fallback from the generation mix, whose range
@@ -217,7 +219,7 @@ class Site:
             if f.name in ("name", "provenance"):
                 continue
             value = getattr(self, f.name)
-            if isinstance(value, Figure):
+            if isinstance(value, Estimate):
                 value = value.to_dict()
             elif isinstance(value, list):
                 value = list(value)
@@ -248,12 +250,12 @@ _EXPECT = {
 }
 
 
-def _check_number(name: str, value: Any, label: str, *, minimum: float) -> Figure:
+def _check_number(name: str, value: Any, label: str, *, minimum: float) -> Estimate:
     try:
-        fig = Figure.coerce(value, name=f"{label}: {name}")
+        fig = Estimate.coerce(value, name=f"{label}: {name}")
     except SiteError:
         raise
-    except Exception as exc:  # InputError from coerce, or a malformed dict
+    except Exception as exc:  # RecordError from coerce, or a malformed dict
         raise SiteError(f"{label}: {name} {value!r}: expected {_EXPECT.get(name, 'a number')} ({exc})") from None
     for part in (fig.low, fig.central, fig.high):
         if not math.isfinite(part) or part < minimum:

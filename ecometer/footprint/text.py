@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecometer.footprint.figures import Figure
+from ecometer.record import Estimate
 from ecometer.units import G_PER_KG, G_PER_MG, J_PER_KWH, J_PER_MWH, J_PER_WH, L_PER_MEGALITRE, L_PER_ML
 
 
@@ -30,15 +30,27 @@ WATER_UNITS = [(L_PER_MEGALITRE, "ML", 0.1), (1.0, "L", 0.1), (L_PER_ML, "mL", 0
 CARBON_UNITS = [(G_PER_KG, "kg CO2e", 1.0), (1.0, "g CO2e", 1.0), (G_PER_MG, "mg CO2e", 0.0)]
 
 
-def fmt(fig: Figure | None, units: list[tuple[float, str, float]]) -> tuple[str, str]:
-    """(central with unit, range with unit) of a figure, in one unit chosen from its central value."""
+def claim(fig: Estimate) -> str:
+    """What an interval claims, briefly: ``95 %``, ``stated bound``, ``envelope``, ``coverage not stated``."""
+    if fig.distribution == "envelope":
+        return "envelope"
+    if fig.coverage is None:
+        return "coverage not stated"
+    if fig.coverage >= 1.0:
+        return "stated bound"
+    return f"{fig.coverage:.0%}"
+
+
+def fmt(fig: Estimate | None, units: list[tuple[float, str, float]]) -> tuple[str, str]:
+    """(central with unit, range with unit and what it claims) of a figure, in one unit chosen
+    from its central value."""
     if fig is None:
         return "not computed", ""
     div, unit = _pick(fig.central, units)
     central = f"{_num(fig.central / div)} {unit}"
     if fig.low == fig.high == fig.central:
         return central, "(no range)"
-    return central, f"{_num(fig.low / div)} .. {_num(fig.high / div)} {unit}"
+    return central, f"{_num(fig.low / div)} .. {_num(fig.high / div)} {unit} ({claim(fig)})"
 
 
 def _short(text: str, width: int = 70) -> str:
@@ -63,17 +75,18 @@ def format_footprint(fp: Any, *, assumptions: bool = True, warnings: bool = True
     lines = [
         f"footprint at {site.get('name') or 'custom site'}" + (f" ({site['country']})" if site.get("country") else "")
     ]
-    lines.append(f"  {'':<{w0}}  {'central':>{w1}}  low .. high")
+    how = "envelope: every input at its low / high together" if fp.bounds == "envelope" else "interval (coverage)"
+    lines.append(f"  {'':<{w0}}  {'central':>{w1}}  low .. high {how}")
     for label, (central, rng) in rows:
         lines.append(f"  {label:<{w0}}  {central:>{w1}}  {rng}".rstrip())
     if assumptions:
         lines.append("assumptions:")
         for a in fp.assumptions:
             if a.unit == "J" and isinstance(a.value, (int, float)):
-                lo = Figure(a.value, a.low, a.high) if a.low is not None and a.high is not None else Figure(a.value)
-                central, rng = fmt(lo, ENERGY_UNITS)
+                est = a.estimate
+                central, rng = fmt(est, ENERGY_UNITS)
                 lines.append(
-                    f"  {a.name} = {central}{'' if lo.low == lo.high else ' [' + rng + ']'}  ({_short(a.source, 60)})"
+                    f"  {a.name} = {central}{'' if est.is_exact else ' [' + rng + ']'}  ({_short(a.source, 60)})"
                 )
                 continue
             if isinstance(a.value, float):
@@ -85,11 +98,10 @@ def format_footprint(fp: Any, *, assumptions: bool = True, warnings: bool = True
                 value = _short(a.value, 40)
             else:
                 value = str(a.value)
-            rng = (
-                f" [{_num(a.low)} .. {_num(a.high)}]"
-                if a.low is not None and a.high is not None and a.low != a.high
-                else ""
-            )
+            est = a.estimate
+            rng = f" [{_num(a.low)} .. {_num(a.high)}, {a.distribution or 'uniform'} {claim(est)}]" if (
+                est is not None and not est.is_exact
+            ) else ""
             unit = f" {a.unit}" if a.unit else ""
             lines.append(f"  {a.name} = {value}{unit}{rng}  ({_short(a.source, 60)})")
     if warnings:

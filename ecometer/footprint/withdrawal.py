@@ -16,26 +16,32 @@ from __future__ import annotations
 from typing import Any
 
 from ecometer import datafiles
-from ecometer.footprint.factors import number_assumption, source_of
-from ecometer.footprint.figures import Assumption, Figure, Interval
+from ecometer.footprint.assumptions import Assumption
+from ecometer.footprint.factors import source_of
+from ecometer.footprint.propagation import Draws, Value
 from ecometer.footprint.site import Site
-
-_BOUNDS = ("low", "central", "high")
+from ecometer.record import Estimate
 
 
 def add_withdrawal(
     site: Site,
     grid: Any,
-    water: Any,
-    e_kwh: Interval,
-    pue: Interval,
-    consumed: tuple[Interval, Interval],
+    d: Draws,
+    pue: Value,
+    consumed: tuple[Value, Value],
+    *,
     timed: bool,
-) -> list[Assumption]:
-    """Fill the withdrawal figures of ``water`` where a factor exists; the assumptions that say how."""
+    same_mix: bool,
+) -> tuple[Value, Value | None, list[Assumption]]:
+    """On-site and off-site withdrawal per kWh of IT energy (L/kWh; off-site ``None`` where no
+    factor exists), and the assumptions that say how.
+
+    ``consumed``: on-site and off-site consumption per kWh of IT energy. ``same_mix``: the consumption EWIF
+    was derived from the same generation mix as the withdrawal factor, so the two are drawn
+    rank-correlated.
+    """
     onsite, offsite = consumed
-    on_w, out = _onsite(site, onsite, e_kwh)
-    water.onsite_withdrawal_l = on_w.figure()
+    on_w, out = _onsite(site, d, onsite)
     factor, off_assumption, missing = _offsite_factor(site, grid, timed)
     out.append(off_assumption)
     if factor is None:
@@ -44,12 +50,11 @@ def add_withdrawal(
                 "withdrawal", None, "L", "default", note=f"total withdrawal not computed (on-site withdrawal is): {missing}"
             )
         )
-        return out
-    off_w = e_kwh * pue * factor
+        return on_w, None, out
+    label = "off-site withdrawal factor" + (" (derived)" if site.ewif_withdrawal is None else "")
+    off_w = pue * d.input("ewif_withdrawal", factor, label, like="ewif" if same_mix else None)
     if site.ewif_withdrawal is None:
-        off_w = _floor_at_consumption(off_w, offsite, off_assumption)
-    water.offsite_withdrawal_l = off_w.figure()
-    water.withdrawal_l = (on_w + off_w).figure()
+        off_w = _floor_at_consumption(d, off_w, offsite, off_assumption)
     out.append(
         Assumption(
             "withdrawal",
@@ -62,34 +67,39 @@ def add_withdrawal(
             + "; off-site = IT energy x PUE x ewif_withdrawal",
         )
     )
-    return out
+    return on_w, off_w, out
 
 
-def _onsite(site: Site, onsite: Interval, e_kwh: Interval) -> tuple[Interval, list[Assumption]]:
+def _onsite(site: Site, d: Draws, onsite: Value) -> tuple[Value, list[Assumption]]:
     """On-site withdrawal: a given factor, or on-site consumption / the fraction of drawn water evaporated."""
     if site.wue_withdrawal is not None:
         note = "on-site withdrawal per kWh of IT energy"
-        return e_kwh * site.wue_withdrawal, [
-            number_assumption("wue_withdrawal", site.wue_withdrawal, "L/kWh", source_of(site, "wue_withdrawal"), note)
+        factor = d.input("wue_withdrawal", site.wue_withdrawal, "on-site withdrawal factor")
+        return factor, [
+            Assumption.of("wue_withdrawal", site.wue_withdrawal, "L/kWh", source_of(site, "wue_withdrawal"), note)
         ]
     wf = datafiles.load("water_factors")
     frac = wf["onsite_withdrawal"]["consumed_fraction"]
-    ratio = Figure(1.0 / frac["central"], 1.0 / frac["low_bound_fraction"], 1.0 / frac["high_bound_fraction"])
+    ratio = Estimate(
+        1.0 / frac["central"],
+        1.0 / frac["low_bound_fraction"],
+        1.0 / frac["high_bound_fraction"],
+        coverage=None,  # the span of two published figures and a definition, no probability claimed
+        distribution="uniform",
+        basis=frac["note"],
+    )
     sources = "; ".join(datafiles.source_label("water_factors", s) for s in frac["sources"])
-    entry = number_assumption(
+    entry = Assumption.of(
         "onsite_withdrawal_per_consumption",
         ratio,
         "L withdrawn per L consumed",
         sources,
         note="default, no wue_withdrawal given: " + wf["assumptions"]["onsite_withdrawal"],
     )
-    entry.coverage = None
-    entry.basis = frac["note"]
-    entry.distribution = "uniform"  # the span of two published figures and a definition
-    return onsite * ratio, [entry]
+    return onsite * d.input("onsite_withdrawal_ratio", ratio, "on-site withdrawn/consumed ratio"), [entry]
 
 
-def _offsite_factor(site: Site, grid: Any, timed: bool) -> tuple[Figure | None, Assumption, str]:
+def _offsite_factor(site: Site, grid: Any, timed: bool) -> tuple[Estimate | None, Assumption, str]:
     """(off-site withdrawal factor or None, its assumption, why it is missing)."""
     hourly_note = (
         " The site's hourly EWIF applies to consumption only: withdrawal uses this annual factor."
@@ -98,7 +108,7 @@ def _offsite_factor(site: Site, grid: Any, timed: bool) -> tuple[Figure | None, 
     )
     if site.ewif_withdrawal is not None:
         note = "off-site withdrawal per kWh of electricity" + hourly_note
-        return site.ewif_withdrawal, number_assumption(
+        return site.ewif_withdrawal, Assumption.of(
             "ewif_withdrawal", site.ewif_withdrawal, "L/kWh", source_of(site, "ewif_withdrawal"), note
         ), ""
     if grid is not None:
@@ -126,7 +136,7 @@ def _derived_assumption(site: Site, grid: Any, hourly_note: str) -> Assumption:
         if site.ewif is not None
         else ""
     )
-    entry = number_assumption(
+    return Assumption.of(
         "ewif_withdrawal",
         grid.ewif_withdrawal,
         "L/kWh",
@@ -140,19 +150,21 @@ def _derived_assumption(site: Site, grid: Any, hourly_note: str) -> Assumption:
             "ecometer/data/water_factors.json)." + mixed + hourly_note
         ),
     )
-    entry.basis = "per-source withdrawal medians by cooling type (Macknick et al. 2012); no per-country cooling mix"
-    entry.distribution = "triangular"  # mode: towers; the high (all once-through) is a ceiling, not a likely value
-    return entry
 
 
-def _floor_at_consumption(off_w: Interval, offsite: Interval, entry: Assumption) -> Interval:
+def _floor_at_consumption(d: Draws, off_w: Value, offsite: Value, entry: Assumption) -> Value:
     """Derived withdrawal is never below the off-site consumption actually used (which may come
-    from a given, published or hourly EWIF rather than from the same mix)."""
-    raised = [b for b in _BOUNDS if getattr(offsite, b) > getattr(off_w, b)]
-    if not raised:
+    from a given, published or hourly EWIF rather than from the same mix): raised in each draw."""
+    below = offsite.a > off_w.a
+    if not below.any():
         return off_w
+    where = ["the central value"] if below[0] else []
+    where += [f"every input's {b}" for b, hit in zip(("low", "high"), below[1:3], strict=True) if hit]
+    drawn = offsite.draws > off_w.draws
+    if drawn.any():
+        where.append(f"{drawn.mean():.0%} of the {d.n} draws")
     entry.note += (
-        f" Off-site withdrawal raised to the off-site consumption at its {'/'.join(raised)} bound(s): "
-        "withdrawal is never below consumption, and this consumption figure does not come from the same mix."
+        f" Off-site withdrawal raised to the off-site consumption at {' and '.join(where)}: withdrawal is never "
+        "below consumption, and this consumption figure need not come from the same data."
     )
-    return Interval(*(max(getattr(off_w, b), getattr(offsite, b)) for b in _BOUNDS))
+    return off_w.at_least(offsite)

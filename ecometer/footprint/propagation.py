@@ -1,0 +1,196 @@
+"""How a footprint's input uncertainties become its figures' intervals.
+
+``bounds="interval"`` (the default): Monte Carlo (JCGM 101:2008, GUM Supplement 1) with one
+seeded :class:`~ecometer.uncertainty.Propagation` per footprint. Each input is drawn once from
+the distribution its :class:`~ecometer.record.Estimate` declares; inputs with different keys
+are independent, and the same key is the same draw wherever it is used (one annual factor
+over every hour of a run). A figure that rests on several uncertain inputs gets the 95 %
+interval of its draws. One that rests on a single uncertain input is mapped exactly (every
+footprint figure is non-decreasing in each input, so the input's quantiles map onto the
+figure's): the input's own 95 % quantiles for a normal or log-normal input, its whole support
+(coverage 1, or not stated where the input states none) for a stated bound.
+
+A 95 % interval is not always inside the envelope: where an input states a 90 % range (the
+derived grid factors), its 95 % quantiles lie beyond that range.
+
+``bounds="envelope"``: every input at its low together and at its high together, the
+conservative worst-case range of earlier versions (no coverage claimed).
+
+A quantity is a :class:`Value`: a numpy array whose element 0 is the point estimate (every
+input at its central value), elements 1 and 2 the envelope's corners (every input at its low /
+its high), 3 and 4 every input at its 2.5 % / 97.5 % quantile (read only for a figure with one
+uncertain input), then the Monte Carlo draws (none for the envelope), with the keys of the
+uncertain inputs it depends on. numpy is imported only when a footprint is computed.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+from typing import TYPE_CHECKING
+
+from ecometer.errors import FootprintError
+from ecometer.record import DEFAULT_COVERAGE, Estimate
+from ecometer.uncertainty import N_DRAWS, SEED, Propagation, summarise
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+BOUNDS = ("interval", "envelope")
+_CORNERS = 5  # central, all lows, all highs, all 2.5 % quantiles, all 97.5 % quantiles
+_SHAPED = ("normal", "lognormal")  # a central value with a coverage interval (the others state a support)
+
+
+class Value:
+    """A quantity in the propagation: readings (see the module docstring) and the inputs behind them."""
+
+    __slots__ = ("a", "keys")
+
+    def __init__(self, a: np.ndarray, keys: frozenset[str]) -> None:
+        self.a = a
+        self.keys = keys
+
+    @property
+    def central(self) -> float:
+        return float(self.a[0])
+
+    @property
+    def draws(self) -> np.ndarray:
+        """The Monte Carlo draws (empty for the envelope)."""
+        return self.a[_CORNERS:]
+
+    def __mul__(self, other: Value | float) -> Value:
+        if isinstance(other, Value):
+            return Value(self.a * other.a, self.keys | other.keys)
+        return Value(self.a * float(other), self.keys)
+
+    __rmul__ = __mul__
+
+    def __add__(self, other: Value | float) -> Value:
+        if isinstance(other, Value):
+            return Value(self.a + other.a, self.keys | other.keys)
+        return Value(self.a + float(other), self.keys)
+
+    __radd__ = __add__
+
+    def __truediv__(self, other: float) -> Value:
+        return Value(self.a / float(other), self.keys)
+
+    def at_least(self, floor: Value) -> Value:
+        """This quantity, raised to ``floor`` reading by reading (in every draw)."""
+        import numpy as np
+
+        return Value(np.maximum(self.a, floor.a), self.keys | floor.keys)
+
+
+class Draws:
+    """The inputs of one footprint, drawn once each, and the estimates read off its quantities."""
+
+    def __init__(self, bounds: str = "interval", *, n: int = N_DRAWS, seed: int = SEED) -> None:
+        if bounds not in BOUNDS:
+            raise FootprintError(
+                f"footprint(): bounds {bounds!r}: expected 'interval' (Monte Carlo, 95 % coverage) or 'envelope' "
+                "(every input at its low / high together, no coverage claimed)"
+            )
+        self.bounds = bounds
+        self.n = n if bounds == "interval" else 0
+        self.seed = seed
+        self._prop: Propagation | None = None
+        self._mc: dict[str, np.ndarray] = {}
+        self.inputs: dict[str, tuple[str, Estimate]] = {}  # key -> (label, estimate), in order of use
+        self.coupled: dict[str, str] = {}  # key -> the key it is rank-correlated with
+
+    @property
+    def prop(self) -> Propagation:
+        if self._prop is None:
+            self._prop = Propagation(self.n, self.seed)
+        return self._prop
+
+    def constant(self, value: float) -> Value:
+        import numpy as np
+
+        return Value(np.full(_CORNERS + self.n, float(value)), frozenset())
+
+    def input(self, key: str, est: Estimate, label: str, *, like: str | None = None) -> Value:
+        """``est`` as an uncertain input called ``key`` (the same key: the same draws).
+
+        ``like``: the key of an input this one moves with (full rank correlation: its draws are
+        reordered to the ranks of that input's draws).
+        """
+        import numpy as np
+
+        if est.is_exact:
+            return self.constant(est.central)
+        if key in self._mc:
+            mc = self._mc[key]
+        else:
+            mc = self.prop.value(est, key) if self.n else np.empty(0)
+            if like is not None and like in self._mc and self.n:
+                mc = _same_ranks(self._mc[like], mc)
+                self.coupled[key] = like
+            self._mc[key] = mc
+            self.inputs[key] = (label, est)
+        corners = [est.central, est.low, est.high, *_quantiles95(est)]
+        return Value(np.concatenate((corners, mc)), frozenset({key}))
+
+    def estimate(self, v: Value, what: str) -> Estimate:
+        """The Estimate of quantity ``v``; ``what`` names the figure in its basis (``"IT energy x PUE"``)."""
+        central = v.central
+        if not v.keys:
+            return Estimate.exact(central, basis=f"{what}; every input exact")
+        lo, hi = float(min(v.a[:3])), float(max(v.a[:3]))
+        if self.bounds == "envelope":
+            basis = f"{what}; envelope: every input at its low together and at its high together (not a coverage interval)"
+            return Estimate(central, lo, hi, coverage=None, distribution="envelope", basis=basis)
+        if len(v.keys) == 1:  # exact rule: a non-decreasing function of one input maps its quantiles
+            (key,) = v.keys
+            label, src = self.inputs[key]
+            basis = f"{what}; one uncertain input, {label}: its interval mapped exactly"
+            if _shaped(src):
+                lo, hi = float(min(v.a[0], v.a[3], v.a[4])), float(max(v.a[0], v.a[3], v.a[4]))
+                return Estimate(central, lo, hi, coverage=DEFAULT_COVERAGE, distribution=src.distribution, basis=basis)
+            return Estimate(central, lo, hi, coverage=src.coverage, distribution=src.distribution, basis=basis)
+        return summarise(v.draws, central, coverage=DEFAULT_COVERAGE, basis=f"{what}; {self.describe(v.keys)}")
+
+    def describe(self, keys: frozenset[str] | None = None) -> str:
+        """What a Monte Carlo estimate rests on: the draws, its inputs and their correlations."""
+        chosen = [k for k in self.inputs if keys is None or k in keys]
+        parts = []
+        for k in chosen:
+            label, est = self.inputs[k]
+            claim = "" if est.coverage is None or est.distribution in ("uniform", "triangular") else f" {est.coverage:.0%}"
+            parts.append(f"{label} ({est.distribution}{claim})")
+        coupled = [f"{self.inputs[k][0]} with {self.inputs[o][0]}" for k, o in self.coupled.items() if k in chosen]
+        return (
+            f"Monte Carlo, {self.n} draws seeded {self.seed} (JCGM 101): "
+            + ", ".join(parts)
+            + "; independent"
+            + (f" except {'; '.join(coupled)} (rank-correlated: same generation mix)" if coupled else "")
+        )
+
+
+def _shaped(est: Estimate) -> bool:
+    """Whether ``est`` is a central value with a coverage interval (drawn normal / log-normal)."""
+    return est.distribution in _SHAPED and est.coverage is not None and est.coverage < 1.0
+
+
+def _quantiles95(est: Estimate) -> tuple[float, float]:
+    """The 2.5 % and 97.5 % quantiles of the distribution ``est`` declares (as
+    :func:`ecometer.uncertainty.draw` draws it); its bounds where it states a support."""
+    c, lo, hi = est.central, est.low, est.high
+    if not _shaped(est) or est.coverage is None:
+        return lo, hi
+    k = NormalDist().inv_cdf(0.5 + DEFAULT_COVERAGE / 2.0) / NormalDist().inv_cdf(0.5 + est.coverage / 2.0)
+    if est.distribution == "lognormal" and lo > 0 and c > 0:
+        return c * math.exp(-k * math.log(c / lo)), c * math.exp(k * math.log(hi / c))
+    return c - k * (c - lo), c + k * (hi - c)
+
+
+def _same_ranks(reference: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """``draws`` reordered so that their ranks are ``reference``'s (comonotone: full rank correlation)."""
+    import numpy as np
+
+    out = np.empty_like(draws)
+    out[np.argsort(reference, kind="stable")] = np.sort(draws)
+    return out
+
