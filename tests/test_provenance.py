@@ -156,6 +156,8 @@ def test_every_cpu_entry_says_whether_it_was_verified() -> None:
             assert "checked" in sku["source"], f"{name}: a verified entry says what it was checked against"
         else:
             assert sku.get("note"), f"{name}: an unverified entry says why in 'note'"
+    for gen in data["generations"]:
+        assert isinstance(gen.get("verified"), bool) and gen.get("note"), f"{gen['id']}: 'verified' and what was checked"
 
 
 @pytest.mark.parametrize("path", BUILTIN_STANDARDS, ids=_rel)
