@@ -655,16 +655,7 @@ def test_every_water_factor_has_a_source_with_year_and_licence():
     for sid in cited:
         src = data["sources"][sid]
         assert src["citation"] and src["licence"] and isinstance(src["year"], int), sid
-    # issue 14 asked for this too (outside the footprint): each CPU entry has its own source and year
-    for sku in datafiles.load("cpu_power")["skus"]:
-        assert sku["name"] in sku["source"] and ("amd.com" in sku["source"] or "ark.intel.com" in sku["source"])
-        assert isinstance(sku["year"], int) and 2010 <= sku["year"] <= 2026, sku["name"]
-    for name in ("water_factors", "carbon_factors", "site_presets", "wue_wet_bulb_curve", "grid_mix"):
-        text = json.dumps(datafiles.load(name))
-        assert "FIELD_NOTES" not in text and "DESIGN.md" not in text, name  # primary sources only
-    for doc in ("national_grid_factors", "grid_mix"):
-        for src in datafiles.load(doc)["sources"].values():
-            assert src["citation"] and src["licence"] and src["year"]
+    # every data file's sources, the CPU table and "no citation outside the repository": tests/test_provenance.py
     assert data["sources"][data["litres_per_us_gallon"]["source"]]["year"]
 
 
