@@ -42,7 +42,8 @@ MIX_FIELDS = {
     "biofuel_TWh": "biofuel",
     "other_renewable_exc_biofuel_TWh": "other_renewable",
 }
-DEFAULT_NATIONAL = Path("/work/shared/data/water/national-electricity-factors.csv")
+# the reference table lies in the shared folder beside the repository (see its data/README.md)
+DEFAULT_NATIONAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "water" / "national-electricity-factors.csv"
 
 
 def grid_mix() -> dict:
