@@ -39,14 +39,14 @@ m = ecometer.Meter("bench", out=tempfile.mkdtemp() + "/run.json")
 m.start()
 rec = m.stop()
 t2 = time.perf_counter()
-# what a site and a standard add to stop, cold: the same calls Meter makes (resolve, footprint, score)
-from ecometer.meter import attach_results, resolve_site, resolve_standard
+# what a site and a standard add to stop, cold: the same calls measure() makes (resolve, footprint, score)
+from ecometer.api import Judgement
 kwargs = KWARGS
 t3 = time.perf_counter()
 site = kwargs.get("site")
 if site == "DEU":
     site = ecometer.Site(pue=1.2, wue=0.3, country="DEU")
-problems = attach_results(rec, resolve_site(site), resolve_standard(kwargs.get("standard")))
+problems = Judgement(site, kwargs.get("standard"))(rec)
 t4 = time.perf_counter()
 print("MARK" + json.dumps({"import_s": t1 - t0, "start_stop_s": t2 - t1, "extra_s": t4 - t3, "problems": problems,
       "heavy": [n for n in ("codecarbon", "pandas", "matplotlib", "torch") if n in sys.modules]}))
