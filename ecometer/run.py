@@ -437,6 +437,8 @@ class Run:
         try:
             with self.lock:
                 record = build_record(self, self.clock(), "running", final=False)
+            if self.session is not None:
+                self.session.label(record)  # a killed rank's checkpoint still says which rank it was
             write_atomic(target, record.to_json(indent=None))
         except Exception as exc:  # noqa: BLE001 - a full disk or odd path must not crash the job
             self._checkpoint_failures += 1

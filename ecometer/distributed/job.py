@@ -89,6 +89,7 @@ class Session:
         self.host_owner = False
         self.sync: Callable[[], None] | None = None
         self.wall_start = time.time()
+        self.hurried = threading.Event()  # a signal came while finishing: gather no longer
 
     @property
     def is_leader(self) -> bool:
@@ -139,16 +140,24 @@ class Session:
             return None
         return FileTransport(self.job.parts_dir, self.meter.safe_name).path(self.info.rank)
 
-    # ---- stop -------------------------------------------------------------------------------
-    def finish(self, run: Run, part: RunRecord, status: str | None) -> RunRecord:
-        """Label this rank's record and save it; the leader gathers and returns the job's record."""
+    def label(self, record: RunRecord) -> None:
+        """Say in ``record`` (a part or a checkpoint of one) which rank of the job it is."""
         members = self.members if self.members != list(range(self.info.world_size)) else None
-        part.distributed = {
+        record.distributed = {
             "role": "rank",
             **self.info.to_dict(),
             "host_sensors": self.host_owner,
             **({"members": members} if members is not None else {}),
         }
+
+    def hurry(self) -> None:
+        """A signal came while finishing: the leader stops waiting and saves what it has."""
+        self.hurried.set()
+
+    # ---- stop -------------------------------------------------------------------------------
+    def finish(self, run: Run, part: RunRecord, status: str | None) -> RunRecord:
+        """Label this rank's record and save it; the leader gathers and returns the job's record."""
+        self.label(part)
         run.save(part, run.path)
         if not self.is_leader:
             self._send(run, part)
@@ -195,14 +204,18 @@ class Session:
         transport = self._transport() if others else None
         t0 = time.monotonic()
         received, problems = self._collect(transport, others, timeout_s)
-        extra = {
-            "launcher": self.info.launcher,
-            "gather": {
-                "transport": transport.kind if transport is not None else None,
-                "timeout_s": timeout_s,
-                "waited_s": round(time.monotonic() - t0, 3),
-            },
+        gather: dict[str, Any] = {
+            "transport": transport.kind if transport is not None else None,
+            "timeout_s": timeout_s,
+            "waited_s": round(time.monotonic() - t0, 3),
         }
+        if self.hurried.is_set():
+            gather["cut_short_by_signal"] = True
+            problems.append(
+                "a signal came while rank 0 was gathering the ranks' records: the job's record holds what had arrived "
+                "by then; the ranks' own records (parts=) can be merged later with ecometer.distributed.merge_files"
+            )
+        extra = {"launcher": self.info.launcher, "gather": gather}
         merged = merge_records([own, *received], name=self.meter.name, expected_ranks=self.members, extra=extra)
         merged.warnings[0:0] = problems
         for problem in problems:
@@ -221,7 +234,7 @@ class Session:
             return [], []
         problems: list[str] = []
         try:
-            payloads = transport.collect(others, timeout_s)
+            payloads = transport.collect(others, timeout_s, abort=self.hurried)
         except (RuntimeError, OSError) as exc:
             payloads = {}
             problems.append(f"gathering the ranks' records failed: {exc}")
