@@ -318,6 +318,11 @@ class Meter:
         return self._run.asked_path if self._run is not None else None
 
     @property
+    def save_error(self) -> str | None:
+        """Why the record could not be written to :attr:`asked_path` (None: it was, or not yet tried)."""
+        return self._run.save_error if self._run is not None else None
+
+    @property
     def t0(self) -> float:
         """The clock time (s) the current run started at."""
         run = self._live_run()

@@ -129,6 +129,7 @@ class Run:
         self.sampler: Sampler | None = None
         self._stopped = threading.Event()
         self.asked_path: Path | None = None  # where the record was asked to go (``path``: where it is)
+        self.save_error: str | None = None  # why it could not be written there, if it could not
         self._checkpoint_failures = 0  # failed writes in a row (0: checkpoints are being written)
         self._sync: Callable[[], Any] | None = meter.sync
         self.has_gpu = False  # a GPU sensor (not a replay): boundaries synchronise the accelerator
@@ -477,6 +478,7 @@ class Run:
             record.save(path)
         except Exception as exc:  # noqa: BLE001 - a full disk or odd path must not crash the job
             reason, saved, tried = unwritable_reason(exc, path), None, []
+            self.save_error = reason
             for candidate in fallback_paths(record.name, path):
                 note = f"the record could not be written to {path} ({reason}); it was saved to {candidate} instead"
                 record.warnings.append(note)

@@ -478,6 +478,7 @@ def test_unwritable_output_is_saved_to_a_stated_fallback(tmp_path, monkeypatch, 
     assert rec.status == "ok" and rec.work == {"sample": 3}
     assert rec.energy_j == pytest.approx(25 * rec.duration_s, rel=1e-6)
     assert m.asked_path == out and m.path is not None and m.path.parent == tmp_path / "fallback"
+    assert m.save_error and (kind != "parent-is-a-file" or m.save_error == f"{tmp_path / 'file'} is a file, not a folder")
     saved = load_record(m.path)  # the path the meter gives exists and holds the record, which names both
     assert saved.work == {"sample": 3} and not saved.checkpoint
     assert any(str(out) in w and f"saved to {m.path} instead" in w for w in saved.warnings)
@@ -494,6 +495,7 @@ def test_record_written_nowhere_is_kept_in_memory_and_claims_no_path(tmp_path, m
     rec = m.record
     assert rec.status == "ok" and rec.work == {"sample": 3}
     assert m.path is None and m.asked_path == out  # never a path that does not exist
+    assert m.save_error == "No space left on device"
     assert any(w.startswith(f"cannot write record {out}") and "kept in memory only" in w for w in rec.warnings)
     assert not out.exists() and not list(tmp_path.glob("fallback/*.json"))
 
