@@ -226,10 +226,10 @@ class Run:
             assert self.record is not None
             return self.record
         try:
-            self.record = self._finish(status, error)
-            self.meter._finished(self)
-            return self.record
-        finally:
+            return self._finish(status, error)
+        finally:  # a signal held back during the save may end the wait here (SIGINT): the record stays
+            if self.record is not None:
+                self.meter._finished(self)
             self.state = "stopped"
             self._stopped.set()
 
@@ -240,6 +240,19 @@ class Run:
         a kill during the slower rest (closing sensors) still leaves the final record.
         """
         deadline = time.monotonic() + self.io_timeout_s
+        try:
+            self._save_final(status, error, deadline)
+        finally:  # also when a signal held back during the save ends the process's wait here (SIGINT)
+            try:
+                for name, exc in self.supervisor.close(max(deadline - time.monotonic(), 0.5)):
+                    log.debug("closing %s failed: %s", name, exc)  # closing must not lose the record
+            finally:
+                lifecycle.unregister(self)
+        assert self.record is not None
+        return self.record
+
+    def _save_final(self, status: str | None, error: str | None, deadline: float) -> None:
+        """Final reads; the record built, finished and saved, with signals held back meanwhile."""
         with lifecycle.finishing(self):
             if self.sampler is not None:
                 if not self.sampler.stop(timeout_s=min(1.0, self.io_timeout_s / 2)):
@@ -258,12 +271,6 @@ class Run:
                 self.record = self._finalise(part, self.path)
             else:
                 self.record = self.session.finish(self, part, status)
-        try:
-            for name, exc in self.supervisor.close(max(deadline - time.monotonic(), 0.5)):
-                log.debug("closing %s failed: %s", name, exc)  # closing must not lose the record
-        finally:
-            lifecycle.unregister(self)
-        return self.record
 
     def _finalise(self, record: RunRecord, path: Path | None) -> RunRecord:
         """The meter's ``finish`` hook (footprint, assessment: the face's), then saved to ``path``."""
