@@ -496,6 +496,7 @@ def test_ddp_sigterm_to_rank_zero_leaves_a_job_record_and_parts_to_complete_it(t
     job, later = _check_incomplete_job(out, parts)
     assert job.status == "interrupted" and "SIGTERM" in (job.error or "")
     assert 1.0 <= job.distributed["gather"]["waited_s"] < 5
+    assert any("may still be alive" in w and "rank(s) 1" in w for w in job.warnings)  # not called dead
     # rank 1 finished its own part when torchrun stopped it: merging the parts completes the job
     assert later.distributed["complete"] is True and later.distributed["missing_ranks"] == []
     assert later.work["sample"] > job.work["sample"]

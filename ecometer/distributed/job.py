@@ -163,9 +163,10 @@ class Session:
             self._send(run, part)
             return part
         timeout = self.job.gather_timeout_s
-        if status not in (None, "ok", "failed"):
+        on_signal = status not in (None, "ok", "failed")
+        if on_signal:
             timeout = min(timeout, self.job.signal_gather_timeout_s)
-        job_record = self._gather(part, timeout)
+        job_record = self._gather(part, timeout, on_signal)
         path = record_path(self.meter.out, self.meter.name, suffix="job")
         if path is not None:
             run.path = path
@@ -197,7 +198,7 @@ class Session:
         except (RuntimeError, OSError) as exc:  # a store that went away must not crash the job
             log.warning("rank %s: could not send its record to rank %s: %s", self.info.rank, self.leader, exc)
 
-    def _gather(self, own: RunRecord, timeout_s: float) -> RunRecord:
+    def _gather(self, own: RunRecord, timeout_s: float, on_signal: bool = False) -> RunRecord:
         from ecometer.distributed.merge import merge_records
 
         others = [r for r in self.members if r != self.info.rank]
@@ -214,6 +215,13 @@ class Session:
             problems.append(
                 "a signal came while rank 0 was gathering the ranks' records: the job's record holds what had arrived "
                 "by then; the ranks' own records (parts=) can be merged later with ecometer.distributed.merge_files"
+            )
+        missing = sorted(set(others) - {r.distributed.get("rank") for r in received if r.distributed})
+        if on_signal and missing and not self.hurried.is_set():
+            problems.append(
+                f"rank 0 was stopped by a signal and waited {timeout_s:g} s (signal_gather_timeout_s) for the other "
+                f"ranks: rank(s) {', '.join(map(str, missing))} may still be alive (e.g. blocked in a collective with "
+                "rank 0) or dead; their own records (parts=) can be merged later with ecometer.distributed.merge_files"
             )
         extra = {"launcher": self.info.launcher, "gather": gather}
         merged = merge_records([own, *received], name=self.meter.name, expected_ranks=self.members, extra=extra)
