@@ -5,8 +5,8 @@ The runs of every meter (:class:`ecometer.run.Run`) register here while they run
 * SIGTERM (and SIGINT outside a ``with`` block) finalise every running meter as
   ``"interrupted"`` and save its record, then hand the signal to the handler that was
   installed before (so the process still ends the way it would have).
-* A signal that comes while a run is finishing (from its final reads until its record is
-  saved, :func:`finishing`) waits: the run is told to hurry (a distributed gather stops
+* A signal that comes while a run is finishing (from the start of its ``stop()`` until its
+  record is saved: :func:`hold`, :func:`release`) waits: the run is told to hurry (a distributed gather stops
   waiting and saves what it has), and the signal is delivered again once the record is
   saved. A second signal therefore never aborts a save.
 * At interpreter exit, meters still running are finalised as ``"interrupted"``.
@@ -24,8 +24,6 @@ import os
 import signal
 import threading
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Protocol
 
 log = logging.getLogger("ecometer.lifecycle")
@@ -76,22 +74,23 @@ def running() -> list[Any]:
         return list(_active)
 
 
-@contextmanager
-def finishing(run: Finalisable) -> Iterator[None]:
-    """While inside, signals handled here are held back (and ``run`` told to hurry); then re-sent."""
+def hold(run: Finalisable) -> None:
+    """``run`` starts finishing: signals handled here wait (and tell it to hurry) until :func:`release`."""
     with _lock:
         _finishing.append(run)
-    try:
-        yield
-    finally:
-        with _lock:
+
+
+def release(run: Finalisable) -> None:
+    """``run``'s record is saved: the signals that came meanwhile are delivered again, once each."""
+    with _lock:
+        if run in _finishing:
             _finishing.remove(run)
-            pending = list(dict.fromkeys(_pending)) if not _finishing else []
-            if not _finishing:
-                _pending.clear()
-        for signum in pending:
-            log.debug("delivering %s again, now that the record is saved", signal.Signals(signum).name)
-            os.kill(os.getpid(), signum)
+        pending = list(dict.fromkeys(_pending)) if not _finishing else []
+        if not _finishing:
+            _pending.clear()
+    for signum in pending:
+        log.debug("delivering %s again, now that the record is saved", signal.Signals(signum).name)
+        os.kill(os.getpid(), signum)
 
 
 def _on_signal(signum: int, frame: Any) -> None:

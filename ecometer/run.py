@@ -217,6 +217,7 @@ class Run:
             state = self.state
             if state == "running":
                 self.state = "stopping"
+                lifecycle.hold(self)  # from now until the record is saved, signals wait for it
         if state == "stopping":  # another thread is finishing this run: wait for its record
             self._stopped.wait(2 * self.io_timeout_s + 1.0)
             if self.record is None:
@@ -236,7 +237,7 @@ class Run:
     def _finish(self, status: str | None, error: str | None) -> RunRecord:
         """Final reads, the record built and saved; only then are the sensors closed.
 
-        Signals that arrive until the record is saved wait for it (:func:`ecometer.lifecycle.finishing`);
+        Signals that arrive until the record is saved wait for it (:func:`ecometer.lifecycle.hold`);
         a kill during the slower rest (closing sensors) still leaves the final record.
         """
         deadline = time.monotonic() + self.io_timeout_s
@@ -252,8 +253,8 @@ class Run:
         return self.record
 
     def _save_final(self, status: str | None, error: str | None, deadline: float) -> None:
-        """Final reads; the record built, finished and saved, with signals held back meanwhile."""
-        with lifecycle.finishing(self):
+        """Final reads; the record built, finished and saved; then the signals held back since stop() began."""
+        try:
             if self.sampler is not None:
                 if not self.sampler.stop(timeout_s=min(1.0, self.io_timeout_s / 2)):
                     self.warn("the sampler thread did not stop in time (a sensor call hung); its last data is used")
@@ -271,6 +272,8 @@ class Run:
                 self.record = self._finalise(part, self.path)
             else:
                 self.record = self.session.finish(self, part, status)
+        finally:
+            lifecycle.release(self)
 
     def _finalise(self, record: RunRecord, path: Path | None) -> RunRecord:
         """The meter's ``finish`` hook (footprint, assessment: the face's), then saved to ``path``."""

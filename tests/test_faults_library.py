@@ -178,7 +178,7 @@ def _wait_for(proc: subprocess.Popen, line: str) -> None:
     assert got == line, (got, proc.stderr.read() if proc.poll() is not None else "")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
 def test_signal_while_sensors_close_leaves_the_final_record(tmp_path, sig):
     proc, out = _child(tmp_path, "stop")
     _wait_for(proc, "finishing")
@@ -194,7 +194,9 @@ def test_signal_while_sensors_close_leaves_the_final_record(tmp_path, sig):
 
 
 @pytest.mark.parametrize(
-    "first,second", [(signal.SIGTERM, signal.SIGTERM), (signal.SIGTERM, signal.SIGINT), (signal.SIGINT, signal.SIGINT)]
+    "first,second",
+    [(signal.SIGTERM, signal.SIGTERM), (signal.SIGTERM, signal.SIGINT), (signal.SIGINT, signal.SIGINT)],
+    ids=lambda s: s.name,
 )
 def test_a_second_signal_while_the_record_is_saved_does_not_abort_the_save(tmp_path, first, second):
     proc, out = _child(tmp_path, "with", finish_s=2.0)
