@@ -131,6 +131,8 @@ class Run:
         self.asked_path: Path | None = None  # where the record was asked to go (``path``: where it is)
         self.save_error: str | None = None  # why it could not be written there, if it could not
         self._checkpoint_failures = 0  # failed writes in a row (0: checkpoints are being written)
+        self._fallbacks: dict[Path, list[Path]] = {}
+        self._fallback_checkpoint: Path | None = None  # written while the asked place fails
         self._sync: Callable[[], Any] | None = meter.sync
         self.has_gpu = False  # a GPU sensor (not a replay): boundaries synchronise the accelerator
         self.pid = os.getpid()
@@ -439,24 +441,28 @@ class Run:
         """Write the running checkpoint next to the record's path; False if that failed.
 
         A failure never stops checkpointing: the tick retries after :meth:`checkpoint_retry_s`
-        (1, 2, 4... s). The first failure of a streak is a warning, and so is the first
-        checkpoint written again after it.
+        (1, 2, 4... s), and meanwhile each try also writes the checkpoint to the first
+        fallback place that takes it (:meth:`fallbacks`), so a kill still leaves one. The
+        first failure of a streak is a warning, and so is the first checkpoint written again.
         """
         if self.path is None or not self.running:
             return True
-        target = checkpoint_path(self.path)
+        target, text = checkpoint_path(self.path), None
         try:
             with self.lock:
                 record = build_record(self, self.clock(), "running", final=False)
             if self.session is not None:
                 self.session.label(record)  # a killed rank's checkpoint still says which rank it was
-            write_atomic(target, record.to_json(indent=None))
+            text = record.to_json(indent=None)
+            write_atomic(target, text)
         except Exception as exc:  # noqa: BLE001 - a full disk or odd path must not crash the job
             self._checkpoint_failures += 1
+            elsewhere = self._checkpoint_elsewhere(text)
             if self._checkpoint_failures == 1:
+                where = f"meanwhile they go to {elsewhere}" if elsewhere else "a kill now would leave none newer"
                 self.warn(
                     f"cannot write checkpoint {target} at {self.clock() - self.t0:.1f} s ({short_error(exc)}); "
-                    "retrying with backoff (a kill now would leave only the last checkpoint written)"
+                    f"retrying with backoff ({where})"
                 )
             return False
         if self._checkpoint_failures:
@@ -465,7 +471,38 @@ class Run:
                 f"after {self._checkpoint_failures} failed attempt(s)"
             )
             self._checkpoint_failures = 0
+            self._drop_fallback_checkpoint()
         return True
+
+    def fallbacks(self, path: Path) -> list[Path]:
+        """The fallback places for a record bound for ``path`` (chosen once per path, so the
+        checkpoints written there and the final record share one name)."""
+        from ecometer.meter import fallback_paths
+
+        if path not in self._fallbacks:
+            self._fallbacks[path] = fallback_paths(self.name, path)
+        return self._fallbacks[path]
+
+    def _checkpoint_elsewhere(self, text: str | None) -> Path | None:
+        """Write checkpoint ``text`` to the first fallback place that takes it; where, or None."""
+        if text is None or self.path is None:
+            return None
+        for candidate in self.fallbacks(self.path):
+            try:
+                write_atomic(checkpoint_path(candidate), text)
+            except Exception:  # noqa: BLE001 - try the next place
+                continue
+            self._fallback_checkpoint = checkpoint_path(candidate)
+            return self._fallback_checkpoint
+        return None
+
+    def _drop_fallback_checkpoint(self) -> None:
+        if self._fallback_checkpoint is not None:
+            try:
+                self._fallback_checkpoint.unlink(missing_ok=True)
+            except OSError:
+                pass
+            self._fallback_checkpoint = None
 
     def checkpoint_retry_s(self) -> float:
         """Seconds until the next try after the failed checkpoint writes in a row so far."""
@@ -481,7 +518,7 @@ class Run:
         """
         if path is None:
             return None
-        from ecometer.meter import fallback_paths, unwritable_reason
+        from ecometer.meter import unwritable_reason
 
         saved: Path | None = path
         try:
@@ -489,7 +526,7 @@ class Run:
         except Exception as exc:  # noqa: BLE001 - a full disk or odd path must not crash the job
             reason, saved, tried = unwritable_reason(exc, path), None, []
             self.save_error = reason
-            for candidate in fallback_paths(record.name, path):
+            for candidate in self.fallbacks(path):
                 note = f"the record could not be written to {path} ({reason}); it was saved to {candidate} instead"
                 record.warnings.append(note)
                 try:
@@ -508,11 +545,12 @@ class Run:
                 )
                 self.warn(message)
                 record.warnings.append(message)
-                return None  # the checkpoint, if any, is all there is on disk: it stays
+                return None  # the checkpoints, if any, are all there is on disk: they stay
         try:
             checkpoint_path(path).unlink(missing_ok=True)
         except OSError:
             pass
+        self._drop_fallback_checkpoint()
         return saved
 
     def warn(self, message: str) -> None:

@@ -27,26 +27,35 @@ from ecometer.sensors.replay import ReplaySensor
 
 # ---- a checkpoint write that fails for a while -------------------------------------------------
 class FlakyWriter:
-    """``write_atomic`` that raises ENOSPC while the fake clock is inside ``[start, end)``."""
+    """``write_atomic`` that raises ENOSPC for files in ``disk`` while the fake clock is inside
+    ``[start, end)`` (that disk is full; others are not)."""
 
-    def __init__(self, clock: FakeClock, start: float, end: float) -> None:
-        self.clock, self.start, self.end = clock, start, end
+    def __init__(self, disk: Path, clock: FakeClock, start: float, end: float) -> None:
+        self.disk, self.clock, self.start, self.end = disk, clock, start, end
         self.failed = self.written = 0
         self.real = run_module.write_atomic
 
     def __call__(self, target: Path, text: str) -> None:
-        if self.start <= self.clock() < self.end:
+        if target.parent == self.disk and self.start <= self.clock() < self.end:
             self.failed += 1
             raise OSError(errno.ENOSPC, "No space left on device")
         self.written += 1
         self.real(target, text)
 
 
-def test_checkpoints_resume_after_the_disk_was_full_for_two_seconds(tmp_path, monkeypatch, fake_clock):
-    out = tmp_path / "run.json"
-    t0 = fake_clock()
-    writer = FlakyWriter(fake_clock, t0 + 4.95, t0 + 6.95)  # the disk is full from 4.95 s to 6.95 s
+def _full_for_a_while(tmp_path: Path, monkeypatch, clock: FakeClock, start: float, end: float):
+    """A record path on a disk that is full from ``start`` to ``end`` (s into the run); the
+    fallback folder ($ECOMETER_DIR) is on another."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    monkeypatch.setenv("ECOMETER_DIR", str(tmp_path / "other"))
+    writer = FlakyWriter(disk, clock, clock() + start, clock() + end)
     monkeypatch.setattr(run_module, "write_atomic", writer)
+    return disk / "run.json", writer
+
+
+def test_checkpoints_resume_after_the_disk_was_full_for_two_seconds(tmp_path, monkeypatch, fake_clock):
+    out, writer = _full_for_a_while(tmp_path, monkeypatch, fake_clock, 4.95, 6.95)  # full for 2 s
     m = manual_meter(fake_clock, [ReplaySensor([(0, 10.0)])], out=out, checkpoint_interval_s=5.0)
     m.start()
     m.add_work(4, "sample")
@@ -60,14 +69,13 @@ def test_checkpoints_resume_after_the_disk_was_full_for_two_seconds(tmp_path, mo
     resumed = [w for w in ck.warnings if "written again" in w]
     assert len(failing) == 1 and "No space left" in failing[0]
     assert len(resumed) == 1 and "after 2 failed attempt(s)" in resumed[0]
+    assert "meanwhile they go to" in failing[0]  # while it failed, the checkpoints went to the other disk...
+    assert not list((tmp_path / "other").glob("*.partial"))  # ...and that one is removed once they resume
     m.stop()
 
 
 def test_checkpoint_retries_back_off_while_the_disk_stays_full(tmp_path, monkeypatch, fake_clock):
-    out = tmp_path / "run.json"
-    t0 = fake_clock()
-    writer = FlakyWriter(fake_clock, t0 + 1.0, float("inf"))
-    monkeypatch.setattr(run_module, "write_atomic", writer)
+    out, writer = _full_for_a_while(tmp_path, monkeypatch, fake_clock, 1.0, float("inf"))
     m = manual_meter(fake_clock, [ReplaySensor([(0, 10.0)])], out=out, checkpoint_interval_s=5.0)
     m.start()
     run_steps(m, fake_clock, 5.0 + 1 + 2 + 4 + 8 + 16 + 32 + 60 + 60 - 0.05)
@@ -225,3 +233,20 @@ def test_signal_during_stop_from_the_main_thread_still_ends_the_process(tmp_path
     rec = load_record(out)
     assert not rec.checkpoint and rec.status == "ok"
 
+
+
+def test_checkpoints_go_to_the_fallback_while_the_asked_place_fails(tmp_path, monkeypatch, fake_clock):
+    (tmp_path / "file").write_text("x")
+    out = tmp_path / "file" / "run.json"  # its folder is a file: nothing can be written there
+    monkeypatch.setenv("ECOMETER_DIR", str(tmp_path / "fallback"))
+    m = manual_meter(fake_clock, [ReplaySensor([(0, 10.0)])], out=out, checkpoint_interval_s=5.0)
+    m.start()
+    m.add_work(2, "sample")
+    run_steps(m, fake_clock, 9.0)
+    (partial,) = (tmp_path / "fallback").glob("*.json.partial")  # what a SIGKILL now would leave
+    ck = load_record(partial)
+    assert ck.checkpoint and ck.work == {"sample": 2.0} and ck.duration_s >= 6.9  # tries at 0, 5 and 7 s
+    assert any(f"meanwhile they go to {partial}" in w for w in ck.warnings)
+    rec = m.stop()
+    assert m.path == partial.with_name(partial.name[: -len(".partial")])  # the final record, same name
+    assert load_record(m.path).to_dict() == rec.to_dict() and not partial.exists()
