@@ -5,6 +5,10 @@ The runs of every meter (:class:`ecometer.run.Run`) register here while they run
 * SIGTERM (and SIGINT outside a ``with`` block) finalise every running meter as
   ``"interrupted"`` and save its record, then hand the signal to the handler that was
   installed before (so the process still ends the way it would have).
+* A signal that comes while a run is finishing (from the start of its ``stop()`` until its
+  record is saved: :func:`hold`, :func:`release`) waits: the run is told to hurry (a distributed gather stops
+  waiting and saves what it has), and the signal is delivered again once the record is
+  saved. A second signal therefore never aborts a save.
 * At interpreter exit, meters still running are finalised as ``"interrupted"``.
 * In a child created by ``fork()`` after a meter started, inherited meters go inert: the
   child has no sampler thread and must not write the parent's record.
@@ -32,6 +36,8 @@ class Finalisable(Protocol):
 
     def finalise_on(self, status: str, reason: str) -> Any: ...
 
+    def hurry(self) -> None: ...
+
 
 _active: weakref.WeakSet[Any] = weakref.WeakSet()
 # re-entrant: a signal handler runs on the main thread, possibly while it holds this lock
@@ -39,6 +45,8 @@ _lock = threading.RLock()
 _previous: dict[int, Any] = {}
 _installed = False
 _pid = os.getpid()
+_finishing: list[Any] = []  # runs saving their record now: signals wait for them
+_pending: list[int] = []  # signals that came meanwhile, delivered again once they are saved
 
 
 def register(run: Finalisable) -> None:
@@ -66,8 +74,36 @@ def running() -> list[Any]:
         return list(_active)
 
 
+def hold(run: Finalisable) -> None:
+    """``run`` starts finishing: signals handled here wait (and tell it to hurry) until :func:`release`."""
+    with _lock:
+        _finishing.append(run)
+
+
+def release(run: Finalisable) -> None:
+    """``run``'s record is saved: the signals that came meanwhile are delivered again, once each."""
+    with _lock:
+        if run in _finishing:
+            _finishing.remove(run)
+        pending = list(dict.fromkeys(_pending)) if not _finishing else []
+        if not _finishing:
+            _pending.clear()
+    for signum in pending:
+        log.debug("delivering %s again, now that the record is saved", signal.Signals(signum).name)
+        os.kill(os.getpid(), signum)
+
+
 def _on_signal(signum: int, frame: Any) -> None:
     name = signal.Signals(signum).name
+    with _lock:
+        busy = list(_finishing)
+        if busy:
+            _pending.append(signum)
+    if busy:
+        log.warning("received %s while saving the record: it takes effect once the record is saved", name)
+        for run in busy:
+            run.hurry()
+        return
     if signum == signal.SIGINT and _previous.get(signum) is signal.default_int_handler:
         # KeyboardInterrupt unwinds the stack: ``with`` blocks finalise as interrupted, and the
         # atexit hook catches explicit-style meters. Nothing to do here.
@@ -98,6 +134,8 @@ def _after_fork_in_child() -> None:
     for run in list(_active):
         run.forked = True
     _active.clear()
+    _finishing.clear()  # the parent's saves are the parent's
+    _pending.clear()
 
 
 if hasattr(os, "register_at_fork"):

@@ -29,6 +29,7 @@ import itertools
 import math
 import os
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -65,6 +66,28 @@ def record_path(out: Any, name: str, suffix: str) -> Path | None:
     return Path(out)
 
 
+def fallback_paths(name: str, asked: Path) -> list[Path]:
+    """Where a record goes when ``asked`` cannot be written, in order: the ``"auto"`` place
+    (``$ECOMETER_DIR``, default ``ecometer-runs/``) and ``ecometer-runs/`` in the temporary
+    folder, both absolute, without ``asked`` itself."""
+    auto = record_path("auto", name, suffix=str(os.getpid()))
+    assert auto is not None
+    places = [Path(os.path.abspath(p)) for p in (auto, Path(tempfile.gettempdir()) / "ecometer-runs" / auto.name)]
+    return [p for p in places if p != Path(os.path.abspath(asked))]
+
+
+def unwritable_reason(exc: BaseException, path: Path) -> str:
+    """Why ``path`` could not be written, in words (a file in the way of its folder is named)."""
+    if os.path.isdir(path):
+        return f"{path} is a folder, not a file"
+    for folder in Path(os.path.abspath(path)).parents:
+        if folder.exists():
+            if not folder.is_dir():
+                return f"{folder} is a file, not a folder"
+            break
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
 class Meter:
     """Measures the energy of whatever runs between :meth:`start` and :meth:`stop`.
 
@@ -91,8 +114,9 @@ class Meter:
     Faults (docs/RELIABILITY.md): each sensor is called on its own, so one that raises or
     hangs does not stop the others; calls at the run's boundaries (start, ``exact`` phases,
     stop) run in helper threads and are waited for at most :attr:`io_timeout_s` seconds, so
-    a hung sensor cannot hang the job or :meth:`stop`; a record that cannot be written is
-    kept in memory with a warning.
+    a hung sensor cannot hang the job or :meth:`stop`; a failed checkpoint is retried with
+    backoff; a record that cannot be written where asked is saved to a fallback place
+    (:attr:`path`, named in its warnings); signals during :meth:`stop` wait for the save.
     """
 
     #: Longest wait (s) for the sensors at a boundary; :meth:`stop` takes at most about this.
@@ -281,8 +305,23 @@ class Meter:
 
     @property
     def path(self) -> Path | None:
-        """Where the record is (or will be) written."""
+        """Where the record is (after stop) or will be written (while running).
+
+        After stop this is the file that exists: a fallback place if the asked one could not
+        be written (see :attr:`asked_path`; the record's warnings name both), None if the
+        record could be written nowhere (it is in :attr:`record` only).
+        """
         return self._run.path if self._run is not None else None
+
+    @property
+    def asked_path(self) -> Path | None:
+        """Where the record was asked to go (``out``); differs from :attr:`path` after a fallback."""
+        return self._run.asked_path if self._run is not None else None
+
+    @property
+    def save_error(self) -> str | None:
+        """Why the record could not be written to :attr:`asked_path` (None: it was, or not yet tried)."""
+        return self._run.save_error if self._run is not None else None
 
     @property
     def t0(self) -> float:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("ecometer.meter")
 
 _CHECKPOINT_COST_FACTOR = 200.0  # checkpoint interval >= 200 x its cost (<= 0.5 % of a core)
+_CHECKPOINT_RETRY_MAX_S = 60.0  # a failing checkpoint is retried after 1, 2, 4... s, at most this far apart
 _MAX_WORK_PER_CALL = 1e15
 _announced: set[tuple[str, ...]] = set()  # what was said about modelled sources, once per process
 _announced_lock = threading.Lock()
@@ -127,7 +128,11 @@ class Run:
         self.path: Path | None = None
         self.sampler: Sampler | None = None
         self._stopped = threading.Event()
-        self._checkpoint_failed = False
+        self.asked_path: Path | None = None  # where the record was asked to go (``path``: where it is)
+        self.save_error: str | None = None  # why it could not be written there, if it could not
+        self._checkpoint_failures = 0  # failed writes in a row (0: checkpoints are being written)
+        self._fallbacks: dict[Path, list[Path]] = {}
+        self._fallback_checkpoint: Path | None = None  # written while the asked place fails
         self._sync: Callable[[], Any] | None = meter.sync
         self.has_gpu = False  # a GPU sensor (not a replay): boundaries synchronise the accelerator
         self.pid = os.getpid()
@@ -145,6 +150,7 @@ class Run:
         else:
             sensors, self.notes = meter._open_sensors()
             self.path = meter._resolve_out()
+        self.asked_path = self.path
         self.has_gpu = any(s.component == "gpu" and s.name != "replay" for s in sensors)
         announce_modelled(sensors, self.notes)
         self.sync_now()
@@ -213,6 +219,7 @@ class Run:
             state = self.state
             if state == "running":
                 self.state = "stopping"
+                lifecycle.hold(self)  # from now until the record is saved, signals wait for it
         if state == "stopping":  # another thread is finishing this run: wait for its record
             self._stopped.wait(2 * self.io_timeout_s + 1.0)
             if self.record is None:
@@ -222,34 +229,53 @@ class Run:
             assert self.record is not None
             return self.record
         try:
-            self.record = self._finish(status, error)
-            self.meter._finished(self)
-            return self.record
-        finally:
+            return self._finish(status, error)
+        finally:  # a signal held back during the save may end the wait here (SIGINT): the record stays
+            if self.record is not None:
+                self.meter._finished(self)
             self.state = "stopped"
             self._stopped.set()
 
     def _finish(self, status: str | None, error: str | None) -> RunRecord:
-        lifecycle.unregister(self)
+        """Final reads, the record built and saved; only then are the sensors closed.
+
+        Signals that arrive until the record is saved wait for it (:func:`ecometer.lifecycle.hold`);
+        a kill during the slower rest (closing sensors) still leaves the final record.
+        """
         deadline = time.monotonic() + self.io_timeout_s
-        if self.sampler is not None:
-            if not self.sampler.stop(timeout_s=min(1.0, self.io_timeout_s / 2)):
-                self.warn("the sampler thread did not stop in time (a sensor call hung); its last data is used")
-            for err in self.sampler.errors:
-                self.warn(f"sampling error: {err}")
-        self.sync_now()
-        t_end = self.clock()
-        self.tick(t_end, counters=True, final=True, timeout_s=max(deadline - time.monotonic(), 0.5))
-        self.supervisor.describe_all()  # fresh descriptions at the end; checkpoints use the cache
-        with self.lock:
-            part = build_record(self, t_end, status or "ok", final=True)
-        part.error = error
-        self.part = part
-        for name, exc in self.supervisor.close(max(deadline - time.monotonic(), 0.5)):
-            log.debug("closing %s failed: %s", name, exc)  # closing must not lose the record
-        if self.session is None:
-            return self._finalise(part, self.path)
-        return self.session.finish(self, part, status)
+        try:
+            self._save_final(status, error, deadline)
+        finally:  # also when a signal held back during the save ends the process's wait here (SIGINT)
+            try:
+                for name, exc in self.supervisor.close(max(deadline - time.monotonic(), 0.5)):
+                    log.debug("closing %s failed: %s", name, exc)  # closing must not lose the record
+            finally:
+                lifecycle.unregister(self)
+        assert self.record is not None
+        return self.record
+
+    def _save_final(self, status: str | None, error: str | None, deadline: float) -> None:
+        """Final reads; the record built, finished and saved; then the signals held back since stop() began."""
+        try:
+            if self.sampler is not None:
+                if not self.sampler.stop(timeout_s=min(1.0, self.io_timeout_s / 2)):
+                    self.warn("the sampler thread did not stop in time (a sensor call hung); its last data is used")
+                for err in self.sampler.errors:
+                    self.warn(f"sampling error: {err}")
+            self.sync_now()
+            t_end = self.clock()
+            self.tick(t_end, counters=True, final=True, timeout_s=max(deadline - time.monotonic(), 0.5))
+            self.supervisor.describe_all()  # fresh descriptions at the end; checkpoints use the cache
+            with self.lock:
+                part = build_record(self, t_end, status or "ok", final=True)
+            part.error = error
+            self.part = part
+            if self.session is None:
+                self.record = self._finalise(part, self.path)
+            else:
+                self.record = self.session.finish(self, part, status)
+        finally:
+            lifecycle.release(self)
 
     def _finalise(self, record: RunRecord, path: Path | None) -> RunRecord:
         """The meter's ``finish`` hook (footprint, assessment: the face's), then saved to ``path``."""
@@ -257,8 +283,13 @@ class Run:
             for problem in self.meter.finish(record):
                 self.warn(problem)
                 record.warnings.append(problem)
-        self.save(record, path)
+        self.path = self.save(record, path)
         return record
+
+    def hurry(self) -> None:
+        """A signal came while this run is finishing: cut any wait short (the distributed gather)."""
+        if self.session is not None:
+            self.session.hurry()
 
     def finalise_on(self, status: str, reason: str) -> RunRecord | None:
         """Called on SIGTERM or interpreter exit: stop with ``status`` and say why."""
@@ -390,11 +421,12 @@ class Run:
             self.phases.resolve(list(self.tracks.values()))
         if not final and now >= self._next_checkpoint:
             cost = time.perf_counter()
-            self.write_checkpoint()
+            written = self.write_checkpoint()
             cost = time.perf_counter() - cost
             # a checkpoint of a large record costs more: space them so that writing them
-            # never takes more than 0.5 % of the sampler's time
-            self._next_checkpoint = now + max(self.meter.checkpoint_interval_s, cost * _CHECKPOINT_COST_FACTOR)
+            # never takes more than 0.5 % of the sampler's time; a failed one is retried with backoff
+            interval = self.meter.checkpoint_interval_s if written else self.checkpoint_retry_s()
+            self._next_checkpoint = now + max(interval, cost * _CHECKPOINT_COST_FACTOR)
 
     def sync_now(self) -> None:
         """Wait for queued accelerator work (a boundary); a failure is a warning, never an exception."""
@@ -411,32 +443,121 @@ class Run:
             self.warn(f"synchronising the accelerator failed ({short_error(exc)}); this boundary may miss queued work")
 
     # ---- records -------------------------------------------------------------------------------
-    def write_checkpoint(self) -> None:
-        if self.path is None or self._checkpoint_failed or not self.running:
-            return
+    def write_checkpoint(self) -> bool:
+        """Write the running checkpoint next to the record's path; False if that failed.
+
+        A failure never stops checkpointing: the tick retries after :meth:`checkpoint_retry_s`
+        (1, 2, 4... s), and meanwhile each try also writes the checkpoint to the first
+        fallback place that takes it (:meth:`fallbacks`), so a kill still leaves one. The
+        first failure of a streak is a warning, and so is the first checkpoint written again.
+        """
+        if self.path is None or not self.running:
+            return True
+        target, text = checkpoint_path(self.path), None
         try:
             with self.lock:
                 record = build_record(self, self.clock(), "running", final=False)
-            write_atomic(checkpoint_path(self.path), record.to_json(indent=None))
+            if self.session is not None:
+                self.session.label(record)  # a killed rank's checkpoint still says which rank it was
+            text = record.to_json(indent=None)
+            write_atomic(target, text)
         except Exception as exc:  # noqa: BLE001 - a full disk or odd path must not crash the job
-            self._checkpoint_failed = True
-            self.warn(f"cannot write checkpoint next to {self.path} ({short_error(exc)}); the record is kept in memory")
+            self._checkpoint_failures += 1
+            elsewhere = self._checkpoint_elsewhere(text)
+            if self._checkpoint_failures == 1:
+                where = f"meanwhile they go to {elsewhere}" if elsewhere else "a kill now would leave none newer"
+                self.warn(
+                    f"cannot write checkpoint {target} at {self.clock() - self.t0:.1f} s ({short_error(exc)}); "
+                    f"retrying with backoff ({where})"
+                )
+            return False
+        if self._checkpoint_failures:
+            self.warn(
+                f"checkpoint {target} written again at {self.clock() - self.t0:.1f} s "
+                f"after {self._checkpoint_failures} failed attempt(s)"
+            )
+            self._checkpoint_failures = 0
+            self._drop_fallback_checkpoint()
+        return True
 
-    def save(self, record: RunRecord, path: Path | None) -> None:
-        """Write ``record`` to ``path`` (and drop its checkpoint); a failure keeps it in memory, with a warning."""
+    def fallbacks(self, path: Path) -> list[Path]:
+        """The fallback places for a record bound for ``path`` (chosen once per path, so the
+        checkpoints written there and the final record share one name)."""
+        from ecometer.meter import fallback_paths
+
+        if path not in self._fallbacks:
+            self._fallbacks[path] = fallback_paths(self.name, path)
+        return self._fallbacks[path]
+
+    def _checkpoint_elsewhere(self, text: str | None) -> Path | None:
+        """Write checkpoint ``text`` to the first fallback place that takes it; where, or None."""
+        if text is None or self.path is None:
+            return None
+        for candidate in self.fallbacks(self.path):
+            try:
+                write_atomic(checkpoint_path(candidate), text)
+            except Exception:  # noqa: BLE001 - try the next place
+                continue
+            self._fallback_checkpoint = checkpoint_path(candidate)
+            return self._fallback_checkpoint
+        return None
+
+    def _drop_fallback_checkpoint(self) -> None:
+        if self._fallback_checkpoint is not None:
+            try:
+                self._fallback_checkpoint.unlink(missing_ok=True)
+            except OSError:
+                pass
+            self._fallback_checkpoint = None
+
+    def checkpoint_retry_s(self) -> float:
+        """Seconds until the next try after the failed checkpoint writes in a row so far."""
+        base = min(self.meter.checkpoint_interval_s, 1.0)
+        return min(base * 2.0 ** max(self._checkpoint_failures - 1, 0), _CHECKPOINT_RETRY_MAX_S)
+
+    def save(self, record: RunRecord, path: Path | None) -> Path | None:
+        """Write ``record`` to ``path``, else to a fallback place; returns where it is (None: nowhere).
+
+        If ``path`` cannot be written (full disk, read-only, a file in the way, a directory),
+        the record is saved to :func:`~ecometer.meter.fallback_paths` with a warning in it
+        naming both paths; the checkpoint next to ``path`` is removed once the record is safe.
+        """
         if path is None:
-            return
+            return None
+        from ecometer.meter import unwritable_reason
+
+        saved: Path | None = path
         try:
             record.save(path)
         except Exception as exc:  # noqa: BLE001 - a full disk or odd path must not crash the job
-            message = f"cannot write record {path} ({short_error(exc)}); it is kept in memory (meter.record)"
-            self.warn(message)
-            record.warnings.append(message)
-            return
+            reason, saved, tried = unwritable_reason(exc, path), None, []
+            self.save_error = reason
+            for candidate in self.fallbacks(path):
+                note = f"the record could not be written to {path} ({reason}); it was saved to {candidate} instead"
+                record.warnings.append(note)
+                try:
+                    record.save(candidate)
+                except Exception as again:  # noqa: BLE001 - try the next place
+                    record.warnings.pop()
+                    tried.append(f"{candidate} ({unwritable_reason(again, candidate)})")
+                    continue
+                log.warning("%s: %s", self.name, note)
+                saved = candidate
+                break
+            if saved is None:
+                message = (
+                    f"cannot write record {path} ({reason}) nor to {'; '.join(tried)}; "
+                    "it is kept in memory only (meter.record)"
+                )
+                self.warn(message)
+                record.warnings.append(message)
+                return None  # the checkpoints, if any, are all there is on disk: they stay
         try:
             checkpoint_path(path).unlink(missing_ok=True)
         except OSError:
             pass
+        self._drop_fallback_checkpoint()
+        return saved
 
     def warn(self, message: str) -> None:
         self.warnings.add(message)

@@ -12,6 +12,12 @@ environment (``EM_*``) so the same script serves every test:
   signal; ``EM_SECONDS``: how long the job runs (s).
 
 ``EM_MODE=nccl`` instead meters real GPUs (NVML, auto-detected) under the NCCL backend.
+
+``EM_MODE=ddp`` trains a small model under ``DistributedDataParallel`` (gloo, CPU: every
+step's backward is an allreduce) for ``EM_STEPS`` steps of 8 samples each, with the parts
+directory; rank ``EM_VICTIM`` dies at step ``EM_KILL_STEP`` by ``EM_KILL`` (``sigkill`` or
+``exit``: ``os._exit(3)``), or none does. Each rank writes its pid to ``EM_PIDS/rank<r>`` and,
+after ``EM_KILL_STEP`` steps, ``EM_PIDS/rank<r>.ready``.
 """
 
 from __future__ import annotations
@@ -47,10 +53,59 @@ def nccl_job() -> int:
     return 0
 
 
+def ddp_job() -> int:
+    import signal
+
+    import torch
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    rank = rank_info().rank
+    dist.init_process_group("gloo")
+    pids = os.environ["EM_PIDS"]
+    with open(os.path.join(pids, f"rank{rank}"), "w") as fh:
+        fh.write(str(os.getpid()))
+    torch.manual_seed(0)
+    model = DistributedDataParallel(torch.nn.Linear(16, 4))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    meter = measure_distributed(
+        "ddpjob",
+        out=os.environ.get("EM_OUT"),
+        parts=os.environ["EM_PARTS"],
+        gather_timeout_s=float(os.environ.get("EM_TIMEOUT", "60")),
+        signal_gather_timeout_s=float(os.environ.get("EM_SIGNAL_TIMEOUT", "10")),
+        sensors=[ReplaySensor([(0, 100.0 * (rank + 1))], component="gpu", device="gpu:0")],
+        interval_s=0.05,
+        checkpoint_interval_s=0.2,
+        work_unit="sample",
+    )
+    victim, kill = int(os.environ.get("EM_VICTIM", "1")), os.environ.get("EM_KILL", "")
+    kill_step = int(os.environ.get("EM_KILL_STEP", "5"))
+    with meter:
+        for step in range(int(os.environ.get("EM_STEPS", "20"))):
+            if step == kill_step:
+                if rank == victim and kill == "sigkill":
+                    os.kill(os.getpid(), signal.SIGKILL)
+                if rank == victim and kill == "exit":
+                    os._exit(3)
+                open(os.path.join(pids, f"rank{rank}.ready"), "w").close()
+            with meter.phase("step"):
+                loss = model(torch.randn(8, 16)).pow(2).mean()
+                optimizer.zero_grad()
+                loss.backward()  # the gradients' allreduce: a dead peer raises here
+                optimizer.step()
+                time.sleep(0.02)
+            meter.add_work(8)
+    dist.destroy_process_group()
+    return 0
+
+
 def main() -> int:
     mode = os.environ.get("EM_MODE", "ok")
     if mode == "nccl":
         return nccl_job()
+    if mode == "ddp":
+        return ddp_job()
     victim = int(os.environ.get("EM_VICTIM", "1"))
     seconds = float(os.environ.get("EM_SECONDS", "0.6"))
     info = rank_info()  # torchrun or MPI-style variables

@@ -222,3 +222,43 @@ def test_lightning_exception_stops_the_meter_as_failed(tmp_path):
         trainer.fit(Boom(), data)
     assert cb.record.status == "failed" and "diverged" in cb.record.error
     assert not cb.fit.active
+
+
+def test_hf_each_train_gets_its_own_record_file(tmp_path):
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from ecometer.integrations.hf import EcometerCallback
+
+    torch.manual_seed(0)
+    config = transformers.GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=50, n_positions=16)
+
+    class Data(torch.utils.data.Dataset):
+        def __init__(self, n):
+            self.n = n
+
+        def __len__(self):
+            return self.n
+
+        def __getitem__(self, i):
+            ids = torch.randint(0, 50, (8,))
+            return {"input_ids": ids, "labels": ids.clone()}
+
+    def trainer(n, cb):
+        args = transformers.TrainingArguments(
+            output_dir=str(tmp_path / "out"), per_device_train_batch_size=4, num_train_epochs=1, report_to="none",
+            save_strategy="no", logging_strategy="no", use_cpu=True, disable_tqdm=True, dataloader_num_workers=0,
+        )
+        model = transformers.GPT2LMHeadModel(config)
+        return transformers.Trainer(model=model, args=args, train_dataset=Data(n), callbacks=[cb])
+
+    cb = EcometerCallback(name="again", sensors=replay_sensors(), interval_s=0.01)
+    first = trainer(8, cb)
+    first.train()
+    first.train()  # the same trainer again: a second run, its own file
+    other = EcometerCallback(name="again", sensors=replay_sensors(), interval_s=0.01)
+    trainer(12, other).train()  # another trainer (another script) into the same output_dir
+    out = tmp_path / "out"
+    paths = [out / "ecometer-again.json", out / "ecometer-again.2.json", out / "ecometer-again.3.json"]
+    assert sorted(out.glob("ecometer-again*.json")) == sorted(paths)
+    assert [load_record(p).work["sample"] for p in paths] == [8, 8, 12]  # none overwritten
+    assert cb.path == str(paths[1]) and other.path == str(paths[2])

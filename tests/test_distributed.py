@@ -441,3 +441,62 @@ def test_named_gpus_that_cannot_be_metered_are_an_error():
     with pytest.raises(SensorUnavailable, match=r"GPUs \[0\] cannot be metered"):
         m.start()
     assert not m.running
+
+
+# ---- a real DDP loop that loses a rank (issue 16) -----------------------------------------------
+def _ddp(tmp_path, **env):
+    parts, pids = tmp_path / "parts", tmp_path / "pids"
+    parts.mkdir()
+    pids.mkdir()
+    out = tmp_path / "job.json"
+    full = {"EM_MODE": "ddp", "EM_OUT": str(out), "EM_PARTS": str(parts), "EM_PIDS": str(pids), **env}
+    return _torchrun(["--standalone", "--nproc_per_node=2"], full), out, parts, pids
+
+
+def _check_incomplete_job(out, parts):
+    """The job's record names rank 1 as missing and holds rank 0's work only; a later merge agrees."""
+    from ecometer.distributed import merge_files
+
+    job = load_record(out)
+    d = job.distributed
+    assert d["missing_ranks"] == [1] and d["ranks_reported"] == [0] and d["complete"] is False
+    own = load_record(parts / "ddpjob.rank00000.json")
+    assert job.work == own.work and job.work["sample"] % 8 == 0  # per-work figures over rank 0 only
+    assert job.components["gpu"].energy_j == pytest.approx(GPU_W * own.duration_s, rel=1e-9)
+    assert any("did not report" in w and "per-work" in w for w in job.warnings)
+    later = merge_files([parts / "ddpjob.rank00000.json", parts / "ddpjob.rank00001.json"])
+    return job, later
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill", ["sigkill", "exit"])
+def test_ddp_rank_killed_mid_run_still_leaves_an_incomplete_job_record(tmp_path, torch_available, kill):
+    proc, out, parts, _ = _ddp(tmp_path, EM_KILL=kill, EM_STEPS="400", EM_TIMEOUT="60")
+    rc, log = _finish(proc)
+    assert rc != 0
+    assert out.exists(), log[-3000:]  # rank 0 was in its 60 s gather when torchrun's SIGTERM came
+    job, later = _check_incomplete_job(out, parts)
+    assert job.distributed["gather"].get("cut_short_by_signal") is True
+    assert job.distributed["gather"]["waited_s"] < 30
+    # rank 1 left only a checkpoint: a later merge counts it, but the job is not complete
+    assert later.distributed["ranks_reported"] == [0, 1] and later.distributed["complete"] is False
+    assert later.checkpoint
+
+
+@pytest.mark.slow
+def test_ddp_sigterm_to_rank_zero_leaves_a_job_record_and_parts_to_complete_it(tmp_path, torch_available):
+    proc, out, parts, pids = _ddp(tmp_path, EM_STEPS="2000", EM_SIGNAL_TIMEOUT="1")
+    deadline = time.monotonic() + 30
+    while not (pids / "rank0.ready").exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.kill(int((pids / "rank0").read_text()), 15)  # rank 1 is then blocked in an allreduce
+    rc, log = _finish(proc)
+    assert rc != 0
+    assert out.exists(), log[-3000:]
+    job, later = _check_incomplete_job(out, parts)
+    assert job.status == "interrupted" and "SIGTERM" in (job.error or "")
+    assert 1.0 <= job.distributed["gather"]["waited_s"] < 5
+    assert any("may still be alive" in w and "rank(s) 1" in w for w in job.warnings)  # not called dead
+    # rank 1 finished its own part when torchrun stopped it: merging the parts completes the job
+    assert later.distributed["complete"] is True and later.distributed["missing_ranks"] == []
+    assert later.work["sample"] > job.work["sample"]

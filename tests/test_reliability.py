@@ -463,18 +463,41 @@ def _unwritable(kind: str, tmp_path: Path, monkeypatch) -> Path:
     raise AssertionError(kind)
 
 
-@pytest.mark.parametrize("kind", ["parent-is-a-file", "read-only-dir", "read-only-fs", "disk-full"])
-def test_unwritable_output_keeps_the_record_in_memory(tmp_path, monkeypatch, kind):
-    out = _unwritable(kind, tmp_path, monkeypatch)
+@pytest.mark.parametrize("kind", ["parent-is-a-file", "read-only-dir", "read-only-fs", "out-is-a-folder"])
+def test_unwritable_output_is_saved_to_a_stated_fallback(tmp_path, monkeypatch, kind):
+    if kind == "out-is-a-folder":
+        out = tmp_path / "folder"
+        out.mkdir()
+    else:
+        out = _unwritable(kind, tmp_path, monkeypatch)
+    monkeypatch.setenv("ECOMETER_DIR", str(tmp_path / "fallback"))
     with ecometer.measure("disk", sensors=[ReplaySensor([(0, 25)])], out=out, interval_s=0.01) as m:
         m.add_work(3, "sample")
         time.sleep(0.05)
     rec = m.record
     assert rec.status == "ok" and rec.work == {"sample": 3}
     assert rec.energy_j == pytest.approx(25 * rec.duration_s, rel=1e-6)
-    assert any(w.startswith(f"cannot write record {out}") and "kept in memory" in w for w in rec.warnings)
-    assert any("cannot write checkpoint" in w for w in rec.warnings)
-    assert not out.exists()
+    assert m.asked_path == out and m.path is not None and m.path.parent == tmp_path / "fallback"
+    assert m.save_error and (kind != "parent-is-a-file" or m.save_error == f"{tmp_path / 'file'} is a file, not a folder")
+    saved = load_record(m.path)  # the path the meter gives exists and holds the record, which names both
+    assert saved.work == {"sample": 3} and not saved.checkpoint
+    assert any(str(out) in w and f"saved to {m.path} instead" in w for w in saved.warnings)
+    if kind != "out-is-a-folder":  # a folder as out still lets its checkpoint be written beside it
+        assert any("cannot write checkpoint" in w for w in rec.warnings)
+    assert not out.is_file()
+
+
+def test_record_written_nowhere_is_kept_in_memory_and_claims_no_path(tmp_path, monkeypatch):
+    out = _unwritable("disk-full", tmp_path, monkeypatch)  # every write fails, the fallbacks' too
+    monkeypatch.setenv("ECOMETER_DIR", str(tmp_path / "fallback"))
+    with ecometer.measure("disk", sensors=[ReplaySensor([(0, 25)])], out=out, interval_s=0.01) as m:
+        m.add_work(3, "sample")
+    rec = m.record
+    assert rec.status == "ok" and rec.work == {"sample": 3}
+    assert m.path is None and m.asked_path == out  # never a path that does not exist
+    assert m.save_error == "No space left on device"
+    assert any(w.startswith(f"cannot write record {out}") and "kept in memory only" in w for w in rec.warnings)
+    assert not out.exists() and not list(tmp_path.glob("fallback/*.json"))
 
 
 def test_meta_that_json_cannot_hold_is_saved_anyway(tmp_path):

@@ -89,6 +89,7 @@ class Session:
         self.host_owner = False
         self.sync: Callable[[], None] | None = None
         self.wall_start = time.time()
+        self.hurried = threading.Event()  # a signal came while finishing: gather no longer
 
     @property
     def is_leader(self) -> bool:
@@ -139,24 +140,33 @@ class Session:
             return None
         return FileTransport(self.job.parts_dir, self.meter.safe_name).path(self.info.rank)
 
-    # ---- stop -------------------------------------------------------------------------------
-    def finish(self, run: Run, part: RunRecord, status: str | None) -> RunRecord:
-        """Label this rank's record and save it; the leader gathers and returns the job's record."""
+    def label(self, record: RunRecord) -> None:
+        """Say in ``record`` (a part or a checkpoint of one) which rank of the job it is."""
         members = self.members if self.members != list(range(self.info.world_size)) else None
-        part.distributed = {
+        record.distributed = {
             "role": "rank",
             **self.info.to_dict(),
             "host_sensors": self.host_owner,
             **({"members": members} if members is not None else {}),
         }
+
+    def hurry(self) -> None:
+        """A signal came while finishing: the leader stops waiting and saves what it has."""
+        self.hurried.set()
+
+    # ---- stop -------------------------------------------------------------------------------
+    def finish(self, run: Run, part: RunRecord, status: str | None) -> RunRecord:
+        """Label this rank's record and save it; the leader gathers and returns the job's record."""
+        self.label(part)
         run.save(part, run.path)
         if not self.is_leader:
             self._send(run, part)
             return part
         timeout = self.job.gather_timeout_s
-        if status not in (None, "ok", "failed"):
+        on_signal = status not in (None, "ok", "failed")
+        if on_signal:
             timeout = min(timeout, self.job.signal_gather_timeout_s)
-        job_record = self._gather(part, timeout)
+        job_record = self._gather(part, timeout, on_signal)
         path = record_path(self.meter.out, self.meter.name, suffix="job")
         if path is not None:
             run.path = path
@@ -188,21 +198,32 @@ class Session:
         except (RuntimeError, OSError) as exc:  # a store that went away must not crash the job
             log.warning("rank %s: could not send its record to rank %s: %s", self.info.rank, self.leader, exc)
 
-    def _gather(self, own: RunRecord, timeout_s: float) -> RunRecord:
+    def _gather(self, own: RunRecord, timeout_s: float, on_signal: bool = False) -> RunRecord:
         from ecometer.distributed.merge import merge_records
 
         others = [r for r in self.members if r != self.info.rank]
         transport = self._transport() if others else None
         t0 = time.monotonic()
         received, problems = self._collect(transport, others, timeout_s)
-        extra = {
-            "launcher": self.info.launcher,
-            "gather": {
-                "transport": transport.kind if transport is not None else None,
-                "timeout_s": timeout_s,
-                "waited_s": round(time.monotonic() - t0, 3),
-            },
+        gather: dict[str, Any] = {
+            "transport": transport.kind if transport is not None else None,
+            "timeout_s": timeout_s,
+            "waited_s": round(time.monotonic() - t0, 3),
         }
+        if self.hurried.is_set():
+            gather["cut_short_by_signal"] = True
+            problems.append(
+                "a signal came while rank 0 was gathering the ranks' records: the job's record holds what had arrived "
+                "by then; the ranks' own records (parts=) can be merged later with ecometer.distributed.merge_files"
+            )
+        missing = sorted(set(others) - {r.distributed.get("rank") for r in received if r.distributed})
+        if on_signal and missing and not self.hurried.is_set():
+            problems.append(
+                f"rank 0 was stopped by a signal and waited {timeout_s:g} s (signal_gather_timeout_s) for the other "
+                f"ranks: rank(s) {', '.join(map(str, missing))} may still be alive (e.g. blocked in a collective with "
+                "rank 0) or dead; their own records (parts=) can be merged later with ecometer.distributed.merge_files"
+            )
+        extra = {"launcher": self.info.launcher, "gather": gather}
         merged = merge_records([own, *received], name=self.meter.name, expected_ranks=self.members, extra=extra)
         merged.warnings[0:0] = problems
         for problem in problems:
@@ -221,7 +242,7 @@ class Session:
             return [], []
         problems: list[str] = []
         try:
-            payloads = transport.collect(others, timeout_s)
+            payloads = transport.collect(others, timeout_s, abort=self.hurried)
         except (RuntimeError, OSError) as exc:
             payloads = {}
             problems.append(f"gathering the ranks' records failed: {exc}")

@@ -157,7 +157,7 @@ def _job_summary(
         "world_size": len(expected),
         "ranks_reported": present,
         "missing_ranks": missing,
-        "complete": not missing,
+        "complete": not missing and not any(p.record.checkpoint for p in items),  # a checkpoint is a part cut short
         "scope": items[0].record.scope,
         "nodes": nodes,
         "ranks": [_rank_entry(p) for p in items],
@@ -217,7 +217,8 @@ def _job_warnings(
     if missing:
         warnings.insert(
             0,
-            f"rank(s) {_ranges(missing)} did not report: their energy is not included, so the totals are a lower bound",
+            f"rank(s) {_ranges(missing)} did not report: their energy is not included, so the totals are a lower bound; "
+            "their work is not counted either, so per-work figures are over the ranks that reported",
         )
     for dup in duplicates:
         warnings.append(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -37,7 +38,6 @@ def default_store() -> Any:
         return None
 
 
-
 class StoreTransport:
     """Records through a c10d store: one key per rank and a counter rank 0 polls."""
 
@@ -54,13 +54,14 @@ class StoreTransport:
         self.store.set(self._key(rank), payload)
         self.store.add(f"{self.prefix}/count", 1)
 
-    def collect(self, ranks: list[int], timeout_s: float) -> dict[int, bytes]:
+    def collect(self, ranks: list[int], timeout_s: float, abort: threading.Event | None = None) -> dict[int, bytes]:
+        """The records of ``ranks`` that arrived within ``timeout_s`` (or until ``abort`` is set)."""
         deadline = time.monotonic() + timeout_s
         counter = f"{self.prefix}/count"
         while True:
             if int(self.store.add(counter, 0)) >= len(ranks):
                 break
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or (abort is not None and abort.is_set()):
                 break
             time.sleep(_POLL_S)
         out: dict[int, bytes] = {}
@@ -108,9 +109,12 @@ class FileTransport:
             return False
         return self.since is None or mtime >= self.since
 
-    def collect(self, ranks: list[int], timeout_s: float) -> dict[int, bytes]:
+    def collect(self, ranks: list[int], timeout_s: float, abort: threading.Event | None = None) -> dict[int, bytes]:
+        """The fresh part files of ``ranks`` within ``timeout_s`` (or until ``abort`` is set)."""
         deadline = time.monotonic() + timeout_s
         while not all(self._fresh(r) for r in ranks) and time.monotonic() < deadline:
+            if abort is not None and abort.is_set():
+                break
             time.sleep(_POLL_S)
         out: dict[int, bytes] = {}
         for rank in ranks:

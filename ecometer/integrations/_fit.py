@@ -20,7 +20,7 @@ from typing import Any
 
 from ecometer.errors import InputError
 from ecometer.meter import safe_name
-from ecometer.record import RunRecord
+from ecometer.record import RunRecord, checkpoint_path
 
 log = logging.getLogger("ecometer.integrations")
 
@@ -68,6 +68,17 @@ def _numel(t: Any) -> int:
     return n
 
 
+def unused_record_path(folder: str | os.PathLike[str], stem: str) -> str:
+    """``<folder>/<stem>.json`` for the first fit, then ``<stem>.2.json``, ``<stem>.3.json``...:
+    a path that neither a record nor a checkpoint holds, so a later fit never overwrites an earlier one."""
+    n = 1
+    while True:
+        path = os.path.join(folder, f"{stem}.json" if n == 1 else f"{stem}.{n}.json")
+        if not os.path.lexists(path) and not os.path.lexists(checkpoint_path(path)):
+            return path
+        n += 1
+
+
 class FitMeter:
     """One metered fit: start, phases entered and left across callback events, work, stop."""
 
@@ -108,7 +119,7 @@ class FitMeter:
         use_dist = self.distributed is True or (self.distributed == "auto" and world_size > 1)
         out = self.out
         if out == "auto" and out_dir:
-            out = os.path.join(out_dir, f"ecometer-{safe_name(self.name)}.json")
+            out = unused_record_path(out_dir, f"ecometer-{safe_name(self.name)}")
         meta = dict(self.meter_kwargs.get("meta") or {})
         meta.setdefault("work_counting", TOKEN_COUNTING)
         kwargs = {k: v for k, v in self.meter_kwargs.items() if k != "meta"}

@@ -16,7 +16,9 @@
   ``per_device_train_batch_size x gradient_accumulation_steps`` samples (an estimate, noted);
 * multi-process jobs (``torchrun``, ``accelerate launch``) are metered as one job through
   :func:`~ecometer.measure_distributed` (``distributed="auto"``);
-* the record goes to ``<output_dir>/ecometer-<name>.json`` (``out="auto"``) with the
+* the record goes to ``<output_dir>/ecometer-<name>.json`` (``out="auto"``; a later
+  ``train()`` into the same folder writes ``ecometer-<name>.2.json``, ``.3.json``..., never
+  over an earlier record) with the
   footprint and the assessment when ``site``/``standard`` are given; a summary (energy,
   per-work energy, grade, record path) is appended to ``trainer.state.log_history``.
 

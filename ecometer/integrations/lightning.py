@@ -14,7 +14,8 @@
   the batch is a mapping that has them, padding included), from tensor shapes only;
 * multi-process strategies (DDP, FSDP) are metered as one job through
   :func:`~ecometer.measure_distributed` (``distributed="auto"``);
-* the record goes to ``<default_root_dir>/ecometer-<name>.json`` (``out="auto"``) with the
+* the record goes to ``<default_root_dir>/ecometer-<name>.json`` (``out="auto"``; later fits:
+  ``ecometer-<name>.2.json``..., never over an earlier record) with the
   footprint and assessment when ``site``/``standard`` are given, and its summary is sent to
   the trainer's loggers (``ecometer/energy_j``, ...) from the global-zero process.
 
