@@ -426,9 +426,8 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
         if args.work is not None:
             meter.add_work(args.work, args.work_unit)
         status, error, exit_code = _outcome(command, returncode, start_error, relay.received)
-        before = _identity(meter.path)
         record = meter.stop(status, error=error)
-        saved, problem = _ensure_saved(meter.path, record, before)
+        saved, problem = _where_saved(meter, record)
         from ecometer.report.text import summary
 
         sys.stderr.write(summary(record) + "\n")
@@ -476,75 +475,24 @@ def _outcome(
     return "ok", None, 0
 
 
-def _identity(path: Path | None) -> tuple[int, int, int] | None:
-    """What tells a file just written from the one that was there (a rename makes a new inode)."""
-    try:
-        info = os.stat(path) if path is not None else None
-    except (OSError, ValueError):
-        return None
-    return None if info is None else (info.st_ino, info.st_mtime_ns, info.st_size)
-
-
-def _ensure_saved(asked: Path | None, record: Any, before: Any) -> tuple[Path | None, str | None]:
+def _where_saved(meter: Any, record: Any) -> tuple[Path | None, str | None]:
     """Where the record is, and the problem when that is not where it was asked to be.
 
-    The meter saves the record itself; if that failed (full disk, read-only, a folder in the
-    way...), it is tried once more at ``asked`` (space may have been freed), then saved to
-    the fallback folders, and the stale checkpoint next to ``asked`` is removed.
+    The meter saves it itself and, when the asked path cannot be written (full disk,
+    read-only, a file in the way, a folder), to a fallback place (:meth:`ecometer.run.Run.save`);
+    if it could be written nowhere, its JSON is printed on stderr.
     """
-    from ecometer.record import checkpoint_path
-
-    if asked is None:
-        return None, None
-    after = _identity(asked)
-    if after is not None and after != before and asked.is_file():
-        return asked, None
-    try:
-        record.save(asked)
-        return asked, None
-    except Exception as exc:  # noqa: BLE001 - any failure to write leads to the fallback
-        reason = _reason(exc, asked)
+    asked, saved = meter.asked_path, meter.path
+    if asked is None or meter.save_error is None:
+        return saved, None
+    if saved is not None:
+        return saved, f"cannot write the record to {asked} ({meter.save_error}); saved it to {saved} instead"
     record.warnings[:] = [w for w in record.warnings if not w.startswith(f"cannot write record {asked}")]
-    tried = []
-    for candidate in _fallback_paths(record.name, asked):
-        note = f"the record could not be written to {asked} ({reason}); it was saved to {candidate} instead"
-        record.warnings.append(note)
-        try:
-            record.save(candidate)
-        except Exception as exc:  # noqa: BLE001 - try the next place
-            record.warnings.pop()
-            tried.append(f"{candidate} ({_reason(exc, candidate)})")
-            continue
-        try:
-            checkpoint_path(asked).unlink(missing_ok=True)
-        except OSError:
-            pass
-        return candidate, f"cannot write the record to {asked} ({reason}); saved it to {candidate} instead"
     sys.stderr.write(record.to_json() + "\n")
     return None, (
-        f"cannot write the record to {asked} ({reason}) nor to {'; '.join(tried)}; "
+        f"cannot write the record to {asked} ({meter.save_error}) nor to a fallback folder; "
         "its JSON is printed above on stderr"
     )
-
-
-def _fallback_paths(name: str, asked: Path) -> list[Path]:
-    """$ECOMETER_DIR (default ecometer-runs/) and ecometer-runs/ in the temporary folder."""
-    from ecometer.meter import record_path
-
-    auto = record_path("auto", name, suffix=str(os.getpid()))
-    assert auto is not None
-    places = [Path(os.path.abspath(p)) for p in (auto, Path(tempfile.gettempdir()) / "ecometer-runs" / auto.name)]
-    return [p for p in places if p != Path(os.path.abspath(asked))]
-
-
-def _reason(exc: BaseException, path: Path) -> str:
-    """Why ``path`` could not be written, in words (a file in the way is named)."""
-    for folder in Path(os.path.abspath(path)).parents:
-        if folder.exists():
-            if not folder.is_dir():
-                return f"{folder} is a file, not a folder"
-            break
-    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
 def _linger(exporter: Any, seconds: float, relay: Any) -> None:
