@@ -174,3 +174,13 @@ def test_write_atomic_writes_text_and_bytes_and_keeps_a_symlink(tmp_path):
     assert write_atomic(link, b"\x89PNG new") == link
     assert link.is_symlink() and real.read_bytes() == b"\x89PNG new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "link.png", "real.png"]
+
+
+def test_demo_on_a_read_only_disk(disk, capsys):
+    """``ecometer demo`` measures, then cannot write its record and report: one line, exit 2."""
+    disk.read_only()
+    out = disk.root / "demo"
+    assert main(["demo", "--seconds", "0.5", "--no-gpu", "--out", str(out)]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # the meter's own warnings come first
+    assert last == f"ecometer demo: error: cannot write the demo to {out}: {READ_ONLY}"
+    assert disk.files() == set()
