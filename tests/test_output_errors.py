@@ -139,6 +139,10 @@ def test_every_writing_command_on_a_full_or_read_only_disk(disk, runs, capsys, f
         assert {p: p.read_bytes() for p in previous} == previous  # every previous file, untouched
         assert disk.files() == before  # and no temporary file left behind
     assert load_record(disk.root / "rec.json").assessment is None
+    if fault == "full":  # a corpus folder that did not exist is not left behind, empty
+        assert main(["corpus", "import", "ai-energy-score-2025-02", "--out", str(disk.root / "new")]) == 2
+        _one_line(capsys, f"cannot write the corpus to {disk.root / 'new' / 'entries.jsonl'}: {FULL}")
+        assert not (disk.root / "new").exists()
 
 
 def test_space_freed_then_the_same_commands_write(disk, runs, capsys):

@@ -156,12 +156,17 @@ def run(args: argparse.Namespace) -> int:
         "spec": spec.to_dict()["entry"],
     }
     meta = f"corpus imported by ecometer from {len(paths)} table(s), {len(entries)} rows; tables SHA-256 {digest}"
-    target = out / ENTRIES_FILE
+    target, made = out / ENTRIES_FILE, not out.exists()
     try:  # each file atomically: a full or read-only disk keeps the previous one
         write_entries(target, entries, header)
         target = out / "corpus.toml"
         write_atomic(target, to_toml(spec.to_dict(), header=meta))
     except OSError as exc:
+        if made:  # no empty folder left behind (rmdir refuses one that is not empty)
+            try:
+                out.rmdir()
+            except OSError:
+                pass
         raise output_error(target, exc, "write the corpus to") from None
     sys.stdout.write(
         f"wrote {out / ENTRIES_FILE}: {len(entries)} entries from {len(paths)} table(s) "
