@@ -868,16 +868,20 @@ def _umask() -> int:
     return mask
 
 
-def write_atomic(target: Path, text: str, *, durable: bool = False) -> None:
-    """Write ``text`` to ``target`` via a temporary file in the same folder and a rename.
+def write_atomic(target: str | os.PathLike[str], data: str | bytes, *, durable: bool = False) -> Path:
+    """Write ``data`` (text, written as UTF-8, or bytes) to ``target`` via a temporary file in the
+    same folder and a rename; returns the path. The one atomic writer (records, standards, charts).
 
     Readers see the old content or the new, never a part. ``durable`` also flushes the file
     to the disk before the rename (fsync: the content survives a crash of the machine, not
     only of the process; it costs milliseconds, too much for frequent checkpoints). A symlink is followed: the file it
     points to is replaced and the link stays. A new file gets the mode the umask gives
     (``0o666 & ~umask``, like any file the user creates); an existing one keeps its mode.
+    A failure (a full disk, a read-only folder, a file where the folder should be) raises
+    ``OSError`` and leaves ``target`` as it was, with no temporary file left behind.
     """
-    target = Path(target)
+    asked = Path(target)
+    target = asked
     if target.is_symlink():
         target = Path(os.path.realpath(target))
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -885,10 +889,11 @@ def write_atomic(target: Path, text: str, *, durable: bool = False) -> None:
         mode = stat.S_IMODE(os.stat(target).st_mode)
     except FileNotFoundError:
         mode = 0o666 & ~_umask()
+    payload = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
             if durable:
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -900,6 +905,7 @@ def write_atomic(target: Path, text: str, *, durable: bool = False) -> None:
         except OSError:
             pass
         raise
+    return asked
 
 
 def checkpoint_path(path: str | os.PathLike[str]) -> Path:

@@ -22,7 +22,7 @@ from test_report_helpers import letter_assessment, make_record
 
 from ecometer.cli import main
 from ecometer.errors import UsageError
-from ecometer.record import load_record
+from ecometer.record import load_record, write_atomic
 from ecometer.report import charts, style
 from ecometer.report import run_comparison as compare
 from ecometer.report.figures import component_energy, data_problems, headline
@@ -233,12 +233,12 @@ def test_a_full_disk_leaves_no_truncated_chart(tmp_path, monkeypatch, capsys):
     assert left == []  # no 0-byte PNG, no temporary file
 
 
-def test_write_bytes_atomic_keeps_the_target_on_failure(tmp_path, monkeypatch):
+def test_write_atomic_keeps_the_chart_on_failure(tmp_path, monkeypatch):
     target = tmp_path / "chart.png"
     target.write_bytes(b"before")
     _disk_full(monkeypatch)
     with pytest.raises(OSError):
-        style.write_bytes_atomic(target, b"after")
+        write_atomic(target, b"after")
     assert target.read_bytes() == b"before" and list(tmp_path.iterdir()) == [target]
 
 

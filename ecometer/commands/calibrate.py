@@ -88,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ecometer.record import write_atomic
+    from ecometer.report.style import output_error
     from ecometer.standards import calibrate
 
     records = load_corpus(args)
@@ -124,7 +125,10 @@ def run(args: argparse.Namespace) -> int:
 
     text = to_toml(std.to_dict(), header=header)
     if args.out:
-        write_atomic(Path(args.out), text)
+        try:
+            write_atomic(Path(args.out), text)
+        except OSError as exc:  # a full or read-only disk, a folder in the way: the old file is kept
+            raise output_error(args.out, exc, "write the standard to") from None
         classes = f", {len(std.classes)} classes" if std.classes else ""
         sys.stdout.write(
             f"wrote {args.out}: {std.name} {std.version}, {cal.get('metric')} in {len(std.grades)} "

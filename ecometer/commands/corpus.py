@@ -131,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ecometer.errors import UsageError
     from ecometer.record import write_atomic
+    from ecometer.report.style import output_error
     from ecometer.standards.corpus import ENTRIES_FILE, write_entries
     from ecometer.standards.tables import builtin_specs, file_sha256, import_tables, spec_files, table_files
     from ecometer.standards.writer import to_toml
@@ -147,7 +148,6 @@ def run(args: argparse.Namespace) -> int:
     paths = table_files([Path(t) for t in tables]) if tables else spec_files(spec)
     entries = import_tables(paths, spec)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     digest = file_sha256(paths)
     header = {
         "source": spec.source,
@@ -155,9 +155,19 @@ def run(args: argparse.Namespace) -> int:
         "tables_sha256": digest,
         "spec": spec.to_dict()["entry"],
     }
-    write_entries(out / ENTRIES_FILE, entries, header)
     meta = f"corpus imported by ecometer from {len(paths)} table(s), {len(entries)} rows; tables SHA-256 {digest}"
-    write_atomic(out / "corpus.toml", to_toml(spec.to_dict(), header=meta))
+    target, made = out / ENTRIES_FILE, not out.exists()
+    try:  # each file atomically: a full or read-only disk keeps the previous one
+        write_entries(target, entries, header)
+        target = out / "corpus.toml"
+        write_atomic(target, to_toml(spec.to_dict(), header=meta))
+    except OSError as exc:
+        if made:  # no empty folder left behind (rmdir refuses one that is not empty)
+            try:
+                out.rmdir()
+            except OSError:
+                pass
+        raise output_error(target, exc, "write the corpus to") from None
     sys.stdout.write(
         f"wrote {out / ENTRIES_FILE}: {len(entries)} entries from {len(paths)} table(s) "
         f"({spec.source_text}); import spec in {out / 'corpus.toml'}\n"

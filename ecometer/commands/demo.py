@@ -109,8 +109,13 @@ def run(args: argparse.Namespace) -> int:
     record = meter.record
     for result in results:
         record.meta[f"{result.name}_seconds"] = round(result.seconds, 3)
-    record.save(out / "record.json")
-    files = write_report(record, out)
+    from ecometer.report.style import output_error
+
+    try:
+        record.save(out / "record.json")
+        files = write_report(record, out)
+    except OSError as exc:  # a full or read-only disk, a file where the folder should be
+        raise output_error(out, exc, "write the demo to") from None
     lines = [summary(record), "", f"record: {out / 'record.json'}", f"report: {files.html}"]
     lines += [f"  {name}: {path}" for name, path in files.pngs.items()]
     sys.stdout.write("\n".join(lines) + "\n")

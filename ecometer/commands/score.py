@@ -77,9 +77,14 @@ def run(args: argparse.Namespace) -> int:
                 f"--attach stores assessments in record files; {len(entries)} input(s) are corpus entries "
                 f"or table rows ({entries[0]} ...): score them without --attach"
             )
+        from ecometer.report.style import output_error
+
         for p, rec, a in results:
             rec.attach("assessment", a)
-            rec.save(p)
+            try:
+                rec.save(p)
+            except OSError as exc:  # a full or read-only disk: the record file is kept as it was
+                raise output_error(p, exc, "attach the assessment to") from None
     if args.json:
         data = [a.to_dict() for _, _, a in results]
         sys.stdout.write(json.dumps(data[0] if len(data) == 1 else data, indent=1) + "\n")

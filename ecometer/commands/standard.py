@@ -151,7 +151,14 @@ def _sensitivity(args: argparse.Namespace) -> int:
     result = sensitivity(records, std, proposed, metric=args.metric, class_name=args.class_name)
     chart = None
     if args.chart:
-        chart = sensitivity_chart(records, std, args.metric, args.chart, proposed=proposed, class_name=args.class_name)
+        from ecometer.report.style import output_error
+
+        try:
+            chart = sensitivity_chart(
+                records, std, args.metric, args.chart, proposed=proposed, class_name=args.class_name
+            )
+        except OSError as exc:  # a full or read-only disk: the old chart is kept (written atomically)
+            raise output_error(args.chart, exc, "write the chart to") from None
     if args.json:
         data = result.to_dict()
         data["chart"] = str(chart) if chart else None

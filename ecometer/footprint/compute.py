@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -230,22 +229,29 @@ def _energy(d: Draws, record: Any, energy_kwh: Any, energy_j: Any) -> tuple[Valu
             for key, comp in comps.items():
                 energy = energy + d.input(f"energy:{key}", _centred(comp.uncertainty, comp.energy_j), f"{key} energy")
             it_energy = d.estimate(energy, "IT energy, sum of the record's components")
-            _check_energy("record", energy.a[:3], f"{central!r} J")  # central, every low, every high
+            low, high = float(energy.a[1]), float(energy.a[2])  # every input at its low / its high
+            _check_energy("record", low, float(energy.a[0]), high, f"{central!r} J")
         else:  # the record's total (the envelope's input, as in earlier versions)
             unc = record.energy_uncertainty
             it_energy = unc if unc.central == central else Estimate(central, min(unc.low, central), max(unc.high, central))
-            _check_energy("record", (it_energy.low, central, it_energy.high), f"{central!r} J")
+            _check_energy("record", it_energy.low, central, it_energy.high, f"{central!r} J")
             energy = d.input("energy", it_energy, "IT energy")
     else:
         name = "energy_kwh" if energy_kwh is not None else "energy_j"
         raw = energy_kwh if energy_kwh is not None else energy_j
+        scale = J_PER_KWH if name == "energy_kwh" else 1.0
+        if not isinstance(raw, (dict, Estimate)) and all(hasattr(raw, a) for a in ("central", "low", "high")):
+            try:  # an object with bounds: Estimate() would reorder inverted bounds, so check them as given
+                given_bounds = [float(getattr(raw, a)) * scale for a in ("low", "central", "high")]
+            except (TypeError, ValueError):
+                raise FootprintError(f"footprint(): {name} {raw!r}: expected numbers for central, low and high") from None
+            _check_energy(name, *given_bounds, repr(raw))
         try:
             it_energy = Estimate.coerce(raw, name=name)
         except RecordError as exc:
             raise FootprintError(f"footprint(): {exc}") from None
-        if name == "energy_kwh":
-            it_energy = it_energy.scaled(J_PER_KWH)
-        _check_energy(name, (it_energy.low, it_energy.central, it_energy.high), repr(raw))
+        it_energy = it_energy.scaled(scale) if scale != 1.0 else it_energy
+        _check_energy(name, it_energy.low, it_energy.central, it_energy.high, repr(raw))
         energy = d.input("energy", it_energy, "IT energy")
         source = "user"
     entry = Assumption.of("it_energy_j", it_energy, "J", source, note="IT energy (before PUE)")
@@ -260,10 +266,20 @@ def _centred(unc: Estimate, central: float) -> Estimate:
     return unc.replace(central=central, low=unc.low + shift, high=unc.high + shift)
 
 
-def _check_energy(name: str, parts: Iterable[float], shown: str) -> None:
-    for part in parts:
-        if not math.isfinite(part) or part < 0:
-            raise FootprintError(f"footprint(): {name} energy {shown}: expected a finite number >= 0")
+def _check_energy(name: str, low: float, central: float, high: float, shown: str) -> None:
+    """IT energy (J) must be finite and >= 0 at its central value and both bounds, in that order."""
+    for label, value in (("central value", central), ("low bound", low), ("high bound", high)):
+        if not math.isfinite(value):
+            raise FootprintError(f"footprint(): {name} energy {shown}: its {label} is {value!r}; expected a finite number")
+        if value < 0:
+            raise FootprintError(
+                f"footprint(): {name} energy {shown}: its {label} is negative ({value:g} J); expected >= 0"
+            )
+    if not low <= central <= high:
+        raise FootprintError(
+            f"footprint(): {name} energy {shown}: its uncertainty is inverted (low {low:g} J, central {central:g} J, "
+            f"high {high:g} J); expected low <= central <= high"
+        )
 
 
 def footprint(

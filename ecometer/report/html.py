@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ecometer.quantities import estimate, footprint_data
-from ecometer.record import RunRecord
+from ecometer.record import RunRecord, write_atomic
 from ecometer.report import charts, label
 from ecometer.report.figures import (
     QuantityValue,
@@ -32,7 +32,7 @@ from ecometer.report.figures import (
     work_unit,
 )
 from ecometer.report.grades import GradeView, grade_view, probability_text
-from ecometer.report.style import grade_colour, text_colour_on, write_bytes_atomic
+from ecometer.report.style import grade_colour, text_colour_on
 from ecometer.report.text import interval_text, relative, value_text
 from ecometer.units import count, fmt, number
 
@@ -131,8 +131,8 @@ def write_report(record: RunRecord, out_dir: str | Path) -> ReportFiles:
     images = render_charts(record)
     files = ReportFiles(html=target / "report.html")
     for name, data in images.items():  # each file atomically: a full disk leaves no truncated PNG
-        files.pngs[name] = write_bytes_atomic(target / f"{name}.png", data)
-    write_bytes_atomic(files.html, render_html(record, images).encode("utf-8"))
+        files.pngs[name] = write_atomic(target / f"{name}.png", data)
+    write_atomic(files.html, render_html(record, images).encode("utf-8"))
     log.debug("report written to %s", target)
     return files
 

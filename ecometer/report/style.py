@@ -9,7 +9,7 @@ Every chart is a :data:`Figure` (``style.Figure``, a matplotlib ``Figure`` made 
 use), the one place text reaches matplotlib's renderer: before it is drawn, every ``$`` in
 its text is escaped (:func:`escape_figure_text`), so a run name or grade label such as
 ``$\\frac{1}{$`` is shown as written instead of being parsed as mathtext; and a file is
-written atomically (temporary file and rename, :func:`write_bytes_atomic`), so a full disk
+written atomically (temporary file and rename, :func:`ecometer.record.write_atomic`), so a full disk
 leaves the previous file or none, never a truncated PNG.
 """
 
@@ -18,9 +18,10 @@ from __future__ import annotations
 import io
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from ecometer.record import write_atomic
 
 #: component -> colour, identical on every chart
 COMPONENT_COLOURS = {"gpu": "#7b3294", "cpu": "#e66101", "dram": "#b8860b"}
@@ -120,29 +121,6 @@ def escape_figure_text(fig: Any) -> None:
                     formatter.seq = [escape_math(str(x)) for x in formatter.seq]
 
 
-def write_bytes_atomic(target: str | Path, data: bytes, mode: int = 0o644) -> Path:
-    """Write ``data`` to ``target`` via a temporary file in the same folder and a rename.
-
-    A failure (a full disk, a read-only folder) raises ``OSError`` and leaves ``target`` as it
-    was. The file gets ``mode`` (charts are meant to be shared; the temporary file was private).
-    """
-    path = Path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
-
-
 def output_error(path: str | Path, exc: OSError, what: str = "write") -> Exception:
     """A one-line :class:`~ecometer.errors.UsageError` for an output that could not be written."""
     from ecometer.errors import UsageError
@@ -174,7 +152,7 @@ def _figure_class() -> Any:
                 kwargs.setdefault("format", target.suffix.lstrip(".").lower() or "png")
                 buf = io.BytesIO()
                 super().savefig(buf, *args, **kwargs)
-                write_bytes_atomic(target, buf.getvalue())
+                write_atomic(target, buf.getvalue())
                 return None
 
         _FIGURE_CLASS = Figure
@@ -216,5 +194,5 @@ def save(fig: Any, path: str | Path | None) -> bytes:
     """PNG bytes of ``fig``, also written (atomically) to ``path`` when given."""
     data = png_bytes(fig)
     if path is not None:
-        write_bytes_atomic(path, data)
+        write_atomic(path, data)
     return data
