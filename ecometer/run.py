@@ -37,6 +37,7 @@ log = logging.getLogger("ecometer.meter")
 
 _CHECKPOINT_COST_FACTOR = 200.0  # checkpoint interval >= 200 x its cost (<= 0.5 % of a core)
 _MAX_WORK_PER_CALL = 1e15
+MAX_FORECASTS = 64  # forecasts a record keeps (thinned evenly over the run beyond that)
 _announced: set[tuple[str, ...]] = set()  # what was said about modelled sources, once per process
 _announced_lock = threading.Lock()
 
@@ -123,6 +124,7 @@ class Run:
         self.state = "starting"  # -> running -> stopping -> stopped
         self.forked = False  # set by ecometer.lifecycle in a forked child: the run goes inert
         self.record: RunRecord | None = None
+        self.forecasts: list[dict[str, Any]] = []  # forecasts made on this run (Meter.forecast), thinned
         self.part: RunRecord | None = None  # this process's own record (the job's differs when gathered)
         self.path: Path | None = None
         self.sampler: Sampler | None = None
@@ -253,6 +255,7 @@ class Run:
 
     def _finalise(self, record: RunRecord, path: Path | None) -> RunRecord:
         """The meter's ``finish`` hook (footprint, assessment: the face's), then saved to ``path``."""
+        record.forecasts = list(self.forecasts)
         if self.meter.finish is not None:
             for problem in self.meter.finish(record):
                 self.warn(problem)
@@ -319,6 +322,20 @@ class Run:
         with self.lock:
             self.work[unit] = self.work.get(unit, 0.0) + value
             self.phases.add_work(unit, value)
+            self.timeline.add_work(unit, self.clock(), value)  # the pace over time, for forecasts
+
+    def checkpoint_record(self) -> RunRecord:
+        """The record of the run so far (as a checkpoint has it), built under the run's lock."""
+        with self.lock:
+            return build_record(self, self.clock(), "running", final=False)
+
+    def keep_forecast(self, entry: dict[str, Any]) -> None:
+        """Keep a forecast for the record; beyond :data:`MAX_FORECASTS`, every second older one is dropped
+        (the first and the latest always kept), so a long job keeps forecasts spread over its course."""
+        with self.lock:
+            self.forecasts.append(entry)
+            if len(self.forecasts) > MAX_FORECASTS:
+                self.forecasts[1:-1] = self.forecasts[1:-1][1::2]
 
     @staticmethod
     def not_running(name: str) -> None:
@@ -409,8 +426,8 @@ class Run:
         if self.path is None or self._checkpoint_failed or not self.running:
             return
         try:
-            with self.lock:
-                record = build_record(self, self.clock(), "running", final=False)
+            record = self.checkpoint_record()
+            record.forecasts = list(self.forecasts)
             write_atomic(checkpoint_path(self.path), record.to_json(indent=None))
         except Exception as exc:  # noqa: BLE001 - a full disk or odd path must not crash the job
             self._checkpoint_failed = True
