@@ -264,7 +264,7 @@ class Meter:
             raise UsageError(f"meter {self.name!r} is not running: forecast() needs a started meter")
         from ecometer.forecast import forecast_run  # a face-level module: imported only when asked
 
-        record = run.checkpoint_record()
+        record = run.checkpoint_record(fresh=True)
         fc = forecast_run(
             record,
             total_work=total_work,

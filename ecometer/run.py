@@ -125,6 +125,7 @@ class Run:
         self.forked = False  # set by ecometer.lifecycle in a forked child: the run goes inert
         self.record: RunRecord | None = None
         self.forecasts: list[dict[str, Any]] = []  # forecasts made on this run (Meter.forecast), thinned
+        self._forecasts_made, self._forecast_stride = 0, 1
         self.part: RunRecord | None = None  # this process's own record (the job's differs when gathered)
         self.path: Path | None = None
         self.sampler: Sampler | None = None
@@ -324,18 +325,30 @@ class Run:
             self.phases.add_work(unit, value)
             self.timeline.add_work(unit, self.clock(), value)  # the pace over time, for forecasts
 
-    def checkpoint_record(self) -> RunRecord:
-        """The record of the run so far (as a checkpoint has it), built under the run's lock."""
+    def checkpoint_record(self, fresh: bool = False) -> RunRecord:
+        """The record of the run so far (as a checkpoint has it), built under the run's lock.
+
+        ``fresh``: read the counters first, so that the timeline holds every joule up to now
+        (between counter readings a counter's energy reaches the timeline late).
+        """
+        if fresh:
+            self.tick(self.clock(), counters=True, bounded=True)
         with self.lock:
             return build_record(self, self.clock(), "running", final=False)
 
     def keep_forecast(self, entry: dict[str, Any]) -> None:
-        """Keep a forecast for the record; beyond :data:`MAX_FORECASTS`, every second older one is dropped
-        (the first and the latest always kept), so a long job keeps forecasts spread over its course."""
+        """Keep a forecast for the record (numbered in ``entry["number"]``, from 0). Beyond
+        :data:`MAX_FORECASTS` only every ``2**k``-th is kept, and the latest, so a long job keeps
+        forecasts spread evenly over its course."""
         with self.lock:
-            self.forecasts.append(entry)
+            n = self._forecasts_made
+            self._forecasts_made += 1
+            if self.forecasts and self.forecasts[-1]["number"] % self._forecast_stride:
+                self.forecasts.pop()  # the previous latest, off the stride
+            self.forecasts.append({"number": n, **entry})
             if len(self.forecasts) > MAX_FORECASTS:
-                self.forecasts[1:-1] = self.forecasts[1:-1][1::2]
+                self._forecast_stride *= 2
+                self.forecasts = [f for f in self.forecasts if f["number"] % self._forecast_stride == 0 or f["number"] == n]
 
     @staticmethod
     def not_running(name: str) -> None:

@@ -90,8 +90,9 @@ class LiveForecast:
         return self.latest
 
     def status(self) -> str:
-        """The forecast for a live status line: the energy range and the time left, or why there is none."""
-        fc = self.get()
+        """The latest forecast (not remade) for a live status line: the energy range and the time left,
+        or why there is none."""
+        fc = self.latest
         if self.error is not None:
             return f"no forecast: {_short(self.error.removeprefix('forecast: '))}"
         if fc is None:

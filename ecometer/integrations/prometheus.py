@@ -18,7 +18,18 @@ metric                                                    type     unit
 ``ecometer_work_total{unit}``                             counter  work units counted
 ``ecometer_water_litres_total{kind="onsite"|"offsite"}``  counter  L, when the meter has a site
 ``ecometer_carbon_grams_total``                           counter  g CO2e, when the site has a grid
+``ecometer_forecast_ready``                               gauge    1 when a forecast is ready
+``ecometer_forecast_energy_joules{bound}``                gauge    J at the job's end
+``ecometer_forecast_seconds{bound}``                      gauge    s, the job's duration
+``ecometer_forecast_water_litres{scope,bound}``           gauge    L, when the meter has a site
+``ecometer_forecast_carbon_grams{bound}``                 gauge    g CO2e, when the site has a grid
+``ecometer_forecast_observed_ratio``                      gauge    fraction of the job seen
+``ecometer_forecast_coverage_ratio``                      gauge    the intervals' coverage
 ========================================================  =======  =========================
+
+The forecast gauges (``bound`` is ``central``, ``low`` or ``high``) are served when the
+exporter is given the job's total (``serve(meter, total_work=N)``, ``ecometer run
+--prometheus ... --total-work N``).
 
 Energy counters never go backwards (a live estimate corrected down by the next counter
 reading is held until the measurement catches up), so ``rate()`` stays meaningful. Water
@@ -142,10 +153,13 @@ class MetricsState:
             log.warning("water and carbon are not exported: the footprint failed (%s)", exc)
 
 
-def render(meter: Any, state: MetricsState | None = None, labels: Mapping[str, str] | None = None) -> str:
+def render(
+    meter: Any, state: MetricsState | None = None, labels: Mapping[str, str] | None = None, forecast: Any = None
+) -> str:
     """The meter's metrics in the text exposition format 0.0.4.
 
-    ``labels`` are added to ``ecometer_run_info`` (e.g. ``{"job": "pretrain", "node": "n17"}``).
+    ``labels`` are added to ``ecometer_run_info`` (e.g. ``{"job": "pretrain", "node": "n17"}``);
+    ``forecast`` (a :class:`~ecometer.forecast.live.LiveForecast`) adds the forecast gauges.
     """
     state = state or MetricsState()
     running = bool(getattr(meter, "running", False))
@@ -196,6 +210,8 @@ def render(meter: Any, state: MetricsState | None = None, labels: Mapping[str, s
     site = getattr(meter, "site", None)
     if site is not None and (running or record is not None):
         families.extend(_impact(site, total_j, state))
+    if forecast is not None:
+        families.extend(forecast_families(forecast.get()))
     lines: list[str] = []
     for family in families:
         lines.extend(family.lines())
@@ -226,6 +242,40 @@ def _impact(site: Any, energy_j: float, state: MetricsState) -> list[_Family]:
         family = families.setdefault(name, _Family(name, "counter", _FOOTPRINT_HELP[name]))
         family.add(state.monotonic((q.name,), float(value)), **dict(labels))
     return list(families.values())
+
+
+# ---- forecast gauges ----------------------------------------------------------------------------
+FORECAST_EVERY_S = 10.0  #: the exporter's forecast is remade at most this often (each costs 15-40 ms)
+
+
+def forecast_families(fc: Any) -> list[_Family]:
+    """Gauges of a forecast of the job's end (``fc`` None or not ready: ``ecometer_forecast_ready 0`` only)."""
+    ready = _Family("ecometer_forecast_ready", "gauge", "Whether a forecast of the job's end is ready (1) or not (0).")
+    ready.add(1.0 if fc is not None and fc.ready else 0.0)
+    if fc is None or not fc.ready:
+        return [ready]
+    gauges = [
+        ("ecometer_forecast_energy_joules", "IT energy at the job's end (J), with its interval.", fc.energy_j, {}),
+        ("ecometer_forecast_seconds", "The job's duration (s), with its interval.", fc.duration_s, {}),
+        ("ecometer_forecast_water_litres", "Water consumed by the job's end (L).", fc.water_onsite_l, {"scope": "onsite"}),
+        ("ecometer_forecast_water_litres", "", fc.water_offsite_l, {"scope": "offsite"}),
+        ("ecometer_forecast_carbon_grams", "Carbon emitted by the job's end (g CO2e).", fc.carbon_g, {}),
+    ]
+    out = [ready]
+    families: dict[str, _Family] = {}
+    for name, help_text, figure, labels in gauges:
+        if figure is None:
+            continue
+        if name not in families:
+            families[name] = _Family(name, "gauge", help_text)
+            out.append(families[name])
+        for bound, value in (("central", figure.central), ("low", figure.low), ("high", figure.high)):
+            families[name].add(float(value), **labels, bound=bound)
+    observed = _Family("ecometer_forecast_observed_ratio", "gauge", "Fraction of the job the forecast rests on.")
+    observed.add(float(fc.basis.get("observed_fraction", 0.0)))
+    coverage = _Family("ecometer_forecast_coverage_ratio", "gauge", "Probability the forecast's intervals claim.")
+    coverage.add(float(fc.coverage))
+    return [*out, observed, coverage]
 
 
 # ---- the HTTP server ---------------------------------------------------------------------------
@@ -304,7 +354,9 @@ class _Handler(BaseHTTPRequestHandler):
 class Exporter:
     """A running metrics endpoint; :meth:`close` stops it. Also a context manager."""
 
-    def __init__(self, meter: Any, host: str, port: int, labels: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, meter: Any, host: str, port: int, labels: Mapping[str, str] | None = None, total: Any = None
+    ) -> None:
         for key in labels or {}:
             if not _LABEL_NAME.match(key) or key.startswith("__"):
                 raise InputError(
@@ -312,6 +364,7 @@ class Exporter:
                 )
         self.meter = meter
         self.labels = dict(labels or {})
+        self.forecast = _live_forecast(meter, total or {})
         self.state = MetricsState()
         self.scrapes = 0
         self.final_scrapes = 0  # scrapes that served a stopped meter's final record
@@ -343,7 +396,7 @@ class Exporter:
     def render(self) -> str:
         t0 = time.perf_counter()
         final = not getattr(self.meter, "running", False) and getattr(self.meter, "record", None) is not None
-        text = render(self.meter, self.state, self.labels)
+        text = render(self.meter, self.state, self.labels, self.forecast)
         self.render_s += time.perf_counter() - t0
         self.scrapes += 1
         self.final_scrapes += final
@@ -363,7 +416,14 @@ class Exporter:
 
 
 def serve(
-    meter: Any, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, labels: Mapping[str, str] | None = None
+    meter: Any,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    *,
+    labels: Mapping[str, str] | None = None,
+    total_work: float | None = None,
+    total_s: float | None = None,
+    unit: str | None = None,
 ) -> Exporter:
     """Serve ``meter``'s live metrics at ``http://host:port/metrics`` from a daemon thread.
 
@@ -371,8 +431,23 @@ def serve(
     must be passed explicitly and logs a warning. ``port=0`` picks a free port (see
     :attr:`Exporter.port`). Works before the meter starts (``ecometer_up 0``) and after it
     stops (the record's final figures).
+
+    ``total_work`` (of ``unit``) or ``total_s``: the whole job; the exporter then serves
+    forecast gauges (``ecometer_forecast_*``), the forecast remade at most every
+    :data:`FORECAST_EVERY_S` seconds.
     """
-    return Exporter(meter, host, port, labels)
+    total = {k: v for k, v in (("total_work", total_work), ("total_s", total_s)) if v is not None}
+    if total and unit is not None:
+        total["unit"] = unit
+    return Exporter(meter, host, port, labels, total)
+
+
+def _live_forecast(meter: Any, total: dict[str, Any]) -> Any:
+    if not total:
+        return None
+    from ecometer.forecast.live import LiveForecast  # imports numpy: only when a total is given
+
+    return LiveForecast(meter, every_s=FORECAST_EVERY_S, **total)
 
 
 __all__ = ["Exporter", "MetricsState", "escape_label", "format_value", "parse_address", "render", "serve"]
