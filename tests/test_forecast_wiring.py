@@ -432,3 +432,27 @@ def test_exporter_serves_forecast_gauges_when_given_a_total():
     assert "ecometer_forecast" not in render(m)  # no total: no forecast gauges
     m.stop()
     assert [f.name for f in forecast_families(None)] == ["ecometer_forecast_ready"]
+
+
+# ---- forecasts against the outcome ------------------------------------------------------------
+def test_kept_forecasts_are_compared_with_the_outcome(tmp_path, capsys):
+    clock = Clock()
+    m = replay_meter(clock, out=tmp_path / "job.json").start()
+    run_steps(m, clock, [(6.0, 12), (24.0, 240)])  # the warm-up of the test above
+    m.forecast(500, unit="step")  # the run will end at 500 steps
+    m.forecast(400, unit="step")  # a total the run will not end at
+    run_steps(m, clock, [(24.8, 248)])
+    rec = m.stop()
+    assert rec.work["step"] == 500
+    from ecometer.forecast.outcome import compare
+
+    rows = compare(rec)
+    assert [r["reached"] for r in rows] == [True, False]
+    assert rows[0]["inside"] and rows[0]["error"] == pytest.approx(0.0, abs=2e-3)
+    assert rows[0]["made_at_fraction"] == pytest.approx(252 / 500)
+    assert rows[1]["error"] < -0.1 and not rows[1]["inside"]
+    assert main(["forecast", str(tmp_path / "job.json"), "--kept"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("forecast at 30.0 s (50.4% of the job): 5.48 kJ") and "inside its 90% interval" in out[0]
+    assert "the run did not end at the forecast's total" in out[1]
+    assert main(["forecast", str(tmp_path / "job.json"), "--kept", "--total-work", "5"]) == 2
