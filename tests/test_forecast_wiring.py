@@ -338,7 +338,10 @@ def test_live_forecast_is_remade_at_most_every_interval_and_says_why_not():
     run_steps(m, clock, [(0.3, 3)])
     fc = live.get()
     assert live.made == 2 and fc.ready
-    assert live.status().startswith("forecast 30.0 kJ") and "ends in" in live.status()
+    assert live.status().startswith("forecast 30.0 kJ")
+    assert "ends in 4.91 min" in live.status()  # 300 s at 10 steps/s, 5.6 s done
+    run_steps(m, clock, [(1.0, 10)])
+    assert "ends in 4.89 min" in live.status()  # the time left counts down between forecasts
     too_small = LiveForecast(m, total_work=10, unit="step", clock=clock)
     too_small.get()
     assert too_small.status().startswith("no forecast: total_work 10 is below")

@@ -73,6 +73,7 @@ class LiveForecast:
         self.error: str | None = None
         self.made = 0  # forecasts made
         self._next = -math.inf
+        self._made_clock = 0.0  # clock time of the latest forecast
 
     def get(self) -> Forecast | None:
         """The latest forecast, remade first if the meter runs and ``every_s`` have passed since the last."""
@@ -84,6 +85,7 @@ class LiveForecast:
                     self.total_work, total_s=self.total_s, unit=self.unit, coverage=self.coverage
                 )
                 self.error = None
+                self._made_clock = now
             except InputError as exc:  # e.g. the total is below the work done: said, not raised
                 self.error = str(exc)
             self.made += 1
@@ -101,7 +103,7 @@ class LiveForecast:
             return f"forecast not ready: {_short(fc.reason)}"
         assert fc.energy_j is not None and fc.duration_s is not None
         e, d = fc.energy_j, fc.duration_s
-        now = float(fc.basis["made_at"]["duration_s"])
+        now = float(fc.basis["made_at"]["duration_s"]) + max(self.clock() - self._made_clock, 0.0)  # run's s now
         left = U.fmt_range("time", max(d.central - now, 0.0), max(d.low - now, 0.0), max(d.high - now, 0.0))
         return f"forecast {U.fmt_range('energy', e.central, e.low, e.high)}, ends in {left} ({fc.coverage:.0%})"
 
