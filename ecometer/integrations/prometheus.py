@@ -18,23 +18,21 @@ metric                                                    type     unit
 ``ecometer_work_total{unit}``                             counter  work units counted
 ``ecometer_water_litres_total{kind="onsite"|"offsite"}``  counter  L, when the meter has a site
 ``ecometer_carbon_grams_total``                           counter  g CO2e, when the site has a grid
-``ecometer_forecast_ready``                               gauge    1 when a forecast is ready
-``ecometer_forecast_energy_joules{bound}``                gauge    J at the job's end
-``ecometer_forecast_seconds{bound}``                      gauge    s, the job's duration
-``ecometer_forecast_water_litres{scope,bound}``           gauge    L, when the meter has a site
-``ecometer_forecast_carbon_grams{bound}``                 gauge    g CO2e, when the site has a grid
-``ecometer_forecast_observed_ratio``                      gauge    fraction of the job seen
-``ecometer_forecast_coverage_ratio``                      gauge    the intervals' coverage
 ========================================================  =======  =========================
-
-The forecast gauges (``bound`` is ``central``, ``low`` or ``high``) are served when the
-exporter is given the job's total (``serve(meter, total_work=N)``, ``ecometer run
---prometheus ... --total-work N``).
 
 Energy counters never go backwards (a live estimate corrected down by the next counter
 reading is held until the measurement catches up), so ``rate()`` stays meaningful. Water
 and carbon come from :func:`ecometer.footprint.compute` applied to the energy so far (the
 site's annual factors; central values).
+
+Given the job's total (``serve(meter, total_work=N)`` or ``total_s=``; ``ecometer run
+--prometheus ... --total-work N``), the exporter also serves a forecast of the job's end,
+remade at most every 10 s: ``ecometer_forecast_ready`` (1 when ready), and when ready
+``ecometer_forecast_energy_joules{bound}`` (J), ``ecometer_forecast_seconds{bound}`` (s),
+``ecometer_forecast_water_litres{scope="onsite"|"offsite",bound}`` (L) and
+``ecometer_forecast_carbon_grams{bound}`` (g CO2e) with a site, ``ecometer_forecast_observed_ratio``
+(the fraction of the job seen) and ``ecometer_forecast_coverage_ratio``; ``bound`` is
+``central``, ``low`` or ``high`` (all gauges).
 
 The server binds to loopback unless another address is passed explicitly, and answers only
 ``GET``/``HEAD`` of ``/metrics`` and ``/``.
@@ -153,13 +151,10 @@ class MetricsState:
             log.warning("water and carbon are not exported: the footprint failed (%s)", exc)
 
 
-def render(
-    meter: Any, state: MetricsState | None = None, labels: Mapping[str, str] | None = None, forecast: Any = None
-) -> str:
+def render(meter: Any, state: MetricsState | None = None, labels: Mapping[str, str] | None = None) -> str:
     """The meter's metrics in the text exposition format 0.0.4.
 
-    ``labels`` are added to ``ecometer_run_info`` (e.g. ``{"job": "pretrain", "node": "n17"}``);
-    ``forecast`` (a :class:`~ecometer.forecast.live.LiveForecast`) adds the forecast gauges.
+    ``labels`` are added to ``ecometer_run_info`` (e.g. ``{"job": "pretrain", "node": "n17"}``).
     """
     state = state or MetricsState()
     running = bool(getattr(meter, "running", False))
@@ -210,8 +205,6 @@ def render(
     site = getattr(meter, "site", None)
     if site is not None and (running or record is not None):
         families.extend(_impact(site, total_j, state))
-    if forecast is not None:
-        families.extend(forecast_families(forecast.get()))
     lines: list[str] = []
     for family in families:
         lines.extend(family.lines())
@@ -242,40 +235,6 @@ def _impact(site: Any, energy_j: float, state: MetricsState) -> list[_Family]:
         family = families.setdefault(name, _Family(name, "counter", _FOOTPRINT_HELP[name]))
         family.add(state.monotonic((q.name,), float(value)), **dict(labels))
     return list(families.values())
-
-
-# ---- forecast gauges ----------------------------------------------------------------------------
-FORECAST_EVERY_S = 10.0  #: the exporter's forecast is remade at most this often (each costs 15-40 ms)
-
-
-def forecast_families(fc: Any) -> list[_Family]:
-    """Gauges of a forecast of the job's end (``fc`` None or not ready: ``ecometer_forecast_ready 0`` only)."""
-    ready = _Family("ecometer_forecast_ready", "gauge", "Whether a forecast of the job's end is ready (1) or not (0).")
-    ready.add(1.0 if fc is not None and fc.ready else 0.0)
-    if fc is None or not fc.ready:
-        return [ready]
-    gauges = [
-        ("ecometer_forecast_energy_joules", "IT energy at the job's end (J), with its interval.", fc.energy_j, {}),
-        ("ecometer_forecast_seconds", "The job's duration (s), with its interval.", fc.duration_s, {}),
-        ("ecometer_forecast_water_litres", "Water consumed by the job's end (L).", fc.water_onsite_l, {"scope": "onsite"}),
-        ("ecometer_forecast_water_litres", "", fc.water_offsite_l, {"scope": "offsite"}),
-        ("ecometer_forecast_carbon_grams", "Carbon emitted by the job's end (g CO2e).", fc.carbon_g, {}),
-    ]
-    out = [ready]
-    families: dict[str, _Family] = {}
-    for name, help_text, figure, labels in gauges:
-        if figure is None:
-            continue
-        if name not in families:
-            families[name] = _Family(name, "gauge", help_text)
-            out.append(families[name])
-        for bound, value in (("central", figure.central), ("low", figure.low), ("high", figure.high)):
-            families[name].add(float(value), **labels, bound=bound)
-    observed = _Family("ecometer_forecast_observed_ratio", "gauge", "Fraction of the job the forecast rests on.")
-    observed.add(float(fc.basis.get("observed_fraction", 0.0)))
-    coverage = _Family("ecometer_forecast_coverage_ratio", "gauge", "Probability the forecast's intervals claim.")
-    coverage.add(float(fc.coverage))
-    return [*out, observed, coverage]
 
 
 # ---- the HTTP server ---------------------------------------------------------------------------
@@ -396,7 +355,9 @@ class Exporter:
     def render(self) -> str:
         t0 = time.perf_counter()
         final = not getattr(self.meter, "running", False) and getattr(self.meter, "record", None) is not None
-        text = render(self.meter, self.state, self.labels, self.forecast)
+        text = render(self.meter, self.state, self.labels)
+        if self.forecast is not None:
+            text += "".join(line + "\n" for family in forecast_families(self.forecast.get()) for line in family.lines())
         self.render_s += time.perf_counter() - t0
         self.scrapes += 1
         self.final_scrapes += final
@@ -440,6 +401,40 @@ def serve(
     if total and unit is not None:
         total["unit"] = unit
     return Exporter(meter, host, port, labels, total)
+
+
+# ---- forecast gauges ----------------------------------------------------------------------------
+FORECAST_EVERY_S = 10.0  #: the exporter's forecast is remade at most this often (each costs 15-40 ms)
+
+
+def forecast_families(fc: Any) -> list[_Family]:
+    """Gauges of a forecast of the job's end (``fc`` None or not ready: ``ecometer_forecast_ready 0`` only)."""
+    ready = _Family("ecometer_forecast_ready", "gauge", "Whether a forecast of the job's end is ready (1) or not (0).")
+    ready.add(1.0 if fc is not None and fc.ready else 0.0)
+    if fc is None or not fc.ready:
+        return [ready]
+    gauges = [
+        ("ecometer_forecast_energy_joules", "IT energy at the job's end (J), with its interval.", fc.energy_j, {}),
+        ("ecometer_forecast_seconds", "The job's duration (s), with its interval.", fc.duration_s, {}),
+        ("ecometer_forecast_water_litres", "Water consumed by the job's end (L).", fc.water_onsite_l, {"scope": "onsite"}),
+        ("ecometer_forecast_water_litres", "", fc.water_offsite_l, {"scope": "offsite"}),
+        ("ecometer_forecast_carbon_grams", "Carbon emitted by the job's end (g CO2e).", fc.carbon_g, {}),
+    ]
+    out = [ready]
+    families: dict[str, _Family] = {}
+    for name, help_text, figure, labels in gauges:
+        if figure is None:
+            continue
+        if name not in families:
+            families[name] = _Family(name, "gauge", help_text)
+            out.append(families[name])
+        for bound, value in (("central", figure.central), ("low", figure.low), ("high", figure.high)):
+            families[name].add(float(value), **labels, bound=bound)
+    observed = _Family("ecometer_forecast_observed_ratio", "gauge", "Fraction of the job the forecast rests on.")
+    observed.add(float(fc.basis.get("observed_fraction", 0.0)))
+    coverage = _Family("ecometer_forecast_coverage_ratio", "gauge", "Probability the forecast's intervals claim.")
+    coverage.add(float(fc.coverage))
+    return [*out, observed, coverage]
 
 
 def _live_forecast(meter: Any, total: dict[str, Any]) -> Any:
