@@ -459,3 +459,18 @@ def test_kept_forecasts_are_compared_with_the_outcome(tmp_path, capsys):
     assert out[0].startswith("forecast at 30.0 s (50.4% of the job): 5.48 kJ") and "inside its 90% interval" in out[0]
     assert "the run did not end at the forecast's total" in out[1]
     assert main(["forecast", str(tmp_path / "job.json"), "--kept", "--total-work", "5"]) == 2
+
+
+def test_run_prometheus_with_a_total_serves_the_forecast_gauges(tmp_path):
+    from tests.test_cli_run_prometheus import CHILD, free_port
+
+    port = free_port()
+    proc = subprocess.run(
+        [sys.executable, "-m", "ecometer", "run", "--out", str(tmp_path / "run.json"), "--prometheus",
+         f"127.0.0.1:{port}", "--prometheus-linger", "0", "--total-work", "1000", "--",
+         sys.executable, "-c", CHILD, str(port)],
+        capture_output=True, text=True, timeout=60, env=ENV,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "# TYPE ecometer_forecast_ready gauge\necometer_forecast_ready 0.0" in proc.stdout  # no work yet
+    assert load_record(tmp_path / "run.json").forecasts[0]["target"] == {"total_work": 1000.0, "unit": None}
