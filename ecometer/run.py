@@ -439,8 +439,8 @@ class Run:
         if self.path is None or self._checkpoint_failed or not self.running:
             return
         try:
-            record = self.checkpoint_record()
-            record.forecasts = list(self.forecasts)
+            with self.lock:
+                record = build_record(self, self.clock(), "running", final=False)
             write_atomic(checkpoint_path(self.path), record.to_json(indent=None))
         except Exception as exc:  # noqa: BLE001 - a full disk or odd path must not crash the job
             self._checkpoint_failed = True
