@@ -102,10 +102,10 @@ def test_meter_forecast_sees_the_pace_and_leaves_the_warm_up_out(tmp_path):
 def test_forecast_between_counter_readings_sees_every_joule():
     clock = Clock()
     m = replay_meter(clock).start()  # counters read every 2 s: a counter's joules reach the timeline late
-    run_steps(m, clock, [(21.0, 210)])  # 1 s after the last reading
-    fc = m.forecast(2100, unit="step")
-    assert fc.basis["model"] == "level" and fc.energy_j.central == pytest.approx(21_000.0, rel=1e-9)
-    assert fc.energy_j.low == pytest.approx(21_000.0, rel=1e-9)  # no spurious trend from a lagging timeline
+    run_steps(m, clock, [(20.0, 200)])  # the sampled timeline lags the counter read every 2 s
+    fc = m.forecast(2000, unit="step")
+    assert fc.basis["model"] == "level" and fc.energy_j.central == pytest.approx(20_000.0, rel=1e-9)
+    assert fc.energy_j.low == pytest.approx(20_000.0, rel=1e-9)  # no spurious trend from a lagging timeline
     m.stop()
 
 
