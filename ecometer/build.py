@@ -61,6 +61,7 @@ def build_record(run: Run, now: float, status: str, final: bool) -> RunRecord:
         meta=dict(run.meta),
         warnings=run.warnings.kept(),
         notes=list(run.notes),
+        forecasts=list(run.forecasts),  # made by Meter.forecast while the run ran
         ecometer_version=__version__,
         checkpoint=not final,
     )

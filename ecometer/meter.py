@@ -38,7 +38,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ecometer.errors import InputError
+from ecometer.errors import InputError, UsageError
 from ecometer.record import RunRecord
 from ecometer.run import LiveStatus, Run
 from ecometer.sensors.base import Sensor
@@ -263,6 +263,44 @@ class Meter:
             Run.not_running(self.name)
             return
         run.add_work(amount, unit)
+
+    def forecast(
+        self,
+        total_work: float | None = None,
+        *,
+        total_s: float | None = None,
+        unit: str | None = None,
+        warmup: float | None = None,
+        coverage: float = 0.9,
+    ) -> Any:
+        """The running job's figures at its end: a :class:`~ecometer.forecast.Forecast`.
+
+        The job ends after ``total_work`` units of work (of ``unit``, default the run's work
+        unit) or ``total_s`` seconds; ``warmup``, ``coverage``: as for
+        :func:`~ecometer.forecast.forecast_run`, applied to the run's record so far, with the
+        site and standard the face gave (``measure(site=, standard=)``). Every forecast is kept
+        in the record (``record.forecasts``). Costs about 15-40 ms. Raises
+        :class:`~ecometer.errors.UsageError` when the meter is not running, and
+        :class:`~ecometer.errors.InputError` for a bad total.
+        """
+        run = self._current()
+        if run is None or not run.running or run.forked:
+            raise UsageError(f"meter {self.name!r} is not running: forecast() needs a started meter")
+        from ecometer.forecast import forecast_run  # a face-level module: imported only when asked
+
+        record = run.checkpoint_record(fresh=True)
+        fc = forecast_run(
+            record,
+            total_work=total_work,
+            total_s=total_s,
+            unit=unit,
+            warmup=warmup,
+            site=getattr(self.finish, "site", None),
+            standard=getattr(self.finish, "standard", None),
+            coverage=coverage,
+        )
+        run.keep_forecast({"made_at_s": record.duration_s, "work_done": dict(record.work), **fc.to_dict()})
+        return fc
 
     def _current(self) -> Run | None:
         """The run of the decorated call in this thread, else the run started last."""

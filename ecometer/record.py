@@ -431,6 +431,7 @@ class RunRecord:
     error: str | None = None
     distributed: dict[str, Any] | None = None
     attachments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    forecasts: list[dict[str, Any]] = field(default_factory=list)  # forecasts made while it ran (Forecast.to_dict)
     ecometer_version: str = ""
     schema_version: int = SCHEMA_VERSION
     checkpoint: bool = False
@@ -580,6 +581,9 @@ class RunRecord:
                 attachments={
                     k: v.free(a, f"attachments.{k}", dict) for k, a in v.mapping(data.get("attachments"), "attachments")
                 },
+                forecasts=[
+                    v.free(f, f"forecasts[{i}]", dict) for i, f in enumerate(v.array(data.get("forecasts"), "forecasts"))
+                ],
                 ecometer_version=v.string(data.get("ecometer_version", ""), "ecometer_version"),
                 schema_version=SCHEMA_VERSION,  # read in the current form
                 checkpoint=v.flag(data.get("checkpoint", False), "checkpoint"),

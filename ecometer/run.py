@@ -38,6 +38,7 @@ log = logging.getLogger("ecometer.meter")
 _CHECKPOINT_COST_FACTOR = 200.0  # checkpoint interval >= 200 x its cost (<= 0.5 % of a core)
 _CHECKPOINT_RETRY_MAX_S = 60.0  # a failing checkpoint is retried after 1, 2, 4... s, at most this far apart
 _MAX_WORK_PER_CALL = 1e15
+MAX_FORECASTS = 64  # forecasts a record keeps (thinned evenly over the run beyond that)
 _announced: set[tuple[str, ...]] = set()  # what was said about modelled sources, once per process
 _announced_lock = threading.Lock()
 
@@ -124,6 +125,8 @@ class Run:
         self.state = "starting"  # -> running -> stopping -> stopped
         self.forked = False  # set by ecometer.lifecycle in a forked child: the run goes inert
         self.record: RunRecord | None = None
+        self.forecasts: list[dict[str, Any]] = []  # forecasts made on this run (Meter.forecast), thinned
+        self._forecasts_made, self._forecast_stride = 0, 1
         self.part: RunRecord | None = None  # this process's own record (the job's differs when gathered)
         self.path: Path | None = None
         self.sampler: Sampler | None = None
@@ -279,6 +282,7 @@ class Run:
 
     def _finalise(self, record: RunRecord, path: Path | None) -> RunRecord:
         """The meter's ``finish`` hook (footprint, assessment: the face's), then saved to ``path``."""
+        record.forecasts = list(self.forecasts)
         if self.meter.finish is not None:
             for problem in self.meter.finish(record):
                 self.warn(problem)
@@ -350,6 +354,32 @@ class Run:
         with self.lock:
             self.work[unit] = self.work.get(unit, 0.0) + value
             self.phases.add_work(unit, value)
+            self.timeline.add_work(unit, self.clock(), value)  # the pace over time, for forecasts
+
+    def checkpoint_record(self, fresh: bool = False) -> RunRecord:
+        """The record of the run so far (as a checkpoint has it), built under the run's lock.
+
+        ``fresh``: read the counters first, so that the timeline holds every joule up to now
+        (between counter readings a counter's energy reaches the timeline late).
+        """
+        if fresh:
+            self.tick(self.clock(), counters=True, bounded=True)
+        with self.lock:
+            return build_record(self, self.clock(), "running", final=False)
+
+    def keep_forecast(self, entry: dict[str, Any]) -> None:
+        """Keep a forecast for the record (numbered in ``entry["number"]``, from 0). Beyond
+        :data:`MAX_FORECASTS` only every ``2**k``-th is kept, and the latest, so a long job keeps
+        forecasts spread evenly over its course."""
+        with self.lock:
+            n = self._forecasts_made
+            self._forecasts_made += 1
+            if self.forecasts and self.forecasts[-1]["number"] % self._forecast_stride:
+                self.forecasts.pop()  # the previous latest, off the stride
+            self.forecasts.append({"number": n, **entry})
+            if len(self.forecasts) > MAX_FORECASTS:
+                self._forecast_stride *= 2
+                self.forecasts = [f for f in self.forecasts if f["number"] % self._forecast_stride == 0 or f["number"] == n]
 
     @staticmethod
     def not_running(name: str) -> None:

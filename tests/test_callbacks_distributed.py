@@ -46,7 +46,7 @@ def test_hf_trainer_under_torchrun_gives_one_job_record(tmp_path):
     assert Path(rank0["path"]) == tmp_path / "ecometer-ddp.json"
     d = job.distributed
     assert d["complete"] and d["world_size"] == 2
-    assert job.work == {"sample": 24, "token": 24 * 16}  # one epoch of 24 samples, counted once
+    assert job.work == {"sample": 24, "token": 24 * 16, "step": 3}  # one epoch of 24 samples; steps by rank 0 only
     assert [r["host_sensors"] for r in d["ranks"]] == [True, False]
     gpu = sum(100.0 * (r["rank"] + 1) * r["duration_s"] for r in d["ranks"])
     assert job.components["gpu"].energy_j == pytest.approx(gpu, rel=1e-9)

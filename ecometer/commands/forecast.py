@@ -12,6 +12,7 @@ EPILOG = """examples:
   ecometer forecast pilot.json --total-work 1200000 --site us-average --standard ecometer-training
   ecometer forecast run.json.partial --total-s 259200 --json     # a running job's checkpoint, 3 days
   ecometer forecast pilot.json --total-work 50000 --warmup 200     # the first 200 steps are warm-up
+  ecometer forecast run.json --kept      # how the forecasts made while it ran compared with the outcome
 
 The pilot's timeline (energy and work per bucket) gives the rate; warm-up and earlier phases
 are left out (detected, or --warmup), a trend the pilot cannot rule out widens the range.
@@ -39,6 +40,11 @@ def register(sub: Any) -> None:
     parser.add_argument("--standard", metavar="NAME_OR_FILE", help="standard to grade the projected job against")
     parser.add_argument("--coverage", type=float, default=0.9, help="coverage of the intervals (default 0.9)")
     parser.add_argument("--json", action="store_true", help="print the forecast as JSON")
+    parser.add_argument(
+        "--kept",
+        action="store_true",
+        help="instead: how the forecasts the run made while it ran (record.forecasts) compared with its outcome",
+    )
     parser.set_defaults(func=run)
 
 
@@ -47,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
     from ecometer.forecast import forecast_run
     from ecometer.record import load_record
 
+    if args.kept:
+        return _kept(args)
     if (args.total_work is None) == (args.total_s is None):
         raise UsageError(
             "give --total-work N (units of work of the whole job) or --total-s S (its seconds), one of them"
@@ -69,6 +77,22 @@ def run(args: argparse.Namespace) -> int:
     if not fc.ready:
         sys.stderr.write(f"ecometer forecast: {args.record}: not enough to forecast from: {fc.reason}\n")
         return 1
+    return 0
+
+
+def _kept(args: argparse.Namespace) -> int:
+    """``--kept``: each forecast kept in a finished record against the record's outcome."""
+    from ecometer.errors import UsageError
+    from ecometer.forecast.outcome import compare, lines
+    from ecometer.record import load_record
+
+    if args.total_work is not None or args.total_s is not None:
+        raise UsageError("--kept compares the forecasts a record keeps: give no --total-work/--total-s with it")
+    record = load_record(args.record)
+    if args.json:
+        sys.stdout.write(json.dumps(compare(record), indent=1, allow_nan=False) + "\n")
+    else:
+        sys.stdout.write("\n".join(lines(record)) + "\n")
     return 0
 
 

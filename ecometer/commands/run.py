@@ -19,6 +19,7 @@ WORK_FILE_ENV = "ECOMETER_WORK_FILE"
 #: (EX_IOERR of sysexits.h); the record was saved to a fallback location, named on stderr.
 EXIT_RECORD_NOT_WRITTEN = 74
 WORK_POLL_S = 0.5  # how often the work file is read while the command runs
+FORECAST_EVERY_S = 5.0  # a forecast costs 15-40 ms: made at most this often
 _MAX_WORK_LINE = 4096  # bytes; a longer line is not 'N UNIT'
 _MAX_WORK_PROBLEMS = 20
 
@@ -54,6 +55,12 @@ Work units: --work N counts N units; the command may also append lines "N" or
 "N UNIT" to the file named by ${WORK_FILE_ENV} while it runs (read every {WORK_POLL_S:g} s,
 so live metrics have them, and at exit). A line that is not a finite count >= 0 is
 refused with a warning naming it; the other lines count.
+
+Forecast: with --total-work N (or --total-s S) the job's end is forecast about every
+{FORECAST_EVERY_S:g} s from the work file's pace: the live line shows the energy range and the
+time left (or why there is no forecast yet), the Prometheus exporter serves forecast gauges,
+and the record keeps the forecasts made (record.forecasts).
+  ecometer run --total-work 60000 --work-unit step -- python train.py   # train.py appends "1" per step
 """
 
 
@@ -76,6 +83,16 @@ def register(sub: Any) -> None:
     parser.add_argument("--scope", choices=("machine", "process"), default="machine", help="what to attribute")
     parser.add_argument("--work-unit", metavar="U", help="functional unit of the work counted (sample, token...)")
     parser.add_argument("--work", metavar="N", type=float, help="units of work the command does (counted at exit)")
+    parser.add_argument(
+        "--total-work",
+        metavar="N",
+        type=float,
+        help="units of work of the whole job (of --work-unit, counted through the work file): the live line "
+        "and the Prometheus exporter forecast the job's end",
+    )
+    parser.add_argument(
+        "--total-s", metavar="S", type=float, help="seconds the whole job will run (instead of --total-work)"
+    )
     parser.add_argument(
         "--meta", metavar="KEY=VALUE", action="append", default=[], help="metadata for the record (repeatable)"
     )
@@ -234,11 +251,13 @@ def read_work_file(path: Path, default_unit: str | None) -> tuple[dict[str, floa
 
 class WorkFollower:
     """Reads the work file every :data:`WORK_POLL_S` seconds while the command runs and counts
-    it on the meter (so live metrics have work); :meth:`finish` reads the rest at exit."""
+    it on the meter (so live metrics have work), remaking the ``forecast`` when due;
+    :meth:`finish` reads the rest at exit."""
 
-    def __init__(self, work: WorkFile, meter: Any) -> None:
+    def __init__(self, work: WorkFile, meter: Any, forecast: Any = None) -> None:
         self.work = work
         self.meter = meter
+        self.forecast = forecast
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="ecometer-work-file", daemon=True)
 
@@ -248,6 +267,17 @@ class WorkFollower:
     def _loop(self) -> None:
         while not self._stop.wait(WORK_POLL_S):
             self._count(self.work.read_new())
+            if self.forecast is not None:
+                self._forecast()
+
+    def _forecast(self) -> None:
+        try:
+            self.forecast.get()
+        except Exception as exc:  # noqa: BLE001 - a forecast must never break the run
+            import logging
+
+            logging.getLogger("ecometer.run").warning("forecast failed: %s", exc)
+            self.forecast = None
 
     def _count(self, items: list[tuple[float, str]]) -> None:
         for amount, unit in items:
@@ -263,9 +293,10 @@ class WorkFollower:
 class StatusLine:
     """A one-line live display on stderr, refreshed about once a second (terminals only)."""
 
-    def __init__(self, meter: Any, water_l_per_j: float | None) -> None:
+    def __init__(self, meter: Any, water_l_per_j: float | None, forecast: Any = None) -> None:
         self.meter = meter
         self.water_l_per_j = water_l_per_j
+        self.forecast = forecast
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="ecometer-status", daemon=True)
         self._shown = False
@@ -295,6 +326,8 @@ class StatusLine:
             ]
             if self.water_l_per_j is not None:
                 parts.append(f"water {fmt('water', energy * self.water_l_per_j)}")
+            if self.forecast is not None:
+                parts.append(self.forecast.status())
             sys.stderr.write("\r\033[K" + " · ".join(parts))
             sys.stderr.flush()
             self._shown = True
@@ -335,6 +368,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("no command given; usage: ecometer run [options] -- CMD ARGS...")
     if args.work is not None and (not math.isfinite(args.work) or args.work < 0):
         raise UsageError(f"--work {args.work!r}: expected a finite count >= 0")
+    _check_totals(args)
     if not (math.isfinite(args.prometheus_linger) and 0 <= args.prometheus_linger <= 3600):
         raise UsageError(f"--prometheus-linger {args.prometheus_linger!r}: expected seconds from 0 to 3600")
     meta = parse_meta(args.meta)
@@ -366,7 +400,7 @@ def run(args: argparse.Namespace) -> int:
     if address is not None:  # bound before the meter starts: a port in use leaves no record behind
         from ecometer.integrations.prometheus import serve
 
-        exporter = serve(meter, *address)
+        exporter = serve(meter, *address, **_totals(args))
         sys.stderr.write(f"ecometer run: Prometheus metrics at {exporter.url}\n")
     try:
         return _run_metered(args, command, meter, exporter)
@@ -375,11 +409,38 @@ def run(args: argparse.Namespace) -> int:
             exporter.close()
 
 
+def _check_totals(args: argparse.Namespace) -> None:
+    """--total-work / --total-s: at most one, a finite number > 0 (else a usage error, exit 2)."""
+    from ecometer.errors import UsageError
+
+    if args.total_work is not None and args.total_s is not None:
+        raise UsageError("give --total-work N or --total-s S, not both")
+    for flag, value in (("--total-work", args.total_work), ("--total-s", args.total_s)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise UsageError(f"{flag} {value!r}: expected a finite number > 0")
+
+
+def _totals(args: argparse.Namespace) -> dict[str, Any]:
+    """The job's total for a forecast (``total_work``/``unit`` or ``total_s``), or {} for none."""
+    if args.total_work is not None:
+        return {"total_work": args.total_work, "unit": args.work_unit}
+    return {"total_s": args.total_s} if args.total_s is not None else {}
+
+
+def _live_forecast(args: argparse.Namespace, meter: Any) -> Any:
+    if not _totals(args):
+        return None
+    from ecometer.forecast.live import LiveForecast
+
+    return LiveForecast(meter, every_s=FORECAST_EVERY_S, **_totals(args))
+
+
 def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, exporter: Any) -> int:
     from ecometer.commands._child import Child, Guard, SignalRelay, foreground_terminal, signal_name
 
     terminal = foreground_terminal()
-    status_line = StatusLine(meter, _water_per_joule(meter.site)) if sys.stderr.isatty() else None
+    forecast = _live_forecast(args, meter)
+    status_line = StatusLine(meter, _water_per_joule(meter.site), forecast) if sys.stderr.isatty() else None
     guard = Guard()  # before the meter starts: its own start-up is not metered
     relay = SignalRelay()
     child: Child | None = None
@@ -390,7 +451,7 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
     try:
         with relay.blocked():  # helper threads started here never take the signals
             meter.start()
-            follower = WorkFollower(work, meter)
+            follower = WorkFollower(work, meter, forecast)
             follower.start()
             if status_line is not None:
                 status_line.start()

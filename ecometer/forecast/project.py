@@ -39,7 +39,8 @@ class ProjectedRecord(RunRecord):
         return self.total_energy if self.total_energy is not None else super().energy_uncertainty
 
 
-def _positive(value: Any, name: str) -> float:
+def check_total(value: Any, name: str) -> float:
+    """``value`` as a float if it is a finite number > 0 (a job's total), else :class:`InputError`."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise InputError(f"forecast: {name} {value!r}: expected a number")
     v = float(value)
@@ -55,13 +56,13 @@ def _target(record: RunRecord, total_work: Any, total_s: Any, unit: str | None) 
             "forecast: give exactly one of total_work=N (units of work of the whole job) or total_s=S (its seconds)"
         )
     if total_s is not None:
-        total = _positive(total_s, "total_s")
+        total = check_total(total_s, "total_s")
         if total < record.duration_s:
             raise InputError(
                 f"forecast: total_s {total:g} s is below the {record.duration_s:g} s the record already covers"
             )
         return "time", None, total
-    total = _positive(total_work, "total_work")
+    total = check_total(total_work, "total_work")
     if unit is not None and not isinstance(unit, str):
         raise InputError(f"forecast: unit {unit!r}: expected the name of a work counter (a string)")
     counted = sorted(record.work)
@@ -93,15 +94,8 @@ def _measurement_bounds(comp: Component) -> tuple[float, float]:
 
 
 def _estimate(central: float, low: float, high: float, coverage: float) -> Estimate:
-    """An :class:`Estimate` that states the ``coverage`` its interval claims.
-
-    A bounds type that cannot state a coverage (records of schema 1) gets the three numbers;
-    the forecast then states the coverage once, in :attr:`Forecast.coverage`.
-    """
-    try:
-        return Estimate(central, low, high, coverage=coverage, distribution="normal", basis="forecast")  # type: ignore[call-arg]
-    except TypeError:
-        return Estimate(central, low, high)
+    """An :class:`Estimate` whose interval claims ``coverage`` (a forecast's, not a stated bound's 1.0)."""
+    return Estimate(central, low, high, coverage=coverage, distribution="normal", basis="forecast")
 
 
 def _interval(central: float, draws: list[np.ndarray], coverage: float) -> Estimate:

@@ -17,9 +17,7 @@ KIND = "ecometer.forecast"
 
 
 def _est(e: Estimate | None) -> dict[str, Any] | None:
-    if e is None:
-        return None
-    return e.to_dict() if hasattr(e, "to_dict") else {"central": e.central, "low": e.low, "high": e.high}
+    return None if e is None else e.to_dict()
 
 
 @dataclass

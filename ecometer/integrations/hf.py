@@ -20,7 +20,12 @@
   ``train()`` into the same folder writes ``ecometer-<name>.2.json``, ``.3.json``..., never
   over an earlier record) with the
   footprint and the assessment when ``site``/``standard`` are given; a summary (energy,
-  per-work energy, grade, record path) is appended to ``trainer.state.log_history``.
+  per-work energy, grade, record path) is appended to ``trainer.state.log_history``;
+* optimizer steps are counted as work ``"step"``; past warm-up and at each epoch's end the
+  job's end is forecast (total: ``state.max_steps``): ``ecometer/forecast_energy_j`` (with
+  ``_low``/``_high``), duration, water, carbon and the observed fraction go to
+  ``state.log_history``, one readable line to the ``ecometer.forecast`` log, and every
+  forecast into the record (``record.forecasts``).
 
 A run that raises inside ``train()`` gets no ``on_train_end``: its meter is finalised as
 ``"interrupted"`` at interpreter exit (or call :meth:`EcometerCallback.stop`).
@@ -34,6 +39,8 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from ecometer.forecast.live import StepForecasts
+from ecometer.forecast.live import metrics as forecast_metrics
 from ecometer.integrations._fit import FitMeter, FitResults, batch_size_and_tokens
 from ecometer.record import RunRecord
 
@@ -47,6 +54,9 @@ class EcometerCallback(FitResults, TrainerCallback):
         out: record path, ``"auto"`` (in the trainer's ``output_dir``) or None.
         distributed: ``"auto"`` (one job record over all processes when there are several),
             True, or False (meter the main process only).
+        forecast_after_steps, forecast_after_fraction: the job's end is forecast (from
+            ``state.max_steps``) at the later of these (steps, fraction of the job) and at each
+            epoch's end; see :class:`ecometer.forecast.live.StepForecasts`.
         **meter_kwargs: more :class:`ecometer.Meter` arguments (``interval_s``, ``scope``, ``meta``...).
     """
 
@@ -59,8 +69,11 @@ class EcometerCallback(FitResults, TrainerCallback):
         work_unit: str = "sample",
         out: Any = "auto",
         distributed: bool | str = "auto",
+        forecast_after_steps: int = 50,
+        forecast_after_fraction: float = 0.02,
         **meter_kwargs: Any,
     ) -> None:
+        self.forecasts = StepForecasts(forecast_after_steps, forecast_after_fraction)
         self.fit = FitMeter(
             name,
             site=site,
@@ -93,6 +106,7 @@ class EcometerCallback(FitResults, TrainerCallback):
             is_main=bool(getattr(state, "is_world_process_zero", True)),
         )
         self._seen_samples = self._seen_tokens = self._estimated_steps = 0
+        self.forecasts.begin(getattr(state, "max_steps", None), self.fit.name)
         if self.fit.active and model is not None and hasattr(model, "register_forward_pre_hook"):
             self._hook = model.register_forward_pre_hook(self._forward_pre_hook, with_kwargs=True)
 
@@ -101,6 +115,7 @@ class EcometerCallback(FitResults, TrainerCallback):
 
     def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.fit.exit("epoch")
+        self._log_forecast(state, self.forecasts.epoch_end(self.fit))
 
     def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.fit.enter("step")
@@ -113,6 +128,11 @@ class EcometerCallback(FitResults, TrainerCallback):
             self._estimated_steps += 1
         self.fit.add_work(samples, tokens)
         self.fit.exit("step")
+        self._log_forecast(state, self.forecasts.step(self.fit))
+
+    def _log_forecast(self, state: Any, fc: Any) -> None:
+        if fc is not None and getattr(state, "log_history", None) is not None:
+            state.log_history.append({**forecast_metrics(fc), "step": getattr(state, "global_step", 0)})
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.stop()

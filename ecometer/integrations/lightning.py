@@ -17,7 +17,11 @@
 * the record goes to ``<default_root_dir>/ecometer-<name>.json`` (``out="auto"``; later fits:
   ``ecometer-<name>.2.json``..., never over an earlier record) with the
   footprint and assessment when ``site``/``standard`` are given, and its summary is sent to
-  the trainer's loggers (``ecometer/energy_j``, ...) from the global-zero process.
+  the trainer's loggers (``ecometer/energy_j``, ...) from the global-zero process;
+* optimizer steps (``trainer.global_step``) are counted as work ``"step"``; past warm-up and
+  at each epoch's end the job's end is forecast (total: ``trainer.estimated_stepping_batches``)
+  and sent to the loggers (``ecometer/forecast_energy_j`` with ``_low``/``_high``, duration,
+  water, carbon, observed fraction), logged as one readable line, and kept in the record.
 
 Works with the ``lightning`` package (``lightning.pytorch``) and, where only it is installed,
 with ``pytorch_lightning``. This module imports Lightning (and torch).
@@ -27,6 +31,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ecometer.forecast.live import StepForecasts
+from ecometer.forecast.live import metrics as forecast_metrics
 from ecometer.integrations._fit import FitMeter, FitResults, batch_size_and_tokens
 from ecometer.record import RunRecord
 
@@ -48,9 +54,13 @@ class EcometerCallback(FitResults, Callback):
         work_unit: str = "sample",
         out: Any = "auto",
         distributed: bool | str = "auto",
+        forecast_after_steps: int = 50,
+        forecast_after_fraction: float = 0.02,
         **meter_kwargs: Any,
     ) -> None:
         super().__init__()
+        self.forecasts = StepForecasts(forecast_after_steps, forecast_after_fraction)
+        self._stepped = 0  # trainer.global_step counted so far
         self.fit = FitMeter(
             name,
             site=site,
@@ -87,6 +97,20 @@ class EcometerCallback(FitResults, Callback):
 
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         self.fit.exit("epoch")
+        self._log_forecast(trainer, self.forecasts.epoch_end(self.fit))
+
+    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+        self._stepped = int(getattr(trainer, "global_step", 0))
+        try:
+            total = trainer.estimated_stepping_batches
+        except Exception:  # noqa: BLE001 - no dataloader length: no forecast, the fit goes on
+            total = None
+        self.forecasts.begin(total, self.fit.name)
+
+    def _log_forecast(self, trainer: Any, fc: Any) -> None:
+        if fc is not None and getattr(trainer, "is_global_zero", True):
+            for logger in getattr(trainer, "loggers", None) or []:
+                logger.log_metrics(forecast_metrics(fc), step=int(getattr(trainer, "global_step", 0)))
 
     def on_validation_epoch_start(self, trainer: Any, pl_module: Any) -> None:
         self.fit.enter("validation", exact=True)
@@ -101,6 +125,9 @@ class EcometerCallback(FitResults, Callback):
         samples, tokens = batch_size_and_tokens(batch)
         self.fit.add_work(samples, tokens)
         self.fit.exit("step")
+        step = int(getattr(trainer, "global_step", 0))  # optimizer steps (gradient accumulation counted once)
+        fc, self._stepped = self.forecasts.step(self.fit, step - self._stepped), step
+        self._log_forecast(trainer, fc)
 
     def stop(self, status: str = "ok", error: str | None = None) -> RunRecord | None:
         """Stop metering now (``on_fit_end`` does it); returns the record."""

@@ -48,6 +48,15 @@ reading is held until the measurement catches up), so ``rate()`` stays meaningfu
 and carbon come from :func:`ecometer.footprint.compute` applied to the energy so far (the
 site's annual factors; central values).
 
+Given the job's total (``serve(meter, total_work=N)`` or ``total_s=``; ``ecometer run
+--prometheus ... --total-work N``), the exporter also serves a forecast of the job's end,
+remade at most every 10 s: ``ecometer_forecast_ready`` (1 when ready), and when ready
+``ecometer_forecast_energy_joules{bound}`` (J), ``ecometer_forecast_seconds{bound}`` (s),
+``ecometer_forecast_water_litres{scope="onsite"|"offsite",bound}`` (L) and
+``ecometer_forecast_carbon_grams{bound}`` (g CO2e) with a site, ``ecometer_forecast_observed_ratio``
+(the fraction of the job seen) and ``ecometer_forecast_coverage_ratio``; ``bound`` is
+``central``, ``low`` or ``high`` (all gauges).
+
 The server binds to loopback unless another address is passed explicitly, and answers only
 ``GET``/``HEAD`` of ``/metrics`` and ``/``.
 """
@@ -440,7 +449,9 @@ class _Handler(BaseHTTPRequestHandler):
 class Exporter:
     """A running metrics endpoint; :meth:`close` stops it. Also a context manager."""
 
-    def __init__(self, meter: Any, host: str, port: int, labels: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, meter: Any, host: str, port: int, labels: Mapping[str, str] | None = None, total: Any = None
+    ) -> None:
         for key in labels or {}:
             if not _LABEL_NAME.match(key) or key.startswith("__"):
                 raise InputError(
@@ -448,6 +459,7 @@ class Exporter:
                 )
         self.meter = meter
         self.labels = dict(labels or {})
+        self.forecast = _live_forecast(meter, total or {})
         self.state = MetricsState()
         self.scrapes = 0
         self.final_scrapes = 0  # scrapes that served a stopped meter's final record
@@ -480,6 +492,8 @@ class Exporter:
         t0 = time.perf_counter()
         final = not getattr(self.meter, "running", False) and getattr(self.meter, "record", None) is not None
         text = render(self.meter, self.state, self.labels)
+        if self.forecast is not None:
+            text += "".join(line + "\n" for family in forecast_families(self.forecast.get()) for line in family.lines())
         self.render_s += time.perf_counter() - t0
         self.scrapes += 1
         self.final_scrapes += final
@@ -499,7 +513,14 @@ class Exporter:
 
 
 def serve(
-    meter: Any, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, labels: Mapping[str, str] | None = None
+    meter: Any,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    *,
+    labels: Mapping[str, str] | None = None,
+    total_work: float | None = None,
+    total_s: float | None = None,
+    unit: str | None = None,
 ) -> Exporter:
     """Serve ``meter``'s live metrics at ``http://host:port/metrics`` from a daemon thread.
 
@@ -507,8 +528,57 @@ def serve(
     must be passed explicitly and logs a warning. ``port=0`` picks a free port (see
     :attr:`Exporter.port`). Works before the meter starts (``ecometer_up 0``) and after it
     stops (the record's final figures).
+
+    ``total_work`` (of ``unit``) or ``total_s``: the whole job; the exporter then serves
+    forecast gauges (``ecometer_forecast_*``), the forecast remade at most every
+    :data:`FORECAST_EVERY_S` seconds.
     """
-    return Exporter(meter, host, port, labels)
+    total = {k: v for k, v in (("total_work", total_work), ("total_s", total_s)) if v is not None}
+    if total and unit is not None:
+        total["unit"] = unit
+    return Exporter(meter, host, port, labels, total)
+
+
+# ---- forecast gauges ----------------------------------------------------------------------------
+FORECAST_EVERY_S = 10.0  #: the exporter's forecast is remade at most this often (each costs 15-40 ms)
+
+
+def forecast_families(fc: Any) -> list[_Family]:
+    """Gauges of a forecast of the job's end (``fc`` None or not ready: ``ecometer_forecast_ready 0`` only)."""
+    ready = _Family("ecometer_forecast_ready", "gauge", "Whether a forecast of the job's end is ready (1) or not (0).")
+    ready.add(1.0 if fc is not None and fc.ready else 0.0)
+    if fc is None or not fc.ready:
+        return [ready]
+    gauges = [
+        ("ecometer_forecast_energy_joules", "IT energy at the job's end (J), with its interval.", fc.energy_j, {}),
+        ("ecometer_forecast_seconds", "The job's duration (s), with its interval.", fc.duration_s, {}),
+        ("ecometer_forecast_water_litres", "Water consumed by the job's end (L).", fc.water_onsite_l, {"scope": "onsite"}),
+        ("ecometer_forecast_water_litres", "", fc.water_offsite_l, {"scope": "offsite"}),
+        ("ecometer_forecast_carbon_grams", "Carbon emitted by the job's end (g CO2e).", fc.carbon_g, {}),
+    ]
+    out = [ready]
+    families: dict[str, _Family] = {}
+    for name, help_text, figure, labels in gauges:
+        if figure is None:
+            continue
+        if name not in families:
+            families[name] = _Family(name, "gauge", help_text)
+            out.append(families[name])
+        for bound, value in (("central", figure.central), ("low", figure.low), ("high", figure.high)):
+            families[name].add(float(value), **labels, bound=bound)
+    observed = _Family("ecometer_forecast_observed_ratio", "gauge", "Fraction of the job the forecast rests on.")
+    observed.add(float(fc.basis.get("observed_fraction", 0.0)))
+    coverage = _Family("ecometer_forecast_coverage_ratio", "gauge", "Probability the forecast's intervals claim.")
+    coverage.add(float(fc.coverage))
+    return [*out, observed, coverage]
+
+
+def _live_forecast(meter: Any, total: dict[str, Any]) -> Any:
+    if not total:
+        return None
+    from ecometer.forecast.live import LiveForecast  # imports numpy: only when a total is given
+
+    return LiveForecast(meter, every_s=FORECAST_EVERY_S, **total)
 
 
 __all__ = ["Exporter", "MetricsState", "escape_label", "format_value", "parse_address", "render", "serve"]
