@@ -167,3 +167,31 @@ def test_band_probabilities_follow_the_standards_grading_rule(direction, thresho
     for v in values:
         probs = band_probabilities(np.array([v]), thresholds, grades, direction)
         assert probs == {grades[grade_index(v, thresholds, direction)]: 1.0}, v
+
+
+def test_uniform_product_exact_rule_matches_a_large_monte_carlo():
+    from ecometer.uncertainty import uniform_product
+
+    m = Estimate(1.0, 0.7, 1.3)  # the CPU model's stated bound
+    t = Estimate(1.0, 0.796, 1.273)  # a generation's TDP-per-thread range around its median
+    exact = uniform_product(m, t)
+    rng = np.random.default_rng(3)
+    z = rng.uniform(0.7, 1.3, 1_000_000) * rng.uniform(0.796, 1.273, 1_000_000)
+    lo, hi = np.quantile(z, [0.025, 0.975])
+    assert exact.low == pytest.approx(lo, rel=2e-3) and exact.high == pytest.approx(hi, rel=2e-3)
+    assert exact.central == 1.0 and exact.coverage == 0.95
+    with pytest.raises(ValueError):
+        uniform_product(Estimate(1.0, -1.0, 2.0), t)
+
+
+def test_starting_a_meter_draws_nothing():
+    """The CPU model's factor comes from the exact rule: starting a meter imports no numpy."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ecometer; m = ecometer.Meter('x', out=None); m.start(); "
+        "import time; time.sleep(0.3); print('numpy' in sys.modules); m.stop()"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[0] == "False"

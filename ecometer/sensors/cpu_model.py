@@ -267,7 +267,7 @@ def spec_uncertainty(spec: CpuPowerSpec, data: dict[str, Any] | None = None) -> 
     model_factor = declared_factor(model, basis, "cpu_power.json uncertainty.model")
     if spec.basis == "sku":
         return model_factor
-    from ecometer.uncertainty import propagate  # numpy, only when the factor is asked for
+    from ecometer.uncertainty import propagate, uniform_product
 
     tdp = relative_factor(
         1.0 - spec.w_low / spec.w_per_thread,
@@ -277,9 +277,11 @@ def spec_uncertainty(spec: CpuPowerSpec, data: dict[str, Any] | None = None) -> 
     )
     basis += (
         f", times the per-thread TDP range {spec.w_low:.2f}-{spec.w_high:.2f} W ({spec.basis}, "
-        f"{table['tdp_range_distribution']}); the product propagated by Monte Carlo"
+        f"{table['tdp_range_distribution']}); the product's 95 % interval"
     )
-    return propagate(lambda m, t: m * t, {"m": model_factor, "t": tdp}, basis=basis)
+    if model_factor.distribution == tdp.distribution == "uniform":  # exact rule, no draws (no numpy at start)
+        return uniform_product(model_factor, tdp, basis=basis + " (exact rule for two uniform factors)")
+    return propagate(lambda m, t: m * t, {"m": model_factor, "t": tdp}, basis=basis + " (Monte Carlo)")
 
 
 # ---- the sensor ------------------------------------------------------------------------
