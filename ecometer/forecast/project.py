@@ -251,7 +251,49 @@ def _forecast(
     energy_model = "trend" if f.trend_significant(total_col) else "level"
     time_model = "trend" if time_col is not None and f.trend_significant(time_col) else "level"
 
-    # measurement: one systematic relative error per component over the whole job (uniform within its bounds)
+    comps, energy = _energy_intervals(record, names, rest, energy_model, rng, draws, coverage)
+    d_now = float(record.duration_s)
+    if time_col is not None:
+        t_draws = [d_now + rest[m][:, time_col] for m in ("trend", "level")]
+        duration = _interval(d_now + float(rest[f"{time_model}_central"][time_col]), t_draws, coverage)
+    else:
+        duration = _estimate(total, total, total, coverage)
+
+    basis = _basis(
+        record, b, dx, i0, i1, total, x_now, progress_unit, warmup, changes, blocks, f, total_col,
+        energy_model, time_model if time_col is not None else None, draws, seed,
+    )
+    assumptions.extend(_assumptions(mode, unit, progress_unit, basis, warmup, coverage))
+    projected = _projected(record, b, names, comps, energy, duration, mode, unit, total, x_now, basis)
+    result = Forecast(
+        ready=True,
+        coverage=coverage,
+        target=target,
+        basis=basis,
+        assumptions=assumptions,
+        energy_j=energy,
+        components=comps,
+        duration_s=duration,
+        record=projected,
+    )
+    if site is not None:
+        _footprint(result, projected, site)
+    if standard is not None:
+        _grade(result, projected, standard)
+    return result
+
+
+def _energy_intervals(
+    record: RunRecord,
+    names: list[str],
+    rest: dict[str, np.ndarray],
+    energy_model: str,
+    rng: np.random.Generator,
+    draws: int,
+    coverage: float,
+) -> tuple[dict[str, Estimate], Estimate]:
+    """Per component and in total (J): what was measured plus the projected rest, with one
+    systematic measurement error per component over the whole job (drawn within its bounds)."""
     comps: dict[str, Estimate] = {}
     per_model: dict[str, np.ndarray] = {"trend": np.zeros(draws), "level": np.zeros(draws)}
     for j, name in enumerate(names):
@@ -263,14 +305,30 @@ def _forecast(
         central = float(comp.energy_j + rest[f"{energy_model}_central"][j])
         comps[name] = _interval(central, list(drawn.values()), coverage)
     energy_central = sum(e.central for e in comps.values())
-    energy = _interval(energy_central, list(per_model.values()), coverage)
-    d_now = float(record.duration_s)
-    if time_col is not None:
-        t_draws = [d_now + rest[m][:, time_col] for m in ("trend", "level")]
-        duration = _interval(d_now + float(rest[f"{time_model}_central"][time_col]), t_draws, coverage)
-    else:
-        duration = _estimate(total, total, total, coverage)
+    return comps, _interval(energy_central, list(per_model.values()), coverage)
 
+
+def _basis(
+    record: RunRecord,
+    b: Buckets,
+    dx: np.ndarray,
+    i0: int,
+    i1: int,
+    total: float,
+    x_now: float,
+    progress_unit: str,
+    warmup: float | None,
+    changes: list[Any],
+    blocks: Any,
+    f: Any,
+    total_col: int,
+    energy_model: str,
+    time_model: str | None,
+    draws: int,
+    seed: int,
+) -> dict[str, Any]:
+    """What a forecast rests on: how much of the job, the window fitted, warm-up, changes, trend."""
+    d_now = float(record.duration_s)
     x_start, x_end = float(dx[:i0].sum()), float(dx[:i1].sum())
     warm_how = "given" if warmup is not None else ("detected" if changes else "none")
     basis: dict[str, Any] = {
@@ -295,28 +353,11 @@ def _forecast(
             "significant": energy_model == "trend",
         },
         "model": energy_model,
-        "time_model": time_model if time_col is not None else None,
+        "time_model": time_model,
         "draws": draws,
         "seed": seed,
     }
-    assumptions.extend(_assumptions(mode, unit, progress_unit, basis, warmup, coverage))
-    projected = _projected(record, b, names, comps, energy, duration, mode, unit, total, x_now, basis)
-    result = Forecast(
-        ready=True,
-        coverage=coverage,
-        target=target,
-        basis=basis,
-        assumptions=assumptions,
-        energy_j=energy,
-        components=comps,
-        duration_s=duration,
-        record=projected,
-    )
-    if site is not None:
-        _footprint(result, projected, site)
-    if standard is not None:
-        _grade(result, projected, standard)
-    return result
+    return basis
 
 
 def _fit_range(dx: np.ndarray, discrete: bool) -> tuple[int, int]:
