@@ -6,6 +6,8 @@ under pytest, and for the scripts in this folder run as ``python tests/NAME.py``
 
 from __future__ import annotations
 
+import os
+import select
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,3 +61,42 @@ def run_steps(meter: Meter, clock: FakeClock, seconds: float, step: float = 0.1)
 def fake_clock() -> FakeClock:
     """A fresh :class:`FakeClock` at t = 1000 s."""
     return FakeClock()
+
+
+def read_pty(master: int, timeout_s: float = 60.0) -> str:
+    """Everything written to the pseudo-terminal ``master`` until its other end closes (or
+    ``timeout_s`` passes with nothing new); closes ``master``."""
+    chunks: list[bytes] = []
+    try:
+        while select.select([master], [], [], timeout_s)[0]:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # the other end closed
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(master)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def tiny_gpt2(
+    n_samples: int, *, seq_len: int = 16, vocab: int = 100, n_embd: int = 32, n_positions: int = 32
+) -> tuple[Any, Any]:
+    """A one-layer GPT-2 built from a config (nothing downloaded) and a dataset of
+    ``n_samples`` random token sequences, for real Hugging Face Trainer runs on the CPU."""
+    import torch
+    import transformers
+
+    config = transformers.GPT2Config(n_layer=1, n_embd=n_embd, n_head=2, vocab_size=vocab, n_positions=n_positions)
+
+    class Data(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return n_samples
+
+        def __getitem__(self, i: int) -> dict[str, Any]:
+            ids = torch.randint(0, vocab, (seq_len,))
+            return {"input_ids": ids, "labels": ids.clone()}
+
+    return transformers.GPT2LMHeadModel(config), Data()

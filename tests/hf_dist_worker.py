@@ -13,25 +13,16 @@ import sys
 
 import torch
 import transformers
+from conftest import tiny_gpt2  # tests/ is this script's folder, so it is on sys.path
 
 from ecometer.integrations.hf import EcometerCallback
 from ecometer.sensors.replay import ReplaySensor
-
-
-class Data(torch.utils.data.Dataset):
-    def __len__(self) -> int:
-        return 24
-
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        ids = torch.randint(0, 100, (16,))
-        return {"input_ids": ids, "labels": ids.clone()}
 
 
 def main() -> int:
     out = sys.argv[1]
     rank = int(os.environ["RANK"])
     torch.manual_seed(0)
-    config = transformers.GPT2Config(n_layer=1, n_embd=32, n_head=2, vocab_size=100, n_positions=32)
     args = transformers.TrainingArguments(
         output_dir=out,
         per_device_train_batch_size=4,
@@ -50,8 +41,8 @@ def main() -> int:
         interval_s=0.02,
         gather_timeout_s=30,
     )
-    model = transformers.GPT2LMHeadModel(config)
-    transformers.Trainer(model=model, args=args, train_dataset=Data(), callbacks=[cb]).train()
+    model, data = tiny_gpt2(24)
+    transformers.Trainer(model=model, args=args, train_dataset=data, callbacks=[cb]).train()
     with open(os.path.join(out, f"rank{rank}.json"), "w", encoding="utf-8") as fh:
         json.dump({"path": cb.path, "role": cb.record.distributed["role"], "work": cb.record.work}, fh)
     return 0

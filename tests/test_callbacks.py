@@ -7,6 +7,7 @@ import os
 import time
 
 import pytest
+from conftest import tiny_gpt2
 
 from ecometer.errors import InputError
 from ecometer.integrations._fit import FitMeter, batch_size_and_tokens
@@ -67,16 +68,7 @@ def test_hf_trainer_callback_meters_a_tiny_gpt2(tmp_path):
     from ecometer.integrations.hf import EcometerCallback
 
     torch.manual_seed(0)
-    config = transformers.GPT2Config(n_layer=1, n_embd=32, n_head=2, vocab_size=100, n_positions=32)
-    model = transformers.GPT2LMHeadModel(config)
-
-    class Data(torch.utils.data.Dataset):
-        def __len__(self):
-            return 24
-
-        def __getitem__(self, i):
-            ids = torch.randint(0, 100, (16,))
-            return {"input_ids": ids, "labels": ids.clone()}
+    model, data = tiny_gpt2(24)
 
     args = transformers.TrainingArguments(
         output_dir=str(tmp_path / "out"),
@@ -99,7 +91,7 @@ def test_hf_trainer_callback_meters_a_tiny_gpt2(tmp_path):
         sensors=replay_sensors(),
         interval_s=0.01,
     )
-    trainer = transformers.Trainer(model=model, args=args, train_dataset=Data(), callbacks=[cb])
+    trainer = transformers.Trainer(model=model, args=args, train_dataset=data, callbacks=[cb])
     t0 = time.monotonic()
     trainer.train()
     wall = time.monotonic() - t0
@@ -230,26 +222,14 @@ def test_hf_each_train_gets_its_own_record_file(tmp_path):
     from ecometer.integrations.hf import EcometerCallback
 
     torch.manual_seed(0)
-    config = transformers.GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=50, n_positions=16)
-
-    class Data(torch.utils.data.Dataset):
-        def __init__(self, n):
-            self.n = n
-
-        def __len__(self):
-            return self.n
-
-        def __getitem__(self, i):
-            ids = torch.randint(0, 50, (8,))
-            return {"input_ids": ids, "labels": ids.clone()}
 
     def trainer(n, cb):
         args = transformers.TrainingArguments(
             output_dir=str(tmp_path / "out"), per_device_train_batch_size=4, num_train_epochs=1, report_to="none",
             save_strategy="no", logging_strategy="no", use_cpu=True, disable_tqdm=True, dataloader_num_workers=0,
         )
-        model = transformers.GPT2LMHeadModel(config)
-        return transformers.Trainer(model=model, args=args, train_dataset=Data(n), callbacks=[cb])
+        model, data = tiny_gpt2(n, seq_len=8, vocab=50, n_embd=16, n_positions=16)
+        return transformers.Trainer(model=model, args=args, train_dataset=data, callbacks=[cb])
 
     cb = EcometerCallback(name="again", sensors=replay_sensors(), interval_s=0.01)
     first = trainer(8, cb)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import pty
-import select
 import signal
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import read_pty
 
 from ecometer.cli import main
 from ecometer.commands.run import parse_meta, read_work_file, resolve_command
@@ -207,21 +207,8 @@ def test_live_status_line_only_on_a_terminal(tmp_path):
         stderr=slave,
     )
     os.close(slave)
-    chunks = []
-    while True:
-        ready, _, _ = select.select([master], [], [], 60)
-        if not ready:
-            break
-        try:
-            data = os.read(master, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
+    text = read_pty(master)
     proc.wait(timeout=60)
-    os.close(master)
-    text = b"".join(chunks).decode("utf-8", "replace")
     assert proc.returncode == 0
     assert "\r\x1b[Kecometer: " in text and " now · " in text and "water " in text
     assert "record: " in text

@@ -9,13 +9,13 @@ import logging
 import math
 import os
 import pty
-import select
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import read_pty, tiny_gpt2
 
 from ecometer.api import measure
 from ecometer.cli import main
@@ -217,16 +217,7 @@ def test_hf_trainer_logs_a_forecast(tmp_path, caplog):
     from ecometer.integrations.hf import EcometerCallback
 
     torch.manual_seed(0)
-    config = transformers.GPT2Config(n_layer=1, n_embd=32, n_head=2, vocab_size=100, n_positions=32)
-    model = transformers.GPT2LMHeadModel(config)
-
-    class Data(torch.utils.data.Dataset):
-        def __len__(self):
-            return 400
-
-        def __getitem__(self, i):
-            ids = torch.randint(0, 100, (16,))
-            return {"input_ids": ids, "labels": ids.clone()}
+    model, data = tiny_gpt2(400)
 
     args = transformers.TrainingArguments(
         output_dir=str(tmp_path / "out"),
@@ -246,7 +237,7 @@ def test_hf_trainer_logs_a_forecast(tmp_path, caplog):
         interval_s=0.01,
         forecast_after_steps=10,
     )
-    trainer = transformers.Trainer(model=model, args=args, train_dataset=Data(), callbacks=[cb])
+    trainer = transformers.Trainer(model=model, args=args, train_dataset=data, callbacks=[cb])
     with caplog.at_level(logging.INFO, logger="ecometer.forecast"):
         trainer.train()
     rec = cb.record
@@ -390,21 +381,8 @@ def test_run_total_work_shows_the_forecast_live_and_keeps_it(tmp_path):
         env=ENV, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave,
     )  # fmt: skip
     os.close(slave)
-    chunks = []
-    while True:
-        ready, _, _ = select.select([master], [], [], 60)
-        if not ready:
-            break
-        try:
-            data = os.read(master, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data.decode("utf-8", "replace"))
-    os.close(master)
+    shown = read_pty(master)
     assert proc.wait(timeout=60) == 0
-    shown = "".join(chunks)
     assert "forecast not ready: " in shown  # the first, at 0.5 s, says what it needs
     assert "forecast " in shown and "ends in" in shown, shown[-2000:]
     rec = load_record(out)
