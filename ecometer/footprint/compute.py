@@ -339,30 +339,34 @@ def footprint(
     def fig(v: Value | None, what: str) -> Estimate | None:
         return None if v is None else d.estimate(e_kwh * v, what)
 
-    water = Water(
-        onsite_l=d.estimate(e_kwh * onsite, "IT energy x WUE"),
-        offsite_l=d.estimate(e_kwh * offsite, "IT energy x PUE x EWIF"),
-        total_l=d.estimate(e_kwh * (onsite + offsite), "IT energy x (WUE + PUE x EWIF)"),
-        withdrawal_l=fig(per_kwh["water_withdrawal_l"], "on-site + off-site withdrawal"),
-        onsite_withdrawal_l=fig(on_w, "on-site withdrawal"),
-        offsite_withdrawal_l=fig(off_w, "IT energy x PUE x withdrawal EWIF, at least off-site consumption"),
-    )
-    intensity = {"facility_energy_j": d.estimate(pue, "PUE: facility energy per J of IT energy")}
-    for key, v in per_kwh.items():
-        if v is not None:
-            intensity[key] = d.estimate(v / J_PER_KWH, f"{key} per J of IT energy (factors only)")
     return Footprint(
         it_energy_j=it_energy,
         facility_energy_j=d.estimate(energy * pue, "IT energy x PUE"),
-        water=water,
+        water=Water(
+            onsite_l=d.estimate(e_kwh * onsite, "IT energy x WUE"),
+            offsite_l=d.estimate(e_kwh * offsite, "IT energy x PUE x EWIF"),
+            total_l=d.estimate(e_kwh * (onsite + offsite), "IT energy x (WUE + PUE x EWIF)"),
+            withdrawal_l=fig(per_kwh["water_withdrawal_l"], "on-site + off-site withdrawal"),
+            onsite_withdrawal_l=fig(on_w, "on-site withdrawal"),
+            offsite_withdrawal_l=fig(off_w, "IT energy x PUE x withdrawal EWIF, at least off-site consumption"),
+        ),
         carbon_g=fig(per_kwh["carbon_g"], "IT energy x PUE x carbon intensity"),
         site=site.to_dict(),
         assumptions=assumptions,
         periods=periods,
         warnings=warnings,
-        intensity=intensity,
+        intensity=_intensity(d, pue, per_kwh),
         bounds=bounds,
     )
+
+
+def _intensity(d: Draws, pue: Value, per_kwh: dict[str, Value | None]) -> dict[str, Estimate]:
+    """Per J of IT energy, the factors' error only (the standards grade on IT energy draws x these)."""
+    intensity = {"facility_energy_j": d.estimate(pue, "PUE: facility energy per J of IT energy")}
+    for key, v in per_kwh.items():
+        if v is not None:
+            intensity[key] = d.estimate(v / J_PER_KWH, f"{key} per J of IT energy (factors only)")
+    return intensity
 
 
 _Parts = list[tuple[float, SliceFactor]]  # (fraction of the IT energy, factor in that slice)
