@@ -351,3 +351,31 @@ def most_likely(probabilities: Mapping[str, float]) -> tuple[str, float]:
     grade = max(probabilities, key=lambda g: probabilities[g])
     return grade, probabilities[grade]
 
+
+
+def percent(p: float) -> str:
+    """A probability for people: ``0.8327`` -> ``"83 %"``; above 0 but rounding to 0 reads
+    ``"<1 %"``, below 1 but rounding to 100 reads ``">99 %"`` (never a false certainty)."""
+    if 0 < p < 0.005:
+        return "<1 %"
+    if 0.995 <= p < 1:
+        return ">99 %"
+    return f"{p * 100:.0f} %"
+
+
+def grade_odds(probabilities: Mapping[str, float], order: Sequence[str] = (), limit: int | None = None) -> str:
+    """``"B 83 %, C 17 %"``: grades with their probabilities, best grade first (by ``order``;
+    grades not in it keep their given order after it). With ``limit``, only the ``limit``
+    likeliest are shown (ties to the better grade) and the rest counted ("2 more")."""
+    if not probabilities:
+        return ""
+    grades = list(probabilities)
+
+    def rank(grade: str) -> tuple[int, int]:
+        return (list(order).index(grade) if grade in order else len(order), grades.index(grade))
+
+    shown = grades if limit is None else sorted(grades, key=lambda g: (-probabilities[g], rank(g)))[:limit]
+    parts = [f"{g} {percent(probabilities[g])}" for g in sorted(shown, key=rank)]
+    if limit is not None and len(grades) > limit:
+        parts.append(f"{len(grades) - limit} more")
+    return ", ".join(parts)

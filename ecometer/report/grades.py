@@ -132,21 +132,9 @@ def probability_text(probabilities: dict[str, float] | None, labels: list[str] |
 
     Grades under 0.5 % read ``<1 %``; an empty string when there are no probabilities.
     """
-    if not probabilities:
-        return ""
-    order = labels or []
+    from ecometer.uncertainty import grade_odds
 
-    def rank(grade: str) -> int:
-        return order.index(grade) if grade in order else len(order)
-
-    ranked = sorted(probabilities.items(), key=lambda kv: (-kv[1], rank(kv[0])))
-    parts = []
-    for grade, p in sorted(ranked[:limit], key=lambda kv: rank(kv[0])):
-        pct = 100.0 * p
-        parts.append(f"{grade} {'<1' if 0 < pct < 0.5 else f'{pct:.0f}'} %")
-    if len(ranked) > limit:
-        parts.append(f"{len(ranked) - limit} more")
-    return ", ".join(parts)
+    return grade_odds(probabilities or {}, labels or (), limit)
 
 
 def _standard_name(d: dict[str, Any]) -> str:

@@ -23,7 +23,7 @@ from ecometer.standards.draws import RecordDraws
 from ecometer.standards.metrics import NotApplicable, cannot_be_negative, measure
 from ecometer.standards.schema import Metric, Standard
 from ecometer.standards.tables import is_reported, reported_publisher
-from ecometer.uncertainty import band_indices, index_probabilities, most_likely
+from ecometer.uncertainty import band_indices, grade_odds, index_probabilities, most_likely, percent
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -195,7 +195,7 @@ class Assessment:
             else:
                 note = " (within uncertainty of the limit)" if lim.within_uncertainty else ""
                 if lim.pass_probability is not None:
-                    note += f"; P(pass) {_percent(lim.pass_probability)}"
+                    note += f"; P(pass) {percent(lim.pass_probability)}"
                 lines.append(f"  limit {lim.rule}: {lim.status} at {_fmt(lim.value)}{note}")
         return "\n".join(lines)
 
@@ -232,24 +232,15 @@ class Assessment:
         return lines
 
 
-def _percent(p: float) -> str:
-    """``0.8327`` -> ``"83 %"``; a probability above 0 that rounds to 0 % reads ``"<1 %"``."""
-    if 0 < p < 0.005:
-        return "<1 %"
-    if 0.995 <= p < 1:
-        return ">99 %"
-    return f"{p * 100:.0f} %"
-
-
 def probability_text(
     probabilities: dict[str, float], grade: str | None, stable: bool | None, confidence: float | None
 ) -> str:
     """``"B 83 %, C 17 %; not stable (needs 90 %)"``: each grade's probability (in the order
     given: best grade first) and whether the likeliest reaches the standard's confidence."""
-    shown = ", ".join(f"{g} {_percent(p)}" for g, p in probabilities.items())
+    shown = grade_odds(probabilities)
     if grade is None or confidence is None:
         return shown
-    return f"{shown}; {'stable' if stable else 'not stable'} (needs {_percent(confidence)})"
+    return f"{shown}; {'stable' if stable else 'not stable'} (needs {percent(confidence)})"
 
 
 def _fmt(x: float | None) -> str:
