@@ -24,6 +24,7 @@ numpy is imported when an estimate is actually propagated, never by ``import eco
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from statistics import NormalDist
@@ -201,9 +202,20 @@ def sum_independent(items: Iterable[Estimate], *, coverage: float = DEFAULT_COVE
         return uncertain[0].replace(
             central=total, low=uncertain[0].low + shift, high=uncertain[0].high + shift, basis=basis
         )
+    key = tuple((t.central, t.low, t.high, t.coverage, t.distribution) for t in uncertain)
+    return _sum_by_draws(key, total, coverage, basis or "independent terms, Monte Carlo")
+
+
+@functools.lru_cache(maxsize=256)
+def _sum_by_draws(
+    terms: tuple[tuple[float, float, float, float | None, str], ...], total: float, coverage: float, basis: str
+) -> Estimate:
+    """The Monte Carlo sum of :func:`sum_independent`, kept for the same terms (a record's total
+    is read by the footprint, the standards and the report: it is drawn once, not each time)."""
     p = Propagation()
+    uncertain = [Estimate(c, lo, hi, coverage=cov, distribution=dist) for c, lo, hi, cov, dist in terms]
     draws = sum(p.value(t) for t in uncertain) + (total - math.fsum(t.central for t in uncertain))
-    return summarise(draws, total, coverage=coverage, basis=basis or "independent terms, Monte Carlo")
+    return summarise(draws, total, coverage=coverage, basis=basis)
 
 
 def uniform_product(
