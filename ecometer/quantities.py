@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecometer import units as U
-from ecometer.errors import NotApplicable
+from ecometer.errors import NotApplicable, RecordError
 from ecometer.record import Estimate, RunRecord
 
 log = logging.getLogger("ecometer.quantities")
@@ -93,7 +93,10 @@ def estimate(value: Any) -> Estimate | None:
     if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in (c, lo, hi)):
         return None
     lo, hi = sorted((float(lo), float(hi)))
-    return Estimate(float(c), min(lo, float(c)), max(hi, float(c)))
+    try:  # keep the coverage and shape the footprint states (absent: "not stated", as in schema 1)
+        return Estimate.from_dict({**value, "central": float(c), "low": min(lo, float(c)), "high": max(hi, float(c))})
+    except RecordError:
+        return None
 
 
 def footprint_data(record: RunRecord) -> dict[str, Any] | None:

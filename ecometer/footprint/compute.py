@@ -233,7 +233,7 @@ def _energy(d: Draws, record: Any, energy_kwh: Any, energy_j: Any) -> tuple[Valu
             _check_energy("record", low, float(energy.a[0]), high, f"{central!r} J")
         else:  # the record's total (the envelope's input, as in earlier versions)
             unc = record.energy_uncertainty
-            it_energy = unc if unc.central == central else Estimate(central, min(unc.low, central), max(unc.high, central))
+            it_energy = unc if unc.central == central else unc.replace(central=central, low=min(unc.low, central), high=max(unc.high, central))
             _check_energy("record", it_energy.low, central, it_energy.high, f"{central!r} J")
             energy = d.input("energy", it_energy, "IT energy")
     else:

@@ -124,7 +124,15 @@ def measure(m: Measure, record: RunRecord) -> Estimate:
         work = count / m.scale
         low = work / energy.high if energy.high > 0 else math.inf
         high = work / energy.low if energy.low > 0 else math.inf
-        si = Estimate(work / energy.central, low, high)
+        # a monotone map of one uncertain quantity keeps the coverage its interval claims
+        si = Estimate(
+            work / energy.central,
+            low,
+            high,
+            coverage=energy.coverage,
+            distribution=energy.distribution,
+            basis="work / IT energy: the energy's interval, mapped",
+        )
     else:
         si = q.read(record)
         if q.extensive and m.per != RUN:
