@@ -1,7 +1,7 @@
 """Forecast benchmark: are the 90 % intervals of a forecast made at 10 % of a job honest?
 
 Part ``synthetic``: jobs with known truth, built step by step into ecometer's own bucket
-timeline (:class:`ecometer.timeline.BucketTimeline`, as a meter keeps it). Each job has a GPU
+timeline (:class:`ecometer.energy.timeline.BucketTimeline`, as a meter keeps it). Each job has a GPU
 and a CPU channel; every step has a jittered duration (3 %), white power noise (3 %) and a
 slow wander of the GPU power (AR(1), 2 %, memory of 20 steps). Scenarios: ``steady``;
 ``warmup`` (the first ~1 % of steps up to 3x slower at lower power); ``drift`` (GPU power
@@ -42,9 +42,10 @@ from typing import Any
 import numpy as np
 
 from benchmarks import _common as C
+from ecometer.energy.timeline import BucketTimeline
 from ecometer.forecast import forecast_run
-from ecometer.record import Component, Estimate, RunRecord
-from ecometer.timeline import BucketTimeline
+from ecometer.record.estimate import Estimate
+from ecometer.record.model import Component, RunRecord
 
 OUT = C.ROOT / "reports" / "forecast"
 SCENARIOS = ("steady", "warmup", "drift", "two_phases", "train_eval", "steady_time")
@@ -198,7 +199,7 @@ def cpu_training(seconds: float, seed: int = 0) -> dict[str, Any]:
     import torch
 
     import ecometer
-    from ecometer.record import checkpoint_path, load_record
+    from ecometer.record.model import checkpoint_path, load_record
 
     torch.manual_seed(seed)
     torch.set_num_threads(1)  # one core of two: the loop's pace depends less on other jobs on the machine

@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from ecometer.api import measure  # noqa: E402
-from ecometer.record import RunRecord  # noqa: E402
+from ecometer.record.model import RunRecord  # noqa: E402
 from ecometer.sensors.replay import ReplaySensor  # noqa: E402
 
 TICK_S = 0.1

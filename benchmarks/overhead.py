@@ -187,7 +187,7 @@ def part_sampler(seconds: float, log: Any, scope: str = "machine") -> dict[str, 
 def part_sim(days: float, tick_s: float, memory: str, log: Any) -> dict[str, Any]:
     import tracemalloc
 
-    from ecometer.meter import Meter
+    from ecometer.measuring.meter import Meter
     from ecometer.sensors.replay import ReplaySensor
 
     class FakeClock:

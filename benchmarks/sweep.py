@@ -13,7 +13,7 @@ point runs the workload for a fixed time under an ``ecometer.Meter`` whose recor
 meta {precision, batch_size, power_limit_w, model_params, task}, the work done (queries or
 tokens, plus training FLOP), a footprint for ``--site`` and an assessment against the
 built-in standard. Charts and tables come from the same machinery as ``ecometer compare``
-(``ecometer.cli.main(["compare", ...])``), one per axis.
+(``ecometer.commands.cli.main(["compare", ...])``), one per axis.
 
 Writes ``reports/benchmarks/<tag>/sweep/``: records/*.json, <axis>.png, sweep.md, sweep.json.
 """
@@ -164,9 +164,9 @@ def run_point(
 def compare_charts(results: list[dict[str, Any]], out_dir: Path, args: argparse.Namespace, log: Any) -> dict[str, Any]:
     """One ``ecometer compare`` chart and table per axis, through the CLI's own code."""
     try:
-        from ecometer import cli
+        from ecometer.commands import cli
     except ImportError as exc:  # pragma: no cover - part of the package
-        return {"error": f"ecometer.cli unavailable: {exc}"}
+        return {"error": f"ecometer.commands.cli unavailable: {exc}"}
     out: dict[str, Any] = {}
     for axis in ("precision", "batch_size", "power_limit_w"):
         paths = [str(out_dir / r["record"]) for r in results if axis in r["axes"]]

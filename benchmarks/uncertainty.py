@@ -100,7 +100,8 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def _smoke_record() -> Any:
-    from ecometer.record import Component, Estimate, Phase, RunRecord
+    from ecometer.record.estimate import Estimate
+    from ecometer.record.model import Component, Phase, RunRecord
 
     return RunRecord(
         name="smoke",

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import ROOT
-from ecometer import datafiles
-from ecometer.footprint import calibration, grid
+from ecometer.files import datafiles
+from ecometer.impact import calibration, grid
 
 log = logging.getLogger("benchmarks.water_factors")
 

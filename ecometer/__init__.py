@@ -15,14 +15,16 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ecometer import compat
 from ecometer._version import __version__
-from ecometer.record import register_attachment
+from ecometer.record.model import register_attachment
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     # core
     "measure": "ecometer.api",
-    "Meter": "ecometer.meter",
+    "Meter": "ecometer.measuring.meter",
+    "MeterOptions": "ecometer.measuring.options",
     "RunRecord": "ecometer.record",
     "Component": "ecometer.record",
     "Phase": "ecometer.record",
@@ -33,23 +35,26 @@ _EXPORTS: dict[str, str] = {
     "measure_distributed": "ecometer.api",
     "merge_records": "ecometer.distributed.merge",
     # footprint (facility energy, water, carbon)
-    "Site": "ecometer.footprint",
-    "footprint": "ecometer.footprint",  # the package, callable as the function
-    "Footprint": "ecometer.footprint",
+    "Site": "ecometer.impact",
+    "footprint": "ecometer.impact.compute",  # a plain function; the package is ecometer.impact
+    "Footprint": "ecometer.impact",
     # standards
     "Standard": "ecometer.standards",
     "Assessment": "ecometer.standards",
     "StandardError": "ecometer.standards",
     "load_standard": "ecometer.standards",
-    "standards": "ecometer.standards",
+    "list_standards": "ecometer.standards",
+    "standards": "ecometer.standards",  # the package; ecometer.standards() names list_standards
     "score": "ecometer.standards",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = ["__version__", *(name for name in _EXPORTS if name != "standards")]
+
+compat.install()  # old module paths (ecometer.measuring.meter, ecometer.record.units...) keep working, with a warning
 
 # the one attachment mechanism: each layer that attaches a result to records names its decoder
 # (imported only when a record's attachment is first read)
-register_attachment("footprint", "ecometer.footprint:Footprint.from_dict")
+register_attachment("footprint", "ecometer.impact:Footprint.from_dict")
 register_attachment("assessment", "ecometer.standards:Assessment.from_dict")
 
 
@@ -70,7 +75,9 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from ecometer.api import measure, measure_distributed
     from ecometer.distributed.merge import merge_records
-    from ecometer.footprint import Footprint, Site, footprint
-    from ecometer.meter import Meter
-    from ecometer.record import Component, Estimate, Phase, RecordError, RunRecord, load_record
-    from ecometer.standards import Assessment, Standard, StandardError, load_standard, score, standards
+    from ecometer.errors import RecordError
+    from ecometer.impact import Footprint, Site, footprint
+    from ecometer.measuring.meter import Meter
+    from ecometer.record.estimate import Estimate
+    from ecometer.record.model import Component, Phase, RunRecord, load_record
+    from ecometer.standards import Assessment, Standard, StandardError, list_standards, load_standard, score

@@ -1,5 +1,5 @@
 """``python -m ecometer`` runs the command line."""
 
-from ecometer.cli import main
+from ecometer.commands.cli import main
 
 raise SystemExit(main())

@@ -1,6 +1,6 @@
 """The entry points a job calls: :func:`measure` and :func:`measure_distributed`.
 
-Both build a :class:`~ecometer.meter.Meter` (which measures) and, when given ``site=`` or
+Both build a :class:`~ecometer.measuring.meter.Meter` (which measures) and, when given ``site=`` or
 ``standard=``, hand it a finish hook (:class:`Judgement`) that applies a footprint and an
 assessment to each finished record before it is saved: measuring never judges, the face
 does. The training callbacks and ``ecometer run`` use the same two functions.
@@ -11,15 +11,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ecometer.meter import Meter
-from ecometer.record import RunRecord
+from ecometer.measuring.meter import Meter
+from ecometer.record.model import RunRecord
 
 
 def resolve_site(site: Any) -> Any:
     """A site object from a preset name (validated now), or the object as given."""
     if site is None or not isinstance(site, str):
         return site
-    from ecometer.footprint import Site
+    from ecometer.impact import Site
 
     return Site.preset(site)
 
@@ -49,7 +49,7 @@ class Judgement:
         problems: list[str] = []
         if self.site is not None:
             try:
-                from ecometer.footprint import footprint
+                from ecometer.impact import footprint
 
                 record.attach("footprint", footprint(record, site=self.site))
             except Exception as exc:  # noqa: BLE001 - never lose the measured record
@@ -73,11 +73,11 @@ def _judged(meter: Meter, site: Any, standard: Any) -> Meter:
 
 
 def measure(name: str = "run", *, site: Any = None, standard: Any = None, **kwargs: Any) -> Meter:
-    """A :class:`~ecometer.meter.Meter` for use as a context manager or decorator.
+    """A :class:`~ecometer.measuring.meter.Meter` for use as a context manager or decorator.
 
     ``site``: a :class:`ecometer.Site` or preset name: the record gets a footprint at stop.
     ``standard``: a standard name, file or object: the record gets an assessment at stop.
-    Other arguments: as for :class:`~ecometer.meter.Meter`.
+    Other arguments: as for :class:`~ecometer.measuring.meter.Meter`.
     """
     return _judged(Meter(name, **kwargs), site, standard)
 
@@ -99,7 +99,7 @@ def measure_distributed(name: str = "run", *, site: Any = None, standard: Any = 
         env: the launcher's environment (default ``os.environ``).
 
     ``site``, ``standard``: as for :func:`measure`, applied to the job's record on rank 0.
-    Every other argument is the meter's (:class:`~ecometer.meter.Meter`): ``out`` is the
+    Every other argument is the meter's (:class:`~ecometer.measuring.meter.Meter`): ``out`` is the
     job's record, written by rank 0 (``"auto"``: ``$ECOMETER_DIR/<name>-<UTC time>-job.json``);
     ``gpus="auto"`` means this rank's device; ``sensors`` are this rank's own sensors.
 

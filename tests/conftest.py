@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ecometer.meter import Meter
+from ecometer.measuring.meter import Meter
 
 WALL0 = 1_700_000_000.0  # the fake wall clock reads the monotonic clock + WALL0 (s)
 

@@ -26,7 +26,8 @@ import os
 import sys
 import time
 
-from ecometer.distributed import measure_distributed, rank_info
+from ecometer import measure_distributed
+from ecometer.distributed import rank_info
 from ecometer.sensors.replay import ReplaySensor
 
 

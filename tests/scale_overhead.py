@@ -33,7 +33,7 @@ from conftest import FakeClock
 import ecometer
 from ecometer.distributed.merge import merge_records
 from ecometer.integrations.prometheus import serve
-from ecometer.meter import Meter
+from ecometer.measuring.meter import Meter
 from ecometer.sensors.replay import ReplaySensor
 
 

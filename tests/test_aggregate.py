@@ -8,8 +8,8 @@ import pytest
 from conftest import FakeClock
 
 from ecometer.distributed.merge import AggregateError, merge_files, merge_records
-from ecometer.meter import Meter
-from ecometer.record import checkpoint_path, load_record
+from ecometer.measuring.meter import Meter
+from ecometer.record.model import checkpoint_path, load_record
 from ecometer.sensors.replay import ReplaySensor
 
 

@@ -10,8 +10,8 @@ import pytest
 from conftest import tiny_gpt2
 
 from ecometer.errors import InputError
-from ecometer.integrations._fit import FitMeter, batch_size_and_tokens
-from ecometer.record import load_record
+from ecometer.integrations.fit import FitMeter, batch_size_and_tokens
+from ecometer.record.model import load_record
 from ecometer.sensors.replay import ReplaySensor
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

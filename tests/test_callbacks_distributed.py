@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ecometer.record import load_record
+from ecometer.record.model import load_record
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from test_report_helpers import letter_assessment, make_record
 
-from ecometer.cli import main
+from ecometer.commands.cli import main
 from ecometer.errors import InputError
 from ecometer.report import run_comparison as compare
 

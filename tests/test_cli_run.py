@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import read_pty
 
-from ecometer.cli import main
+from ecometer.commands.cli import main
 from ecometer.commands.run import parse_meta, read_work_file, resolve_command
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,10 +1,10 @@
-"""Counter plausibility and bridging (ecometer/counters.py): resets, wraps, jumps, stuck counters."""
+"""Counter plausibility and bridging (ecometer/energy/counters.py): resets, wraps, jumps, stuck counters."""
 
 from __future__ import annotations
 
 import pytest
 
-from ecometer.counters import BACKWARDS, JUMP, MAX_DEVICE_POWER_W, BridgedCounter, implausible
+from ecometer.energy.counters import BACKWARDS, JUMP, MAX_DEVICE_POWER_W, BridgedCounter, implausible
 
 
 def test_implausible_steps() -> None:

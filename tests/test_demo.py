@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ecometer import workloads
+from ecometer.commands import workloads
 from ecometer.commands.demo import plan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,7 +92,7 @@ def test_demo_end_to_end(tmp_path):
 
 
 def test_demo_rejects_bad_seconds(capsys):
-    from ecometer.cli import main
+    from ecometer.commands.cli import main
 
     assert main(["demo", "--seconds", "0"]) == 2
     assert "--seconds" in capsys.readouterr().err

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from ecometer.distributed import RankInfo, measure_distributed, rank_info
+from ecometer import measure_distributed
+from ecometer.distributed import RankInfo, rank_info
 from ecometer.errors import InputError
-from ecometer.record import load_record
+from ecometer.record.model import load_record
 from ecometer.sensors.replay import ReplaySensor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -215,14 +216,14 @@ def test_single_process_without_launcher_is_a_job_of_one(tmp_path):
 
 def test_a_distributed_meter_is_a_meter_ending_early_the_same_way(tmp_path):
     """One lifecycle: a rank finalised by a signal says "run ended early" as a plain Meter does."""
-    from ecometer.meter import Meter
+    from ecometer.measuring.meter import Meter
 
     out = tmp_path / "job.json"
     m = measure_distributed("early", env={}, out=out, sensors=[ReplaySensor([(0, 20.0)])], interval_s=0.02)
     assert isinstance(m, Meter)
     m.start()
     time.sleep(0.05)
-    m.run.finalise_on("interrupted", "received SIGTERM")  # what ecometer.lifecycle does on a signal
+    m.run.finalise_on("interrupted", "received SIGTERM")  # what ecometer.measuring.lifecycle does on a signal
     assert m.record.status == "interrupted" and m.part.error == "received SIGTERM"
     assert any("run ended early: received SIGTERM" in w for w in m.part.warnings)
     assert load_record(out).distributed["role"] == "job"

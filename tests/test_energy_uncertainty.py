@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 from conftest import FakeClock, manual_meter, run_steps
 
-from ecometer import datafiles
-from ecometer.curves import DeviceTrack
 from ecometer.distributed.merge import merge_records
+from ecometer.energy.curves import DeviceTrack
 from ecometer.errors import InputError
-from ecometer.record import Estimate, RunRecord
+from ecometer.files import datafiles
+from ecometer.record.estimate import Estimate
+from ecometer.record.model import RunRecord
 from ecometer.sensors.base import declared_factor, relative_factor
 from ecometer.sensors.replay import ReplaySensor
 
@@ -255,7 +256,7 @@ def test_merge_ranks_gpus_independent_and_one_cpu_model_one_error() -> None:
 
 
 def test_per_work_figures_keep_the_bounds_coverage_and_shape() -> None:
-    from ecometer.quantities import QUANTITIES
+    from ecometer.record.quantities import QUANTITIES
 
     clock = FakeClock()
     cpu = ReplaySensor([(0, 30.0)], component="cpu", method="modelled", clock=clock, uncertainty=(0.3, 0.3))

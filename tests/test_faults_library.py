@@ -20,8 +20,8 @@ import pytest
 from conftest import FakeClock, manual_meter, run_steps
 
 import ecometer
-from ecometer import run as run_module
-from ecometer.record import checkpoint_path, load_record
+from ecometer.measuring import run as run_module
+from ecometer.record.model import checkpoint_path, load_record
 from ecometer.sensors.replay import ReplaySensor
 
 

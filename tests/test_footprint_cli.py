@@ -9,7 +9,8 @@ import pytest
 
 from ecometer.commands import footprint as cmd
 from ecometer.errors import InputError, UsageError
-from ecometer.record import Component, Estimate, RunRecord, Timeline
+from ecometer.record.estimate import Estimate
+from ecometer.record.model import Component, RunRecord, Timeline
 
 
 def run_cmd(argv: list[str], capsys) -> tuple[int, str]:
@@ -112,7 +113,7 @@ def test_missing_record_file_is_an_input_error(tmp_path, capsys):
 
 
 def test_through_the_cli_entry_point(capsys):
-    from ecometer.cli import main
+    from ecometer.commands.cli import main
 
     assert main(["footprint", "--energy-kwh", "1287000", "--site", "us-average"]) == 0
     assert "5.439 ML" in capsys.readouterr().out
@@ -122,7 +123,7 @@ def test_through_the_cli_entry_point(capsys):
 
 
 def test_ewif_source_flag(capsys):
-    from ecometer import cli
+    from ecometer.commands import cli
 
     base = ["footprint", "--energy-kwh", "1", "--pue", "1", "--wue", "0", "--country", "USA", "--json"]
     assert cli.main([*base, "--ewif-source", "published"]) == 0

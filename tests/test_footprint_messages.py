@@ -9,10 +9,11 @@ from types import SimpleNamespace
 import pytest
 from test_standards import make_record
 
-from ecometer.cli import main
+from ecometer.commands.cli import main
 from ecometer.errors import FootprintError
-from ecometer.footprint import footprint
-from ecometer.record import Component, Estimate
+from ecometer.impact import footprint
+from ecometer.record.estimate import Estimate
+from ecometer.record.model import Component
 
 
 @pytest.mark.parametrize(

@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 
 from ecometer.errors import FootprintError
-from ecometer.footprint import Footprint, Site, footprint, grid
-from ecometer.footprint.compute import INTENSITY_KEYS
-from ecometer.footprint.propagation import Draws
-from ecometer.record import Component, Estimate, RunRecord, Timeline
-from ecometer.uncertainty import draw
+from ecometer.impact import Footprint, Site, footprint, grid
+from ecometer.impact.compute import INTENSITY_KEYS
+from ecometer.impact.propagation import Draws
+from ecometer.record.estimate import Estimate
+from ecometer.record.model import Component, RunRecord, Timeline
+from ecometer.record.uncertainty import draw
 
 KWH = 3.6e6
 Z95 = 1.959964

@@ -10,13 +10,14 @@ import math
 import numpy as np
 import pytest
 
+from ecometer.energy.timeline import BucketTimeline
 from ecometer.errors import InputError
 from ecometer.forecast import forecast_run
 from ecometer.forecast.rate import t_quantile
-from ecometer.meter import Meter
-from ecometer.record import Component, Estimate, RunRecord, Timeline
+from ecometer.measuring.meter import Meter
+from ecometer.record.estimate import Estimate
+from ecometer.record.model import Component, RunRecord, Timeline
 from ecometer.sensors.replay import ReplaySensor
-from ecometer.timeline import BucketTimeline
 
 
 def job_record(
@@ -298,7 +299,7 @@ def test_malformed_timeline_is_an_input_error():
 
 # ---- footprint, grade, projected record --------------------------------------------------------
 def test_footprint_and_grade_of_the_projected_job():
-    from ecometer.footprint import footprint
+    from ecometer.impact import footprint
 
     rng = np.random.default_rng(2)
     rec = job_record(noisy_steps(rng, 400), cpu_w=40.0)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from ecometer.cli import main
+from ecometer.commands.cli import main
 from tests.test_forecast import job_record
 
 

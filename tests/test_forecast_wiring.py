@@ -18,13 +18,13 @@ import pytest
 from conftest import read_pty, tiny_gpt2
 
 from ecometer.api import measure
-from ecometer.cli import main
+from ecometer.commands.cli import main
 from ecometer.errors import InputError, UsageError
 from ecometer.forecast.live import LiveForecast, StepForecasts, metrics
-from ecometer.integrations._fit import FitMeter
+from ecometer.integrations.fit import FitMeter
 from ecometer.integrations.prometheus import forecast_families, render, serve
-from ecometer.record import RunRecord, load_record
-from ecometer.run import MAX_FORECASTS
+from ecometer.measuring.run import MAX_FORECASTS
+from ecometer.record.model import RunRecord, load_record
 from ecometer.sensors.replay import ReplaySensor
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

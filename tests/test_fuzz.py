@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from test_record_io import set_field as _set
 
-from ecometer.record import RecordError, RunRecord, load_record
+from ecometer.errors import RecordError
+from ecometer.record.model import RunRecord, load_record
 from ecometer.sensors.replay import ReplaySensor
 
 FUZZ = settings(
@@ -235,7 +236,7 @@ def test_unusable_record_paths_are_record_errors(bad):
 
 
 def test_corrupt_attachment_is_a_record_error():
-    pytest.importorskip("ecometer.footprint")
+    pytest.importorskip("ecometer.impact")
     data = json.loads(VALID_TEXT)
     data["attachments"]["footprint"] = {"nonsense": [1, 2, 3]}
     record = RunRecord.from_dict(data)  # attachments are decoded lazily, by their owner
@@ -423,7 +424,7 @@ def _cli(*argv: str) -> int:
     import contextlib
     import io
 
-    from ecometer.cli import main
+    from ecometer.commands.cli import main
 
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
         code = main(list(argv))

@@ -11,15 +11,15 @@ import pytest
 from conftest import FakeClock, manual_meter, run_steps
 from test_standards import BASE, est, make_record
 
-from ecometer.cli import main
-from ecometer.record import Estimate
+from ecometer.commands.cli import main
+from ecometer.record.estimate import Estimate
+from ecometer.record.uncertainty import N_DRAWS
 from ecometer.sensors.replay import ReplaySensor
 from ecometer.standards import Assessment, StandardError, parse_standard, score
 from ecometer.standards.assess import grade_index
 from ecometer.standards.draws import RecordDraws
 from ecometer.standards.metrics import Measure
 from ecometer.standards.tables import make_entry
-from ecometer.uncertainty import N_DRAWS
 
 #: energy per token (A <= 1.0 J, B <= 1.1 J) and average power (A <= 95 W, B <= 105 W): both read the IT energy
 TWO = """\
@@ -236,7 +236,7 @@ def test_cli_score_shows_probabilities_text_and_json(tmp_path, capsys):
 
 
 def test_a_reported_water_figure_is_not_drawn_from_the_sites_water_intensity(monkeypatch):
-    import ecometer.footprint as fpmod
+    import ecometer.impact as fpmod
     from ecometer.standards.sites import attach_footprint
 
     real = fpmod.footprint

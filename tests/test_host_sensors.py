@@ -15,9 +15,10 @@ from typing import NamedTuple
 import pytest
 from conftest import FakeClock
 
-from ecometer import datafiles
 from ecometer.errors import InputError, SensorUnavailable
-from ecometer.record import Estimate, SensorInfo
+from ecometer.files import datafiles
+from ecometer.record.estimate import Estimate
+from ecometer.record.model import SensorInfo
 from ecometer.sensors import host
 from ecometer.sensors import usage as usage_mod
 from ecometer.sensors.base import SCOPES, Device, relative_factor

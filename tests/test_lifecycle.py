@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ecometer.record import checkpoint_path, load_record
+from ecometer.record.model import checkpoint_path, load_record
 
 SCRIPT = textwrap.dedent(
     """

@@ -9,8 +9,8 @@ import pytest
 from conftest import FakeClock, manual_meter, run_steps
 
 import ecometer
-from ecometer.meter import Meter
-from ecometer.record import checkpoint_path, load_record
+from ecometer.measuring.meter import Meter
+from ecometer.record.model import checkpoint_path, load_record
 from ecometer.sensors.replay import ReplaySensor
 
 
@@ -355,7 +355,7 @@ def test_start_from_two_threads_starts_once():
 def test_what_is_modelled_is_said_once_and_kept_as_notes(monkeypatch, caplog):
     import logging
 
-    import ecometer.run as run_module
+    import ecometer.measuring.run as run_module
     import ecometer.sensors.discover as discover_module
 
     why = "RAPL: /sys/class/powercap not present; CPU power is modelled from utilisation " + "x" * 500
@@ -375,6 +375,6 @@ def test_what_is_modelled_is_said_once_and_kept_as_notes(monkeypatch, caplog):
         assert rec.warnings == []  # nothing to act on
         assert rec.notes == [why]  # the full text, kept in the record
         assert rec.components["cpu"].method == "modelled"
-    said = [r for r in caplog.records if r.name.startswith("ecometer.meter")]
+    said = [r for r in caplog.records if r.name.startswith("ecometer.measuring.meter")]
     assert len(said) == 1 and len(said[0].getMessage()) < 160
     assert "ecometer info" in said[0].getMessage()

@@ -803,7 +803,7 @@ def test_data_file_entries_cite_sources() -> None:
 
 # ---------------------------------------------------------------------------- through the meter
 def test_record_says_when_a_gpu_fell_back(clock: Clock) -> None:
-    from ecometer.meter import Meter
+    from ecometer.measuring.meter import Meter
 
     s, _ = make([FakeGpu(uuid(0), power=60.0, counter_mj=123), FakeGpu(uuid(1), power=100.0)], clock)
     meter = Meter("nvml", sensors=[s], clock=clock.mono, background=False, out=None, counter_interval_s=1.0)

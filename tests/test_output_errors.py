@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from test_standards import BASE, make_record
 
-from ecometer.cli import main
-from ecometer.record import load_record, write_atomic
+from ecometer.commands.cli import main
+from ecometer.files.atomic import write_atomic
+from ecometer.record.model import load_record
 
 FULL = "No space left on device"
 READ_ONLY = "Read-only file system"

@@ -18,7 +18,7 @@ import pytest
 import ecometer
 from ecometer.errors import InputError
 from ecometer.integrations.prometheus import MetricsState, parse_address, render, serve
-from ecometer.meter import Meter
+from ecometer.measuring.meter import Meter
 from ecometer.sensors.replay import ReplaySensor
 
 # ---- a strict parser of the text exposition format 0.0.4 ------------------------------------
@@ -286,7 +286,7 @@ def test_parse_address_errors(text):
 
 
 def test_distributed_meter_labels_its_rank(tmp_path):
-    from ecometer.distributed import measure_distributed
+    from ecometer import measure_distributed
 
     env = {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0"}
     m = measure_distributed("dist", env=env, out=None, sensors=[ReplaySensor([(0, 5.0)])], interval_s=0.02)
@@ -420,7 +420,8 @@ def test_exact_figures_have_no_bounds_series():
 
 def test_a_finished_record_alone_gives_its_components_intervals():
     """A meter that kept no sensor statements (here: only its record): the component's interval."""
-    from ecometer.record import Component, Estimate, RunRecord
+    from ecometer.record.estimate import Estimate
+    from ecometer.record.model import Component, RunRecord
 
     rec = RunRecord("done", status="ok", duration_s=10.0)
     unc = Estimate(1000.0, 900.0, 1150.0, coverage=0.95, distribution="normal")

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from ecometer.cli import main
+from ecometer.commands.cli import main
 from ecometer.errors import InputError
 from ecometer.standards import calibrate, load_standard, parse_standard, score
 from ecometer.standards.corpus import load_records, read_entries

@@ -8,10 +8,10 @@ import re
 import pytest
 from test_report_helpers import make_record
 
-from ecometer import quantities
 from ecometer.errors import NotApplicable
 from ecometer.integrations.prometheus import render
-from ecometer.record import RunRecord
+from ecometer.record import quantities
+from ecometer.record.model import RunRecord
 from ecometer.report.figures import headline, metric, metric_names
 from ecometer.standards import metrics as standard_metrics
 from ecometer.standards.metrics import Measure, measure
@@ -31,7 +31,7 @@ def test_reports_and_standards_name_and_read_a_quantity_alike():
 
 def test_old_report_names_still_work_with_a_warning(caplog):
     rec = make_record()
-    with caplog.at_level(logging.WARNING, logger="ecometer.quantities"):
+    with caplog.at_level(logging.WARNING, logger="ecometer.record.quantities"):
         old = metric(rec, "onsite_water_l_per_unit")
     assert old.key == "water_onsite_l_per_unit"
     assert old.central == metric(rec, "water_onsite_l_per_unit").central

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import FakeClock as Clock
 
-from ecometer import datafiles
 from ecometer.errors import SensorUnavailable
+from ecometer.files import datafiles
 from ecometer.sensors import rapl
 from ecometer.sensors.rapl import RaplSensor, counter_delta, discover_domains
 

@@ -7,7 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from ecometer.record import Component, Estimate, RecordError, RunRecord, load_record
+from ecometer.errors import RecordError
+from ecometer.record.estimate import Estimate
+from ecometer.record.model import Component, RunRecord, load_record
 
 
 def make_record() -> RunRecord:

@@ -17,12 +17,14 @@ from pathlib import Path
 
 import pytest
 
-import ecometer.record as record_module
-from ecometer.cli import main
-from ecometer.meter import Meter
-from ecometer.record import RecordError, RunRecord, checkpoint_path, load_record, write_atomic
+import ecometer.record.model as record_module
+from ecometer.commands.cli import main
+from ecometer.errors import RecordError
+from ecometer.files.atomic import write_atomic
+from ecometer.files.textfile import read_text_file
+from ecometer.measuring.meter import Meter
+from ecometer.record.model import RunRecord, checkpoint_path, load_record
 from ecometer.sensors.replay import ReplaySensor
-from ecometer.textfile import read_text_file
 
 
 class Clock:

@@ -26,9 +26,9 @@ import pytest
 from conftest import FakeClock, manual_meter, run_steps
 
 import ecometer
-from ecometer import lifecycle
-from ecometer.meter import Meter
-from ecometer.record import checkpoint_path, load_record
+from ecometer.measuring import lifecycle
+from ecometer.measuring.meter import Meter
+from ecometer.record.model import checkpoint_path, load_record
 from ecometer.sensors.base import Sensor
 from ecometer.sensors.replay import ReplaySensor
 
@@ -634,7 +634,7 @@ def test_two_hundred_start_stop_cycles_leak_nothing():
 
 # ---- clocks -----------------------------------------------------------------------------------
 def test_wall_clock_jumps_do_not_change_durations(monkeypatch):
-    import ecometer.build as meter_module
+    import ecometer.measuring.build as meter_module
 
     real_time, real_datetime = time.time, datetime
     calls = {"n": 0}
@@ -773,7 +773,7 @@ def test_hostile_run_names_never_escape_the_output_folder(tmp_path, monkeypatch,
 
 def test_report_escapes_hostile_names(tmp_path):
     pytest.importorskip("matplotlib")
-    from ecometer.cli import main
+    from ecometer.commands.cli import main
 
     name = '<script>alert("x")</script><img src=x onerror=alert(1)>'
     rec = Meter(name, sensors=[ReplaySensor([(0, 50)])], out=tmp_path / "r.json", interval_s=0.01)
@@ -809,7 +809,7 @@ def test_no_network_during_a_full_auto_detected_run(tmp_path, monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", refuse("getaddrinfo"))
     kwargs = {}
     try:
-        from ecometer.footprint import Site
+        from ecometer.impact import Site
         from ecometer.standards import builtin_names
 
         Site.preset("us-average")  # needs the grid data (CodeCarbon's tables)

@@ -11,11 +11,11 @@ import pytest
 from test_report_helpers import letter_assessment, make_record
 
 from ecometer.errors import InputError
+from ecometer.record.units import fmt, fmt_range, pick_scale
 from ecometer.report import charts, label, style, text
 from ecometer.report.figures import FigureMissing, headline, metric, metric_names, per_unit
 from ecometer.report.grades import read_assessment
 from ecometer.report.html import render_charts, render_html, write_report
-from ecometer.units import fmt, fmt_range, pick_scale
 
 HOSTILE = "<script>alert(1)</script> \"quoted\" 'single' & $x^2$"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from test_report_helpers import letter_assessment, make_record
 
-from ecometer.cli import main
+from ecometer.commands.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -43,7 +43,7 @@ def test_examples_are_reproducible_small_and_graded(tmp_path, capsys):
     assert a == b  # byte for byte: simulated clock, fixed timestamps and host
     assert sum(p.stat().st_size for p in (tmp_path / "a").iterdir()) < 1_500_000
 
-    from ecometer.record import load_record
+    from ecometer.record.model import load_record
     from ecometer.report.grades import grade_view
 
     record = load_record(tmp_path / "a" / "record.json")

@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 from test_report_helpers import letter_assessment, make_record
 
-from ecometer.cli import main
+from ecometer.commands.cli import main
 from ecometer.errors import UsageError
-from ecometer.record import load_record, write_atomic
+from ecometer.files.atomic import write_atomic
+from ecometer.record.model import load_record
 from ecometer.report import charts, style
 from ecometer.report import run_comparison as compare
 from ecometer.report.figures import component_energy, data_problems, headline
@@ -301,7 +302,8 @@ def test_hostile_values_in_each_field_render(tmp_path):
         ("timeline", "spans", 0, "end_s"),
         ("work", "sample"),
     ]
-    from ecometer.record import RecordError, RunRecord
+    from ecometer.errors import RecordError
+    from ecometer.record.model import RunRecord
 
     values = (float("nan"), float("inf"), -float("inf"), -1.0, 1e308, -1e308)
     rendered = refused = 0

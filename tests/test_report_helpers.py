@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from ecometer.record import Component, Estimate, Phase, RunRecord, Span, Timeline
+from ecometer.record.estimate import Estimate
+from ecometer.record.model import Component, Phase, RunRecord, Span, Timeline
 
 
 def make_record(

@@ -25,7 +25,7 @@ import pytest
 from test_cli_run import ENV, ecometer, wait_for
 
 from ecometer.commands.run import WorkFile, read_work_file
-from ecometer.record import checkpoint_path, load_record
+from ecometer.record.model import checkpoint_path, load_record
 
 # a grandchild that says who it is, then runs until stopped
 GRANDCHILD = """
@@ -115,7 +115,7 @@ def test_sigkill_of_ecometer_stops_the_command_tree(tmp_path, leftovers):
 
 DRIVER_WITHOUT_GUARD = """
 import sys, time
-from ecometer.commands._child import Child
+from ecometer.commands.child import Child
 child = Child([sys.executable, "-c", "import time; time.sleep(60)"], {}, None)
 print(child.proc.pid, flush=True)
 time.sleep(60)
@@ -185,14 +185,14 @@ def test_a_handled_signal_records_the_commands_exit_code(tmp_path):
 
 DRIVER_SIGNAL_IN_STOP = """
 import os, signal, sys, time
-import ecometer.meter
-real_stop = ecometer.meter.Meter.stop
+import ecometer.measuring.meter
+real_stop = ecometer.measuring.meter.Meter.stop
 def stop(self, *args, **kwargs):
     os.kill(os.getpid(), signal.SIG)  # arrives while the record is being finalised
     time.sleep(0.2)
     return real_stop(self, *args, **kwargs)
-ecometer.meter.Meter.stop = stop
-from ecometer.cli import main
+ecometer.measuring.meter.Meter.stop = stop
+from ecometer.commands.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -7,16 +7,17 @@ import math
 
 import pytest
 
-from ecometer.quantities import NO_FOOTPRINT
-from ecometer.record import Component, Estimate, RunRecord
+from ecometer.record.estimate import Estimate
+from ecometer.record.model import Component, RunRecord
+from ecometer.record.quantities import NO_FOOTPRINT
 from ecometer.standards import (
     Assessment,
     Standard,
     StandardError,
+    list_standards,
     load_standard,
     parse_standard,
     score,
-    standards,
 )
 
 BASE = """\
@@ -87,7 +88,7 @@ def footprint(pue: float = 1.2, wue: float = 0.5, total_l: float = 2.0) -> dict:
 
 # ---- loading -----------------------------------------------------------------------------------
 def test_builtins_all_load_and_list_titles_versions():
-    infos = standards()
+    infos = list_standards()
     names = {i.name for i in infos}
     assert {"ecometer-training", "ecometer-inference", "ai-energy-score-style"} <= names
     for info in infos:

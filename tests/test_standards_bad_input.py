@@ -11,9 +11,10 @@ import threading
 import pytest
 from test_standards import BASE, footprint, make_record
 
-from ecometer.cli import main
+from ecometer.commands.cli import main
 from ecometer.errors import InputError
-from ecometer.record import Component, Estimate
+from ecometer.record.estimate import Estimate
+from ecometer.record.model import Component
 from ecometer.standards import StandardError, calibrate, load_standard, parse_standard, score
 from ecometer.standards.tables import load_spec
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from test_standards import BASE, make_record
 
-from ecometer.cli import main
+from ecometer.commands.cli import main
 from ecometer.errors import InputError
 from ecometer.standards import StandardError, calibrate, load_standard, parse_standard, score
 from ecometer.standards.assess import grade_index

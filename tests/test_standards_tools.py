@@ -7,7 +7,7 @@ import json
 import pytest
 from test_standards import BASE, footprint, make_record
 
-from ecometer.cli import main
+from ecometer.commands.cli import main
 from ecometer.errors import InputError
 from ecometer.standards import (
     StandardError,
@@ -226,7 +226,7 @@ def test_cli_score_exit_codes_and_json(files, capsys):
 
 
 def test_cli_score_attach_writes_assessment(files, capsys):
-    from ecometer.record import load_record
+    from ecometer.record.model import load_record
 
     assert main(["score", files["ok"], "--standard", files["std"], "--attach"]) == 0
     capsys.readouterr()
@@ -292,7 +292,7 @@ def test_cli_calibrate_then_check_diff_sensitivity(files, capsys):
 
 
 def test_cli_score_attach_is_all_or_nothing(files, capsys):
-    from ecometer.record import load_record
+    from ecometer.record.model import load_record
 
     missing = str(files["tmp"] / "missing.json")
     assert main(["score", files["ok"], missing, "--standard", files["std"], "--attach"]) == 2
@@ -317,8 +317,9 @@ def test_import_is_cheap():
 def test_score_cli_with_site_adds_water_metrics(tmp_path):
     import json as _json
 
-    from ecometer.cli import main
-    from ecometer.record import Component, Estimate, RunRecord
+    from ecometer.commands.cli import main
+    from ecometer.record.estimate import Estimate
+    from ecometer.record.model import Component, RunRecord
 
     rec = RunRecord(
         name="site-run",

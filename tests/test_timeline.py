@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecometer.timeline import BucketTimeline
+from ecometer.energy.timeline import BucketTimeline
 
 
 def test_coarsening_preserves_energy_and_bounds_size():

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from ecometer.errors import RecordError
-from ecometer.record import Estimate
-from ecometer.uncertainty import (
+from ecometer.record.estimate import Estimate
+from ecometer.record.uncertainty import (
     Propagation,
     band_probabilities,
     draw,
@@ -170,7 +170,7 @@ def test_band_probabilities_follow_the_standards_grading_rule(direction, thresho
 
 
 def test_uniform_product_exact_rule_matches_a_large_monte_carlo():
-    from ecometer.uncertainty import uniform_product
+    from ecometer.record.uncertainty import uniform_product
 
     m = Estimate(1.0, 0.7, 1.3)  # the CPU model's stated bound
     t = Estimate(1.0, 0.796, 1.273)  # a generation's TDP-per-thread range around its median

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ecometer.commands._options import add_corpus_arguments, add_site_arguments, attach_site, load_corpus
+from ecometer.commands.options import add_corpus_arguments, add_site_arguments, attach_site, load_corpus
 
 EPILOG = """\
 examples:
@@ -87,7 +87,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ecometer.record import write_atomic
+    from ecometer.files.atomic import write_atomic
     from ecometer.report.style import output_error
     from ecometer.standards import calibrate
 

@@ -4,7 +4,7 @@
   (``sh -c 'python job.py; echo'`` stops ``job.py`` too).
 * On Linux it gets a parent-death signal (``prctl(PR_SET_PDEATHSIG, SIGTERM)``, set between
   fork and exec): if ecometer dies, even by SIGKILL, the kernel sends it SIGTERM.
-* A small guard process (:mod:`ecometer.commands._watchdog`) holds a pipe from ecometer:
+* A small guard process (:mod:`ecometer.commands.watchdog`) holds a pipe from ecometer:
   if ecometer dies without saying it is done, the guard stops the command's whole process
   group (SIGTERM, then SIGKILL after a grace period), grandchildren included.
 * On a terminal (ecometer's stdin is the terminal and ecometer is in its foreground), the
@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("ecometer.run")
+log = logging.getLogger("ecometer.measuring.run")
 
 #: Signals whose default action ends a process and that a user or a scheduler sends on purpose.
 #: (SIGKILL cannot be caught; SIGPIPE and SIGXFSZ are ignored by Python; faults such as SIGSEGV
@@ -114,12 +114,12 @@ class Guard:
     def __init__(self) -> None:
         self._fd: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
-        from ecometer.commands import _watchdog
+        from ecometer.commands import watchdog
 
         read_end, write_end = os.pipe()
         try:
             self._proc = subprocess.Popen(  # noqa: S603 - our own interpreter and script
-                [sys.executable, "-I", "-S", "-c", Path(_watchdog.__file__).read_text(encoding="utf-8"),
+                [sys.executable, "-I", "-S", "-c", Path(watchdog.__file__).read_text(encoding="utf-8"),
                  str(read_end), str(KILL_GRACE_S)],  # fmt: skip
                 pass_fds=(read_end,),
                 stdin=subprocess.DEVNULL,

@@ -1,6 +1,7 @@
 """The ``ecometer`` command line.
 
-Each subcommand lives in its own module under :mod:`ecometer.commands` and exposes
+Each subcommand lives in its own module under :mod:`ecometer.commands` (besides the helper
+modules named in :data:`HELPER_MODULES`) and exposes
 ``register(subparsers)``, which adds its parser and sets ``func(args) -> int`` as the
 parser default. Command modules import heavy libraries inside ``func`` only, so that
 ``ecometer --help`` stays fast.
@@ -22,6 +23,9 @@ from ecometer.errors import is_input_error
 
 log = logging.getLogger("ecometer")
 
+#: modules of :mod:`ecometer.commands` that serve the commands and are not commands themselves
+HELPER_MODULES = frozenset({"cli", "child", "options", "watchdog", "workloads"})
+
 
 
 
@@ -37,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     import ecometer.commands as commands_pkg
 
     for info in sorted(pkgutil.iter_modules(commands_pkg.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
+        if info.name.startswith("_") or info.name in HELPER_MODULES:
             continue
         module = importlib.import_module(f"ecometer.commands.{info.name}")
         module.register(sub)

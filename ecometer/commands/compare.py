@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out and not args.out.lower().endswith(".png"):
         raise UsageError(f"--out {args.out!r}: expected a .png file name")
     from ecometer.commands.report import enrich
-    from ecometer.record import load_record
+    from ecometer.record.model import load_record
     from ecometer.report import run_comparison as compare
     from ecometer.report.style import output_error
 

@@ -121,16 +121,16 @@ def spec_from_args(args: argparse.Namespace) -> Any:
 
 
 def _constant(text: str) -> Any:
-    from ecometer.standards.tables import _typed
+    from ecometer.standards.tables import typed_value
 
-    return _typed(text)
+    return typed_value(text)
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ecometer.errors import UsageError
-    from ecometer.record import write_atomic
+    from ecometer.files.atomic import write_atomic
     from ecometer.report.style import output_error
     from ecometer.standards.corpus import ENTRIES_FILE, write_entries
     from ecometer.standards.tables import builtin_specs, file_sha256, import_tables, spec_files, table_files

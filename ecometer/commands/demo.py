@@ -64,8 +64,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not math.isfinite(args.seconds) or not 0.5 <= args.seconds <= 3600:
         raise UsageError(f"--seconds {args.seconds!r}: expected between 0.5 and 3600")
-    from ecometer import workloads
     from ecometer.api import measure
+    from ecometer.commands import workloads
     from ecometer.report.html import write_report
     from ecometer.report.text import summary
 

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from ecometer.commands._options import add_site_arguments, site_of
+from ecometer.commands.options import add_site_arguments, site_of
 
 EPILOG = """examples:
   ecometer footprint --energy-kwh 1287000 --site us-average
@@ -51,7 +51,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ecometer.errors import UsageError
-    from ecometer.footprint import Site, footprint
+    from ecometer.impact import Site, footprint
 
     if args.list_sites:
         presets = Site.presets()
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give either a record file RUN.json or --energy-kwh KWH (exactly one)")
     site = site_of(args)
     if args.record is not None:
-        from ecometer.record import load_record
+        from ecometer.record.model import load_record
 
         fp = footprint(load_record(args.record), site=site, bounds=args.bounds)
     else:
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(fp.to_dict(), indent=1) + "\n")
         return 0
-    from ecometer.footprint.text import format_footprint
+    from ecometer.impact.text import format_footprint
 
     sys.stdout.write(format_footprint(fp, warnings=False) + "\n")  # warnings were logged to stderr
     return 0

@@ -51,7 +51,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ecometer.errors import UsageError
     from ecometer.forecast import forecast_run
-    from ecometer.record import load_record
+    from ecometer.record.model import load_record
 
     if args.kept:
         return _kept(args)
@@ -84,7 +84,7 @@ def _kept(args: argparse.Namespace) -> int:
     """``--kept``: each forecast kept in a finished record against the record's outcome."""
     from ecometer.errors import UsageError
     from ecometer.forecast.outcome import compare, lines
-    from ecometer.record import load_record
+    from ecometer.record.model import load_record
 
     if args.total_work is not None or args.total_s is not None:
         raise UsageError("--kept compares the forecasts a record keeps: give no --total-work/--total-s with it")
@@ -97,7 +97,7 @@ def _kept(args: argparse.Namespace) -> int:
 
 
 def _text(fc: Any) -> str:
-    from ecometer import units as U
+    from ecometer.record import units as U
 
     def rng(kind: str, e: Any) -> str:
         return U.fmt_range(kind, e.central, e.low, e.high)

@@ -29,7 +29,7 @@ def register(sub: Any) -> None:
 
 def gather(scope: str = "machine") -> dict[str, Any]:
     from ecometer._version import __version__
-    from ecometer.hostinfo import describe_host
+    from ecometer.measuring.hostinfo import describe_host
     from ecometer.sensors.discover import discover
 
     sensors, explanations = discover(gpus="auto", scope=scope)

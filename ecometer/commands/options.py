@@ -65,9 +65,9 @@ _OVERRIDES = {
 
 
 def site_of(args: argparse.Namespace) -> Any:
-    """The :class:`~ecometer.footprint.Site` the site options describe; UsageError when none is given."""
+    """The :class:`~ecometer.impact.Site` the site options describe; UsageError when none is given."""
     from ecometer.errors import UsageError
-    from ecometer.footprint import Site
+    from ecometer.impact import Site
 
     overrides = {kw: getattr(args, dest) for dest, kw in _OVERRIDES.items() if getattr(args, dest, None) is not None}
     if args.site:

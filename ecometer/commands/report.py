@@ -37,7 +37,7 @@ def register(sub: Any) -> None:
 def enrich(record: Any, site: str | None, standard: str | None) -> None:
     """Attach a footprint for ``site`` and an assessment against ``standard`` (either may be None)."""
     if site:
-        from ecometer.footprint import Site, footprint
+        from ecometer.impact import Site, footprint
 
         record.attach("footprint", footprint(record, site=Site.preset(site)))
     if standard:
@@ -47,7 +47,7 @@ def enrich(record: Any, site: str | None, standard: str | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ecometer.record import load_record
+    from ecometer.record.model import load_record
     from ecometer.report.html import write_report
     from ecometer.report.style import output_error
 

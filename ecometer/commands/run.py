@@ -276,7 +276,7 @@ class WorkFollower:
         except Exception as exc:  # noqa: BLE001 - a forecast must never break the run
             import logging
 
-            logging.getLogger("ecometer.run").warning("forecast failed: %s", exc)
+            logging.getLogger("ecometer.measuring.run").warning("forecast failed: %s", exc)
             self.forecast = None
 
     def _count(self, items: list[tuple[float, str]]) -> None:
@@ -307,7 +307,7 @@ class StatusLine:
     def _loop(self) -> None:
         import logging
 
-        from ecometer.units import fmt
+        from ecometer.record.units import fmt
 
         logged = False
         while not self._stop.wait(1.0):
@@ -315,7 +315,7 @@ class StatusLine:
                 live = self.meter.live()
             except Exception as exc:  # noqa: BLE001 - a display must never break the run
                 if not logged:
-                    logging.getLogger("ecometer.run").debug("status line: no live reading (%s); retrying", exc)
+                    logging.getLogger("ecometer.measuring.run").debug("status line: no live reading (%s); retrying", exc)
                     logged = True
                 continue
             energy = sum(live.energy_j.values())
@@ -345,8 +345,8 @@ def _water_per_joule(site: Any) -> float | None:
     if site is None:
         return None
     try:
-        from ecometer.footprint import footprint
-        from ecometer.units import J_PER_KWH
+        from ecometer.impact import footprint
+        from ecometer.record.units import J_PER_KWH
 
         fp = footprint(energy_kwh=1.0, site=site)
         total = fp.water.total_l
@@ -354,7 +354,7 @@ def _water_per_joule(site: Any) -> float | None:
     except Exception as exc:  # noqa: BLE001 - the live display can do without water
         import logging
 
-        logging.getLogger("ecometer.run").debug("no water in the status line: %s", exc)
+        logging.getLogger("ecometer.measuring.run").debug("no water in the status line: %s", exc)
         return None
 
 
@@ -436,7 +436,7 @@ def _live_forecast(args: argparse.Namespace, meter: Any) -> Any:
 
 
 def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, exporter: Any) -> int:
-    from ecometer.commands._child import Child, Guard, SignalRelay, foreground_terminal, signal_name
+    from ecometer.commands.child import Child, Guard, SignalRelay, foreground_terminal, signal_name
 
     terminal = foreground_terminal()
     forecast = _live_forecast(args, meter)
@@ -517,7 +517,7 @@ def _outcome(
     """(status, error, exit code) of the run, from the command's return code and the signals ecometer got."""
     import signal
 
-    from ecometer.commands._child import signal_name as name
+    from ecometer.commands.child import signal_name as name
 
     if start_error is not None:
         code = 126 if isinstance(start_error, PermissionError) else 127
@@ -540,7 +540,7 @@ def _where_saved(meter: Any, record: Any) -> tuple[Path | None, str | None]:
     """Where the record is, and the problem when that is not where it was asked to be.
 
     The meter saves it itself and, when the asked path cannot be written (full disk,
-    read-only, a file in the way, a folder), to a fallback place (:meth:`ecometer.run.Run.save`);
+    read-only, a file in the way, a folder), to a fallback place (:meth:`ecometer.measuring.run.Run.save`);
     if it could be written nowhere, its JSON is printed on stderr.
     """
     asked, saved = meter.asked_path, meter.path

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from ecometer.commands._options import add_corpus_arguments, add_site_arguments, attach_site
+from ecometer.commands.options import add_corpus_arguments, add_site_arguments, attach_site
 
 
 def _spec(args: argparse.Namespace) -> Any:
@@ -49,7 +49,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ecometer.record import load_record
+    from ecometer.record.model import load_record
     from ecometer.standards import load_standard, score
     from ecometer.standards.corpus import load_records, record_paths
     from ecometer.standards.tables import is_table

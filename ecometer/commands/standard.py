@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from ecometer.commands._options import add_corpus_arguments, add_site_arguments, attach_site, load_corpus
+from ecometer.commands.options import add_corpus_arguments, add_site_arguments, attach_site, load_corpus
 
 EPILOG = """\
 examples:
@@ -78,9 +78,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from ecometer.standards import standards
+    from ecometer.standards import list_standards
 
-    infos = standards()
+    infos = list_standards()
     if getattr(args, "json", False):
         sys.stdout.write(json.dumps([vars(i) for i in infos], indent=1) + "\n")
         return 0

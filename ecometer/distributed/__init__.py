@@ -6,7 +6,7 @@
             m.add_work(tokens_this_rank)
     # rank 0: m.record is the job's record (totals, per node, per rank), written to `out`
 
-Distributed metering is the same :class:`~ecometer.meter.Meter` on every rank with a gather
+Distributed metering is the same :class:`~ecometer.measuring.meter.Meter` on every rank with a gather
 step at stop:
 
 * :mod:`~ecometer.distributed.ranks`: where this process sits (rank, local rank, node) from
@@ -21,13 +21,15 @@ step at stop:
 * :mod:`~ecometer.distributed.job`: the job, and each run's session on this rank.
 
 torch is never imported by this package: it is used only if the job already imported it.
+Start a distributed meter with :func:`ecometer.measure_distributed`.
+
+May import: everything below :mod:`ecometer.measuring` and the measuring package itself.
 """
 
 from __future__ import annotations
 
-from ecometer.api import measure_distributed
 from ecometer.distributed.job import DistributedMeter, Job
 from ecometer.distributed.merge import merge_files, merge_records
 from ecometer.distributed.ranks import RankInfo, rank_info
 
-__all__ = ["DistributedMeter", "Job", "RankInfo", "measure_distributed", "merge_files", "merge_records", "rank_info"]
+__all__ = ["DistributedMeter", "Job", "RankInfo", "merge_files", "merge_records", "rank_info"]

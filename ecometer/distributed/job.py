@@ -25,12 +25,13 @@ from typing import TYPE_CHECKING, Any
 from ecometer.distributed.ranks import RankInfo, detect, device_sync, group_view, rank_gpus, rank_info
 from ecometer.distributed.transport import FileTransport, StoreTransport, decode, default_store, encode
 from ecometer.errors import InputError
-from ecometer.meter import Meter, record_path
-from ecometer.record import RunRecord
+from ecometer.measuring.meter import Meter
+from ecometer.measuring.paths import record_path
+from ecometer.record.model import RunRecord
 from ecometer.sensors.base import Sensor
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ecometer.run import Run
+    from ecometer.measuring.run import Run
 
 log = logging.getLogger("ecometer.distributed")
 
@@ -258,7 +259,7 @@ class Session:
 
 
 class DistributedMeter(Meter):
-    """A :class:`~ecometer.meter.Meter` that is one rank of a :class:`Job`.
+    """A :class:`~ecometer.measuring.meter.Meter` that is one rank of a :class:`Job`.
 
     Same use as a Meter; after :meth:`stop`, :attr:`record` is the job's merged record on the
     group's first rank and this rank's own part elsewhere; :attr:`part` is always this rank's

@@ -2,7 +2,7 @@
 
 Each rank of a distributed job meters what it owns: its own GPU(s) always, and the host
 (CPU, DRAM) only if it is the node's host-metering rank. :func:`merge_records` adds those
-parts up into one :class:`~ecometer.record.RunRecord` for the whole job:
+parts up into one :class:`~ecometer.record.model.RunRecord` for the whole job:
 
 * components: energies summed over ranks (J); the worst method wins; the bounds come from one
   propagation per job (:func:`_correlation_key`): each rank's component error is a relative
@@ -43,11 +43,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ecometer.energy.timeline import BucketTimeline
 from ecometer.errors import AggregateError
-from ecometer.record import (
+from ecometer.record.estimate import Estimate
+from ecometer.record.model import (
     MAX_WARNINGS,
     Component,
-    Estimate,
     Phase,
     RunRecord,
     SensorInfo,
@@ -56,7 +57,6 @@ from ecometer.record import (
     load_record,
     worst_method,
 )
-from ecometer.timeline import BucketTimeline
 
 log = logging.getLogger("ecometer.distributed")
 
@@ -369,7 +369,7 @@ def _assign_devices(items: list[_Part], multi_node: bool, machine_scope: bool) -
 
 # ---- components -------------------------------------------------------------------------
 def _merge_components(items: list[_Part]) -> dict[str, Component]:
-    from ecometer.uncertainty import Propagation, shared_factor_sum
+    from ecometer.record.uncertainty import Propagation, shared_factor_sum
 
     groups: dict[str, list[tuple[_Part, Component]]] = {}
     for p in items:
@@ -467,7 +467,7 @@ def _merge_phases(items: list[_Part]) -> dict[str, Phase]:
 def _sum_comonotone(estimates: list[Estimate]) -> Estimate:
     """The sum of fully correlated estimates: quantiles add, so with one stated coverage the sum's
     interval is the sum of the intervals (exact); mixed coverages are propagated."""
-    from ecometer.uncertainty import propagate
+    from ecometer.record.uncertainty import propagate
 
     basis = "ranks' phase figures fully correlated (the same boundaries, shared model errors)"
     uncertain = [e for e in estimates if not e.is_exact]

@@ -189,7 +189,7 @@ def detect(
     """Opened sensors for this rank's GPUs (and the host), plus what could not be metered.
 
     ``strict``: the GPUs were named by the user, so one that cannot be metered is an error
-    (as for :class:`~ecometer.meter.Meter`), not a warning.
+    (as for :class:`~ecometer.measuring.meter.Meter`), not a warning.
     """
     sensors: list[Sensor] = []
     lines: list[str] = [] if gpu_list else [f"no GPU metered on this rank: {why}"]

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ecometer.distributed.ranks import torch_dist
-from ecometer.record import RunRecord, write_atomic
+from ecometer.files.atomic import write_atomic
+from ecometer.record.model import RunRecord
 
 log = logging.getLogger("ecometer.distributed")
 

@@ -1,7 +1,7 @@
 """Hardware energy counters that misbehave: implausible steps, bridging, stuck counters.
 
 The one place for what ecometer does when a cumulative energy counter cannot be trusted. Used
-by the NVML sensor on the driver's raw counter and by :class:`ecometer.curves.DeviceTrack` on
+by the NVML sensor on the driver's raw counter and by :class:`ecometer.energy.curves.DeviceTrack` on
 every sensor's counter readings. It imports nothing of ecometer.
 
 * A step that goes **backwards** (driver reset or reload, an unhandled wrap) or **jumps** by

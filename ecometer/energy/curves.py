@@ -19,7 +19,7 @@ Faults (see docs/RELIABILITY.md): invalid power points (non-finite, negative, or
 the future) are ignored; a counter reading that goes backwards, or jumps by more than
 ``max_power_w`` could deliver, is not trusted: that interval is bridged with the
 integrated power points and the counter is re-based (``bridged_j``; the rule lives in
-:mod:`ecometer.counters`). If the counter stops
+:mod:`ecometer.energy.counters`). If the counter stops
 answering, :meth:`DeviceTrack.close` completes the energy after the last good reading
 from the power points (``fallback_j``, ``counter_lost_at``). Each kind of anomaly is kept
 once, with a count, so a week of glitches cannot grow memory.
@@ -33,9 +33,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ecometer.counters import BACKWARDS, MAX_DEVICE_POWER_W, BridgedCounter
+from ecometer.energy.counters import BACKWARDS, MAX_DEVICE_POWER_W, BridgedCounter
 
-log = logging.getLogger("ecometer.curves")
+log = logging.getLogger("ecometer.energy.curves")
 
 Sink = Callable[[str, float, float, float], None]
 

@@ -10,7 +10,7 @@ so the record shows how the job progressed over time.
 
 from __future__ import annotations
 
-from ecometer.record import Timeline
+from ecometer.record.model import Timeline
 
 
 class BucketTimeline:

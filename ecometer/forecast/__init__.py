@@ -10,6 +10,9 @@ A forecast rests on the record's timeline: energy per component and work counted
 latest regime after a change of level, allows for a trend, and widens its interval the less
 of the job it has seen. With too little data it is not ``ready`` and says what it needs.
 This package imports numpy; ``import ecometer`` does not import it.
+
+May import: :mod:`ecometer.errors`, :mod:`ecometer.files`,
+:mod:`ecometer.record`, :mod:`ecometer.energy`, :mod:`ecometer.impact`, :mod:`ecometer.standards`.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ecometer.errors import InputError
-from ecometer.record import RunRecord
+from ecometer.record.model import RunRecord
 
 
 @dataclass

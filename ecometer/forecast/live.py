@@ -13,7 +13,7 @@
 In a distributed job only the leader (rank 0) counts steps and forecasts: its forecast rests
 on what that process measured itself (its devices and its node's host), not the whole job.
 
-Every forecast goes through :meth:`ecometer.meter.Meter.forecast`, so the record keeps it.
+Every forecast goes through :meth:`ecometer.measuring.meter.Meter.forecast`, so the record keeps it.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ecometer import units as U
 from ecometer.errors import InputError
 from ecometer.forecast.project import COVERAGE, check_total
 from ecometer.forecast.result import Forecast
+from ecometer.record import units as U
 
 log = logging.getLogger("ecometer.forecast")
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecometer import units as U
-from ecometer.record import RunRecord
+from ecometer.record import units as U
+from ecometer.record.model import RunRecord
 
 _ROUNDING = 1e-9  # relative: an exact forecast of an exact outcome differs by rounding only
 

@@ -20,7 +20,8 @@ from ecometer.errors import InputError, suggest
 from ecometer.forecast import rate as R
 from ecometer.forecast.buckets import Buckets, read_buckets
 from ecometer.forecast.result import Forecast
-from ecometer.record import Component, Estimate, RunRecord, Timeline
+from ecometer.record.estimate import Estimate
+from ecometer.record.model import Component, RunRecord, Timeline
 
 COVERAGE = 0.9
 DRAWS = 4000
@@ -144,7 +145,7 @@ def forecast_run(
     short pilot run of it. The job ends after ``total_work`` units of work (of ``unit``, by
     default the record's work unit) or after ``total_s`` seconds. ``warmup`` is the warm-up
     to leave out, in the unit of the total (units of work, or seconds; 0 for none); by
-    default it is detected. ``site`` (a :class:`~ecometer.footprint.Site` or preset name)
+    default it is detected. ``site`` (a :class:`~ecometer.impact.Site` or preset name)
     adds facility energy, water and carbon; ``standard`` (a standard or its name) the grade.
     Intervals claim ``coverage``; ``draws`` Monte Carlo draws seeded with ``seed``.
 
@@ -495,7 +496,7 @@ def _figure(value: Any) -> Estimate | None:
 
 
 def _footprint(result: Forecast, projected: ProjectedRecord, site: Any) -> None:
-    from ecometer.footprint import Site, footprint
+    from ecometer.impact import Site, footprint
 
     fp = footprint(projected, site=Site.preset(site) if isinstance(site, str) else site)
     projected.attach("footprint", fp)

@@ -1,6 +1,6 @@
 """What a forecast says: the figures at the end of the job, what they rest on, what they assume.
 
-Units: J, s, L, g CO2e. Every figure is a :class:`~ecometer.record.Estimate` whose interval
+Units: J, s, L, g CO2e. Every figure is a :class:`~ecometer.record.estimate.Estimate` whose interval
 claims ``coverage`` (0.9: the end-of-job value lies inside in 9 of 10 jobs like this one).
 A forecast that is not ``ready`` has no figures, only a ``reason`` saying what is needed.
 """
@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecometer import units as U
-from ecometer.record import Estimate, RunRecord, _plain
+from ecometer.record import units as U
+from ecometer.record.estimate import Estimate
+from ecometer.record.model import RunRecord, to_plain
 
 KIND = "ecometer.forecast"
 
@@ -54,7 +55,7 @@ class Forecast:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (the projected record left out; non-finite numbers become None)."""
-        return _plain(
+        return to_plain(
             {
                 "kind": KIND,
                 "ready": self.ready,

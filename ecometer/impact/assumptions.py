@@ -1,6 +1,6 @@
 """The assumption entries of a footprint: every input used, where it came from, how uncertain.
 
-A numeric entry holds an :class:`ecometer.record.Estimate`'s parts (``value`` the central,
+A numeric entry holds an :class:`ecometer.record.estimate.Estimate`'s parts (``value`` the central,
 ``low``, ``high``, ``coverage``, ``distribution``, ``basis``); :attr:`Assumption.estimate`
 gives them back as one Estimate and :meth:`Assumption.of` builds an entry from one.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ecometer.record import Estimate
+from ecometer.record.estimate import Estimate
 
 
 @dataclass
@@ -21,7 +21,7 @@ class Assumption:
     ecometer when nothing was given). ``value`` is any JSON-able value; for a number,
     ``low``/``high`` bound it, ``coverage`` is the probability that range claims (``None``: a
     method range, no probability claimed; ``1.0``: a stated bound), ``distribution`` how the
-    uncertainty is distributed for propagation (``ecometer.record.DISTRIBUTIONS``: ``exact``,
+    uncertainty is distributed for propagation (``ecometer.record.estimate.DISTRIBUTIONS``: ``exact``,
     ``uniform`` / ``triangular`` a stated span, ``normal`` / ``lognormal`` a central value with
     a coverage interval) and ``basis`` what the range was obtained from.
     """

@@ -19,8 +19,8 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from ecometer import datafiles
-from ecometer.footprint import grid
+from ecometer.files import datafiles
+from ecometer.impact import grid
 
 
 @dataclass(frozen=True)

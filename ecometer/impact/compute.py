@@ -9,8 +9,8 @@ Model (Li et al., "Making AI Less Thirsty"): over the run's time slices t,
 - withdrawal     = on-site consumption x (withdrawn / consumed) or E_IT x WUE_withdrawal,
                    plus E_IT x PUE x EWIF_withdrawal (given, or derived from the country's mix)
 
-Units: joules, litres, grams CO2e. Every figure is an :class:`~ecometer.record.Estimate`.
-Bounds (``footprint(..., bounds=...)``, see :mod:`ecometer.footprint.propagation`):
+Units: joules, litres, grams CO2e. Every figure is an :class:`~ecometer.record.estimate.Estimate`.
+Bounds (``footprint(..., bounds=...)``, see :mod:`ecometer.impact.propagation`):
 
 - ``"interval"`` (default): Monte Carlo over the inputs' declared distributions, one seeded
   draw per input; 95 % coverage (a figure whose only uncertain input is a stated bound keeps
@@ -35,16 +35,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecometer.errors import FootprintError, RecordError
-from ecometer.footprint.assumptions import Assumption
-from ecometer.footprint.factors import SiteFactors, SliceFactor
-from ecometer.footprint.propagation import Draws, Value
-from ecometer.footprint.site import Site, hour_key
-from ecometer.footprint.timing import Allocation, allocate, fixed_offset
-from ecometer.footprint.withdrawal import add_withdrawal
-from ecometer.record import Estimate
-from ecometer.units import J_PER_KWH
+from ecometer.impact.assumptions import Assumption
+from ecometer.impact.factors import SiteFactors, SliceFactor
+from ecometer.impact.propagation import Draws, Value
+from ecometer.impact.site import Site, hour_key
+from ecometer.impact.timing import Allocation, allocate, fixed_offset
+from ecometer.impact.withdrawal import add_withdrawal
+from ecometer.record.estimate import Estimate
+from ecometer.record.units import J_PER_KWH
 
-log = logging.getLogger("ecometer.footprint")
+log = logging.getLogger("ecometer.impact")
 
 #: 2: every figure an Estimate with coverage and distribution, ``intensity`` and ``bounds`` stored;
 #: schema-1 footprints (envelope bounds, no coverage) still load
@@ -61,7 +61,7 @@ class Water:
     the basin). Withdrawal (taken in, mostly returned) is reported apart, never added to
     consumption: ``onsite_withdrawal_l + offsite_withdrawal_l = withdrawal_l``; the off-site part
     and the total are ``None`` where no off-site withdrawal factor exists (EWIF given directly,
-    no country and no ``ewif_withdrawal``). Each is an :class:`~ecometer.record.Estimate`; sums
+    no country and no ``ewif_withdrawal``). Each is an :class:`~ecometer.record.estimate.Estimate`; sums
     hold for the central values (each interval is propagated on its own, from the same draws)."""
 
     onsite_l: Estimate
@@ -94,7 +94,7 @@ def _estimate(data: Any, where: str, envelope: bool = False) -> Any:
 class Footprint:
     """What a run's IT energy meant at a site. See the module docstring for the model.
 
-    Every figure is an :class:`~ecometer.record.Estimate` (a float, its central value, with
+    Every figure is an :class:`~ecometer.record.estimate.Estimate` (a float, its central value, with
     ``low``/``high``, the ``coverage`` the interval claims, its ``distribution`` and ``basis``).
     ``bounds`` says how they were propagated (``"interval"``: Monte Carlo, 95 %; ``"envelope"``).
 
@@ -292,7 +292,7 @@ def footprint(
 ) -> Footprint:
     """The footprint of a run's IT energy at ``site``.
 
-    Give a :class:`~ecometer.record.RunRecord` (its components' energies and uncertainties; its
+    Give a :class:`~ecometer.record.model.RunRecord` (its components' energies and uncertainties; its
     ``started_at`` and ``timeline`` place the energy in time for time-varying sites) or
     ``energy_kwh=`` / ``energy_j=`` (a number, exact; or an Estimate or ``{central, low, high}``
     dict with its bounds). ``site`` is a :class:`Site` or a preset name. ``bounds``:

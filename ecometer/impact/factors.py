@@ -1,8 +1,8 @@
 """A site's factors resolved for one footprint: PUE, WUE (or its profile), EWIF and carbon,
-each an :class:`~ecometer.record.Estimate` with the assumption entry that states it.
+each an :class:`~ecometer.record.estimate.Estimate` with the assumption entry that states it.
 
 Where the site names a country and leaves a grid factor out, the factor comes from
-:func:`ecometer.footprint.grid.factors` (published where present, or the fallback), with
+:func:`ecometer.impact.grid.factors` (published where present, or the fallback), with
 what its range rests on and the coverage it claims in the assumption's note.
 """
 
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ecometer import datafiles
 from ecometer.errors import FootprintError
-from ecometer.footprint import grid
-from ecometer.footprint.assumptions import Assumption
-from ecometer.footprint.site import GRID_KEYS, Site, hour_key, wet_bulb_relative
-from ecometer.footprint.timing import Slice
-from ecometer.record import Estimate
+from ecometer.files import datafiles
+from ecometer.impact import grid
+from ecometer.impact.assumptions import Assumption
+from ecometer.impact.site import GRID_KEYS, Site, hour_key, wet_bulb_relative
+from ecometer.impact.timing import Slice
+from ecometer.record.estimate import Estimate
 
 
 def source_of(site: Site, fname: str) -> str:

@@ -29,9 +29,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecometer import datafiles
 from ecometer.errors import SiteError, suggest
-from ecometer.record import Estimate
+from ecometer.files import datafiles
+from ecometer.record.estimate import Estimate
 
 MIX_KEYS = ("coal", "gas", "oil", "nuclear", "hydro", "wind", "solar", "biofuel", "other_renewable")
 EWIF_SOURCES = ("auto", "published", "derived")
@@ -52,7 +52,7 @@ class RangeInfo:
 class GridFactors:
     """What a country's grid implies per kWh generated, with how each figure was obtained.
 
-    Each factor is an :class:`~ecometer.record.Estimate` whose ``coverage``, ``distribution``
+    Each factor is an :class:`~ecometer.record.estimate.Estimate` whose ``coverage``, ``distribution``
     and ``basis`` say what its range claims (the same as ``ewif_info`` / ``carbon_info``)."""
 
     country: str

@@ -1,8 +1,8 @@
 """How a footprint's input uncertainties become its figures' intervals.
 
 ``bounds="interval"`` (the default): Monte Carlo (JCGM 101:2008, GUM Supplement 1) with one
-seeded :class:`~ecometer.uncertainty.Propagation` per footprint. Each input is drawn once from
-the distribution its :class:`~ecometer.record.Estimate` declares; inputs with different keys
+seeded :class:`~ecometer.record.uncertainty.Propagation` per footprint. Each input is drawn once from
+the distribution its :class:`~ecometer.record.estimate.Estimate` declares; inputs with different keys
 are independent, and the same key is the same draw wherever it is used (one annual factor
 over every hour of a run). A figure that rests on several uncertain inputs gets the 95 %
 interval of its draws. One that rests on a single uncertain input is mapped exactly (every
@@ -30,8 +30,8 @@ from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 from ecometer.errors import FootprintError
-from ecometer.record import DEFAULT_COVERAGE, Estimate
-from ecometer.uncertainty import N_DRAWS, SEED, Propagation, summarise
+from ecometer.record.estimate import DEFAULT_COVERAGE, Estimate
+from ecometer.record.uncertainty import N_DRAWS, SEED, Propagation, summarise
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -176,7 +176,7 @@ def _shaped(est: Estimate) -> bool:
 
 def _quantiles95(est: Estimate) -> tuple[float, float]:
     """The 2.5 % and 97.5 % quantiles of the distribution ``est`` declares (as
-    :func:`ecometer.uncertainty.draw` draws it); its bounds where it states a support."""
+    :func:`ecometer.record.uncertainty.draw` draws it); its bounds where it states a support."""
     c, lo, hi = est.central, est.low, est.high
     if not _shaped(est) or est.coverage is None:
         return lo, hi

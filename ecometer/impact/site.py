@@ -15,11 +15,11 @@ from datetime import datetime, tzinfo
 from datetime import timezone as _tz
 from typing import Any, NamedTuple
 
-from ecometer import datafiles
 from ecometer.errors import FootprintError, SiteError, suggest
-from ecometer.footprint import grid
-from ecometer.footprint.timing import fixed_offset, parse_timestamp
-from ecometer.record import Estimate
+from ecometer.files import datafiles
+from ecometer.impact import grid
+from ecometer.impact.timing import fixed_offset, parse_timestamp
+from ecometer.record.estimate import Estimate
 
 _NUMERIC = ("pue", "wue", "ewif", "carbon_intensity_g_per_kwh", "ewif_withdrawal", "wue_withdrawal")
 _PROFILES = {"wue_monthly": 12, "wue_hourly": 24, "wet_bulb_monthly_c": 12, "wet_bulb_hourly_c": 24}
@@ -44,7 +44,7 @@ class Site:
     ``{"ewif": ..., "carbon_g_per_kwh": ...}`` where each series is 24 values by local hour of
     day or ``{"2025-06-01T13:00Z": value, ...}`` per UTC hour. Numeric values may be given as
     ``{"central", "low", "high"}`` (a stated bound, drawn uniform) or as an
-    :class:`~ecometer.record.Estimate` (its ``distribution`` and ``coverage`` are used) to state
+    :class:`~ecometer.record.estimate.Estimate` (its ``distribution`` and ``coverage`` are used) to state
     their uncertainty; a plain number is exact.
 
     ``ewif_source`` says where a country's EWIF comes from: ``"published"`` (the country's
@@ -174,7 +174,7 @@ class Site:
     @staticmethod
     def countries() -> list[tuple[str, str]]:
         """(ISO alpha-3 code, name) of every country with grid data (``ecometer/data/grid_mix.json``)."""
-        from ecometer.footprint.grid import countries
+        from ecometer.impact.grid import countries
 
         return countries()
 

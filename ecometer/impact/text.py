@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecometer.record import Estimate
-from ecometer.units import G_PER_KG, G_PER_MG, J_PER_KWH, J_PER_MWH, J_PER_WH, L_PER_MEGALITRE, L_PER_ML
+from ecometer.record.estimate import Estimate
+from ecometer.record.units import G_PER_KG, G_PER_MG, J_PER_KWH, J_PER_MWH, J_PER_WH, L_PER_MEGALITRE, L_PER_ML
 
 
 def _num(x: float) -> str:

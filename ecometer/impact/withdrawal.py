@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecometer import datafiles
-from ecometer.footprint.assumptions import Assumption
-from ecometer.footprint.factors import source_of
-from ecometer.footprint.propagation import Draws, Value
-from ecometer.footprint.site import Site
-from ecometer.record import Estimate
+from ecometer.files import datafiles
+from ecometer.impact.assumptions import Assumption
+from ecometer.impact.factors import source_of
+from ecometer.impact.propagation import Draws, Value
+from ecometer.impact.site import Site
+from ecometer.record.estimate import Estimate
 
 
 def add_withdrawal(

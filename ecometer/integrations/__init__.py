@@ -10,4 +10,6 @@ the standard library. (Distributed jobs: :mod:`ecometer.distributed`.)
 * :mod:`ecometer.integrations.hf`: a Hugging Face ``transformers`` ``TrainerCallback``;
 * :mod:`ecometer.integrations.lightning`: a PyTorch Lightning ``Callback``;
 * :mod:`ecometer.integrations.prometheus`: live metrics over HTTP for Prometheus.
+
+On top of the house. May import every stage below and :mod:`ecometer.api`.
 """

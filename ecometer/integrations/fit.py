@@ -19,8 +19,8 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from ecometer.errors import InputError
-from ecometer.meter import safe_name
-from ecometer.record import RunRecord, checkpoint_path
+from ecometer.measuring.paths import safe_name
+from ecometer.record.model import RunRecord, checkpoint_path
 
 log = logging.getLogger("ecometer.integrations")
 

@@ -41,8 +41,8 @@ from transformers import TrainerCallback
 
 from ecometer.forecast.live import StepForecasts
 from ecometer.forecast.live import metrics as forecast_metrics
-from ecometer.integrations._fit import FitMeter, FitResults, batch_size_and_tokens
-from ecometer.record import RunRecord
+from ecometer.integrations.fit import FitMeter, FitResults, batch_size_and_tokens
+from ecometer.record.model import RunRecord
 
 
 class EcometerCallback(FitResults, TrainerCallback):

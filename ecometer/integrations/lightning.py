@@ -33,8 +33,8 @@ from typing import Any
 
 from ecometer.forecast.live import StepForecasts
 from ecometer.forecast.live import metrics as forecast_metrics
-from ecometer.integrations._fit import FitMeter, FitResults, batch_size_and_tokens
-from ecometer.record import RunRecord
+from ecometer.integrations.fit import FitMeter, FitResults, batch_size_and_tokens
+from ecometer.record.model import RunRecord
 
 try:
     from lightning.pytorch.callbacks import Callback

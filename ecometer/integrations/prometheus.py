@@ -40,12 +40,12 @@ device errs high together; the record states the run's combined interval. A devi
 bounds are its sensor's stated relative uncertainty (the one the record's component is built
 from) applied to its energy so far, while the meter runs and after it stops (then, for a
 meter that kept no sensor statements, the record component's own interval). Water and carbon
-bounds are those of :func:`ecometer.footprint.compute` applied to the energy so far with its
+bounds are those of :func:`ecometer.impact.compute` applied to the energy so far with its
 interval (one error per sensor shared by its devices, sensors independent, as in the record).
 
 Energy counters never go backwards (a live estimate corrected down by the next counter
 reading is held until the measurement catches up), so ``rate()`` stays meaningful. Water
-and carbon come from :func:`ecometer.footprint.compute` applied to the energy so far (the
+and carbon come from :func:`ecometer.impact.compute` applied to the energy so far (the
 site's annual factors; central values).
 
 Given the job's total (``serve(meter, total_work=N)`` or ``total_s=``; ``ecometer run
@@ -76,8 +76,8 @@ from typing import Any
 
 from ecometer._version import __version__
 from ecometer.errors import InputError, NotApplicable, RecordError
-from ecometer.quantities import QUANTITIES
-from ecometer.record import Estimate, sum_estimates
+from ecometer.record.estimate import Estimate, sum_estimates
+from ecometer.record.quantities import QUANTITIES
 
 log = logging.getLogger("ecometer.prometheus")
 
@@ -86,7 +86,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9464
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
-#: metric names, from the quantity registry (ecometer.quantities)
+#: metric names, from the quantity registry (ecometer.record.quantities)
 _ENERGY = QUANTITIES["it_energy_j"].prometheus[0]  # type: ignore[index]
 _WATER = QUANTITIES["water_onsite_l"].prometheus[0]  # type: ignore[index]
 _CARBON = QUANTITIES["carbon_g"].prometheus[0]  # type: ignore[index]
@@ -142,7 +142,7 @@ class _Family:
 
 # ---- reading the meter ----------------------------------------------------------------------
 def _inner(meter: Any) -> Any:
-    """The :class:`~ecometer.meter.Meter` doing the measuring (a DistributedMeter holds one)."""
+    """The :class:`~ecometer.measuring.meter.Meter` doing the measuring (a DistributedMeter holds one)."""
     inner = getattr(meter, "meter", None)
     return inner if inner is not None and hasattr(inner, "live") else meter
 
@@ -336,7 +336,7 @@ def _run_energy(per_component: dict[str, list[Estimate]]) -> Estimate:
 
 def _impact(site: Any, energy: Estimate, state: MetricsState) -> list[_Family]:
     try:
-        from ecometer.footprint import footprint
+        from ecometer.impact import footprint
 
         fp = footprint(energy_j=energy, site=site).to_dict()
     except Exception as exc:  # noqa: BLE001 - metrics must keep flowing without water and carbon

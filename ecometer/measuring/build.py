@@ -1,6 +1,6 @@
-"""From a run's measured state to a :class:`~ecometer.record.RunRecord`.
+"""From a run's measured state to a :class:`~ecometer.record.model.RunRecord`.
 
-:func:`build_record` reads a :class:`~ecometer.run.Run` (its sensors' tracks, phases, work,
+:func:`build_record` reads a :class:`~ecometer.measuring.run.Run` (its sensors' tracks, phases, work,
 timeline and warnings) and changes nothing: the run calls it under its lock, for a checkpoint
 while running and once more at stop. Energies in J, durations in s.
 """
@@ -15,13 +15,14 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ecometer._version import __version__
-from ecometer.curves import DeviceTrack, PhaseTotals
-from ecometer.record import Component, Estimate, Phase, RunRecord, SensorInfo, Span, Timeline, worst_method
+from ecometer.energy.curves import DeviceTrack, PhaseTotals
+from ecometer.measuring.supervision import SensorGuard, Supervisor
+from ecometer.record.estimate import Estimate
+from ecometer.record.model import Component, Phase, RunRecord, SensorInfo, Span, Timeline, worst_method
 from ecometer.sensors.base import relative_factor
-from ecometer.supervision import SensorGuard, Supervisor
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ecometer.run import Run
+    from ecometer.measuring.run import Run
 
 _SENSOR_INFO_FIELDS = ("name", "component", "method", "devices", "notes")
 _UNKNOWN = relative_factor(1.0, 1.0, "unknown: the sensor did not state its uncertainty as an Estimate")
@@ -121,7 +122,7 @@ def _merge_components(parts: list[Component]) -> Component:
     errors independent (different sensors), summed in one propagation."""
     if len(parts) == 1:
         return parts[0]
-    from ecometer.uncertainty import sum_independent
+    from ecometer.record.uncertainty import sum_independent
 
     first = parts[0]
     return Component(
@@ -196,7 +197,7 @@ def _sources(run: Run) -> list[_Source]:
 def _phases(run: Run) -> dict[str, Phase]:
     if not run.phases.totals:
         return {}
-    from ecometer.uncertainty import Propagation
+    from ecometer.record.uncertainty import Propagation
 
     sources = _sources(run)
     component_of = {ch: g.sensor.component for g in run.supervisor.guards for ch in (t.channel for t in g.tracks)}
@@ -212,7 +213,7 @@ def _phase_from_totals(
 ) -> Phase:
     """A phase's energy (J) per component, with bounds propagated from the sensors' shared factors
     and the boundary timing, limited by the power the devices drew (see :func:`_timing`)."""
-    from ecometer.uncertainty import shared_factor_sum
+    from ecometer.record.uncertainty import shared_factor_sum
 
     by_component: dict[str, float] = {}
     for channel, joules in totals.energy.items():
@@ -277,7 +278,7 @@ def _timeline(run: Run, now: float) -> Timeline:
 
 @functools.lru_cache(maxsize=1)
 def _host_cached() -> tuple[tuple[str, Any], ...]:
-    from ecometer.hostinfo import describe_host
+    from ecometer.measuring.hostinfo import describe_host
 
     return tuple(describe_host().items())
 

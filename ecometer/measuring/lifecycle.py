@@ -1,6 +1,6 @@
 """Keeping records safe across signals, interpreter exit and fork.
 
-The runs of every meter (:class:`ecometer.run.Run`) register here while they run.
+The runs of every meter (:class:`ecometer.measuring.run.Run`) register here while they run.
 
 * SIGTERM (and SIGINT outside a ``with`` block) finalise every running meter as
   ``"interrupted"`` and save its record, then hand the signal to the handler that was
@@ -26,7 +26,7 @@ import threading
 import weakref
 from typing import Any, Protocol
 
-log = logging.getLogger("ecometer.lifecycle")
+log = logging.getLogger("ecometer.measuring.lifecycle")
 
 
 class Finalisable(Protocol):

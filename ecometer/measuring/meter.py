@@ -1,4 +1,4 @@
-"""The meter: wrap a job, get a :class:`~ecometer.record.RunRecord`.
+"""The meter: wrap a job, get a :class:`~ecometer.record.model.RunRecord`.
 
     with ecometer.measure("finetune", work_unit="sample") as m:
         for batch in loader:
@@ -8,11 +8,11 @@
     m.record.energy_j
 
 A :class:`Meter` holds the configuration and the public API; each :meth:`Meter.start` (and
-each call of a function it decorates) begins a fresh :class:`~ecometer.run.Run` that owns the
+each call of a function it decorates) begins a fresh :class:`~ecometer.measuring.run.Run` that owns the
 run's state and its one background sampler thread. Hardware counters are read at the run's
 boundaries (after synchronising the accelerator) and every ``counter_interval_s`` (2 s) in
 between; power points are pulled at ``interval_s``. Phases cost two clock reads and a lock
-each: they are resolved later from the calibrated energy curve (see :mod:`ecometer.curves`),
+each: they are resolved later from the calibrated energy curve (see :mod:`ecometer.energy.curves`),
 so marking a phase per batch does not slow the job. ``phase(name, exact=True)`` instead
 synchronises and reads the counters at its boundaries, for long windows that must match the
 counter exactly.
@@ -25,91 +25,29 @@ callbacks and the CLI, through the meter's ``finish`` hook.
 from __future__ import annotations
 
 import functools
-import itertools
-import math
-import os
-import re
-import tempfile
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ecometer.errors import InputError, UsageError
-from ecometer.record import RunRecord
-from ecometer.run import LiveStatus, Run
+from ecometer.errors import UsageError
+from ecometer.measuring.options import MeterOptions
+from ecometer.measuring.paths import next_record_path, safe_name
+from ecometer.measuring.run import LiveStatus, Run
+from ecometer.record.model import RunRecord
 from ecometer.sensors.base import Sensor
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-_run_numbers = itertools.count()  # runs started in this process: each record gets its own file
-
-
-def safe_name(name: str) -> str:
-    """A file-name-safe version of a run name (letters, digits, ``._-``; at most 80 chars)."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "run"
-    return cleaned[:80]
-
-
-def record_path(out: Any, name: str, suffix: str) -> Path | None:
-    """Where a record goes: ``out`` as given, None for no file, or for ``"auto"``
-    ``$ECOMETER_DIR/<safe name>-<UTC time>-<suffix>.json`` (default dir ``ecometer-runs``)."""
-    if out is None or out is False:
-        return None
-    if out == "auto":
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        base = Path(os.environ.get("ECOMETER_DIR", "ecometer-runs"))
-        return base / f"{safe_name(name)}-{stamp}-{suffix}.json"
-    return Path(out)
-
-
-def fallback_paths(name: str, asked: Path) -> list[Path]:
-    """Where a record goes when ``asked`` cannot be written, in order: the ``"auto"`` place
-    (``$ECOMETER_DIR``, default ``ecometer-runs/``) and ``ecometer-runs/`` in the temporary
-    folder, both absolute, without ``asked`` itself."""
-    auto = record_path("auto", name, suffix=str(os.getpid()))
-    assert auto is not None
-    places = [Path(os.path.abspath(p)) for p in (auto, Path(tempfile.gettempdir()) / "ecometer-runs" / auto.name)]
-    return [p for p in places if p != Path(os.path.abspath(asked))]
-
-
-def unwritable_reason(exc: BaseException, path: Path) -> str:
-    """Why ``path`` could not be written, in words (a file in the way of its folder is named)."""
-    if os.path.isdir(path):
-        return f"{path} is a folder, not a file"
-    for folder in Path(os.path.abspath(path)).parents:
-        if folder.exists():
-            if not folder.is_dir():
-                return f"{folder} is a file, not a folder"
-            break
-    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-
 
 class Meter:
     """Measures the energy of whatever runs between :meth:`start` and :meth:`stop`.
 
     Args:
         name: run name (free text; sanitised before use in file names).
-        gpus: ``"auto"`` (every visible NVIDIA GPU), a list of CUDA indices/UUIDs, or None.
-        interval_s: sampler period in seconds (power points; counters every ``counter_interval_s``).
-        scope: ``"machine"`` (whole devices) or ``"process"`` (this process tree's share,
-            an attribution, not a measurement).
-        work_unit: the default unit of :meth:`add_work` (``"sample"``, ``"token"``...).
-        out: record path; ``"auto"`` writes ``$ECOMETER_DIR`` (default ``ecometer-runs``)
-            ``/<name>-<UTC time>-<pid>.json``; None writes nothing. A checkpoint
-            ``<out>.partial`` is kept up to date while running.
-        sync: callable that waits for queued accelerator work; default synchronises torch,
-            cupy or jax if the process already imported them.
-        sensors: sensors to use instead of auto-detection (e.g. a ReplaySensor).
-        meta: free metadata stored in the record (task, model size, hardware...).
-        clock: monotonic clock in seconds (tests inject a fake one).
-        background: run the sampler thread (False: call :meth:`sample_now` yourself).
-        finish: called with each finished record before it is saved (the face attaches a
-            footprint and an assessment this way); returns problems, kept as warnings.
-        job: the distributed job this meter is one rank of (see :mod:`ecometer.distributed`).
+        options: a :class:`~ecometer.measuring.options.MeterOptions` (sampling period, scope,
+            output path, sensors...); keyword ``settings`` are its fields and override it, so
+            ``Meter("train", interval_s=0.05, out=None)`` needs no options object.
 
     Faults (docs/RELIABILITY.md): each sensor is called on its own, so one that raises or
     hangs does not stop the others; calls at the run's boundaries (start, ``exact`` phases,
@@ -124,47 +62,25 @@ class Meter:
     #: the site the face footprints the record for (read by the Prometheus exporter), if any
     site: Any = None
 
-    def __init__(
-        self,
-        name: str = "run",
-        *,
-        gpus: str | list[int | str] | None = "auto",
-        interval_s: float = 0.1,
-        scope: str = "machine",
-        work_unit: str | None = None,
-        out: str | os.PathLike[str] | None = "auto",
-        sync: Callable[[], Any] | None = None,
-        sensors: list[Sensor] | None = None,
-        meta: dict[str, Any] | None = None,
-        counter_interval_s: float = 2.0,
-        checkpoint_interval_s: float = 5.0,
-        timeline_buckets: int = 2048,
-        clock: Callable[[], float] = time.monotonic,
-        background: bool = True,
-        finish: Callable[[RunRecord], Iterable[str]] | None = None,
-        job: Any = None,
-    ) -> None:
-        if scope not in ("machine", "process"):
-            raise InputError(f"scope {scope!r}: expected 'machine' or 'process'")
-        if not (isinstance(interval_s, (int, float)) and math.isfinite(interval_s) and 0.001 <= interval_s <= 60):
-            raise InputError(f"interval_s {interval_s!r}: expected seconds between 0.001 and 60")
+    def __init__(self, name: str = "run", options: MeterOptions | None = None, **settings: Any) -> None:
+        opts = self.options = MeterOptions.build(options, settings)
         self.name = str(name)
         self.safe_name = safe_name(self.name)
-        self.gpus = gpus
-        self.interval_s = float(interval_s)
-        self.scope = scope
-        self.work_unit = work_unit
-        self.out = out
-        self.sync = sync
-        self.meta = dict(meta or {})
-        self.counter_interval_s = counter_interval_s
-        self.checkpoint_interval_s = checkpoint_interval_s
-        self.timeline_buckets = timeline_buckets
-        self.clock = clock
-        self.background = background
-        self.finish = finish
-        self.job = job
-        self.given_sensors = sensors
+        self.gpus = opts.gpus
+        self.interval_s = opts.interval_s
+        self.scope = opts.scope
+        self.work_unit = opts.work_unit
+        self.out = opts.out
+        self.sync = opts.sync
+        self.meta = dict(opts.meta)
+        self.counter_interval_s = opts.counter_interval_s
+        self.checkpoint_interval_s = opts.checkpoint_interval_s
+        self.timeline_buckets = opts.timeline_buckets
+        self.clock = opts.clock
+        self.background = opts.background
+        self.finish = opts.finish
+        self.job = opts.job
+        self.given_sensors = opts.sensors
         self._start_lock = threading.Lock()
         self._run: Run | None = None  # the run started last
         self._calls = threading.local()  # the run of the decorated call running in this thread
@@ -201,7 +117,7 @@ class Meter:
             raise RuntimeError(f"meter {self.name!r} was never started")
         return run.stop(status, error)
 
-    def _finished(self, run: Run) -> None:
+    def run_finished(self, run: Run) -> None:
         """A run of this meter ended (stopped, or finalised on a signal): its record is the meter's."""
         self.record = run.record
 
@@ -370,7 +286,7 @@ class Meter:
         return run.t0
 
     # ---- what a run asks of its meter ----------------------------------------------------------
-    def _open_sensors(self) -> tuple[list[Sensor], list[str]]:
+    def open_sensors(self) -> tuple[list[Sensor], list[str]]:
         """Opened sensors for a run, and what could not be metered (notes for the record)."""
         if self.given_sensors is not None:
             sensors = list(self.given_sensors)
@@ -381,9 +297,9 @@ class Meter:
 
         return discover(gpus=self.gpus, scope=self.scope)
 
-    def _resolve_out(self) -> Path | None:
-        n = next(_run_numbers)
-        return record_path(self.out, self.name, suffix=f"{os.getpid()}" + (f".{n}" if n else ""))
+    def resolve_out(self) -> Path | None:
+        """Where the record of a run starting now goes (None: nowhere); each run gets its own file."""
+        return next_record_path(self.out, self.name)
 
 
 def _end(run: Run, exc_type: Any, exc: Any) -> None:
@@ -398,4 +314,4 @@ def _end(run: Run, exc_type: Any, exc: Any) -> None:
         run.stop("failed", error=f"{exc_type.__name__}: {exc}")
 
 
-__all__ = ["LiveStatus", "Meter", "record_path", "safe_name"]
+__all__ = ["LiveStatus", "Meter", "MeterOptions"]

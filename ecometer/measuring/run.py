@@ -4,7 +4,7 @@ A :class:`Run` owns all per-run state (sensors and their supervision, device tra
 timeline, phases, work, warnings, the sampler thread, the record) so that a meter can start
 as many runs as it likes, one after another or (as a decorator) at once, and a late answer
 from a hung sensor of an earlier run cannot touch a later one. Users meet it only through
-:class:`~ecometer.meter.Meter`.
+:class:`~ecometer.measuring.meter.Meter`.
 """
 
 from __future__ import annotations
@@ -20,20 +20,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ecometer import lifecycle
-from ecometer.build import build_record, utc_now
-from ecometer.curves import OTHER_PHASE, DeviceTrack, PhaseBook
+from ecometer.energy.curves import OTHER_PHASE, DeviceTrack, PhaseBook
+from ecometer.energy.timeline import BucketTimeline
 from ecometer.errors import InputError
-from ecometer.record import MAX_WARNINGS, RunRecord, checkpoint_path, write_atomic
-from ecometer.sampler import Sampler
+from ecometer.files.atomic import write_atomic
+from ecometer.measuring import lifecycle
+from ecometer.measuring.build import build_record, utc_now
+from ecometer.measuring.sampler import Sampler
+from ecometer.measuring.supervision import Supervisor, short_error
+from ecometer.record.model import MAX_WARNINGS, RunRecord, checkpoint_path
 from ecometer.sensors.base import Sensor
-from ecometer.supervision import Supervisor, short_error
-from ecometer.timeline import BucketTimeline
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ecometer.meter import Meter
+    from ecometer.measuring.meter import Meter
 
-log = logging.getLogger("ecometer.meter")
+log = logging.getLogger("ecometer.measuring.meter")
 
 _CHECKPOINT_COST_FACTOR = 200.0  # checkpoint interval >= 200 x its cost (<= 0.5 % of a core)
 _CHECKPOINT_RETRY_MAX_S = 60.0  # a failing checkpoint is retried after 1, 2, 4... s, at most this far apart
@@ -61,7 +62,7 @@ class LiveStatus:
 
 
 class Warnings:
-    """A run's distinct warnings, at most :data:`~ecometer.record.MAX_WARNINGS` kept; each logged once."""
+    """A run's distinct warnings, at most :data:`~ecometer.record.model.MAX_WARNINGS` kept; each logged once."""
 
     def __init__(self, name: str, lock: threading.RLock) -> None:  # type: ignore[valid-type]
         self._name = name
@@ -123,7 +124,7 @@ class Run:
         self.work: dict[str, float] = {}
         self.phases = PhaseBook()
         self.state = "starting"  # -> running -> stopping -> stopped
-        self.forked = False  # set by ecometer.lifecycle in a forked child: the run goes inert
+        self.forked = False  # set by ecometer.measuring.lifecycle in a forked child: the run goes inert
         self.record: RunRecord | None = None
         self.forecasts: list[dict[str, Any]] = []  # forecasts made on this run (Meter.forecast), thinned
         self._forecasts_made, self._forecast_stride = 0, 1
@@ -151,8 +152,8 @@ class Run:
             self._sync = self._sync or self.session.sync
             self.path = self.session.part_path()
         else:
-            sensors, self.notes = meter._open_sensors()
-            self.path = meter._resolve_out()
+            sensors, self.notes = meter.open_sensors()
+            self.path = meter.resolve_out()
         self.asked_path = self.path
         self.has_gpu = any(s.component == "gpu" and s.name != "replay" for s in sensors)
         announce_modelled(sensors, self.notes)
@@ -235,14 +236,14 @@ class Run:
             return self._finish(status, error)
         finally:  # a signal held back during the save may end the wait here (SIGINT): the record stays
             if self.record is not None:
-                self.meter._finished(self)
+                self.meter.run_finished(self)
             self.state = "stopped"
             self._stopped.set()
 
     def _finish(self, status: str | None, error: str | None) -> RunRecord:
         """Final reads, the record built and saved; only then are the sensors closed.
 
-        Signals that arrive until the record is saved wait for it (:func:`ecometer.lifecycle.hold`);
+        Signals that arrive until the record is saved wait for it (:func:`ecometer.measuring.lifecycle.hold`);
         a kill during the slower rest (closing sensors) still leaves the final record.
         """
         deadline = time.monotonic() + self.io_timeout_s
@@ -305,7 +306,7 @@ class Run:
     # ---- inside the run ----------------------------------------------------------------------
     @contextmanager
     def phase(self, name: str, exact: bool = False) -> Iterator[None]:
-        """See :meth:`ecometer.meter.Meter.phase`."""
+        """See :meth:`ecometer.measuring.meter.Meter.phase`."""
         if not self.running or self.forked:
             yield
             return
@@ -334,7 +335,7 @@ class Run:
                     self.phases.exit(occ, t_end)
 
     def add_work(self, amount: float, unit: str | None) -> None:
-        """See :meth:`ecometer.meter.Meter.add_work`."""
+        """See :meth:`ecometer.measuring.meter.Meter.add_work`."""
         if self.forked:
             return
         if not self.running:
@@ -466,7 +467,7 @@ class Run:
             if self._sync is not None:
                 self._sync()
             else:
-                from ecometer.sync import auto_sync
+                from ecometer.measuring.sync import auto_sync
 
                 auto_sync()
         except Exception as exc:  # noqa: BLE001 - a failed sync must not take the job or the record down
@@ -513,7 +514,7 @@ class Run:
     def fallbacks(self, path: Path) -> list[Path]:
         """The fallback places for a record bound for ``path`` (chosen once per path, so the
         checkpoints written there and the final record share one name)."""
-        from ecometer.meter import fallback_paths
+        from ecometer.measuring.paths import fallback_paths
 
         if path not in self._fallbacks:
             self._fallbacks[path] = fallback_paths(self.name, path)
@@ -549,12 +550,12 @@ class Run:
         """Write ``record`` to ``path``, else to a fallback place; returns where it is (None: nowhere).
 
         If ``path`` cannot be written (full disk, read-only, a file in the way, a directory),
-        the record is saved to :func:`~ecometer.meter.fallback_paths` with a warning in it
+        the record is saved to :func:`~ecometer.measuring.paths.fallback_paths` with a warning in it
         naming both paths; the checkpoint next to ``path`` is removed once the record is safe.
         """
         if path is None:
             return None
-        from ecometer.meter import unwritable_reason
+        from ecometer.measuring.paths import unwritable_reason
 
         saved: Path | None = path
         try:

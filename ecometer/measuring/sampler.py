@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
-log = logging.getLogger("ecometer.sampler")
+log = logging.getLogger("ecometer.measuring.sampler")
 
 _MAX_ERRORS = 50  # distinct tick errors remembered (the rest are counted)
 

@@ -6,7 +6,7 @@ and what went wrong with it. :class:`Supervisor` makes every call to the run's s
 * a call that raises is retried (``attempts``), reported once per kind of failure, and the
   other sensors are still called;
 * calls at a run's boundaries (start, ``exact`` phases, stop) run in helper threads and are
-  waited for at most a deadline (:func:`ecometer.sampler.call_bounded`), so a hung sensor
+  waited for at most a deadline (:func:`ecometer.measuring.sampler.call_bounded`), so a hung sensor
   cannot hang the job or ``stop()``;
 * a sensor that fails or hangs for :data:`LOST_AFTER_S` is given up for the rest of the run;
   after :data:`COUNTER_LOST_AFTER` failed counter reads in a row its devices are integrated.
@@ -25,9 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecometer.curves import DeviceTrack
+from ecometer.energy.curves import DeviceTrack
 from ecometer.errors import InputError
-from ecometer.sampler import call_bounded
+from ecometer.measuring.sampler import call_bounded
 from ecometer.sensors.base import Device, Sensor
 
 #: a sensor whose polls fail (or that hangs) for this long is given up for the rest of the run (s)

@@ -3,8 +3,8 @@
 A *quantity* is a figure of a whole run in an SI unit: ``it_energy_j`` in joules,
 ``water_onsite_l`` in litres, ``carbon_g`` in grams CO2e ... Each :class:`Quantity` says
 its name (what standards files, ``ecometer compare --metric`` and JSON outputs use), a
-human label, its dimension (the ``ecometer.units`` dimension its display units belong
-to), its display kind (for :func:`ecometer.units.pick_scale`), its SI unit, and how it is
+human label, its dimension (the ``ecometer.record.units`` dimension its display units belong
+to), its display kind (for :func:`ecometer.record.units.pick_scale`), its SI unit, and how it is
 read from a record (:meth:`Quantity.read`, which raises :class:`NotApplicable` with the
 reason when the record cannot give it).
 
@@ -29,11 +29,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ecometer import units as U
 from ecometer.errors import NotApplicable, RecordError
-from ecometer.record import Estimate, RunRecord
+from ecometer.record import units as U
+from ecometer.record.estimate import Estimate
+from ecometer.record.model import RunRecord
 
-log = logging.getLogger("ecometer.quantities")
+log = logging.getLogger("ecometer.record.quantities")
 
 NO_FOOTPRINT = "record has no footprint; score with a site"
 

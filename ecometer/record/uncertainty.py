@@ -1,7 +1,7 @@
 """Propagating uncertainty: distributions for inputs, Monte Carlo for outputs (GUM Supplement 1).
 
-Every figure with bounds is an :class:`~ecometer.record.Estimate`. To combine estimates, each
-input is given the distribution its estimate declares (see :data:`ecometer.record.DISTRIBUTIONS`):
+Every figure with bounds is an :class:`~ecometer.record.estimate.Estimate`. To combine estimates, each
+input is given the distribution its estimate declares (see :data:`ecometer.record.estimate.DISTRIBUTIONS`):
 
 - ``uniform`` / ``triangular``: a stated bound, ``low``..``high`` is the whole support;
 - ``normal``: ``central`` with a coverage interval, a split normal when asymmetric (its
@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
-from ecometer.record import DEFAULT_COVERAGE, Estimate
+from ecometer.record.estimate import DEFAULT_COVERAGE, Estimate
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ecometer.record import Estimate
+    from ecometer.record.estimate import Estimate
 
 # energy
 J_PER_WH = 3600.0  # 1 W x 1 h
@@ -38,7 +38,7 @@ S_PER_MIN = 60.0
 S_PER_H = 3600.0
 
 if TYPE_CHECKING:
-    from ecometer.record import Estimate
+    from ecometer.record.estimate import Estimate
 
 
 @dataclass(frozen=True)

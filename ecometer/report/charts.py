@@ -11,8 +11,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ecometer.quantities import footprint_data
-from ecometer.record import RunRecord, Span
+from ecometer.record.model import RunRecord, Span
+from ecometer.record.quantities import footprint_data
+from ecometer.record.units import count as count_text
+from ecometer.record.units import number, pick_scale
 from ecometer.report import style
 from ecometer.report.figures import (
     COMPONENT_ORDER,
@@ -23,8 +25,6 @@ from ecometer.report.figures import (
     ordered_components,
     work_unit,
 )
-from ecometer.units import count as count_text
-from ecometer.units import number, pick_scale
 
 MAX_TITLE = 70
 

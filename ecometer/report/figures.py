@@ -1,7 +1,7 @@
 """The figures of a run, read from a record and its attached footprint and assessment.
 
 Reports, charts, tables and comparisons all take their numbers from here, as
-:class:`QuantityValue` objects named by :mod:`ecometer.quantities` (the names standards and
+:class:`QuantityValue` objects named by :mod:`ecometer.record.quantities` (the names standards and
 the Prometheus exporter use too), so that a figure is named, united and qualified (method,
 uncertainty) the same way everywhere. Only the stored
 attachment *dictionaries* are read (``record.attachments["footprint"]`` and
@@ -18,11 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecometer import quantities
 from ecometer.errors import FigureMissing, InputError, NotApplicable
-from ecometer.quantities import Quantity, footprint_data
-from ecometer.record import DISTRIBUTIONS, Estimate, RunRecord
-from ecometer.units import number
+from ecometer.record import quantities
+from ecometer.record.estimate import DISTRIBUTIONS, Estimate
+from ecometer.record.model import RunRecord
+from ecometer.record.quantities import Quantity, footprint_data
+from ecometer.record.units import number
 
 COMPONENT_ORDER = ("gpu", "cpu", "dram")
 
@@ -33,13 +34,13 @@ COMPONENT_ORDER = ("gpu", "cpu", "dram")
 class QuantityValue:
     """The value of one named quantity for a run: ``central`` with bounds ``low``..``high`` in SI ``unit``.
 
-    ``key`` is the quantity's name in :mod:`ecometer.quantities` (``_per_unit`` appended when
+    ``key`` is the quantity's name in :mod:`ecometer.record.quantities` (``_per_unit`` appended when
     divided by the work counted); ``kind`` is ``energy``, ``water``, ``carbon``, ``time`` or ``power`` (for display scaling);
     ``method`` is how it was obtained (``counter``, ``integrated``, ``modelled``, ``constant``,
     ``user``, ``reported``, or ``mixed (...)`` for a total over components obtained differently).
     ``coverage`` is the probability that ``low..high`` claims to hold the true value (1.0 for a
     stated bound, 0.95 for a propagated interval, ``None`` when not stated) and
-    ``distribution`` the shape behind it (see :data:`ecometer.record.DISTRIBUTIONS`).
+    ``distribution`` the shape behind it (see :data:`ecometer.record.estimate.DISTRIBUTIONS`).
     """
 
     key: str
@@ -319,7 +320,7 @@ def metric(record: RunRecord, name: str) -> QuantityValue:
     """The figure called ``name`` (see :func:`metric_names`) for ``record``.
 
     Raises :class:`FigureMissing` when the record lacks it (no footprint, no work units).
-    Names that reports used before :mod:`ecometer.quantities` are accepted with a warning.
+    Names that reports used before :mod:`ecometer.record.quantities` are accepted with a warning.
     """
     name = quantities.canonical(name)
     if name in BASE_METRICS:

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecometer.record import RunRecord
+from ecometer.record.model import RunRecord
 
 
 @dataclass
@@ -132,7 +132,7 @@ def probability_text(probabilities: dict[str, float] | None, labels: list[str] |
 
     Grades under 0.5 % read ``<1 %``; an empty string when there are no probabilities.
     """
-    from ecometer.uncertainty import grade_odds
+    from ecometer.record.uncertainty import grade_odds
 
     return grade_odds(probabilities or {}, labels or (), limit)
 

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ecometer.quantities import estimate, footprint_data
-from ecometer.record import RunRecord, write_atomic
+from ecometer.files.atomic import write_atomic
+from ecometer.record.model import RunRecord
+from ecometer.record.quantities import estimate, footprint_data
+from ecometer.record.units import count, fmt, number
 from ecometer.report import charts, label
 from ecometer.report.figures import (
     QuantityValue,
@@ -34,7 +36,6 @@ from ecometer.report.figures import (
 from ecometer.report.grades import GradeView, grade_view, probability_text
 from ecometer.report.style import grade_colour, text_colour_on
 from ecometer.report.text import interval_text, relative, value_text
-from ecometer.units import count, fmt, number
 
 log = logging.getLogger("ecometer.report")
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ecometer.record.units import number
 from ecometer.report import style
 from ecometer.report.charts import plain
 from ecometer.report.grades import GradeView, star_count
-from ecometer.units import number
 
 MAX_METRIC_ROWS = 5
 

@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ecometer import quantities
 from ecometer.errors import InputError
-from ecometer.record import RunRecord
+from ecometer.record import quantities
+from ecometer.record.model import RunRecord
+from ecometer.record.units import number, pick_scale
 from ecometer.report import style
 from ecometer.report.charts import axis_limits, drawable, plain, whiskers
 from ecometer.report.figures import QuantityValue, metric, metric_names, work_unit
 from ecometer.report.grades import grade_view
 from ecometer.report.text import markdown_table, short_claim
-from ecometer.units import number, pick_scale
 
 #: metadata fields that tell repetitions apart rather than configurations
 REPETITION_FIELDS = {"seed", "repeat", "repetition", "rep", "run", "run_id", "trial", "iteration"}

@@ -9,7 +9,7 @@ Every chart is a :data:`Figure` (``style.Figure``, a matplotlib ``Figure`` made 
 use), the one place text reaches matplotlib's renderer: before it is drawn, every ``$`` in
 its text is escaped (:func:`escape_figure_text`), so a run name or grade label such as
 ``$\\frac{1}{$`` is shown as written instead of being parsed as mathtext; and a file is
-written atomically (temporary file and rename, :func:`ecometer.record.write_atomic`), so a full disk
+written atomically (temporary file and rename, :func:`ecometer.files.atomic.write_atomic`), so a full disk
 leaves the previous file or none, never a truncated PNG.
 """
 
@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ecometer.record import write_atomic
+from ecometer.files.atomic import write_atomic
 
 #: component -> colour, identical on every chart
 COMPONENT_COLOURS = {"gpu": "#7b3294", "cpu": "#e66101", "dram": "#b8860b"}

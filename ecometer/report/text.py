@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from ecometer.record import RunRecord
+from ecometer.record.model import RunRecord
+from ecometer.record.units import Scale, count, fmt, kwh, number, pick_scale
 from ecometer.report.figures import (
     QuantityValue,
     component_energy,
@@ -16,7 +17,6 @@ from ecometer.report.figures import (
     work_unit,
 )
 from ecometer.report.grades import grade_view, probability_text
-from ecometer.units import Scale, count, fmt, kwh, number, pick_scale
 
 
 def relative(fig: QuantityValue) -> str:

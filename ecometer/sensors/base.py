@@ -10,7 +10,7 @@ A sensor knows nothing of meters. It reports, per device:
 Its ``method`` says how its energy figure is obtained: ``counter`` when it has a counter,
 otherwise ``integrated`` (measured power integrated over time) or ``modelled`` (power from a
 model such as utilisation x load curve). Every sensor states its uncertainty as an
-:class:`~ecometer.record.Estimate` of its *relative factor* (true energy / reported energy:
+:class:`~ecometer.record.estimate.Estimate` of its *relative factor* (true energy / reported energy:
 central 1.0) with the distribution and coverage its bound has, and the assumptions behind it.
 """
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecometer.errors import InputError
-from ecometer.record import Estimate
+from ecometer.record.estimate import Estimate
 
 COMPONENTS = ("gpu", "cpu", "dram")
 #: what a sensor measures: whole devices, or this process tree's share of them (an attribution)
@@ -54,7 +54,7 @@ def relative_factor(
     """A sensor's relative factor: central 1.0, bounds ``1 - rel_low`` .. ``1 + rel_high``.
 
     ``distribution`` and ``coverage`` say what the bound is (see
-    :data:`ecometer.record.DISTRIBUTIONS`): a stated bound is ``uniform`` or ``triangular``
+    :data:`ecometer.record.estimate.DISTRIBUTIONS`): a stated bound is ``uniform`` or ``triangular``
     with coverage 1.0; a published range with a coverage interval is ``normal``/``lognormal``.
     Multiply a sensor's energy (J) by it to get that energy's estimate.
     """

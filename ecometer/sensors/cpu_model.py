@@ -22,7 +22,7 @@ The model, with every constant in ``ecometer/data/cpu_power.json`` (sources ther
 machine's busy CPU time in each interval; the meter applies it. That is an attribution, not
 a measurement, and :meth:`attribution` says so.
 
-The ``/proc/cpuinfo`` parser here is also used by ``rapl`` and ``ecometer.hostinfo``; the
+The ``/proc/cpuinfo`` parser here is also used by ``rapl`` and ``ecometer.measuring.hostinfo``; the
 utilisation and process-tree readings are in :mod:`ecometer.sensors.usage`, the open/poll/share
 skeleton in :class:`~ecometer.sensors.model.UtilisationModelSensor`.
 """
@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from ecometer import datafiles
-from ecometer.record import Estimate
+from ecometer.files import datafiles
+from ecometer.record.estimate import Estimate
 from ecometer.sensors.base import Device, declared_factor, relative_factor
 from ecometer.sensors.model import UtilisationModelSensor
 from ecometer.sensors.usage import PROCESS_ATTRIBUTION, HostUsage, IntervalUsage
@@ -267,7 +267,7 @@ def spec_uncertainty(spec: CpuPowerSpec, data: dict[str, Any] | None = None) -> 
     model_factor = declared_factor(model, basis, "cpu_power.json uncertainty.model")
     if spec.basis == "sku":
         return model_factor
-    from ecometer.uncertainty import propagate, uniform_product
+    from ecometer.record.uncertainty import propagate, uniform_product
 
     tdp = relative_factor(
         1.0 - spec.w_low / spec.w_per_thread,

@@ -29,9 +29,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ecometer import datafiles
 from ecometer.errors import SensorUnavailable
-from ecometer.record import Estimate
+from ecometer.files import datafiles
+from ecometer.record.estimate import Estimate
 from ecometer.sensors.base import Device, declared_factor
 from ecometer.sensors.model import UtilisationModelSensor
 from ecometer.sensors.usage import HostUsage, IntervalUsage, total_memory_bytes

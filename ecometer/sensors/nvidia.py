@@ -1,7 +1,7 @@
 """NVIDIA GPUs through NVML: the energy counter, a fine power timeline and per-process shares.
 
 The NVML calls themselves, their units and their errors are :mod:`ecometer.sensors.nvml_device`;
-counter plausibility and bridging are :mod:`ecometer.counters`. This module is the policy:
+counter plausibility and bridging are :mod:`ecometer.energy.counters`. This module is the policy:
 what to read when, the power timeline's buffering and integration, how each GPU's energy is
 obtained, the process share, and what the record says about it.
 
@@ -68,8 +68,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecometer import datafiles
-from ecometer.counters import BACKWARDS, BridgedCounter
+from ecometer.energy.counters import BACKWARDS, BridgedCounter
 from ecometer.errors import (
     GPUBindingMissing,
     GPUDriverMissing,
@@ -79,11 +78,12 @@ from ecometer.errors import (
     InputError,
     SensorUnavailable,
 )
-from ecometer.record import Estimate
+from ecometer.files import datafiles
+from ecometer.record.estimate import Estimate
+from ecometer.record.units import UNITS
 from ecometer.sensors import gpu_select
 from ecometer.sensors.base import Device, Sensor, check_scope, declared_factor
 from ecometer.sensors.nvml_device import Nvml, NvmlDevice
-from ecometer.units import UNITS
 
 log = logging.getLogger(__name__)
 

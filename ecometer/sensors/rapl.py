@@ -43,9 +43,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ecometer import datafiles
 from ecometer.errors import SensorUnavailable
-from ecometer.record import Estimate
+from ecometer.files import datafiles
+from ecometer.record.estimate import Estimate
 from ecometer.sensors.base import Device, Sensor, check_scope, declared_factor
 from ecometer.sensors.cpu_model import read_cpuinfo
 from ecometer.sensors.memory import memory_share

@@ -7,7 +7,7 @@ With ``interpolation="step"`` power holds each value until the next breakpoint; 
 ``method="counter"`` makes the sensor also expose an exact cumulative energy counter (with an
 optional wrap-around range, like hardware counters); ``method="integrated"`` gives only
 power points. ``uncertainty`` is the relative factor the sensor declares: a ready
-:class:`~ecometer.record.Estimate`, or ``(rel_low, rel_high)`` with ``distribution`` (a
+:class:`~ecometer.record.estimate.Estimate`, or ``(rel_low, rel_high)`` with ``distribution`` (a
 ``uniform``/``triangular`` stated bound; ``normal``/``lognormal`` a 95 % interval). Points are emitted at every breakpoint crossed and at the poll time, so the
 trapezoid rule integrates the trace exactly.
 """
@@ -18,7 +18,7 @@ import bisect
 import time
 from collections.abc import Callable, Sequence
 
-from ecometer.record import Estimate
+from ecometer.record.estimate import Estimate
 from ecometer.sensors.base import Device, Sensor, relative_factor
 
 

@@ -4,18 +4,26 @@
     assessment = score(record, std)                  # grades, margins, stability, hard limits
     print(assessment)
 
-Built-in standards are listed by :func:`standards`. For standards bodies:
+Built-in standards are listed by :func:`list_standards` (``ecometer.list_standards()``).
+``ecometer.standards`` is this package; calling it raises a TypeError that names
+:func:`list_standards`, the listing function it was once confused with. For standards bodies:
 :func:`calibrate` derives thresholds from a corpus, :func:`sensitivity` and
 :func:`sensitivity_chart` show what a change of thresholds does, :func:`diff` compares two
 versions. The file format is described in ``ecometer/standards/FORMAT.md``.
+
+May import: :mod:`ecometer.errors`, :mod:`ecometer.files`,
+:mod:`ecometer.record`, :mod:`ecometer.impact` (to grade water and carbon at a site).
 """
 
 from __future__ import annotations
 
+import sys
+import types
 from dataclasses import dataclass
+from typing import NoReturn
 
 from ecometer.errors import StandardError
-from ecometer.record import register_attachment
+from ecometer.record.model import register_attachment
 from ecometer.standards.assess import Assessment, LimitResult, MetricResult, score
 from ecometer.standards.calibrate import calibrate
 from ecometer.standards.loader import builtin_names, load_standard, parse_standard
@@ -37,7 +45,7 @@ class StandardInfo:
     status: str | None = None
 
 
-def standards() -> list[StandardInfo]:
+def list_standards() -> list[StandardInfo]:
     """The built-in standards, by name."""
     out = []
     for name in builtin_names():
@@ -66,6 +74,16 @@ __all__ = [
     "score",
     "sensitivity",
     "sensitivity_chart",
-    "standards",
+    "list_standards",
     "to_toml",
 ]
+
+
+class _StandardsPackage(types.ModuleType):
+    """This package's module type: calling ``ecometer.standards()`` says which function lists them."""
+
+    def __call__(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("ecometer.standards is the standards package; call ecometer.list_standards() to list them")
+
+
+sys.modules[__name__].__class__ = _StandardsPackage

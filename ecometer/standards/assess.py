@@ -18,12 +18,13 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from ecometer.errors import StandardError
-from ecometer.record import Estimate, RunRecord
+from ecometer.record.estimate import Estimate
+from ecometer.record.model import RunRecord
+from ecometer.record.uncertainty import band_indices, grade_odds, index_probabilities, most_likely, percent
 from ecometer.standards.draws import RecordDraws
 from ecometer.standards.metrics import NotApplicable, cannot_be_negative, measure
 from ecometer.standards.schema import Metric, Standard
 from ecometer.standards.tables import is_reported, reported_publisher
-from ecometer.uncertainty import band_indices, grade_odds, index_probabilities, most_likely, percent
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np

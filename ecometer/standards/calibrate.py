@@ -33,10 +33,10 @@ from typing import Any
 
 from ecometer._version import __version__
 from ecometer.errors import InputError, StandardError
-from ecometer.record import RunRecord
+from ecometer.record.model import RunRecord
 from ecometer.standards.assess import grade_index, quality_reasons, record_problems
 from ecometer.standards.loader import load_standard, standard_from_dict
-from ecometer.standards.metrics import QUANTITIES, RUN, NotApplicable, _plural, cannot_be_negative, measure
+from ecometer.standards.metrics import QUANTITIES, RUN, NotApplicable, cannot_be_negative, measure, plural
 from ecometer.standards.schema import Metric, Standard
 from ecometer.standards.tables import bulk, reported_source
 
@@ -338,7 +338,7 @@ def metric_name(quantity: str, per: str, scale: float = 1.0) -> str:
     if scale == 1:
         return f"{base}_per_{per}"
     amount = {1e3: "1k", 1e6: "1m", 1e9: "1g"}.get(scale, f"{scale:g}".replace(".", "_").replace("+", ""))
-    return f"{base}_per_{amount}_{_plural(per)}"
+    return f"{base}_per_{amount}_{plural(per)}"
 
 
 def _new_standard(

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ecometer.errors import InputError
-from ecometer.record import CHECKPOINT_SUFFIX, RunRecord, load_record, write_atomic
+from ecometer.files.atomic import write_atomic
+from ecometer.record.model import CHECKPOINT_SUFFIX, RunRecord, load_record
 from ecometer.standards.tables import REPORTED, ImportSpec, bulk, import_tables, is_table, make_entry
 
 ENTRIES_SUFFIX = ".jsonl"

@@ -1,6 +1,6 @@
 """Joint Monte Carlo draws of one record's quantities: what grade probabilities are read from.
 
-One :class:`RecordDraws` per scored record holds one :class:`~ecometer.uncertainty.Propagation`,
+One :class:`RecordDraws` per scored record holds one :class:`~ecometer.record.uncertainty.Propagation`,
 so every metric and hard limit of the record reads the *same* draws:
 
 - each energy component is drawn once, from the distribution its estimate declares
@@ -24,13 +24,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ecometer import units as U
 from ecometer.errors import NotApplicable, RecordError
-from ecometer.quantities import NO_FOOTPRINT, QUANTITIES, estimate, footprint_data
-from ecometer.record import Estimate, RunRecord
+from ecometer.record import units as U
+from ecometer.record.estimate import Estimate
+from ecometer.record.model import RunRecord
+from ecometer.record.quantities import NO_FOOTPRINT, QUANTITIES, estimate, footprint_data
+from ecometer.record.uncertainty import N_DRAWS, SEED, Propagation
 from ecometer.standards.metrics import RUN, Measure, functional_units
 from ecometer.standards.tables import REPORTED, is_reported
-from ecometer.uncertainty import N_DRAWS, SEED, Propagation
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np

@@ -19,8 +19,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ecometer import units as U
 from ecometer.errors import StandardError
+from ecometer.files.textfile import read_text_file
+from ecometer.record import units as U
 from ecometer.standards.metrics import GPU_HOUR, QUANTITIES, RUN, cannot_be_negative
 from ecometer.standards.schema import (
     BANDS,
@@ -34,7 +35,6 @@ from ecometer.standards.schema import (
     Standard,
     StdClass,
 )
-from ecometer.textfile import read_text_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -776,3 +776,18 @@ def _parse_builtin(name: str) -> Standard:
 
 
 __all__ = ["BUILTIN_PACKAGE", "GPU_HOUR", "builtin_names", "load_standard", "parse_standard", "standard_from_dict"]
+
+
+def with_thresholds(std: Standard, metric: str, thresholds: list[float], class_name: str | None = None) -> Standard:
+    """A validated copy of ``std`` with ``metric``'s thresholds replaced (for ``class_name`` if given)."""
+    data = std.to_dict()
+    if metric not in data["metrics"]:
+        raise StandardError(std.source, f"metrics.{metric}", repr(metric), f"one of {sorted(data['metrics'])}")
+    if class_name is None:
+        data["metrics"][metric]["thresholds"] = list(thresholds)
+    else:
+        classes = data.get("classes", {})
+        if class_name not in classes:
+            raise StandardError(std.source, f"classes.{class_name}", repr(class_name), f"one of {sorted(classes)}")
+        classes[class_name].setdefault("thresholds", {})[metric] = list(thresholds)
+    return standard_from_dict(data, origin=std.source)

@@ -1,7 +1,7 @@
 """The quantities a standard can grade, and how a measure of one is computed for a record.
 
 A *quantity* is a figure of a whole run in an SI unit, named once in
-:mod:`ecometer.quantities` (``it_energy_j`` in joules, ``water_total_l`` in litres ...).
+:mod:`ecometer.record.quantities` (``it_energy_j`` in joules, ``water_total_l`` in litres ...).
 A *measure* is a quantity normalised by a functional unit (per token, per 1,000 queries,
 per GPU-hour, per run) and shown in a display unit. Both the graded metrics and the hard
 limits of a standard are measures. A measure that cannot be computed for a record raises
@@ -13,12 +13,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ecometer import quantities
-from ecometer import units as U
 from ecometer.errors import NotApplicable
-from ecometer.quantities import Quantity
-from ecometer.record import Estimate, RunRecord
-from ecometer.units import S_PER_H
+from ecometer.record import quantities
+from ecometer.record import units as U
+from ecometer.record.estimate import Estimate
+from ecometer.record.model import RunRecord
+from ecometer.record.quantities import Quantity
+from ecometer.record.units import S_PER_H
 
 #: functional units that are not work counters
 RUN = "run"
@@ -45,7 +46,7 @@ NONNEGATIVE_DIMENSIONS = ("energy", "volume", "mass", "time", "power", "ratio", 
 
 
 def cannot_be_negative(quantity: str) -> bool:
-    """Whether ``quantity`` (a name in :mod:`ecometer.quantities`) is an amount that is never below 0."""
+    """Whether ``quantity`` (a name in :mod:`ecometer.record.quantities`) is an amount that is never below 0."""
     q = quantities.QUANTITIES.get(quantity)
     return q is not None and q.dimension in NONNEGATIVE_DIMENSIONS
 
@@ -80,12 +81,12 @@ class Measure:
             return unit if not q.extensive else f"{unit} per run"
         per = "GPU-hour" if self.per == GPU_HOUR else self.per
         if self.scale != 1:
-            plural = _plural(per)
-            return f"{self.unit} per {U.format_count(self.scale)} {plural}"
+            return f"{self.unit} per {U.format_count(self.scale)} {plural(per)}"
         return f"{self.unit} per {per}"
 
 
-def _plural(word: str) -> str:
+def plural(word: str) -> str:
+    """The plural of a unit of work (``"query"`` -> ``"queries"``)."""
     if word.endswith("s"):
         return word
     if word.endswith("y") and word[-2:-1] not in "aeiou":

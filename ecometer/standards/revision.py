@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from ecometer.errors import InputError
-from ecometer.record import RunRecord
+from ecometer.record.model import RunRecord
 from ecometer.standards.assess import Assessment, score
-from ecometer.standards.loader import load_standard
+from ecometer.standards.loader import load_standard, with_thresholds
 from ecometer.standards.metrics import NotApplicable, measure
 from ecometer.standards.schema import Standard
 
@@ -170,7 +170,7 @@ def sensitivity(
                 raise InputError(
                     f"{metric} has thresholds per class in {std.name} ({', '.join(c.name for c in own)}); name the class"
                 )
-        new = std.with_thresholds(metric, [float(x) for x in proposed], class_name)
+        new = with_thresholds(std, metric, [float(x) for x in proposed], class_name)
         new = new.replace(version=f"{std.version} (proposed)")
     return regrade(records, std, new)
 
@@ -260,7 +260,7 @@ def sensitivity_chart(
         if isinstance(proposed, (Standard, str, Path)):
             new = load_standard(proposed)
         else:
-            new = std.with_thresholds(metric, [float(x) for x in proposed], class_name)
+            new = with_thresholds(std, metric, [float(x) for x in proposed], class_name)
     m = std.metrics[metric]
     groups: dict[str | None, list[float]] = {}
     for r in records:

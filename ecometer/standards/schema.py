@@ -11,7 +11,7 @@ import copy
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ecometer.record import RunRecord
+from ecometer.record.model import RunRecord
 from ecometer.standards.metrics import RUN, Measure
 
 COMBINE = ("worst", "weighted")
@@ -195,21 +195,6 @@ class Standard:
         shown = ", ".join(f"{f}={meta[f]!r}" if f in meta else f"{f} missing" for f in fields_used)
         return None, f"record matches no class of {self.name} (record.meta: {shown})"
 
-    def with_thresholds(self, metric: str, thresholds: list[float], class_name: str | None = None) -> Standard:
-        """A validated copy with ``metric``'s thresholds replaced (for ``class_name`` if given)."""
-        from ecometer.standards.loader import standard_from_dict
-
-        data = self.to_dict()
-        if metric not in data["metrics"]:
-            raise _unknown(self, f"metrics.{metric}", metric, sorted(data["metrics"]))
-        if class_name is None:
-            data["metrics"][metric]["thresholds"] = list(thresholds)
-        else:
-            if class_name not in data.get("classes", {}):
-                raise _unknown(self, f"classes.{class_name}", class_name, sorted(data.get("classes", {})))
-            data["classes"][class_name].setdefault("thresholds", {})[metric] = list(thresholds)
-        return standard_from_dict(data, origin=self.source)
-
     def replace(self, **changes: Any) -> Standard:
         return replace(self, **changes)
 
@@ -252,11 +237,6 @@ class Standard:
 
         return to_toml(self.to_dict(), header=self.comments or None)
 
-
-def _unknown(std: Standard, path: str, found: str, valid: list[str]) -> Exception:
-    from ecometer.errors import StandardError
-
-    return StandardError(std.source, path, repr(found), f"one of {valid}")
 
 
 def _measure_fields(obj: Metric | Limit, out: dict[str, Any]) -> None:

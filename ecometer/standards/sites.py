@@ -9,32 +9,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ecometer.record import RunRecord
-from ecometer.standards.tables import REPORTED
+from ecometer.record.model import RunRecord
+from ecometer.standards.reported import FOOTPRINT, reported_water
 
 log = logging.getLogger(__name__)
-
-FOOTPRINT = "footprint"
-
-
-def reported_water(record: RunRecord) -> float | None:
-    """The total water (L) a corpus entry reports, or None."""
-    value = record.attachments.get(REPORTED, {}).get("water_total_l")
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def reported_water_footprint(name: str, source: dict[str, str], water_l: float) -> dict[str, Any]:
-    """A footprint holding only entry ``name``'s reported water figure (what water quantities read)."""
-    return {
-        "method": REPORTED,
-        "water": {"total_l": {"central": water_l, "low": water_l, "high": water_l}},
-        "assumptions": [{"name": "water_total_l", "value": water_l, "unit": "L", "source": source, "note": "reported"}],
-    }
 
 
 def attach_footprint(record: RunRecord, site: Any) -> None:
     """Attach ``record``'s footprint at ``site``; a reported water figure replaces the site's."""
-    from ecometer.footprint import footprint
+    from ecometer.impact import footprint
 
     data = footprint(record, site=site).to_dict()
     water = reported_water(record)

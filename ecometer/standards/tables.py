@@ -1,6 +1,6 @@
 """Published tables as corpus entries: read a CSV or JSON table with an import spec.
 
-A *corpus entry* is a :class:`~ecometer.record.RunRecord` built from one row of a published
+A *corpus entry* is a :class:`~ecometer.record.model.RunRecord` built from one row of a published
 table (a leaderboard, a paper's appendix). Its energy component has the method ``reported``
 and says who published it; nothing is invented around the figure: a duration the table does
 not give is unknown (``duration_s`` is NaN), and the work it covers is only what the spec
@@ -42,17 +42,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ecometer import units as U
 from ecometer.errors import InputError
-from ecometer.record import Component, Estimate, RunRecord
-from ecometer.textfile import read_text_file
+from ecometer.files.textfile import read_text_file
+from ecometer.record import units as U
+from ecometer.record.estimate import Estimate
+from ecometer.record.model import Component, RunRecord
+from ecometer.standards.reported import FOOTPRINT, REPORTED, reported_water_footprint
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-REPORTED = "reported"
 FILE_COLUMN = "@file"  # the stem of the table's file name
 ROW_COLUMN = "@row"  # the row number (1 = first data row)
 COMPONENTS = ("it", "gpu")
@@ -356,7 +357,7 @@ def table_rows(path: Path, records_key: str | None = None) -> list[dict[str, Any
 _INT = re.compile(r"^[+-]?\d+$")
 
 
-def _typed(value: Any) -> Any:
+def typed_value(value: Any) -> Any:
     """A CSV cell as a number when it reads as one; JSON values as they are."""
     if not isinstance(value, str):
         return value
@@ -391,7 +392,7 @@ class _Row:
         value = self.cells[column]
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
-        return _typed(value) if typed else value
+        return typed_value(value) if typed else value
 
     def number(self, column: str, what: str, *, positive: bool = False) -> float:
         value = self.raw(column)
@@ -441,8 +442,6 @@ def make_entry(
         reported["spread"] = spread
     attachments: dict[str, dict[str, Any]] = {REPORTED: reported}
     if water_l is not None:
-        from ecometer.standards.sites import FOOTPRINT, reported_water_footprint
-
         reported["water_total_l"] = water_l
         attachments[FOOTPRINT] = reported_water_footprint(name, source, water_l)
     return RunRecord(
