@@ -1,0 +1,178 @@
+"""Standards from every published family (issue 25): MLPerf Power, every ML.ENERGY task, AI Energy
+Score releases, recalibration as a new version."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ecometer.cli import main
+from ecometer.errors import InputError
+from ecometer.standards import load_standard
+from ecometer.standards.corpus import load_records, read_entries
+from ecometer.standards.metrics import Measure, measure
+from ecometer.standards.tables import import_tables, load_spec
+
+#: the shared reference data beside the repository (absent in some checkouts: those tests skip)
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+MLPERF_V41 = SHARED / "mlperf-power" / "inference-v4.1-summary_results.json"
+
+
+def shared(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"shared reference data not at {path}")
+    return path
+
+
+# ---- MLPerf Inference power ----------------------------------------------------------------------
+def mlperf_row(**over) -> dict:
+    """One row in the layout of the official summary_results.json (values of a real v4.1 row)."""
+    row = {
+        "ID": "v4.1-0049",
+        "Submitter": "NVIDIA",
+        "Availability": "available",
+        "Category": "closed",
+        "Suite": "datacenter",
+        "System": "NVIDIA H200 (8x H200-SXM-141GB, MaxQ, TensorRT)",
+        "Platform": "H200-SXM-141GBx8_TRT_MaxQ",
+        "Model": "resnet",
+        "Scenario": "Offline",
+        "Nodes": 1,
+        "Accelerator": "NVIDIA H200-SXM-141GB",
+        "a#": 8.0,
+        "version": "v4.1",
+        "has_power": True,
+        "Power_Result": 4954.0315467075,
+        "Power_Units": "Watts",
+        "Performance_Result": 556234.0,
+        "Performance_Units": "Samples/s",
+    }
+    row.update(over)
+    if not row["has_power"]:
+        row.pop("Power_Result"), row.pop("Power_Units")
+    return row
+
+
+def work_per_joule(record, work: str) -> float:
+    return measure(Measure("work_per_joule", unit="1/J", work=work), record).central
+
+
+def test_mlperf_v41_reproduces_the_published_efficiency_of_every_power_result():
+    rows = json.loads(shared(MLPERF_V41).read_text())
+    power = [r for r in rows if r.get("Power_Result") is not None]
+    entries = import_tables([MLPERF_V41], load_spec("mlperf-inference-power"))
+    assert len(power) == 31 and len(entries) == 31
+    assert len({e.name for e in entries}) == 31
+    units = {"Samples/s": "sample", "Queries/s": "query", "Tokens/s": "token"}
+    for row, e in zip(power, entries, strict=True):
+        assert e.name == f"{row['ID']}/{row['Model']}/{row['Scenario']}"
+        assert e.meta["accelerator"] == row["Accelerator"] and e.meta["accelerators"] == row["a#"]
+        assert (e.meta["benchmark"], e.meta["scenario"], e.meta["division"]) == (
+            row["Model"],
+            row["Scenario"],
+            row["Category"],
+        )
+        if row["Power_Units"] == "Watts":  # samples (queries, tokens) per joule, as published: perf / power
+            unit = units[row["Performance_Units"]]
+            assert work_per_joule(e, unit) == row["Performance_Result"] / row["Power_Result"]
+        else:  # edge single/multi-stream: millijoules per query
+            assert row["Power_Units"] == "millijoules"
+            assert e.work == {"query": 1.0} and e.energy_j == pytest.approx(row["Power_Result"] / 1000, rel=1e-15)
+    assert {e.attachments["reported"]["source"]["title"] for e in entries} == {
+        "MLPerf Inference power results (inference-v4.1-summary_results.json)"
+    }
+
+
+def test_a_later_round_in_the_same_layout_imports_with_the_same_spec(tmp_path):
+    later = tmp_path / "inference-v5.0-summary_results.json"
+    rows = [
+        mlperf_row(ID="v5.0-0001", version="v5.0", has_power=False),
+        mlperf_row(ID="v5.0-0002", version="v5.0", Accelerator="NVIDIA B200-SXM-180GB", Power_Result=6000.0),
+        mlperf_row(
+            ID="v5.0-0002",
+            version="v5.0",
+            Model="llama2-70b-99",
+            Scenario="Server",
+            Power_Result=9000.0,
+            Performance_Result=45000.0,
+            Performance_Units="Tokens/s",
+        ),
+        mlperf_row(
+            ID="v5.0-0003",
+            version="v5.0",
+            Suite="edge",
+            Scenario="SingleStream",
+            Power_Result=30.0,
+            Power_Units="millijoules",
+            Performance_Result=0.12,
+            Performance_Units="Latency (ms)",
+        ),
+    ]
+    later.write_text(json.dumps(rows))
+    entries = import_tables([later], load_spec("mlperf-inference-power"))
+    assert [e.name for e in entries] == [
+        "v5.0-0002/resnet/Offline",
+        "v5.0-0002/llama2-70b-99/Server",
+        "v5.0-0003/resnet/SingleStream",
+    ]
+    assert work_per_joule(entries[0], "sample") == 556234.0 / 6000.0
+    assert work_per_joule(entries[1], "token") == 45000.0 / 9000.0 and entries[1].work_unit == "token"
+    assert entries[2].energy_j == pytest.approx(0.030) and entries[2].work == {"query": 1.0}
+    assert {e.meta["round"] for e in entries} == {"v5.0"}
+    assert entries[0].meta["accelerator"] == "NVIDIA B200-SXM-180GB"
+    assert "inference-v5.0-summary_results.json" in entries[0].components["it"].source
+
+
+@pytest.mark.parametrize(
+    ("change", "column", "expected"),
+    [
+        ({"Power_Units": "kW"}, "Power_Units", "['Watts', 'millijoules']"),
+        ({"Performance_Units": "Frames/s"}, "Performance_Units", "['Queries/s', 'Samples/s', 'Tokens/s']"),
+        ({"Power_Result": "n/a"}, "Power_Result", "a finite number"),
+    ],
+)
+def test_a_table_the_spec_does_not_fit_fails_on_the_row_and_writes_nothing(tmp_path, capsys, change, column, expected):
+    table = tmp_path / "summary.json"
+    table.write_text(json.dumps([mlperf_row(has_power=False), mlperf_row(), mlperf_row(Model="bert-99", **change)]))
+    out = tmp_path / "corpus"
+    assert main(["corpus", "import", str(table), "--spec", "mlperf-inference-power", "--out", str(out)]) != 0
+    err = capsys.readouterr().err
+    assert f"{table}: row 3: column {column!r}" in err and expected in err
+    assert not out.exists()
+
+
+def test_a_table_without_the_where_column_fails_on_its_first_row(tmp_path):
+    table = tmp_path / "summary.json"
+    table.write_text(json.dumps([{k: v for k, v in mlperf_row().items() if k != "has_power"}]))
+    with pytest.raises(InputError, match=r"summary.json: row 1: no column 'has_power'.*table.where"):
+        import_tables([table], load_spec("mlperf-inference-power"))
+
+
+def test_mlperf_standards_per_benchmark_scenario_and_division(tmp_path, capsys):
+    rows = [
+        mlperf_row(ID=f"v4.1-{i:04d}", Model=model, Scenario=scenario, Category=division, Power_Result=1000.0 + 97 * i)
+        for i, (model, scenario, division) in enumerate(
+            [(m, s, d) for m in ("resnet", "bert-99") for s in ("Offline", "Server") for d in ("closed", "open")] * 3
+        )
+    ]
+    for r in rows:
+        r["Performance_Units"] = "Samples/s" if r["Scenario"] == "Offline" else "Queries/s"
+    table = tmp_path / "summary.json"
+    table.write_text(json.dumps(rows))
+    corpus = tmp_path / "mlperf"
+    assert main(["corpus", "import", str(table), "--spec", "mlperf-inference-power", "--out", str(corpus)]) == 0
+    std_file = tmp_path / "std.toml"
+    for work in ("sample", "query"):
+        args = ["calibrate", str(corpus), "--metric", "work_per_joule", "--work", work, "--unit", "1/J", "--bands", "3"]
+        assert main([*args, "--class-by", "benchmark,scenario,division", "--out", str(std_file)]) == 0
+        text = std_file.read_text()
+        scenario = "Offline" if work == "sample" else "Server"
+        classes = load_standard(std_file).classes
+        assert len(classes) == 5 and sum(c.rated for c in classes.values()) == 4  # benchmark x division, the rest
+        assert f'match = {{ benchmark = "bert-99", scenario = "{scenario}", division = "open" }}' in text
+    records = load_records([corpus])
+    assert all(r.meta["accelerator"] == "NVIDIA H200-SXM-141GB" for r in records)
+    entries = read_entries(corpus / "entries.jsonl")
+    assert entries[0].meta["accelerators"] == 8.0
