@@ -3,6 +3,7 @@ Score releases, recalibration as a new version."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from ecometer.cli import main
 from ecometer.errors import InputError
-from ecometer.standards import load_standard
+from ecometer.standards import load_standard, score
 from ecometer.standards.corpus import load_records, read_entries
 from ecometer.standards.metrics import Measure, measure
 from ecometer.standards.tables import import_tables, load_spec
@@ -176,3 +177,101 @@ def test_mlperf_standards_per_benchmark_scenario_and_division(tmp_path, capsys):
     assert all(r.meta["accelerator"] == "NVIDIA H200-SXM-141GB" for r in records)
     entries = read_entries(corpus / "entries.jsonl")
     assert entries[0].meta["accelerators"] == 8.0
+
+
+# ---- ML.ENERGY: every task ----------------------------------------------------------------------
+CHAT = Path(__file__).resolve().parents[1] / "ecometer" / "data" / "corpora" / "ml-energy-leaderboard" / "lm-arena-chat.json"
+
+
+def task_file(folder: Path, task: str, display: str, n: int = 12, **over) -> Path:
+    """A leaderboard file of another task in the LLM layout: the first ``n`` chat configurations."""
+    data = json.loads(CHAT.read_text())
+    configs = [{**c, **over} for c in data["configurations"][:n]]
+    path = folder / f"{task}.json"
+    path.write_text(json.dumps({"configurations": configs, "task": task, "task_display_name": display}))
+    return path
+
+
+def diffusion_file(folder: Path) -> Path:
+    row = {
+        "activated_params_billions": 1.6,
+        "avg_power_watts": 530.5,
+        "batch_latency_s": 0.64,
+        "batch_size": 1,
+        "energy_per_image_joules": 341.98,
+        "gpu_model": "B200",
+        "image_height": 1024,
+        "image_width": 1024,
+        "inference_steps": 20,
+        "model_id": "Efficient-Large-Model/SANA1.5_1.6B_1024px_diffusers",
+        "num_gpus": 1,
+        "ring_degree": 1,
+        "throughput_images_per_sec": 1.55,
+        "total_params_billions": 1.6,
+        "ulysses_degree": 1,
+        "weight_precision": "bfloat16",
+    }
+    data = {
+        "architecture": "diffusion",
+        "configurations": [row, {**row, "batch_size": 4, "energy_per_image_joules": 200.0}],
+        "task": "text-to-image",
+        "task_display_name": "Text to Image",
+    }
+    path = folder / "text-to-image.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_one_spec_reads_each_llm_task_from_its_file(tmp_path, capsys):
+    gpqa = task_file(tmp_path, "gpqa", "GPQA")
+    image_chat = task_file(tmp_path, "image-chat", "Image Chat", n=5, max_num_batched_tokens=None)
+    out = tmp_path / "corpus"
+    args = ["corpus", "import", str(CHAT), str(gpqa), str(image_chat), "--spec", "ml-energy-llm", "--out", str(out)]
+    assert main(args) == 0
+    entries = load_records([out])
+    assert len(entries) == 328 + 12 + 5
+    # ids unique across tasks (the chat table itself lists one configuration twice, as published)
+    assert len({e.name for e in entries}) == len(entries) - 2
+    by_task = {}
+    for e in entries:
+        by_task.setdefault(e.meta["task"], []).append(e)
+    assert {t: len(v) for t, v in by_task.items()} == {"lm-arena-chat": 328, "gpqa": 12, "image-chat": 5}
+    for task, file in (("gpqa", "gpqa.json"), ("image-chat", "image-chat.json"), ("lm-arena-chat", "lm-arena-chat.json")):
+        (source,) = {e.components["gpu"].source for e in by_task[task]}
+        assert f"({task})" in source
+        (note,) = {e.attachments["reported"]["source"]["note"] for e in by_task[task]}
+        assert note.endswith(f"public/data/tasks/{file}")
+        assert all(e.name.startswith(f"{task}/") for e in by_task[task])
+    assert "GPQA (gpqa)" in capsys.readouterr().out
+
+
+def test_diffusion_layout_imports_with_its_spec_and_fails_with_the_llm_one(tmp_path):
+    table = diffusion_file(tmp_path)
+    a, b = import_tables([table], load_spec("ml-energy-text-to-image"))
+    assert a.work == {"image": 1.0} and a.energy_j == 341.98 and b.energy_j == 200.0
+    assert a.meta["task"] == "text-to-image" and a.meta["architecture"] == "diffusion" and a.name != b.name
+    assert "Text to Image (text-to-image)" in a.components["gpu"].source
+    for spec in ("ml-energy-llm", "ml-energy-lm-arena-chat"):
+        with pytest.raises(InputError, match=r"text-to-image.json: row 1: no column 'tensor_parallel'.*entry.id"):
+            import_tables([table], load_spec(spec))
+
+
+def test_shared_text_to_image_imports():
+    table = shared(SHARED / "ml-energy-leaderboard" / "text-to-image.json")
+    entries = import_tables([table], load_spec("ml-energy-text-to-image"))
+    raw = json.loads(table.read_text())["configurations"]
+    assert len(entries) == len(raw) == len({e.name for e in entries})
+    assert all(e.energy_j == r["energy_per_image_joules"] for e, r in zip(entries, raw, strict=True))
+
+
+def test_an_entry_of_a_task_the_standard_does_not_cover_does_not_apply(tmp_path):
+    gpqa = task_file(tmp_path, "gpqa", "GPQA", n=3)
+    entries = import_tables([CHAT, gpqa], load_spec("ml-energy-llm"))
+    chat, other = entries[0], entries[-1]
+    assert score(chat, "ecometer-inference").grade is not None
+    a = score(other, "ecometer-inference")
+    assert not a.applies and not a.rated and a.grade is None
+    assert all(m.grade is None for m in a.metrics.values())
+    assert "does not apply: ecometer-inference covers task" in str(a) and "'gpqa'" in str(a)
+    measured = dataclasses.replace(other, meta={k: v for k, v in other.meta.items() if k != "task"})  # taken
+    assert score(measured, "ecometer-inference").applies

@@ -137,6 +137,8 @@ class Assessment:
     combine: str
     grade: str | None = None
     rated: bool = True
+    #: False when the record is outside what the standard covers (``standard.applies_to``)
+    applies: bool = True
     passed: bool = True
     not_rated: list[str] = field(default_factory=list)
     class_name: str | None = None
@@ -179,6 +181,8 @@ class Assessment:
         if self.grade is not None:
             how = probability_text(self.probabilities, self.most_likely, self.stable, self.confidence)
             lines.append(f"  overall grade: {self.grade} ({self.combine}; {how})")
+        elif not self.applies:
+            lines.append("  does not apply: " + "; ".join(self.not_rated))
         else:
             lines.append("  not rated: " + "; ".join(self.not_rated))
         if not self.passed:
@@ -552,6 +556,10 @@ def score(record: RunRecord, standard: Standard | str) -> Assessment:
         source=std.source,
         confidence=std.confidence,
     )
+    scope = std.out_of_scope(record)
+    if scope is not None:  # no grade from thresholds calibrated on other work
+        out.applies = False
+        out.not_rated.append(scope)
     cls, why = std.classify(record)
     if why:
         out.not_rated.append(why)

@@ -76,6 +76,7 @@ _STANDARD_KEYS = (
     "licence",
     "work_units",
     "confidence",
+    "applies_to",
 )
 _QUALITY_KEYS = (
     "min_duration_s",
@@ -571,6 +572,11 @@ def _head(ctx: _Ctx, data: dict[str, Any]) -> dict[str, Any]:
     for key in ("supersedes", "licence"):
         if key in head:
             out[key] = _string(ctx, head[key], f"standard.{key}")
+    if "applies_to" in head:
+        raw = head["applies_to"]
+        if not isinstance(raw, dict) or not raw:
+            raise ctx.error("standard.applies_to", _show(raw), "a table of record.meta fields and the values covered")
+        out["applies_to"] = {f: _match_rule(ctx, v, f"standard.applies_to.{f}") for f, v in raw.items()}
     if "confidence" in head:
         conf = _number(ctx, head["confidence"], "standard.confidence")
         if not 0 < conf < 1:

@@ -160,6 +160,9 @@ class Standard:
     work_units: list[str] = field(default_factory=list)
     #: the probability a grade needs to be stable (most likely grade's probability >= this)
     confidence: float = DEFAULT_CONFIDENCE
+    #: what the standard covers: ``record.meta`` match rules (as a class's); a record whose meta
+    #: has such a field with another value is out of scope ("does not apply"); one without it is taken
+    applies_to: dict[str, Any] = field(default_factory=dict)
     #: where it was read from (a path or ``builtin:NAME``); not part of the standard itself
     source: str = field(default="<memory>", compare=False)
     #: the file's leading comment block (its rationale), kept when it is recalibrated
@@ -194,6 +197,15 @@ class Standard:
         fields_used = sorted({f for c in self.classes.values() for f in c.match})
         shown = ", ".join(f"{f}={meta[f]!r}" if f in meta else f"{f} missing" for f in fields_used)
         return None, f"record matches no class of {self.name} (record.meta: {shown})"
+
+    def out_of_scope(self, record: RunRecord) -> str | None:
+        """Why ``record`` is outside what this standard covers (``applies_to``), or None."""
+        meta = record.meta or {}
+        for f, rule in self.applies_to.items():
+            if f in meta and not match_value(rule, meta[f]):
+                covered = rule if isinstance(rule, list) else [rule]
+                return f"{self.name} covers {f} {covered}; record.meta[{f!r}] is {meta[f]!r}"
+        return None
 
     def with_thresholds(self, metric: str, thresholds: list[float], class_name: str | None = None) -> Standard:
         """A validated copy with ``metric``'s thresholds replaced (for ``class_name`` if given)."""
@@ -232,6 +244,8 @@ class Standard:
             head["work_units"] = list(self.work_units)
         if self.confidence != DEFAULT_CONFIDENCE:
             head["confidence"] = self.confidence
+        if self.applies_to:
+            head["applies_to"] = _plain_rules(self.applies_to)
         out: dict[str, Any] = {"standard": head}
         q = {k: v for k, v in vars(self.quality).items() if v is not None and v is not False}
         if q:

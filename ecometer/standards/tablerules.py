@@ -105,10 +105,13 @@ def row_kept(where: dict[str, list[Any]], cells: dict[str, Any], file: Path, n: 
     return True
 
 
-def table_value(top: dict[str, Any] | None, column: str, file: Path, n: int) -> Any:
-    """The ``@table.KEY`` pseudo-column: ``KEY`` at the top of the JSON table."""
+def table_value(top: dict[str, Any] | None, column: str, file: Path, n: int, *, optional: bool = False) -> Any:
+    """The ``@table.KEY`` pseudo-column: ``KEY`` at the top of the JSON table (None when it
+    is not there and ``optional``, else an error)."""
     key = column[len(TABLE_PREFIX) :]
     if top is None or key not in top or isinstance(top[key], (dict, list)):
+        if optional:
+            return None
         found = "a table without top-level keys" if not top else f"top-level keys {sorted(top)}"
         raise InputError(f"{file}: row {n}: column {column!r}: expected a value under {key!r} at the top of the file; found {found}")
     return top[key]

@@ -441,25 +441,27 @@ class _Row:
     def __init__(self, cells: dict[str, Any], file: Path, n: int, top: dict[str, Any] | None = None) -> None:
         self.cells, self.file, self.n, self.top = cells, file, n, top
 
-    def raw(self, column: str, *, optional: bool = False, typed: bool = True) -> Any:
-        """The cell (a number when it reads as one, unless ``typed`` is false); None when empty."""
+    def raw(self, column: str, *, optional: bool = False, typed: bool = True, role: str = "") -> Any:
+        """The cell (a number when it reads as one, unless ``typed`` is false); None when empty.
+        ``role`` says what the spec reads the column for (in the error when it is missing)."""
         if column == FILE_COLUMN:
             return self.file.stem
         if column == ROW_COLUMN:
             return self.n
         if column.startswith(TABLE_PREFIX):
-            return table_value(self.top, column, self.file, self.n)
+            return table_value(self.top, column, self.file, self.n, optional=optional)
         if column not in self.cells:
             if optional:
                 return None
-            raise InputError(f"{self.file}: row {self.n}: no column {column!r} (columns: {sorted(self.cells)})")
+            why = f", which the import spec reads as {role}" if role else ""
+            raise InputError(f"{self.file}: row {self.n}: no column {column!r}{why} (columns: {sorted(self.cells)})")
         value = self.cells[column]
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         return _typed(value) if typed else value
 
     def number(self, column: str, what: str, *, positive: bool = False) -> float:
-        value = self.raw(column)
+        value = self.raw(column, role=f"the {what}")
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         if not ok or value < 0 or (positive and value == 0):
             raise InputError(
@@ -545,7 +547,7 @@ def _energy_and_work(row: _Row, spec: ImportSpec) -> tuple[float, dict[str, floa
 def entry_from_row(row: _Row, spec: ImportSpec, source: dict[str, str] | None = None) -> RunRecord:
     """One corpus entry from one table row (see the module docstring); ``source`` is the spec's
     ``[source]`` filled in for the row's table (default: as written)."""
-    parts = [row.raw(c, typed=False) for c in spec.id]  # an identity is text: "007" stays "007"
+    parts = [row.raw(c, typed=False, role="part of the identity (entry.id)") for c in spec.id]  # "007" stays text
     missing = [c for c, p in zip(spec.id, parts, strict=True) if p is None]
     if missing:
         raise InputError(f"{row.file}: row {row.n}: identity column {missing[0]!r} is empty")
