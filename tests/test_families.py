@@ -180,7 +180,14 @@ def test_mlperf_standards_per_benchmark_scenario_and_division(tmp_path, capsys):
 
 
 # ---- ML.ENERGY: every task ----------------------------------------------------------------------
-CHAT = Path(__file__).resolve().parents[1] / "ecometer" / "data" / "corpora" / "ml-energy-leaderboard" / "lm-arena-chat.json"
+CHAT = (
+    Path(__file__).resolve().parents[1]
+    / "ecometer"
+    / "data"
+    / "corpora"
+    / "ml-energy-leaderboard"
+    / "lm-arena-chat.json"
+)
 
 
 def task_file(folder: Path, task: str, display: str, n: int = 12, **over) -> Path:
@@ -236,7 +243,11 @@ def test_one_spec_reads_each_llm_task_from_its_file(tmp_path, capsys):
     for e in entries:
         by_task.setdefault(e.meta["task"], []).append(e)
     assert {t: len(v) for t, v in by_task.items()} == {"lm-arena-chat": 328, "gpqa": 12, "image-chat": 5}
-    for task, file in (("gpqa", "gpqa.json"), ("image-chat", "image-chat.json"), ("lm-arena-chat", "lm-arena-chat.json")):
+    for task, file in (
+        ("gpqa", "gpqa.json"),
+        ("image-chat", "image-chat.json"),
+        ("lm-arena-chat", "lm-arena-chat.json"),
+    ):
         (source,) = {e.components["gpu"].source for e in by_task[task]}
         assert f"({task})" in source
         (note,) = {e.attachments["reported"]["source"]["note"] for e in by_task[task]}

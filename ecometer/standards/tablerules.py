@@ -113,7 +113,9 @@ def table_value(top: dict[str, Any] | None, column: str, file: Path, n: int, *, 
         if optional:
             return None
         found = "a table without top-level keys" if not top else f"top-level keys {sorted(top)}"
-        raise InputError(f"{file}: row {n}: column {column!r}: expected a value under {key!r} at the top of the file; found {found}")
+        raise InputError(
+            f"{file}: row {n}: column {column!r}: expected a value under {key!r} at the top of the file; found {found}"
+        )
     return top[key]
 
 
