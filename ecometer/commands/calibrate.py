@@ -14,9 +14,11 @@ examples:
   ecometer calibrate runs/ --metric gpu_energy_j --per query --scale 1000 --unit Wh \\
       --bands 5 --method quantile --out std.toml
 
-  # recalibrate one metric of an existing standard (its classes, grades, quality kept)
+  # recalibrate one metric of an existing standard (its classes, grades, quality kept): the
+  # result is its next version (or --version), with a changelog entry; review the regrading
   ecometer calibrate runs/ --standard ecometer-inference --metric energy_per_token \\
-      --bands 7 --method quantile --version 0.2.0 --out inference-0.2.toml
+      --bands 7 --method geometric --out inference-next.toml
+  ecometer standard diff ecometer-inference inference-next.toml runs/
 
   # the AI Energy Score's February 2025 stars, from its published tables
   ecometer corpus import ai-energy-score-2025-02 --out aes/
@@ -74,6 +76,12 @@ def register(subparsers: Any) -> None:
         default="refuse",
         help="what to do with a smaller class: refuse (default), leave it unrated, or merge the small ones",
     )
+    p.add_argument(
+        "--empty-classes",
+        choices=("keep", "drop"),
+        default="keep",
+        help="with --standard: a class no record falls in keeps its thresholds (default) or is dropped (not rated)",
+    )
     p.add_argument("--exact", action="store_true", help="keep band edges unrounded")
     add_corpus_arguments(p)
     add_site_arguments(p)
@@ -89,13 +97,12 @@ def run(args: argparse.Namespace) -> int:
 
     from ecometer.record import write_atomic
     from ecometer.report.style import output_error
-    from ecometer.standards import calibrate
+    from ecometer.standards import CalibrationOptions, calibrate
 
     records = load_corpus(args)
     attach_site(records, args)
     grades = [g.strip() for g in args.grades.split(",")] if args.grades else None
-    std = calibrate(
-        records,
+    options = CalibrationOptions(
         args.metric,
         bands=args.bands,
         method=args.method,
@@ -113,7 +120,9 @@ def run(args: argparse.Namespace) -> int:
         min_per_class=args.min_per_class,
         small_classes=args.small_classes,
         exact=args.exact,
+        empty_classes=args.empty_classes,
     )
+    std = calibrate(records, options)
     cal = std.calibration or {}
     note = (
         f"calibrated by ecometer from {cal.get('records')} of {cal.get('records_given')} records "

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ecometer.errors import StandardError
 from ecometer.record import register_attachment
 from ecometer.standards.assess import Assessment, LimitResult, MetricResult, score
-from ecometer.standards.calibrate import calibrate
+from ecometer.standards.calibrate import CalibrationOptions, calibrate
 from ecometer.standards.loader import builtin_names, load_standard, parse_standard
 from ecometer.standards.metrics import QUANTITIES
 from ecometer.standards.revision import Regrading, StandardDiff, diff, regrade, sensitivity, sensitivity_chart
@@ -58,6 +58,7 @@ __all__ = [
     "StandardDiff",
     "StandardError",
     "StandardInfo",
+    "CalibrationOptions",
     "calibrate",
     "diff",
     "load_standard",

@@ -114,6 +114,8 @@ _CALIBRATION_TYPES: dict[str, type | tuple[type, ...]] = {
     "class_records": dict,
     "classes_kept": list,
     "classes_unrated": list,
+    "classes_dropped": list,
+    "metrics_kept": list,
     "duplicates": list,
     "skipped": list,
     "corpus_sources": list,
