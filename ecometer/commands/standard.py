@@ -146,6 +146,11 @@ def _sensitivity(args: argparse.Namespace) -> int:
             raise UsageError(f"--thresholds {args.thresholds!r}: expected comma-separated numbers") from None
     else:
         proposed = load_standard(args.proposed)
+    if args.chart and not isinstance(proposed, list) and args.metric not in proposed.metrics:
+        raise UsageError(
+            f"--chart: the proposed standard {proposed.name} {proposed.version} has no metric {args.metric!r} "
+            f"(its metrics: {', '.join(proposed.metrics)}); the chart compares one metric's edges in both"
+        )
     records = load_corpus(args)
     attach_site(records, args)
     result = sensitivity(records, std, proposed, metric=args.metric, class_name=args.class_name)

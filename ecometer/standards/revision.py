@@ -36,6 +36,8 @@ class GradeChange:
     metric: str | None = None
     class_before: str | None = None
     class_after: str | None = None
+    #: why the record is rated under one standard and not the other, or which metrics moved it
+    why: str | None = None
 
 
 @dataclass
@@ -73,7 +75,8 @@ class Regrading:
     def __str__(self) -> str:
         lines = [f"{len(self.changes)} of {self.records} records change overall grade ({self.old} -> {self.new})"]
         for c in self.changes:
-            lines.append(f"  {c.record}: {c.before} -> {c.after} ({c.change})")
+            because = f": {c.why}" if c.why else ""
+            lines.append(f"  {c.record}: {c.before} -> {c.after} ({c.change}{because})")
         overall = {(c.record, c.before, c.after) for c in self.changes}
         extra = [c for c in self.metric_changes if (c.record, c.before, c.after) not in overall]
         if extra:  # metric changes the overall grades above do not already show
@@ -100,6 +103,28 @@ def _kind(before: str | None, after: str | None, old: Standard, new: Standard) -
     if before in old.grades and after in new.grades and old.grades == new.grades:
         return "better" if new.grades.index(after) < old.grades.index(before) else "worse"
     return "relabelled"
+
+
+def _unrated_why(a: Assessment, std: Standard) -> str:
+    what = "does not apply" if not a.applies else "not rated"
+    return f"{what} under {_label(std)}: {'; '.join(a.not_rated) or 'no reason given'}"
+
+
+def _why(a: Assessment, b: Assessment, a_std: Standard, b_std: Standard) -> str:
+    """Why a record's overall grade differs: the reasons it is not rated on one side, else the
+    metrics whose grades moved (and a class change)."""
+    if b.grade is None:
+        return _unrated_why(b, b_std)
+    if a.grade is None:
+        return f"was {_unrated_why(a, a_std)}"
+    moved = [
+        f"{n} {a.metrics[n].grade or NOT_RATED} -> {b.metrics[n].grade or NOT_RATED}"
+        for n in a.metrics
+        if n in b.metrics and a.metrics[n].grade != b.metrics[n].grade
+    ]
+    if a.class_name != b.class_name:
+        moved.append(f"class {a.class_name} -> {b.class_name}")
+    return "; ".join(moved) or "the metrics combine differently"
 
 
 def _counts(std: Standard, assessments: list[Assessment]) -> dict[str, int]:
@@ -129,6 +154,7 @@ def regrade(records: Iterable[RunRecord], old: Standard | str, new: Standard | s
                     _kind(a.grade, b.grade, a_std, b_std),
                     class_before=a.class_name,
                     class_after=b.class_name,
+                    why=_why(a, b, a_std, b_std),
                 )
             )
         for name in sorted(set(a.metrics) | set(b.metrics)):
@@ -261,6 +287,11 @@ def sensitivity_chart(
             new = load_standard(proposed)
         else:
             new = std.with_thresholds(metric, [float(x) for x in proposed], class_name)
+    if new is not None and metric not in new.metrics:
+        raise InputError(
+            f"the proposed standard {_label(new)} has no metric {metric!r} (its metrics: {list(new.metrics)}): "
+            "the chart draws one metric's current and proposed edges; name a metric both have"
+        )
     m = std.metrics[metric]
     groups: dict[str | None, list[float]] = {}
     for r in records:
