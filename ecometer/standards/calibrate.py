@@ -469,8 +469,10 @@ def _class_name(value: str, taken: set[str]) -> str:
 def _merge_small(run: _Run, groups: dict[tuple, list]) -> dict[Any, list]:
     """``groups`` with the classes below the minimum pooled into one (``small_classes = "merge"``).
 
-    The merged class matches any of the small classes' values on each field; a merge that
-    would also take records of a class that is kept, or that is still too small, is refused.
+    The merged class matches any of the small classes' values on each field. When the small
+    classes together are still too few (a lone small class), they join their nearest class of
+    the same fields (the one whose median value is closest, as a ratio). A merge that would
+    also take records of a class that is kept is refused.
     """
     small = [k for k, v in groups.items() if k and len(v) < run.min_per_class]
     if run.small_classes != "merge" or len(small) < 1:
@@ -478,23 +480,69 @@ def _merge_small(run: _Run, groups: dict[tuple, list]) -> dict[Any, list]:
     fields = {tuple(f for f, _ in k) for k in small}
     pooled = [p for k in small for p in groups[k]]
     names = "; ".join(_rule(k) for k in small)
-    if len(fields) != 1 or len(pooled) < run.min_per_class:
-        why = "they class by different fields" if len(fields) != 1 else f"together they have {len(pooled)} records"
+    if len(fields) != 1:
         raise InputError(
-            f"cannot merge the small classes ({names}): {why}; at least {run.min_per_class} are needed "
+            f"cannot merge the small classes ({names}): they class by different fields "
             "(lower --min-per-class, or --small-classes unrated)"
         )
-    rule = {f: sorted({v for k in small for g, v in k if g == f}, key=str) for f in next(iter(fields))}
-    for k in groups:
-        if k and k not in small and all(f in rule and v in rule[f] for f, v in k):
+    joined = list(small)
+    if len(pooled) < run.min_per_class:
+        near = _nearest(run, groups, small)
+        if near is None:
             raise InputError(
-                f"cannot merge the small classes ({names}): the merged rule would also take the records of "
-                f"{_rule(k)}; use --small-classes unrated"
+                f"cannot merge the small classes ({names}): together they have {len(pooled)} records and no class "
+                f"of the same fields can take them; at least {run.min_per_class} are needed "
+                "(lower --min-per-class, or --small-classes unrated)"
             )
-    out = {k: v for k, v in groups.items() if k not in small}
-    out[("merged", tuple((f, tuple(vs)) for f, vs in rule.items()))] = pooled
+        log.warning("classes %s: %d record(s), pooled with their nearest class (%s)", names, len(pooled), _rule(near))
+        joined.append(near)
+    rule = _merged_rule(joined)
+    taken = _taken(groups, joined, rule)
+    if taken is not None:
+        raise InputError(
+            f"cannot merge the small classes ({names}): the merged rule would also take the records of "
+            f"{_rule(taken)}; use --small-classes unrated"
+        )
+    out = {k: v for k, v in groups.items() if k not in joined}
+    out[("merged", tuple((f, tuple(vs)) for f, vs in rule.items()))] = [p for k in joined for p in groups[k]]
     log.warning("classes %s have fewer than %d records each: merged into one class", names, run.min_per_class)
     return out
+
+
+def _merged_rule(keys: list[tuple]) -> dict[str, list[Any]]:
+    fields = [f for f, _ in keys[0]]
+    return {f: sorted({v for k in keys for g, v in k if g == f}, key=str) for f in fields}
+
+
+def _taken(groups: dict[tuple, list], joined: list[tuple], rule: dict[str, list[Any]]) -> tuple | None:
+    """A class outside ``joined`` whose records the merged ``rule`` would also take (None if none)."""
+    for k in groups:
+        if k and k not in joined and all(f in rule and v in rule[f] for f, v in k):
+            return k
+    return None
+
+
+def _nearest(run: _Run, groups: dict[tuple, list], small: list[tuple]) -> tuple | None:
+    """The class of the same fields nearest the small ones (median value, as a ratio) that
+    can be merged with them without taking a third class's records."""
+    fields = [f for f, _ in small[0]]
+
+    def median(pairs: list[tuple[RunRecord, float]]) -> float:
+        vals = sorted(v for _, v in pairs)
+        return vals[len(vals) // 2]
+
+    here = median([p for k in small for p in groups[k]])
+    best: tuple[float, tuple] | None = None
+    for k, pairs in groups.items():
+        if not k or k in small or [f for f, _ in k] != fields or len(pairs) < run.min_per_class:
+            continue
+        if _taken(groups, [*small, k], _merged_rule([*small, k])) is not None:
+            continue
+        there = median(pairs)
+        far = abs(math.log(there / here)) if here > 0 and there > 0 else abs(there - here)
+        if best is None or far < best[0]:
+            best = (far, k)
+    return None if best is None else best[1]
 
 
 def _new_classes(run: _Run, groups: dict[tuple, list], fields: list[str], mname: str, direction: str) -> dict:
