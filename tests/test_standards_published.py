@@ -277,7 +277,9 @@ def test_small_classes_can_be_merged():
     assert std.calibration["class_records"] == {"d": 6, "merged-a-b": 7}
     other_fields = [*recs[:6], entry("b0", 2.0, size="S")]  # no class of the same fields to join
     with pytest.raises(InputError, match=r"cannot merge the small classes \(size = 'S'\): together they have 1"):
-        calibrate(other_fields, "gpu_energy_j", per="token", method="equal-width", small_classes="merge", class_by="size")
+        calibrate(
+            other_fields, "gpu_energy_j", per="token", method="equal-width", small_classes="merge", class_by="size"
+        )
 
 
 def test_score_text_shows_edges_class_rule_and_margin_below_a_top_grade():

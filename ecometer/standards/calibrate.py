@@ -660,7 +660,8 @@ def _changes(base: Standard, run: _Run, outcome: _Outcome, cal: dict[str, Any], 
     if outcome.recalibrated:
         parts.append("classes recalibrated: " + ", ".join(f"{c} ({n})" for c, n in outcome.recalibrated.items()))
     if outcome.kept:
-        parts.append(f"classes kept from {base.version} (no or too few records): {', '.join(dict.fromkeys(outcome.kept))}")
+        kept = ", ".join(dict.fromkeys(outcome.kept))
+        parts.append(f"classes kept from {base.version} (no or too few records): {kept}")
     if outcome.dropped:
         parts.append(f"classes dropped (no records; not rated): {', '.join(dict.fromkeys(outcome.dropped))}")
     if cal.get("metrics_kept"):
