@@ -286,3 +286,59 @@ def test_an_entry_of_a_task_the_standard_does_not_cover_does_not_apply(tmp_path)
     assert "does not apply: ecometer-inference covers task" in str(a) and "'gpqa'" in str(a)
     measured = dataclasses.replace(other, meta={k: v for k, v in other.meta.items() if k != "task"})  # taken
     assert score(measured, "ecometer-inference").applies
+
+
+# ---- AI Energy Score: the documented recipe, and a later release ---------------------------------
+AES_GRADES = "5 stars,4 stars,3 stars,2 stars,1 star"
+AES_RECIPE = [
+    "--metric",
+    "gpu_energy_j",
+    "--per",
+    "query",
+    "--scale",
+    "1000",
+    "--unit",
+    "Wh",
+    "--method",
+    "equal-width",
+]
+
+
+def test_the_documented_aes_recipe_reproduces_the_166_published_stars(tmp_path, caplog):
+    corpus, std_file = tmp_path / "aes", tmp_path / "aes.toml"
+    assert main(["corpus", "import", "ai-energy-score-2025-02", "--out", str(corpus)]) == 0
+    args = ["calibrate", str(corpus), *AES_RECIPE, "--class-by", "task,size_class", "--min-per-class", "3"]
+    assert main([*args, "--grades", AES_GRADES, "--out", str(std_file)]) == 0
+    assert "accept_reported = true" in caplog.text  # said loudly, and done
+    std = load_standard(std_file)
+    assert std.quality.accept_reported
+    entries = load_records([corpus])
+    grades = [score(e, std) for e in entries]
+    assert len(entries) == 166 and all(a.rated for a in grades)
+    stars = [int(a.grade.split()[0]) for a in grades]
+    assert stars == [e.meta["published_stars"] for e in entries]
+
+
+def test_a_later_aes_release_with_a_reasoning_column_classes_by_it(tmp_path):
+    release = tmp_path / "release"
+    release.mkdir()
+    rows = ["model,total_gpu_energy,energy_score,class,reasoning"]
+    rows += [f"org/small-{i},{0.1 + 0.05 * i:.3f},{5 - i},A,false" for i in range(5)]
+    rows += [f"org/think-{i},{1.0 + 0.5 * i:.3f},{5 - i},A,true" for i in range(5)]
+    (release / "text_generation.csv").write_text("\n".join(rows) + "\n")
+    (release / "asr.csv").write_text(
+        "model,total_gpu_energy,energy_score\n" + "".join(f"a/{i},{i + 1},3\n" for i in range(4))
+    )
+    corpus, std_file = tmp_path / "aes", tmp_path / "aes.toml"
+    imp = ["corpus", "import", str(release), "--spec", "ai-energy-score", "--source", "AI Energy Score, next release"]
+    assert main([*imp, "--out", str(corpus)]) == 0
+    args = ["calibrate", str(corpus), *AES_RECIPE, "--class-by", "task,size_class,reasoning", "--min-per-class", "3"]
+    assert main([*args, "--grades", AES_GRADES, "--out", str(std_file)]) == 0
+    std = load_standard(std_file)
+    rules = [c.match for c in std.classes.values() if c.rated]
+    assert {"task": "text_generation", "size_class": "A", "reasoning": "true"} in rules
+    assert {"task": "text_generation", "size_class": "A", "reasoning": "false"} in rules and {"task": "asr"} in rules
+    for e in load_records([corpus]):
+        a = score(e, std)
+        assert a.rated and int(a.grade.split()[0]) == e.meta["published_stars"], e.name
+    assert "next release" in load_records([corpus])[0].components["gpu"].source

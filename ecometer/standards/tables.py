@@ -97,11 +97,13 @@ _DURATION_UNITS = {"s": 1.0, "min": U.S_PER_MIN, "h": U.S_PER_H}
 
 @dataclass
 class Column:
-    """A value read from a column (``scale`` multiplies it), or a constant when ``column`` is None."""
+    """A value read from a column (``scale`` multiplies it), or a constant when ``column`` is None.
+    An ``optional`` meta column may be in none of the tables (a column a later release adds)."""
 
     column: str | None = None
     value: Any = None
     scale: float = 1.0
+    optional: bool = False
 
 
 @dataclass
@@ -143,7 +145,13 @@ class ImportSpec:
         def col(c: Column) -> Any:
             if c.column is None:
                 return c.value
-            return c.column if c.scale == 1 else {"column": c.column, "scale": c.scale}
+            if c.scale == 1 and not c.optional:
+                return c.column
+            return {
+                "column": c.column,
+                **({"scale": c.scale} if c.scale != 1 else {}),
+                **({"optional": True} if c.optional else {}),
+            }
 
         unit = self.energy_unit.to_dict() if isinstance(self.energy_unit, Lookup) else self.energy_unit
         entry: dict[str, Any] = {"id": list(self.id), "energy": self.energy, "energy_unit": unit}
@@ -213,13 +221,16 @@ def _column(origin: str, value: Any, where: str, *, constant_ok: bool) -> Column
     if isinstance(value, str) and not constant_ok:
         return Column(column=value)
     if isinstance(value, dict):
-        _keys(origin, value, ("column", "scale"), where)
+        _keys(origin, value, ("column", "scale", "optional"), where)
         if not isinstance(value.get("column"), str):
             raise _err(origin, f"{where}.column", value.get("column"), "a column name")
         scale = value.get("scale", 1.0)
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
             raise _err(origin, f"{where}.scale", scale, "a number above 0")
-        return Column(column=value["column"], scale=float(scale))
+        optional = value.get("optional", False)
+        if not isinstance(optional, bool):
+            raise _err(origin, f"{where}.optional", optional, "true or false")
+        return Column(column=value["column"], scale=float(scale), optional=optional)
     if constant_ok and isinstance(value, (str, int, float, bool)):
         return Column(value=value)
     raise _err(origin, where, value, "a column name or { column = .., scale = .. }")
@@ -625,7 +636,8 @@ def import_tables(paths: list[Path], spec: ImportSpec) -> list[RunRecord]:
             seen.update(cells)
         with bulk():
             out.extend(entry_from_row(_Row(cells, f, i, top), spec, source) for i, cells in kept)
-    wanted = {c.column for c in spec.meta.values() if c.column is not None} - {FILE_COLUMN, ROW_COLUMN}
+    wanted = {c.column for c in spec.meta.values() if c.column is not None and not c.optional}
+    wanted -= {FILE_COLUMN, ROW_COLUMN}
     wanted = {c for c in wanted if not c.startswith(TABLE_PREFIX)}
     absent = sorted(wanted - seen)
     if absent and out:
