@@ -326,9 +326,8 @@ def test_a_later_aes_release_with_a_reasoning_column_classes_by_it(tmp_path):
     rows += [f"org/small-{i},{0.1 + 0.05 * i:.3f},{5 - i},A,false" for i in range(5)]
     rows += [f"org/think-{i},{1.0 + 0.5 * i:.3f},{5 - i},A,true" for i in range(5)]
     (release / "text_generation.csv").write_text("\n".join(rows) + "\n")
-    (release / "asr.csv").write_text(
-        "model,total_gpu_energy,energy_score\n" + "".join(f"a/{i},{i + 1},3\n" for i in range(4))
-    )
+    asr = "".join(f"a/{i},{i + 1},{stars}\n" for i, stars in enumerate((5, 4, 2, 1)))  # 1-4 kWh: equal-width stars
+    (release / "asr.csv").write_text("model,total_gpu_energy,energy_score\n" + asr)
     corpus, std_file = tmp_path / "aes", tmp_path / "aes.toml"
     imp = ["corpus", "import", str(release), "--spec", "ai-energy-score", "--source", "AI Energy Score, next release"]
     assert main([*imp, "--out", str(corpus)]) == 0
