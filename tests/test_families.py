@@ -11,10 +11,10 @@ import pytest
 
 from ecometer.cli import main
 from ecometer.errors import InputError
-from ecometer.standards import load_standard, score
+from ecometer.standards import CalibrationOptions, calibrate, load_standard, score
 from ecometer.standards.corpus import load_records, read_entries
 from ecometer.standards.metrics import Measure, measure
-from ecometer.standards.tables import import_tables, load_spec
+from ecometer.standards.tables import import_tables, load_spec, make_entry
 
 #: the shared reference data beside the repository (absent in some checkouts: those tests skip)
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -341,3 +341,105 @@ def test_a_later_aes_release_with_a_reasoning_column_classes_by_it(tmp_path):
         a = score(e, std)
         assert a.rated and int(a.grade.split()[0]) == e.meta["published_stars"], e.name
     assert "next release" in load_records([corpus])[0].components["gpu"].source
+
+
+# ---- recalibration is a new version ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def gpqa_corpus(tmp_path_factory):
+    """A corpus of another task in the LLM layout: 187 configurations with 3x longer answers."""
+    folder = tmp_path_factory.mktemp("gpqa")
+    data = json.loads(CHAT.read_text())
+    configs = [{**c, "avg_output_len": 3 * c["avg_output_len"]} for c in data["configurations"][:187]]
+    table = folder / "gpqa.json"
+    table.write_text(json.dumps({"configurations": configs, "task": "gpqa", "task_display_name": "GPQA"}))
+    assert main(["corpus", "import", str(table), "--spec", "ml-energy-llm", "--out", str(folder / "corpus")]) == 0
+    return folder / "corpus"
+
+
+RECAL = ["--standard", "ecometer-inference", "--bands", "7", "--method", "geometric"]
+
+
+def test_recalibrating_a_standard_writes_its_next_version_with_a_changelog(gpqa_corpus, tmp_path, capsys):
+    out = tmp_path / "next.toml"
+    args = ["calibrate", str(gpqa_corpus), *RECAL, "--metric", "energy_per_token,energy_per_query", "--out", str(out)]
+    assert main(args) == 0
+    std, base = load_standard(out), load_standard("ecometer-inference")
+    assert (std.name, std.version, std.supersedes) == ("ecometer-inference", "0.3.0", "ecometer-inference 0.2.0")
+    cal = std.calibration
+    assert cal["records"] == cal["records_given"] == 187 and sum(cal["class_records"].values()) == 187
+    assert cal["metrics_kept"] == ["water_per_query"] and "GPQA (gpqa)" in cal["corpus_sources"][0]
+    assert "328" not in std.description and "LLM chat" not in std.description
+    assert "from 187 records of" in std.description and "GPQA (gpqa)" in std.description
+    entry = std.changelog[-1]
+    assert entry["version"] == "0.3.0" and entry["date"] == cal["date"]
+    assert "from 187 of 187 records" in entry["changes"] and "GPQA (gpqa)" in entry["changes"]
+    assert "metrics kept from 0.2.0, not recalibrated: water_per_query" in entry["changes"]
+    assert "classes recalibrated: small-H100 (" in entry["changes"]
+    assert std.applies_to == {"task": ["gpqa"]} and "applies to task ['gpqa']" in entry["changes"]
+    assert std.changelog[:-1] == base.changelog
+    # the regrading: every gpqa entry did not apply to 0.2.0 and is graded by 0.3.0
+    capsys.readouterr()
+    assert main(["standard", "diff", "ecometer-inference", str(out), str(gpqa_corpus)]) == 0
+    text = capsys.readouterr().out
+    assert "187 of 187 records change overall grade (ecometer-inference 0.2.0 -> ecometer-inference 0.3.0)" in text
+    assert text.count("(now rated: was does not apply under ecometer-inference 0.2.0") == 187
+
+
+def test_recalibration_names_classes_without_records_kept_or_dropped(gpqa_corpus, tmp_path, capsys):
+    small_h100 = [
+        r for r in load_records([gpqa_corpus]) if r.meta["gpu_model"] == "H100" and r.meta["model_params"] < 2e10
+    ]
+    base = load_standard("ecometer-inference")
+    kept = calibrate(small_h100, "energy_per_token", bands=7, method="geometric", base=base, min_per_class=3)
+    others = [c for c in base.classes if c not in ("small-H100", "other")]
+    assert kept.calibration["classes_kept"] == others
+    assert kept.thresholds_for("energy_per_token", "large-B200") == base.thresholds_for(
+        "energy_per_token", "large-B200"
+    )
+    assert "classes kept from 0.2.0 (no or too few records): " + ", ".join(others) in kept.changelog[-1]["changes"]
+    dropped = calibrate(
+        small_h100, "energy_per_token", bands=7, method="geometric", base=base, min_per_class=3, empty_classes="drop"
+    )
+    assert dropped.calibration["classes_dropped"] == others and "classes_kept" not in dropped.calibration
+    assert all(not dropped.classes[c].rated and not dropped.classes[c].thresholds for c in others)
+    assert "classes dropped (no records; not rated): " in dropped.changelog[-1]["changes"]
+    assert dropped.classes["small-H100"].rated
+    with pytest.raises(InputError, match="a recalibration is a new version"):
+        calibrate(small_h100, "energy_per_token", bands=7, method="geometric", base=base, version="0.2.0")
+
+
+def test_calibrate_takes_an_options_dataclass():
+    recs = [
+        make_entry(f"m{i}", 10.0 * (i + 1), component="gpu", work={"token": 10}, meta={"task": "chat"})
+        for i in range(10)
+    ]
+    opts = CalibrationOptions("gpu_energy_j", bands=3, per="token", unit="J", method="equal-width")
+    std = calibrate(recs, opts)
+    assert std == calibrate(recs, "gpu_energy_j", bands=3, per="token", unit="J", method="equal-width")
+    assert std.applies_to == {"task": ["chat"]} and std.quality.accept_reported
+    assert calibrate(recs, opts, bands=5).grades == list("ABCDE")
+
+
+# ---- sensitivity ----------------------------------------------------------------------------------
+def test_sensitivity_with_a_chart_of_a_metric_the_proposal_lacks_says_so(tmp_path, capsys):
+    chart = tmp_path / "edges.png"
+    args = ["standard", "sensitivity", "ecometer-inference", str(CHAT), "--spec", "ml-energy-lm-arena-chat"]
+    rc = main([*args, "--metric", "energy_per_token", "--proposed", "ai-energy-score-2025-02", "--chart", str(chart)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err and not chart.exists()
+    assert "has no metric 'energy_per_token'" in err and "gpu_energy_per_1k_queries" in err
+
+
+def test_sensitivity_says_why_every_record_changes_status(capsys):
+    args = ["standard", "sensitivity", "ecometer-inference", str(CHAT), "--spec", "ml-energy-lm-arena-chat"]
+    assert main([*args, "--metric", "energy_per_token", "--proposed", "ai-energy-score-2025-02"]) == 0
+    text = capsys.readouterr().out.split("other metric grade changes")[0]
+    lines = [ln for ln in text.splitlines() if ln.startswith("  ")]
+    assert len(lines) == 328
+    assert all("(no longer rated: " in ln and "under ai-energy-score-2025-02 2025.2.0: " in ln for ln in lines)
+    assert "does not accept reported" not in lines[0]  # the proposal accepts them: the reason is its classes
+    edges = "0.05,0.1,0.15,0.2,0.3,0.4"
+    assert main([*args, "--metric", "energy_per_token", "--thresholds", edges, "--class", "small-H100"]) == 0
+    overall = capsys.readouterr().out.split("other metric grade changes")[0]
+    moved = [ln for ln in overall.splitlines() if "(better" in ln or "(worse" in ln]
+    assert moved and all("energy_per_token " in ln for ln in moved)
