@@ -443,3 +443,55 @@ def test_sensitivity_says_why_every_record_changes_status(capsys):
     overall = capsys.readouterr().out.split("other metric grade changes")[0]
     moved = [ln for ln in overall.splitlines() if "(better" in ln or "(worse" in ln]
     assert moved and all("energy_per_token " in ln for ln in moved)
+
+
+# ---- water: at the run's site, or at the standard's reference site ---------------------------------
+def chat_args(*more: str) -> list[str]:
+    return ["score", "-s", "ecometer-inference", str(CHAT), "--spec", "ml-energy-lm-arena-chat", "--json", *more]
+
+
+def first_water(capsys) -> dict:
+    return json.loads(capsys.readouterr().out)[0]["metrics"]["water_per_query"]
+
+
+def test_inference_water_is_graded_at_the_runs_site_with_its_uncertainty(capsys):
+    assert main(chat_args("--site", "microsoft-2024", "--country", "IRL")) == 0
+    w = first_water(capsys)
+    assert w["low"] < w["value"] < w["high"] and len(w["probabilities"]) > 1 and not w["stable"]
+    assert "at site microsoft-2024" in w["notes"]
+    assert main(chat_args("--reference-site")) == 0
+    ref = first_water(capsys)
+    assert ref["low"] == ref["value"] == ref["high"] and "at site us-average" in ref["notes"]
+    # the U.S.-average water intensity of the edges: 0.550 + 1.170 x 3.142 L/kWh of IT (GPU) energy
+    assert main(chat_args()) == 0
+    energy_wh = json.loads(capsys.readouterr().out)[0]["metrics"]["energy_per_query"]["value"]
+    assert ref["value"] == pytest.approx(energy_wh / 1000 * (0.550 + 1.170 * 3.142), rel=1e-9)
+
+
+def test_reference_site_is_an_option_the_standard_must_name(capsys):
+    assert main(chat_args("--reference-site", "--site", "aws-2023")) == 2
+    assert "leave out --site" in capsys.readouterr().err
+    aes = str(CHAT.parents[1] / "ai-energy-score-2025-02")
+    args = ["score", "-s", "ai-energy-score-2025-02", aes, "--spec", "ai-energy-score-2025-02", "--reference-site"]
+    assert main(args) == 2
+    assert "names no reference site" in capsys.readouterr().err
+
+
+def test_an_mlperf_water_standard_names_its_site_and_grades_at_the_runs(tmp_path, capsys):
+    rows = [mlperf_row(ID=f"v4.1-{i:04d}", Power_Result=4000.0 + 250 * i) for i in range(6)]
+    table = tmp_path / "summary.json"
+    table.write_text(json.dumps(rows))
+    std_file = tmp_path / "water.toml"
+    args = ["calibrate", str(table), "--spec", "mlperf-inference-power", "--metric", "water_total_l", "--per", "sample"]
+    args += ["--scale", "1e6", "--unit", "L", "--bands", "3", "--class-by", "benchmark,scenario,division"]
+    assert main([*args, "--site", "us-average", "--out", str(std_file)]) == 0
+    std = load_standard(std_file)
+    assert std.reference_site == "us-average" and "water_total_per_1m_samples" in std.metrics
+    score_args = ["score", "-s", str(std_file), str(table), "--spec", "mlperf-inference-power", "--json"]
+    capsys.readouterr()
+    assert main([*score_args, "--site", "microsoft-2024", "--country", "IRL"]) == 0
+    (w,) = json.loads(capsys.readouterr().out)[0]["metrics"].values()
+    assert w["low"] < w["high"] and "at site microsoft-2024" in w["notes"]
+    assert main([*score_args, "--reference-site"]) == 0
+    (w,) = json.loads(capsys.readouterr().out)[0]["metrics"].values()
+    assert w["low"] == w["high"] and "at site us-average" in w["notes"]

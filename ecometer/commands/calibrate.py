@@ -6,7 +6,13 @@ import argparse
 import sys
 from typing import Any
 
-from ecometer.commands._options import add_corpus_arguments, add_site_arguments, attach_site, load_corpus
+from ecometer.commands._options import (
+    add_corpus_arguments,
+    add_site_arguments,
+    attach_site,
+    load_corpus,
+    plain_preset,
+)
 
 EPILOG = """\
 examples:
@@ -121,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
         small_classes=args.small_classes,
         exact=args.exact,
         empty_classes=args.empty_classes,
+        reference_site=plain_preset(args),
     )
     std = calibrate(records, options)
     cal = std.calibration or {}

@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from ecometer.errors import StandardError
+from ecometer.quantities import QUANTITIES as QUANTITY_REGISTRY
+from ecometer.quantities import footprint_data
 from ecometer.record import Estimate, RunRecord
 from ecometer.standards.draws import RecordDraws
 from ecometer.standards.metrics import NotApplicable, cannot_be_negative, measure
@@ -537,6 +539,17 @@ def _combine(std: Standard, results: list[MetricResult], pick: str) -> int:
     return int(combined_index(std, idx, _weights(results)))
 
 
+def site_name(record: RunRecord) -> str | None:
+    """The site a record's footprint was computed at (a preset's name, or its factors), or None."""
+    site = (footprint_data(record) or {}).get("site")
+    if not isinstance(site, dict):
+        return None
+    if site.get("name"):
+        return str(site["name"])
+    parts = [f"{k.upper()} {site[k]['central']:g}" for k in ("pue", "wue", "ewif") if isinstance(site.get(k), dict)]
+    return ", ".join(parts) or None
+
+
 def _weights(results: list[MetricResult]) -> list[float]:
     return [r.weight if r.weight is not None else 1.0 for r in results]
 
@@ -575,10 +588,13 @@ def score(record: RunRecord, standard: Standard | str) -> Assessment:
     class_name = cls.name if cls is not None else None
     draws = RecordDraws(record, reported_spread=std.quality.reported_spread)
     indices: dict[str, np.ndarray | int] = {}
+    site = site_name(record)
     for name, metric in std.metrics.items():
         out.metrics[name], idx = _grade_metric(std, metric, record, class_name, draws)
         if idx is not None:
             indices[name] = idx
+        if site and out.metrics[name].value is not None and QUANTITY_REGISTRY[metric.quantity].footprint:
+            out.metrics[name].notes.append(f"at site {site}")
 
     out.limits = [_check_limit(std, lim, record, draws) for lim in std.limits]
     out.passed = not any(lim.status == "fail" for lim in out.limits)

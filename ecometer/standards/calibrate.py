@@ -250,6 +250,7 @@ class CalibrationOptions:
     ``empty_classes``: with a base, what becomes of a rated class no record falls in (``keep``
     its edges, or ``drop`` it: not rated). ``exact`` keeps edges unrounded. ``name``, ``title``,
     ``version`` and ``date`` name the result (a recalibration is the base's next version by default).
+    ``reference_site``: the site preset the records' footprints are at (water metrics), named in the result.
     """
 
     metric: str
@@ -271,6 +272,8 @@ class CalibrationOptions:
     small_classes: str = "refuse"
     exact: bool = False
     empty_classes: str = "keep"
+    #: the site preset the corpus was footprinted at: the result's ``reference_site``
+    reference_site: str | None = None
 
     @property
     def naming(self) -> tuple[str | None, str | None, str | None]:
@@ -332,6 +335,8 @@ def _calibrate_new(run: _Run, recs: list[RunRecord], opts: CalibrationOptions, s
     tasks = _scope(used, "task")
     if tasks is not None:
         data["standard"]["applies_to"] = {"task": tasks}
+    if opts.reference_site:
+        data["standard"]["reference_site"] = opts.reference_site
     data["calibration"] = run.metadata(mname, stamp)
     return standard_from_dict(data, origin="<calibration>")
 

@@ -77,6 +77,7 @@ _STANDARD_KEYS = (
     "work_units",
     "confidence",
     "applies_to",
+    "reference_site",
 )
 _QUALITY_KEYS = (
     "min_duration_s",
@@ -571,7 +572,7 @@ def _head(ctx: _Ctx, data: dict[str, Any]) -> dict[str, Any]:
         out["effective"] = _date(ctx, head["effective"], "standard.effective")
     if "status" in head:
         out["status"] = _choice(ctx, head["status"], "standard.status", STATUSES)
-    for key in ("supersedes", "licence"):
+    for key in ("supersedes", "licence", "reference_site"):
         if key in head:
             out[key] = _string(ctx, head[key], f"standard.{key}")
     if "applies_to" in head:

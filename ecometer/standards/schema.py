@@ -163,6 +163,9 @@ class Standard:
     #: what the standard covers: ``record.meta`` match rules (as a class's); a record whose meta
     #: has such a field with another value is out of scope ("does not apply"); one without it is taken
     applies_to: dict[str, Any] = field(default_factory=dict)
+    #: a site preset its footprint metrics (water ...) can be graded at instead of the run's own
+    #: site, to compare hardware independently of where it runs (``score --reference-site``)
+    reference_site: str | None = None
     #: where it was read from (a path or ``builtin:NAME``); not part of the standard itself
     source: str = field(default="<memory>", compare=False)
     #: the file's leading comment block (its rationale), kept when it is recalibrated
@@ -237,7 +240,7 @@ class Standard:
             head["bands"] = self.bands
         if self.sources:
             head["sources"] = list(self.sources)
-        for key in ("effective", "status", "supersedes", "licence"):
+        for key in ("effective", "status", "supersedes", "licence", "reference_site"):
             if getattr(self, key) is not None:
                 head[key] = getattr(self, key)
         if self.work_units:

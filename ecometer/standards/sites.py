@@ -32,6 +32,19 @@ def reported_water_footprint(name: str, source: dict[str, str], water_l: float) 
     }
 
 
+def reference_site(std: Any) -> Any:
+    """The :class:`~ecometer.footprint.Site` a standard names as its reference (``reference_site``)."""
+    from ecometer.errors import InputError
+    from ecometer.footprint import Site
+
+    if not std.reference_site:
+        raise InputError(
+            f"{std.name} {std.version} names no reference site (standard.reference_site): grade at the run's "
+            "site (--site ...) instead"
+        )
+    return Site.preset(std.reference_site)
+
+
 def attach_footprint(record: RunRecord, site: Any) -> None:
     """Attach ``record``'s footprint at ``site``; a reported water figure replaces the site's."""
     from ecometer.footprint import footprint
