@@ -364,7 +364,7 @@ def test_recalibrating_a_standard_writes_its_next_version_with_a_changelog(gpqa_
     args = ["calibrate", str(gpqa_corpus), *RECAL, "--metric", "energy_per_token,energy_per_query", "--out", str(out)]
     assert main(args) == 0
     std, base = load_standard(out), load_standard("ecometer-inference")
-    assert (std.name, std.version, std.supersedes) == ("ecometer-inference", "0.3.0", "ecometer-inference 0.2.0")
+    assert (std.name, std.version, std.supersedes) == ("ecometer-inference", "0.3.0", "ecometer-inference 0.2.1")
     cal = std.calibration
     assert cal["records"] == cal["records_given"] == 187 and sum(cal["class_records"].values()) == 187
     assert cal["metrics_kept"] == ["water_per_query"] and "GPQA (gpqa)" in cal["corpus_sources"][0]
@@ -373,16 +373,16 @@ def test_recalibrating_a_standard_writes_its_next_version_with_a_changelog(gpqa_
     entry = std.changelog[-1]
     assert entry["version"] == "0.3.0" and entry["date"] == cal["date"]
     assert "from 187 of 187 records" in entry["changes"] and "GPQA (gpqa)" in entry["changes"]
-    assert "metrics kept from 0.2.0, not recalibrated: water_per_query" in entry["changes"]
+    assert "metrics kept from 0.2.1, not recalibrated: water_per_query" in entry["changes"]
     assert "classes recalibrated: small-H100 (" in entry["changes"]
     assert std.applies_to == {"task": ["gpqa"]} and "applies to task ['gpqa']" in entry["changes"]
     assert std.changelog[:-1] == base.changelog
-    # the regrading: every gpqa entry did not apply to 0.2.0 and is graded by 0.3.0
+    # the regrading: every gpqa entry did not apply to 0.2.1 and is graded by 0.3.0
     capsys.readouterr()
     assert main(["standard", "diff", "ecometer-inference", str(out), str(gpqa_corpus)]) == 0
     text = capsys.readouterr().out
-    assert "187 of 187 records change overall grade (ecometer-inference 0.2.0 -> ecometer-inference 0.3.0)" in text
-    assert text.count("(now rated: was does not apply under ecometer-inference 0.2.0") == 187
+    assert "187 of 187 records change overall grade (ecometer-inference 0.2.1 -> ecometer-inference 0.3.0)" in text
+    assert text.count("(now rated: was does not apply under ecometer-inference 0.2.1") == 187
 
 
 def test_recalibration_names_classes_without_records_kept_or_dropped(gpqa_corpus, tmp_path, capsys):
@@ -396,7 +396,7 @@ def test_recalibration_names_classes_without_records_kept_or_dropped(gpqa_corpus
     assert kept.thresholds_for("energy_per_token", "large-B200") == base.thresholds_for(
         "energy_per_token", "large-B200"
     )
-    assert "classes kept from 0.2.0 (no or too few records): " + ", ".join(others) in kept.changelog[-1]["changes"]
+    assert "classes kept from 0.2.1 (no or too few records): " + ", ".join(others) in kept.changelog[-1]["changes"]
     dropped = calibrate(
         small_h100, "energy_per_token", bands=7, method="geometric", base=base, min_per_class=3, empty_classes="drop"
     )
@@ -405,7 +405,7 @@ def test_recalibration_names_classes_without_records_kept_or_dropped(gpqa_corpus
     assert "classes dropped (no records; not rated): " in dropped.changelog[-1]["changes"]
     assert dropped.classes["small-H100"].rated
     with pytest.raises(InputError, match="a recalibration is a new version"):
-        calibrate(small_h100, "energy_per_token", bands=7, method="geometric", base=base, version="0.2.0")
+        calibrate(small_h100, "energy_per_token", bands=7, method="geometric", base=base, version="0.2.1")
 
 
 def test_calibrate_takes_an_options_dataclass():
