@@ -399,15 +399,7 @@ def metric_name(quantity: str, per: str, scale: float = 1.0) -> str:
 
 def _new_standard(metric: str, opts: CalibrationOptions, recs: list[RunRecord]) -> tuple[dict[str, Any], str]:
     """The TOML-shaped dictionary of a new one-metric standard (provisional thresholds)."""
-    bands, method, per, scale, unit, work, grades = (
-        opts.bands,
-        opts.method,
-        opts.per,
-        opts.scale,
-        opts.unit,
-        opts.work,
-        opts.grades,
-    )
+    bands, grades, per, scale = opts.bands, opts.grades, opts.per, opts.scale
     if metric not in QUANTITIES:
         raise InputError(f"unknown quantity {metric!r}; expected one of {list(QUANTITIES)}")
     if bands > 26 and not grades:
@@ -422,9 +414,9 @@ def _new_standard(metric: str, opts: CalibrationOptions, recs: list[RunRecord]) 
         table["per"] = per
     if scale is not None and scale != 1:
         table["scale"] = scale
-    if work is not None:
-        table["work"] = work
-    table["unit"] = unit or q.default_unit
+    if opts.work is not None:
+        table["work"] = opts.work
+    table["unit"] = opts.unit or q.default_unit
     table["direction"] = q.direction
     provisional = [float(k) for k in range(1, bands)]
     table["thresholds"] = provisional if q.direction == "lower" else provisional[::-1]
@@ -432,11 +424,11 @@ def _new_standard(metric: str, opts: CalibrationOptions, recs: list[RunRecord]) 
     name, title, version = opts.naming
     head = {
         "name": name or f"calibrated-{mname}",
-        "title": title or f"{mname} calibrated from {len(recs)} records ({method})",
+        "title": title or f"{mname} calibrated from {len(recs)} records ({opts.method})",
         "version": version or "0.1.0",
         "grades": labels,
         "combine": "worst",
-        "bands": method,
+        "bands": opts.method,
     }
     return {"standard": head, "metrics": {mname: table}}, mname
 
