@@ -11,9 +11,11 @@ import pytest
 
 from ecometer.cli import main
 from ecometer.errors import InputError
+from ecometer.footprint import Site
 from ecometer.standards import CalibrationOptions, calibrate, load_standard, score
 from ecometer.standards.corpus import load_records, read_entries
 from ecometer.standards.metrics import Measure, measure
+from ecometer.standards.sites import attach_footprint
 from ecometer.standards.tables import import_tables, load_spec, make_entry
 
 #: the shared reference data beside the repository (absent in some checkouts: those tests skip)
@@ -406,6 +408,16 @@ def test_recalibration_names_classes_without_records_kept_or_dropped(gpqa_corpus
     assert dropped.classes["small-H100"].rated
     with pytest.raises(InputError, match="a recalibration is a new version"):
         calibrate(small_h100, "energy_per_token", bands=7, method="geometric", base=base, version="0.2.1")
+
+
+def test_recalibrating_water_at_another_site_names_that_site(gpqa_corpus):
+    records = load_records([gpqa_corpus])
+    for r in records:
+        attach_footprint(r, Site.preset("aws-2023", country="USA"))
+    metrics = "energy_per_token,energy_per_query,water_per_query"
+    std = calibrate(records, metrics, bands=7, method="geometric", base="ecometer-inference", reference_site="aws-2023")
+    assert std.reference_site == "aws-2023" and "metrics_kept" not in std.calibration
+    assert "reference site aws-2023 (was us-average)" in std.changelog[-1]["changes"]
 
 
 def test_calibrate_takes_an_options_dataclass():

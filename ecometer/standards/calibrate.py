@@ -602,6 +602,9 @@ def _recalibrate(run: _Run, recs: list[RunRecord], base: Standard, opts: Calibra
     if others:
         log.warning("%s: thresholds kept from %s %s, not recalibrated", ", ".join(others), base.name, base.version)
     scope = _rescope(data["standard"], base, [r for r in usable if id(r) in run.used_ids])
+    if opts.reference_site and opts.reference_site != base.reference_site:
+        data["standard"]["reference_site"] = opts.reference_site
+        scope.append(f"reference site {opts.reference_site} (was {base.reference_site or 'none'})")
     _refresh_head(data["standard"], run, opts, label, stamp)
     data["standard"]["version"] = version
     if (opts.name or base.name) == base.name:
