@@ -16,7 +16,7 @@ from ecometer.standards import CalibrationOptions, calibrate, load_standard, sco
 from ecometer.standards.corpus import load_records, read_entries
 from ecometer.standards.metrics import Measure, measure
 from ecometer.standards.sites import attach_footprint
-from ecometer.standards.tables import import_tables, load_spec, make_entry
+from ecometer.standards.tables import import_tables, load_spec, make_entry, spec_from_dict
 
 #: the shared reference data beside the repository (absent in some checkouts: those tests skip)
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -507,3 +507,36 @@ def test_an_mlperf_water_standard_names_its_site_and_grades_at_the_runs(tmp_path
     assert main([*score_args, "--reference-site"]) == 0
     (w,) = json.loads(capsys.readouterr().out)[0]["metrics"].values()
     assert w["low"] == w["high"] and "at site us-average" in w["notes"]
+
+
+# ---- the spec rules themselves ---------------------------------------------------------------------
+def test_new_spec_rules_round_trip_through_the_recorded_spec():
+    for name in ("mlperf-inference-power", "ml-energy-llm", "ai-energy-score"):
+        spec = load_spec(name)
+        again = spec_from_dict(spec.to_dict(), origin=spec.origin)
+        again.files = spec.files
+        assert again == spec, name
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"energy_unit": "W"}, r"entry.rate: found None, expected the column of work per second"),
+        ({"energy_unit": {"column": "u", "map": {"x": "furlong"}}}, r"entry.energy_unit.map.x: found 'furlong'"),
+        ({"energy_unit": "J", "rate": "r"}, r"entry.rate: found 'r', expected no rate"),
+        ({"energy_unit": "W", "rate": "r", "rate_unit": "parsec"}, r"entry.rate_unit: found 'parsec'"),
+    ],
+)
+def test_spec_rules_are_checked_when_the_spec_is_read(entry, message):
+    with pytest.raises(InputError, match=message):
+        spec_from_dict({"entry": {"id": "m", "energy": "e", **entry}})
+
+
+def test_a_source_placeholder_the_table_lacks_is_an_error(tmp_path):
+    table = tmp_path / "t.json"
+    table.write_text(json.dumps({"rows": [{"m": "a", "e": 1.0}]}))
+    spec = spec_from_dict(
+        {"source": {"title": "{task}"}, "table": {"records_key": "rows"}, "entry": {"id": "m", "energy": "e"}}
+    )
+    with pytest.raises(InputError, match=r"source: \{task\} names no top-level value of .*t.json"):
+        import_tables([table], spec)
