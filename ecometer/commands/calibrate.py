@@ -40,6 +40,10 @@ more, that keep every grade; --exact keeps them unrounded). Each class needs at 
 --min-per-class records (default: one per band): a smaller class is refused, left unrated
 (--small-classes unrated) or pooled with the other small ones (--small-classes merge).
 Records skipped (quality, no work counter...) are counted on stderr and in [calibration].
+A corpus of reported figures gives a standard that accepts them (quality.accept_reported, said
+on stderr); one whose records all name a task applies to those tasks (standard.applies_to).
+With --standard the result is its next version with a [[changelog]] entry; --site names the
+site a water metric was calibrated at (standard.reference_site, for score --reference-site).
 
 Quantities: it_energy_j, gpu_energy_j, facility_energy_j, water_onsite_l, water_total_l,
 carbon_g, average_power_w, site_pue, site_wue, work_per_joule. Review the result with
