@@ -629,10 +629,11 @@ def import_tables(paths: list[Path], spec: ImportSpec) -> list[RunRecord]:
     for f in files:
         rows, top = table_data(f, spec.records_key)
         source = fill_source(spec.source, top, f, spec.origin)
-        kept = list(enumerate(rows, start=1))
-        if spec.where:
+        kept: Any = enumerate(rows, start=1)
+        if spec.where:  # only the rows that are results of the kind the spec reads
             kept = [(i, cells) for i, cells in kept if row_kept(spec.where, cells, f, i)]
-        for _, cells in kept[:1]:
+            rows = [cells for _, cells in kept[:1]]
+        for cells in rows[:1]:
             seen.update(cells)
         with bulk():
             out.extend(entry_from_row(_Row(cells, f, i, top), spec, source) for i, cells in kept)
