@@ -410,6 +410,12 @@ def test_recalibration_names_classes_without_records_kept_or_dropped(gpqa_corpus
         calibrate(small_h100, "energy_per_token", bands=7, method="geometric", base=base, version="0.2.1")
 
 
+def test_recalibrating_on_the_tasks_a_standard_covers_keeps_its_scope(tmp_path):
+    base = load_standard("ecometer-inference")
+    std = calibrate(import_tables([CHAT], load_spec("ml-energy-llm")), "energy_per_token", bands=7, base=base)
+    assert std.applies_to == base.applies_to and "applies to" not in std.changelog[-1]["changes"]
+
+
 def test_recalibrating_water_at_another_site_names_that_site(gpqa_corpus):
     records = load_records([gpqa_corpus])
     for r in records:

@@ -37,7 +37,7 @@ from ecometer.record import RunRecord
 from ecometer.standards.assess import grade_index, quality_reasons, record_problems
 from ecometer.standards.loader import load_standard, standard_from_dict
 from ecometer.standards.metrics import QUANTITIES, RUN, NotApplicable, _plural, cannot_be_negative, measure
-from ecometer.standards.schema import Metric, Standard
+from ecometer.standards.schema import Metric, Standard, match_value
 from ecometer.standards.tables import bulk, is_reported, reported_source
 
 log = logging.getLogger(__name__)
@@ -640,11 +640,11 @@ def next_version(base: Standard, opts: CalibrationOptions) -> str:
 
 def _rescope(head: dict[str, Any], base: Standard, used: list[RunRecord]) -> list[str]:
     """``applies_to`` rewritten for the corpus: a field every used record names covers the
-    values they name. Returns what changed, in words."""
+    values they name, unless the base already covers them all. Returns what changed, in words."""
     changes = []
     for f, rule in base.applies_to.items():
         values = _scope(used, f)
-        if values is not None and values != (rule if isinstance(rule, list) else [rule]):
+        if values is not None and not all(match_value(rule, v) for v in values):
             head["applies_to"][f] = values
             changes.append(f"applies to {f} {values} (was {rule})")
     return changes
