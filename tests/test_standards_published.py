@@ -234,7 +234,7 @@ def test_score_and_calibrate_take_the_footprint_site_options(tmp_path, capsys):
 
 
 def test_chart_labels_are_staggered_when_they_would_overlap():
-    from ecometer.standards.chartlabels import axis_fraction, stagger, text_width
+    from ecometer.report.chartlabels import axis_fraction, stagger, text_width
 
     w = text_width("4 stars", axis_inches=8.0)
     assert 0.05 < w < 0.1
@@ -270,9 +270,16 @@ def test_small_classes_can_be_merged():
     std = calibrate(recs, "gpu_energy_j", per="token", method="equal-width", small_classes="merge")
     assert std.classes["merged-b-c"].match == {"task": ["b", "c"]}
     assert std.calibration["class_records"] == {"a": 6, "merged-b-c": 6}
-    too_few = recs[:6] + [entry("b0", 2.0, task="b")]
-    with pytest.raises(InputError, match=r"cannot merge the small classes \(task = 'b'\): together they have 1"):
-        calibrate(too_few, "gpu_energy_j", per="token", method="equal-width", small_classes="merge")
+    # a lone small class joins its nearest class (by median value): b (2 J) is nearer a (about 4 J) than d (50 J)
+    lone = [*recs[:6], *(entry(f"d{i}", 50.0 + i, task="d") for i in range(6)), entry("b0", 2.0, task="b")]
+    std = calibrate(lone, "gpu_energy_j", per="token", method="equal-width", small_classes="merge")
+    assert std.classes["merged-a-b"].match == {"task": ["a", "b"]}
+    assert std.calibration["class_records"] == {"d": 6, "merged-a-b": 7}
+    other_fields = [*recs[:6], entry("b0", 2.0, size="S")]  # no class of the same fields to join
+    with pytest.raises(InputError, match=r"cannot merge the small classes \(size = 'S'\): together they have 1"):
+        calibrate(
+            other_fields, "gpu_energy_j", per="token", method="equal-width", small_classes="merge", class_by="size"
+        )
 
 
 def test_score_text_shows_edges_class_rule_and_margin_below_a_top_grade():

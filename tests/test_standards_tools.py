@@ -9,6 +9,7 @@ from test_standards import BASE, footprint, make_record
 
 from ecometer.commands.cli import main
 from ecometer.errors import InputError
+from ecometer.report.sensitivity import sensitivity_chart
 from ecometer.standards import (
     StandardError,
     calibrate,
@@ -18,7 +19,6 @@ from ecometer.standards import (
     regrade,
     score,
     sensitivity,
-    sensitivity_chart,
 )
 from ecometer.standards.calibrate import band_edges
 

@@ -6,7 +6,13 @@ import argparse
 import sys
 from typing import Any
 
-from ecometer.commands.options import add_corpus_arguments, add_site_arguments, attach_site, load_corpus
+from ecometer.commands.options import (
+    add_corpus_arguments,
+    add_site_arguments,
+    attach_site,
+    load_corpus,
+    plain_preset,
+)
 
 EPILOG = """\
 examples:
@@ -14,9 +20,11 @@ examples:
   ecometer calibrate runs/ --metric gpu_energy_j --per query --scale 1000 --unit Wh \\
       --bands 5 --method quantile --out std.toml
 
-  # recalibrate one metric of an existing standard (its classes, grades, quality kept)
+  # recalibrate one metric of an existing standard (its classes, grades, quality kept): the
+  # result is its next version (or --version), with a changelog entry; review the regrading
   ecometer calibrate runs/ --standard ecometer-inference --metric energy_per_token \\
-      --bands 7 --method quantile --version 0.2.0 --out inference-0.2.toml
+      --bands 7 --method geometric --out inference-next.toml
+  ecometer standard diff ecometer-inference inference-next.toml runs/
 
   # the AI Energy Score's February 2025 stars, from its published tables
   ecometer corpus import ai-energy-score-2025-02 --out aes/
@@ -32,6 +40,10 @@ more, that keep every grade; --exact keeps them unrounded). Each class needs at 
 --min-per-class records (default: one per band): a smaller class is refused, left unrated
 (--small-classes unrated) or pooled with the other small ones (--small-classes merge).
 Records skipped (quality, no work counter...) are counted on stderr and in [calibration].
+A corpus of reported figures gives a standard that accepts them (quality.accept_reported, said
+on stderr); one whose records all name a task applies to those tasks (standard.applies_to).
+With --standard the result is its next version with a [[changelog]] entry; --site names the
+site a water metric was calibrated at (standard.reference_site, for score --reference-site).
 
 Quantities: it_energy_j, gpu_energy_j, facility_energy_j, water_onsite_l, water_total_l,
 carbon_g, average_power_w, site_pue, site_wue, work_per_joule. Review the result with
@@ -74,6 +86,12 @@ def register(subparsers: Any) -> None:
         default="refuse",
         help="what to do with a smaller class: refuse (default), leave it unrated, or merge the small ones",
     )
+    p.add_argument(
+        "--empty-classes",
+        choices=("keep", "drop"),
+        default="keep",
+        help="with --standard: a class no record falls in keeps its thresholds (default) or is dropped (not rated)",
+    )
     p.add_argument("--exact", action="store_true", help="keep band edges unrounded")
     add_corpus_arguments(p)
     add_site_arguments(p)
@@ -89,13 +107,12 @@ def run(args: argparse.Namespace) -> int:
 
     from ecometer.files.atomic import write_atomic
     from ecometer.report.style import output_error
-    from ecometer.standards import calibrate
+    from ecometer.standards import CalibrationOptions, calibrate
 
     records = load_corpus(args)
     attach_site(records, args)
     grades = [g.strip() for g in args.grades.split(",")] if args.grades else None
-    std = calibrate(
-        records,
+    options = CalibrationOptions(
         args.metric,
         bands=args.bands,
         method=args.method,
@@ -113,7 +130,10 @@ def run(args: argparse.Namespace) -> int:
         min_per_class=args.min_per_class,
         small_classes=args.small_classes,
         exact=args.exact,
+        empty_classes=args.empty_classes,
+        reference_site=plain_preset(args),
     )
+    std = calibrate(records, options)
     cal = std.calibration or {}
     note = (
         f"calibrated by ecometer from {cal.get('records')} of {cal.get('records_given')} records "

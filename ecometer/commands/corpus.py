@@ -133,7 +133,14 @@ def run(args: argparse.Namespace) -> int:
     from ecometer.files.atomic import write_atomic
     from ecometer.report.style import output_error
     from ecometer.standards.corpus import ENTRIES_FILE, write_entries
-    from ecometer.standards.tables import builtin_specs, file_sha256, import_tables, spec_files, table_files
+    from ecometer.standards.tables import (
+        builtin_specs,
+        file_sha256,
+        import_tables,
+        reported_source,
+        spec_files,
+        table_files,
+    )
     from ecometer.standards.writer import to_toml
 
     tables = list(args.tables)
@@ -170,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
         raise output_error(target, exc, "write the corpus to") from None
     sys.stdout.write(
         f"wrote {out / ENTRIES_FILE}: {len(entries)} entries from {len(paths)} table(s) "
-        f"({spec.source_text}); import spec in {out / 'corpus.toml'}\n"
+        f"({'; '.join(sorted({reported_source(e) for e in entries})) or spec.source_text}); "
+        f"import spec in {out / 'corpus.toml'}\n"
     )
     return 0

@@ -64,6 +64,13 @@ _OVERRIDES = {
 }
 
 
+def plain_preset(args: argparse.Namespace) -> str | None:
+    """The site preset the options name when no other site option changes it (else None)."""
+    if not getattr(args, "site", None) or any(getattr(args, k, None) is not None for k in _OVERRIDES):
+        return None
+    return str(args.site)
+
+
 def site_of(args: argparse.Namespace) -> Any:
     """The :class:`~ecometer.impact.Site` the site options describe; UsageError when none is given."""
     from ecometer.errors import UsageError

@@ -22,6 +22,7 @@ examples:
   ecometer score run.json --standard my-standard.toml --json
   ecometer score runs/ --standard ai-energy-score-style --attach
   ecometer score run.json --standard ecometer-inference --site aws-2023   # water metrics too
+  ecometer score run.json --standard ecometer-inference --reference-site  # water at its reference site
 
 Built-in standards: see 'ecometer standard list'. Exit codes: 0 scored (rated or not),
 1 a run failed a hard limit of the standard, 2 bad input (file, standard, argument).
@@ -45,7 +46,29 @@ def register(subparsers: Any) -> None:
     p.add_argument("--attach", action="store_true", help="store the assessment in each record file")
     add_corpus_arguments(p)
     add_site_arguments(p)
+    p.add_argument(
+        "--reference-site",
+        action="store_true",
+        help="grade the footprint metrics (water ...) at the standard's reference site (standard.reference_site) "
+        "instead of the run's, to compare hardware independently of where it runs",
+    )
     p.set_defaults(func=run)
+
+
+def _site(std: Any, records: list[Any], args: argparse.Namespace) -> None:
+    """Footprint the records at the site the options give, or at the standard's reference site."""
+    if not args.reference_site:
+        attach_site(records, args)
+        return
+    from ecometer.commands.options import site_from_args
+    from ecometer.errors import UsageError
+    from ecometer.standards.sites import attach_footprint, reference_site
+
+    if site_from_args(args) is not None:
+        raise UsageError("--reference-site grades at the standard's site: leave out --site/--pue/--wue/--ewif/--country")
+    site = reference_site(std)
+    for rec in records:
+        attach_footprint(rec, site)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     others = [p for p in paths if p not in plain]
     if others:
         records.extend((None, rec) for rec in load_records(others, spec))
-    attach_site([rec for _, rec in records], args)
+    _site(std, [rec for _, rec in records], args)
     results = [(p, rec, score(rec, std)) for p, rec in records]
     if args.attach:
         from ecometer.errors import UsageError

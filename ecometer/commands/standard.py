@@ -133,7 +133,8 @@ def _diff(args: argparse.Namespace) -> int:
 
 def _sensitivity(args: argparse.Namespace) -> int:
     from ecometer.errors import UsageError
-    from ecometer.standards import load_standard, sensitivity, sensitivity_chart
+    from ecometer.report.sensitivity import sensitivity_chart
+    from ecometer.standards import load_standard, sensitivity
 
     if (args.thresholds is None) == (args.proposed is None):
         raise UsageError("give exactly one of --thresholds and --proposed")
@@ -146,6 +147,11 @@ def _sensitivity(args: argparse.Namespace) -> int:
             raise UsageError(f"--thresholds {args.thresholds!r}: expected comma-separated numbers") from None
     else:
         proposed = load_standard(args.proposed)
+    if args.chart and not isinstance(proposed, list) and args.metric not in proposed.metrics:
+        raise UsageError(
+            f"--chart: the proposed standard {proposed.name} {proposed.version} has no metric {args.metric!r} "
+            f"(its metrics: {', '.join(proposed.metrics)}); the chart compares one metric's edges in both"
+        )
     records = load_corpus(args)
     attach_site(records, args)
     result = sensitivity(records, std, proposed, metric=args.metric, class_name=args.class_name)

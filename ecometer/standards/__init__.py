@@ -8,7 +8,7 @@ Built-in standards are listed by :func:`list_standards` (``ecometer.list_standar
 ``ecometer.standards`` is this package; calling it raises a TypeError that names
 :func:`list_standards`, the listing function it was once confused with. For standards bodies:
 :func:`calibrate` derives thresholds from a corpus, :func:`sensitivity` and
-:func:`sensitivity_chart` show what a change of thresholds does, :func:`diff` compares two
+:func:`ecometer.report.sensitivity.sensitivity_chart` show what a change of thresholds does, :func:`diff` compares two
 versions. The file format is described in ``ecometer/standards/FORMAT.md``.
 
 May import: :mod:`ecometer.errors`, :mod:`ecometer.files`,
@@ -25,10 +25,10 @@ from typing import NoReturn
 from ecometer.errors import StandardError
 from ecometer.record.model import register_attachment
 from ecometer.standards.assess import Assessment, LimitResult, MetricResult, score
-from ecometer.standards.calibrate import calibrate
+from ecometer.standards.calibrate import CalibrationOptions, calibrate
 from ecometer.standards.loader import builtin_names, load_standard, parse_standard
 from ecometer.standards.metrics import QUANTITIES
-from ecometer.standards.revision import Regrading, StandardDiff, diff, regrade, sensitivity, sensitivity_chart
+from ecometer.standards.revision import Regrading, StandardDiff, diff, regrade, sensitivity
 from ecometer.standards.schema import Standard
 from ecometer.standards.writer import to_toml
 
@@ -66,6 +66,7 @@ __all__ = [
     "StandardDiff",
     "StandardError",
     "StandardInfo",
+    "CalibrationOptions",
     "calibrate",
     "diff",
     "load_standard",
@@ -73,7 +74,6 @@ __all__ = [
     "regrade",
     "score",
     "sensitivity",
-    "sensitivity_chart",
     "list_standards",
     "to_toml",
 ]

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from ecometer.errors import StandardError
 from ecometer.record.estimate import Estimate
 from ecometer.record.model import RunRecord
+from ecometer.record.quantities import QUANTITIES as QUANTITY_REGISTRY
+from ecometer.record.quantities import footprint_data
 from ecometer.record.uncertainty import band_indices, grade_odds, index_probabilities, most_likely, percent
 from ecometer.standards.draws import RecordDraws
 from ecometer.standards.metrics import NotApplicable, cannot_be_negative, measure
@@ -138,6 +140,8 @@ class Assessment:
     combine: str
     grade: str | None = None
     rated: bool = True
+    #: False when the record is outside what the standard covers (``standard.applies_to``)
+    applies: bool = True
     passed: bool = True
     not_rated: list[str] = field(default_factory=list)
     class_name: str | None = None
@@ -180,6 +184,8 @@ class Assessment:
         if self.grade is not None:
             how = probability_text(self.probabilities, self.most_likely, self.stable, self.confidence)
             lines.append(f"  overall grade: {self.grade} ({self.combine}; {how})")
+        elif not self.applies:
+            lines.append("  does not apply: " + "; ".join(self.not_rated))
         else:
             lines.append("  not rated: " + "; ".join(self.not_rated))
         if not self.passed:
@@ -534,6 +540,17 @@ def _combine(std: Standard, results: list[MetricResult], pick: str) -> int:
     return int(combined_index(std, idx, _weights(results)))
 
 
+def site_name(record: RunRecord) -> str | None:
+    """The site a record's footprint was computed at (a preset's name, or its factors), or None."""
+    site = (footprint_data(record) or {}).get("site")
+    if not isinstance(site, dict):
+        return None
+    if site.get("name"):
+        return str(site["name"])
+    parts = [f"{k.upper()} {site[k]['central']:g}" for k in ("pue", "wue", "ewif") if isinstance(site.get(k), dict)]
+    return ", ".join(parts) or None
+
+
 def _weights(results: list[MetricResult]) -> list[float]:
     return [r.weight if r.weight is not None else 1.0 for r in results]
 
@@ -553,6 +570,10 @@ def score(record: RunRecord, standard: Standard | str) -> Assessment:
         source=std.source,
         confidence=std.confidence,
     )
+    scope = std.out_of_scope(record)
+    if scope is not None:  # no grade from thresholds calibrated on other work
+        out.applies = False
+        out.not_rated.append(scope)
     cls, why = std.classify(record)
     if why:
         out.not_rated.append(why)
@@ -568,10 +589,13 @@ def score(record: RunRecord, standard: Standard | str) -> Assessment:
     class_name = cls.name if cls is not None else None
     draws = RecordDraws(record, reported_spread=std.quality.reported_spread)
     indices: dict[str, np.ndarray | int] = {}
+    site = site_name(record)
     for name, metric in std.metrics.items():
         out.metrics[name], idx = _grade_metric(std, metric, record, class_name, draws)
         if idx is not None:
             indices[name] = idx
+        if site and out.metrics[name].value is not None and QUANTITY_REGISTRY[metric.quantity].footprint:
+            out.metrics[name].notes.append(f"at site {site}")
 
     out.limits = [_check_limit(std, lim, record, draws) for lim in std.limits]
     out.passed = not any(lim.status == "fail" for lim in out.limits)

@@ -27,7 +27,7 @@ import re
 import string
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date as _date
 from typing import Any
 
@@ -37,8 +37,8 @@ from ecometer.record.model import RunRecord
 from ecometer.standards.assess import grade_index, quality_reasons, record_problems
 from ecometer.standards.loader import load_standard, standard_from_dict
 from ecometer.standards.metrics import QUANTITIES, RUN, NotApplicable, cannot_be_negative, measure, plural
-from ecometer.standards.schema import Metric, Standard
-from ecometer.standards.tables import bulk, reported_source
+from ecometer.standards.schema import Metric, Standard, match_value
+from ecometer.standards.tables import bulk, is_reported, reported_source
 
 log = logging.getLogger(__name__)
 
@@ -235,66 +235,94 @@ class _Run:
 
 
 # ---- entry point -------------------------------------------------------------------------------
-@bulk()  # a large corpus: many small acyclic objects
-def calibrate(
-    records: Iterable[RunRecord],
-    metric: str,
-    bands: int = 5,
-    method: str = "quantile",
-    by_class: bool = True,
-    *,
-    base: Standard | str | None = None,
-    per: str | None = None,
-    scale: float | None = None,
-    unit: str | None = None,
-    work: str | None = None,
-    grades: list[str] | None = None,
-    class_by: str | list[str] = "task",
-    name: str | None = None,
-    title: str | None = None,
-    version: str | None = None,
-    date: str | None = None,
-    min_per_class: int | None = None,
-    small_classes: str = "refuse",
-    exact: bool = False,
-) -> Standard:
-    """A standard whose thresholds for ``metric`` are cut from ``records``.
+EMPTY_CLASSES = ("keep", "drop")
 
-    With ``base`` (a standard or its name/path), ``metric`` names one of its metrics and
-    the result is ``base`` with that metric's thresholds recalibrated, per class when
-    ``by_class`` (classes with no records keep their thresholds, listed in
-    ``calibration.classes_kept``); records that miss the base's quality requirements are
-    left out. Without ``base``, ``metric`` is a quantity (``gpu_energy_j`` ...) normalised
-    by ``per``/``scale`` in ``unit``; with ``by_class`` one class is made per combination of
-    the ``record.meta`` fields ``class_by`` (a name, a list, or names joined by commas) plus an
-    unrated default class for the rest.
 
-    ``min_per_class`` (default: ``bands``) is the fewest records a class may be calibrated
-    from; a smaller class is refused (``small_classes = "refuse"``), left unrated
-    (``"unrated"``), or pooled with the other small classes into one (``"merge"``; with a
-    base standard, whose classes are fixed, a small class keeps its edges). ``exact`` keeps
-    edges unrounded.
+@dataclass
+class CalibrationOptions:
+    """What :func:`calibrate` cuts, and how (the options of ``ecometer calibrate``).
+
+    ``metric`` is a quantity (``gpu_energy_j`` ...) normalised by ``per``/``scale`` in ``unit``
+    for a new standard, or with ``base`` (a standard or its name/path) one or more of its
+    metrics (names joined by commas). ``class_by``: the ``record.meta`` field(s) a new standard
+    classes by. ``min_per_class`` (default: ``bands``) is the fewest records a class is cut
+    from; a smaller one is refused, left ``unrated`` or ``merge``-d (``small_classes``).
+    ``empty_classes``: with a base, what becomes of a rated class no record falls in (``keep``
+    its edges, or ``drop`` it: not rated). ``exact`` keeps edges unrounded. ``name``, ``title``,
+    ``version`` and ``date`` name the result (a recalibration is the base's next version by default).
+    ``reference_site``: the site preset the records' footprints are at (water metrics), named in the result.
     """
-    run = _start(method, bands, min_per_class, small_classes, exact)
+
+    metric: str
+    bands: int = 5
+    method: str = "quantile"
+    by_class: bool = True
+    base: Standard | str | None = None
+    per: str | None = None
+    scale: float | None = None
+    unit: str | None = None
+    work: str | None = None
+    grades: list[str] | None = None
+    class_by: str | list[str] = "task"
+    name: str | None = None
+    title: str | None = None
+    version: str | None = None
+    date: str | None = None
+    min_per_class: int | None = None
+    small_classes: str = "refuse"
+    exact: bool = False
+    empty_classes: str = "keep"
+    #: the site preset the corpus was footprinted at: the result's ``reference_site``
+    reference_site: str | None = None
+
+    @property
+    def naming(self) -> tuple[str | None, str | None, str | None]:
+        return self.name, self.title, self.version
+
+
+@bulk()  # a large corpus: many small acyclic objects
+def calibrate(records: Iterable[RunRecord], options: CalibrationOptions | str, /, **changes: Any) -> Standard:
+    """A standard whose thresholds are cut from ``records`` (see :class:`CalibrationOptions`).
+
+    ``options`` is a :class:`CalibrationOptions`, or the metric with the other options as
+    keywords (``calibrate(records, "gpu_energy_j", per="query", scale=1000)``).
+
+    Without a base, one class is made per combination of the ``class_by`` fields plus an unrated
+    default class for the rest; a corpus of reported figures gives a standard that accepts them
+    (``quality.accept_reported``), and one whose records all name a task applies to those tasks.
+    With a base, the result is the base's next version: its named metrics recalibrated per class
+    (classes with no records kept or dropped), the other metrics listed as kept, records that
+    miss its quality requirements left out, and a changelog entry saying what changed.
+    """
+    opts = options if isinstance(options, CalibrationOptions) else CalibrationOptions(metric=options)
+    if changes:
+        opts = replace(opts, **changes)
+    run = _start(opts.method, opts.bands, opts.min_per_class, opts.small_classes, opts.exact)
+    if opts.empty_classes not in EMPTY_CLASSES:
+        raise InputError(f"empty_classes {opts.empty_classes!r} is not one of {list(EMPTY_CLASSES)}")
     recs = list(records)
     if not recs:
         raise InputError("calibration needs at least one record")
     run.given = len(recs)
-    stamp = date or _date.today().isoformat()
-    if base is not None:
-        if any(x is not None for x in (per, scale, unit, work, grades)):
+    stamp = opts.date or _date.today().isoformat()
+    if opts.base is not None:
+        if any(x is not None for x in (opts.per, opts.scale, opts.unit, opts.work, opts.grades)):
             raise InputError("per, scale, unit, work and grades come from the base standard; leave them out")
-        return _recalibrate(run, recs, load_standard(base), metric, by_class, (name, title, version), stamp)
-    fields = _fields(class_by)
-    data, mname = _new_standard(metric, bands, method, per, scale, unit, work, grades, (name, title, version), recs)
+        return _recalibrate(run, recs, load_standard(opts.base), opts, stamp)
+    return _calibrate_new(run, recs, opts, stamp)
+
+
+def _calibrate_new(run: _Run, recs: list[RunRecord], opts: CalibrationOptions, stamp: str) -> Standard:
+    metric, fields = opts.metric, _fields(opts.class_by)
+    data, mname = _new_standard(metric, opts, recs)
     std = standard_from_dict(data, origin="<calibration>")  # validates the measure before any work
     run.metric = mname
     pairs = run.values(recs, std.metrics[mname])
     if not pairs:
         raise InputError(f"{mname} applies to none of the {len(recs)} records ({_why(run)})")
-    groups = _groups(pairs, fields) if by_class else {}
+    groups = _groups(pairs, fields) if opts.by_class else {}
     if set(groups) <= {()}:
-        if by_class:
+        if opts.by_class:
             log.warning("no record has meta %s; calibrating one set of thresholds over all records", fields)
         data["metrics"][mname]["thresholds"] = run.edges("(all records)", pairs, QUANTITIES[metric].direction)
         if data["metrics"][mname]["thresholds"] is None:  # too few records and small classes unrated
@@ -302,8 +330,36 @@ def calibrate(
     else:
         data["classes"] = _new_classes(run, groups, fields, mname, QUANTITIES[metric].direction)
         del data["metrics"][mname]["thresholds"]
+    used = [r for r, _ in pairs if id(r) in run.used_ids]
+    _accept_reported(data, used)
+    tasks = _scope(used, "task")
+    if tasks is not None:
+        data["standard"]["applies_to"] = {"task": tasks}
+    if opts.reference_site:
+        data["standard"]["reference_site"] = opts.reference_site
     data["calibration"] = run.metadata(mname, stamp)
     return standard_from_dict(data, origin="<calibration>")
+
+
+def _accept_reported(data: dict[str, Any], used: list[RunRecord]) -> None:
+    """A standard cut from reported figures accepts reported figures (else it would rate none of its corpus)."""
+    n = sum(1 for r in used if is_reported(r))
+    if n:
+        data.setdefault("quality", {})["accept_reported"] = True
+        log.warning(
+            "%d of the %d records calibrated from are reported figures: the standard accepts reported "
+            "figures (quality.accept_reported = true); remove it to rate measured runs only",
+            n,
+            len(used),
+        )
+
+
+def _scope(used: list[RunRecord], field_name: str) -> list[Any] | None:
+    """The values of ``field_name`` among the records (None unless every record has one)."""
+    values = [(r.meta or {}).get(field_name) for r in used]
+    if not values or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values):
+        return None
+    return sorted(set(values), key=str)
 
 
 def _start(method: str, bands: int, min_per_class: int | None, small_classes: str, exact: bool) -> _Run:
@@ -341,19 +397,9 @@ def metric_name(quantity: str, per: str, scale: float = 1.0) -> str:
     return f"{base}_per_{amount}_{plural(per)}"
 
 
-def _new_standard(
-    metric: str,
-    bands: int,
-    method: str,
-    per: str | None,
-    scale: float | None,
-    unit: str | None,
-    work: str | None,
-    grades: list[str] | None,
-    naming: tuple[str | None, str | None, str | None],
-    recs: list[RunRecord],
-) -> tuple[dict[str, Any], str]:
+def _new_standard(metric: str, opts: CalibrationOptions, recs: list[RunRecord]) -> tuple[dict[str, Any], str]:
     """The TOML-shaped dictionary of a new one-metric standard (provisional thresholds)."""
+    bands, grades, per, scale = opts.bands, opts.grades, opts.per, opts.scale
     if metric not in QUANTITIES:
         raise InputError(f"unknown quantity {metric!r}; expected one of {list(QUANTITIES)}")
     if bands > 26 and not grades:
@@ -368,21 +414,21 @@ def _new_standard(
         table["per"] = per
     if scale is not None and scale != 1:
         table["scale"] = scale
-    if work is not None:
-        table["work"] = work
-    table["unit"] = unit or q.default_unit
+    if opts.work is not None:
+        table["work"] = opts.work
+    table["unit"] = opts.unit or q.default_unit
     table["direction"] = q.direction
     provisional = [float(k) for k in range(1, bands)]
     table["thresholds"] = provisional if q.direction == "lower" else provisional[::-1]
     mname = metric_name(metric, per, scale or 1.0)
-    name, title, version = naming
+    name, title, version = opts.naming
     head = {
         "name": name or f"calibrated-{mname}",
-        "title": title or f"{mname} calibrated from {len(recs)} records ({method})",
+        "title": title or f"{mname} calibrated from {len(recs)} records ({opts.method})",
         "version": version or "0.1.0",
         "grades": labels,
         "combine": "worst",
-        "bands": method,
+        "bands": opts.method,
     }
     return {"standard": head, "metrics": {mname: table}}, mname
 
@@ -420,8 +466,10 @@ def _class_name(value: str, taken: set[str]) -> str:
 def _merge_small(run: _Run, groups: dict[tuple, list]) -> dict[Any, list]:
     """``groups`` with the classes below the minimum pooled into one (``small_classes = "merge"``).
 
-    The merged class matches any of the small classes' values on each field; a merge that
-    would also take records of a class that is kept, or that is still too small, is refused.
+    The merged class matches any of the small classes' values on each field. When the small
+    classes together are still too few (a lone small class), they join their nearest class of
+    the same fields (the one whose median value is closest, as a ratio). A merge that would
+    also take records of a class that is kept is refused.
     """
     small = [k for k, v in groups.items() if k and len(v) < run.min_per_class]
     if run.small_classes != "merge" or len(small) < 1:
@@ -429,23 +477,69 @@ def _merge_small(run: _Run, groups: dict[tuple, list]) -> dict[Any, list]:
     fields = {tuple(f for f, _ in k) for k in small}
     pooled = [p for k in small for p in groups[k]]
     names = "; ".join(_rule(k) for k in small)
-    if len(fields) != 1 or len(pooled) < run.min_per_class:
-        why = "they class by different fields" if len(fields) != 1 else f"together they have {len(pooled)} records"
+    if len(fields) != 1:
         raise InputError(
-            f"cannot merge the small classes ({names}): {why}; at least {run.min_per_class} are needed "
+            f"cannot merge the small classes ({names}): they class by different fields "
             "(lower --min-per-class, or --small-classes unrated)"
         )
-    rule = {f: sorted({v for k in small for g, v in k if g == f}, key=str) for f in next(iter(fields))}
-    for k in groups:
-        if k and k not in small and all(f in rule and v in rule[f] for f, v in k):
+    joined = list(small)
+    if len(pooled) < run.min_per_class:
+        near = _nearest(run, groups, small)
+        if near is None:
             raise InputError(
-                f"cannot merge the small classes ({names}): the merged rule would also take the records of "
-                f"{_rule(k)}; use --small-classes unrated"
+                f"cannot merge the small classes ({names}): together they have {len(pooled)} records and no class "
+                f"of the same fields can take them; at least {run.min_per_class} are needed "
+                "(lower --min-per-class, or --small-classes unrated)"
             )
-    out = {k: v for k, v in groups.items() if k not in small}
-    out[("merged", tuple((f, tuple(vs)) for f, vs in rule.items()))] = pooled
+        log.warning("classes %s: %d record(s), pooled with their nearest class (%s)", names, len(pooled), _rule(near))
+        joined.append(near)
+    rule = _merged_rule(joined)
+    taken = _taken(groups, joined, rule)
+    if taken is not None:
+        raise InputError(
+            f"cannot merge the small classes ({names}): the merged rule would also take the records of "
+            f"{_rule(taken)}; use --small-classes unrated"
+        )
+    out = {k: v for k, v in groups.items() if k not in joined}
+    out[("merged", tuple((f, tuple(vs)) for f, vs in rule.items()))] = [p for k in joined for p in groups[k]]
     log.warning("classes %s have fewer than %d records each: merged into one class", names, run.min_per_class)
     return out
+
+
+def _merged_rule(keys: list[tuple]) -> dict[str, list[Any]]:
+    fields = [f for f, _ in keys[0]]
+    return {f: sorted({v for k in keys for g, v in k if g == f}, key=str) for f in fields}
+
+
+def _taken(groups: dict[tuple, list], joined: list[tuple], rule: dict[str, list[Any]]) -> tuple | None:
+    """A class outside ``joined`` whose records the merged ``rule`` would also take (None if none)."""
+    for k in groups:
+        if k and k not in joined and all(f in rule and v in rule[f] for f, v in k):
+            return k
+    return None
+
+
+def _nearest(run: _Run, groups: dict[tuple, list], small: list[tuple]) -> tuple | None:
+    """The class of the same fields nearest the small ones (median value, as a ratio) that
+    can be merged with them without taking a third class's records."""
+    fields = [f for f, _ in small[0]]
+
+    def median(pairs: list[tuple[RunRecord, float]]) -> float:
+        vals = sorted(v for _, v in pairs)
+        return vals[len(vals) // 2]
+
+    here = median([p for k in small for p in groups[k]])
+    best: tuple[float, tuple] | None = None
+    for k, pairs in groups.items():
+        if not k or k in small or [f for f, _ in k] != fields or len(pairs) < run.min_per_class:
+            continue
+        if _taken(groups, [*small, k], _merged_rule([*small, k])) is not None:
+            continue
+        there = median(pairs)
+        far = abs(math.log(there / here)) if here > 0 and there > 0 else abs(there - here)
+        if best is None or far < best[0]:
+            best = (far, k)
+    return None if best is None else best[1]
 
 
 def _new_classes(run: _Run, groups: dict[tuple, list], fields: list[str], mname: str, direction: str) -> dict:
@@ -479,37 +573,100 @@ def _new_classes(run: _Run, groups: dict[tuple, list], fields: list[str], mname:
     return classes
 
 
-# ---- recalibrating a standard ------------------------------------------------------------------
-def _recalibrate(
-    run: _Run,
-    recs: list[RunRecord],
-    base: Standard,
-    metric: str,
-    by_class: bool,
-    naming: tuple[str | None, str | None, str | None],
-    stamp: str,
-) -> Standard:
-    metrics = _fields(metric)
+# ---- recalibrating a standard: its next version ------------------------------------------------
+@dataclass
+class _Outcome:
+    """What a recalibration did to the base's classes (for ``[calibration]`` and the changelog)."""
+
+    kept: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    recalibrated: dict[str, int] = field(default_factory=dict)
+
+
+def _recalibrate(run: _Run, recs: list[RunRecord], base: Standard, opts: CalibrationOptions, stamp: str) -> Standard:
+    metrics = _fields(opts.metric)
     for name in metrics:
         if name not in base.metrics:
             raise StandardError(base.source, f"metrics.{name}", repr(name), f"one of the metrics {list(base.metrics)}")
     if run.bands != len(base.grades):
         raise InputError(f"{base.name} has {len(base.grades)} grades {base.grades}; bands must be {len(base.grades)}")
+    version = next_version(base, opts)
     usable = run.usable(recs, base)
     data = copy.deepcopy(base.to_dict())
-    kept: list[str] = []
+    outcome = _Outcome()
     for name in metrics:
         run.metric = name
-        _recalibrate_metric(run, base, data, name, usable, by_class, kept)
+        _recalibrate_metric(run, base, data, name, usable, opts, outcome)
     label = ", ".join(metrics)
-    _refresh_head(data["standard"], run, naming, label, stamp)
+    others = [m for m in base.metrics if m not in metrics]
+    if others:
+        log.warning("%s: thresholds kept from %s %s, not recalibrated", ", ".join(others), base.name, base.version)
+    scope = _rescope(data["standard"], base, [r for r in usable if id(r) in run.used_ids])
+    if opts.reference_site and opts.reference_site != base.reference_site:
+        data["standard"]["reference_site"] = opts.reference_site
+        scope.append(f"reference site {opts.reference_site} (was {base.reference_site or 'none'})")
+    _refresh_head(data["standard"], run, opts, label, stamp)
+    data["standard"]["version"] = version
+    if (opts.name or base.name) == base.name:
+        data["standard"]["supersedes"] = f"{base.name} {base.version}"
     cal = run.metadata(label, stamp)
-    if kept:
-        cal["classes_kept"] = sorted(set(kept), key=kept.index)
+    for key, names in (("classes_kept", outcome.kept), ("classes_dropped", outcome.dropped), ("metrics_kept", others)):
+        if names:
+            cal[key] = sorted(set(names), key=names.index)
     data["calibration"] = cal
+    entry = {"version": version, "date": stamp, "changes": _changes(base, run, outcome, cal, scope)}
+    data["changelog"] = [*data.get("changelog", []), entry]
     out = standard_from_dict(data, origin="<calibration>")
     out.comments = base.comments
     return out
+
+
+def next_version(base: Standard, opts: CalibrationOptions) -> str:
+    """The version a recalibration of ``base`` gets: the one asked for, else the next minor version
+    (``0.2.0`` -> ``0.3.0``). The same name and version as the base is refused: thresholds changed."""
+    if opts.version:
+        if opts.version == base.version and (opts.name or base.name) == base.name:
+            raise InputError(
+                f"{base.name} {base.version} is the version being recalibrated: a recalibration is a new version "
+                "(give another --version, or leave it out for the next one)"
+            )
+        return opts.version
+    core = re.split(r"[-+]", base.version, maxsplit=1)[0]
+    nums = [int(x) for x in core.split(".")]
+    if len(nums) == 1:
+        return str(nums[0] + 1)
+    return ".".join([str(nums[0]), str(nums[1] + 1), *["0"] * (len(nums) - 2)])
+
+
+def _rescope(head: dict[str, Any], base: Standard, used: list[RunRecord]) -> list[str]:
+    """``applies_to`` rewritten for the corpus: a field every used record names covers the
+    values they name, unless the base already covers them all. Returns what changed, in words."""
+    changes = []
+    for f, rule in base.applies_to.items():
+        values = _scope(used, f)
+        if values is not None and not all(match_value(rule, v) for v in values):
+            head["applies_to"][f] = values
+            changes.append(f"applies to {f} {values} (was {rule})")
+    return changes
+
+
+def _changes(base: Standard, run: _Run, outcome: _Outcome, cal: dict[str, Any], scope: list[str]) -> str:
+    """The changelog text of a recalibration: corpus, counts, and what changed."""
+    sources = "; ".join(cal.get("corpus_sources", [])) or "measured run records"
+    parts = [
+        f"{cal['metric']} recalibrated ({run.method}, {run.bands} bands) from {cal['records']} of "
+        f"{cal['records_given']} records of {sources} (corpus SHA-256 {cal['corpus_sha256'][:12]})"
+    ]
+    if outcome.recalibrated:
+        parts.append("classes recalibrated: " + ", ".join(f"{c} ({n})" for c, n in outcome.recalibrated.items()))
+    if outcome.kept:
+        kept = ", ".join(dict.fromkeys(outcome.kept))
+        parts.append(f"classes kept from {base.version} (no or too few records): {kept}")
+    if outcome.dropped:
+        parts.append(f"classes dropped (no records; not rated): {', '.join(dict.fromkeys(outcome.dropped))}")
+    if cal.get("metrics_kept"):
+        parts.append(f"metrics kept from {base.version}, not recalibrated: {', '.join(cal['metrics_kept'])}")
+    return "; ".join(parts + scope)
 
 
 def _recalibrate_metric(
@@ -518,8 +675,8 @@ def _recalibrate_metric(
     data: dict[str, Any],
     metric: str,
     usable: list[RunRecord],
-    by_class: bool,
-    kept: list[str],
+    opts: CalibrationOptions,
+    outcome: _Outcome,
 ) -> None:
     m = base.metrics[metric]
     pairs = run.values(usable, m)
@@ -528,8 +685,8 @@ def _recalibrate_metric(
             f"{metric} applies to none of the {run.given} records that meet {base.name}'s quality requirements "
             f"({_why(run)})"
         )
-    if by_class and base.classes:
-        kept.extend(_recalibrate_classes(run, base, data, metric, pairs))
+    if opts.by_class and base.classes:
+        _recalibrate_classes(run, base, data, metric, pairs, opts, outcome)
         return
     edges = run.edges("(all records)", pairs, m.direction)
     if edges is None:
@@ -542,46 +699,68 @@ def _recalibrate_metric(
 
 
 def _recalibrate_classes(
-    run: _Run, base: Standard, data: dict[str, Any], metric: str, pairs: list[tuple[RunRecord, float]]
-) -> list[str]:
-    """New edges per rated class of ``base`` in ``data``; returns the classes whose edges were kept."""
+    run: _Run,
+    base: Standard,
+    data: dict[str, Any],
+    metric: str,
+    pairs: list[tuple[RunRecord, float]],
+    opts: CalibrationOptions,
+    outcome: _Outcome,
+) -> None:
+    """New edges per rated class of ``base`` in ``data``; a class with no records is kept or
+    dropped (``opts.empty_classes``), one with too few keeps its edges."""
     groups: dict[str, list[tuple[RunRecord, float]]] = {}
     for r, v in pairs:
         cls, _ = base.classify(r)
         if cls is not None and cls.rated:
             groups.setdefault(cls.name, []).append((r, v))
-    kept: list[str] = []
     for cname, cls in base.classes.items():
         if not cls.rated:
             continue
         members = groups.get(cname, [])
         run.per_class.setdefault(cname, len(members))
+        if not members and opts.empty_classes == "drop":
+            _drop_class(data["classes"][cname], base, cname)
+            outcome.dropped.append(cname)
+            continue
         edges = run.edges(cname, members, base.metrics[metric].direction) if members else None
         if edges is None:
-            log.warning("class %s: too few records, its %s thresholds are kept as they were", cname, metric)
-            kept.append(cname)
+            log.warning("class %s: %d record(s), its %s thresholds are kept as they were", cname, len(members), metric)
+            outcome.kept.append(cname)
             run.unrated_small = [c for c in run.unrated_small if c != cname]
             edges = base.thresholds_for(metric, cname)
             if edges is None:
                 continue
+        else:
+            outcome.recalibrated[cname] = len(members)
         data["classes"][cname].setdefault("thresholds", {})[metric] = list(edges)
-    return kept
+
+
+def _drop_class(cls: dict[str, Any], base: Standard, cname: str) -> None:
+    log.warning("class %s: no record of the corpus falls in it; dropped (not rated)", cname)
+    cls.pop("thresholds", None)
+    cls["rated"] = False
+    was = f" {cls['description']}" if cls.get("description") else ""
+    cls["description"] = f"not rated since the recalibration of {base.name} {base.version}: no records.{was}"
 
 
 _STALE = re.compile(r"\s*(Initial values to be calibrated|Snapshot thresholds to be recalibrated)\.?", re.IGNORECASE)
+#: a clause that says what corpus the thresholds came from ("...; seven bands calibrated on X (..).")
+_CORPUS_CLAUSE = re.compile(r"[;,]?\s*[^;.]*\bcalibrated (?:on|from)\b.*?\.(?=\s|$)")
 
 
-def _refresh_head(
-    head: dict[str, Any], run: _Run, naming: tuple[str | None, str | None, str | None], metric: str, stamp: str
-) -> None:
-    """Name, title, version as asked; a description that says how the thresholds were set."""
+def _refresh_head(head: dict[str, Any], run: _Run, opts: CalibrationOptions, metric: str, stamp: str) -> None:
+    """Name, title, version as asked; a description that says how the thresholds were set and
+    from what (the base's own words on its old corpus taken out)."""
     head["bands"] = run.method
-    name, title, version = naming
-    for key, value in (("name", name), ("title", title), ("version", version)):
+    for key, value in zip(("name", "title", "version"), opts.naming, strict=True):
         if value:
             head[key] = value
     desc = _STALE.sub("", head.get("description", "")).strip()
-    desc = re.sub(r"\s*Thresholds of \S+ calibrated .*$", "", desc)
-    n = len(run.used)
-    note = f"Thresholds of {metric} calibrated ({run.method}) from {n} records on {stamp}."
+    desc = re.sub(r"\s*Thresholds of .* calibrated .*$", "", desc)
+    desc = _CORPUS_CLAUSE.sub(".", desc).strip()
+    desc = re.sub(r"\.\.$", ".", desc)
+    sources = sorted(run.sources)
+    what = f" of {'; '.join(sources)}" if sources else ""
+    note = f"Thresholds of {metric} calibrated ({run.method}) from {len(run.used_ids)} records{what} on {stamp}."
     head["description"] = f"{desc} {note}".strip()

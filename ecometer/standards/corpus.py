@@ -104,12 +104,21 @@ def _entry_line(record: RunRecord) -> dict[str, Any]:
 def write_entries(path: str | Path, entries: list[RunRecord], header: dict[str, Any]) -> Path:
     """Write corpus entries as JSON lines: a header (``kind``, ``source``, ...) then one per line.
 
-    Every entry must come from one source (the header's ``source``).
+    The header's ``source`` is the entries' source when they share one (else as given); an
+    entry whose source differs (one table of several, each naming its own) carries its own.
     """
     target = Path(path)
+    sources = [e.attachments.get(REPORTED, {}).get("source") for e in entries]
+    if sources and all(s == sources[0] for s in sources) and sources[0] is not None:
+        header = {**header, "source": sources[0]}
     head = {"kind": ENTRIES_KIND, "version": 1, **header, "entries": len(entries)}
     lines = [json.dumps(head, ensure_ascii=False, allow_nan=False)]
-    lines.extend(json.dumps(_entry_line(e), ensure_ascii=False, allow_nan=False) for e in entries)
+    base = head.get("source")
+    for e, src in zip(entries, sources, strict=True):
+        line = _entry_line(e)
+        if src is not None and src != base:
+            line["source"] = src
+        lines.append(json.dumps(line, ensure_ascii=False, allow_nan=False))
     write_atomic(target, "\n".join(lines) + "\n")
     return target
 
@@ -149,7 +158,7 @@ def _entries(p: Path, lines: list[str], source: dict[str, str]) -> list[RunRecor
                     work_unit=d.get("work_unit"),
                     meta=d.get("meta"),
                     duration_s=float(d.get("duration_s", math.nan)),
-                    source=source,
+                    source=d.get("source", source),
                     where=d.get("where"),
                     water_l=d.get("water_l"),
                 )

@@ -76,6 +76,8 @@ _STANDARD_KEYS = (
     "licence",
     "work_units",
     "confidence",
+    "applies_to",
+    "reference_site",
 )
 _QUALITY_KEYS = (
     "min_duration_s",
@@ -113,6 +115,8 @@ _CALIBRATION_TYPES: dict[str, type | tuple[type, ...]] = {
     "class_records": dict,
     "classes_kept": list,
     "classes_unrated": list,
+    "classes_dropped": list,
+    "metrics_kept": list,
     "duplicates": list,
     "skipped": list,
     "corpus_sources": list,
@@ -568,9 +572,14 @@ def _head(ctx: _Ctx, data: dict[str, Any]) -> dict[str, Any]:
         out["effective"] = _date(ctx, head["effective"], "standard.effective")
     if "status" in head:
         out["status"] = _choice(ctx, head["status"], "standard.status", STATUSES)
-    for key in ("supersedes", "licence"):
+    for key in ("supersedes", "licence", "reference_site"):
         if key in head:
             out[key] = _string(ctx, head[key], f"standard.{key}")
+    if "applies_to" in head:
+        raw = head["applies_to"]
+        if not isinstance(raw, dict) or not raw:
+            raise ctx.error("standard.applies_to", _show(raw), "a table of record.meta fields and the values covered")
+        out["applies_to"] = {f: _match_rule(ctx, v, f"standard.applies_to.{f}") for f, v in raw.items()}
     if "confidence" in head:
         conf = _number(ctx, head["confidence"], "standard.confidence")
         if not 0 < conf < 1:

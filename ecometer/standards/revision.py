@@ -4,12 +4,12 @@
 * :func:`sensitivity` does that for a proposed change of one metric's thresholds.
 * :func:`diff` lists the fields two versions of a standard differ in, and (given a corpus)
   the grade changes they cause.
-* :func:`sensitivity_chart` draws the corpus distribution of a metric with band edges.
+* :func:`ecometer.report.sensitivity.sensitivity_chart` draws the corpus distribution of a
+  metric with band edges (in the report package: drawing is not the standards' job).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,7 +19,6 @@ from ecometer.errors import InputError
 from ecometer.record.model import RunRecord
 from ecometer.standards.assess import Assessment, score
 from ecometer.standards.loader import load_standard, with_thresholds
-from ecometer.standards.metrics import NotApplicable, measure
 from ecometer.standards.schema import Standard
 
 NOT_RATED = "not rated"
@@ -36,6 +35,8 @@ class GradeChange:
     metric: str | None = None
     class_before: str | None = None
     class_after: str | None = None
+    #: why the record is rated under one standard and not the other, or which metrics moved it
+    why: str | None = None
 
 
 @dataclass
@@ -73,7 +74,8 @@ class Regrading:
     def __str__(self) -> str:
         lines = [f"{len(self.changes)} of {self.records} records change overall grade ({self.old} -> {self.new})"]
         for c in self.changes:
-            lines.append(f"  {c.record}: {c.before} -> {c.after} ({c.change})")
+            because = f": {c.why}" if c.why else ""
+            lines.append(f"  {c.record}: {c.before} -> {c.after} ({c.change}{because})")
         overall = {(c.record, c.before, c.after) for c in self.changes}
         extra = [c for c in self.metric_changes if (c.record, c.before, c.after) not in overall]
         if extra:  # metric changes the overall grades above do not already show
@@ -88,7 +90,7 @@ class Regrading:
         return "\n".join(lines)
 
 
-def _label(std: Standard) -> str:
+def label(std: Standard) -> str:
     return f"{std.name} {std.version}"
 
 
@@ -100,6 +102,28 @@ def _kind(before: str | None, after: str | None, old: Standard, new: Standard) -
     if before in old.grades and after in new.grades and old.grades == new.grades:
         return "better" if new.grades.index(after) < old.grades.index(before) else "worse"
     return "relabelled"
+
+
+def _unrated_why(a: Assessment, std: Standard) -> str:
+    what = "does not apply" if not a.applies else "not rated"
+    return f"{what} under {label(std)}: {'; '.join(a.not_rated) or 'no reason given'}"
+
+
+def _why(a: Assessment, b: Assessment, a_std: Standard, b_std: Standard) -> str:
+    """Why a record's overall grade differs: the reasons it is not rated on one side, else the
+    metrics whose grades moved (and a class change)."""
+    if b.grade is None:
+        return _unrated_why(b, b_std)
+    if a.grade is None:
+        return f"was {_unrated_why(a, a_std)}"
+    moved = [
+        f"{n} {a.metrics[n].grade or NOT_RATED} -> {b.metrics[n].grade or NOT_RATED}"
+        for n in a.metrics
+        if n in b.metrics and a.metrics[n].grade != b.metrics[n].grade
+    ]
+    if a.class_name != b.class_name:
+        moved.append(f"class {a.class_name} -> {b.class_name}")
+    return "; ".join(moved) or "the metrics combine differently"
 
 
 def _counts(std: Standard, assessments: list[Assessment]) -> dict[str, int]:
@@ -117,7 +141,7 @@ def regrade(records: Iterable[RunRecord], old: Standard | str, new: Standard | s
     before = [score(r, a_std) for r in recs]
     after = [score(r, b_std) for r in recs]
     out = Regrading(
-        _label(a_std), _label(b_std), len(recs), before=_counts(a_std, before), after=_counts(b_std, after)
+        label(a_std), label(b_std), len(recs), before=_counts(a_std, before), after=_counts(b_std, after)
     )
     for r, a, b in zip(recs, before, after, strict=True):
         if a.grade != b.grade:
@@ -129,6 +153,7 @@ def regrade(records: Iterable[RunRecord], old: Standard | str, new: Standard | s
                     _kind(a.grade, b.grade, a_std, b_std),
                     class_before=a.class_name,
                     class_after=b.class_name,
+                    why=_why(a, b, a_std, b_std),
                 )
             )
         for name in sorted(set(a.metrics) | set(b.metrics)):
@@ -234,120 +259,4 @@ def diff(old: Standard | str, new: Standard | str, records: Iterable[RunRecord] 
     fa, fb = _flatten(a.to_dict()), _flatten(b.to_dict())
     changes = [FieldChange(p, fa.get(p), fb.get(p)) for p in sorted(set(fa) | set(fb)) if fa.get(p) != fb.get(p)]
     recs = list(records)
-    return StandardDiff(_label(a), _label(b), changes, regrade(recs, a, b) if recs else None)
-
-
-# ---- chart ------------------------------------------------------------------------------------
-def sensitivity_chart(
-    records: Iterable[RunRecord],
-    standard: Standard | str,
-    metric: str,
-    path: str | Path,
-    *,
-    proposed: Standard | str | Sequence[float] | None = None,
-    class_name: str | None = None,
-) -> Path:
-    """Save a PNG of the corpus distribution of ``metric`` with the band edges drawn.
-
-    One panel per class (or only ``class_name``); the current edges are solid lines, the
-    proposed ones (another standard or thresholds) dashed. Returns the path written.
-    """
-    std = load_standard(standard)
-    if metric not in std.metrics:
-        raise InputError(f"{std.name} has no metric {metric!r}; its metrics are {list(std.metrics)}")
-    new: Standard | None = None
-    if proposed is not None:
-        if isinstance(proposed, (Standard, str, Path)):
-            new = load_standard(proposed)
-        else:
-            new = with_thresholds(std, metric, [float(x) for x in proposed], class_name)
-    m = std.metrics[metric]
-    groups: dict[str | None, list[float]] = {}
-    for r in records:
-        cls, _ = std.classify(r)
-        cname = cls.name if cls is not None else None
-        if std.classes and (cls is None or not cls.rated):
-            continue
-        try:
-            groups.setdefault(cname, []).append(measure(m.measure, r).central)
-        except NotApplicable:
-            continue
-    panels = [class_name] if class_name is not None else (list(groups) or [None])
-    if class_name is not None and std.classes and class_name not in std.classes:
-        raise InputError(f"{std.name} has no class {class_name!r}; its classes are {list(std.classes)}")
-
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    from ecometer.report.style import Figure  # escapes $ in chart text; writes the file atomically
-
-    fig = Figure(figsize=(9, 2.8 * len(panels) + 0.6), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
-    for ax, cname in zip(axes, panels, strict=True):
-        vals = [v for v in groups.get(cname, []) if math.isfinite(v)]
-        edges = std.thresholds_for(metric, cname) or []
-        new_edges = (new.thresholds_for(metric, cname) or []) if new is not None else []
-        _panel(ax, vals, edges, new_edges, std.grades, m.direction)
-        where = f"class {cname}" if cname else "all records"
-        ax.set_title(f"{std.name} {std.version}: {metric}, {where} (n={len(vals)})", fontsize=10)
-        ax.set_xlabel(f"{metric} ({m.measure.label}); {m.direction} is better")
-        ax.set_ylabel("records")
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    return out
-
-
-def _panel(
-    ax: Any, vals: list[float], edges: list[float], new_edges: list[float], grades: list[str], direction: str
-) -> None:
-    import numpy as np
-
-    every = [*vals, *edges, *new_edges]
-    positive = bool(every) and min(every) > 0
-    log_x = positive and max(every) / min(every) > 10
-    if vals:
-        if log_x:
-            lo, hi = math.log10(min(every)), math.log10(max(every))
-            bins = np.logspace(lo - 0.05, hi + 0.05, 30)
-        else:
-            bins = 30
-        ax.hist(vals, bins=bins, color="#8fb9d8", edgecolor="#4a7fa8")
-    else:
-        ax.text(0.5, 0.5, "no records", transform=ax.transAxes, ha="center", va="center", color="gray")
-    if log_x:
-        ax.set_xscale("log")
-    for i, e in enumerate(edges):
-        ax.axvline(e, color="#1b3b5a", lw=1.6, label="current edges" if i == 0 else None)
-    for i, e in enumerate(new_edges):
-        ax.axvline(e, color="#d9822b", lw=1.6, ls="--", label="proposed edges" if i == 0 else None)
-    if every:
-        ax.margins(x=0.05)
-    ax.set_ylim(0, ax.get_ylim()[1] * 1.25)  # room for the grade labels
-    from ecometer.standards.chartlabels import axis_fraction, stagger, text_width
-
-    x0, x1 = ax.get_xlim()
-    inches = ax.get_window_extent().width / ax.figure.dpi
-    if edges:  # label the x axis at the current band edges; crowded tick labels go down a row
-        from matplotlib.ticker import NullFormatter
-
-        ticks = sorted(edges)
-        texts = [f"{e:g}" for e in ticks]
-        rows = stagger([axis_fraction(e, x0, x1, log=log_x) for e in ticks], [text_width(t, inches, 8) for t in texts])
-        ax.set_xticks(ticks, ["\n" * r + t for r, t in zip(rows, texts, strict=True)])
-        ax.xaxis.set_minor_formatter(NullFormatter())
-    # grade labels in the middle of each band (current edges), staggered where bands are narrow
-    bounds = [x0, *sorted(edges), x1]
-    labels = grades if direction == "lower" else grades[::-1]
-    mids = [
-        math.sqrt(a * b) if log_x and a > 0 and b > 0 else (a + b) / 2 for a, b in zip(bounds, bounds[1:], strict=False)
-    ]
-    mids = mids[: len(labels)]
-    rows = stagger([axis_fraction(m, x0, x1, log=log_x) for m in mids], [text_width(g, inches) for g in labels])
-    for mid, g, row in zip(mids, labels, rows, strict=False):
-        ax.text(
-            mid, 0.97 - 0.07 * row, g, transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=9,
-            color="#1b3b5a",
-        )  # fmt: skip
-    if edges or new_edges:
-        ax.legend(loc="upper right", fontsize=8, framealpha=0.8, bbox_to_anchor=(1.0, 0.88))
+    return StandardDiff(label(a), label(b), changes, regrade(recs, a, b) if recs else None)

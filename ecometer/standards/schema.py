@@ -160,6 +160,12 @@ class Standard:
     work_units: list[str] = field(default_factory=list)
     #: the probability a grade needs to be stable (most likely grade's probability >= this)
     confidence: float = DEFAULT_CONFIDENCE
+    #: what the standard covers: ``record.meta`` match rules (as a class's); a record whose meta
+    #: has such a field with another value is out of scope ("does not apply"); one without it is taken
+    applies_to: dict[str, Any] = field(default_factory=dict)
+    #: a site preset its footprint metrics (water ...) can be graded at instead of the run's own
+    #: site, to compare hardware independently of where it runs (``score --reference-site``)
+    reference_site: str | None = None
     #: where it was read from (a path or ``builtin:NAME``); not part of the standard itself
     source: str = field(default="<memory>", compare=False)
     #: the file's leading comment block (its rationale), kept when it is recalibrated
@@ -195,6 +201,15 @@ class Standard:
         shown = ", ".join(f"{f}={meta[f]!r}" if f in meta else f"{f} missing" for f in fields_used)
         return None, f"record matches no class of {self.name} (record.meta: {shown})"
 
+    def out_of_scope(self, record: RunRecord) -> str | None:
+        """Why ``record`` is outside what this standard covers (``applies_to``), or None."""
+        meta = record.meta or {}
+        for f, rule in self.applies_to.items():
+            if f in meta and not match_value(rule, meta[f]):
+                covered = rule if isinstance(rule, list) else [rule]
+                return f"{self.name} covers {f} {covered}; record.meta[{f!r}] is {meta[f]!r}"
+        return None
+
     def replace(self, **changes: Any) -> Standard:
         return replace(self, **changes)
 
@@ -210,13 +225,15 @@ class Standard:
             head["bands"] = self.bands
         if self.sources:
             head["sources"] = list(self.sources)
-        for key in ("effective", "status", "supersedes", "licence"):
+        for key in ("effective", "status", "supersedes", "licence", "reference_site"):
             if getattr(self, key) is not None:
                 head[key] = getattr(self, key)
         if self.work_units:
             head["work_units"] = list(self.work_units)
         if self.confidence != DEFAULT_CONFIDENCE:
             head["confidence"] = self.confidence
+        if self.applies_to:
+            head["applies_to"] = _plain_rules(self.applies_to)
         out: dict[str, Any] = {"standard": head}
         q = {k: v for k, v in vars(self.quality).items() if v is not None and v is not False}
         if q:

@@ -15,6 +15,19 @@ from ecometer.standards.reported import FOOTPRINT, reported_water
 log = logging.getLogger(__name__)
 
 
+def reference_site(std: Any) -> Any:
+    """The :class:`~ecometer.impact.Site` a standard names as its reference (``reference_site``)."""
+    from ecometer.errors import InputError
+    from ecometer.impact import Site
+
+    if not std.reference_site:
+        raise InputError(
+            f"{std.name} {std.version} names no reference site (standard.reference_site): grade at the run's "
+            "site (--site ...) instead"
+        )
+    return Site.preset(std.reference_site)
+
+
 def attach_footprint(record: RunRecord, site: Any) -> None:
     """Attach ``record``'s footprint at ``site``; a reported water figure replaces the site's."""
     from ecometer.impact import footprint

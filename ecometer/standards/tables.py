@@ -48,6 +48,16 @@ from ecometer.record import units as U
 from ecometer.record.estimate import Estimate
 from ecometer.record.model import Component, RunRecord
 from ecometer.standards.reported import FOOTPRINT, REPORTED, reported_water_footprint
+from ecometer.standards.schema import KNOWN_WORK_UNITS
+from ecometer.standards.tablerules import (
+    TABLE_PREFIX,
+    Lookup,
+    fill_source,
+    parse_lookup,
+    parse_where,
+    row_kept,
+    table_value,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -78,19 +88,23 @@ _ENTRY_KEYS = (
     "duration_unit",
     "water",
     "water_unit",
+    "rate",
+    "rate_unit",
 )
 _TOP_KEYS = ("source", "table", "entry")
-_TABLE_KEYS = ("records_key", "files")
+_TABLE_KEYS = ("records_key", "files", "where")
 _DURATION_UNITS = {"s": 1.0, "min": U.S_PER_MIN, "h": U.S_PER_H}
 
 
 @dataclass
 class Column:
-    """A value read from a column (``scale`` multiplies it), or a constant when ``column`` is None."""
+    """A value read from a column (``scale`` multiplies it), or a constant when ``column`` is None.
+    An ``optional`` meta column may be in none of the tables (a column a later release adds)."""
 
     column: str | None = None
     value: Any = None
     scale: float = 1.0
+    optional: bool = False
 
 
 @dataclass
@@ -99,7 +113,8 @@ class ImportSpec:
 
     id: list[str]
     energy: str
-    energy_unit: str = "J"
+    #: an energy unit, a power unit (then ``rate`` says the work per second), or a :class:`Lookup`
+    energy_unit: str | Lookup = "J"
     component: str = "it"
     work: dict[str, Column] = field(default_factory=dict)
     work_unit: str | None = None
@@ -113,6 +128,12 @@ class ImportSpec:
     files: list[str] = field(default_factory=list)
     source: dict[str, str] = field(default_factory=dict)
     origin: str = "<spec>"
+    #: the column of work done per second, for rows whose figure is a mean power
+    rate: str | None = None
+    #: the work unit of ``rate`` (a :class:`Lookup` when a column says it)
+    rate_unit: str | Lookup | None = None
+    #: rows kept: column -> values (``[table] where``)
+    where: dict[str, list[Any]] = field(default_factory=dict)
 
     @property
     def source_text(self) -> str:
@@ -125,9 +146,16 @@ class ImportSpec:
         def col(c: Column) -> Any:
             if c.column is None:
                 return c.value
-            return c.column if c.scale == 1 else {"column": c.column, "scale": c.scale}
+            if c.scale == 1 and not c.optional:
+                return c.column
+            return {
+                "column": c.column,
+                **({"scale": c.scale} if c.scale != 1 else {}),
+                **({"optional": True} if c.optional else {}),
+            }
 
-        entry: dict[str, Any] = {"id": list(self.id), "energy": self.energy, "energy_unit": self.energy_unit}
+        unit = self.energy_unit.to_dict() if isinstance(self.energy_unit, Lookup) else self.energy_unit
+        entry: dict[str, Any] = {"id": list(self.id), "energy": self.energy, "energy_unit": unit}
         entry["component"] = self.component
         if self.spread is not None:
             entry["spread"] = self.spread
@@ -145,9 +173,17 @@ class ImportSpec:
             if getattr(self, key):
                 entry[key] = getattr(self, key)
                 entry[f"{key}_unit"] = getattr(self, f"{key}_unit")
+        if self.rate:
+            entry["rate"] = self.rate
+            entry["rate_unit"] = self.rate_unit.to_dict() if isinstance(self.rate_unit, Lookup) else self.rate_unit
         out: dict[str, Any] = {"source": dict(self.source), "entry": entry}
+        table: dict[str, Any] = {}
         if self.records_key:
-            out["table"] = {"records_key": self.records_key}
+            table["records_key"] = self.records_key
+        if self.where:
+            table["where"] = {k: v if len(v) > 1 else v[0] for k, v in self.where.items()}
+        if table:
+            out["table"] = table
         return out
 
 
@@ -186,13 +222,16 @@ def _column(origin: str, value: Any, where: str, *, constant_ok: bool) -> Column
     if isinstance(value, str) and not constant_ok:
         return Column(column=value)
     if isinstance(value, dict):
-        _keys(origin, value, ("column", "scale"), where)
+        _keys(origin, value, ("column", "scale", "optional"), where)
         if not isinstance(value.get("column"), str):
             raise _err(origin, f"{where}.column", value.get("column"), "a column name")
         scale = value.get("scale", 1.0)
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
             raise _err(origin, f"{where}.scale", scale, "a number above 0")
-        return Column(column=value["column"], scale=float(scale))
+        optional = value.get("optional", False)
+        if not isinstance(optional, bool):
+            raise _err(origin, f"{where}.optional", optional, "true or false")
+        return Column(column=value["column"], scale=float(scale), optional=optional)
     if constant_ok and isinstance(value, (str, int, float, bool)):
         return Column(value=value)
     raise _err(origin, where, value, "a column name or { column = .., scale = .. }")
@@ -259,10 +298,14 @@ def spec_from_dict(data: dict[str, Any], *, origin: str = "<spec>") -> ImportSpe
     files = table.get("files", [])
     if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
         raise _err(origin, "table.files", files, "a list of file names or glob patterns")
+    energy_unit, rate, rate_unit = _energy_units(origin, entry)
     return ImportSpec(
         id=list(ids),
         energy=_optional_column(origin, entry, "energy", "entry") or "",
-        energy_unit=_one_of(origin, entry, "energy_unit", "J", U.units_of("energy")),
+        energy_unit=energy_unit,
+        rate=rate,
+        rate_unit=rate_unit,
+        where=parse_where(origin, table.get("where", {})),
         component=_one_of(origin, entry, "component", "it", list(COMPONENTS)),
         work=work,
         work_unit=work_unit,
@@ -277,6 +320,29 @@ def spec_from_dict(data: dict[str, Any], *, origin: str = "<spec>") -> ImportSpe
         source=dict(source),
         origin=origin,
     )
+
+
+def _energy_units(origin: str, entry: dict[str, Any]) -> tuple[str | Lookup, str | None, str | Lookup | None]:
+    """``energy_unit`` (energy, or power with ``rate`` and ``rate_unit``), checked together."""
+    powers = U.units_of("power")
+    unit = parse_lookup(origin, entry.get("energy_unit", "J"), "entry.energy_unit", U.units_of("energy") + powers)
+    units = set(unit.map.values()) if isinstance(unit, Lookup) else {unit}
+    rate = _optional_column(origin, entry, "rate", "entry")
+    if not units & set(powers):
+        if rate is not None or "rate_unit" in entry:
+            raise _err(origin, "entry.rate", rate, "no rate: energy_unit is an energy, not a power")
+        return unit, None, None
+    if rate is None or "rate_unit" not in entry:
+        raise _err(
+            origin,
+            "entry.rate" if rate is None else "entry.rate_unit",
+            None,
+            "the column of work per second and its work unit: energy_unit can be a power "
+            f"({sorted(units & set(powers))}), and a mean power becomes energy per unit of work by this rate",
+        )
+    work = entry.get("work", {})
+    work_units = sorted(set(KNOWN_WORK_UNITS) | set(work if isinstance(work, dict) else ()))
+    return unit, rate, parse_lookup(origin, entry["rate_unit"], "entry.rate_unit", work_units)
 
 
 def builtin_specs() -> list[str]:
@@ -336,22 +402,30 @@ def is_table(path: Path, spec: ImportSpec | None) -> bool:
 
 def table_rows(path: Path, records_key: str | None = None) -> list[dict[str, Any]]:
     """The rows of a CSV file (strings) or a JSON list (optionally under ``records_key``)."""
+    return table_data(path, records_key)[0]
+
+
+def table_data(path: Path, records_key: str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The rows of a table and, for a JSON object holding them under ``records_key``, that
+    object's other keys (a file-level task, architecture...; None for a CSV or a bare list)."""
     text = read_text_file(path, MAX_TABLE_BYTES, what="table")
     try:
         if path.suffix.lower() == ".csv":
-            return list(csv.DictReader(io.StringIO(text, newline="")))
+            return list(csv.DictReader(io.StringIO(text, newline=""))), None
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError, csv.Error) as exc:
         raise InputError(f"{path}: not a readable table ({exc})") from None
+    top = None
     if records_key is not None:
         if not isinstance(data, dict) or records_key not in data:
             keys = sorted(data) if isinstance(data, dict) else type(data).__name__
             raise InputError(f"{path}: no list under key {records_key!r} (found {keys})")
+        top = {k: v for k, v in data.items() if k != records_key}
         data = data[records_key]
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         hint = "; name the key of the list with records_key" if isinstance(data, dict) else ""
         raise InputError(f"{path}: expected a JSON list of objects (one per row){hint}")
-    return data
+    return data, top
 
 
 _INT = re.compile(r"^[+-]?\d+$")
@@ -374,28 +448,32 @@ def typed_value(value: Any) -> Any:
 class _Row:
     """One row of one table, for reading cells with errors that say where."""
 
-    __slots__ = ("cells", "file", "n")
+    __slots__ = ("cells", "file", "n", "top")
 
-    def __init__(self, cells: dict[str, Any], file: Path, n: int) -> None:
-        self.cells, self.file, self.n = cells, file, n
+    def __init__(self, cells: dict[str, Any], file: Path, n: int, top: dict[str, Any] | None = None) -> None:
+        self.cells, self.file, self.n, self.top = cells, file, n, top
 
-    def raw(self, column: str, *, optional: bool = False, typed: bool = True) -> Any:
-        """The cell (a number when it reads as one, unless ``typed`` is false); None when empty."""
+    def raw(self, column: str, *, optional: bool = False, typed: bool = True, role: str = "") -> Any:
+        """The cell (a number when it reads as one, unless ``typed`` is false); None when empty.
+        ``role`` says what the spec reads the column for (in the error when it is missing)."""
         if column == FILE_COLUMN:
             return self.file.stem
         if column == ROW_COLUMN:
             return self.n
+        if column.startswith(TABLE_PREFIX):
+            return table_value(self.top, column, self.file, self.n, optional=optional)
         if column not in self.cells:
             if optional:
                 return None
-            raise InputError(f"{self.file}: row {self.n}: no column {column!r} (columns: {sorted(self.cells)})")
+            why = f", which the import spec reads as {role}" if role else ""
+            raise InputError(f"{self.file}: row {self.n}: no column {column!r}{why} (columns: {sorted(self.cells)})")
         value = self.cells[column]
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         return typed_value(value) if typed else value
 
     def number(self, column: str, what: str, *, positive: bool = False) -> float:
-        value = self.raw(column)
+        value = self.raw(column, role=f"the {what}")
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         if not ok or value < 0 or (positive and value == 0):
             raise InputError(
@@ -457,17 +535,33 @@ def make_entry(
     )
 
 
-def entry_from_row(row: _Row, spec: ImportSpec) -> RunRecord:
-    """One corpus entry from one table row (see the module docstring)."""
-    parts = [row.raw(c, typed=False) for c in spec.id]  # an identity is text: "007" stays "007"
-    missing = [c for c, p in zip(spec.id, parts, strict=True) if p is None]
-    if missing:
-        raise InputError(f"{row.file}: row {row.n}: identity column {missing[0]!r} is empty")
-    energy = U.UNITS[spec.energy_unit].factor * row.number(spec.energy, "energy")
+def _row_unit(row: _Row, unit: str | Lookup) -> str:
+    return unit.read(row.raw(unit.column, typed=False), row.file, row.n) if isinstance(unit, Lookup) else unit
+
+
+def _energy_and_work(row: _Row, spec: ImportSpec) -> tuple[float, dict[str, float], str | None]:
+    """The row's energy (J) and the work it covers; a mean power covers one second of the
+    steady state it was measured in: its watts as joules, and ``rate`` units of work."""
+    unit = U.UNITS[_row_unit(row, spec.energy_unit)]
+    figure = unit.factor * row.number(spec.energy, "energy" if unit.dimension == "energy" else "mean power")
+    if unit.dimension == "power":
+        per = _row_unit(row, spec.rate_unit)  # type: ignore[arg-type]
+        return figure, {per: row.number(spec.rate, f"{per} per second", positive=True)}, per  # type: ignore[arg-type]
     work = {
         unit: c.value if c.column is None else c.scale * row.number(c.column, f"{unit} count", positive=True)
         for unit, c in spec.work.items()
     }
+    return figure, work, spec.work_unit
+
+
+def entry_from_row(row: _Row, spec: ImportSpec, source: dict[str, str] | None = None) -> RunRecord:
+    """One corpus entry from one table row (see the module docstring); ``source`` is the spec's
+    ``[source]`` filled in for the row's table (default: as written)."""
+    parts = [row.raw(c, typed=False, role="part of the identity (entry.id)") for c in spec.id]  # "007" stays text
+    missing = [c for c, p in zip(spec.id, parts, strict=True) if p is None]
+    if missing:
+        raise InputError(f"{row.file}: row {row.n}: identity column {missing[0]!r} is empty")
+    energy, work, work_unit = _energy_and_work(row, spec)
     meta: dict[str, Any] = {}
     for key, c in spec.meta.items():
         value = c.value if c.column is None else row.raw(c.column, optional=True)
@@ -486,10 +580,10 @@ def entry_from_row(row: _Row, spec: ImportSpec) -> RunRecord:
         component=spec.component,
         spread=spec.spread,
         work=work,
-        work_unit=spec.work_unit,
+        work_unit=work_unit,
         meta=meta,
         duration_s=duration,
-        source=spec.source,
+        source=spec.source if source is None else source,
         where={"file": row.file.name, "row": row.n},
         water_l=water,
     )
@@ -532,12 +626,19 @@ def import_tables(paths: list[Path], spec: ImportSpec) -> list[RunRecord]:
     out: list[RunRecord] = []
     seen: set[str] = set()
     for f in files:
-        rows = table_rows(f, spec.records_key)
+        rows, top = table_data(f, spec.records_key)
+        source = fill_source(spec.source, top, f, spec.origin)
+        kept: Any = enumerate(rows, start=1)
+        if spec.where:  # only the rows that are results of the kind the spec reads
+            kept = [(i, cells) for i, cells in kept if row_kept(spec.where, cells, f, i)]
+            rows = [cells for _, cells in kept[:1]]
         for cells in rows[:1]:
             seen.update(cells)
         with bulk():
-            out.extend(entry_from_row(_Row(cells, f, i), spec) for i, cells in enumerate(rows, start=1))
-    wanted = {c.column for c in spec.meta.values() if c.column is not None} - {FILE_COLUMN, ROW_COLUMN}
+            out.extend(entry_from_row(_Row(cells, f, i, top), spec, source) for i, cells in kept)
+    wanted = {c.column for c in spec.meta.values() if c.column is not None and not c.optional}
+    wanted -= {FILE_COLUMN, ROW_COLUMN}
+    wanted = {c for c in wanted if not c.startswith(TABLE_PREFIX)}
     absent = sorted(wanted - seen)
     if absent and out:
         raise InputError(
