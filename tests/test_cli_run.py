@@ -203,7 +203,7 @@ def test_live_status_line_only_on_a_terminal(tmp_path):
         ],
         env=ENV,
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
+        stdout=slave,
         stderr=slave,
     )
     os.close(slave)

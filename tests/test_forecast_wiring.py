@@ -378,7 +378,7 @@ def test_run_total_work_shows_the_forecast_live_and_keeps_it(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "ecometer", "run", "--out", str(out), "--work-unit", "step",
          "--total-work", "3000", "--", sys.executable, "-c", CHILD_STEPS],
-        env=ENV, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave,
+        env=ENV, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
     )  # fmt: skip
     os.close(slave)
     shown = read_pty(master)

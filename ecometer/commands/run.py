@@ -47,9 +47,11 @@ a folder), it is saved to $ECOMETER_DIR (default ecometer-runs/) or, failing tha
 ecometer-runs/ in the temporary folder; both paths are printed, and ecometer exits
 {EXIT_RECORD_NOT_WRITTEN} if the command itself succeeded.
 
-On a terminal a live status line (power now, energy and water so far) is shown on
-stderr; otherwise only warnings and a final summary (on stderr, so the command's own
-stdout stays clean).
+When stdout and stderr are a terminal, a live status line (power now, energy and water
+so far) is shown on stderr, cut to the terminal's width; the command's output then goes
+through ecometer (to a terminal of its own, of the same size), so the line is erased before
+each piece of it and never mixes with it. Otherwise only warnings and a final summary are
+written (on stderr, so the command's own stdout stays clean).
 
 Work units: --work N counts N units; the command may also append lines "N" or
 "N UNIT" to the file named by ${WORK_FILE_ENV} while it runs (read every {WORK_POLL_S:g} s,
@@ -291,23 +293,25 @@ class WorkFollower:
 
 
 class StatusLine:
-    """A one-line live display on stderr, refreshed about once a second (terminals only)."""
+    """A one-line live display, refreshed about once a second, on a :class:`~ecometer.commands._liveline.LiveLine`
+    (terminals only: the command's output goes through it, so the line owns its row)."""
 
     def __init__(self, meter: Any, water_l_per_j: float | None, forecast: Any = None) -> None:
+        from ecometer.commands._liveline import LiveLine
+
         self.meter = meter
         self.water_l_per_j = water_l_per_j
         self.forecast = forecast
+        self.line = LiveLine(sys.stderr.fileno())
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="ecometer-status", daemon=True)
-        self._shown = False
 
     def start(self) -> None:
+        sys.stderr.flush()
         self._thread.start()
 
     def _loop(self) -> None:
         import logging
-
-        from ecometer.units import fmt
 
         logged = False
         while not self._stop.wait(1.0):
@@ -318,26 +322,28 @@ class StatusLine:
                     logging.getLogger("ecometer.run").debug("status line: no live reading (%s); retrying", exc)
                     logged = True
                 continue
-            energy = sum(live.energy_j.values())
-            parts = [
-                f"ecometer: {fmt('time', live.elapsed_s)}",
-                f"{fmt('power', sum(live.power_w.values()))} now",
-                f"{fmt('energy', energy)}",
-            ]
-            if self.water_l_per_j is not None:
-                parts.append(f"water {fmt('water', energy * self.water_l_per_j)}")
-            if self.forecast is not None:
-                parts.append(self.forecast.status())
-            sys.stderr.write("\r\033[K" + " · ".join(parts))
-            sys.stderr.flush()
-            self._shown = True
+            self.line.show(self.text(live))
+
+    def text(self, live: Any) -> str:
+        """The status for the ``live`` reading: time, power now, energy (water, forecast) so far."""
+        from ecometer.units import fmt
+
+        energy = sum(live.energy_j.values())
+        parts = [
+            f"ecometer: {fmt('time', live.elapsed_s)}",
+            f"{fmt('power', sum(live.power_w.values()))} now",
+            f"{fmt('energy', energy)}",
+        ]
+        if self.water_l_per_j is not None:
+            parts.append(f"water {fmt('water', energy * self.water_l_per_j)}")
+        if self.forecast is not None:
+            parts.append(self.forecast.status())
+        return " · ".join(parts)
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=2.0)
-        if self._shown:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
+        self.line.close()
 
 
 def _water_per_joule(site: Any) -> float | None:
@@ -436,11 +442,12 @@ def _live_forecast(args: argparse.Namespace, meter: Any) -> Any:
 
 
 def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, exporter: Any) -> int:
+    from ecometer.commands import _liveline as liveline
     from ecometer.commands._child import Child, Guard, SignalRelay, foreground_terminal, signal_name
 
     terminal = foreground_terminal()
     forecast = _live_forecast(args, meter)
-    status_line = StatusLine(meter, _water_per_joule(meter.site), forecast) if sys.stderr.isatty() else None
+    status_line = StatusLine(meter, _water_per_joule(meter.site), forecast) if liveline.wanted() else None
     guard = Guard()  # before the meter starts: its own start-up is not metered
     relay = SignalRelay()
     child: Child | None = None
@@ -448,6 +455,7 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
     work = WorkFile(Path(workdir) / "work.txt", args.work_unit)
     returncode: int | None = None
     start_error: OSError | None = None
+    relayed: liveline.OutputRelay | None = None
     try:
         with relay.blocked():  # helper threads started here never take the signals
             meter.start()
@@ -458,17 +466,22 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
         try:
             if not relay.received:  # a signal before the command started: it is not started
                 env = dict(os.environ, **{WORK_FILE_ENV: str(work.path)})
+                relayed = liveline.OutputRelay(status_line.line) if status_line is not None else None
                 try:
-                    child = Child(command, env, terminal)
+                    child = Child(command, env, terminal, output=None if relayed is None else relayed.slave)
                 except OSError as exc:
                     start_error = exc
                 else:
+                    if relayed is not None:
+                        relayed.started()
                     guard.watch(child.pgid)
                     relay.attach(child)
                     returncode = child.wait()
         finally:
             relay.command_ended()
             follower.finish()
+            if relayed is not None:
+                relayed.close()
             if status_line is not None:
                 status_line.stop()
             guard.release(done=child is None or child.returncode is not None)
