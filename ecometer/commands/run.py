@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import shutil
 import stat
 import sys
@@ -76,7 +77,9 @@ def register(sub: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--name", help="run name (default: the command's name)")
+    parser.add_argument(
+        "--name", help="run name (default: the script or module the command runs, else the program's name)"
+    )
     parser.add_argument("--site", metavar="S", help="site preset for the footprint (e.g. us-average)")
     parser.add_argument("--standard", metavar="STD", help="standard to grade against (name or TOML file)")
     parser.add_argument(
@@ -141,6 +144,36 @@ def _scalar(text: str) -> Any:
             return text
         return value
     return text
+
+
+#: programs that run a script or module named in their arguments (the run is named after that)
+LAUNCHERS = re.compile(
+    r"^(python[0-9.]*|pypy[0-9.]*|torchrun|accelerate|deepspeed|uv|poetry|pipenv|conda|mpirun|mpiexec|srun|"
+    r"bash|sh|zsh|node|ruby|perl|Rscript|julia|env|nohup|time|nice|taskset|numactl)$"
+)
+_SCRIPT = re.compile(r"\.(py|sh|js|rb|pl|R|jl|ipynb)$")
+
+
+def run_name(command: list[str]) -> str:
+    """The name of a run of ``command``: the script or module it runs, else the program.
+
+    ``python3 train.py`` -> ``train``; ``python -m pkg.serve`` -> ``pkg.serve``;
+    ``torchrun --nproc-per-node 2 train.py`` -> ``train``; ``python -c CODE`` -> ``python -c``;
+    ``./bench --n 5`` -> ``bench``.
+    """
+    program = Path(command[0]).name
+    if not LAUNCHERS.match(program):
+        return program
+    for i, arg in enumerate(command[1:], start=1):
+        if arg in ("-m", "--module") and i + 1 < len(command):
+            return command[i + 1]
+        if arg.startswith("-m") and len(arg) > 2 and program.startswith(("python", "pypy")):
+            return arg[2:]
+        if arg == "-c" and program.startswith(("python", "pypy")):
+            return f"{program} -c"
+        if _SCRIPT.search(arg) and not arg.startswith("-"):
+            return Path(arg).stem
+    return program
 
 
 def resolve_command(argv: list[str]) -> tuple[str | None, int]:
@@ -393,7 +426,7 @@ def run(args: argparse.Namespace) -> int:
 
     meta.setdefault("command", " ".join(command)[:500])
     meter = measure(
-        args.name or Path(command[0]).name,
+        args.name or run_name(command),
         scope=args.scope,
         work_unit=args.work_unit,
         out=args.out or "auto",
