@@ -306,10 +306,14 @@ def quality_reasons(std: Standard, record: RunRecord) -> list[str]:
         elif gpu.method != "counter":
             reasons.append(f"GPU energy from a hardware counter is required; the record's is {gpu.method!r}")
     if q.max_relative_uncertainty is not None and record.components:
-        rel = record.energy_uncertainty.rel_halfwidth
+        est = record.energy_uncertainty
+        rel = est.rel_halfwidth
         if rel > q.max_relative_uncertainty:
+            from ecometer.units import relative_text
+
             reasons.append(
-                f"IT energy uncertainty +/-{rel * 100:.1f} % exceeds the allowed +/-{q.max_relative_uncertainty * 100:g} %"
+                f"IT energy uncertainty {relative_text(est.central, est.low, est.high)} exceeds the allowed "
+                f"±{q.max_relative_uncertainty * 100:g} %"
             )
     return reasons
 
