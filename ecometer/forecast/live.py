@@ -6,8 +6,8 @@
 * :class:`StepForecasts`: for the training callbacks, which count optimizer steps as work
   (``"step"``) and know the total (HF ``state.max_steps``, Lightning
   ``trainer.estimated_stepping_batches``): one forecast once past warm-up (the later of
-  ``after_steps`` and ``after_fraction`` of the job), retried until ready, and one at each
-  epoch's end; each ready one logged as one readable line;
+  ``after_steps``, or half a short job, and ``after_fraction`` of the job), retried until
+  ready, and one at each epoch's end; each ready one logged as one readable line;
 * :func:`metrics`: a forecast as flat logger metrics (J, s, L, g CO2e, a fraction).
 
 In a distributed job only the leader (rank 0) counts steps and forecasts: its forecast rests
@@ -117,8 +117,8 @@ class StepForecasts:
 
     Args:
         after_steps, after_fraction: the first forecast comes at the later of ``after_steps``
-            steps and ``after_fraction`` of the job (warm-up left behind); one not yet ready is
-            retried every ``after_steps`` steps.
+            steps (or half the job, if that is sooner) and ``after_fraction`` of the job (warm-up
+            left behind); one not yet ready is retried every fifth of ``after_steps`` steps.
         coverage: of the intervals.
     """
 
@@ -149,7 +149,9 @@ class StepForecasts:
             log.info("%s: the total of optimizer steps is not known (%r): no forecast", name, total)
             return
         self.total = total
-        self._next = max(self.after_steps, math.ceil(self.after_fraction * total))
+        # a short job (under twice after_steps) gets its first try half-way instead
+        first = min(self.after_steps, math.ceil(total / 2))
+        self._next = max(first, math.ceil(self.after_fraction * total))
 
     def step(self, fit: Any, n: int = 1) -> Forecast | None:
         """Count ``n`` optimizer steps on ``fit``'s meter; a ready forecast when one is due, else None."""
@@ -160,8 +162,13 @@ class StepForecasts:
         if self.steps < self._next or self.total is None or self.steps >= self.total:
             return None
         fc = self._make(fit)
-        self._next = math.inf if fc is not None else self.steps + self.after_steps
+        self._next = math.inf if fc is not None else self.steps + self.retry_steps
         return fc
+
+    @property
+    def retry_steps(self) -> int:
+        """Steps between tries while a forecast is not ready: a fifth of ``after_steps`` (at least 1)."""
+        return max(1, math.ceil(self.after_steps / 5))
 
     def epoch_end(self, fit: Any) -> Forecast | None:
         """At an epoch's end (not the last): a ready forecast, else None."""
