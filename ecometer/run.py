@@ -100,6 +100,33 @@ def announce_modelled(sensors: list[Sensor], notes: list[str]) -> None:
     log.info("%s (why and how: `ecometer info`; the record's notes)", what)
 
 
+#: set to 1 to keep the one line a process says about its first record (see :func:`say_saved`)
+QUIET_ENV = "ECOMETER_QUIET"
+notice_log = logging.getLogger("ecometer.notice")
+_said: list[bool] = []
+
+
+def say_saved(record: RunRecord, path: Path | None) -> None:
+    """Say once per process, in one short line on stderr, where the first record went and which of its
+    figures are modelled. Quiet with ``ECOMETER_QUIET=1`` or by raising the ``ecometer.notice`` logger's
+    level (``logging.getLogger("ecometer.notice").setLevel(logging.WARNING)``)."""
+    with _announced_lock:
+        if _said or os.environ.get(QUIET_ENV, "").strip() not in ("", "0"):
+            return
+        _said.append(True)
+    modelled = [name.upper() for name, c in record.components.items() if c.method == "modelled"]
+    where = f"record {path}" if path is not None else "record kept in memory only (out=None)"
+    what = f"; {', '.join(modelled)} energy modelled, not measured (see `ecometer info`)" if modelled else ""
+    if not notice_log.handlers:  # said on stderr even where logging is not configured
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        notice_log.addHandler(handler)
+        notice_log.propagate = False
+        if notice_log.level == logging.NOTSET:
+            notice_log.setLevel(logging.INFO)
+    notice_log.info("ecometer: %s: %s%s", record.name, where, what)
+
+
 class Run:
     """The state and the work of one run of ``meter`` (see the module docs).
 
@@ -288,6 +315,7 @@ class Run:
                 self.warn(problem)
                 record.warnings.append(problem)
         self.path = self.save(record, path)
+        say_saved(record, self.path)
         return record
 
     def hurry(self) -> None:

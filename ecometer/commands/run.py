@@ -422,8 +422,11 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"ecometer run: error: {what}: {command[0]}\n")
         return code
 
+    import logging
+
     from ecometer.api import measure
 
+    logging.getLogger("ecometer.notice").setLevel(logging.WARNING)  # the summary below says where the record went
     meta.setdefault("command", " ".join(command)[:500])
     meter = measure(
         args.name or run_name(command),
