@@ -421,12 +421,18 @@ def test_exporter_serves_forecast_gauges_when_given_a_total():
         urllib.request.urlopen(exporter.url, timeout=10).read()
         assert exporter.forecast.made == 1  # cached: remade at most every 10 s
     assert "ecometer_forecast_ready 1.0" in text
-    central = float(text.split('ecometer_forecast_energy_joules{bound="central"} ')[1].split()[0])
+    central = float(text.split("\necometer_forecast_energy_joules ")[1].split()[0])
     assert central == pytest.approx(20_000.0, rel=1e-9)  # 200 of 2000 steps done at 10 J each
-    assert 'ecometer_forecast_seconds{bound="high"}' in text
-    assert 'ecometer_forecast_water_litres{scope="onsite",bound="low"}' in text
-    assert 'ecometer_forecast_water_litres{scope="offsite",bound="central"}' in text
-    assert 'ecometer_forecast_carbon_grams{bound="central"}' in text
+    # one gauge per bound, named and labelled like the live ones (issue 26): a sum() never mixes bounds
+    assert "bound=\"" not in text and "scope=\"onsite" not in text
+    low = float(text.split("\necometer_forecast_energy_low_joules ")[1].split()[0])
+    high = float(text.split("\necometer_forecast_energy_high_joules ")[1].split()[0])
+    assert low <= central <= high and "\necometer_forecast_energy_coverage_ratio 0.9" in text
+    assert "\necometer_forecast_duration_high_seconds " in text
+    assert 'ecometer_forecast_water_low_litres{kind="onsite"}' in text
+    assert 'ecometer_forecast_water_litres{kind="offsite"}' in text
+    assert 'ecometer_water_litres_total{kind="offsite"}' in text  # the live gauge: the same label
+    assert "\necometer_forecast_carbon_grams " in text
     assert "ecometer_forecast_observed_ratio 0.1" in text and "ecometer_forecast_coverage_ratio 0.9" in text
     assert "ecometer_forecast" not in render(m)  # no total: no forecast gauges
     m.stop()
