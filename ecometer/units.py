@@ -208,8 +208,10 @@ def relative_text(central: float, low: float, high: float) -> str:
         return "exact"
     if not central or not all(math.isfinite(v) for v in (central, low, high)):
         return "n/a"
-    down = _percent(100 * (central - low) / abs(central))
-    up = _percent(100 * (high - central) / abs(central))
+    with_overflow = 100 * (central - low) / abs(central), 100 * (high - central) / abs(central)
+    if not all(math.isfinite(v) for v in with_overflow):
+        return "n/a"
+    down, up = (_percent(v) for v in with_overflow)
     return f"±{up} %" if down == up else f"-{down}/+{up} %"
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from ecometer.report import style
 from ecometer.report.charts import plain
-from ecometer.report.grades import GradeView, star_count
+from ecometer.report.grades import GradeView, metric_title, star_count
 from ecometer.units import number
 
 MAX_METRIC_ROWS = 5
@@ -148,7 +148,7 @@ def _metric_row(ax: Any, m: Any, labels: list[str], scale: str, y: float) -> Non
     """One metric: its name, value, grade badge and stability (or why it was not applied)."""
     unit = m.label or m.unit
     value = f"{number(m.value)} {plain(unit, 24)}" if m.value is not None else "n/a"
-    ax.text(0.35, y + 0.2, plain(m.name, 48), fontsize=8.5, va="center", color="#303030")
+    ax.text(0.35, y + 0.2, plain(metric_title(m.name), 48), fontsize=8.5, va="center", color="#303030")
     if m.value is not None:
         ax.text(6.35, y - 0.15, value, fontsize=9, va="center", ha="right", fontweight="bold")
     shown = m.grade if m.grade is not None else m.indicative
