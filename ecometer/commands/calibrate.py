@@ -16,7 +16,7 @@ examples:
 
   # recalibrate one metric of an existing standard (its classes, grades, quality kept)
   ecometer calibrate runs/ --standard ecometer-inference --metric energy_per_token \\
-      --bands 7 --method quantile --version 0.2.0 --out inference-0.2.toml
+      --bands 7 --method quantile --version 0.3.0 --out inference-0.3.toml
 
   # the AI Energy Score's February 2025 stars, from its published tables
   ecometer corpus import ai-energy-score-2025-02 --out aes/

@@ -16,14 +16,16 @@ EPILOG = """examples:
 def register(sub: Any) -> None:
     parser = sub.add_parser(
         "info",
-        help="show the sensors available here and why better ones are not",
+        help="show the sensors available here, and why better ones are not available",
         description="Show each sensor ecometer would use on this machine, how it measures "
         "(counter, integrated, modelled), and why a better source is unavailable.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.add_argument("--scope", choices=("machine", "process"), default="machine")
+    parser.add_argument(
+        "--scope", choices=("machine", "process"), default="machine", help="what a run would attribute (default machine)"
+    )
     parser.set_defaults(func=run)
 
 
