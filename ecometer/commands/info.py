@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from ecometer.units import relative_text
+
 EPILOG = """examples:
   ecometer info            # sensors, their method, and what is missing
   ecometer info --json     # the same as JSON
@@ -68,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         devices = ", ".join(d.get("id", "?") + (f" ({d['model']})" if d.get("model") else "") for d in s["devices"])
         u = s["uncertainty"]
         out.append(f"  {s['component']:<5} {s['method']:<11} {s['name']:<14} {devices}")
-        out.append(f"        uncertainty -{u['rel_low']:.0%}/+{u['rel_high']:.0%}: {u['basis']}")
+        out.append(f"        uncertainty {relative_text(1.0, 1.0 - u['rel_low'], 1.0 + u['rel_high'])}: {u['basis']}")
         for note in s["notes"]:
             out.append(f"        note: {note}")
     if data["unavailable"]:
