@@ -246,7 +246,9 @@ def chart(cmp: RunComparison, path: str | Path | None = None) -> bytes:
     _tradeoff(cmp, ax_sc)
     title = f"{cmp.entries[0].value.label}" + (f" by {plain(cmp.by, 30)}" if cmp.by else " per run")
     fig.suptitle(title, fontsize=style.FONT_SIZE + 3)
-    note = "whiskers: low–high interval (and the spread of repeated runs); grade of each run in the badge"
+    note = "whiskers: low–high interval (and the spread of repeated runs)"
+    if any(e.grade for e in cmp.entries):  # the badges are drawn only for graded runs
+        note += "; grade of each run in the badge"
     skipped = [e for e in cmp.entries if not _drawable(e)]
     if skipped:
         names = ", ".join(plain(f"{e.group} {e.series}".strip(), 30) for e in skipped[:4])
@@ -374,7 +376,8 @@ def _tradeoff(cmp: RunComparison, ax: Any) -> None:
     ax.set_ylim(*axis_limits([yscale(v) for f in ys_fig for v in (f.low, f.high)], margin=0.2))
     ax.set_xlabel(f"{first_x.label} ({_unit_text(first_x, xscale.symbol)})")
     ax.set_ylabel(f"{first_y.label} ({_unit_text(first_y, yscale.symbol)})")
-    ax.set_title("Trade-off (lower left is better; dashed: Pareto front)", fontsize=style.FONT_SIZE + 1)
+    drawn = "; dashed: Pareto front" if len(front) > 1 else ""  # promised only where it is drawn
+    ax.set_title(f"Trade-off (lower left is better{drawn})", fontsize=style.FONT_SIZE + 1)
 
 
 def _label_offsets(points: list[tuple[float, float, str]]) -> list[tuple[float, float, str, float]]:
