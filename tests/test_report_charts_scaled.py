@@ -60,3 +60,28 @@ def test_the_comparison_promises_only_what_it_draws(drawn):
     compare.chart(compare.build(runs, "it_energy_j"))
     words = " ".join(texts(drawn[0]))
     assert "badge" not in words and "Pareto" not in words
+
+
+def test_the_not_rated_label_draws_no_text_over_text_and_cuts_no_reason(drawn):
+    from test_report_helpers import letter_assessment
+
+    from ecometer.report import label
+    from ecometer.report.grades import grade_view
+
+    a = letter_assessment("C")
+    reasons = [
+        "duration 16.9 s is below the required 60 s; the standard asks for at least one minute of steady work",
+        "IT energy uncertainty -35/+40 % exceeds the allowed ±20 %: measure the CPU with RAPL to narrow it",
+    ]
+    a.update(grade=None, not_rated=reasons)
+    a["metrics"][0].update(name="flop_per_joule", grade=None, reason="the record counted no work in flop at all")
+    rec = make_record("a-long-run-name-for-a-fine-tuning-job", assessment=a)
+    label.grade_label(grade_view(rec), title=rec.name)
+    fig = drawn[-1]
+    renderer = fig.canvas.get_renderer()
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for ax in fig.axes for t in ax.texts if t.get_text().strip()]
+    for i, (a_text, a_box) in enumerate(boxes):
+        for b_text, b_box in boxes[i + 1 :]:
+            assert not a_box.overlaps(b_box), (a_text, b_text)
+    shown = " ".join(t for t, _ in boxes)
+    assert all(word in shown for r in reasons for word in r.split()[-3:])  # each reason whole, to its last words
