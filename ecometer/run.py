@@ -27,6 +27,7 @@ from ecometer.errors import InputError
 from ecometer.record import MAX_WARNINGS, RunRecord, checkpoint_path, write_atomic
 from ecometer.sampler import Sampler
 from ecometer.sensors.base import Sensor
+from ecometer.sensors.neighbours import HOST_COMPONENTS, Neighbours
 from ecometer.supervision import Supervisor, short_error
 from ecometer.timeline import BucketTimeline
 
@@ -165,6 +166,7 @@ class Run:
         self._fallback_checkpoint: Path | None = None  # written while the asked place fails
         self._sync: Callable[[], Any] | None = meter.sync
         self.has_gpu = False  # a GPU sensor (not a replay): boundaries synchronise the accelerator
+        self.neighbours: Neighbours | None = None  # machine scope: how much of the machine others used
         self.pid = os.getpid()
         self._next_counter = self._next_checkpoint = math.inf
         # set by start(): supervisor, started_at, t0 (clock s), timeline, tracks (device id -> track)
@@ -183,6 +185,7 @@ class Run:
         self.asked_path = self.path
         self.has_gpu = any(s.component == "gpu" and s.name != "replay" for s in sensors)
         announce_modelled(sensors, self.notes)
+        self.neighbours = self._watch_neighbours(sensors)
         self.sync_now()
         try:
             self.supervisor = Supervisor(
@@ -299,6 +302,7 @@ class Run:
             with self.lock:
                 part = build_record(self, t_end, status or "ok", final=True)
             part.error = error
+            self._neighbours_warning(part)
             self.part = part
             if self.session is None:
                 self.record = self._finalise(part, self.path)
@@ -306,6 +310,26 @@ class Run:
                 self.record = self.session.finish(self, part, status)
         finally:
             lifecycle.release(self)
+
+    def _watch_neighbours(self, sensors: list[Sensor]) -> Neighbours | None:
+        """Machine scope with a host sensor: count the job's own share of the machine's CPU time."""
+        if self.scope != "machine" or not any(s.component in HOST_COMPONENTS and s.name != "replay" for s in sensors):
+            return None
+        watch = Neighbours()
+        watch.open()
+        return watch
+
+    def _neighbours_warning(self, part: RunRecord) -> None:
+        """Warn, with the figures, when other processes used a large part of the machine (machine scope)."""
+        watch, self.neighbours = self.neighbours, None
+        if watch is None:
+            return
+        host_j = sum(c.energy_j for name, c in part.components.items() if name in HOST_COMPONENTS)
+        message = watch.warning(host_j)
+        watch.close()
+        if message is not None:
+            self.warn(message)
+            part.warnings.append(message)
 
     def _finalise(self, record: RunRecord, path: Path | None) -> RunRecord:
         """The meter's ``finish`` hook (footprint, assessment: the face's), then saved to ``path``."""

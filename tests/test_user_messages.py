@@ -85,3 +85,32 @@ def test_hf_figures_reach_every_callbacks_on_log(tmp_path):  # the console, Tens
     seen = {k for logs in listener.logs for k in logs}
     assert "ecometer/forecast_energy_j" in seen, listener.logs
     assert {"ecometer_energy_j", "ecometer_record"} <= seen  # the summary at the end too
+
+
+BUSY = "import time, sys\nt = time.monotonic()\nwhile time.monotonic() - t < float(sys.argv[1]):\n    pass\n"
+
+
+def test_machine_scope_warns_with_the_figure_when_neighbours_use_the_machine(tmp_path):
+    neighbours = [subprocess.Popen([sys.executable, "-c", BUSY, "30"]) for _ in range(2)]
+    try:
+        for scope in ("machine", "process"):
+            out = tmp_path / f"{scope}.json"
+            proc = subprocess.run(
+                [sys.executable, "-m", "ecometer", "run", "--scope", scope, "--out", str(out), "--",
+                 sys.executable, "-c", BUSY, "2.5"],
+                env=ENV, capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            assert proc.returncode == 0, proc.stderr
+            from ecometer.record import load_record
+
+            warned = [w for w in load_record(out).warnings if w.startswith("other processes used")]
+            if scope == "machine":
+                assert len(warned) == 1, load_record(out).warnings
+                assert "CPU-seconds" in warned[0] and "as its own share" in warned[0] and " J " in warned[0]
+                assert warned[0] in proc.stderr  # said while it ran, not only kept
+            else:
+                assert warned == []  # process scope measures the job's own share already
+    finally:
+        for n in neighbours:
+            n.kill()
+            n.wait()
