@@ -213,6 +213,18 @@ def test_a_short_framework_run_gets_a_first_forecast():  # issue 26: 60 HF steps
     assert step < 60 and fc.energy_j.central == pytest.approx(60 * 0.02 * WATTS, rel=0.05)
 
 
+def test_a_forecast_waiting_for_work_says_how_the_job_counts_it():  # issue 26: an actionable reason
+    clock = Clock()
+    m = replay_meter(clock).start()
+    hint = "the command appends lines 'N' to $ECOMETER_WORK_FILE as it works"
+    live = LiveForecast(m, total_work=3000, unit="step", every_s=5.0, clock=clock, work_hint=hint)
+    clock.t += 1.0
+    m.sample_now()
+    live.get()
+    assert live.status() == f"forecast not ready: no work counted yet: {hint}"
+    m.stop()
+
+
 def test_step_forecasts_without_a_total_or_with_bad_settings():
     sf = StepForecasts()
     sf.begin(float("inf"))
@@ -339,7 +351,7 @@ def test_live_forecast_is_remade_at_most_every_interval_and_says_why_not():
     assert live.status() == "forecast: waiting for the first reading"
     run_steps(m, clock, [(0.5, 5)])
     live.get()
-    assert live.made == 1 and live.status().startswith("forecast not ready: the record has")
+    assert live.made == 1 and live.status().startswith("forecast not ready: let the job run about")
     for _ in range(48):  # 4.8 s more: no new forecast
         run_steps(m, clock, [(0.1, 1)])
         live.get()

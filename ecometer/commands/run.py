@@ -474,7 +474,8 @@ def _live_forecast(args: argparse.Namespace, meter: Any) -> Any:
         return None
     from ecometer.forecast.live import LiveForecast
 
-    return LiveForecast(meter, every_s=FORECAST_EVERY_S, **_totals(args))
+    hint = f"the command appends lines 'N' to ${WORK_FILE_ENV} as it works" if args.total_work is not None else ""
+    return LiveForecast(meter, every_s=FORECAST_EVERY_S, work_hint=hint, **_totals(args))
 
 
 def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, exporter: Any) -> int:

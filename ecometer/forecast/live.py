@@ -46,7 +46,8 @@ class LiveForecast:
 
     ``total_work`` (of ``unit``) or ``total_s``: the whole job, checked now (a positive finite
     number, else :class:`~ecometer.errors.InputError`). A forecast that cannot be made (a total
-    below the work already done) leaves :attr:`error` saying why; the run goes on.
+    below the work already done) leaves :attr:`error` saying why; the run goes on. ``work_hint``:
+    how the job counts work, said by :meth:`status` while none is counted.
     """
 
     def __init__(
@@ -59,6 +60,7 @@ class LiveForecast:
         every_s: float = 5.0,
         coverage: float = COVERAGE,
         clock: Callable[[], float] = time.monotonic,
+        work_hint: str = "",
     ) -> None:
         if (total_work is None) == (total_s is None):
             raise InputError("forecast: give exactly one of total_work=N or total_s=S")
@@ -69,6 +71,7 @@ class LiveForecast:
         self.every_s = float(every_s)
         self.coverage = coverage
         self.clock = clock
+        self.work_hint = work_hint  # how this job counts work, said while none is counted
         self.latest: Forecast | None = None
         self.error: str | None = None
         self.made = 0  # forecasts made
@@ -100,7 +103,10 @@ class LiveForecast:
         if fc is None:
             return "forecast: waiting for the first reading"
         if not fc.ready:
-            return f"forecast not ready: {_short(fc.reason)}"
+            reason = fc.reason
+            if self.work_hint and "counted no work" in reason:
+                reason = f"no work counted yet: {self.work_hint}"
+            return f"forecast not ready: {_short(reason)}"
         assert fc.energy_j is not None and fc.duration_s is not None
         e, d = fc.energy_j, fc.duration_s
         now = float(fc.basis["made_at"]["duration_s"]) + max(self.clock() - self._made_clock, 0.0)  # run's s now

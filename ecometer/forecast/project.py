@@ -273,8 +273,8 @@ def _window(record: RunRecord, p: Progress, warmup: float | None) -> Window | st
     if have < R.MIN_BLOCKS:
         bucket = float(record.timeline.bucket_s or 0.1)
         return (
-            f"progress after warm-up falls in {have} timeline bucket(s) of {bucket:g} s and a forecast needs "
-            f"{R.MIN_BLOCKS}: let the job run about {(R.MIN_BLOCKS - have) * bucket:.3g} s longer"
+            f"let the job run about {(R.MIN_BLOCKS - have) * bucket:.3g} s longer: a forecast needs "
+            f"{R.MIN_BLOCKS} timeline buckets ({bucket:g} s each) with progress after warm-up, it has {have}"
         )
     changes: list[R.Change] = []
     det = R.make_blocks(p.dx, p.y, i0, i1, R.DETECT_BLOCKS)
