@@ -314,6 +314,50 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.1f} %"
 
 
+def _render_cpu(result: dict[str, Any]) -> list[str]:
+    """The real CPU loops' part of the report."""
+    lines: list[str] = []
+    cpu = result.get("cpu")
+    if not cpu:
+        return lines
+    lines += ["## A real CPU training loop", ""]
+    if result.get("cpu_from"):
+        lines += [f"(These runs are from an earlier invocation: `{result['cpu_from']}`.)", ""]
+    rows = []
+    for r in cpu:
+        if "error" in r:
+            rows.append(["error", r["error"], "", "", "", "", "", ""])
+            continue
+        for f in r.get("forecasts", []):
+            fe = f["forecast_energy_j"] or {}
+            lo, hi = f["energy_rel_bounds"] or (math.nan, math.nan)
+            rows.append(
+                [
+                    f"{r['steps']} steps, {r['seconds']:.1f} s, {r.get('neighbours', 0)} busy neighbour(s)",
+                    _pct(f["observed_fraction"]),
+                    f"{fe.get('central', math.nan):.1f} J [{fe.get('low', math.nan):.1f}, "
+                    f"{fe.get('high', math.nan):.1f}]",
+                    f"{100 * lo:+.1f} / {100 * hi:+.1f} %",
+                    f"{r['final_energy_j']:.1f} J",
+                    "yes" if f["energy_inside"] else "NO",
+                    _pct(f["energy_rel_error"]),
+                    f"{r['load_average_1min']['before']:.1f} / {r['load_average_1min']['after']:.1f}",
+                ]
+            )
+    header = ["run", "forecast at", "forecast energy (90 %)", "interval", "final energy", "inside", "error"]
+    lines.append(C.markdown_table([*header, "load (1 min) before / after"], rows))
+    first = next((r for r in cpu if "error" not in r), {})
+    lines += [
+        "",
+        f"Methods: {first.get('final_methods', 'n/a')}, scope {first.get('scope', 'n/a')} (the loop's share of the "
+        "machine's CPU time; other jobs share this VM, and the busy neighbours were started beside the loop). "
+        "The interval is of what the record will read at the end (the final energy column); the measurement's "
+        "own bounds, which the final record shares, apply on top (the forecast's energy_bounds_j).",
+        "",
+    ]
+    return lines
+
+
 def render(result: dict[str, Any]) -> str:
     lines = [
         "# Forecast: coverage of the 90 % intervals at 10 % of a job",
@@ -371,43 +415,7 @@ def render(result: dict[str, Any]) -> str:
             )
         )
         lines.append("")
-    cpu = result.get("cpu")
-    if cpu:
-        lines += ["## A real CPU training loop", ""]
-        if result.get("cpu_from"):
-            lines += [f"(These runs are from an earlier invocation: `{result['cpu_from']}`.)", ""]
-        rows = []
-        for r in cpu:
-            if "error" in r:
-                rows.append(["error", r["error"], "", "", "", "", "", ""])
-                continue
-            for f in r.get("forecasts", []):
-                fe = f["forecast_energy_j"] or {}
-                lo, hi = f["energy_rel_bounds"] or (math.nan, math.nan)
-                rows.append(
-                    [
-                        f"{r['steps']} steps, {r['seconds']:.1f} s, {r.get('neighbours', 0)} busy neighbour(s)",
-                        _pct(f["observed_fraction"]),
-                        f"{fe.get('central', math.nan):.1f} J [{fe.get('low', math.nan):.1f}, "
-                        f"{fe.get('high', math.nan):.1f}]",
-                        f"{100 * lo:+.1f} / {100 * hi:+.1f} %",
-                        f"{r['final_energy_j']:.1f} J",
-                        "yes" if f["energy_inside"] else "NO",
-                        _pct(f["energy_rel_error"]),
-                        f"{r['load_average_1min']['before']:.1f} / {r['load_average_1min']['after']:.1f}",
-                    ]
-                )
-        header = ["run", "forecast at", "forecast energy (90 %)", "interval", "final energy", "inside", "error"]
-        lines.append(C.markdown_table([*header, "load (1 min) before / after"], rows))
-        first = next((r for r in cpu if "error" not in r), {})
-        lines += [
-            "",
-            f"Methods: {first.get('final_methods', 'n/a')}, scope {first.get('scope', 'n/a')} (the loop's share of the "
-            "machine's CPU time; other jobs share this VM, and the busy neighbours were started beside the loop). "
-            "The interval is of what the record will read at the end (the final energy column); the measurement's "
-            "own bounds, which the final record shares, apply on top (the forecast's energy_bounds_j).",
-            "",
-        ]
+    lines += _render_cpu(result)
     return "\n".join(lines) + "\n"
 
 

@@ -504,13 +504,8 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
             if not relay.received:  # a signal before the command started: it is not started
                 env = dict(os.environ, **{WORK_FILE_ENV: str(work.path)})
                 relayed = liveline.OutputRelay(status_line.line) if status_line is not None else None
-                try:
-                    child = Child(command, env, terminal, output=None if relayed is None else relayed.slave)
-                except OSError as exc:
-                    start_error = exc
-                else:
-                    if relayed is not None:
-                        relayed.started()
+                child, start_error = _spawn(command, env, terminal, relayed)
+                if child is not None:
                     guard.watch(child.pgid)
                     relay.attach(child)
                     returncode = child.wait()
@@ -559,6 +554,19 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
         return exit_code
     finally:
         relay.restore()
+
+
+def _spawn(command: list[str], env: dict[str, str], terminal: int | None, relayed: Any) -> tuple[Any, OSError | None]:
+    """The command started (its output through ``relayed`` when the live line is shown), or why not."""
+    from ecometer.commands._child import Child
+
+    try:
+        child = Child(command, env, terminal, output=None if relayed is None else relayed.slave)
+    except OSError as exc:
+        return None, exc
+    if relayed is not None:
+        relayed.started()
+    return child, None
 
 
 def _outcome(
