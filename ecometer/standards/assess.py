@@ -223,7 +223,7 @@ class Assessment:
             lines.append(f"{pad}bands: {edges}; else {self.grades[-1]}")
         notes = []
         if m.assumed_spread:
-            notes.append(f"reported mean with an assumed spread of +/-{m.assumed_spread * 100:g} %")
+            notes.append(f"reported mean with an assumed spread of ±{m.assumed_spread * 100:g} %")
         if m.normalised_by:
             notes.append(f"normalised by hardware: {m.normalised_by}")
         notes.extend(m.notes)
