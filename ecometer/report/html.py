@@ -341,11 +341,46 @@ def phase_depths(record: RunRecord) -> dict[str, int]:
     return {p.name: depths.get(p.name, 0) for p in record.phases.values()}
 
 
+def phase_parents(record: RunRecord) -> dict[str, str]:
+    """The phase each nested phase first ran inside (from the timeline's spans)."""
+    spans = record.timeline.spans
+    parents: dict[str, str] = {}
+    for sp in spans:
+        if sp.depth == 0 or sp.name in parents:
+            continue
+        outer = [o for o in spans if o.depth == sp.depth - 1 and o.start_s <= sp.start_s < o.end_s]
+        if outer:
+            parents[sp.name] = outer[0].name
+    return parents
+
+
+def _phase_order(phases: list[Any], depth: dict[str, int], parents: dict[str, str]) -> list[Any]:
+    """Top-level phases by energy, each followed by the phases nested in it (depth first)."""
+    children: dict[str, list[Any]] = {}
+    roots = []
+    for p in sorted(phases, key=lambda p: -p.energy_j):
+        parent = parents.get(p.name) if depth.get(p.name, 0) else None
+        (children.setdefault(parent, []) if parent is not None else roots).append(p)
+    out: list[Any] = []
+
+    def visit(p: Any) -> None:
+        if p in out:
+            return
+        out.append(p)
+        for c in children.get(p.name, []):
+            visit(c)
+
+    for p in roots:
+        visit(p)
+    out += [p for p in phases if p not in out]  # nested in a phase that is not listed
+    return out
+
+
 def _phases_table(record: RunRecord) -> str:
     finite = [p for p in record.phases.values() if math.isfinite(p.energy_j)]
     total = record.energy_j if math.isfinite(record.energy_j) and record.energy_j else 1.0
     depth = phase_depths(record)
-    ordered = sorted(finite, key=lambda p: (depth.get(p.name, 0), -p.energy_j)) + [
+    ordered = _phase_order(finite, depth, phase_parents(record)) + [
         p for p in record.phases.values() if not math.isfinite(p.energy_j)
     ]
     rows = []
