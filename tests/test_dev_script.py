@@ -58,3 +58,14 @@ def test_the_tests_install_the_test_extras_and_the_demo_reuses_them(checkout):
     assert "python -m pip install -q -e .[test]" in ran
     again = dev(checkout, "demo")
     assert not any("pip install" in line for line in again) and again[-1] == "ecometer demo"
+
+
+def test_the_licence_is_an_spdx_string_not_a_deprecated_table():  # setuptools warned three times per install
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert data["project"]["license"] == "Apache-2.0"
+    setuptools = next(r for r in data["build-system"]["requires"] if r.startswith("setuptools"))
+    assert setuptools == "setuptools>=77"  # the first to read an SPDX licence expression
