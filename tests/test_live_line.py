@@ -122,3 +122,14 @@ def test_passthrough_erases_before_and_redraws_only_at_a_line_start():
     with os.fdopen(read, "rb") as f:
         out = f.read().decode()
     assert out == "\r\x1b[Kstatus 1\r\x1b[K50%|###\r100%|######\n"
+
+
+def test_why_a_forecast_is_not_ready_is_said_in_full_on_a_line_of_its_own(tmp_path):
+    child = "import time\nt = time.monotonic()\nwhile time.monotonic() - t < 2.6:\n    pass\n"  # counts no work
+    text = run_on_pty(tmp_path, "--total-work", "1000", "--", sys.executable, "-c", child, cols=60)
+    lines = screen(text)
+    why = [line for line in lines if line.startswith("ecometer: forecast not ready: ")]
+    assert len(why) == 1, lines  # once, not at every refresh
+    assert "no work counted yet" in why[0] and "$ECOMETER_WORK_FILE" in why[0]
+    draws = re.findall(r"\r\x1b\[K(ecometer: \d[^\r\n\x1b]*)", text)
+    assert draws and all(len(d) <= 59 for d in draws)

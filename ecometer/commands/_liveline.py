@@ -84,6 +84,18 @@ class LiveLine:
             if shown and self._line_start:
                 self._draw()
 
+    def say(self, message: str) -> None:
+        """A line of ecometer's own above the status (the status erased first, drawn again after)."""
+        with self._lock:
+            shown = self._drawn
+            if shown:
+                self._write(ERASE.encode())
+                self._drawn = False
+            self._write((("" if self._line_start else "\n") + message + "\n").encode("utf-8", "replace"))
+            self._line_start = True
+            if shown:
+                self._draw()
+
     def close(self) -> None:
         """Erase the status and end a partial line of the command's, so what follows starts a line."""
         with self._lock:

@@ -347,6 +347,7 @@ class StatusLine:
         import logging
 
         logged = False
+        said: str | None = None
         while not self._stop.wait(1.0):
             try:
                 live = self.meter.live()
@@ -355,6 +356,10 @@ class StatusLine:
                     logging.getLogger("ecometer.run").debug("status line: no live reading (%s); retrying", exc)
                     logged = True
                 continue
+            why = self.forecast.not_ready_reason() if self.forecast is not None else None
+            if why is not None and why != said:  # said in full once, on a line of its own
+                self.line.say(f"ecometer: forecast not ready: {why}")
+            said = why
             self.line.show(self.text(live))
 
     def text(self, live: Any) -> str:
@@ -370,7 +375,8 @@ class StatusLine:
         if self.water_l_per_j is not None:
             parts.append(f"water {fmt('water', energy * self.water_l_per_j)}")
         if self.forecast is not None:
-            parts.append(self.forecast.status())
+            ready = self.forecast.not_ready_reason() is None
+            parts.append(self.forecast.status() if ready else "forecast not ready (why: above)")
         return " · ".join(parts)
 
     def stop(self) -> None:

@@ -103,15 +103,23 @@ class LiveForecast:
         if fc is None:
             return "forecast: waiting for the first reading"
         if not fc.ready:
-            reason = fc.reason
-            if self.work_hint and "counted no work" in reason:
-                reason = f"no work counted yet: {self.work_hint}"
-            return f"forecast not ready: {_short(reason)}"
+            return f"forecast not ready: {_short(self.not_ready_reason() or '')}"
         assert fc.energy_j is not None and fc.duration_s is not None
         e, d = fc.energy_j, fc.duration_s
         now = float(fc.basis["made_at"]["duration_s"]) + max(self.clock() - self._made_clock, 0.0)  # run's s now
         left = U.fmt_range("time", max(d.central - now, 0.0), max(d.low - now, 0.0), max(d.high - now, 0.0))
         return f"forecast {U.fmt_range('energy', e.central, e.low, e.high)}, ends in {left} ({fc.coverage:.0%})"
+
+
+    def not_ready_reason(self) -> str | None:
+        """Why the latest forecast is not ready, in full (with how the job counts work, where it counts
+        none yet), or None when it is ready or none was made."""
+        fc = self.latest
+        if fc is None or fc.ready or self.error is not None:
+            return None
+        if self.work_hint and "counted no work" in fc.reason:
+            return f"no work counted yet: {self.work_hint}"
+        return fc.reason
 
 
 def _short(text: str) -> str:
