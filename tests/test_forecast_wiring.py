@@ -125,9 +125,9 @@ def test_forecast_needs_a_running_meter_and_a_good_total():
     with pytest.raises(UsageError, match="not running"):
         m.forecast(100)
     m.start()
-    run_steps(m, clock, [(1.0, 10)])
-    with pytest.raises(InputError, match="below the 10"):
-        m.forecast(5, unit="step")
+    run_steps(m, clock, [(0.5, 5)])
+    with pytest.raises(InputError, match="below the 5"):
+        m.forecast(3, unit="step")
     for bad in (0, -5, math.nan):
         with pytest.raises(InputError, match="total_work"):
             m.forecast(bad, unit="step")
