@@ -133,3 +133,9 @@ def test_why_a_forecast_is_not_ready_is_said_in_full_on_a_line_of_its_own(tmp_pa
     assert "no work counted yet" in why[0] and "$ECOMETER_WORK_FILE" in why[0]
     draws = re.findall(r"\r\x1b\[K(ecometer: \d[^\r\n\x1b]*)", text)
     assert draws and all(len(d) <= 59 for d in draws)
+
+
+def test_the_command_still_sees_a_terminal_of_the_real_ones_size(tmp_path):
+    child = "import os, time\nprint('tty', os.isatty(1), os.isatty(2), os.get_terminal_size(1).columns, flush=True)\ntime.sleep(1.5)\n"
+    text = run_on_pty(tmp_path, "--", sys.executable, "-c", child, cols=77)
+    assert "tty True True 77" in screen(text)

@@ -22,12 +22,14 @@ import os
 import select
 import sys
 import threading
+import time
 
 log = logging.getLogger("ecometer.run")
 
 ERASE = "\r\x1b[K"  #: back to column 0, erase to the end of the line
 _READ = 65536  # bytes read from the command's terminal at once
 _DRAIN_IDLE_S = 0.2  # after the command ended: stop copying once its terminal is quiet this long
+_SIZE_EVERY_S = 0.5  # how often the real terminal's size is copied to the command's
 
 
 def wanted() -> bool:
@@ -152,17 +154,20 @@ class OutputRelay:
             self.slave = -1
 
     def _loop(self) -> None:
+        next_size = time.monotonic() + _SIZE_EVERY_S
         while True:
-            idle = _DRAIN_IDLE_S if self._stop.is_set() else 0.5
+            idle = _DRAIN_IDLE_S if self._stop.is_set() else _SIZE_EVERY_S
             try:
                 ready = select.select([self.master], [], [], idle)[0]
                 data = os.read(self.master, _READ) if ready else None
             except OSError:  # every copy of the other end is closed
                 return
-            if data is None:
-                if self._stop.is_set():
-                    return
+            if data is None and self._stop.is_set():
+                return
+            if time.monotonic() >= next_size:  # also while the command writes without a pause
                 self._follow_size()
+                next_size = time.monotonic() + _SIZE_EVERY_S
+            if data is None:
                 continue
             if not data:
                 return
