@@ -15,7 +15,7 @@ from pathlib import Path
 
 from conftest import read_pty
 
-from ecometer.commands._liveline import LiveLine, fit
+from ecometer.report.terminal import LiveLine, fit
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))

@@ -326,11 +326,11 @@ class WorkFollower:
 
 
 class StatusLine:
-    """A one-line live display, refreshed about once a second, on a :class:`~ecometer.commands._liveline.LiveLine`
+    """A one-line live display, refreshed about once a second, on a :class:`~ecometer.report.terminal.LiveLine`
     (terminals only: the command's output goes through it, so the line owns its row)."""
 
     def __init__(self, meter: Any, water_l_per_j: float | None, forecast: Any = None) -> None:
-        from ecometer.commands._liveline import LiveLine
+        from ecometer.report.terminal import LiveLine
 
         self.meter = meter
         self.water_l_per_j = water_l_per_j
@@ -485,8 +485,8 @@ def _live_forecast(args: argparse.Namespace, meter: Any) -> Any:
 
 
 def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, exporter: Any) -> int:
-    from ecometer.commands import _liveline as liveline
     from ecometer.commands._child import Child, Guard, SignalRelay, foreground_terminal, signal_name
+    from ecometer.report import terminal as liveline
 
     terminal = foreground_terminal()
     forecast = _live_forecast(args, meter)
