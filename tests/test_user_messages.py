@@ -76,8 +76,8 @@ def test_hf_figures_reach_every_callbacks_on_log(tmp_path):  # the console, Tens
         save_strategy="no", logging_strategy="no", use_cpu=True, disable_tqdm=True, dataloader_num_workers=0,
     )  # fmt: skip
     listener = Listener()
-    cb = EcometerCallback(
-        name="tiny", sensors=[ReplaySensor([(0, 100.0)], method="counter")], interval_s=0.01, forecast_after_steps=10
+    cb = EcometerCallback(  # the default forecast settings: a 60-step run still gets a forecast
+        name="tiny", sensors=[ReplaySensor([(0, 100.0)], method="counter")], interval_s=0.01
     )
     trainer = transformers.Trainer(model=model, args=args, train_dataset=data, callbacks=[listener, cb])
     logging.getLogger("ecometer.notice").setLevel(logging.WARNING)
