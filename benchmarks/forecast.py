@@ -15,12 +15,11 @@ energy. Reported: coverage of the stated interval (total, per component, duratio
 value; and, for the steady job, widths by the fraction of the job observed.
 
 Part ``cpu``: a real torch MLP training loop (~60 s) measured with ``ecometer.measure`` on
-this machine. The first checkpoint file the meter writes once 9 % of its steps are done is
-read and forecast to the full number of steps (the fraction it rests on is reported); the
-forecast is compared with the final record. The meter does not
-yet fill ``timeline.work`` (the lead wires ``BucketTimeline.add_work`` into ``add_work``),
-so the loop logs its steps' times and puts them into the checkpoint's timeline; where the
-meter already filled it, its own is used (``work_timeline`` in the results says which).
+this machine, under load (``--cpu-load`` busy neighbour processes beside it, and whatever
+else runs on the machine). The checkpoint file the meter writes once 10 % and 25 % of its
+steps are done is read and forecast to the full number of steps (the fraction it rests on is
+reported); each forecast is compared with the final record: is the final reading inside the
+interval, and how wide is the interval.
 
     python -m benchmarks.forecast                       # both parts, results in reports/forecast/
     python -m benchmarks.forecast --parts synthetic --trials 300
@@ -194,16 +193,25 @@ def widths_by_fraction(trials: int, steps: int, seed: int, fractions: tuple[floa
 
 
 # ---- a real CPU training loop ----------------------------------------------------------------
-def cpu_training(seconds: float, seed: int = 0) -> dict[str, Any]:
-    """A torch MLP trained on CPU under ecometer.measure; forecast at 10 % from its checkpoint."""
+CPU_AT = (0.10, 0.25)  # the real loops are forecast at these fractions of their steps
+
+
+def _busy(seconds: float) -> None:  # a neighbour process: spins one core
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
+def cpu_training(seconds: float, seed: int = 0, load: int = 0, fractions: tuple[float, ...] = CPU_AT) -> dict[str, Any]:
+    """A torch MLP trained on CPU under ecometer.measure, ``load`` busy neighbour processes beside it;
+    forecast from its checkpoints once each of ``fractions`` of its steps is done."""
+    import multiprocessing
+
     import torch
 
-    import ecometer
-    from ecometer.record.model import checkpoint_path, load_record
 
     torch.manual_seed(seed)
-    torch.set_num_threads(1)  # one core of two: the loop's pace depends less on other jobs on the machine
-    load_before = os.getloadavg()
+    torch.set_num_threads(1)  # one core: the loop's pace depends less on other jobs on the machine
     model = torch.nn.Sequential(
         torch.nn.Linear(256, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512), torch.nn.ReLU(), torch.nn.Linear(512, 10)
     )
@@ -216,15 +224,45 @@ def cpu_training(seconds: float, seed: int = 0) -> dict[str, Any]:
         torch.nn.functional.cross_entropy(model(x), target).backward()
         opt.step()
 
+    neighbours = [multiprocessing.Process(target=_busy, args=(seconds * 1.5 + 10,), daemon=True) for _ in range(load)]
+    for n in neighbours:
+        n.start()
+    load_before = os.getloadavg()
     t = time.perf_counter()
     calib = 0
     while time.perf_counter() - t < 2.0:
         step()
         calib += 1
     steps = max(int(calib / (time.perf_counter() - t) * seconds), 100)
-    pilot_at = int(math.ceil((AT - 0.01) * steps))  # the first checkpoint from 9 % of the steps on
-    log_t: list[float] = []
-    pilot: RunRecord | None = None
+    try:
+        final, pilots = _train_with_pilots(step, steps, fractions)
+    finally:
+        for n in neighbours:
+            n.terminate()
+            n.join()
+    if not pilots:
+        return {"error": "no checkpoint was written at the forecast fractions"}
+    out: dict[str, Any] = {
+        "steps": steps,
+        "seconds": final.duration_s,
+        "scope": final.scope,
+        "neighbours": load,
+        "load_average_1min": {"before": load_before[0], "after": os.getloadavg()[0]},
+        "final_energy_j": final.energy_j,
+        "final_methods": final.methods,
+        "final_duration_s": final.duration_s,
+        "forecasts": [_judge(pilot, steps, final, at) for at, pilot in pilots],
+    }
+    return out
+
+
+def _train_with_pilots(step: Any, steps: int, fractions: tuple[float, ...]) -> tuple[RunRecord, list[tuple[float, RunRecord]]]:
+    """Run ``steps`` steps under a meter; the checkpoint read back once each fraction of the steps is done."""
+    import ecometer
+    from ecometer.record.model import checkpoint_path, load_record
+
+    pilots: list[tuple[float, RunRecord]] = []
+    todo = sorted(fractions)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "train.json"
         with ecometer.measure(
@@ -236,46 +274,36 @@ def cpu_training(seconds: float, seed: int = 0) -> dict[str, Any]:
                 step()
                 m.add_work(1)
                 now = time.monotonic() - t_start
-                log_t.append(now)
-                if k + 1 >= pilot_at and pilot is None and now >= next_look:
+                if todo and k + 1 >= (todo[0] - 0.01) * steps and now >= next_look:
                     next_look = now + 0.1
                     try:
                         ckpt = load_record(checkpoint_path(m.path))
                     except ecometer.RecordError:
                         continue  # not written yet
-                    if ckpt.work.get("step", 0.0) >= pilot_at:
-                        pilot = ckpt
+                    if ckpt.work.get("step", 0.0) >= (todo[0] - 0.01) * steps:
+                        pilots.append((todo.pop(0), ckpt))
         final = m.record
-    if pilot is None:
-        return {"error": "no checkpoint was written after 9 % of the steps"}
-    source = "meter" if pilot.timeline.work.get("step") else "loop log (meter does not fill timeline.work yet)"
-    if not pilot.timeline.work.get("step"):
-        n = len(pilot.timeline.t_s)
-        counts = [0.0] * n
-        b = pilot.timeline.bucket_s
-        for tk in log_t:
-            if tk <= pilot.duration_s:
-                counts[min(int(tk // b), n - 1)] += 1.0
-        pilot.timeline.work["step"] = counts
+    return final, pilots
+
+
+def _judge(pilot: RunRecord, steps: int, final: RunRecord, at: float) -> dict[str, Any]:
+    """The forecast from ``pilot`` against the ``final`` record (what the meter read at the end)."""
     fc = forecast_run(pilot, total_work=steps)
     true_e, true_t = final.energy_j, final.duration_s
+    e = fc.energy_j
     return {
-        "steps": steps,
-        "seconds": true_t,
-        "scope": final.scope,
-        "load_average_1min": {"before": load_before[0], "after": os.getloadavg()[0]},
-        "work_timeline": source,
+        "at": at,
         "forecast_at": {"steps": pilot.work.get("step"), "duration_s": pilot.duration_s},
+        "work_timeline": "meter" if pilot.timeline.work.get("step") else "none",
         "observed_fraction": fc.basis.get("observed_fraction"),
         "ready": fc.ready,
         "reason": fc.reason,
-        "final_energy_j": true_e,
-        "final_methods": final.methods,
-        "forecast_energy_j": None if fc.energy_j is None else fc.energy_j.__dict__,
-        "energy_rel_error": None if fc.energy_j is None else (fc.energy_j.central - true_e) / true_e,
-        "energy_inside": None if fc.energy_j is None else fc.energy_j.low <= true_e <= fc.energy_j.high,
-        "final_duration_s": true_t,
-        "forecast_duration_s": None if fc.duration_s is None else fc.duration_s.__dict__,
+        "forecast_energy_j": None if e is None else e.to_dict(),
+        "energy_rel_halfwidth": None if e is None else (e.high - e.low) / 2 / e.central,
+        "energy_rel_bounds": None if e is None else [(e.low - e.central) / e.central, (e.high - e.central) / e.central],
+        "energy_rel_error": None if e is None else (e.central - true_e) / true_e,
+        "energy_inside": None if e is None else e.low <= true_e <= e.high,
+        "forecast_duration_s": None if fc.duration_s is None else fc.duration_s.to_dict(),
         "duration_rel_error": None if fc.duration_s is None else (fc.duration_s.central - true_t) / true_t,
         "basis": fc.basis,
         "line": fc.line(),
@@ -285,6 +313,50 @@ def cpu_training(seconds: float, seed: int = 0) -> dict[str, Any]:
 # ---- report ------------------------------------------------------------------------------------
 def _pct(x: float | None) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.1f} %"
+
+
+def _render_cpu(result: dict[str, Any]) -> list[str]:
+    """The real CPU loops' part of the report."""
+    lines: list[str] = []
+    cpu = result.get("cpu")
+    if not cpu:
+        return lines
+    lines += ["## A real CPU training loop", ""]
+    if result.get("cpu_from"):
+        lines += [f"(These runs are from an earlier invocation: `{result['cpu_from']}`.)", ""]
+    rows = []
+    for r in cpu:
+        if "error" in r:
+            rows.append(["error", r["error"], "", "", "", "", "", ""])
+            continue
+        for f in r.get("forecasts", []):
+            fe = f["forecast_energy_j"] or {}
+            lo, hi = f["energy_rel_bounds"] or (math.nan, math.nan)
+            rows.append(
+                [
+                    f"{r['steps']} steps, {r['seconds']:.1f} s, {r.get('neighbours', 0)} busy neighbour(s)",
+                    _pct(f["observed_fraction"]),
+                    f"{fe.get('central', math.nan):.1f} J [{fe.get('low', math.nan):.1f}, "
+                    f"{fe.get('high', math.nan):.1f}]",
+                    f"{100 * lo:+.1f} / {100 * hi:+.1f} %",
+                    f"{r['final_energy_j']:.1f} J",
+                    "yes" if f["energy_inside"] else "NO",
+                    _pct(f["energy_rel_error"]),
+                    f"{r['load_average_1min']['before']:.1f} / {r['load_average_1min']['after']:.1f}",
+                ]
+            )
+    header = ["run", "forecast at", "forecast energy (90 %)", "interval", "final energy", "inside", "error"]
+    lines.append(C.markdown_table([*header, "load (1 min) before / after"], rows))
+    first = next((r for r in cpu if "error" not in r), {})
+    lines += [
+        "",
+        f"Methods: {first.get('final_methods', 'n/a')}, scope {first.get('scope', 'n/a')} (the loop's share of the "
+        "machine's CPU time; other jobs share this VM, and the busy neighbours were started beside the loop). "
+        "The interval is of what the record will read at the end (the final energy column); the measurement's "
+        "own bounds, which the final record shares, apply on top (the forecast's energy_bounds_j).",
+        "",
+    ]
+    return lines
 
 
 def render(result: dict[str, Any]) -> str:
@@ -344,52 +416,7 @@ def render(result: dict[str, Any]) -> str:
             )
         )
         lines.append("")
-    cpu = result.get("cpu")
-    if cpu:
-        lines += ["## A real CPU training loop", ""]
-        if result.get("cpu_from"):
-            lines += [f"(These runs are from an earlier invocation: `{result['cpu_from']}`.)", ""]
-        rows = []
-        for r in cpu:
-            if "error" in r:
-                rows.append(["error", r["error"], "", "", "", "", ""])
-                continue
-            fe = r["forecast_energy_j"] or {}
-            rows.append(
-                [
-                    f"{r['steps']} steps, {r['seconds']:.1f} s",
-                    _pct(r["observed_fraction"]),
-                    f"{fe.get('central', math.nan):.1f} J [{fe.get('low', math.nan):.1f}, {fe.get('high', math.nan):.1f}]",
-                    f"{r['final_energy_j']:.1f} J",
-                    _pct(r["energy_rel_error"]),
-                    _pct(r["duration_rel_error"]),
-                    f"{r['load_average_1min']['before']:.1f} / {r['load_average_1min']['after']:.1f}",
-                ]
-            )
-        lines.append(
-            C.markdown_table(
-                [
-                    "run",
-                    "forecast at",
-                    "forecast energy (90 %)",
-                    "final energy",
-                    "energy error",
-                    "duration error",
-                    "load (1 min) before / after",
-                ],
-                rows,
-            )
-        )
-        lines += [
-            "",
-            f"Methods: {cpu[0].get('final_methods') if cpu and 'error' not in cpu[0] else 'n/a'}, scope "
-            f"{cpu[0].get('scope') if cpu and 'error' not in cpu[0] else 'n/a'} (the loop's share of the machine's "
-            "CPU time; other jobs share this 2-core VM); work timeline from: "
-            f"{cpu[0].get('work_timeline') if cpu and 'error' not in cpu[0] else 'n/a'}. The interval includes the "
-            "modelled CPU's measurement bounds, which the final record shares, so it is wide; the error column is the "
-            "test (within 10 %).",
-            "",
-        ]
+    lines += _render_cpu(result)
     return "\n".join(lines) + "\n"
 
 
@@ -400,6 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=20000, help="steps of a synthetic job")
     p.add_argument("--cpu-seconds", type=float, default=60.0, help="length of the CPU training loop")
     p.add_argument("--cpu-runs", type=int, default=3, help="CPU training loops")
+    p.add_argument("--cpu-load", type=int, default=1, help="busy neighbour processes beside each CPU loop")
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--smoke", action="store_true", help="a few seconds: few trials of short synthetic jobs")
     p.add_argument("--out", type=Path, default=OUT)
@@ -425,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
         }
     if "cpu" in parts:
         if C.have("torch"):
-            result["cpu"] = [cpu_training(args.cpu_seconds, seed=i) for i in range(args.cpu_runs)]
+            result["cpu"] = [cpu_training(args.cpu_seconds, seed=i, load=args.cpu_load) for i in range(args.cpu_runs)]
         else:
             result["cpu_skipped"] = "torch not installed (pip install torch)"
     previous = args.out / "results.json"

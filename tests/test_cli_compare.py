@@ -8,6 +8,7 @@ from test_report_helpers import letter_assessment, make_record
 from ecometer.commands.cli import main
 from ecometer.errors import InputError
 from ecometer.report import run_comparison as compare
+from ecometer.report.figures import metric
 
 GRADES = {"fp32": "D", "bf16": "B"}
 
@@ -52,9 +53,9 @@ def test_numeric_groups_sort_by_value(tmp_path):
 
 
 def test_mixed_grades_and_default_metric(tmp_path):
-    a = make_record("same", assessment=letter_assessment("B"))
-    b = make_record("same", assessment=letter_assessment("D"))
-    cmp = compare.build([a, b])
+    a = make_record("same", assessment=letter_assessment("B"), meta={"cfg": "x"})
+    b = make_record("same", assessment=letter_assessment("D"), meta={"cfg": "x"})
+    cmp = compare.build([a, b], by="cfg")
     assert cmp.metric == "it_energy_j_per_unit"
     assert cmp.entries[0].grade == "B–D"
     assert compare.build([make_record(samples=None)]).metric == "it_energy_j"
@@ -100,7 +101,6 @@ def test_cli_chart_and_table(tmp_path, capsys):
     "extra, message",
     [
         (["--metric", "nonsense", "--table"], "unknown metric 'nonsense'"),
-        ([], "nothing to do"),
         (["--out", "chart.svg"], "expected a .png"),
         (["--by", "colour", "--table"], "no run has this metadata field"),
     ],
@@ -120,3 +120,23 @@ def test_cli_missing_and_corrupt_records(tmp_path, capsys):
     assert main(["compare", str(bad), "--table"]) == 2
     err = capsys.readouterr().err
     assert "not valid JSON" in err and err.count("\n") == 1
+
+
+def test_distinct_runs_with_one_name_are_never_merged_without_by(tmp_path):  # issue 26
+    runs = [make_record("python3", seconds=10 * (i + 1)) for i in range(4)]
+    for i, r in enumerate(runs):
+        r.started_at = f"2026-12-07T09:0{i}:00+00:00"
+    cmp = compare.build(runs, "it_energy_j")
+    assert len(cmp.entries) == 4 and all(len(e.names) == 1 for e in cmp.entries)
+    assert [e.group for e in cmp.entries] == [f"python3 2026-12-07 09:0{i}:00" for i in range(4)]
+    assert [e.value.central for e in cmp.entries] == [metric(r, "it_energy_j").central for r in runs]
+    twins = [make_record("a"), make_record("a")]  # same name and start: told apart by a number
+    labels = [e.group for e in compare.build(twins, "it_energy_j").entries]
+    assert labels == ["a 2025-01-01 00:00:00 #1", "a 2025-01-01 00:00:00 #2"]
+
+
+def test_compare_prints_its_table_by_default(tmp_path, capsys):  # issue 26: not "nothing to do"
+    paths, _ = sweep(tmp_path, seeds=(0,))
+    assert main(["compare", *paths]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("| run | runs |") and len(lines) == 2 + len(paths)

@@ -203,7 +203,7 @@ def test_live_status_line_only_on_a_terminal(tmp_path):
         ],
         env=ENV,
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
+        stdout=slave,
         stderr=slave,
     )
     os.close(slave)
@@ -212,3 +212,32 @@ def test_live_status_line_only_on_a_terminal(tmp_path):
     assert proc.returncode == 0
     assert "\r\x1b[Kecometer: " in text and " now · " in text and "water " in text
     assert "record: " in text
+
+
+@pytest.mark.parametrize(
+    "command, name",
+    [
+        (["python3", "train.py", "--epochs", "3"], "train"),
+        (["/usr/bin/python3.11", "-u", "scripts/fine_tune.py"], "fine_tune"),
+        (["python", "-m", "pkg.serve", "--port", "1"], "pkg.serve"),
+        (["python", "-mhttp.server"], "http.server"),
+        (["torchrun", "--nproc-per-node", "2", "train.py"], "train"),
+        (["python3", "-c", "print(1)"], "python3 -c"),
+        (["./bench", "--n", "5"], "bench"),
+    ],
+)
+def test_runs_are_named_after_the_script_or_module(command, name):  # issue 26: not "python3"
+    from ecometer.commands.run import run_name
+
+    assert run_name(command) == name
+
+
+def test_a_run_of_a_script_is_named_after_it(tmp_path):
+    script = tmp_path / "fine_tune.py"
+    script.write_text("print('ok')\n")
+    out = tmp_path / "run.json"
+    proc = ecometer("run", "--out", str(out), "--", sys.executable, str(script))
+    proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    data = json.loads(out.read_text())
+    assert data["name"] == "fine_tune" and data["meta"]["command"].endswith("fine_tune.py")

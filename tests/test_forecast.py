@@ -202,16 +202,41 @@ def test_interval_allows_for_a_drift_the_first_tenth_cannot_show():
     assert level_hits / trials < 0.5  # the drift is real: the central value alone is off
 
 
-def test_measurement_bounds_widen_the_interval_per_component():
+def test_measurement_bounds_come_on_top_and_no_bound_is_below_what_is_spent():
     steps = [(0.1, 300.0)] * 300
-    fc = forecast_run(job_record(steps, cpu_w=50.0, rel=(0.05, 0.05)), total_work=3000)
+    rec = job_record(steps, cpu_w=50.0, rel=(0.05, 0.05))
+    fc = forecast_run(rec, total_work=3000)
     gpu, cpu = fc.components["gpu"], fc.components["cpu"]
     assert gpu.central == pytest.approx(300 * 300.0) and cpu.central == pytest.approx(50 * 300.0)
-    assert gpu.rel_halfwidth == pytest.approx(0.05 * 0.9, rel=0.05)  # uniform +/-5 %, central 90 % of it
-    assert cpu.rel_halfwidth == pytest.approx(0.30 * 0.9, rel=0.05)
-    total = fc.energy_j
+    # a perfectly steady rate: what the record will read is known; no bound below what is already read
+    assert gpu.rel_halfwidth < 1e-6 and cpu.rel_halfwidth < 1e-6
+    assert fc.energy_j.low >= rec.energy_j
+    # the measurement's own bounds on top, as the final record will state them
+    bounds = fc.record.components
+    assert bounds["gpu"].uncertainty.rel_halfwidth == pytest.approx(0.05 * 0.9, rel=0.05)  # uniform +/-5 %, 90 %
+    assert bounds["cpu"].uncertainty.rel_halfwidth == pytest.approx(0.30 * 0.9, rel=0.05)
+    total = fc.energy_bounds_j
     assert total.central == pytest.approx(gpu.central + cpu.central)
-    assert total.high - total.central < (gpu.high - gpu.central) + (cpu.high - cpu.central)  # independent errors
+    assert total.high - total.central < (bounds["gpu"].uncertainty.high - gpu.central) + (
+        bounds["cpu"].uncertainty.high - cpu.central
+    )  # independent errors
+    assert any("the measurement's own bounds apply on top" in a for a in fc.assumptions)
+
+
+def test_no_bound_below_what_is_spent_even_with_wide_measurement_bounds():  # issue 26
+    rng = np.random.default_rng(3)
+    rec = job_record(noisy_steps(rng, 200), cpu_w=50.0, rel=(0.4, 0.4))
+    for kwargs in ({"total_work": 250}, {"total_work": 20_000}, {"total_s": 3600.0}):
+        fc = forecast_run(rec, **kwargs, site="us-average")
+        assert fc.energy_j.low >= rec.energy_j * (1 - 1e-9), kwargs
+        for name, comp in rec.components.items():
+            assert fc.components[name].low >= comp.energy_j * (1 - 1e-9)
+        assert fc.duration_s.low >= rec.duration_s
+        # the facility's bounds are the IT bounds times the site's PUE: never below IT x PUE
+        pue = fc.facility_energy_j.central / fc.energy_j.central
+        assert pue > 1
+        assert fc.facility_energy_j.low == pytest.approx(fc.energy_j.low * pue)
+        assert fc.facility_energy_j.high == pytest.approx(fc.energy_j.high * pue)
 
 
 def test_coverage_parameter_is_stated_and_used():
@@ -271,7 +296,7 @@ def test_too_little_data_says_what_is_needed():
     short = job_record([(0.1, 100.0)] * 5)
     fc = forecast_run(short, total_work=1000)
     assert not fc.ready and fc.energy_j is None and fc.components == {}
-    assert "needs at least" in fc.reason and "more of the job" in fc.reason
+    assert "a forecast needs 6" in fc.reason and "let the job run about" in fc.reason
     assert "not ready" in fc.line()
     empty = RunRecord(name="new", components={"gpu": Component("gpu", 0.0, "counter", Estimate.exact(0.0))})
     fc = forecast_run(empty, total_work=1000)
@@ -306,7 +331,7 @@ def test_footprint_and_grade_of_the_projected_job():
     fc = forecast_run(rec, total_work=4000, site="us-average", standard="ecometer-training")
     projected = fc.record
     assert projected.energy_j == pytest.approx(fc.energy_j.central)
-    assert projected.energy_uncertainty == fc.energy_j  # the forecast's bounds, not independent sums
+    assert projected.energy_uncertainty == fc.energy_bounds_j  # the forecast's bounds, not independent sums
     assert projected.work["step"] == 4000 and projected.duration_s == pytest.approx(fc.duration_s.central)
     fp = footprint(projected, site="us-average")
     assert fc.water_onsite_l.central == pytest.approx(fp.water.onsite_l.central)
@@ -362,3 +387,11 @@ def test_timeline_widths_follow_the_bucket_layout():
     b = read_buckets(rec, None)
     assert b.width_s == pytest.approx([0.1, 0.1, 0.05])
     assert b.energy_j["gpu"].sum() == pytest.approx(25.0)
+
+
+def test_an_asymmetric_uncertainty_is_written_low_and_high_not_plus_minus():  # issue 26: no "+/-2199 %"
+    from ecometer.record.units import relative_text
+
+    assert relative_text(100.0, 95.0, 105.0) == "±5 %"
+    assert relative_text(92.9, 73.9, 1460.0) == "-20/+1,500 %"
+    assert relative_text(1.0, 1.0, 1.0) == "exact"

@@ -64,7 +64,7 @@ def test_too_short_a_pilot_exits_1_saying_what_it_needs(tmp_path, capsys):
     job_record([(0.1, 250.0)] * 4).save(path)
     assert main(["forecast", str(path), "--total-work", "1000"]) == 1
     captured = capsys.readouterr()
-    assert captured.out == "" and "needs at least" in captured.err
+    assert captured.out == "" and "a forecast needs 6" in captured.err
 
 
 def test_missing_record_file(tmp_path, capsys):

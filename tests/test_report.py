@@ -176,7 +176,7 @@ def test_summary_states_each_interval_and_its_coverage():
     rec.attachments["assessment"]["probabilities"] = {"B": 0.83, "C": 0.17}
     lines = text.summary(rec).splitlines()
     gpu = next(ln for ln in lines if ln.strip().startswith("GPU"))
-    assert "±5.0 %" in gpu and "stated bound" in gpu and gpu.endswith("counter")
+    assert "±5 %" in gpu and "stated bound" in gpu and gpu.endswith("counter")
     it = next(ln for ln in lines if "IT energy" in ln)
     assert re.search(r"IT energy  \d+\.\d+ kJ \(\d+\.\d+–\d+\.\d+ kJ, 95 %\) = ", it), it  # propagated sum
     carbon = next(ln for ln in lines if ln.strip().startswith("carbon"))
@@ -218,7 +218,7 @@ def test_html_is_self_contained_and_states_methods(tmp_path):
     assert len(srcs) == 5 and all(s.startswith("data:image/png;base64,") for s in srcs)
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
     assert not re.search(r"(href|src)=[\"'](https?:|//)", page)
-    for word in ("counter", "modelled", "mixed (gpu counter", "±5.0 %", "PUE 1.17 (Li et al. 2023, Table 1)"):
+    for word in ("counter", "modelled", "mixed (gpu counter", "±5 %", "PUE 1.17 (Li et al. 2023, Table 1)"):
         assert word in page, word
     assert "cpu power is modelled: no RAPL" in page and "Test GPU" in page
 

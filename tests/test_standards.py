@@ -470,7 +470,7 @@ def test_ai_energy_score_style_builtin():
         ("min_repetitions = 3", {"meta": {"repetitions": 2}}, "2 repetitions; 3 are required"),
         ("min_repetitions = 3", {}, "no 'repetitions'"),
         ("require_counter_gpu = true", {"method": "integrated"}, "'integrated'"),
-        ("max_relative_uncertainty = 0.1", {"rel": 0.2}, "exceeds the allowed +/-10 %"),
+        ("max_relative_uncertainty = 0.1", {"rel": 0.2}, "±20 % exceeds the allowed ±10 %"),
     ],
 )
 def test_quality_requirements_make_a_record_not_rated(quality, kwargs, reason):

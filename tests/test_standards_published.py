@@ -66,7 +66,7 @@ def test_declared_spread_makes_reported_means_near_an_edge_unstable():
     assert score(near, plain).stable is True  # a bare mean has no spread: always "stable"
     a = score(near, spread)
     assert a.grade == "A" and a.stable is False and a.spans == ["A", "B"]
-    assert a.metrics["e"].assumed_spread == 0.05 and "assumed spread of +/-5 %" in str(a)
+    assert a.metrics["e"].assumed_spread == 0.05 and "assumed spread of ±5 %" in str(a)
     assert score(far, spread).stable is True
     measured = make_record(gpu_j=980.0, rel=0.0)  # a measured exact figure is not widened
     assert score(measured, spread).stable is True

@@ -162,7 +162,10 @@ class Guard:
 class Child:
     """The metered command, in its own process group (see the module doc)."""
 
-    def __init__(self, command: list[str], env: dict[str, str], terminal: int | None) -> None:
+    def __init__(
+        self, command: list[str], env: dict[str, str], terminal: int | None, output: int | None = None
+    ) -> None:
+        """``output``: a descriptor for the command's stdout and stderr (default: ecometer's own)."""
         self.terminal = terminal
         prctl = _prctl()
         parent = os.getpid()
@@ -176,7 +179,9 @@ class Child:
             if terminal is not None:
                 _set_foreground(terminal, os.getpgrp())
 
-        self.proc = subprocess.Popen(command, env=env, preexec_fn=setup)  # noqa: S603, PLW1509 - the user's command
+        self.proc = subprocess.Popen(  # noqa: S603, PLW1509 - the user's command
+            command, env=env, preexec_fn=setup, stdout=output, stderr=output
+        )
         self.pgid = self.proc.pid
         if terminal is not None:
             _set_foreground(terminal, self.pgid)  # also here: whichever runs first wins the race

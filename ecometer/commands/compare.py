@@ -7,14 +7,17 @@ import sys
 from typing import Any
 
 EPILOG = """examples:
+  ecometer compare runs/a.json runs/b.json
   ecometer compare runs/*.json --out compare.png
   ecometer compare runs/*.json --by precision --metric it_energy_j_per_unit --out precision.png
   ecometer compare runs/*.json --by batch_size --metric water_total_l_per_unit --table
   ecometer compare runs/*.json --site us-average --standard ecometer-inference --out c.png
 
---by FIELD groups runs by a field of their metadata (meta={"precision": "bf16"}); runs
-that differ in another metadata field become separate bars; repeated runs of the same
-configuration are averaged (whiskers span their uncertainty and spread). The chart has
+Without --out the comparison is printed as a markdown table. Without --by each run is a
+row (bar) of its own, even when runs share a name. --by FIELD groups runs by a field of
+their metadata (meta={"precision": "bf16"}); runs that differ in another metadata field
+become separate bars; repeated runs of the same configuration are averaged (whiskers span
+their uncertainty and spread). The chart has
 grouped bars with uncertainty whiskers and grades, and a time-versus-metric trade-off.
 
 metrics: {metrics}
@@ -37,7 +40,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--metric", metavar="M", help="metric to compare (see the list below)")
     parser.add_argument("--by", metavar="FIELD", help="group runs by this metadata field")
     parser.add_argument("--out", metavar="chart.png", help="write the comparison chart here")
-    parser.add_argument("--table", action="store_true", help="print the comparison as a markdown table")
+    parser.add_argument("--table", action="store_true", help="print the comparison as a markdown table (the default without --out)")
     parser.add_argument("--site", metavar="S", help="compute each run's footprint for this site preset first")
     parser.add_argument("--standard", metavar="STD", help="grade each run against this standard first")
     parser.set_defaults(func=run)
@@ -46,8 +49,8 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ecometer.errors import UsageError
 
-    if not args.out and not args.table:
-        raise UsageError("nothing to do: give --out chart.png and/or --table")
+    if not args.out:  # nothing else asked for: the table
+        args.table = True
     if args.out and not args.out.lower().endswith(".png"):
         raise UsageError(f"--out {args.out!r}: expected a .png file name")
     from ecometer.commands.report import enrich

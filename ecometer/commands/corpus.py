@@ -39,7 +39,12 @@ def register(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="action", metavar="ACTION")
     sub.required = True
     q = sub.add_parser(
-        "import", help="import a CSV or JSON table", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+        "import",
+        help="import a CSV or JSON table",
+        description="Import a published table (CSV or JSON, or a shipped spec's name) as corpus entries, one per "
+        "row, each with its source; columns are mapped by a spec file or by flags.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     q.add_argument("tables", nargs="+", metavar="TABLE", help="CSV/JSON files, folders of them, or a shipped spec name")
     add_spec_arguments(q)

@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         used = [models["cpu"]] + ([models["cuda"]] if has_cuda else [])
         meta.update(model_params=max(used), models={k: v for k, v in models.items() if k == "cpu" or has_cuda})
     meta["flop_count"] = "estimated: 2 n^3 per numpy product, 6 x parameters per training sample"
+    logging.getLogger("ecometer.notice").setLevel(logging.WARNING)  # the demo says where its files went
     meter = measure(
         "ecometer-demo",
         work_unit="sample" if has_torch else "matmul",

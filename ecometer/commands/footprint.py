@@ -29,7 +29,7 @@ keeps that input's interval); --bounds envelope gives the conservative all-lows 
 def register(sub: Any) -> None:
     parser = sub.add_parser(
         "footprint",
-        help="facility energy, water and carbon of a run or an energy",
+        help="facility energy, water and carbon of a run record or of an IT energy in kWh",
         description="Turn IT energy (from a record file or --energy-kwh) into facility energy, on-site and "
         "off-site water, and carbon at a data-centre site, with ranges and the assumptions used.",
         epilog=EPILOG,

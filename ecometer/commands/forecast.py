@@ -106,6 +106,9 @@ def _text(fc: Any) -> str:
     lines = [fc.line(), "", f"{fc.coverage:.0%} intervals:"]
     rows = [("IT energy", rng("energy", fc.energy_j))]
     rows += [(f"  {name}", rng("energy", e)) for name, e in fc.components.items()]
+    if fc.energy_bounds_j is not None:
+        eb = fc.energy_bounds_j
+        rows.append(("  with measurement bounds", f"{rng('energy', eb)}, {U.relative_text(eb.central, eb.low, eb.high)}"))
     rows.append(("time", rng("time", fc.duration_s)))
     for label, kind, value in (
         ("facility energy", "energy", fc.facility_energy_j),

@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from ecometer.record.units import relative_text
+
 EPILOG = """examples:
   ecometer info            # sensors, their method, and what is missing
   ecometer info --json     # the same as JSON
@@ -16,14 +18,16 @@ EPILOG = """examples:
 def register(sub: Any) -> None:
     parser = sub.add_parser(
         "info",
-        help="show the sensors available here and why better ones are not",
+        help="show the sensors available here, and why better ones are not available",
         description="Show each sensor ecometer would use on this machine, how it measures "
         "(counter, integrated, modelled), and why a better source is unavailable.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.add_argument("--scope", choices=("machine", "process"), default="machine")
+    parser.add_argument(
+        "--scope", choices=("machine", "process"), default="machine", help="what a run would attribute (default machine)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -66,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         devices = ", ".join(d.get("id", "?") + (f" ({d['model']})" if d.get("model") else "") for d in s["devices"])
         u = s["uncertainty"]
         out.append(f"  {s['component']:<5} {s['method']:<11} {s['name']:<14} {devices}")
-        out.append(f"        uncertainty -{u['rel_low']:.0%}/+{u['rel_high']:.0%}: {u['basis']}")
+        out.append(f"        uncertainty {relative_text(1.0, 1.0 - u['rel_low'], 1.0 + u['rel_high'])}: {u['basis']}")
         for note in s["notes"]:
             out.append(f"        note: {note}")
     if data["unavailable"]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import shutil
 import stat
 import sys
@@ -47,9 +48,11 @@ a folder), it is saved to $ECOMETER_DIR (default ecometer-runs/) or, failing tha
 ecometer-runs/ in the temporary folder; both paths are printed, and ecometer exits
 {EXIT_RECORD_NOT_WRITTEN} if the command itself succeeded.
 
-On a terminal a live status line (power now, energy and water so far) is shown on
-stderr; otherwise only warnings and a final summary (on stderr, so the command's own
-stdout stays clean).
+When stdout and stderr are a terminal, a live status line (power now, energy and water
+so far) is shown on stderr, cut to the terminal's width; the command's output then goes
+through ecometer (to a terminal of its own, of the same size), so the line is erased before
+each piece of it and never mixes with it. Otherwise only warnings and a final summary are
+written (on stderr, so the command's own stdout stays clean).
 
 Work units: --work N counts N units; the command may also append lines "N" or
 "N UNIT" to the file named by ${WORK_FILE_ENV} while it runs (read every {WORK_POLL_S:g} s,
@@ -74,7 +77,9 @@ def register(sub: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--name", help="run name (default: the command's name)")
+    parser.add_argument(
+        "--name", help="run name (default: the script or module the command runs, else the program's name)"
+    )
     parser.add_argument("--site", metavar="S", help="site preset for the footprint (e.g. us-average)")
     parser.add_argument("--standard", metavar="STD", help="standard to grade against (name or TOML file)")
     parser.add_argument(
@@ -139,6 +144,36 @@ def _scalar(text: str) -> Any:
             return text
         return value
     return text
+
+
+#: programs that run a script or module named in their arguments (the run is named after that)
+LAUNCHERS = re.compile(
+    r"^(python[0-9.]*|pypy[0-9.]*|torchrun|accelerate|deepspeed|uv|poetry|pipenv|conda|mpirun|mpiexec|srun|"
+    r"bash|sh|zsh|node|ruby|perl|Rscript|julia|env|nohup|time|nice|taskset|numactl)$"
+)
+_SCRIPT = re.compile(r"\.(py|sh|js|rb|pl|R|jl|ipynb)$")
+
+
+def run_name(command: list[str]) -> str:
+    """The name of a run of ``command``: the script or module it runs, else the program.
+
+    ``python3 train.py`` -> ``train``; ``python -m pkg.serve`` -> ``pkg.serve``;
+    ``torchrun --nproc-per-node 2 train.py`` -> ``train``; ``python -c CODE`` -> ``python -c``;
+    ``./bench --n 5`` -> ``bench``.
+    """
+    program = Path(command[0]).name
+    if not LAUNCHERS.match(program):
+        return program
+    for i, arg in enumerate(command[1:], start=1):
+        if arg in ("-m", "--module") and i + 1 < len(command):
+            return command[i + 1]
+        if arg.startswith("-m") and len(arg) > 2 and program.startswith(("python", "pypy")):
+            return arg[2:]
+        if arg == "-c" and program.startswith(("python", "pypy")):
+            return f"{program} -c"
+        if _SCRIPT.search(arg) and not arg.startswith("-"):
+            return Path(arg).stem
+    return program
 
 
 def resolve_command(argv: list[str]) -> tuple[str | None, int]:
@@ -291,25 +326,29 @@ class WorkFollower:
 
 
 class StatusLine:
-    """A one-line live display on stderr, refreshed about once a second (terminals only)."""
+    """A one-line live display, refreshed about once a second, on a :class:`~ecometer.report.terminal.LiveLine`
+    (terminals only: the command's output goes through it, so the line owns its row)."""
 
     def __init__(self, meter: Any, water_l_per_j: float | None, forecast: Any = None) -> None:
+        from ecometer.report.terminal import LiveLine
+
         self.meter = meter
         self.water_l_per_j = water_l_per_j
         self.forecast = forecast
+        self.line = LiveLine(sys.stderr.fileno())
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="ecometer-status", daemon=True)
-        self._shown = False
 
     def start(self) -> None:
+        sys.stderr.flush()
         self._thread.start()
 
     def _loop(self) -> None:
         import logging
 
-        from ecometer.record.units import fmt
 
         logged = False
+        said: str | None = None
         while not self._stop.wait(1.0):
             try:
                 live = self.meter.live()
@@ -318,26 +357,33 @@ class StatusLine:
                     logging.getLogger("ecometer.measuring.run").debug("status line: no live reading (%s); retrying", exc)
                     logged = True
                 continue
-            energy = sum(live.energy_j.values())
-            parts = [
-                f"ecometer: {fmt('time', live.elapsed_s)}",
-                f"{fmt('power', sum(live.power_w.values()))} now",
-                f"{fmt('energy', energy)}",
-            ]
-            if self.water_l_per_j is not None:
-                parts.append(f"water {fmt('water', energy * self.water_l_per_j)}")
-            if self.forecast is not None:
-                parts.append(self.forecast.status())
-            sys.stderr.write("\r\033[K" + " · ".join(parts))
-            sys.stderr.flush()
-            self._shown = True
+            why = self.forecast.not_ready_reason() if self.forecast is not None else None
+            if why is not None and why != said:  # said in full once, on a line of its own
+                self.line.say(f"ecometer: forecast not ready: {why}")
+            said = why
+            self.line.show(self.text(live))
+
+    def text(self, live: Any) -> str:
+        """The status for the ``live`` reading: time, power now, energy (water, forecast) so far."""
+        from ecometer.record.units import fmt
+
+        energy = sum(live.energy_j.values())
+        parts = [
+            f"ecometer: {fmt('time', live.elapsed_s)}",
+            f"{fmt('power', sum(live.power_w.values()))} now",
+            f"{fmt('energy', energy)}",
+        ]
+        if self.water_l_per_j is not None:
+            parts.append(f"water {fmt('water', energy * self.water_l_per_j)}")
+        if self.forecast is not None:
+            ready = self.forecast.not_ready_reason() is None
+            parts.append(self.forecast.status() if ready else "forecast not ready (why: above)")
+        return " · ".join(parts)
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=2.0)
-        if self._shown:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
+        self.line.close()
 
 
 def _water_per_joule(site: Any) -> float | None:
@@ -383,11 +429,14 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"ecometer run: error: {what}: {command[0]}\n")
         return code
 
+    import logging
+
     from ecometer.api import measure
 
+    logging.getLogger("ecometer.notice").setLevel(logging.WARNING)  # the summary below says where the record went
     meta.setdefault("command", " ".join(command)[:500])
     meter = measure(
-        args.name or Path(command[0]).name,
+        args.name or run_name(command),
         scope=args.scope,
         work_unit=args.work_unit,
         out=args.out or "auto",
@@ -432,15 +481,17 @@ def _live_forecast(args: argparse.Namespace, meter: Any) -> Any:
         return None
     from ecometer.forecast.live import LiveForecast
 
-    return LiveForecast(meter, every_s=FORECAST_EVERY_S, **_totals(args))
+    hint = f"the command appends lines 'N' to ${WORK_FILE_ENV} as it works" if args.total_work is not None else ""
+    return LiveForecast(meter, every_s=FORECAST_EVERY_S, work_hint=hint, **_totals(args))
 
 
 def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, exporter: Any) -> int:
     from ecometer.commands.child import Child, Guard, SignalRelay, foreground_terminal, signal_name
+    from ecometer.report import terminal as liveline
 
     terminal = foreground_terminal()
     forecast = _live_forecast(args, meter)
-    status_line = StatusLine(meter, _water_per_joule(meter.site), forecast) if sys.stderr.isatty() else None
+    status_line = StatusLine(meter, _water_per_joule(meter.site), forecast) if liveline.wanted() else None
     guard = Guard()  # before the meter starts: its own start-up is not metered
     relay = SignalRelay()
     child: Child | None = None
@@ -448,6 +499,7 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
     work = WorkFile(Path(workdir) / "work.txt", args.work_unit)
     returncode: int | None = None
     start_error: OSError | None = None
+    relayed: liveline.OutputRelay | None = None
     try:
         with relay.blocked():  # helper threads started here never take the signals
             meter.start()
@@ -458,17 +510,17 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
         try:
             if not relay.received:  # a signal before the command started: it is not started
                 env = dict(os.environ, **{WORK_FILE_ENV: str(work.path)})
-                try:
-                    child = Child(command, env, terminal)
-                except OSError as exc:
-                    start_error = exc
-                else:
+                relayed = liveline.OutputRelay(status_line.line) if status_line is not None else None
+                child, start_error = _spawn(command, env, terminal, relayed)
+                if child is not None:
                     guard.watch(child.pgid)
                     relay.attach(child)
                     returncode = child.wait()
         finally:
             relay.command_ended()
             follower.finish()
+            if relayed is not None:
+                relayed.close()
             if status_line is not None:
                 status_line.stop()
             guard.release(done=child is None or child.returncode is not None)
@@ -509,6 +561,19 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
         return exit_code
     finally:
         relay.restore()
+
+
+def _spawn(command: list[str], env: dict[str, str], terminal: int | None, relayed: Any) -> tuple[Any, OSError | None]:
+    """The command started (its output through ``relayed`` when the live line is shown), or why not."""
+    from ecometer.commands.child import Child
+
+    try:
+        child = Child(command, env, terminal, output=None if relayed is None else relayed.slave)
+    except OSError as exc:
+        return None, exc
+    if relayed is not None:
+        relayed.started()
+    return child, None
 
 
 def _outcome(

@@ -37,40 +37,66 @@ def register(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="action", metavar="ACTION")
     sub.required = True
 
-    q = sub.add_parser("list", help="list the built-in standards")
-    q.add_argument("--json", action="store_true")
+    q = _action(sub, "list", "list the built-in standards",
+                "List the standards built into ecometer: name, version, title and what each grades.",
+                ["ecometer standard list", "ecometer standard list --json   # machine-readable"])
+    q.add_argument("--json", action="store_true", help="print JSON instead of a table")
     q.set_defaults(action_func=_list)
 
-    q = sub.add_parser("check", help="validate standard files")
-    q.add_argument("files", nargs="+", metavar="FILE")
+    q = _action(sub, "check", "validate standard files",
+                "Validate standard files (TOML): every field, threshold order and metric; a problem names the "
+                "file, line and field. Exits 2 if any file is malformed.",
+                ["ecometer standard check my-standard.toml", "ecometer standard check standards/*.toml"])
+    q.add_argument("files", nargs="+", metavar="FILE", help="standard files (TOML) to validate")
     q.set_defaults(action_func=_check)
 
-    q = sub.add_parser("show", help="print a standard as TOML")
-    q.add_argument("standard", metavar="NAME_OR_FILE")
+    q = _action(sub, "show", "print a standard as TOML",
+                "Print a standard (a built-in's name or a file) as TOML, with every default filled in.",
+                ["ecometer standard show ecometer-inference", "ecometer standard show my-standard.toml > copy.toml"])
+    q.add_argument("standard", metavar="NAME_OR_FILE", help="a built-in standard's name or a TOML file")
     q.set_defaults(action_func=_show)
 
-    q = sub.add_parser("diff", help="changed fields between two standards, and grade changes on a corpus")
-    q.add_argument("old", metavar="OLD")
-    q.add_argument("new", metavar="NEW")
+    q = _action(sub, "diff", "changed fields between two standards, and grade changes on a corpus",
+                "Show the fields that differ between two standards and, given run records, how each run's grade "
+                "changes from OLD to NEW.",
+                ["ecometer standard diff inference-0.1.toml inference-0.2.toml",
+                 "ecometer standard diff inference-0.1.toml inference-0.2.toml runs/ --site us-average"])
+    q.add_argument("old", metavar="OLD", help="the standard before (a built-in's name or a TOML file)")
+    q.add_argument("new", metavar="NEW", help="the standard after (a built-in's name or a TOML file)")
     q.add_argument("runs", nargs="*", metavar="RUN", help="record files or folders")
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--json", action="store_true", help="print JSON instead of text")
     add_corpus_arguments(q)
     add_site_arguments(q)
     q.set_defaults(action_func=_diff)
 
-    q = sub.add_parser("sensitivity", help="grade changes from proposed thresholds; chart of band edges")
-    q.add_argument("standard", metavar="NAME_OR_FILE")
+    q = _action(sub, "sensitivity", "grade changes from proposed thresholds; chart of band edges",
+                "Test proposed thresholds of one metric on a corpus of runs: how many runs change grade, and "
+                "(with --chart) the corpus's distribution with the old and new band edges.",
+                ["ecometer standard sensitivity ecometer-inference runs/ --metric energy_per_token \\\n"
+                 "      --class small --thresholds 0.04,0.08,0.16,0.32,0.64,1.28 --chart edges.png",
+                 "ecometer standard sensitivity ecometer-inference runs/ --metric energy_per_token "
+                 "--proposed inference-0.2.toml"])
+    q.add_argument("standard", metavar="NAME_OR_FILE", help="the standard as it is (a built-in's name or a TOML file)")
     q.add_argument("runs", nargs="+", metavar="RUN", help="record files or folders")
     q.add_argument("--metric", "-m", required=True, help="the metric whose thresholds change")
     q.add_argument("--thresholds", help="comma-separated proposed band edges, best grade first")
     q.add_argument("--proposed", metavar="NAME_OR_FILE", help="a proposed standard instead of --thresholds")
     q.add_argument("--class", dest="class_name", metavar="CLASS", help="the class whose thresholds change")
     q.add_argument("--chart", metavar="PNG", help="save the corpus distribution with band edges here")
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--json", action="store_true", help="print JSON instead of text")
     add_corpus_arguments(q)
     add_site_arguments(q)
     q.set_defaults(action_func=_sensitivity)
     p.set_defaults(func=run)
+
+
+def _action(sub: Any, name: str, help_text: str, description: str, examples: list[str]) -> Any:
+    """A ``standard`` action's parser, with its description and examples."""
+    epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples)
+    return sub.add_parser(
+        name, help=help_text, description=description, epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,8 +6,8 @@
 * :class:`StepForecasts`: for the training callbacks, which count optimizer steps as work
   (``"step"``) and know the total (HF ``state.max_steps``, Lightning
   ``trainer.estimated_stepping_batches``): one forecast once past warm-up (the later of
-  ``after_steps`` and ``after_fraction`` of the job), retried until ready, and one at each
-  epoch's end; each ready one logged as one readable line;
+  ``after_steps``, or half a short job, and ``after_fraction`` of the job), retried until
+  ready, and one at each epoch's end; each ready one logged as one readable line;
 * :func:`metrics`: a forecast as flat logger metrics (J, s, L, g CO2e, a fraction).
 
 In a distributed job only the leader (rank 0) counts steps and forecasts: its forecast rests
@@ -46,7 +46,8 @@ class LiveForecast:
 
     ``total_work`` (of ``unit``) or ``total_s``: the whole job, checked now (a positive finite
     number, else :class:`~ecometer.errors.InputError`). A forecast that cannot be made (a total
-    below the work already done) leaves :attr:`error` saying why; the run goes on.
+    below the work already done) leaves :attr:`error` saying why; the run goes on. ``work_hint``:
+    how the job counts work, said by :meth:`status` while none is counted.
     """
 
     def __init__(
@@ -59,6 +60,7 @@ class LiveForecast:
         every_s: float = 5.0,
         coverage: float = COVERAGE,
         clock: Callable[[], float] = time.monotonic,
+        work_hint: str = "",
     ) -> None:
         if (total_work is None) == (total_s is None):
             raise InputError("forecast: give exactly one of total_work=N or total_s=S")
@@ -69,6 +71,7 @@ class LiveForecast:
         self.every_s = float(every_s)
         self.coverage = coverage
         self.clock = clock
+        self.work_hint = work_hint  # how this job counts work, said while none is counted
         self.latest: Forecast | None = None
         self.error: str | None = None
         self.made = 0  # forecasts made
@@ -100,12 +103,23 @@ class LiveForecast:
         if fc is None:
             return "forecast: waiting for the first reading"
         if not fc.ready:
-            return f"forecast not ready: {_short(fc.reason)}"
+            return f"forecast not ready: {_short(self.not_ready_reason() or '')}"
         assert fc.energy_j is not None and fc.duration_s is not None
         e, d = fc.energy_j, fc.duration_s
         now = float(fc.basis["made_at"]["duration_s"]) + max(self.clock() - self._made_clock, 0.0)  # run's s now
         left = U.fmt_range("time", max(d.central - now, 0.0), max(d.low - now, 0.0), max(d.high - now, 0.0))
         return f"forecast {U.fmt_range('energy', e.central, e.low, e.high)}, ends in {left} ({fc.coverage:.0%})"
+
+
+    def not_ready_reason(self) -> str | None:
+        """Why the latest forecast is not ready, in full (with how the job counts work, where it counts
+        none yet), or None when it is ready or none was made."""
+        fc = self.latest
+        if fc is None or fc.ready or self.error is not None:
+            return None
+        if self.work_hint and "counted no work" in fc.reason:
+            return f"no work counted yet: {self.work_hint}"
+        return fc.reason
 
 
 def _short(text: str) -> str:
@@ -117,8 +131,8 @@ class StepForecasts:
 
     Args:
         after_steps, after_fraction: the first forecast comes at the later of ``after_steps``
-            steps and ``after_fraction`` of the job (warm-up left behind); one not yet ready is
-            retried every ``after_steps`` steps.
+            steps (or half the job, if that is sooner) and ``after_fraction`` of the job (warm-up
+            left behind); one not yet ready is retried every fifth of ``after_steps`` steps.
         coverage: of the intervals.
     """
 
@@ -149,7 +163,9 @@ class StepForecasts:
             log.info("%s: the total of optimizer steps is not known (%r): no forecast", name, total)
             return
         self.total = total
-        self._next = max(self.after_steps, math.ceil(self.after_fraction * total))
+        # a short job (under twice after_steps) gets its first try half-way instead
+        first = min(self.after_steps, math.ceil(total / 2))
+        self._next = max(first, math.ceil(self.after_fraction * total))
 
     def step(self, fit: Any, n: int = 1) -> Forecast | None:
         """Count ``n`` optimizer steps on ``fit``'s meter; a ready forecast when one is due, else None."""
@@ -160,8 +176,13 @@ class StepForecasts:
         if self.steps < self._next or self.total is None or self.steps >= self.total:
             return None
         fc = self._make(fit)
-        self._next = math.inf if fc is not None else self.steps + self.after_steps
+        self._next = math.inf if fc is not None else self.steps + self.retry_steps
         return fc
+
+    @property
+    def retry_steps(self) -> int:
+        """Steps between tries while a forecast is not ready: a fifth of ``after_steps`` (at least 1)."""
+        return max(1, math.ceil(self.after_steps / 5))
 
     def epoch_end(self, fit: Any) -> Forecast | None:
         """At an epoch's end (not the last): a ready forecast, else None."""

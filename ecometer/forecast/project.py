@@ -163,39 +163,83 @@ def forecast_run(
         isinstance(warmup, bool) or not isinstance(warmup, (int, float)) or not math.isfinite(warmup) or warmup < 0
     ):
         raise InputError(f"forecast: warmup {warmup!r}: expected a finite number >= 0 (in the unit of the total)")
+    opts = Options(warmup=warmup, site=site, standard=standard, coverage=coverage, draws=draws, seed=seed)
     mode, unit, total = _target(record, total_work, total_s, unit)
-    target: dict[str, Any] = {"total_work": total, "unit": unit} if mode == "work" else {"total_s": total}
+    target = Target(mode, unit, total)
     if not record.components:
-        return _not_ready(coverage, target, "the record has no energy components yet: it needs measured energy")
+        return _not_ready(coverage, target.spec, "the record has no energy components yet: it needs measured energy")
     if mode == "work" and (unit is None or float(record.work.get(unit, 0.0)) <= 0):
         what = f"{unit!r}" if unit else "any unit"
         return _not_ready(
-            coverage, target, f"the record has counted no work in {what} yet: it needs work counted (add_work)"
+            coverage, target.spec, f"the record has counted no work in {what} yet: it needs work counted (add_work)"
         )
     buckets = read_buckets(record, unit if mode == "work" else None)
     if buckets.n == 0:
-        return _not_ready(coverage, target, "the record has no timeline yet: it needs power measured over time")
-    return _forecast(record, buckets, mode, unit, total, target, warmup, site, standard, coverage, draws, seed)
+        return _not_ready(coverage, target.spec, "the record has no timeline yet: it needs power measured over time")
+    return _forecast(record, buckets, target, opts)
 
 
-def _forecast(
-    record: RunRecord,
-    b: Buckets,
-    mode: str,
-    unit: str | None,
-    total: float,
-    target: dict[str, Any],
-    warmup: float | None,
-    site: Any,
-    standard: Any,
-    coverage: float,
-    draws: int,
-    seed: int,
-) -> Forecast:
+@dataclass(frozen=True)
+class Options:
+    """How a forecast is made: warm-up given (or None: detected), site and standard (or None),
+    the coverage its intervals claim, Monte Carlo draws and their seed."""
+
+    warmup: float | None = None
+    site: Any = None
+    standard: Any = None
+    coverage: float = COVERAGE
+    draws: int = DRAWS
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Target:
+    """The job's end: ``mode`` ``"work"`` (``total`` units of ``unit``) or ``"time"`` (``total`` s)."""
+
+    mode: str
+    unit: str | None
+    total: float
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return {"total_work": self.total, "unit": self.unit} if self.mode == "work" else {"total_s": self.total}
+
+
+@dataclass
+class Progress:
+    """The record as the rate sees it: progress per bucket ``dx`` (work or s) and the columns ``y``
+    (J per component, then s when progress is work, then the total J)."""
+
+    dx: np.ndarray
+    y: np.ndarray
+    names: list[str]
+    total_col: int
+    time_col: int | None
+    x_now: float  # progress so far
+    unit: str  # of progress: the work unit, or "s"
+    discrete: bool  # work counted in whole units at the end of each (a work timeline)
+
+    @property
+    def detect_cols(self) -> list[int]:
+        return [self.total_col] + ([self.time_col] if self.time_col is not None else [])
+
+
+@dataclass
+class Window:
+    """The buckets ``[i0, i1)`` the rate is fitted on, the changes of level before them, the fit's blocks."""
+
+    i0: int
+    i1: int
+    changes: list[R.Change]
+    blocks: R.Blocks
+
+
+def _progress(record: RunRecord, b: Buckets, target: Target, assumptions: list[str]) -> Progress:
+    """The columns a rate is fitted to (see :class:`Progress`); notes what it assumed in ``assumptions``."""
     names = list(b.energy_j)
-    assumptions: list[str] = list(b.notes)
     cols = [b.energy_j[n] for n in names]
-    if mode == "work":
+    unit = target.unit
+    if target.mode == "work":
         if b.work is None:
             dx = b.width_s * (float(record.work[unit]) / b.width_s.sum())  # type: ignore[index]
             assumptions.append(
@@ -205,160 +249,181 @@ def _forecast(
         else:
             dx = b.work
         cols.append(b.width_s)
+        x_now = float(dx.sum())
     else:
         dx = b.width_s
+        x_now = float(record.duration_s or b.width_s.sum())
     y = np.column_stack([*cols, np.sum(cols[: len(names)], axis=0)])
-    total_col = y.shape[1] - 1
-    time_col = len(names) if mode == "work" else None
-    x_now = float(dx.sum()) if mode == "work" else float(record.duration_s or b.width_s.sum())
-    progress_unit = unit if mode == "work" else "s"
-    i0, i1 = _fit_range(dx, discrete=mode == "work" and b.work is not None)
-    before = np.cumsum(dx) - dx  # progress before each bucket
+    time_col = len(names) if target.mode == "work" else None
+    discrete = target.mode == "work" and b.work is not None
+    return Progress(dx, y, names, y.shape[1] - 1, time_col, x_now, unit if target.mode == "work" else "s", discrete)
+
+
+def _window(record: RunRecord, p: Progress, warmup: float | None) -> Window | str:
+    """The fitted window (warm-up and earlier regimes left out), or why there is none yet."""
+    i0, i1 = _fit_range(p.dx, discrete=p.discrete)
+    before = np.cumsum(p.dx) - p.dx  # progress before each bucket
     if warmup is not None:
-        if warmup >= x_now and warmup > 0:
-            return _not_ready(
-                coverage,
-                target,
-                f"the warm-up given ({warmup:g} {progress_unit}) covers all the record has done so far "
-                f"({x_now:g} {progress_unit}): it needs progress beyond the warm-up",
+        if warmup >= p.x_now and warmup > 0:
+            return (
+                f"the warm-up given ({warmup:g} {p.unit}) covers all the record has done so far "
+                f"({p.x_now:g} {p.unit}): it needs progress beyond the warm-up"
             )
         i0 = max(i0, int(np.searchsorted(before, warmup, side="left")))
-    need = 2 * R.MIN_BLOCKS
-    have = int(np.count_nonzero(dx[i0:i1] > 0))
-    if have < need:
-        return _not_ready(
-            coverage,
-            target,
-            f"the record has {have} timeline bucket(s) with progress after warm-up; a forecast needs at least "
-            f"{need} (about {(need - have) * float(record.timeline.bucket_s or 0.1):.3g} s more of the job)",
+    have = int(np.count_nonzero(p.dx[i0:i1] > 0))
+    if have < R.MIN_BLOCKS:
+        bucket = float(record.timeline.bucket_s or 0.1)
+        return (
+            f"let the job run about {(R.MIN_BLOCKS - have) * bucket:.3g} s longer: a forecast needs "
+            f"{R.MIN_BLOCKS} timeline buckets ({bucket:g} s each) with progress after warm-up, it has {have}"
         )
     changes: list[R.Change] = []
-    det = R.make_blocks(dx, y, i0, i1, R.DETECT_BLOCKS)
-    detect_cols = [total_col] + ([time_col] if time_col is not None else [])
+    det = R.make_blocks(p.dx, p.y, i0, i1, R.DETECT_BLOCKS)
     if warmup is None and det.k >= R.MIN_RIGHT_BLOCKS + 1:
-        start, changes = R.find_changes(det, detect_cols)
+        start, changes = R.find_changes(det, p.detect_cols)
         i0 = int(det.first[start])
-    blocks = R.make_blocks(dx, y, i0, i1, R.FIT_BLOCKS)
+    blocks = R.make_blocks(p.dx, p.y, i0, i1, R.FIT_BLOCKS)
     if blocks.k < R.MIN_BLOCKS:
-        return _not_ready(
-            coverage,
-            target,
-            f"the job's current regime spans {blocks.k} block(s) of progress; a forecast needs {R.MIN_BLOCKS}: "
-            "let it run longer",
+        return (
+            f"the job's current regime spans {blocks.k} block(s) of progress and a forecast needs {R.MIN_BLOCKS}: "
+            "let the job run longer"
         )
-    f = R.fit(blocks, detect_cols)
-    rng = np.random.default_rng(seed)
-    rest = R.draw_rest(f, x_now, total, rng, draws)
-    energy_model = "trend" if f.trend_significant(total_col) else "level"
-    time_model = "trend" if time_col is not None and f.trend_significant(time_col) else "level"
+    return Window(i0, i1, changes, blocks)
 
-    comps, energy = _energy_intervals(record, names, rest, energy_model, rng, draws, coverage)
-    d_now = float(record.duration_s)
-    if time_col is not None:
-        t_draws = [d_now + rest[m][:, time_col] for m in ("trend", "level")]
-        duration = _interval(d_now + float(rest[f"{time_model}_central"][time_col]), t_draws, coverage)
-    else:
-        duration = _estimate(total, total, total, coverage)
 
-    basis = _basis(
-        record, b, dx, i0, i1, total, x_now, progress_unit, warmup, changes, blocks, f, total_col,
-        energy_model, time_model if time_col is not None else None, draws, seed,
+def _forecast(record: RunRecord, b: Buckets, target: Target, opts: Options) -> Forecast:
+    assumptions: list[str] = list(b.notes)
+    p = _progress(record, b, target, assumptions)
+    win = _window(record, p, opts.warmup)
+    if isinstance(win, str):
+        return _not_ready(opts.coverage, target.spec, win)
+    f = R.fit(win.blocks, p.detect_cols)
+    rng = np.random.default_rng(opts.seed)
+    rest = R.draw_rest(f, p.x_now, target.total, rng, opts.draws)
+    models = Models(
+        energy="trend" if f.trend_significant(p.total_col) else "level",
+        time=None if p.time_col is None else ("trend" if f.trend_significant(p.time_col) else "level"),
     )
-    assumptions.extend(_assumptions(mode, unit, progress_unit, basis, warmup, coverage))
-    projected = _projected(record, b, names, comps, energy, duration, mode, unit, total, x_now, basis)
+    ends = _energy_intervals(record, p.names, rest, models.energy, rng, opts)
+    d_now = float(record.duration_s)
+    if p.time_col is not None:
+        t_draws = [d_now + rest[m][:, p.time_col] for m in ("trend", "level")]
+        duration = _interval(d_now + float(rest[f"{models.time}_central"][p.time_col]), t_draws, opts.coverage)
+    else:
+        duration = _estimate(target.total, target.total, target.total, opts.coverage)
+    basis = _basis(record, b, p, win, f, models, opts, target.total)
+    assumptions.extend(_assumptions(target.mode, p.unit, basis, opts.warmup, opts.coverage))
+    assumptions.append(_measurement_note(ends))
+    projected = _projected(record, b, ends, duration, target, p.x_now, basis)
     result = Forecast(
         ready=True,
-        coverage=coverage,
-        target=target,
+        coverage=opts.coverage,
+        target=target.spec,
         basis=basis,
         assumptions=assumptions,
-        energy_j=energy,
-        components=comps,
+        energy_j=ends.energy,
+        components=ends.components,
         duration_s=duration,
+        energy_bounds_j=ends.energy_bounds,
         record=projected,
     )
-    if site is not None:
-        _footprint(result, projected, site)
-    if standard is not None:
-        _grade(result, projected, standard)
+    if opts.site is not None:
+        _footprint(result, projected, opts.site)
+    if opts.standard is not None:
+        _grade(result, projected, opts.standard)
     return result
 
 
+@dataclass(frozen=True)
+class Models:
+    """The model of the central value: ``"level"`` or ``"trend"``, for energy and time (None: not forecast)."""
+
+    energy: str
+    time: str | None
+
+
+@dataclass
+class Ends:
+    """Energy at the job's end (J). ``components`` and ``energy``: what the record will read (the part
+    measured so far as read, the rest's rate uncertain); ``*_bounds``: with the measurement's own bounds
+    on top (one systematic error per component), as the final record will state them."""
+
+    components: dict[str, Estimate]
+    energy: Estimate
+    component_bounds: dict[str, Estimate]
+    energy_bounds: Estimate
+
+
 def _energy_intervals(
-    record: RunRecord,
-    names: list[str],
-    rest: dict[str, np.ndarray],
-    energy_model: str,
-    rng: np.random.Generator,
-    draws: int,
-    coverage: float,
-) -> tuple[dict[str, Estimate], Estimate]:
-    """Per component and in total (J): what was measured plus the projected rest, with one
-    systematic measurement error per component over the whole job (drawn within its bounds)."""
+    record: RunRecord, names: list[str], rest: dict[str, np.ndarray], energy_model: str, rng: np.random.Generator,
+    opts: Options,
+) -> Ends:  # fmt: skip
+    """Per component and in total (J), see :class:`Ends`."""
+    draws, coverage = opts.draws, opts.coverage
     comps: dict[str, Estimate] = {}
-    per_model: dict[str, np.ndarray] = {"trend": np.zeros(draws), "level": np.zeros(draws)}
+    bounds: dict[str, Estimate] = {}
+    read_total = {m: np.zeros(draws) for m in ("trend", "level")}
+    true_total = {m: np.zeros(draws) for m in ("trend", "level")}
     for j, name in enumerate(names):
         comp = record.components[name]
         u = _measurement(comp, rng, draws)
-        drawn = {m: (comp.energy_j + rest[m][:, j]) * u for m in ("trend", "level")}
-        for m in per_model:
-            per_model[m] = per_model[m] + drawn[m]
+        read = {m: comp.energy_j + rest[m][:, j] for m in ("trend", "level")}
         central = float(comp.energy_j + rest[f"{energy_model}_central"][j])
-        comps[name] = _interval(central, list(drawn.values()), coverage)
-    energy_central = sum(e.central for e in comps.values())
-    return comps, _interval(energy_central, list(per_model.values()), coverage)
+        for m in read_total:
+            read_total[m] = read_total[m] + read[m]
+            true_total[m] = true_total[m] + read[m] * u
+        comps[name] = _interval(central, list(read.values()), coverage)
+        bounds[name] = _interval(central, [read[m] * u for m in read], coverage)
+    central = sum(e.central for e in comps.values())
+    return Ends(
+        comps, _interval(central, list(read_total.values()), coverage), bounds,
+        _interval(central, list(true_total.values()), coverage),
+    )  # fmt: skip
+
+
+def _measurement_note(ends: Ends) -> str:
+    e, b = ends.energy, ends.energy_bounds
+    from ecometer.record.units import relative_text
+
+    return (
+        "the intervals are of what the record will read at the job's end: the part measured so far counts as read "
+        "(so no bound is below it) and the rest's rate is uncertain; the measurement's own bounds apply on top, as "
+        f"to any record (IT energy {relative_text(b.central, b.low, b.high)} with them, "
+        f"{relative_text(e.central, e.low, e.high)} without; the projected record states them)"
+    )
 
 
 def _basis(
-    record: RunRecord,
-    b: Buckets,
-    dx: np.ndarray,
-    i0: int,
-    i1: int,
-    total: float,
-    x_now: float,
-    progress_unit: str,
-    warmup: float | None,
-    changes: list[Any],
-    blocks: Any,
-    f: Any,
-    total_col: int,
-    energy_model: str,
-    time_model: str | None,
-    draws: int,
-    seed: int,
+    record: RunRecord, b: Buckets, p: Progress, win: Window, f: R.Fit, models: Models, opts: Options, total: float
 ) -> dict[str, Any]:
     """What a forecast rests on: how much of the job, the window fitted, warm-up, changes, trend."""
-    d_now = float(record.duration_s)
-    x_start, x_end = float(dx[:i0].sum()), float(dx[:i1].sum())
-    warm_how = "given" if warmup is not None else ("detected" if changes else "none")
-    basis: dict[str, Any] = {
-        "progress_unit": progress_unit,
-        "made_at": {"duration_s": d_now, "progress": x_now},
-        "observed_fraction": x_now / total if total > 0 else 1.0,
+    x_start, x_end = float(p.dx[: win.i0].sum()), float(p.dx[: win.i1].sum())
+    warm_how = "given" if opts.warmup is not None else ("detected" if win.changes else "none")
+    level = f.level[p.total_col]
+    return {
+        "progress_unit": p.unit,
+        "made_at": {"duration_s": float(record.duration_s), "progress": p.x_now},
+        "observed_fraction": p.x_now / total if total > 0 else 1.0,
         "window": {
             "from": x_start,
             "to": x_end,
             "fraction_of_job": (x_end - x_start) / total if total > 0 else 0.0,
-            "seconds": float(b.width_s[i0:i1].sum()),
-            "blocks": blocks.k,
+            "seconds": float(b.width_s[win.i0 : win.i1].sum()),
+            "blocks": win.blocks.k,
         },
         "warmup_excluded": x_start,
         "warmup_how": warm_how,
-        "changes": [{"at": c.at, "t": c.t, "rate_before": c.before, "rate_after": c.after} for c in changes],
+        "changes": [{"at": c.at, "t": c.t, "rate_before": c.before, "rate_after": c.after} for c in win.changes],
         "trend": {
-            "relative_change_over_job": float(f.slope[total_col] * total / f.level[total_col])
-            if f.level[total_col] > 0
-            else 0.0,
-            "t": f.slope_t(total_col),
-            "significant": energy_model == "trend",
+            "relative_change_over_job": float(f.slope[p.total_col] * total / level) if level > 0 else 0.0,
+            "t": f.slope_t(p.total_col),
+            "significant": models.energy == "trend",
         },
-        "model": energy_model,
-        "time_model": time_model,
-        "draws": draws,
-        "seed": seed,
+        "model": models.energy,
+        "time_model": models.time,
+        "draws": opts.draws,
+        "seed": opts.seed,
     }
-    return basis
 
 
 def _fit_range(dx: np.ndarray, discrete: bool) -> tuple[int, int]:
@@ -381,18 +446,14 @@ def _fit_range(dx: np.ndarray, discrete: bool) -> tuple[int, int]:
     return int(has[0]) + 1, end
 
 
-def _assumptions(
-    mode: str, unit: str | None, pu: str, basis: dict[str, Any], warmup: float | None, coverage: float
-) -> list[str]:
+def _assumptions(mode: str, pu: str, basis: dict[str, Any], warmup: float | None, coverage: float) -> list[str]:
     w = basis["window"]
     out = [
         f"the rest of the job runs as the window it rests on ({w['from']:g}-{w['to']:g} {pu}, "
         f"{w['fraction_of_job']:.1%} of the job, {w['blocks']} blocks) ran: "
         + ("same energy and time per unit of work" if mode == "work" else "same power"),
-        f"intervals claim {coverage:.0%} coverage: they combine the uncertainty of the rate (Student-t over the "
-        "blocks, a linear trend the window cannot rule out allowed for, the noise of the rest of the job) with each "
-        "component's measurement bounds (one systematic error per component over the whole job, uniform within its "
-        "bounds, components independent)",
+        f"intervals claim {coverage:.0%} coverage of the rate's uncertainty (Student-t over the blocks, a linear "
+        "trend the window cannot rule out allowed for, the noise of the rest of the job)",
     ]
     if basis["warmup_how"] == "given":
         out.append(
@@ -417,23 +478,12 @@ def _assumptions(
 
 
 def _projected(
-    record: RunRecord,
-    b: Buckets,
-    names: list[str],
-    comps: dict[str, Estimate],
-    energy: Estimate,
-    duration: Estimate,
-    mode: str,
-    unit: str | None,
-    total: float,
-    x_now: float,
-    basis: dict[str, Any],
+    record: RunRecord, b: Buckets, ends: Ends, duration: Estimate, target: Target, x_now: float, basis: dict[str, Any]
 ) -> ProjectedRecord:
-    """The record as it will be at the job's end: central figures, the forecast's bounds."""
+    """The record as it will be at the job's end: central figures, bounds with the measurement's (:class:`Ends`)."""
     components = {}
-    for name in names:
+    for name, est in ends.component_bounds.items():
         comp = record.components[name]
-        est = comps[name]
         scale = est.central / comp.energy_j if comp.energy_j > 0 else 0.0
         components[name] = replace(
             comp,
@@ -442,6 +492,36 @@ def _projected(
             devices={k: v * scale for k, v in comp.devices.items()},
             notes=[*comp.notes, f"forecast: projected to the job's end ({basis['model']} model)"],
         )
+    work_done = {k: float(v) for k, v in record.work.items()}
+    if target.mode == "work" and x_now > 0:
+        factor = target.total / x_now
+    else:
+        factor = duration.central / max(float(record.duration_s), 1e-9)
+    work = {k: (target.total if k == target.unit else v * factor) for k, v in work_done.items()}
+    meta = dict(record.meta)
+    meta["forecast"] = {"from_record": record.name, "basis": basis}
+    carried = {f.name: getattr(record, f.name) for f in fields(RunRecord)}  # fields added later come along
+    carried.update(
+        name=f"{record.name} (forecast)",
+        status="ok",
+        ended_at="",
+        duration_s=duration.central,
+        components=components,
+        phases={},
+        work=work,
+        work_unit=target.unit or record.work_unit,
+        timeline=_projected_timeline(record, b, ends.components, duration),
+        meta=meta,
+        warnings=[*record.warnings, "projected by a forecast: not a measurement"],
+        error=None,
+        attachments={},
+        checkpoint=False,
+    )
+    return ProjectedRecord(**carried, total_energy=ends.energy_bounds)
+
+
+def _projected_timeline(record: RunRecord, b: Buckets, comps: dict[str, Estimate], duration: Estimate) -> Timeline:
+    """The record's timeline with one more entry: the rest of the job at its mean power per channel."""
     tl = record.timeline
     t_rest = max(duration.central - float(record.duration_s), 0.0)
     raw = {
@@ -457,36 +537,13 @@ def _projected(
         share = raw[channel] / by_component[name] if by_component[name] > 0 else 0.0
         extra = comps[name].central - record.components[name].energy_j if name in comps else 0.0
         power[channel] = [*series, extra * share / t_rest] if t_rest > 0 else list(series)
-    work_done = {k: float(v) for k, v in record.work.items()}
-    factor = total / x_now if mode == "work" and x_now > 0 else duration.central / max(float(record.duration_s), 1e-9)
-    work = {k: (total if k == unit else v * factor) for k, v in work_done.items()}
-    timeline = Timeline(
+    return Timeline(
         t_s=[*tl.t_s, float(record.duration_s)] if t_rest > 0 else list(tl.t_s),
         power_w=power,
         spans=list(tl.spans),
         spans_dropped=tl.spans_dropped,
         bucket_s=0.0,
     )
-    meta = dict(record.meta)
-    meta["forecast"] = {"from_record": record.name, "basis": basis}
-    carried = {f.name: getattr(record, f.name) for f in fields(RunRecord)}  # fields added later come along
-    carried.update(
-        name=f"{record.name} (forecast)",
-        status="ok",
-        ended_at="",
-        duration_s=duration.central,
-        components=components,
-        phases={},
-        work=work,
-        work_unit=unit or record.work_unit,
-        timeline=timeline,
-        meta=meta,
-        warnings=[*record.warnings, "projected by a forecast: not a measurement"],
-        error=None,
-        attachments={},
-        checkpoint=False,
-    )
-    return ProjectedRecord(**carried, total_energy=energy)
 
 
 def _figure(value: Any) -> Estimate | None:
@@ -496,17 +553,31 @@ def _figure(value: Any) -> Estimate | None:
 
 
 def _footprint(result: Forecast, projected: ProjectedRecord, site: Any) -> None:
+    """Facility energy, water and carbon at the job's end: footprint() of the projected record, each
+    figure's interval the IT energy's (the footprint is linear in the IT energy, so a facility bound
+    is the IT bound times the site's PUE); the site's own factor bounds apply on top, as to any record."""
     from ecometer.impact import Site, footprint
 
     fp = footprint(projected, site=Site.preset(site) if isinstance(site, str) else site)
     projected.attach("footprint", fp)
-    result.facility_energy_j = _figure(fp.facility_energy_j)
-    result.water_onsite_l = _figure(fp.water.onsite_l)
-    result.water_offsite_l = _figure(fp.water.offsite_l)
-    result.carbon_g = _figure(fp.carbon_g)
+    e = result.energy_j
+    assert e is not None
+
+    def scaled(value: Any) -> Estimate | None:
+        fig = _figure(value)
+        if fig is None or e.central <= 0:
+            return fig
+        c = fig.central
+        return _estimate(c, c * e.low / e.central, c * e.high / e.central, result.coverage)
+
+    result.facility_energy_j = scaled(fp.facility_energy_j)
+    result.water_onsite_l = scaled(fp.water.onsite_l)
+    result.water_offsite_l = scaled(fp.water.offsite_l)
+    result.carbon_g = scaled(fp.carbon_g)
     result.assumptions.append(
-        "facility energy, water and carbon: footprint() of the projected record (its bounds combine the forecast's "
-        "energy interval with the site's factors as footprint() does), the site's hourly factors read as if the job "
+        "facility energy, water and carbon: footprint() of the projected record, with the IT energy's interval "
+        "(a facility bound is the IT bound times the site's PUE); the site's factor bounds apply on top, as to any "
+        "record (the projected record's footprint states them); the site's hourly factors read as if the job "
         f"started when the record did ({projected.started_at or 'no start time'})"
     )
 

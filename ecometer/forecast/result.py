@@ -1,7 +1,10 @@
 """What a forecast says: the figures at the end of the job, what they rest on, what they assume.
 
 Units: J, s, L, g CO2e. Every figure is a :class:`~ecometer.record.estimate.Estimate` whose interval
-claims ``coverage`` (0.9: the end-of-job value lies inside in 9 of 10 jobs like this one).
+claims ``coverage`` (0.9: the value the record will read at the job's end lies inside in 9 of
+10 jobs like this one); what was measured so far counts as read, so no bound is below it. The
+measurement's own bounds apply on top, as to any record: ``energy_bounds_j`` and the projected
+``record`` state them.
 A forecast that is not ``ready`` has no figures, only a ``reason`` saying what is needed.
 """
 
@@ -41,6 +44,8 @@ class Forecast:
     energy_j: Estimate | None = None
     components: dict[str, Estimate] = field(default_factory=dict)
     duration_s: Estimate | None = None
+    #: the end-of-job IT energy with the measurement's own bounds on top (as the final record will state them)
+    energy_bounds_j: Estimate | None = None
     facility_energy_j: Estimate | None = None
     water_onsite_l: Estimate | None = None
     water_offsite_l: Estimate | None = None
@@ -67,6 +72,7 @@ class Forecast:
                 "energy_j": _est(self.energy_j),
                 "components": {k: _est(v) for k, v in self.components.items()},
                 "duration_s": _est(self.duration_s),
+                "energy_bounds_j": _est(self.energy_bounds_j),
                 "facility_energy_j": _est(self.facility_energy_j),
                 "water_onsite_l": _est(self.water_onsite_l),
                 "water_offsite_l": _est(self.water_offsite_l),
@@ -105,7 +111,7 @@ class Forecast:
                 parts.append(f"{self.standard} grade {self.grade}{spans}")
         b = self.basis
         rests = f"rests on {b.get('observed_fraction', 0.0):.1%} of the job"
-        if b.get("warmup_excluded"):
+        if b.get("warmup_excluded") and b.get("warmup_how") in ("given", "detected"):
             rests += f", {b['warmup_how']} warm-up left out"
         if b.get("changes"):
             rests += f", {len(b['changes'])} change(s) of level found"

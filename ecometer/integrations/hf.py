@@ -20,11 +20,13 @@
   ``train()`` into the same folder writes ``ecometer-<name>.2.json``, ``.3.json``..., never
   over an earlier record) with the
   footprint and the assessment when ``site``/``standard`` are given; a summary (energy,
-  per-work energy, grade, record path) is appended to ``trainer.state.log_history``;
+  per-work energy, grade, record path) is logged as the Trainer logs its own figures: into
+  ``trainer.state.log_history`` and through every callback's ``on_log`` (the console, TensorBoard,
+  W&B...); the library also says, in one line on stderr, where the record went and what is modelled;
 * optimizer steps are counted as work ``"step"``; past warm-up and at each epoch's end the
   job's end is forecast (total: ``state.max_steps``): ``ecometer/forecast_energy_j`` (with
-  ``_low``/``_high``), duration, water, carbon and the observed fraction go to
-  ``state.log_history``, one readable line to the ``ecometer.forecast`` log, and every
+  ``_low``/``_high``), duration, water, carbon and the observed fraction are logged the same
+  way (``state.log_history`` and ``on_log``), one readable line to the ``ecometer.forecast`` log, and every
   forecast into the record (``record.forecasts``).
 
 A run that raises inside ``train()`` gets no ``on_train_end``: its meter is finalised as
@@ -35,14 +37,23 @@ This module imports ``transformers`` (and so torch): import it only where they a
 
 from __future__ import annotations
 
+import logging
+import sys
 from typing import Any
 
-from transformers import TrainerCallback
+try:
+    from transformers import TrainerCallback
+except ImportError as exc:  # the extra is not installed: say which one
+    raise ImportError(
+        f"ecometer.integrations.hf needs Hugging Face transformers ({exc}): pip install 'ecometer[hf]'"
+    ) from exc
 
 from ecometer.forecast.live import StepForecasts
 from ecometer.forecast.live import metrics as forecast_metrics
 from ecometer.integrations.fit import FitMeter, FitResults, batch_size_and_tokens
 from ecometer.record.model import RunRecord
+
+log = logging.getLogger("ecometer.integrations.hf")
 
 
 class EcometerCallback(FitResults, TrainerCallback):
@@ -84,6 +95,7 @@ class EcometerCallback(FitResults, TrainerCallback):
             meter_kwargs=meter_kwargs,
         )
         self._hook: Any = None
+        self._handler: Any = None  # the trainer's CallbackHandler: figures go through its on_log
         self._seen_samples = 0
         self._seen_tokens = 0
         self._estimated_steps = 0
@@ -100,6 +112,7 @@ class EcometerCallback(FitResults, TrainerCallback):
 
     # ---- events -----------------------------------------------------------------------
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+        self._handler = _callback_handler(sys._getframe(1))
         self.fit.start(
             out_dir=getattr(args, "output_dir", None),
             world_size=int(getattr(args, "world_size", 1) or 1),
@@ -115,7 +128,7 @@ class EcometerCallback(FitResults, TrainerCallback):
 
     def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.fit.exit("epoch")
-        self._log_forecast(state, self.forecasts.epoch_end(self.fit))
+        self._log_forecast(args, state, control, self.forecasts.epoch_end(self.fit))
 
     def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.fit.enter("step")
@@ -128,17 +141,25 @@ class EcometerCallback(FitResults, TrainerCallback):
             self._estimated_steps += 1
         self.fit.add_work(samples, tokens)
         self.fit.exit("step")
-        self._log_forecast(state, self.forecasts.step(self.fit))
+        self._log_forecast(args, state, control, self.forecasts.step(self.fit))
 
-    def _log_forecast(self, state: Any, fc: Any) -> None:
-        if fc is not None and getattr(state, "log_history", None) is not None:
-            state.log_history.append({**forecast_metrics(fc), "step": getattr(state, "global_step", 0)})
+    def _log_forecast(self, args: Any, state: Any, control: Any, fc: Any) -> None:
+        if fc is not None:
+            self._log(args, state, control, forecast_metrics(fc))
+
+    def _log(self, args: Any, state: Any, control: Any, logs: dict[str, Any]) -> None:
+        """``logs`` where ``Trainer.log`` puts its own: ``state.log_history`` and every callback's
+        ``on_log`` (the console printer, TensorBoard, W&B...)."""
+        if getattr(state, "log_history", None) is not None:
+            state.log_history.append({**logs, "step": getattr(state, "global_step", 0)})
+        if self._handler is not None:
+            self._handler.on_log(args, state, control, dict(logs))
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.stop()
         summary = self.fit.summary()
-        if summary and getattr(state, "log_history", None) is not None:
-            state.log_history.append({**summary, "step": getattr(state, "global_step", 0)})
+        if summary:
+            self._log(args, state, control, summary)
 
     def stop(self, status: str = "ok", error: str | None = None) -> RunRecord | None:
         """Stop metering now (``on_train_end`` does it); returns the record."""
@@ -153,6 +174,21 @@ class EcometerCallback(FitResults, TrainerCallback):
             inner = getattr(self.fit.meter, "meter", None) or self.fit.meter
             inner.meta["work_estimated"] = note
         return self.fit.stop(status, error)
+
+
+def _callback_handler(frame: Any) -> Any:
+    """The ``CallbackHandler`` whose ``call_event`` called us (``frame``: its frame), or None (then the
+    figures only reach ``state.log_history``, and a warning says so)."""
+    from transformers.trainer_callback import CallbackHandler
+
+    handler = frame.f_locals.get("self") if frame is not None else None
+    if isinstance(handler, CallbackHandler):
+        return handler
+    log.warning(
+        "ecometer: the Trainer's callback handler was not found: ecometer's figures go to state.log_history only, "
+        "not to the console, TensorBoard or W&B"
+    )
+    return None
 
 
 __all__ = ["EcometerCallback"]

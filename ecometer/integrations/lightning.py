@@ -39,7 +39,12 @@ from ecometer.record.model import RunRecord
 try:
     from lightning.pytorch.callbacks import Callback
 except ImportError:  # the older standalone package
-    from pytorch_lightning.callbacks import Callback  # type: ignore[no-redef]
+    try:
+        from pytorch_lightning.callbacks import Callback  # type: ignore[no-redef]
+    except ImportError as exc:  # the extra is not installed: say which one
+        raise ImportError(
+            f"ecometer.integrations.lightning needs PyTorch Lightning ({exc}): pip install 'ecometer[lightning]'"
+        ) from exc
 
 
 class EcometerCallback(FitResults, Callback):

@@ -51,11 +51,13 @@ site's annual factors; central values).
 Given the job's total (``serve(meter, total_work=N)`` or ``total_s=``; ``ecometer run
 --prometheus ... --total-work N``), the exporter also serves a forecast of the job's end,
 remade at most every 10 s: ``ecometer_forecast_ready`` (1 when ready), and when ready
-``ecometer_forecast_energy_joules{bound}`` (J), ``ecometer_forecast_seconds{bound}`` (s),
-``ecometer_forecast_water_litres{scope="onsite"|"offsite",bound}`` (L) and
-``ecometer_forecast_carbon_grams{bound}`` (g CO2e) with a site, ``ecometer_forecast_observed_ratio``
-(the fraction of the job seen) and ``ecometer_forecast_coverage_ratio``; ``bound`` is
-``central``, ``low`` or ``high`` (all gauges).
+``ecometer_forecast_energy_joules`` (J), ``ecometer_forecast_duration_seconds`` (s),
+``ecometer_forecast_water_litres{kind="onsite"|"offsite"}`` (L) and
+``ecometer_forecast_carbon_grams`` (g CO2e) with a site, each with its bounds named and
+labelled like the live ones (``ecometer_forecast_energy_low_joules``, ``..._high_joules``,
+``..._coverage_ratio``: one gauge per bound, so a ``sum()`` never adds a low to a high),
+``ecometer_forecast_observed_ratio`` (the fraction of the job seen) and
+``ecometer_forecast_coverage_ratio`` (all gauges).
 
 The server binds to loopback unless another address is passed explicitly, and answers only
 ``GET``/``HEAD`` of ``/metrics`` and ``/``.
@@ -550,22 +552,27 @@ def forecast_families(fc: Any) -> list[_Family]:
     if fc is None or not fc.ready:
         return [ready]
     gauges = [
-        ("ecometer_forecast_energy_joules", "IT energy at the job's end (J), with its interval.", fc.energy_j, {}),
-        ("ecometer_forecast_seconds", "The job's duration (s), with its interval.", fc.duration_s, {}),
-        ("ecometer_forecast_water_litres", "Water consumed by the job's end (L).", fc.water_onsite_l, {"scope": "onsite"}),
-        ("ecometer_forecast_water_litres", "", fc.water_offsite_l, {"scope": "offsite"}),
-        ("ecometer_forecast_carbon_grams", "Carbon emitted by the job's end (g CO2e).", fc.carbon_g, {}),
-    ]
+        ("ecometer_forecast_energy_joules", "the IT energy at the job's end", "J", fc.energy_j, {}),
+        ("ecometer_forecast_duration_seconds", "the job's duration", "s", fc.duration_s, {}),
+        ("ecometer_forecast_water_litres", "the water consumed by the job's end", "L", fc.water_onsite_l, {"kind": "onsite"}),
+        ("ecometer_forecast_water_litres", "", "L", fc.water_offsite_l, {"kind": "offsite"}),
+        ("ecometer_forecast_carbon_grams", "the carbon emitted by the job's end", "g CO2e", fc.carbon_g, {}),
+    ]  # fmt: skip
     out = [ready]
-    families: dict[str, _Family] = {}
-    for name, help_text, figure, labels in gauges:
+    families: dict[str, tuple[_Family, _Bounds]] = {}
+    for name, what, unit, figure, labels in gauges:
         if figure is None:
             continue
         if name not in families:
-            families[name] = _Family(name, "gauge", help_text)
-            out.append(families[name])
-        for bound, value in (("central", figure.central), ("low", figure.low), ("high", figure.high)):
-            families[name].add(float(value), **labels, bound=bound)
+            families[name] = (
+                _Family(name, "gauge", f"Forecast of {what} ({unit}); see its low and high."),
+                _Bounds(name, f"the forecast of {what}", unit),
+            )
+        central, bounds = families[name]
+        central.add(float(figure.central), **labels)
+        bounds.add(figure, float(figure.central), **labels)
+    for central, bounds in families.values():
+        out += [central, *bounds.families()]
     observed = _Family("ecometer_forecast_observed_ratio", "gauge", "Fraction of the job the forecast rests on.")
     observed.add(float(fc.basis.get("observed_fraction", 0.0)))
     coverage = _Family("ecometer_forecast_coverage_ratio", "gauge", "Probability the forecast's intervals claim.")

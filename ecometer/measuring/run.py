@@ -30,6 +30,7 @@ from ecometer.measuring.sampler import Sampler
 from ecometer.measuring.supervision import Supervisor, short_error
 from ecometer.record.model import MAX_WARNINGS, RunRecord, checkpoint_path
 from ecometer.sensors.base import Sensor
+from ecometer.sensors.neighbours import HOST_COMPONENTS, Neighbours
 
 if TYPE_CHECKING:  # pragma: no cover
     from ecometer.measuring.meter import Meter
@@ -101,6 +102,33 @@ def announce_modelled(sensors: list[Sensor], notes: list[str]) -> None:
     log.info("%s (why and how: `ecometer info`; the record's notes)", what)
 
 
+#: set to 1 to keep the one line a process says about its first record (see :func:`say_saved`)
+QUIET_ENV = "ECOMETER_QUIET"
+notice_log = logging.getLogger("ecometer.notice")
+_said: list[bool] = []
+
+
+def say_saved(record: RunRecord, path: Path | None) -> None:
+    """Say once per process, in one short line on stderr, where the first record went and which of its
+    figures are modelled. Quiet with ``ECOMETER_QUIET=1`` or by raising the ``ecometer.notice`` logger's
+    level (``logging.getLogger("ecometer.notice").setLevel(logging.WARNING)``)."""
+    with _announced_lock:
+        if _said or os.environ.get(QUIET_ENV, "").strip() not in ("", "0"):
+            return
+        _said.append(True)
+    modelled = [name.upper() for name, c in record.components.items() if c.method == "modelled"]
+    where = f"record {path}" if path is not None else "record kept in memory only (out=None)"
+    what = f"; {', '.join(modelled)} energy modelled, not measured (see `ecometer info`)" if modelled else ""
+    if not notice_log.handlers:  # said on stderr even where logging is not configured
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        notice_log.addHandler(handler)
+        notice_log.propagate = False
+        if notice_log.level == logging.NOTSET:
+            notice_log.setLevel(logging.INFO)
+    notice_log.info("ecometer: %s: %s%s", record.name, where, what)
+
+
 class Run:
     """The state and the work of one run of ``meter`` (see the module docs).
 
@@ -139,6 +167,7 @@ class Run:
         self._fallback_checkpoint: Path | None = None  # written while the asked place fails
         self._sync: Callable[[], Any] | None = meter.sync
         self.has_gpu = False  # a GPU sensor (not a replay): boundaries synchronise the accelerator
+        self.neighbours: Neighbours | None = None  # machine scope: how much of the machine others used
         self.pid = os.getpid()
         self._next_counter = self._next_checkpoint = math.inf
         # set by start(): supervisor, started_at, t0 (clock s), timeline, tracks (device id -> track)
@@ -157,6 +186,7 @@ class Run:
         self.asked_path = self.path
         self.has_gpu = any(s.component == "gpu" and s.name != "replay" for s in sensors)
         announce_modelled(sensors, self.notes)
+        self.neighbours = self._watch_neighbours(sensors)
         self.sync_now()
         try:
             self.supervisor = Supervisor(
@@ -273,6 +303,7 @@ class Run:
             with self.lock:
                 part = build_record(self, t_end, status or "ok", final=True)
             part.error = error
+            self._neighbours_warning(part)
             self.part = part
             if self.session is None:
                 self.record = self._finalise(part, self.path)
@@ -280,6 +311,26 @@ class Run:
                 self.record = self.session.finish(self, part, status)
         finally:
             lifecycle.release(self)
+
+    def _watch_neighbours(self, sensors: list[Sensor]) -> Neighbours | None:
+        """Machine scope with a host sensor: count the job's own share of the machine's CPU time."""
+        if self.scope != "machine" or not any(s.component in HOST_COMPONENTS and s.name != "replay" for s in sensors):
+            return None
+        watch = Neighbours()
+        watch.open()
+        return watch
+
+    def _neighbours_warning(self, part: RunRecord) -> None:
+        """Warn, with the figures, when other processes used a large part of the machine (machine scope)."""
+        watch, self.neighbours = self.neighbours, None
+        if watch is None:
+            return
+        host_j = sum(c.energy_j for name, c in part.components.items() if name in HOST_COMPONENTS)
+        message = watch.warning(host_j)
+        watch.close()
+        if message is not None:
+            self.warn(message)
+            part.warnings.append(message)
 
     def _finalise(self, record: RunRecord, path: Path | None) -> RunRecord:
         """The meter's ``finish`` hook (footprint, assessment: the face's), then saved to ``path``."""
@@ -289,6 +340,7 @@ class Run:
                 self.warn(problem)
                 record.warnings.append(problem)
         self.path = self.save(record, path)
+        say_saved(record, self.path)
         return record
 
     def hurry(self) -> None:

@@ -6,7 +6,8 @@ factors are definitions of units (1 Wh = 3,600 J), not measured constants.
 - conversion factors (``J_PER_KWH`` ...);
 - :data:`UNITS`: the display units a standard may state thresholds in, with :func:`to_si` and
   :func:`from_si`;
-- :func:`pick_scale` and :func:`fmt`: one readable scale for a chart axis or a table cell.
+- :func:`pick_scale` and :func:`fmt`: one readable scale for a chart axis or a table cell;
+- :func:`relative_text`: the one way an uncertainty is written relative to its figure.
 """
 
 from __future__ import annotations
@@ -197,6 +198,27 @@ def fmt_range(kind: str, central: float, low: float, high: float, digits: int = 
     if low != high:
         text += f" ({number(scale(low), digits)}–{number(scale(high), digits)} {scale.symbol})"
     return text
+
+
+def relative_text(central: float, low: float, high: float) -> str:
+    """The one way ecometer writes an interval relative to its central value: ``±5 %`` when it is
+    symmetric (to the figure shown), else ``-36/+41 %``; ``exact`` when it has no width, ``n/a``
+    when the central value is zero or not finite."""
+    if low == high:
+        return "exact"
+    if not central or not all(math.isfinite(v) for v in (central, low, high)):
+        return "n/a"
+    with_overflow = 100 * (central - low) / abs(central), 100 * (high - central) / abs(central)
+    if not all(math.isfinite(v) for v in with_overflow):
+        return "n/a"
+    down, up = (_percent(v) for v in with_overflow)
+    return f"±{up} %" if down == up else f"-{down}/+{up} %"
+
+
+def _percent(value: float) -> str:
+    """A percentage to two significant figures, no trailing zeros: ``5``, ``0.45``, ``36``, ``1,500``."""
+    v = abs(float(number(value, 2).replace(",", "")))
+    return f"{v:,.0f}" if v >= 10 else f"{v:g}"
 
 
 def kwh(energy_j: float) -> float:

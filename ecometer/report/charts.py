@@ -231,10 +231,14 @@ def axis_limits(values: list[float], margin: float = 0.18) -> tuple[float, float
     return max(lo, -AXIS_LIMIT), min(hi + span * margin, AXIS_LIMIT)
 
 
+#: a whisker may reach this many times the tallest bar before it is cut at the top of the axis
+WHISKER_CAP = 1.5
+
+
 def _bar_panel(ax: Any, title: str, kind: str, unit_suffix: str, bars: list[tuple[str, QuantityValue, str]]) -> None:
     """Bars (label, figure, colour) with low-high whiskers and the central value written above."""
     style.style_axes(ax)
-    scale = pick_scale(kind, [f.high for _, f, _ in bars])
+    scale = pick_scale(kind, [f.central for _, f, _ in bars])  # the unit the report's tables use
     xs = list(range(len(bars)))
     heights = [scale(f.central) for _, f, _ in bars]
     errs = [whiskers(f, scale) for _, f, _ in bars]
@@ -242,10 +246,18 @@ def _bar_panel(ax: Any, title: str, kind: str, unit_suffix: str, bars: list[tupl
     if bars:
         yerr = [[e[0] for e in errs], [e[1] for e in errs]]
         ax.errorbar(xs, heights, yerr=yerr, fmt="none", ecolor="#000000", elinewidth=1.1, capsize=5)
-    bottom, top = axis_limits([scale(v) for _, f, _ in bars for v in (f.low, f.high)])
+    # the axis fits the bars; a whisker reaching far beyond them is cut at the top, its end written there
+    cap = WHISKER_CAP * max([h for h in heights if math.isfinite(h)] or [0.0])
+    ends = [min(scale(v), cap) if cap > 0 else scale(v) for _, f, _ in bars for v in (f.low, f.high)]
+    bottom, top = axis_limits(ends)
     for x, (_, f, _) in zip(xs, bars, strict=True):
-        y = max(scale(f.high), 0.0) + (top - bottom) * 0.025
-        ax.text(x, y, number(scale(f.central)), ha="center", va="bottom", fontsize=8.5)
+        high = scale(f.high)
+        if high > top:
+            ax.annotate(f"↑ {number(high)}", (x, top), xytext=(5, -2), textcoords="offset points",
+                        ha="left", va="top", fontsize=7.5, color="#404040")  # fmt: skip
+            high = scale(f.central)
+        y = max(high, 0.0) + (top - bottom) * 0.025
+        ax.text(x, min(y, top * 0.93), number(scale(f.central)), ha="center", va="bottom", fontsize=8.5)
     ax.set_ylim(bottom, top)
     ax.set_xticks(xs, [f"{label}\n({f.method.split(' ')[0]})" for label, f, _ in bars], fontsize=8.5)
     ax.set_ylabel(f"{title} ({scale.symbol}{unit_suffix})")

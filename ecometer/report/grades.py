@@ -152,6 +152,25 @@ def looks_like_stars(labels: list[str]) -> bool:
     return bool(labels) and all(("★" in lab) or ("star" in lab.lower()) or lab.strip().isdigit() for lab in labels)
 
 
+#: words of metric ids written as people write them
+_WORDS = {
+    "flop": "FLOP", "pflop": "PFLOP", "tflop": "TFLOP", "gflop": "GFLOP", "flops": "FLOP", "j": "J", "kwh": "kWh",
+    "wh": "Wh", "gpu": "GPU", "cpu": "CPU", "dram": "DRAM", "it": "IT", "pue": "PUE", "wue": "WUE", "co2": "CO2",
+    "co2e": "CO2e", "l": "L", "ml": "mL", "g": "g", "kg": "kg", "s": "s", "ms": "ms", "p90": "p90", "itl": "ITL",
+}  # fmt: skip
+
+
+def metric_title(name: str) -> str:
+    """A metric id as a heading for people: ``flop_per_joule`` -> ``FLOP per joule``,
+    ``water_per_pflop`` -> ``Water per PFLOP``, ``p90_itl_ms`` -> ``p90 ITL ms``."""
+    words = [_WORDS.get(w.lower(), w) for w in name.replace("-", "_").split("_") if w]
+    if not words:
+        return name
+    first = words[0]
+    words[0] = first[:1].upper() + first[1:] if first.islower() else first
+    return " ".join(words)
+
+
 def star_count(label: str, index: int, n: int) -> int:
     """Stars in a label: ``"4 stars"`` / ``"4"`` -> 4, ``"★★"`` -> 2, else by position (best = ``n``)."""
     digits = ""

@@ -33,7 +33,7 @@ from ecometer.report.figures import (
     site_description,
     work_unit,
 )
-from ecometer.report.grades import GradeView, grade_view, probability_text
+from ecometer.report.grades import GradeView, grade_view, metric_title, probability_text
 from ecometer.report.style import grade_colour, text_colour_on
 from ecometer.report.text import interval_text, relative, value_text
 
@@ -49,8 +49,10 @@ header h1{margin:0 0 4px;font-size:26px;overflow-wrap:anywhere}
 section{background:#fff;border-radius:10px;padding:18px 22px;margin:18px 0;box-shadow:0 1px 3px rgba(0,0,0,.08);min-width:0}
 h2{font-size:18px;margin:0 0 12px}h3{font-size:15px;margin:16px 0 8px}
 .top{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}
-.top .label{flex:0 1 340px;min-width:0}.top .label img{width:100%;max-width:340px}
-.top .figs{flex:1 1 420px;min-width:0}
+.top .label{flex:0 1 300px;min-width:0}.top .label img{width:100%;max-width:300px}
+.top .figs{flex:1 1 520px;min-width:0}
+.top:not(.rated) .label{flex-basis:100%}.top:not(.rated) .label img{max-width:260px}
+.answer{font-size:17px;margin:0 0 10px;line-height:1.5}
 img.chart{max-width:100%;height:auto;display:block;margin:8px 0}
 .wide{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;width:100%;font-size:14px}
@@ -197,7 +199,7 @@ def _kv_table(data: dict[str, Any]) -> str:
         return "<p class='muted'>none</p>"
     rows = []
     for k, v in data.items():
-        text = v if isinstance(v, str) else json.dumps(v, default=str, ensure_ascii=False)
+        text = for_people(k, v)
         rows.append(f"<tr><th>{esc(k)}</th><td>{esc(text)}</td></tr>")
     return _wide(f"<table class='kv'>{''.join(rows)}</table>")
 
@@ -265,7 +267,7 @@ def _assessment_section(view: GradeView) -> str:
         odds = probability_text(m.probabilities, view.labels)
         stable = _stable_text(m.stable, m.most_likely or m.grade, m.probabilities, m.confidence or view.confidence)
         rows.append(
-            f"<tr><td>{esc(m.name)}</td><td class='num'>{esc(value)} {esc(unit)}</td><td class='num'>{esc(bounds)}</td>"
+            f"<tr><td title='{esc(m.name)}'>{esc(metric_title(m.name))}</td><td class='num'>{esc(value)} {esc(unit)}</td><td class='num'>{esc(bounds)}</td>"
             f"<td>{grade_cell}</td><td class='odds'>{esc(odds)}</td><td>{esc(stable)}</td><td>{esc(nxt)}</td></tr>"
         )
     head = (
@@ -332,35 +334,115 @@ def _components_table(record: RunRecord) -> str:
     return _wide(f"<table>{head}{''.join(rows)}</table>")
 
 
+def phase_depths(record: RunRecord) -> dict[str, int]:
+    """The nesting depth of each phase (0: top level), from the timeline's spans (0 where none says)."""
+    depths: dict[str, int] = {}
+    for sp in record.timeline.spans:
+        depths[sp.name] = min(depths.get(sp.name, sp.depth), sp.depth)
+    return {p.name: depths.get(p.name, 0) for p in record.phases.values()}
+
+
+def phase_parents(record: RunRecord) -> dict[str, str]:
+    """The phase each nested phase first ran inside (from the timeline's spans)."""
+    spans = record.timeline.spans
+    parents: dict[str, str] = {}
+    for sp in spans:
+        if sp.depth == 0 or sp.name in parents:
+            continue
+        outer = [o for o in spans if o.depth == sp.depth - 1 and o.start_s <= sp.start_s < o.end_s]
+        if outer:
+            parents[sp.name] = outer[0].name
+    return parents
+
+
+def _phase_order(phases: list[Any], depth: dict[str, int], parents: dict[str, str]) -> list[Any]:
+    """Top-level phases by energy, each followed by the phases nested in it (depth first)."""
+    children: dict[str, list[Any]] = {}
+    roots = []
+    for p in sorted(phases, key=lambda p: -p.energy_j):
+        parent = parents.get(p.name) if depth.get(p.name, 0) else None
+        (children.setdefault(parent, []) if parent is not None else roots).append(p)
+    out: list[Any] = []
+
+    def visit(p: Any) -> None:
+        if p in out:
+            return
+        out.append(p)
+        for c in children.get(p.name, []):
+            visit(c)
+
+    for p in roots:
+        visit(p)
+    out += [p for p in phases if p not in out]  # nested in a phase that is not listed
+    return out
+
+
 def _phases_table(record: RunRecord) -> str:
     finite = [p for p in record.phases.values() if math.isfinite(p.energy_j)]
     total = record.energy_j if math.isfinite(record.energy_j) and record.energy_j else 1.0
-    rows = []
-    for p in sorted(finite, key=lambda p: p.energy_j, reverse=True) + [
+    depth = phase_depths(record)
+    ordered = _phase_order(finite, depth, phase_parents(record)) + [
         p for p in record.phases.values() if not math.isfinite(p.energy_j)
-    ]:
+    ]
+    rows = []
+    for p in ordered:
         unc = (
             "exact"
             if p.uncertainty.low == p.uncertainty.high
             else f"{fmt('energy', p.uncertainty.low)} – {fmt('energy', p.uncertainty.high)}"
         )
+        level = depth.get(p.name, 0)
+        indent = f" style='padding-left:{8 + 18 * level}px'" if level else ""
+        nested = " <span class='muted'>(nested)</span>" if level else ""
         rows.append(
-            f"<tr><td>{esc(p.name)}</td><td class='num'>{p.count}</td><td class='num'>{esc(fmt('time', p.duration_s))}</td>"
+            f"<tr><td{indent}>{esc(p.name)}{nested}</td><td class='num'>{p.count}</td>"
+            f"<td class='num'>{esc(fmt('time', p.duration_s))}</td>"
             f"<td class='num'>{esc(fmt('energy', p.energy_j))}</td><td class='num'>{esc(unc)}</td>"
             f"<td class='num'>{esc(number(100 * p.energy_j / total, 2))} %</td></tr>"
         )
     head = "<tr><th>Phase</th><th>Count</th><th>Duration</th><th>Energy</th><th>Interval</th><th>Share of IT energy</th></tr>"
-    return _wide(f"<table>{head}{''.join(rows)}</table>")
+    note = ""
+    if any(depth.values()):
+        top = sum(p.energy_j for p in finite if depth.get(p.name, 0) == 0)
+        note = (
+            "<p class='muted'>Phases nest: a nested phase's energy is part of the phase around it, so the shares "
+            f"add up only over the top-level phases ({number(100 * top / total, 3)} % of the IT energy; the rest "
+            "ran outside any phase).</p>"
+        )
+    return _wide(f"<table>{head}{''.join(rows)}</table>") + note
+
+
+#: field-name endings whose numbers are SI quantities of a kind :func:`ecometer.record.units.fmt` knows
+_FIELD_KINDS = {"_j": "energy", "_s": "time", "_w": "power", "_l": "water"}
+
+
+def for_people(key: str, value: Any) -> str:
+    """A record field's value as a person reads it: ``memory_bytes 25276182528`` -> ``23.5 GiB``,
+    ``energy_j 1234.5`` -> ``1.23 kJ``, large counts with thousands separators."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        if key == "pid" or key.endswith(("_id", "_pid", "port")):
+            return str(value)
+        if key.endswith("_bytes"):
+            return _bytes(float(value))
+        for end, kind in _FIELD_KINDS.items():
+            if key.endswith(end):
+                return fmt(kind, float(value))
+        return count(value) if float(value).is_integer() else number(float(value))
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _bytes(n: float) -> str:
+    """``25276182528`` -> ``23.5 GiB`` (binary prefixes, as memory is sold and reported)."""
+    for power, unit in ((4, "TiB"), (3, "GiB"), (2, "MiB"), (1, "KiB")):
+        if abs(n) >= 1024**power:
+            return f"{number(n / 1024**power)} {unit}"
+    return f"{count(n)} B"
 
 
 def _device_cell(key: str, value: Any) -> str:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and key.endswith("_j"):
-        return fmt("energy", float(value))
-    if isinstance(value, float):
-        return number(value)
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, default=str, ensure_ascii=False)
+    return for_people(key, value)
 
 
 #: the device fields shown as columns; every other field a device states is folded beside them
@@ -422,11 +504,13 @@ def _problems_section(record: RunRecord) -> list[str]:
 
 
 def _grade_line(view: GradeView | None) -> str:
-    """One line under the headline figures: the grade and how likely each grade is."""
+    """One line under the headline figures: the grade and how likely each grade is (or why there is none)."""
     if view is None:
         return ""
     if view.grade is None:
-        return "<p><b>Grade:</b> not rated (see below)</p>"
+        why = view.not_rated[0] if view.not_rated else "no metric of the standard applied"
+        more = f" (and {len(view.not_rated) - 1} more reason(s) below)" if len(view.not_rated) > 1 else ""
+        return f"<p><b>Grade:</b> not rated by {esc(view.standard)}: {esc(why)}{esc(more)}</p>"
     odds = probability_text(view.probabilities, view.labels)
     stable = _stable_text(view.stable, view.most_likely or view.grade, view.probabilities, view.confidence)
     word = "stable" + stable[3:] if stable.startswith("yes") else "not stable" + stable[2:] if stable else ""
@@ -447,19 +531,39 @@ def _legend() -> str:
     )
 
 
+def _answer(record: RunRecord) -> str:
+    """The answer in one line: IT energy, water and carbon (with their intervals), per unit of work."""
+    figs = {f.key: f for f in headline(record)}
+    parts = []
+    for key, what in (("it_energy_j", "IT energy"), ("water_total_l", "water consumed"), ("carbon_g", "carbon")):
+        f = figs.get(key)
+        if f is not None:
+            interval = interval_text(f)
+            parts.append(f"<b>{esc(value_text(f))}</b> {what}" + (f" <span class='muted nw'>({esc(interval)})</span>" if interval else ""))
+    wu = work_unit(record)
+    if wu is not None:
+        per = next((f for f in per_unit(record) if f.key == "it_energy_j_per_unit"), None)
+        if per is not None:
+            parts.append(f"<b>{esc(value_text(per))}</b>")
+    return f"<p class='answer'>{' · '.join(parts)}</p>" if parts else ""
+
+
 def _top_section(record: RunRecord, images: dict[str, bytes], view: GradeView | None) -> str:
-    """The grade label beside the headline figures: value, interval, coverage and method of each."""
+    """The answer first (headline figures, the grade or why there is none), the grade label beside
+    them (after them on a narrow screen; below them when the run is not rated)."""
     label_html = (
         _img(images, "grade", "grade label", "label") or "<p class='muted'>Not graded: no standard applied.</p>"
     )
+    rated = view is not None and view.grade is not None
     return (
-        "<section class='top'><div class='label'>"
-        + label_html
-        + "</div><div class='figs'><h2>Headline figures</h2>"
+        f"<section class='top{' rated' if rated else ''}'><div class='figs'><h2>Headline figures</h2>"
+        + _answer(record)
         + _grade_line(view)
         + _figure_rows(headline(record))
         + "<p class='muted'>SI units. Interval: low – high of each figure; coverage: the probability it claims.</p>"
         + _legend()
+        + "</div><div class='label'>"
+        + label_html
         + "</div></section>"
     )
 
@@ -558,8 +662,11 @@ def _warnings_section(record: RunRecord) -> str:
 
 def _measurement_section(record: RunRecord) -> str:
     """Components, sensors (their notes folded) and what each method means."""
+    shown = {n for c in record.components.values() for n in c.notes}  # folded under the components already
     sensors = "".join(
-        f"<li><b>{esc(s.name)}</b> ({esc(s.component)}, {_method(s.method)})" + "".join(_fold(n) for n in s.notes) + "</li>"
+        f"<li><b>{esc(s.name)}</b> ({esc(s.component)}, {_method(s.method)})"
+        + "".join(_fold(n) for n in dict.fromkeys(s.notes) if n not in shown)
+        + "</li>"
         for s in record.sensors
     )
     return (

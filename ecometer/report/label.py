@@ -13,7 +13,7 @@ from typing import Any
 from ecometer.record.units import number
 from ecometer.report import style
 from ecometer.report.charts import plain
-from ecometer.report.grades import GradeView, star_count
+from ecometer.report.grades import GradeView, metric_title, star_count
 
 MAX_METRIC_ROWS = 5
 
@@ -148,13 +148,15 @@ def _metric_row(ax: Any, m: Any, labels: list[str], scale: str, y: float) -> Non
     """One metric: its name, value, grade badge and stability (or why it was not applied)."""
     unit = m.label or m.unit
     value = f"{number(m.value)} {plain(unit, 24)}" if m.value is not None else "n/a"
-    ax.text(0.35, y + 0.2, plain(m.name, 48), fontsize=8.5, va="center", color="#303030")
+    ax.text(0.35, y + 0.2, plain(metric_title(m.name), 48), fontsize=8.5, va="center", color="#303030")
     if m.value is not None:
         ax.text(6.35, y - 0.15, value, fontsize=9, va="center", ha="right", fontweight="bold")
     shown = m.grade if m.grade is not None else m.indicative
     if shown is None:
         reason = f"not applied{': ' + m.reason if m.reason else ''}"
-        ax.text(0.35, y - 0.15, plain(reason, 60), fontsize=8, va="center", color="#606060")
+        # left of the value, never over it (about 0.18 units per bold 9 pt character, 0.145 per 8 pt one)
+        room = max(int((6.0 - 0.18 * len(value) - 0.35) / 0.145), 8) if m.value is not None else 60
+        ax.text(0.35, y - 0.15, plain(reason, room), fontsize=8, va="center", color="#606060")
         return
     colour = style.grade_colour(shown, labels) if m.grade is not None else INDICATIVE_COLOUR
     ax.text(
@@ -178,7 +180,7 @@ def _metric_row(ax: Any, m: Any, labels: list[str], scale: str, y: float) -> Non
 def grade_label(view: GradeView | None, path: str | Path | None = None, *, title: str = "") -> bytes:
     """Draw the label for ``view`` (``None`` draws an empty ladder saying the run is not graded)."""
     labels = view.labels if view and view.labels else list("ABCDEFG")
-    reasons = [line for r in (view.not_rated if view else [])[:3] for line in _wrap(r, 62, 2)]
+    reasons = [line for r in (view.not_rated if view else [])[:3] for line in _wrap(r, 62, 3)]
     ladder_h, total_h = _heights(view, len(labels), reasons)
     fig = style.new_figure(4.6, 0.62 * total_h + 0.3)
     fig.set_layout_engine(None)

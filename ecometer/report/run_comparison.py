@@ -1,7 +1,7 @@
 """Comparing runs: grouped bars with uncertainty whiskers and grades, a trade-off chart, a table.
 
-Runs are grouped by a field of their metadata (``--by precision``) or, without one, by run
-name. Within a group, runs that differ in some other metadata field become separate bars (a
+Runs are grouped by a field of their metadata (``--by precision``); without one, each run is
+a bar of its own (distinct runs are never merged unless ``--by`` asks). Within a group, runs that differ in some other metadata field become separate bars (a
 *series*, e.g. ``batch_size=32``); runs identical in every compared field are repetitions and
 are combined into one bar: the mean of their central values, whiskers spanning the lowest low
 and the highest high (a span that claims no coverage probability; a single run's interval keeps
@@ -141,8 +141,11 @@ def build(records: list[RunRecord], metric_name: str | None = None, by: str | No
             raise InputError(f"--by {by!r}: no run has this metadata field; fields present: {fields or 'none'}")
     series_fields = _series_fields(records, by) if by is not None else []
     buckets: dict[tuple[str, str], list[RunRecord]] = {}
-    for r in records:
-        group = _value_text(r.meta.get(by, "(none)")) if by is not None else r.name
+    if by is None:  # no grouping asked for: each run is a bar of its own, never merged with another
+        for label, r in zip(run_labels(records), records, strict=True):
+            buckets[(label, "")] = [r]
+    for r in records if by is not None else []:
+        group = _value_text(r.meta.get(by, "(none)"))
         series = ", ".join(f"{k}={_value_text(r.meta.get(k, '-'))}" for k in series_fields)
         buckets.setdefault((group, series), []).append(r)
     series_all = list(dict.fromkeys(s for _, s in buckets))
@@ -150,7 +153,7 @@ def build(records: list[RunRecord], metric_name: str | None = None, by: str | No
         series_fields = []
         buckets = {}
         for r in records:
-            group = _value_text(r.meta.get(by, "(none)")) if by is not None else r.name
+            group = _value_text(r.meta.get(by, "(none)"))
             buckets.setdefault((group, r.name), []).append(r)
         series_all = list(dict.fromkeys(s for _, s in buckets))
     entries = []
@@ -173,6 +176,25 @@ def build(records: list[RunRecord], metric_name: str | None = None, by: str | No
     if by is not None:
         groups = _sort_key_values(groups)
     return RunComparison(name, by, series_fields, entries, groups, series_all, x_metric, y_metric)
+
+
+def run_labels(records: list[RunRecord]) -> list[str]:
+    """One distinct label per record: its name, with its start time (then a number) where names repeat."""
+    counts: dict[str, int] = {}
+    for r in records:
+        counts[r.name] = counts.get(r.name, 0) + 1
+    labels = [r.name if counts[r.name] == 1 else f"{r.name} {_start_text(r)}".strip() for r in records]
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if labels.count(label) == 1 else f"{label} #{seen[label]}")
+    return out
+
+
+def _start_text(r: RunRecord) -> str:
+    """``2026-12-07 09:56:36`` from the record's ISO start time (empty if it has none)."""
+    return r.started_at[:19].replace("T", " ")
 
 
 # ---- table ----------------------------------------------------------------------------------
@@ -224,7 +246,9 @@ def chart(cmp: RunComparison, path: str | Path | None = None) -> bytes:
     _tradeoff(cmp, ax_sc)
     title = f"{cmp.entries[0].value.label}" + (f" by {plain(cmp.by, 30)}" if cmp.by else " per run")
     fig.suptitle(title, fontsize=style.FONT_SIZE + 3)
-    note = "whiskers: low–high interval (and the spread of repeated runs); grade of each run in the badge"
+    note = "whiskers: low–high interval (and the spread of repeated runs)"
+    if any(e.grade for e in cmp.entries):  # the badges are drawn only for graded runs
+        note += "; grade of each run in the badge"
     skipped = [e for e in cmp.entries if not _drawable(e)]
     if skipped:
         names = ", ".join(plain(f"{e.group} {e.series}".strip(), 30) for e in skipped[:4])
@@ -352,7 +376,8 @@ def _tradeoff(cmp: RunComparison, ax: Any) -> None:
     ax.set_ylim(*axis_limits([yscale(v) for f in ys_fig for v in (f.low, f.high)], margin=0.2))
     ax.set_xlabel(f"{first_x.label} ({_unit_text(first_x, xscale.symbol)})")
     ax.set_ylabel(f"{first_y.label} ({_unit_text(first_y, yscale.symbol)})")
-    ax.set_title("Trade-off (lower left is better; dashed: Pareto front)", fontsize=style.FONT_SIZE + 1)
+    drawn = "; dashed: Pareto front" if len(front) > 1 else ""  # promised only where it is drawn
+    ax.set_title(f"Trade-off (lower left is better{drawn})", fontsize=style.FONT_SIZE + 1)
 
 
 def _label_offsets(points: list[tuple[float, float, str]]) -> list[tuple[float, float, str, float]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ecometer.record.model import RunRecord
-from ecometer.record.units import Scale, count, fmt, kwh, number, pick_scale
+from ecometer.record.units import Scale, count, fmt, kwh, number, pick_scale, relative_text
 from ecometer.report.figures import (
     QuantityValue,
     component_energy,
@@ -20,12 +20,9 @@ from ecometer.report.grades import grade_view, probability_text
 
 
 def relative(fig: QuantityValue) -> str:
-    """Half-width of the uncertainty in percent, or ``exact``."""
-    if fig.low == fig.high:
-        return "exact"
-    if fig.central == 0 or not math.isfinite(fig.central):
-        return "n/a"
-    return f"±{number(100 * (fig.high - fig.low) / (2 * abs(fig.central)), 2)} %"
+    """The uncertainty relative to the figure: ``±5 %``, ``-35/+40 %`` where it is not symmetric, or ``exact``
+    (:func:`ecometer.record.units.relative_text`, the one way ecometer writes it)."""
+    return relative_text(fig.central, fig.low, fig.high)
 
 
 def _scale(fig: QuantityValue) -> tuple[Scale, str]:

@@ -262,7 +262,7 @@ def spec_uncertainty(spec: CpuPowerSpec, data: dict[str, Any] | None = None) -> 
     model = table["model"]
     basis = (
         f"modelled CPU power (utilisation x Teads 2021 load curve x TDP per thread): "
-        f"+/-{model['rel_low']:.0%} for the model ({model['distribution']})"
+        f"±{model['rel_low'] * 100:.0f} % for the model ({model['distribution']})"
     )
     model_factor = declared_factor(model, basis, "cpu_power.json uncertainty.model")
     if spec.basis == "sku":

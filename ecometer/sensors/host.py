@@ -12,6 +12,7 @@ import logging
 import threading
 
 from ecometer.errors import SensorUnavailable
+from ecometer.record.units import relative_text
 from ecometer.sensors.base import Sensor, check_scope
 from ecometer.sensors.cpu_model import CpuModelSensor
 from ecometer.sensors.memory import MemoryModelSensor
@@ -91,7 +92,7 @@ def host_sensors(
             bg = mem.data["background_w_per_gb"]["central"]
             lines.append(
                 f"{dram_reason}; memory power is modelled from installed memory ({mem.gib:.1f} GiB x {bg:g} W/GB "
-                f"background + activity, ENERGY STAR-based, -{1 - unc.low:.0%}/+{unc.high - 1:.0%})"
+                f"background + activity, ENERGY STAR-based, {relative_text(1.0, unc.low, unc.high)})"
             )
         except SensorUnavailable as exc:
             lines.append(f"{dram_reason}; and the memory model is unavailable too ({exc}): no DRAM energy is reported")

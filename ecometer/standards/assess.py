@@ -230,7 +230,7 @@ class Assessment:
             lines.append(f"{pad}bands: {edges}; else {self.grades[-1]}")
         notes = []
         if m.assumed_spread:
-            notes.append(f"reported mean with an assumed spread of +/-{m.assumed_spread * 100:g} %")
+            notes.append(f"reported mean with an assumed spread of ±{m.assumed_spread * 100:g} %")
         if m.normalised_by:
             notes.append(f"normalised by hardware: {m.normalised_by}")
         notes.extend(m.notes)
@@ -313,10 +313,14 @@ def quality_reasons(std: Standard, record: RunRecord) -> list[str]:
         elif gpu.method != "counter":
             reasons.append(f"GPU energy from a hardware counter is required; the record's is {gpu.method!r}")
     if q.max_relative_uncertainty is not None and record.components:
-        rel = record.energy_uncertainty.rel_halfwidth
+        est = record.energy_uncertainty
+        rel = est.rel_halfwidth
         if rel > q.max_relative_uncertainty:
+            from ecometer.record.units import relative_text
+
             reasons.append(
-                f"IT energy uncertainty +/-{rel * 100:.1f} % exceeds the allowed +/-{q.max_relative_uncertainty * 100:g} %"
+                f"IT energy uncertainty {relative_text(est.central, est.low, est.high)} exceeds the allowed "
+                f"±{q.max_relative_uncertainty * 100:g} %"
             )
     return reasons
 
