@@ -150,7 +150,7 @@ def google_years(shared: Path) -> dict[int, dict[str, float]]:
 
 
 def _band_covers(c: float, nxt: float, lo: float, hi: float, floor: float) -> bool:
-    return min(c * lo, c - floor) <= nxt <= max(c * hi, c + floor)
+    return c * lo <= nxt <= max(c * hi, c + floor)
 
 
 def year_band(years: dict[int, dict[str, float]], coverage: float = 0.95, floor: float = 10.0) -> dict:
@@ -181,8 +181,8 @@ def year_band(years: dict[int, dict[str, float]], coverage: float = 0.95, floor:
             "How far a zone's annual carbon intensity moves from one year (or data edition) to the next: the ratio "
             "next/this of Google Cloud's per-region grid intensity (operational, Electricity Maps data), "
             f"{min(pairs) - 1}-{max(pairs)}, the 2.5 % and 97.5 % quantiles. A zone's 2024 figure is bounded by "
-            "[min(central x low_ratio, central - floor), max(central x high_ratio, central + floor)]: the floor keeps "
-            "near-zero grids (where a ratio means little) from an interval of a few grams."
+            "[central x low_ratio, max(central x high_ratio, central + floor)]: the floor keeps near-zero grids "
+            "(where a ratio means little) from an upper bound a few grams above the central."
         ),
         "source": "google-region-carbon-info",
         "coverage_claimed": coverage,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ecometer import datafiles
 from ecometer.errors import FootprintError
-from ecometer.footprint import grid
+from ecometer.footprint import grid, regions
 from ecometer.footprint.assumptions import Assumption
 from ecometer.footprint.site import GRID_KEYS, Site, hour_key, wet_bulb_relative
 from ecometer.footprint.timing import Slice
@@ -77,6 +77,7 @@ class SiteFactors:
             self.grid = grid.factors(site.country, site.ewif_source)
         self._ewif(label, timed)
         self._carbon(label)
+        self._level()
         for key, series in (site.grid_hourly or {}).items():
             by = "local hour of day" if isinstance(series, list) else "UTC hour"
             self.assumptions.append(
@@ -188,6 +189,13 @@ class SiteFactors:
                     "location-based",
                 )
             )
+        elif (choice := self._regional_carbon()) is not None:
+            self.carbon = choice.estimate
+            self.assumptions.append(
+                Assumption.of("carbon_intensity", choice.estimate, "g CO2e/kWh", choice.source, choice.note)
+            )
+            if self.grid is not None:
+                self.warnings.extend(self.grid.notes)
         elif self.grid is not None:
             g = self.grid
             self.carbon = g.carbon
@@ -207,6 +215,27 @@ class SiteFactors:
             msg = f"{label} gives no carbon intensity: carbon not computed; pass country=<ISO code> or carbon_intensity_g_per_kwh=<g/kWh>"
             self.warnings.append(msg)
             self.assumptions.append(Assumption("carbon_intensity", None, "g CO2e/kWh", "default", note=msg))
+
+    def _regional_carbon(self) -> regions.CarbonChoice | None:
+        """The zone's intensity (a region given), or the country's widened to its zones; None: the country tables."""
+        s = self.site
+        if s.place is not None:
+            return regions.zone_carbon(s.place, s.carbon_basis)
+        if s.country is not None:
+            return regions.country_carbon(s.country, s.carbon_basis, None if self.grid is None else self.grid.carbon)
+        return None
+
+    def _level(self) -> None:
+        """Say at which level the site's grid was placed, and why."""
+        s = self.site
+        if s.place is not None:
+            level, why = s.place.level, s.place.why
+        elif s.country is not None:
+            level, why = "country", f"country {s.country} given; no region (Site(region=...)) places it on a grid zone"
+        else:
+            level, why = "given", "no country or region: the grid values are the ones given"
+        source = source_of(s, "region" if s.place is not None else "country")
+        self.assumptions.append(Assumption("site_level", level, "", source, note=why))
 
     # factors at a time slice ---------------------------------------------------------
     def wue_at(self, sl: Slice | None) -> SliceFactor:
