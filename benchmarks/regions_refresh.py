@@ -114,9 +114,8 @@ def electricity_maps(shared: Path) -> dict:
         "sources": {
             "electricitymaps-2024": {
                 "citation": (
-                    "Electricity Maps (2025). <Country> 2024 Yearly Carbon Intensity Data (Version January 27, 2025). "
-                    "Electricity Maps. https://www.electricitymaps.com; as copied in Cambridge-Sustainable-Computing-Lab/"
-                    "Green-Algorithms-data v3.1/carbon-intensity/electricitymap/"
+                    "Electricity Maps (2025), 2024 Yearly Carbon Intensity Data per zone (Version January 27, 2025), "
+                    "electricitymaps.com; via Green-Algorithms-data v3.1"
                 ),
                 "year": 2024,
                 "edition": "Version January 27, 2025",

@@ -21,7 +21,7 @@ def resolve_site(site: Any) -> Any:
         return site
     from ecometer.footprint import Site
 
-    return Site.preset(site)
+    return Site.named(site)
 
 
 def resolve_standard(standard: Any) -> Any:

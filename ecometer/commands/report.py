@@ -39,7 +39,7 @@ def enrich(record: Any, site: str | None, standard: str | None) -> None:
     if site:
         from ecometer.footprint import Site, footprint
 
-        record.attach("footprint", footprint(record, site=Site.preset(site)))
+        record.attach("footprint", footprint(record, site=Site.named(site)))
     if standard:
         from ecometer.standards import load_standard, score
 

@@ -390,7 +390,7 @@ def _run_factor(d: Draws, parts: _Parts, label: str) -> Value:
 
 def _as_site(site: Any) -> Site:
     if isinstance(site, str):
-        return Site.preset(site)
+        return Site.named(site)
     if not isinstance(site, Site):
         raise FootprintError(
             f"footprint(): site must be an ecometer Site or a preset name, found {type(site).__name__}"

@@ -252,7 +252,7 @@ class Site:
 
     @property
     def label(self) -> str:
-        return self.name or "custom site"
+        return self.name or (f"region {self.region}" if self.region else "custom site")
 
     # ---- serialisation --------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -286,8 +286,8 @@ def _preset_values(name: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]
     presets = data["presets"]
     if not isinstance(name, str) or name not in presets:
         raise SiteError(
-            f"unknown site preset {name!r}: expected one of {sorted(presets)}{suggest(str(name), list(presets))}; "
-            "or a region such as 'aws:us-east-1' or 'US-NW-BPAT' (Site(region=...))"
+            f"unknown site preset {name!r}: expected one of {sorted(presets)}, or a region such as 'aws:us-east-1' or "
+            f"'US-NW-BPAT' (Site(region=...)){suggest(str(name), list(presets))}"
         )
     kwargs: dict[str, Any] = {}
     provenance: dict[str, dict[str, Any]] = {}
