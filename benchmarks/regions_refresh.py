@@ -87,7 +87,9 @@ def electricity_maps(shared: Path) -> dict:
                 continue
             iso3 = EM_ZONE_ISO3.get(key) or EM_COUNTRY_ISO3.get(row["Country"]) or by_name.get(row["Country"].lower())
             if iso3 is None:
-                raise SystemExit(f"electricitymaps-yearly-2024.csv line {line}: no ISO alpha-3 code for {row['Country']!r}")
+                raise SystemExit(
+                    f"electricitymaps-yearly-2024.csv line {line}: no ISO alpha-3 code for {row['Country']!r}"
+                )
             zones[key] = {
                 "name": row["Zone name"],
                 "country": row["Country"],
@@ -204,7 +206,13 @@ def china(shared: Path) -> dict[str, dict]:
                 key = CHINA_REGIONAL_KEYS[row["name_en"]]
             entry = zones.setdefault(
                 key,
-                {"name": row["name_en"], "name_zh": row["name_zh"], "level": row["level"], "iso3": "CHN", "co2_g_per_kwh": {}},
+                {
+                    "name": row["name_en"],
+                    "name_zh": row["name_zh"],
+                    "level": row["level"],
+                    "iso3": "CHN",
+                    "co2_g_per_kwh": {},
+                },
             )
             value = float(row["kgCO2_per_kWh"])
             if not 0.0 < value < 1.5:

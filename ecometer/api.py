@@ -19,9 +19,10 @@ def resolve_site(site: Any) -> Any:
     """A site object from a preset name (validated now), or the object as given."""
     if site is None or not isinstance(site, str):
         return site
-    from ecometer.footprint import Site
 
-    return Site.named(site)
+    from ecometer.footprint.detect import named_site
+
+    return named_site(site)
 
 
 def resolve_standard(standard: Any) -> Any:

@@ -81,10 +81,11 @@ def site_of(args: argparse.Namespace) -> Any:
     """The :class:`~ecometer.footprint.Site` the site options describe; UsageError when none is given."""
     from ecometer.errors import UsageError
     from ecometer.footprint import Site
+    from ecometer.footprint.detect import named_site
 
     overrides = {kw: getattr(args, dest) for dest, kw in _OVERRIDES.items() if getattr(args, dest, None) is not None}
     if args.site:
-        return Site.named(args.site, **overrides)
+        return named_site(args.site, **overrides)
     if not overrides:
         names = ", ".join(p.name for p in Site.presets())
         raise UsageError(

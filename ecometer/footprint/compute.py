@@ -36,6 +36,7 @@ from typing import Any
 
 from ecometer.errors import FootprintError, RecordError
 from ecometer.footprint.assumptions import Assumption
+from ecometer.footprint.detect import named_site
 from ecometer.footprint.factors import SiteFactors, SliceFactor
 from ecometer.footprint.propagation import Draws, Value
 from ecometer.footprint.site import Site, hour_key
@@ -390,7 +391,7 @@ def _run_factor(d: Draws, parts: _Parts, label: str) -> Value:
 
 def _as_site(site: Any) -> Site:
     if isinstance(site, str):
-        return Site.named(site)
+        return named_site(site)
     if not isinstance(site, Site):
         raise FootprintError(
             f"footprint(): site must be an ecometer Site or a preset name, found {type(site).__name__}"

@@ -103,7 +103,9 @@ def _zone_country(zone: str) -> str:
 
 def _zone_place(zone: str, how: str) -> Place:
     table = "Electricity Maps zone" if zone in em_zones() else "Chinese grid (MEE & NBS)"
-    return Place("zone", zone, zone, _zone_name(zone), _zone_country(zone), f"{how}: {table} {zone} ({_zone_name(zone)})")
+    return Place(
+        "zone", zone, zone, _zone_name(zone), _zone_country(zone), f"{how}: {table} {zone} ({_zone_name(zone)})"
+    )
 
 
 def _cloud_place(key: str, how: str) -> Place:
@@ -244,7 +246,9 @@ def zone_value(zone: str, basis: str) -> tuple[float, str, int]:
 def band_bounds(central: float) -> tuple[float, float]:
     """The year-to-year band around a zone's central (g CO2e/kWh)."""
     band = year_band()
-    return central * float(band["low_ratio"]), max(central * float(band["high_ratio"]), central + float(band["floor_g_per_kwh"]))
+    return central * float(band["low_ratio"]), max(
+        central * float(band["high_ratio"]), central + float(band["floor_g_per_kwh"])
+    )
 
 
 def band_text() -> str:

@@ -495,9 +495,10 @@ def _figure(value: Any) -> Estimate | None:
 
 
 def _footprint(result: Forecast, projected: ProjectedRecord, site: Any) -> None:
-    from ecometer.footprint import Site, footprint
+    from ecometer.footprint import footprint
+    from ecometer.footprint.detect import named_site
 
-    fp = footprint(projected, site=Site.named(site) if isinstance(site, str) else site)
+    fp = footprint(projected, site=named_site(site) if isinstance(site, str) else site)
     projected.attach("footprint", fp)
     result.facility_energy_j = _figure(fp.facility_energy_j)
     result.water_onsite_l = _figure(fp.water.onsite_l)
