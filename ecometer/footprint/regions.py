@@ -307,7 +307,8 @@ def zone_carbon(place: Place, basis: str) -> CarbonChoice:
 def _spread_text(country: str, zones: list[float], lo: float, hi: float, basis: str) -> str:
     return (
         f"where in {country} the job ran: {len(zones)} grid zones, equally weighted (no per-zone electricity is "
-        f"shipped), their {basis} intensities span {min(zones):.0f}-{max(zones):.0f}, 2.5-97.5 % {lo:.0f}-{hi:.0f} g/kWh"
+        f"shipped), their {basis} intensities span {min(zones):.0f}-{max(zones):.0f}, "
+        f"{'2.5-97.5 %' if len(zones) >= 40 else 'all of them'}: {lo:.0f}-{hi:.0f} g/kWh"
     )
 
 
@@ -336,7 +337,8 @@ def country_carbon(country: str, basis: str, national: Any | None) -> CarbonChoi
         src = datafiles.source_label(EM_FILE, "electricitymaps-2024")
         what = f"{src}: {key}, direct; range: {band_text()}"
     if len(zones) >= 2:
-        q_lo, q_hi = quantile(zones, 0.025), quantile(zones, 0.975)
+        # fewer than 40 zones: the 2.5/97.5 % quantiles would cut the extreme zones themselves
+        q_lo, q_hi = (quantile(zones, 0.025), quantile(zones, 0.975)) if len(zones) >= 40 else (min(zones), max(zones))
         low, high = min(low, q_lo), max(high, q_hi)
         what = f"{what}; widened to {_spread_text(country, zones, q_lo, q_hi, basis)}"
     est = _estimate(central, low, high, what)

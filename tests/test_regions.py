@@ -1,0 +1,272 @@
+"""Sites placed below the country: grid zones, cloud regions, carbon basis, detection (issue 23)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ecometer import datafiles
+from ecometer.errors import SiteError
+from ecometer.footprint import Site, footprint, regions
+from ecometer.footprint.detect import detect, detected_site, named_site
+
+EM = datafiles.load("electricitymaps_2024")["zones"]
+
+
+def _carbon(site: Site):
+    return footprint(energy_kwh=1.0, site=site).assumption("carbon_intensity")
+
+
+# ---- resolution ------------------------------------------------------------------------------
+def test_cloud_region_takes_its_zone_country_and_provider_fleet_figures():
+    site = Site(region="aws:us-east-1")
+    assert site.place.level == "cloud_region" and site.place.zone == "US-MIDA-PJM"
+    assert site.country == "USA" and site.provenance["country"]["source"] == "region"
+    preset = datafiles.load("site_presets")["presets"]["aws-2025"]["values"]
+    assert float(site.pue) == preset["pue"]["value"] and float(site.wue) == preset["wue"]["value"]
+    assert site.provenance["pue"]["preset"] == "aws-2025" and site.provenance["pue"]["region"] == "aws:us-east-1"
+    fp = footprint(energy_kwh=1.0, site=site)
+    carbon = fp.assumption("carbon_intensity")
+    assert carbon.value == pytest.approx(EM["US-MIDA-PJM"]["lifecycle_g_per_kwh"])
+    assert "lifecycle" in carbon.note and "cloud region level" in carbon.note
+    level = fp.assumption("site_level")
+    assert level.value == "cloud_region" and "Northern Virginia" in level.note and "US-MIDA-PJM" in level.note
+
+
+def test_user_values_override_the_region():
+    site = Site(pue=1.1, region="gcp:europe-west4")
+    assert float(site.pue) == 1.1 and site.provenance["pue"] == {"source": "user"}
+    assert site.country == "NLD" and site.place.zone == "NL"
+    assert _carbon(Site(pue=1.1, wue=0.2, region="gcp:europe-west4", carbon_intensity_g_per_kwh=50)).value == 50
+
+
+@pytest.mark.parametrize(
+    ("region", "zone", "country"),
+    [
+        ("US-NW-BPAT", "US-NW-BPAT", "USA"),
+        ("us-cal-ciso", "US-CAL-CISO", "USA"),
+        ("CA-QC", "CA-QC", "CAN"),
+        ("AU-NSW", "AU-NSW", "AUS"),
+        ("IN-WE", "IN-WE", "IND"),
+        ("JP-TK", "JP-TK", "JPN"),
+        ("DE", "DE", "DEU"),
+        ("SE-SE3", "SE-SE3", "SWE"),
+        ("CN-HE", "CN-HE", "CHN"),
+        ("Hebei", "CN-HE", "CHN"),
+        ("azure:westeurope", "NL", "NLD"),
+        ("alibaba:cn-zhangjiakou", "CN-HE", "CHN"),
+        ("tencent:ap-guangzhou", "CN-GD", "CHN"),
+        ("huawei:cn-southwest-2", "CN-GZ", "CHN"),
+        ("europe-west4", "NL", "NLD"),  # only Google Cloud has a region of that name
+    ],
+)
+def test_zones_and_regions_resolve(region, zone, country):
+    place = regions.resolve(region)
+    assert (place.zone, place.country) == (zone, country)
+
+
+def test_oregon_and_quebec_read_their_own_grid_not_the_country():
+    us = _carbon(Site(pue=1.1, wue=0.2, country="USA")).value
+    oregon = _carbon(Site(pue=1.1, wue=0.2, region="aws:us-west-2"))
+    quebec = _carbon(Site(pue=1.1, wue=0.2, region="gcp:northamerica-northeast1"))
+    assert oregon.value == pytest.approx(EM["US-NW-BPAT"]["lifecycle_g_per_kwh"]) and oregon.value < us / 3
+    assert quebec.value == pytest.approx(EM["CA-QC"]["lifecycle_g_per_kwh"]) and quebec.value < 50
+
+
+@pytest.mark.parametrize(
+    ("region", "expected"),
+    [
+        ("aws:us-east-9", "did you mean us-east-2"),
+        ("awz:us-east-1", "did you mean aws"),
+        ("aws:us-gov-west-1", "publishes no state or city"),
+        ("US-NW-BPATT", "did you mean US-NW-BPAT"),
+        ("us-east-1", "ambiguous: it could be alibaba:us-east-1, aws:us-east-1"),
+        ("", "expected a grid zone"),
+    ],
+)
+def test_bad_regions_say_what_is_wrong(region, expected):
+    with pytest.raises(SiteError, match="region") as err:
+        Site(pue=1.1, region=region)
+    assert expected in str(err.value)
+
+
+def test_a_zone_with_a_conflicting_country_is_an_error():
+    with pytest.raises(SiteError, match=r"country 'FRA' conflicts with region 'US-NW-BPAT', which lies in USA"):
+        Site(pue=1.1, country="FRA", region="US-NW-BPAT")
+    assert Site(pue=1.1, country="USA", region="US-NW-BPAT").country == "USA"
+
+
+def test_replace_and_preset_move_the_country_with_the_region():
+    site = Site(region="aws:us-east-1").replace(region="gcp:europe-west4")
+    assert site.country == "NLD" and site.place.zone == "NL"
+    assert site.pue is None  # the AWS fleet figure went with the AWS region
+    moved = Site.preset("us-average", region="CA-QC")
+    assert moved.country == "CAN" and moved.ewif is None  # the preset's U.S. EWIF belongs to its own location
+    assert float(moved.pue) == 1.17
+
+
+def test_round_trip_keeps_the_region():
+    site = Site(region="azure:westeurope", pue=1.2, wue=0.3, carbon_basis="direct")
+    again = Site.from_dict(json.loads(json.dumps(site.to_dict())))
+    assert again.region == "azure:westeurope" and again.carbon_basis == "direct" and again.country == "NLD"
+    assert _carbon(again).value == pytest.approx(EM["NL"]["direct_g_per_kwh"])
+
+
+def test_named_site_takes_presets_and_regions():
+    assert Site.named("aws-2023").name == "aws-2023"
+    assert Site.named("aws:us-west-2").place.zone == "US-NW-BPAT"
+    with pytest.raises(SiteError, match="unknown site preset 'us-averag'.*did you mean us-average"):
+        Site.named("us-averag")
+
+
+# ---- carbon: basis and intervals ------------------------------------------------------------
+def test_carbon_basis_direct_and_lifecycle_never_mix():
+    direct = _carbon(Site(pue=1.1, wue=0.2, region="US-NW-BPAT", carbon_basis="direct"))
+    life = _carbon(Site(pue=1.1, wue=0.2, region="US-NW-BPAT"))
+    assert direct.value == pytest.approx(EM["US-NW-BPAT"]["direct_g_per_kwh"]) and "direct" in direct.note
+    assert life.value == pytest.approx(EM["US-NW-BPAT"]["lifecycle_g_per_kwh"]) and "lifecycle" in life.note
+    with pytest.raises(SiteError, match="carbon_basis 'operational'"):
+        Site(pue=1.1, carbon_basis="operational")
+
+
+def test_china_provincial_grid_direct_and_modelled_lifecycle():
+    china = datafiles.load("grid_zones")["china"]
+    hebei = china["zones"]["CN-HE"]["co2_g_per_kwh"]["2022"]
+    direct = _carbon(Site(pue=1.1, wue=0.2, region="CN-HE", carbon_basis="direct"))
+    assert direct.value == pytest.approx(hebei)
+    life = _carbon(Site(pue=1.1, wue=0.2, region="CN-HE"))
+    ratio = EM["CN"]["lifecycle_g_per_kwh"] / EM["CN"]["direct_g_per_kwh"]
+    assert life.value == pytest.approx(hebei * ratio) and "modelled" in life.source
+
+
+def test_zone_interval_is_the_measured_year_to_year_band():
+    band = datafiles.load("grid_zones")["year_band"]
+    c = _carbon(Site(pue=1.1, wue=0.2, region="DE"))
+    central = EM["DE"]["lifecycle_g_per_kwh"]
+    assert c.low == pytest.approx(central * band["low_ratio"]) and c.high == pytest.approx(central * band["high_ratio"])
+    assert c.coverage == 0.95
+    # a near-zero grid keeps an absolute floor above its central
+    qc = _carbon(Site(pue=1.1, wue=0.2, region="CA-QC", carbon_basis="direct"))
+    assert qc.high == pytest.approx(EM["CA-QC"]["direct_g_per_kwh"] + band["floor_g_per_kwh"])
+
+
+@pytest.mark.parametrize("country", ["USA", "CAN", "IND", "AUS", "JPN"])
+def test_country_interval_covers_where_in_the_country_the_job_could_run(country):
+    c = _carbon(Site(pue=1.1, wue=0.2, country=country))
+    zones = regions.country_zone_values(country, "lifecycle")
+    inside = sum(c.low <= z <= c.high for z in zones)
+    assert len(zones) >= 5 and inside / len(zones) >= 0.9, (c.low, c.high, sorted(zones))
+    assert "equally weighted" in c.basis or "grid zones" in c.basis
+
+
+def test_country_without_zones_keeps_its_own_interval():
+    fra = _carbon(Site(pue=1.1, wue=0.2, country="FRA"))
+    band = datafiles.load("carbon_factors")["band"]
+    assert fra.low == pytest.approx(fra.value * band["low_ratio"])
+
+
+# ---- data files ------------------------------------------------------------------------------
+def test_electricity_maps_ships_as_its_own_odbl_file():
+    doc = datafiles.load("electricitymaps_2024")
+    assert doc["licence"]["name"].startswith("Open Database License")
+    text = Path(datafiles.__file__).parent / "data" / doc["licence"]["text"]
+    assert "Open Database License" in text.read_text(encoding="utf-8")
+    assert doc["sources"]["electricitymaps-2024"]["edition"] and len(doc["zones"]) > 300
+    assert set(doc) == {"description", "licence", "sources", "zones"}  # nothing else mixed in
+
+
+def test_china_factors_say_they_are_not_verified():
+    src = datafiles.load("grid_zones")["sources"]["mee-nbs-2021-2022"]
+    assert "NOT verified" in src["verification"]
+
+
+def test_every_cloud_region_maps_to_a_known_zone():
+    doc = datafiles.load("cloud_regions")
+    zones = set(regions.zone_keys())
+    assert len(doc["regions"]) >= 150
+    for key, entry in doc["regions"].items():
+        assert entry["zone"] in zones, key
+        assert key.split(":")[0] in doc["providers"]
+
+
+def test_import_ecometer_loads_no_table():
+    code = (
+        "import ecometer, sys; from ecometer import datafiles; "
+        "print(datafiles.load.cache_info().currsize, 'numpy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["0", "False"]
+
+
+def test_a_region_site_imports_no_numpy():
+    code = "import sys, ecometer; s = ecometer.Site(region='aws:us-east-1'); print('numpy' in sys.modules, s.country)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "USA"]
+
+
+# ---- detection -------------------------------------------------------------------------------
+def test_detection_order_and_sources(tmp_path):
+    nothing = tmp_path / "no_vendor"
+    assert detect({}, dmi_path=nothing) is None
+    assert detect({"ECOMETER_SITE": "aws-2023", "AWS_REGION": "us-west-2"}, dmi_path=nothing).site == "aws-2023"
+    found = detect({"AWS_DEFAULT_REGION": "eu-west-1"}, dmi_path=nothing)
+    assert (found.site, found.source) == ("aws:eu-west-1", "AWS_DEFAULT_REGION")
+    assert detect({"CLOUD_ML_REGION": "us-central1"}, dmi_path=nothing).site == "gcp:us-central1"
+    assert detect({"REGION_NAME": "westeurope"}, dmi_path=nothing).site == "azure:westeurope"
+    vendor = tmp_path / "sys_vendor"
+    vendor.write_text("Google\n")
+    labels = tmp_path / "labels"
+    labels.write_text('app="train"\ntopology.kubernetes.io/region="europe-west4"\n')
+    found = detect({"ECOMETER_K8S_LABELS": str(labels)}, dmi_path=vendor)
+    assert found.site == "gcp:europe-west4" and "labels" in found.source
+    only_vendor = detect({}, dmi_path=vendor)
+    assert only_vendor.site is None and only_vendor.provider == "gcp"
+    with pytest.raises(SiteError, match="names the provider but not the region"):
+        detected_site({}, dmi_path=vendor)
+
+
+def test_bad_labels_file_names_the_line(tmp_path):
+    labels = tmp_path / "labels"
+    labels.write_text('app="x"\nnonsense\n')
+    with pytest.raises(SiteError, match="line 2: 'nonsense'"):
+        detect({"ECOMETER_K8S_LABELS": str(labels)}, dmi_path=tmp_path / "none")
+
+
+def test_auto_site_says_where_it_came_from(monkeypatch):
+    monkeypatch.setenv("AWS_REGION", "us-west-2")
+    monkeypatch.delenv("ECOMETER_SITE", raising=False)
+    fp = footprint(energy_kwh=1.0, site="auto")
+    assert fp.assumption("site_level").source == "detected from AWS_REGION"
+    assert named_site("auto").place.zone == "US-NW-BPAT"
+
+
+# ---- command line ----------------------------------------------------------------------------
+def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "ecometer", *args], capture_output=True, text=True, env={**os.environ, **(env or {})}
+    )
+
+
+def test_cli_site_takes_a_cloud_region_and_presets_still_work():
+    out = _cli("footprint", "--energy-kwh", "10", "--site", "aws:us-east-1", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    levels = [a for a in doc["assumptions"] if a["name"] == "site_level"]
+    assert levels[0]["value"] == "cloud_region"
+    old = _cli("footprint", "--energy-kwh", "10", "--site", "us-average", "--json")
+    assert old.returncode == 0, old.stderr
+    bad = _cli("footprint", "--energy-kwh", "10", "--site", "aws:us-gov-east-1")
+    assert bad.returncode != 0 and "publishes no state or city" in bad.stderr
+
+
+def test_cli_info_says_what_it_detected():
+    out = _cli("info", "--json", env={"AWS_REGION": "ca-central-1", "ECOMETER_SITE": ""})
+    assert out.returncode == 0, out.stderr
+    site = json.loads(out.stdout)["site"]
+    assert site["detected"]["source"] == "AWS_REGION" and site["zone"] == "CA-QC" and site["level"] == "cloud_region"
