@@ -270,3 +270,30 @@ def test_cli_info_says_what_it_detected():
     assert out.returncode == 0, out.stderr
     site = json.loads(out.stdout)["site"]
     assert site["detected"]["source"] == "AWS_REGION" and site["zone"] == "CA-QC" and site["level"] == "cloud_region"
+
+
+# ---- plausibility of the country rows ------------------------------------------------------
+@pytest.mark.parametrize("code", ["TKM", "UZB", "BHR"])
+def test_a_grid_dirtier_than_its_dirtiest_source_is_flagged_and_widened(code):
+    from ecometer.footprint import grid
+
+    g = grid.factors(code)
+    check = grid.plausibility(code, g.carbon.central)
+    assert check is not None and "dirtier than its dirtiest source" in check.reason
+    assert g.carbon.low <= check.mix_value <= g.carbon.high
+    assert any("flagged" in n for n in g.notes)
+
+
+def test_a_zero_intensity_is_not_exact():
+    from ecometer.footprint import grid
+
+    g = grid.factors("CAF")
+    assert g.carbon.central == 0.0 and g.carbon.high > 0.0 and g.carbon.distribution != "exact"
+    fp = footprint(energy_kwh=1.0, site=Site(pue=1.1, wue=0.2, country="CAF"))
+    assert fp.carbon_g.high > 0.0 and any("flagged" in w for w in fp.warnings)
+
+
+def test_a_plausible_row_passes():
+    from ecometer.footprint import grid
+
+    assert grid.plausibility("FRA", grid.factors("FRA").carbon.central) is None

@@ -265,9 +265,7 @@ def _carbon(code: str) -> tuple[Estimate, RangeInfo, int | None, list[str]]:
         central, year = float(entry["carbon_g_per_kwh"]), entry.get("year")
         rests = f"OWID/Ember lifecycle intensity via CodeCarbon 3.3.2, data year {year}"
     else:
-        per_source = datafiles.load("grid_mix")["per_source_carbon_g_per_kwh"]
-        keymap = cf["per_source_key_by_mix_key"]
-        central = sum(share * float(per_source[keymap[k]]) for k, share in shares(code).items())
+        central = mix_carbon(code)
         year = entry.get("year")
         rests = "mix x CodeCarbon's per-source factors (no national intensity in the data)"
         notes.append(f"no carbon intensity for {code} in the data; the mix x per-source factors value is used")
@@ -279,8 +277,69 @@ def _carbon(code: str) -> tuple[Estimate, RangeInfo, int | None, list[str]]:
         f"(OWID 2022/2023 in CodeCarbon vs OWID/Ember 2024) over {band['countries']} countries",
         "lognormal",
     )
-    fig = _estimate(central, central * band["low_ratio"], central * band["high_ratio"], info)
+    low, high = central * band["low_ratio"], central * band["high_ratio"]
+    check = plausibility(code, central)
+    if check is not None:
+        low, high = min(low, check.mix_value), max(high, check.mix_value)
+        info.basis += f"; {check.reason}: widened to include the mix value {check.mix_value:.0f} g/kWh"
+        notes.append(f"carbon intensity of {code} flagged: {check.reason}; its interval is widened to include the mix value")
+    fig = _estimate(central, low, high, info)
     return fig, info, (int(year) if isinstance(year, (int, float)) else None), notes
+
+
+#: generation-mix source -> CodeCarbon per-source carbon factor key (grid_mix.json)
+PER_SOURCE_CARBON_KEY = {
+    "coal": "coal",
+    "gas": "natural_gas",
+    "oil": "petroleum",
+    "nuclear": "nuclear",
+    "hydro": "hydroelectricity",
+    "wind": "wind",
+    "solar": "solar",
+    "biofuel": "biofuel",
+    "other_renewable": "geothermal",
+}
+#: a source below this share of generation does not count as "in the mix" for the dirtiest-source check
+MIX_SHARE_FLOOR = 0.01
+
+
+def mix_carbon(code: str) -> float:
+    """The country's generation mix x CodeCarbon's per-source lifecycle factors (g CO2e/kWh)."""
+    per_source = datafiles.load("grid_mix")["per_source_carbon_g_per_kwh"]
+    return sum(share * float(per_source[PER_SOURCE_CARBON_KEY[k]]) for k, share in shares(code).items())
+
+
+@dataclass(frozen=True)
+class Plausibility:
+    """Why a country's carbon intensity fails the check against its own mix, and the mix value."""
+
+    reason: str
+    mix_value: float
+    dirtiest: str
+    dirtiest_factor: float
+
+
+def plausibility(code: str, central: float) -> Plausibility | None:
+    """Check a country's intensity against its own generation mix; None when it passes.
+
+    A grid cannot be dirtier than its dirtiest source (CodeCarbon's per-source lifecycle factors,
+    sources at >= 1 % of generation), and a zero is not exact: generation always emits something
+    over its life cycle."""
+    per_source = datafiles.load("grid_mix")["per_source_carbon_g_per_kwh"]
+    present = {k: float(per_source[PER_SOURCE_CARBON_KEY[k]]) for k, v in shares(code).items() if v >= MIX_SHARE_FLOOR}
+    if not present:
+        return None
+    dirtiest = max(present, key=lambda k: present[k])
+    mix_value = mix_carbon(code)
+    if central > present[dirtiest]:
+        reason = (
+            f"{central:.0f} g/kWh is dirtier than its dirtiest source in the mix ({dirtiest}, {present[dirtiest]:.0f} g/kWh)"
+        )
+    elif central <= 0.0:
+        reason = "a zero intensity is not exact (every source emits over its life cycle)"
+    else:
+        return None
+    return Plausibility(reason, mix_value, dirtiest, present[dirtiest])
 
 
 @functools.cache
