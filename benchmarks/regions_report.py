@@ -1,0 +1,262 @@
+"""How well a site's carbon intensity holds at each level: country, grid zone, cloud region.
+
+    python -m benchmarks.regions_report [--out reports/regions] [--shared ../shared/data/regions]
+
+Per level, the median error of the central and the share of reference figures inside the stated
+95 % interval:
+
+- country: ``Site(country=...)`` against every sub-national Electricity Maps zone of that country
+  (where in the country a job could have run), before (the interval of the country tables alone,
+  as at commit 85d7583) and now (widened to the zones); and leave-one-zone-out: the interval
+  built without a zone, checked on that zone. Also the country figures against Electricity
+  Maps' country rows (an independent source: ecometer's come from OWID/Ember).
+- zone / cloud region: the zone figure ecometer ships (Electricity Maps 2024, direct) against
+  Google Cloud's own 2024 per-region grid figure (another edition of the same provider's data),
+  and China's provinces: the 2022 interval checked on the 2021 value.
+- the rows flagged by the plausibility check (dirtier than the dirtiest source in the mix, or zero).
+
+Writes ``regions.md`` and ``regions.json``. Needs the shared reference data only for the Google
+comparison (skipped with a note when absent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import statistics
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import ROOT
+from ecometer import datafiles
+from ecometer.footprint import grid, regions
+
+log = logging.getLogger("benchmarks.regions_report")
+DEFAULT_SHARED = ROOT.parent / "shared" / "data" / "regions"
+
+
+def _row(name: str, truth: float, central: float, low: float, high: float) -> dict[str, Any]:
+    err = abs(central - truth) / truth if truth > 0 else float("inf")
+    return {
+        "name": name,
+        "truth": truth,
+        "central": central,
+        "low": low,
+        "high": high,
+        "error": err,
+        "inside": low <= truth <= high,
+    }
+
+
+def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    errors = [r["error"] for r in rows if r["error"] != float("inf")]
+    return {
+        "n": len(rows),
+        "median_error": statistics.median(errors) if errors else None,
+        "inside": sum(r["inside"] for r in rows),
+        "coverage": sum(r["inside"] for r in rows) / len(rows) if rows else None,
+        "median_width_ratio": statistics.median(r["high"] / r["low"] for r in rows if r["low"] > 0) if rows else None,
+    }
+
+
+def _country_zones(basis: str = "lifecycle") -> dict[str, list[tuple[str, float]]]:
+    out: dict[str, list[tuple[str, float]]] = {}
+    for key, entry in regions.em_zones().items():
+        value = entry.get(f"{basis}_g_per_kwh")
+        if "-" in key and value is not None and entry["iso3"] in grid.mix_data():
+            out.setdefault(entry["iso3"], []).append((key, float(value)))
+    return {c: z for c, z in out.items() if len(z) >= 2}
+
+
+def country_level() -> dict[str, Any]:
+    """Site(country) against the sub-national zones: before (tables alone), now, and leave-one-zone-out."""
+    from ecometer.footprint import Site, footprint
+
+    band = datafiles.load("carbon_factors")["band"]
+    before, now, loo = [], [], []
+    per_country = {}
+    for code, zones in sorted(_country_zones().items()):
+        est = footprint(energy_kwh=1.0, site=Site(pue=1.0, wue=0.0, ewif=0.0, country=code)).assumption(
+            "carbon_intensity"
+        )
+        c = float(est.value)
+        b_lo, b_hi = c * band["low_ratio"], c * band["high_ratio"]
+        rows_before = [_row(f"{code} {k}", v, c, b_lo, b_hi) for k, v in zones]
+        rows_now = [_row(f"{code} {k}", v, c, est.low, est.high) for k, v in zones]
+        rows_loo = []
+        for i, (k, v) in enumerate(zones):
+            rest = [x for j, (_, x) in enumerate(zones) if j != i]
+            lo = min(b_lo, regions.quantile(rest, 0.025) if len(rest) >= 40 else min(rest))
+            hi = max(b_hi, regions.quantile(rest, 0.975) if len(rest) >= 40 else max(rest))
+            rows_loo.append(_row(f"{code} {k}", v, c, lo, hi))
+        before += rows_before
+        now += rows_now
+        loo += rows_loo
+        per_country[code] = {
+            "zones": len(zones),
+            "before": f"{sum(r['inside'] for r in rows_before)}/{len(zones)}",
+            "now": f"{sum(r['inside'] for r in rows_now)}/{len(zones)}",
+            "leave_one_zone_out": f"{sum(r['inside'] for r in rows_loo)}/{len(zones)}",
+            "interval_before": [round(b_lo), round(b_hi)],
+            "interval_now": [round(est.low), round(est.high)],
+        }
+    worst = sorted(now, key=lambda r: -r["error"])[:10]
+    return {
+        "before": _summary(before),
+        "now": _summary(now),
+        "leave_one_zone_out": _summary(loo),
+        "per_country": per_country,
+        "worst": worst,
+    }
+
+
+def country_vs_em() -> dict[str, Any]:
+    """ecometer's country figure (lifecycle) against Electricity Maps' country row (lifecycle)."""
+    rows = []
+    for key, entry in regions.em_zones().items():
+        code = entry["iso3"]
+        if "-" in key or code not in grid.mix_data() or entry.get("lifecycle_g_per_kwh") in (None, 0):
+            continue
+        g = grid.factors(code).carbon
+        rows.append(_row(code, float(entry["lifecycle_g_per_kwh"]), g.central, g.low, g.high))
+    return {"summary": _summary(rows), "worst": sorted(rows, key=lambda r: -r["error"])[:10]}
+
+
+def google_years(shared: Path) -> dict[str, float] | None:
+    path = shared / "google-region-carbon-info" / "2024.csv"
+    if not path.exists():
+        return None
+    with path.open(encoding="utf-8") as fh:
+        return {r["Google Cloud Region"]: float(r["Grid carbon intensity (gCO2eq / kWh)"]) for r in csv.DictReader(fh)}
+
+
+def cloud_level(shared: Path) -> dict[str, Any]:
+    """Site(region='gcp:...') direct against Google's own 2024 per-region figure."""
+    google = google_years(shared)
+    if google is None:
+        return {"skipped": f"{shared} not present"}
+    rows = []
+    for region, truth in sorted(google.items()):
+        key = f"gcp:{region}"
+        if key not in regions.cloud()["regions"] or truth <= 0:
+            continue
+        place = regions.resolve(key)
+        c = regions.zone_carbon(place, "direct").estimate
+        rows.append(_row(key, truth, c.central, c.low, c.high))
+    return {"summary": _summary(rows), "worst": sorted(rows, key=lambda r: -r["error"])[:10]}
+
+
+def china_level() -> dict[str, Any]:
+    """China's provinces: the 2022 figure and its year band, checked on the 2021 figure."""
+    rows = []
+    for key, entry in regions.china_zones().items():
+        c = float(entry["co2_g_per_kwh"]["2022"])
+        lo, hi = regions.band_bounds(c)
+        rows.append(_row(key, float(entry["co2_g_per_kwh"]["2021"]), c, lo, hi))
+    return {"summary": _summary(rows), "worst": sorted(rows, key=lambda r: -r["error"])[:5]}
+
+
+def flagged() -> list[dict[str, Any]]:
+    out = []
+    for code, name in grid.countries():
+        central = grid.factors(code).carbon.central
+        check = grid.plausibility(code, central)
+        if check is not None:
+            out.append(
+                {
+                    "country": code,
+                    "name": name,
+                    "central": central,
+                    "mix_value": round(check.mix_value, 1),
+                    "reason": check.reason,
+                }
+            )
+    return out
+
+
+def _fmt(s: dict[str, Any]) -> str:
+    med = "-" if s["median_error"] is None else f"{s['median_error']:.1%}"
+    return f"{s['n']} | {med} | {s['inside']}/{s['n']} ({s['coverage']:.0%}) | {s['median_width_ratio']:.2f}x"
+
+
+def render(doc: dict[str, Any]) -> str:
+    c = doc["country"]
+    lines = [
+        "# Regions: carbon intensity at each level",
+        "",
+        "Written by `python -m benchmarks.regions_report`. Error = |central - reference| / reference; inside = the",
+        "reference lies in the stated 95 % interval; width = high / low.",
+        "",
+        "| level | reference | n | median error | inside | median width |",
+        "|---|---|---|---|---|---|",
+        f"| country, before (tables alone, as at 85d7583) | each sub-national zone of the country | {_fmt(c['before'])} |",
+        f"| country, now (widened to its zones) | each sub-national zone | {_fmt(c['now'])} |",
+        f"| country, leave-one-zone-out | the zone left out | {_fmt(c['leave_one_zone_out'])} |",
+        f"| country (OWID/Ember) | Electricity Maps country row | {_fmt(doc['country_vs_em']['summary'])} |",
+    ]
+    if "summary" in doc["cloud_region"]:
+        lines.append(
+            f"| cloud region (gcp, direct) | Google's own 2024 per-region figure | {_fmt(doc['cloud_region']['summary'])} |"
+        )
+    lines.append(f"| Chinese province (2022 + year band) | its 2021 figure | {_fmt(doc['china']['summary'])} |")
+    band = doc["year_band"]
+    lines += [
+        "",
+        f"Zone year band: next/this year ratio [{band['low_ratio']}, {band['high_ratio']}] (upper at least +{band['floor_g_per_kwh']} g), "
+        f"leave-one-year-out {band['leave_one_year_out']} = {band['leave_one_year_out_coverage']:.1%}.",
+        "",
+        "## Per country (zones inside the interval)",
+        "",
+        "| country | zones | before | now | leave-one-zone-out | interval before | interval now |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for code, r in c["per_country"].items():
+        lines.append(
+            f"| {code} | {r['zones']} | {r['before']} | {r['now']} | {r['leave_one_zone_out']} | "
+            f"{r['interval_before'][0]}-{r['interval_before'][1]} | {r['interval_now'][0]}-{r['interval_now'][1]} |"
+        )
+    lines += ["", "## Worst rows", ""]
+    for title, rows in (
+        ("country vs its zones (now)", c["worst"]),
+        ("country vs Electricity Maps' country row", doc["country_vs_em"]["worst"]),
+        ("cloud region vs Google", doc["cloud_region"].get("worst", [])),
+    ):
+        lines.append(
+            f"**{title}**: "
+            + "; ".join(
+                f"{r['name']} {r['central']:.0f} vs {r['truth']:.0f} ({'in' if r['inside'] else 'OUT'})" for r in rows
+            )
+        )
+        lines.append("")
+    lines += ["## Flagged by the plausibility check (interval widened to the mix value)", ""]
+    lines += [
+        f"- {f['country']} ({f['name']}): {f['reason']}; mix value {f['mix_value']} g/kWh" for f in doc["flagged"]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, default=ROOT / "reports" / "regions")
+    p.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
+    args = p.parse_args(argv)
+    doc = {
+        "country": country_level(),
+        "country_vs_em": country_vs_em(),
+        "cloud_region": cloud_level(args.shared),
+        "china": china_level(),
+        "year_band": regions.year_band(),
+        "flagged": flagged(),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "regions.json").write_text(json.dumps(doc, indent=1, default=float) + "\n", encoding="utf-8")
+    (args.out / "regions.md").write_text(render(doc), encoding="utf-8")
+    log.info("wrote %s", args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
