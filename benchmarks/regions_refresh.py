@@ -196,6 +196,51 @@ def year_band(years: dict[int, dict[str, float]], coverage: float = 0.95, floor:
     }
 
 
+def cross_source_band(em: dict, coverage: float = 0.95) -> dict:
+    """Electricity Maps' country lifecycle intensity / ecometer's country central (OWID/Ember tables).
+
+    Two sources for the same country and year disagree this much; the shipped quantiles come from
+    every country, the stated coverage is checked by leave-one-country-out."""
+    from ecometer.footprint import grid
+
+    bands = datafiles_band()
+    pairs = []
+    for key, entry in em["zones"].items():
+        code, value = entry["iso3"], entry.get("lifecycle_g_per_kwh")
+        if "-" in key or not value or code not in grid.mix_data():
+            continue
+        central = grid.carbon_central(code)[0]
+        if central > 0:
+            pairs.append((code, value / central))
+    ratios = [r for _, r in pairs]
+    a = (1 - coverage) / 2
+    inside = 0
+    for i, (_, r) in enumerate(pairs):
+        rest = ratios[:i] + ratios[i + 1 :]
+        lo = min(_ratio_quantile(rest, a), bands[0])
+        hi = max(_ratio_quantile(rest, 1 - a), bands[1])
+        inside += lo <= r <= hi
+    return {
+        "description": (
+            "How far two sources of a country's annual lifecycle intensity disagree: Electricity Maps 2024 (country "
+            "zone) / ecometer's country figure (OWID/Ember 2024 or OWID via CodeCarbon), the 2.5 % and 97.5 % "
+            "quantiles over the countries in both. A country's interval spans at least central x [low_ratio, "
+            "high_ratio] (besides the edition band of carbon_factors.json)."
+        ),
+        "source": "electricitymaps-2024 (electricitymaps_2024.json) vs grid_mix.json / national_grid_factors.json",
+        "coverage_claimed": coverage,
+        "low_ratio": round(_ratio_quantile(ratios, a), 4),
+        "high_ratio": round(_ratio_quantile(ratios, 1 - a), 4),
+        "countries": len(pairs),
+        "leave_one_country_out_coverage": round(inside / len(pairs), 4),
+    }
+
+
+def datafiles_band() -> tuple[float, float]:
+    band = json.loads((DATA / "carbon_factors.json").read_text(encoding="utf-8"))["band"]
+    return float(band["low_ratio"]), float(band["high_ratio"])
+
+
 def china(shared: Path) -> dict[str, dict]:
     zones: dict[str, dict] = {}
     with (shared / "china-mee-nbs-grid-co2-2021-2022.csv").open(encoding="utf-8") as fh:
@@ -221,7 +266,7 @@ def china(shared: Path) -> dict[str, dict]:
     return dict(sorted(zones.items()))
 
 
-def grid_zones(shared: Path) -> dict:
+def grid_zones(shared: Path, em: dict) -> dict:
     return {
         "description": (
             "Grid zones that Electricity Maps' yearly file does not split out (China's provincial and regional grids), "
@@ -261,6 +306,7 @@ def grid_zones(shared: Path) -> dict:
             "zones": china(shared),
         },
         "year_band": year_band(google_years(shared)),
+        "country_cross_source": cross_source_band(em),
     }
 
 
@@ -291,9 +337,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="the shared regions folder")
     args = p.parse_args(argv)
+    em = electricity_maps(args.shared)
     docs = {
-        "electricitymaps_2024": electricity_maps(args.shared),
-        "grid_zones": grid_zones(args.shared),
+        "electricitymaps_2024": em,
+        "grid_zones": grid_zones(args.shared, em),
         "cloud_regions": cloud_regions(),
     }
     zones = set(docs["electricitymaps_2024"]["zones"]) | set(docs["grid_zones"]["china"]["zones"])

@@ -163,10 +163,21 @@ def test_country_interval_covers_where_in_the_country_the_job_could_run(country)
     assert "equally weighted" in c.basis or "grid zones" in c.basis
 
 
-def test_country_without_zones_keeps_its_own_interval():
+def test_country_without_zones_keeps_the_country_tables_interval():
+    from ecometer.footprint import grid
+
     fra = _carbon(Site(pue=1.1, wue=0.2, country="FRA"))
-    band = datafiles.load("carbon_factors")["band"]
-    assert fra.low == pytest.approx(fra.value * band["low_ratio"])
+    assert (fra.low, fra.high) == pytest.approx((grid.factors("FRA").carbon.low, grid.factors("FRA").carbon.high))
+
+
+def test_country_interval_spans_the_disagreement_between_sources():
+    from ecometer.footprint import grid
+
+    cross = datafiles.load("grid_zones")["country_cross_source"]
+    assert cross["leave_one_country_out_coverage"] >= 0.9 and cross["countries"] >= 150
+    deu = grid.factors("DEU").carbon
+    assert deu.low <= deu.central * cross["low_ratio"] + 1e-9 and deu.high >= deu.central * cross["high_ratio"] - 1e-9
+    assert "Electricity Maps" in deu.basis
 
 
 # ---- data files ------------------------------------------------------------------------------

@@ -252,22 +252,33 @@ def derived_ewif_withdrawal(mix: dict[str, float]) -> tuple[float, float, float]
 
 
 # ---- carbon --------------------------------------------------------------------------------
+def carbon_central(code: str) -> tuple[float, Any, str]:
+    """(lifecycle g CO2e/kWh, data year, what it rests on) of a country from the country tables."""
+    pub = published_factors().get(code)
+    entry = mix_data()[code]
+    if pub is not None:
+        return float(pub["carbon_g_per_kwh"]), 2024, "OWID/Ember 2024 lifecycle intensity (EcoLogits table)"
+    if entry.get("carbon_g_per_kwh") is not None:
+        year = entry.get("year")
+        return (
+            float(entry["carbon_g_per_kwh"]),
+            year,
+            f"OWID/Ember lifecycle intensity via CodeCarbon 3.3.2, data year {year}",
+        )
+    return (
+        mix_carbon(code),
+        entry.get("year"),
+        "mix x CodeCarbon's per-source factors (no national intensity in the data)",
+    )
+
+
 def _carbon(code: str) -> tuple[Estimate, RangeInfo, int | None, list[str]]:
     cf = datafiles.load("carbon_factors")
     band = cf["band"]
     notes: list[str] = []
     pub = published_factors().get(code)
-    entry = mix_data()[code]
-    if pub is not None:
-        central, year = float(pub["carbon_g_per_kwh"]), 2024
-        rests = "OWID/Ember 2024 lifecycle intensity (EcoLogits table)"
-    elif entry.get("carbon_g_per_kwh") is not None:
-        central, year = float(entry["carbon_g_per_kwh"]), entry.get("year")
-        rests = f"OWID/Ember lifecycle intensity via CodeCarbon 3.3.2, data year {year}"
-    else:
-        central = mix_carbon(code)
-        year = entry.get("year")
-        rests = "mix x CodeCarbon's per-source factors (no national intensity in the data)"
+    central, year, rests = carbon_central(code)
+    if rests.startswith("mix"):
         notes.append(f"no carbon intensity for {code} in the data; the mix x per-source factors value is used")
     info = RangeInfo(
         "published" if pub is not None else "codecarbon",
@@ -278,11 +289,21 @@ def _carbon(code: str) -> tuple[Estimate, RangeInfo, int | None, list[str]]:
         "lognormal",
     )
     low, high = central * band["low_ratio"], central * band["high_ratio"]
+    cross = datafiles.load("grid_zones")["country_cross_source"]
+    if central * cross["low_ratio"] < low or central * cross["high_ratio"] > high:
+        low, high = min(low, central * cross["low_ratio"]), max(high, central * cross["high_ratio"])
+        info.basis += (
+            f"; widened to central x [{cross['low_ratio']:.3g}, {cross['high_ratio']:.3g}], how far Electricity Maps' "
+            f"2024 country figures differ from these over {cross['countries']} countries (leave-one-out coverage "
+            f"{cross['leave_one_country_out_coverage']:.0%})"
+        )
     check = plausibility(code, central)
     if check is not None:
         low, high = min(low, check.mix_value), max(high, check.mix_value)
         info.basis += f"; {check.reason}: widened to include the mix value {check.mix_value:.0f} g/kWh"
-        notes.append(f"carbon intensity of {code} flagged: {check.reason}; its interval is widened to include the mix value")
+        notes.append(
+            f"carbon intensity of {code} flagged: {check.reason}; its interval is widened to include the mix value"
+        )
     fig = _estimate(central, low, high, info)
     return fig, info, (int(year) if isinstance(year, (int, float)) else None), notes
 
@@ -332,9 +353,7 @@ def plausibility(code: str, central: float) -> Plausibility | None:
     dirtiest = max(present, key=lambda k: present[k])
     mix_value = mix_carbon(code)
     if central > present[dirtiest]:
-        reason = (
-            f"{central:.0f} g/kWh is dirtier than its dirtiest source in the mix ({dirtiest}, {present[dirtiest]:.0f} g/kWh)"
-        )
+        reason = f"{central:.0f} g/kWh is dirtier than its dirtiest source in the mix ({dirtiest}, {present[dirtiest]:.0f} g/kWh)"
     elif central <= 0.0:
         reason = "a zero intensity is not exact (every source emits over its life cycle)"
     else:

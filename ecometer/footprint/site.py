@@ -155,7 +155,8 @@ class Site:
             values, provenance = _preset_values(place.preset)
             for fname in ("pue", "wue"):
                 if getattr(self, fname) is None and fname in values:
-                    setattr(self, fname, _check_number(fname, values[fname], label, minimum=1.0 if fname == "pue" else 0.0))
+                    low = 1.0 if fname == "pue" else 0.0
+                    setattr(self, fname, _check_number(fname, values[fname], label, minimum=low))
                     out[fname] = {
                         **provenance[fname],
                         "region": place.key,
