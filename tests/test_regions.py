@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -308,3 +309,53 @@ def test_a_plausible_row_passes():
     from ecometer.footprint import grid
 
     assert grid.plausibility("FRA", grid.factors("FRA").carbon.central) is None
+
+
+# ---- water: cooling shares, U.S. withdrawal, the fallback candidates ------------------------
+def test_cooling_shares_give_each_country_its_own_thermal_factors():
+    from ecometer.footprint import cooling
+
+    cw = datafiles.load("cooling_water")
+    usa = cooling.source_factors("USA", "withdrawal")
+    by_hand = sum(f * cw["factors_l_per_kwh"]["coal"][t]["withdrawal"] for t, f in cw["countries"]["USA"]["coal"].items())
+    assert usa["coal"] == pytest.approx(by_hand)
+    assert cooling.source_factors("FRA", "withdrawal")["nuclear"] != cooling.source_factors("USA", "withdrawal")["nuclear"]
+    nowhere = cooling.source_factors("ATA", "consumption")  # not in MESSAGEix: the world mean shares
+    assert not cooling.covered("ATA") and nowhere["coal"] > 0
+    for parts in cw["countries"]["USA"].values():
+        assert sum(parts.values()) == pytest.approx(1.0, abs=0.01)
+    with pytest.raises(ValueError, match="kind"):
+        cooling.source_factors("USA", "evaporation")
+
+
+def test_us_withdrawal_central_comes_from_its_cooling_mix_not_the_floor():
+    from ecometer.footprint import grid
+
+    data = datafiles.load("water_factors")
+    usgs = next(r for r in data["withdrawal_comparison"] if r["country"] == "USA")["published_l_per_kwh"]
+    w = grid.factors("USA").ewif_withdrawal
+    consumption = grid.factors("USA").ewif.central
+    assert w.central > 5 * consumption  # before: the consumption floor, 3.13 L/kWh
+    assert 0.5 * usgs < w.central < usgs and w.low <= usgs <= w.high
+    assert "cooling shares" in w.basis
+
+
+def test_loglinear_candidate_is_what_leave_one_out_refits():
+    from ecometer.footprint import calibration, grid
+
+    model = calibration.Model("by-country", 37.286, 0.0, "loglinear")
+    b = grid.loglinear_fit(model.cooling, model.hydro_l_per_kwh, frozenset({"FRA"}))
+    x = grid.loglinear_features("FRA", model.cooling, model.hydro_l_per_kwh)
+    predicted = grid.loglinear_ewif("FRA", model.cooling, model.hydro_l_per_kwh)
+    assert predicted == pytest.approx(math.exp(sum(bi * xi for bi, xi in zip(b, x, strict=True))))
+    s = calibration.leave_one_out(model)["summary"]
+    assert s["countries"] == 41 and 0.0 < s["median_error"] < 1.0
+
+
+def test_the_chooser_refuses_a_fit_where_wind_and_solar_add_water():
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks import water_factors as bench
+
+    good = {"model": {"form": "loglinear"}, "coefficients": [0.3, 0.45, -0.1]}
+    bad = {"model": {"form": "loglinear"}, "coefficients": [0.3, 0.45, 2.2]}
+    assert bench.physical(good) and not bench.physical(bad) and bench.physical({"model": {"form": "pooled"}})

@@ -31,6 +31,7 @@ from typing import Any
 
 from ecometer import datafiles
 from ecometer.errors import SiteError, suggest
+from ecometer.footprint import cooling as cooling_shares
 from ecometer.record import Estimate
 
 MIX_KEYS = ("coal", "gas", "oil", "nuclear", "hydro", "wind", "solar", "biofuel", "other_renewable")
@@ -151,8 +152,11 @@ def shares(code: str) -> dict[str, float]:
 
 
 # ---- water: mix x per-source factors --------------------------------------------------------
-def _per_source_consumption(cooling: str, hydro_l_per_kwh: float) -> dict[str, float]:
-    """L/kWh per source: thermal sources at ``cooling`` ('tower', 'once-through' or 'mean'), hydro as given."""
+def _per_source_consumption(cooling: str, hydro_l_per_kwh: float, country: str | None = None) -> dict[str, float]:
+    """L/kWh per source: thermal sources at ``cooling`` ('tower', 'once-through', 'mean', or 'by-country': the
+    country's cooling shares, :mod:`ecometer.footprint.cooling`), hydro as given."""
+    if cooling == "by-country":
+        return {**cooling_shares.source_factors(country, "consumption"), "hydro": hydro_l_per_kwh}
     table = datafiles.load("water_factors")["sources_by_mix_key"]
     out = {}
     for key in MIX_KEYS:
@@ -162,9 +166,10 @@ def _per_source_consumption(cooling: str, hydro_l_per_kwh: float) -> dict[str, f
     return out
 
 
-def mix_ewif(mix: dict[str, float], cooling: str, hydro_l_per_kwh: float) -> float:
-    """Consumption EWIF (L/kWh) of a generation mix with the given cooling and hydropower factor."""
-    factors = _per_source_consumption(cooling, hydro_l_per_kwh)
+def mix_ewif(mix: dict[str, float], cooling: str, hydro_l_per_kwh: float, country: str | None = None) -> float:
+    """Consumption EWIF (L/kWh) of a generation mix with the given cooling and hydropower factor
+    (``country``: whose cooling shares ``cooling='by-country'`` uses)."""
+    factors = _per_source_consumption(cooling, hydro_l_per_kwh, country)
     return sum(share * factors[k] for k, share in mix.items())
 
 
@@ -184,6 +189,56 @@ def pooled_ewif(mix_value: float, weight: float, geomean: float) -> float:
     return math.exp(weight * math.log(max(mix_value, 1e-9)) + (1.0 - weight) * math.log(geomean))
 
 
+# ---- the log-linear fallback: log EWIF = b0 + b1 log(mix EWIF) + b2 (wind + solar share) ----------
+LOGLINEAR_FEATURES = ("intercept", "log_mix_ewif", "wind_solar_share")
+
+
+def loglinear_features(code: str, cooling: str, hydro_l_per_kwh: float) -> tuple[float, float, float]:
+    """The regressors of a country: 1, ln(mix EWIF, L/kWh), the wind + solar share of its generation."""
+    mix = shares(code)
+    return 1.0, math.log(max(mix_ewif(mix, cooling, hydro_l_per_kwh, code), 1e-3)), mix["wind"] + mix["solar"]
+
+
+def _solve(a: list[list[float]], b: list[float]) -> list[float]:
+    """Solve the small linear system a x = b (Gaussian elimination with partial pivoting)."""
+    n = len(b)
+    m = [row[:] + [b[i]] for i, row in enumerate(a)]
+    for col in range(n):
+        piv = max(range(col, n), key=lambda r: abs(m[r][col]))
+        if abs(m[piv][col]) < 1e-12:
+            raise SiteError("water fallback: the published factors do not determine the model (singular system)")
+        m[col], m[piv] = m[piv], m[col]
+        for r in range(col + 1, n):
+            f = m[r][col] / m[col][col]
+            m[r] = [x - f * y for x, y in zip(m[r], m[col], strict=True)]
+    out = [0.0] * n
+    for r in range(n - 1, -1, -1):
+        out[r] = (m[r][n] - sum(m[r][c] * out[c] for c in range(r + 1, n))) / m[r][r]
+    return out
+
+
+@functools.cache
+def loglinear_fit(cooling: str, hydro_l_per_kwh: float, exclude: frozenset[str] = frozenset()) -> tuple[float, ...]:
+    """Least-squares coefficients (``LOGLINEAR_FEATURES``) over the published factors, less ``exclude``."""
+    mix = mix_data()
+    rows = [
+        (loglinear_features(c, cooling, hydro_l_per_kwh), math.log(float(v["ewif_consumption_l_per_kwh"])))
+        for c, v in published_factors().items()
+        if c in mix and c not in exclude
+    ]
+    k = len(LOGLINEAR_FEATURES)
+    xtx = [[sum(x[i] * x[j] for x, _ in rows) for j in range(k)] for i in range(k)]
+    xty = [sum(x[i] * y for x, y in rows) for i in range(k)]
+    return tuple(_solve(xtx, xty))
+
+
+def loglinear_ewif(code: str, cooling: str, hydro_l_per_kwh: float, exclude: frozenset[str] = frozenset()) -> float:
+    """The fallback central (L/kWh) of ``code`` from a fit without ``exclude`` (and without ``code`` itself)."""
+    b = loglinear_fit(cooling, hydro_l_per_kwh, frozenset(exclude | {code}))
+    x = loglinear_features(code, cooling, hydro_l_per_kwh)
+    return math.exp(sum(bi * xi for bi, xi in zip(b, x, strict=True)))
+
+
 def _estimate(central: float, low: float, high: float, info: RangeInfo) -> Estimate:
     """A factor with the range ``info`` describes (its coverage, distribution and basis)."""
     shape = "exact" if low == high == central else info.distribution
@@ -192,14 +247,24 @@ def _estimate(central: float, low: float, high: float, info: RangeInfo) -> Estim
 
 def _derived_ewif(code: str, mix: dict[str, float]) -> tuple[Estimate, float, RangeInfo]:
     fb = _fallback()
-    m = mix_ewif(mix, fb["cooling"], fb["hydro_l_per_kwh"])
-    central = pooled_ewif(m, fb["pooling_weight"], reference_geomean(frozenset({code})))
+    m = mix_ewif(mix, fb["cooling"], fb["hydro_l_per_kwh"], code)
     band = fb["band"]
+    thermal = f"{fb['cooling']} cooling for thermal plants, hydropower {fb['hydro_l_per_kwh']:g} L/kWh"
+    if fb.get("form") == "loglinear":
+        central = loglinear_ewif(code, fb["cooling"], fb["hydro_l_per_kwh"])
+        how = (
+            f"ln EWIF = b0 + b1 ln(mix EWIF: {thermal}) + b2 (wind + solar share), least squares over the published "
+            "factors of the other countries"
+        )
+    else:
+        central = pooled_ewif(m, fb["pooling_weight"], reference_geomean(frozenset({code})))
+        how = (
+            f"generation mix ({thermal}) pooled with weight {fb['pooling_weight']:g} toward the geometric mean of the "
+            "other countries' published factors"
+        )
     info = RangeInfo(
         "derived",
-        f"generation mix ({fb['cooling']} cooling for thermal plants, hydropower {fb['hydro_l_per_kwh']:g} L/kWh) "
-        f"pooled with weight {fb['pooling_weight']:g} toward the geometric mean of the other countries' published "
-        f"factors; range = central x [{band['low_ratio']:.3g}, {band['high_ratio']:.3g}], the leave-one-out ratio "
+        f"{how}; range = central x [{band['low_ratio']:.3g}, {band['high_ratio']:.3g}], the leave-one-out ratio "
         "quantiles of published/derived",
         float(band["coverage_claimed"]),
         f"covers ~{band['coverage_claimed']:.0%} of the published national factors in leave-one-out "
@@ -240,15 +305,22 @@ def ewif_for(code: str, source: str = "auto") -> tuple[Estimate, RangeInfo, floa
 
 
 # ---- withdrawal ----------------------------------------------------------------------------
-def derived_ewif_withdrawal(mix: dict[str, float]) -> tuple[float, float, float]:
-    """(low, central, high) withdrawal EWIF in L/kWh for a generation mix, before the consumption floor."""
+def derived_ewif_withdrawal(mix: dict[str, float], country: str | None = None) -> tuple[float, float, float]:
+    """(low, central, high) withdrawal EWIF in L/kWh for a generation mix, before the consumption floor.
+
+    With ``country``, the central takes the country's cooling shares for thermal plants
+    (:mod:`ecometer.footprint.cooling`) instead of cooling towers everywhere."""
     table = datafiles.load("water_factors")["sources_by_mix_key"]
     parts = {"low": 0.0, "central": 0.0, "high": 0.0}
     for key, share in mix.items():
         row = table[key]["withdrawal"]
         for bound in parts:
             parts[bound] += share * _l_per_kwh(float(row[bound]["value"]))
-    return parts["low"], parts["central"], parts["high"]
+    if country is not None:
+        by = cooling_shares.source_factors(country, "withdrawal")
+        hydro = _l_per_kwh(float(table["hydro"]["withdrawal"]["central"]["value"]))
+        parts["central"] = sum(share * (hydro if key == "hydro" else by[key]) for key, share in mix.items())
+    return min(parts["low"], parts["central"]), parts["central"], max(parts["high"], parts["central"])
 
 
 # ---- carbon --------------------------------------------------------------------------------
@@ -368,15 +440,17 @@ def factors(country: str, ewif_source: str = "auto") -> GridFactors:
     mix = shares(code)
     ewif, info, m = ewif_for(code, ewif_source)
     carbon, cinfo, cyear, notes = _carbon(code)
-    w_low, w_central, w_high = derived_ewif_withdrawal(mix)
+    w_low, w_central, w_high = derived_ewif_withdrawal(mix, code)
     # withdrawal is never below consumption: raise each bound to the consumption EWIF's same bound
     withdrawal = Estimate(
         max(w_central, ewif.central),
         max(w_low, ewif.low),
         max(w_high, ewif.high),
-        distribution="triangular",  # mode: cooling towers; the high (all once-through) is a ceiling, not a likely value
-        basis="generation mix x Macknick et al. (2012) withdrawal medians: low towers without hydropower, mode towers, "
-        "high every thermal plant once-through; no per-country cooling mix; each bound at least the consumption EWIF's",
+        distribution="triangular",  # mode: the country's cooling mix; the high (all once-through) is a ceiling
+        basis="generation mix x Macknick et al. (2012) withdrawal factors: low towers without hydropower, mode the "
+        "country's thermal cooling shares (MESSAGEix-Nexus"
+        + ("" if cooling_shares.covered(code) else "; this country is not covered: world mean shares")
+        + "), high every thermal plant once-through; each bound at least the consumption EWIF's",
     )
     entry = mix_data()[code]
     pub = published_factors().get(code)
@@ -388,7 +462,7 @@ def factors(country: str, ewif_source: str = "auto") -> GridFactors:
         ewif=ewif,
         ewif_info=info,
         ewif_mix=m,
-        ewif_excluding_hydro=mix_ewif({**mix, "hydro": 0.0}, _fallback()["cooling"], 0.0),
+        ewif_excluding_hydro=mix_ewif({**mix, "hydro": 0.0}, _fallback()["cooling"], 0.0, code),
         hydro_share=mix["hydro"],
         carbon=carbon,
         carbon_info=cinfo,
