@@ -209,7 +209,7 @@ def cross_source_band(em: dict, coverage: float = 0.95) -> dict:
         code, value = entry["iso3"], entry.get("lifecycle_g_per_kwh")
         if "-" in key or not value or code not in grid.mix_data():
             continue
-        central = grid.carbon_central(code)[0]
+        central = grid.carbon_central(code, latest=False)[0]
         if central > 0:
             pairs.append((code, value / central))
     ratios = [r for _, r in pairs]

@@ -600,12 +600,18 @@ def test_carbon_bounds_both_directions_and_the_data_year_per_country():
     usa = grid.factors("usa")
     assert usa.carbon.central == grid.published_factors()["USA"]["carbon_g_per_kwh"] and usa.carbon_year == 2024
     assert usa.carbon.low < usa.carbon.central < usa.carbon.high
-    deu = grid.factors("DEU")  # no published factor: OWID via CodeCarbon, with its own data year
-    entry = grid.mix_data()["DEU"]
-    assert deu.carbon.central == entry["carbon_g_per_kwh"] and deu.carbon_year == entry["year"]
-    fp = footprint(energy_kwh=10, site=Site(pue=1.0, wue=0.0, country="DEU"))
+    # no OWID/Ember 2024 figure: Electricity Maps' 2024 country figure replaces OWID's older year (issue 23)
+    deu = grid.factors("DEU")
+    em = datafiles.load("electricitymaps_2024")["zones"]["DE"]
+    assert deu.carbon.central == em["lifecycle_g_per_kwh"] and deu.carbon_year == 2024
+    assert deu.carbon_info.method == "electricitymaps"
+    # neither: OWID via CodeCarbon, with its own data year
+    bmu = grid.factors("BMU")
+    entry = grid.mix_data()["BMU"]
+    assert bmu.carbon.central == entry["carbon_g_per_kwh"] and bmu.carbon_year == entry["year"]
+    fp = footprint(energy_kwh=10, site=Site(pue=1.0, wue=0.0, country="BMU"))
     a = fp.assumption("carbon_intensity")
-    assert f"data year {entry['year']}" in a.source and a.coverage == 0.9 and a.low < a.value < a.high
+    assert f"data year {entry['year']}" in a.source and a.coverage == 0.95 and a.low < a.value < a.high
     assert a.distribution == "lognormal" and a.basis
     again = Footprint.from_dict(json.loads(json.dumps(fp.to_dict()))).assumption("carbon_intensity")
     assert (again.coverage, again.distribution, again.basis) == (a.coverage, a.distribution, a.basis)

@@ -285,24 +285,42 @@ def test_cli_info_says_what_it_detected():
 
 
 # ---- plausibility of the country rows ------------------------------------------------------
-@pytest.mark.parametrize("code", ["TKM", "UZB", "BHR"])
-def test_a_grid_dirtier_than_its_dirtiest_source_is_flagged_and_widened(code):
+@pytest.fixture
+def owid_only(monkeypatch):
+    """The country tables as they were before Electricity Maps' 2024 country figures replaced stale years."""
     from ecometer.footprint import grid
 
+    monkeypatch.setattr(regions, "country_row", lambda country: None)
+    grid.factors.cache_clear()
+    yield grid
+    grid.factors.cache_clear()
+
+
+@pytest.mark.parametrize("code", ["TKM", "UZB", "BHR"])
+def test_a_grid_dirtier_than_its_dirtiest_source_is_flagged_and_widened(code, owid_only):
+    grid = owid_only
     g = grid.factors(code)
     check = grid.plausibility(code, g.carbon.central)
+    assert g.carbon.central == grid.mix_data()[code]["carbon_g_per_kwh"]
     assert check is not None and "dirtier than its dirtiest source" in check.reason
     assert g.carbon.low <= check.mix_value <= g.carbon.high
     assert any("flagged" in n for n in g.notes)
 
 
-def test_a_zero_intensity_is_not_exact():
-    from ecometer.footprint import grid
-
-    g = grid.factors("CAF")
+def test_a_zero_intensity_is_not_exact(owid_only):
+    g = owid_only.factors("CAF")
     assert g.carbon.central == 0.0 and g.carbon.high > 0.0 and g.carbon.distribution != "exact"
     fp = footprint(energy_kwh=1.0, site=Site(pue=1.1, wue=0.2, country="CAF"))
     assert fp.carbon_g.high > 0.0 and any("flagged" in w for w in fp.warnings)
+
+
+@pytest.mark.parametrize("code", ["TKM", "UZB", "BHR", "CAF"])
+def test_stale_implausible_rows_are_replaced_by_2024_figures(code):
+    from ecometer.footprint import grid
+
+    g = grid.factors(code)
+    assert g.carbon_info.method == "electricitymaps" and g.carbon_year == 2024
+    assert grid.plausibility(code, g.carbon.central) is None
 
 
 def test_a_plausible_row_passes():

@@ -277,6 +277,8 @@ def _ranged(name: str, est: Estimate, unit: str, source: str, note: str, info: g
 def _carbon_source(g: grid.GridFactors) -> str:
     if g.carbon_info.method == "published":
         return datafiles.source_label("national_grid_factors", "owid-ember-2024")
+    if g.carbon_info.method == "electricitymaps":
+        return datafiles.source_label(regions.EM_FILE, "electricitymaps-2024")
     return datafiles.source_label("grid_mix", "codecarbon-mix")
 
 

@@ -32,6 +32,7 @@ from typing import Any
 from ecometer import datafiles
 from ecometer.errors import SiteError, suggest
 from ecometer.footprint import cooling as cooling_shares
+from ecometer.footprint import regions
 from ecometer.record import Estimate
 
 MIX_KEYS = ("coal", "gas", "oil", "nuclear", "hydro", "wind", "solar", "biofuel", "other_renewable")
@@ -324,23 +325,37 @@ def derived_ewif_withdrawal(mix: dict[str, float], country: str | None = None) -
 
 
 # ---- carbon --------------------------------------------------------------------------------
-def carbon_central(code: str) -> tuple[float, Any, str]:
-    """(lifecycle g CO2e/kWh, data year, what it rests on) of a country from the country tables."""
+def carbon_central(code: str, latest: bool = True) -> tuple[float, Any, str, str]:
+    """(lifecycle g CO2e/kWh, data year, what it rests on, method) of a country.
+
+    In order: OWID/Ember 2024 (national_grid_factors.json); with ``latest``, Electricity Maps' 2024
+    country figure where the other tables have only an older year; OWID via CodeCarbon (that
+    country's data year); the mix x per-source factors."""
     pub = published_factors().get(code)
     entry = mix_data()[code]
     if pub is not None:
-        return float(pub["carbon_g_per_kwh"]), 2024, "OWID/Ember 2024 lifecycle intensity (EcoLogits table)"
+        return float(pub["carbon_g_per_kwh"]), 2024, "OWID/Ember 2024 lifecycle intensity (EcoLogits table)", "published"
+    row = regions.country_row(code) if latest else None
+    if row is not None and row[1].get("lifecycle_g_per_kwh"):
+        return (
+            float(row[1]["lifecycle_g_per_kwh"]),
+            2024,
+            f"Electricity Maps 2024 lifecycle intensity, zone {row[0]} (replaces OWID data year {entry.get('year')})",
+            "electricitymaps",
+        )
     if entry.get("carbon_g_per_kwh") is not None:
         year = entry.get("year")
         return (
             float(entry["carbon_g_per_kwh"]),
             year,
             f"OWID/Ember lifecycle intensity via CodeCarbon 3.3.2, data year {year}",
+            "codecarbon",
         )
     return (
         mix_carbon(code),
         entry.get("year"),
         "mix x CodeCarbon's per-source factors (no national intensity in the data)",
+        "codecarbon",
     )
 
 
@@ -348,12 +363,11 @@ def _carbon(code: str) -> tuple[Estimate, RangeInfo, int | None, list[str]]:
     cf = datafiles.load("carbon_factors")
     band = cf["band"]
     notes: list[str] = []
-    pub = published_factors().get(code)
-    central, year, rests = carbon_central(code)
+    central, year, rests, method = carbon_central(code)
     if rests.startswith("mix"):
         notes.append(f"no carbon intensity for {code} in the data; the mix x per-source factors value is used")
     info = RangeInfo(
-        "published" if pub is not None else "codecarbon",
+        method,
         f"{rests}; range = central x [{band['low_ratio']:.3g}, {band['high_ratio']:.3g}]",
         float(band["coverage_claimed"]),
         f"covers ~{band['coverage_claimed']:.0%} of the change between the two data editions "
@@ -364,6 +378,7 @@ def _carbon(code: str) -> tuple[Estimate, RangeInfo, int | None, list[str]]:
     cross = datafiles.load("grid_zones")["country_cross_source"]
     if central * cross["low_ratio"] < low or central * cross["high_ratio"] > high:
         low, high = min(low, central * cross["low_ratio"]), max(high, central * cross["high_ratio"])
+        info.coverage = max(info.coverage or 0.0, float(cross["coverage_claimed"]))
         info.basis += (
             f"; widened to central x [{cross['low_ratio']:.3g}, {cross['high_ratio']:.3g}], how far Electricity Maps' "
             f"2024 country figures differ from these over {cross['countries']} countries (leave-one-out coverage "

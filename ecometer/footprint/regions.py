@@ -271,6 +271,14 @@ def country_zone_values(country: str, basis: str) -> list[float]:
     return out
 
 
+def country_row(country: str) -> tuple[str, dict[str, Any]] | None:
+    """Electricity Maps' country zone (key, entry) for an ISO alpha-3 code, if it has one."""
+    for key, entry in em_zones().items():
+        if entry["iso3"] == country and "-" not in key:
+            return key, entry
+    return None
+
+
 def country_direct(country: str) -> tuple[float, str] | None:
     """A country's direct intensity from Electricity Maps' country zone, if it has one."""
     for key, entry in em_zones().items():
