@@ -377,3 +377,22 @@ def test_the_chooser_refuses_a_fit_where_wind_and_solar_add_water():
     good = {"model": {"form": "loglinear"}, "coefficients": [0.3, 0.45, -0.1]}
     bad = {"model": {"form": "loglinear"}, "coefficients": [0.3, 0.45, 2.2]}
     assert bench.physical(good) and not bench.physical(bad) and bench.physical({"model": {"form": "pooled"}})
+
+
+def test_detection_makes_no_network_call(monkeypatch, tmp_path):
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("network call during site detection")
+
+    for name in ("connect", "connect_ex", "sendto"):
+        monkeypatch.setattr(socket.socket, name, refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.delenv("ECOMETER_SITE", raising=False)
+    monkeypatch.setenv("GOOGLE_CLOUD_REGION", "europe-west4")
+    site = named_site("auto")
+    assert site.place.zone == "NL" and site.provenance["region"]["source"] == "detected from GOOGLE_CLOUD_REGION"
+    from ecometer.commands.info import site_detection
+
+    assert site_detection()["zone"] == "NL"
