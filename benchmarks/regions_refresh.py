@@ -27,7 +27,7 @@ import shutil
 from pathlib import Path
 
 from benchmarks._common import ROOT
-from benchmarks.regions_table import CLOUD_REGIONS, PROVIDERS, UNLOCATED
+from benchmarks.regions_table import CLOUD_REGIONS, PROVIDERS, SOURCES, UNLOCATED
 
 log = logging.getLogger("benchmarks.regions_refresh")
 
@@ -227,7 +227,7 @@ def cross_source_band(em: dict, coverage: float = 0.95) -> dict:
             "quantiles over the countries in both. A country's interval spans at least central x [low_ratio, "
             "high_ratio] (besides the edition band of carbon_factors.json)."
         ),
-        "source": "electricitymaps-2024 (electricitymaps_2024.json) vs grid_mix.json / national_grid_factors.json",
+        "compares": "electricitymaps_2024.json (country zones) vs grid_mix.json / national_grid_factors.json",
         "coverage_claimed": coverage,
         "low_ratio": round(_ratio_quantile(ratios, a), 4),
         "high_ratio": round(_ratio_quantile(ratios, 1 - a), 4),
@@ -326,6 +326,7 @@ def cloud_regions() -> dict:
             "an Electricity Maps zone key (or a Chinese provincial grid, CN-XX): location-based, not the provider's "
             "own energy purchases. Written by benchmarks/regions_refresh.py from benchmarks/regions_table.py."
         ),
+        "sources": SOURCES,
         "providers": PROVIDERS,
         "regions": regions,
         "unlocated": UNLOCATED,

@@ -12,52 +12,100 @@ intensity lies within 4 % of Google's figure for the region.
 
 from __future__ import annotations
 
-_AWS_DOC = (
-    "Amazon Web Services, 'Regions, Availability Zones, and Local Zones' (docs.aws.amazon.com/AWSEC2/latest/UserGuide/"
-    "using-regions-availability-zones.html), region names with their city or area, 2025; country and NERC region of "
-    "the older regions also in Cloud Carbon Footprint's ccf-coefficients grid-emissions-factors-aws.csv (Apache-2.0)"
-)
-_AZURE_DOC = (
-    "Microsoft Azure, 'Azure geographies' (azure.microsoft.com/explore/global-infrastructure/geographies), region and "
-    "its state or city, 2025; locations also in Cloud Carbon Footprint's grid-emissions-factors-azure.csv (Apache-2.0)"
-)
-_GCP_DOC = (
-    "Google Cloud, 'Cloud locations' (cloud.google.com/about/locations) and region-carbon-info (Apache-2.0), 2024; "
-    "city and state in CodeCarbon's cloud table (mlco2/codecarbon, MIT)"
-)
+SOURCES = {
+    "aws-regions": {
+        "citation": (
+            "Amazon Web Services, 'Regions, Availability Zones, and Local Zones' (docs.aws.amazon.com/AWSEC2/latest/"
+            "UserGuide/using-regions-availability-zones.html): region names with their city or area"
+        ),
+        "year": 2025,
+        "licence": "AWS documentation; locations cited as facts",
+    },
+    "azure-geographies": {
+        "citation": (
+            "Microsoft Azure, 'Azure geographies' (azure.microsoft.com/explore/global-infrastructure/geographies): "
+            "regions and their state or city"
+        ),
+        "year": 2025,
+        "licence": "Microsoft documentation; locations cited as facts",
+    },
+    "gcp-locations": {
+        "citation": (
+            "Google Cloud, 'Cloud locations' (cloud.google.com/about/locations) and GoogleCloudPlatform/region-carbon-info "
+            "(region and location)"
+        ),
+        "year": 2024,
+        "licence": "Google documentation; region-carbon-info Apache-2.0",
+    },
+    "alibaba-regions": {
+        "citation": "Alibaba Cloud, 'Regions and zones' (alibabacloud.com/help/en/ecs/regions-and-zones): region ID and city",
+        "year": 2025,
+        "licence": "Alibaba Cloud documentation; locations cited as facts",
+    },
+    "tencent-regions": {
+        "citation": (
+            "Tencent Cloud, 'Regions and Availability Zones' (tencentcloud.com/document/product/213/6091): region and city"
+        ),
+        "year": 2025,
+        "licence": "Tencent Cloud documentation; locations cited as facts",
+    },
+    "huawei-regions": {
+        "citation": "Huawei Cloud, 'Regions and Endpoints' (developer.huaweicloud.com/intl/en-us/endpoint): region and city",
+        "year": 2025,
+        "licence": "Huawei Cloud documentation; locations cited as facts",
+    },
+    "ccf-coefficients": {
+        "citation": (
+            "Cloud Carbon Footprint, ccf-coefficients grid-emissions-factors-{aws,azure,gcp}.csv: region -> country, "
+            "NERC region or location (their 2021 grid factors are not used)"
+        ),
+        "year": 2021,
+        "licence": "Apache-2.0",
+    },
+    "codecarbon-cloud": {
+        "citation": "CodeCarbon (mlco2/codecarbon), cloud impact table: Google Cloud region, country, state and city",
+        "year": 2024,
+        "licence": "MIT",
+    },
+}
 
 PROVIDERS = {
     "aws": {
         "name": "Amazon Web Services",
-        "location_source": _AWS_DOC,
+        "location_source": "aws-regions",
+        "also_sources": ["ccf-coefficients"],
         "preset": "aws-2025",
         "dmi_sys_vendor": ["Amazon EC2"],
     },
     "azure": {
         "name": "Microsoft Azure",
-        "location_source": _AZURE_DOC,
+        "location_source": "azure-geographies",
+        "also_sources": ["ccf-coefficients"],
         "preset": "microsoft-2024",
         "dmi_sys_vendor": ["Microsoft Corporation"],
     },
-    "gcp": {"name": "Google Cloud", "location_source": _GCP_DOC, "preset": None, "dmi_sys_vendor": ["Google"]},
+    "gcp": {
+        "name": "Google Cloud",
+        "location_source": "gcp-locations",
+        "also_sources": ["ccf-coefficients", "codecarbon-cloud"],
+        "preset": None,
+        "dmi_sys_vendor": ["Google"],
+    },
     "alibaba": {
         "name": "Alibaba Cloud",
-        "location_source": "Alibaba Cloud, 'Regions and zones' (alibabacloud.com/help/en/ecs/regions-and-zones): "
-        "region ID and city, 2025",
+        "location_source": "alibaba-regions",
         "preset": None,
         "dmi_sys_vendor": ["Alibaba Cloud"],
     },
     "tencent": {
         "name": "Tencent Cloud",
-        "location_source": "Tencent Cloud, 'Regions and Availability Zones' (tencentcloud.com/document/product/213/6091): "
-        "region and city, 2025",
+        "location_source": "tencent-regions",
         "preset": None,
         "dmi_sys_vendor": ["Tencent Cloud"],
     },
     "huawei": {
         "name": "Huawei Cloud",
-        "location_source": "Huawei Cloud, 'Regions and Endpoints' (developer.huaweicloud.com/intl/en-us/endpoint): region "
-        "and city, 2025",
+        "location_source": "huawei-regions",
         "preset": None,
         "dmi_sys_vendor": ["HUAWEI CLOUD"],
     },

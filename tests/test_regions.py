@@ -252,7 +252,7 @@ def test_auto_site_says_where_it_came_from(monkeypatch):
     monkeypatch.setenv("AWS_REGION", "us-west-2")
     monkeypatch.delenv("ECOMETER_SITE", raising=False)
     fp = footprint(energy_kwh=1.0, site="auto")
-    assert fp.assumption("site_level").source == "detected from AWS_REGION"
+    assert fp.assumption("site_level").source.startswith("detected from AWS_REGION; location: Amazon Web Services")
     assert named_site("auto").place.zone == "US-NW-BPAT"
 
 

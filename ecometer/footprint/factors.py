@@ -235,6 +235,8 @@ class SiteFactors:
         else:
             level, why = "given", "no country or region: the grid values are the ones given"
         source = source_of(s, "region" if s.place is not None else "country")
+        if s.place is not None and s.place.location_source:
+            source += f"; location: {s.place.location_source}"
         self.assumptions.append(Assumption("site_level", level, "", source, note=why))
 
     # factors at a time slice ---------------------------------------------------------

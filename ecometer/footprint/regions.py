@@ -47,6 +47,7 @@ class Place:
     provider: str | None = None
     location: str | None = None
     preset: str | None = None
+    location_source: str = ""  # citation of the published location (cloud regions)
 
 
 # ---- tables ----------------------------------------------------------------------------------
@@ -127,6 +128,7 @@ def _cloud_place(key: str, how: str) -> Place:
         provider=provider,
         location=entry["location"],
         preset=info.get("preset"),
+        location_source=datafiles.source_label("cloud_regions", info["location_source"]),
     )
 
 
