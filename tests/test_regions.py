@@ -396,3 +396,17 @@ def test_detection_makes_no_network_call(monkeypatch, tmp_path):
     from ecometer.commands.info import site_detection
 
     assert site_detection()["zone"] == "NL"
+
+
+def test_ecometer_site_is_the_default_site_of_measure(monkeypatch, tmp_path):
+    import ecometer
+    from ecometer.sensors.replay import ReplaySensor
+
+    monkeypatch.setenv("ECOMETER_SITE", "aws:eu-west-3")
+    with ecometer.measure("x", sensors=[ReplaySensor([(0, 100.0)])], gpus=None, out=None) as m:
+        pass
+    fp = m.record.footprint
+    assert fp is not None and fp.assumption("site_level").value == "cloud_region"
+    monkeypatch.setenv("ECOMETER_SITE", "aws:eu-west-99")
+    with pytest.raises(SiteError, match="did you mean eu-west-3"):
+        ecometer.measure("y", out=None)
