@@ -162,6 +162,28 @@ def cloud_level(shared: Path) -> dict[str, Any]:
     return {"summary": _summary(rows), "worst": sorted(rows, key=lambda r: -r["error"])[:10]}
 
 
+def cloud_by_country() -> dict[str, Any]:
+    """Every located cloud region: what its country alone gives (before, and now widened to the zones)
+    against the Electricity Maps 2024 lifecycle figure of the zone that serves it (issue 23's 82-region check)."""
+    band = datafiles.load("carbon_factors")["band"]
+    before, now = [], []
+    for key in regions.cloud_region_keys():
+        place = regions.resolve(key)
+        if place.country not in grid.mix_data() or place.zone not in regions.em_zones():
+            continue
+        truth = regions.em_zones()[place.zone]["lifecycle_g_per_kwh"]
+        old = grid.carbon_central(place.country, latest=False)[0]
+        before.append(_row(key, truth, old, old * band["low_ratio"], old * band["high_ratio"]))
+        choice = regions.country_carbon(place.country, "lifecycle", grid.factors(place.country).carbon)
+        est = choice.estimate if choice is not None else grid.factors(place.country).carbon
+        now.append(_row(key, truth, est.central, est.low, est.high))
+    return {
+        "before": _summary(before),
+        "now_country_only": _summary(now),
+        "worst_before": sorted(before, key=lambda r: -r["error"])[:10],
+    }
+
+
 def china_level() -> dict[str, Any]:
     """China's provinces: the 2022 figure and its year band, checked on the 2021 figure."""
     rows = []
@@ -281,6 +303,14 @@ def render(doc: dict[str, Any]) -> str:
         f"| country, now, where the figure is not Electricity Maps' own (in-sample band) | Electricity Maps country row | "
         f"{_fmt(doc['country_vs_em']['now'])} |",
     ]
+    cb = doc["cloud_by_country"]
+    lines.append(
+        f"| cloud region given only as its country, before | its zone (Electricity Maps 2024) | {_fmt(cb['before'])} |"
+    )
+    lines.append(f"| cloud region given only as its country, now | its zone | {_fmt(cb['now_country_only'])} |")
+    lines.append(
+        "| cloud region given as the region, now | its zone (the same data: exact by construction) | see next row |"
+    )
     if "summary" in doc["cloud_region"]:
         lines.append(
             f"| cloud region (gcp, direct) | Google's own 2024 per-region figure | {_fmt(doc['cloud_region']['summary'])} |"
@@ -359,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         "country": country_level(),
         "country_vs_em": country_vs_em(),
         "cloud_region": cloud_level(args.shared),
+        "cloud_by_country": cloud_by_country(),
         "china": china_level(),
         "year_band": regions.year_band(),
         "cross_source": datafiles.load("grid_zones")["country_cross_source"],
