@@ -308,12 +308,10 @@ def render(doc: dict[str, Any]) -> str:
         f"| cloud region given only as its country, before | its zone (Electricity Maps 2024) | {_fmt(cb['before'])} |"
     )
     lines.append(f"| cloud region given only as its country, now | its zone | {_fmt(cb['now_country_only'])} |")
-    lines.append(
-        "| cloud region given as the region, now | its zone (the same data: exact by construction) | see next row |"
-    )
     if "summary" in doc["cloud_region"]:
         lines.append(
-            f"| cloud region (gcp, direct) | Google's own 2024 per-region figure | {_fmt(doc['cloud_region']['summary'])} |"
+            "| cloud region given as the region (gcp, direct; the zone figure is Electricity Maps' own) | "
+            f"Google's own 2024 per-region figure | {_fmt(doc['cloud_region']['summary'])} |"
         )
     lines.append(f"| Chinese province (2022 + year band) | its 2021 figure | {_fmt(doc['china']['summary'])} |")
     band = doc["year_band"]
