@@ -410,3 +410,43 @@ def test_ecometer_site_is_the_default_site_of_measure(monkeypatch, tmp_path):
     monkeypatch.setenv("ECOMETER_SITE", "aws:eu-west-99")
     with pytest.raises(SiteError, match="did you mean eu-west-3"):
         ecometer.measure("y", out=None)
+
+
+# ---- the shipped tables are what the refresh scripts compute from the shared reference data ------
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+needs_shared = pytest.mark.skipif(not (SHARED / "regions").is_dir(), reason="shared reference data not beside the clone")
+
+
+@needs_shared
+def test_region_tables_are_what_the_refresh_computes():
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks import regions_refresh as refresh
+
+    em = refresh.electricity_maps(SHARED / "regions")
+    assert em == datafiles.load("electricitymaps_2024")
+    assert refresh.grid_zones(SHARED / "regions", em) == datafiles.load("grid_zones")
+    assert refresh.cloud_regions() == datafiles.load("cloud_regions")
+
+
+@needs_shared
+def test_cooling_table_is_what_the_refresh_computes():
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks import water_cooling_refresh as refresh
+
+    shipped = datafiles.load("cooling_water")
+    table = refresh.gcam(SHARED / "water")
+    assert refresh.factors(table) == shipped["factors_l_per_kwh"]
+    per_country, _ = refresh.shares(SHARED / "water")
+    assert refresh.world_mean(per_country) == shipped["world_mean_shares"]
+
+
+def test_regions_report_levels_hold_their_claims():
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks import regions_report as report
+
+    country = report.country_level()
+    assert country["now"]["coverage"] >= 0.95 and country["before"]["coverage"] < 0.5
+    assert country["leave_one_zone_out"]["coverage"] >= 0.85
+    assert report.china_level()["summary"]["coverage"] >= 0.9
+    flagged = {(f["country"], f["table"]) for f in report.flagged()}
+    assert ("TKM", "codecarbon") in flagged and ("CAF", "codecarbon") in flagged

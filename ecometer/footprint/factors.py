@@ -230,6 +230,8 @@ class SiteFactors:
         s = self.site
         if s.place is not None:
             level, why = s.place.level, s.place.why
+            if s.country is not None and s.ewif is None:
+                why += f"; off-site water stays at the level of the country ({s.country}): no sub-national water factors"
         elif s.country is not None:
             level, why = "country", f"country {s.country} given; no region (Site(region=...)) places it on a grid zone"
         else:
