@@ -58,6 +58,8 @@ def test_user_values_override_the_region():
         ("SE-SE3", "SE-SE3", "SWE"),
         ("CN-HE", "CN-HE", "CHN"),
         ("Hebei", "CN-HE", "CHN"),
+        ("河北", "CN-HE", "CHN"),
+        ("Quebec", "CA-QC", "CAN"),  # names compare without case or accents
         ("azure:westeurope", "NL", "NLD"),
         ("alibaba:cn-zhangjiakou", "CN-HE", "CHN"),
         ("tencent:ap-guangzhou", "CN-GD", "CHN"),

@@ -69,15 +69,23 @@ def year_band() -> dict[str, Any]:
     return datafiles.load("grid_zones")["year_band"]
 
 
+def fold(name: str) -> str:
+    """A name compared without case or accents ("Québec" and "quebec" are the same)."""
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).casefold().strip()
+
+
 @functools.cache
 def _zone_index() -> tuple[dict[str, str], dict[str, list[str]]]:
-    """(upper-case key -> key, lower-case zone name -> keys) over every zone."""
+    """(upper-case key -> key, folded zone name -> keys) over every zone (Chinese grids also by their Chinese name)."""
     keys: dict[str, str] = {}
     names: dict[str, list[str]] = {}
     for table in (em_zones(), china_zones()):
         for key, entry in table.items():
             keys[key.upper()] = key
-            names.setdefault(str(entry["name"]).lower(), []).append(key)
+            for name in {str(entry["name"]), str(entry.get("name_zh") or entry["name"])}:
+                names.setdefault(fold(name), []).append(key)
     return keys, names
 
 
@@ -170,7 +178,7 @@ def resolve(value: Any) -> Place:
     keys, names = _zone_index()
     if text.upper() in keys:
         return _zone_place(keys[text.upper()], f"grid zone {keys[text.upper()]}")
-    by_name = names.get(text.lower(), [])
+    by_name = names.get(fold(text), [])
     if len(by_name) == 1:
         return _zone_place(by_name[0], f"zone name {text!r}")
     bare = [k for k in cloud()["regions"] if k.split(":", 1)[1] == text.lower()]
