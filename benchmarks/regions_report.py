@@ -286,7 +286,7 @@ def _fmt(s: dict[str, Any]) -> str:
     return f"{s['n']} | {med} | {s['inside']}/{s['n']} ({s['coverage']:.0%}) | {s['median_width_ratio']:.2f}x"
 
 
-def render(doc: dict[str, Any]) -> str:
+def _levels_table(doc: dict[str, Any]) -> list[str]:
     c = doc["country"]
     lines = [
         "# Regions: carbon intensity at each level",
@@ -314,6 +314,12 @@ def render(doc: dict[str, Any]) -> str:
             f"Google's own 2024 per-region figure | {_fmt(doc['cloud_region']['summary'])} |"
         )
     lines.append(f"| Chinese province (2022 + year band) | its 2021 figure | {_fmt(doc['china']['summary'])} |")
+    return lines
+
+
+def render(doc: dict[str, Any]) -> str:
+    c = doc["country"]
+    lines = _levels_table(doc)
     band = doc["year_band"]
     cross = doc["cross_source"]
     lines += [

@@ -279,6 +279,25 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f} %"
 
 
+def _held_out_md(held: dict[str, Any]) -> list[str]:
+    L = ["", "### Held-out check (issue 23)", ""]
+    L.append(
+        "Published factors of four countries we were not given, implied by issue 23's stated errors of the previous "
+        "fallback (published = its derived value / (1 + error)); checked after the choice, not tuned on:"
+    )
+    L.append("")
+    L.append("| country | implied published | previous derived | now derived | error now | inside the band | width |")
+    L.append("|---|---|---|---|---|---|---|")
+    for r in held["rows"]:
+        L.append(
+            f"| {r['country']} | {r['implied_published']:.2f} | {r['old']:.2f} | {r['new']:.2f} | "
+            f"{100 * r['new_error']:+.0f} % | {'yes' if r['inside'] else 'NO'} | {r['width']:.2f}x |"
+        )
+    L.append("")
+    L.append(f"Median error {_pct(held['median_error'])}, {held['inside']} of {len(held['rows'])} inside.")
+    return L
+
+
 def markdown(
     old: dict[str, Any], cands: list[dict[str, Any]], best: dict[str, Any], table: dict, cb: dict, held: dict
 ) -> str:
@@ -333,21 +352,7 @@ def markdown(
         "Countries with a published factor use it (`ewif_source='auto'`); its range is the hydropower-allocation "
         "sensitivity (see `water_factors.json['published_sensitivity']`), no coverage claimed."
     )
-    L += ["", "### Held-out check (issue 23)", ""]
-    L.append(
-        "Published factors of four countries we were not given, implied by issue 23's stated errors of the previous "
-        "fallback (published = its derived value / (1 + error)); checked after the choice, not tuned on:"
-    )
-    L.append("")
-    L.append("| country | implied published | previous derived | now derived | error now | inside the band | width |")
-    L.append("|---|---|---|---|---|---|---|")
-    for r in held["rows"]:
-        L.append(
-            f"| {r['country']} | {r['implied_published']:.2f} | {r['old']:.2f} | {r['new']:.2f} | "
-            f"{100 * r['new_error']:+.0f} % | {'yes' if r['inside'] else 'NO'} | {r['width']:.2f}x |"
-        )
-    L.append("")
-    L.append(f"Median error {_pct(held['median_error'])}, {held['inside']} of {len(held['rows'])} inside.")
+    L += _held_out_md(held)
     L += ["", "### Per country (leave-one-out)", ""]
     L.append("| country | published | mix only | derived | error | low | high | covered | hydro share |")
     L.append("|---|---|---|---|---|---|---|---|---|")

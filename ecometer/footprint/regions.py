@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,8 +72,6 @@ def year_band() -> dict[str, Any]:
 
 def fold(name: str) -> str:
     """A name compared without case or accents ("Québec" and "quebec" are the same)."""
-    import unicodedata
-
     return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).casefold().strip()
 
 
