@@ -452,3 +452,12 @@ def test_regions_report_levels_hold_their_claims():
     assert report.china_level()["summary"]["coverage"] >= 0.9
     flagged = {(f["country"], f["table"]) for f in report.flagged()}
     assert ("TKM", "codecarbon") in flagged and ("CAF", "codecarbon") in flagged
+
+
+def test_a_region_without_data_centre_figures_says_why():
+    from ecometer.errors import FootprintError
+
+    with pytest.raises(FootprintError, match=r"gives no PUE.*no fleet figure of gcp"):
+        footprint(energy_kwh=1.0, site=Site(region="gcp:us-west1"))
+    with pytest.raises(FootprintError, match=r"gives no WUE.*grid zone \(US-NW-BPAT\) says nothing about the data centre"):
+        footprint(energy_kwh=1.0, site=Site(region="US-NW-BPAT", pue=1.1))

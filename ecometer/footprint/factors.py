@@ -57,6 +57,7 @@ class SiteFactors:
         if site.pue is None:
             raise FootprintError(
                 f"{label} gives no PUE: pass pue=<facility/IT energy, >= 1>, e.g. Site.preset({site.name or 'NAME'!r}, pue=1.2)"
+                + _no_fleet_figure(site)
             )
         self.pue: Estimate = site.pue
         self.assumptions.append(
@@ -148,6 +149,7 @@ class SiteFactors:
         else:
             raise FootprintError(
                 f"{label} gives no WUE: pass wue=<on-site L per kWh of IT energy> (or wue_monthly/wue_hourly)"
+                + _no_fleet_figure(s)
             )
 
     def _ewif(self, label: str, timed: bool) -> None:
@@ -271,6 +273,16 @@ class SiteFactors:
 
     def carbon_at(self, sl: Slice | None) -> SliceFactor | None:
         return self._grid_at("carbon_g_per_kwh", "carbon", sl, self.carbon)
+
+
+def _no_fleet_figure(site: Site) -> str:
+    """Why a region site has no data-centre figures (said after a missing PUE/WUE)."""
+    place = site.place
+    if place is None:
+        return ""
+    if place.level == "zone":
+        return f" (or --pue/--wue); a grid zone ({place.zone}) says nothing about the data centre"
+    return f" (or --pue/--wue); ecometer ships no fleet figure of {place.provider} for its regions"
 
 
 def _ranged(name: str, est: Estimate, unit: str, source: str, note: str, info: grid.RangeInfo) -> Assumption:
