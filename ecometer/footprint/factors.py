@@ -224,7 +224,12 @@ class SiteFactors:
         if s.place is not None:
             return regions.zone_carbon(s.place, s.carbon_basis)
         if s.country is not None:
-            return regions.country_carbon(s.country, s.carbon_basis, None if self.grid is None else self.grid.carbon)
+            g = self.grid
+            if g is None:
+                return regions.country_carbon(s.country, s.carbon_basis, None)
+            year = f"data year {g.carbon_year}" if g.carbon_year else "data year not stated in the data"
+            source = f"{_carbon_source(g)}: {g.country} ({g.country_name}), {year}"
+            return regions.country_carbon(s.country, s.carbon_basis, g.carbon, source)
         return None
 
     def _level(self) -> None:

@@ -329,10 +329,11 @@ def _spread_text(country: str, zones: list[float], lo: float, hi: float, basis: 
     )
 
 
-def country_carbon(country: str, basis: str, national: Any | None) -> CarbonChoice | None:
+def country_carbon(country: str, basis: str, national: Any | None, national_source: str = "") -> CarbonChoice | None:
     """A country-level intensity widened to the spread of its zones; ``None`` where nothing changes.
 
-    ``national`` is the country's lifecycle Estimate from the grid tables (used for ``lifecycle``).
+    ``national`` is the country's lifecycle Estimate from the grid tables (used for ``lifecycle``) and
+    ``national_source`` its citation.
     A country without sub-national zones keeps its own interval (lifecycle), or Electricity Maps'
     country figure with the year-to-year band (direct)."""
     zones = country_zone_values(country, basis)
@@ -340,6 +341,7 @@ def country_carbon(country: str, basis: str, national: Any | None) -> CarbonChoi
         if national is None or len(zones) < 2:
             return None
         central, low, high, what = float(national), national.low, national.high, national.basis
+        src = national_source or what.split("; range")[0]
     else:
         found = country_direct(country)
         if found is None:
@@ -351,8 +353,8 @@ def country_carbon(country: str, basis: str, national: Any | None) -> CarbonChoi
             found = (quantile(zones, 0.5), "median of its zones")
         central, key = found
         low, high = band_bounds(central)
-        src = datafiles.source_label(EM_FILE, "electricitymaps-2024")
-        what = f"{src}: {key}, direct; range: {band_text()}"
+        src = f"{datafiles.source_label(EM_FILE, 'electricitymaps-2024')}: {key}, direct"
+        what = f"{src}; range: {band_text()}"
     if len(zones) >= 2:
         # fewer than 40 zones: the 2.5/97.5 % quantiles would cut the extreme zones themselves
         q_lo, q_hi = (quantile(zones, 0.025), quantile(zones, 0.975)) if len(zones) >= 40 else (min(zones), max(zones))
@@ -360,4 +362,4 @@ def country_carbon(country: str, basis: str, national: Any | None) -> CarbonChoi
         what = f"{what}; widened to {_spread_text(country, zones, q_lo, q_hi, basis)}"
     est = _estimate(central, low, high, what)
     note = f"annual, location-based, {basis}; country level (no region given: the interval covers its zones)"
-    return CarbonChoice(est, what.split("; range")[0], note, "country")
+    return CarbonChoice(est, src, note, "country")
