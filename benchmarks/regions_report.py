@@ -26,6 +26,7 @@ import csv
 import json
 import logging
 import statistics
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -299,8 +300,12 @@ def render(doc: dict[str, Any]) -> str:
     lines = _levels_table(doc)
     band = doc["year_band"]
     cross = doc["cross_source"]
+    used = doc["central_sources"]
     lines += [
         "",
+        f"Country centrals now: OWID/Ember 2024 for {used.get('published', 0)} countries, Electricity Maps 2024 for "
+        f"{used.get('electricitymaps', 0)} (Ember's own 2024 country file was not available here; these replace "
+        f"OWID's 2009-2023 years), OWID via CodeCarbon for {used.get('codecarbon', 0)} that neither covers.",
         f"Country intervals are widened to the disagreement between Electricity Maps and the country tables: ratio "
         f"[{cross['low_ratio']}, {cross['high_ratio']}] over {cross['countries']} countries; the row above is in-sample, "
         f"leave-one-country-out coverage {cross['leave_one_country_out_coverage']:.1%} (before: the edition band alone).",
@@ -370,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         "year_band": regions.year_band(),
         "cross_source": datafiles.load("grid_zones")["country_cross_source"],
         "flagged": flagged(),
+        "central_sources": dict(Counter(grid.factors(c).carbon_info.method for c, _ in grid.countries())),
         "timing": timing(),
     }
     args.out.mkdir(parents=True, exist_ok=True)
