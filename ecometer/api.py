@@ -19,9 +19,10 @@ def resolve_site(site: Any) -> Any:
     """A site object from a preset name (validated now), or the object as given."""
     if site is None or not isinstance(site, str):
         return site
-    from ecometer.impact import Site
 
-    return Site.preset(site)
+    from ecometer.impact.detect import named_site
+
+    return named_site(site)
 
 
 def resolve_standard(standard: Any) -> Any:
@@ -65,6 +66,8 @@ class Judgement:
 
 
 def _judged(meter: Meter, site: Any, standard: Any) -> Meter:
+    if site is None and os.environ.get("ECOMETER_SITE", "").strip():
+        site = os.environ["ECOMETER_SITE"].strip()  # the user's standing choice (a preset or region name)
     if site is not None or standard is not None:
         judgement = Judgement(site, standard)
         meter.finish = judgement
@@ -75,7 +78,8 @@ def _judged(meter: Meter, site: Any, standard: Any) -> Meter:
 def measure(name: str = "run", *, site: Any = None, standard: Any = None, **kwargs: Any) -> Meter:
     """A :class:`~ecometer.measuring.meter.Meter` for use as a context manager or decorator.
 
-    ``site``: a :class:`ecometer.Site` or preset name: the record gets a footprint at stop.
+    ``site``: a :class:`ecometer.Site`, a preset or region name, or ``"auto"`` (detected from the
+    environment): the record gets a footprint at stop. Without it, ``ECOMETER_SITE`` (if set) is used.
     ``standard``: a standard name, file or object: the record gets an assessment at stop.
     Other arguments: as for :class:`~ecometer.measuring.meter.Meter`.
     """

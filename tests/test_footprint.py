@@ -394,6 +394,20 @@ def test_derived_withdrawal_ewif_from_the_mix_and_its_bounds():
             b: sum(share * table[k]["withdrawal"][b]["value"] * litres / 1000 for k, share in g.shares.items())
             for b in ("low", "central", "high")
         }
+        # the central: thermal plants at the country's own cooling shares (issue 23), hydropower as before
+        cw = datafiles.load("cooling_water")
+        hydro = table["hydro"]["withdrawal"]["central"]["value"] * litres / 1000
+        central = 0.0
+        for k, share in g.shares.items():
+            if k == "hydro":
+                central += share * hydro
+            elif k in cw["factors_l_per_kwh"]:
+                cool = cw["countries"].get(code, {}).get(k) or cw["world_mean_shares"][k]
+                central += share * sum(f * cw["factors_l_per_kwh"][k][t]["withdrawal"] for t, f in cool.items())
+            else:
+                central += share * cw["other_factors_l_per_kwh"][k]["withdrawal"]
+        by_hand["central"] = central
+        by_hand["low"], by_hand["high"] = min(by_hand["low"], central), max(by_hand["high"], central)
         # each bound is the mix x the data file's factors, raised to at least the consumption bound
         assert w.low == pytest.approx(max(by_hand["low"], c.low), rel=1e-4)
         assert w.central == pytest.approx(max(by_hand["central"], c.central), rel=1e-4)
@@ -401,7 +415,7 @@ def test_derived_withdrawal_ewif_from_the_mix_and_its_bounds():
         assert w.low <= w.central <= w.high
         assert w.low >= c.low and w.central >= c.central and w.high >= c.high
     usa = grid.factors("USA").ewif_withdrawal
-    assert usa.high > 10 * usa.central  # once-through cooling withdraws tens of times more than towers
+    assert usa.high > 3 * usa.central  # every plant once-through withdraws several times the fleet's mix
 
 
 def test_derived_withdrawal_vs_usgs_us_fleet():
@@ -421,7 +435,8 @@ def test_derived_withdrawal_vs_usgs_us_fleet():
     assert high == pytest.approx(row["derived_high"], rel=0.01)
     assert published / central == pytest.approx(row["ratio_published_to_central"], rel=0.01)
     w = grid.factors("USA").ewif_withdrawal
-    assert w.low <= published <= w.high and published > 5 * w.central
+    # issue 23: the central comes from the U.S. cooling mix, no longer the consumption floor (3.13)
+    assert w.low <= published <= w.high and 0.5 * published < w.central < published
 
 
 def test_withdrawal_for_a_country_site():
@@ -464,11 +479,9 @@ def test_preset_with_country_reports_withdrawal_not_below_its_given_consumption(
     assert fp.water.withdrawal_l is not None
     for b in ("low", "central", "high"):
         assert getattr(w, b) >= getattr(c, b) * (1 - 1e-12)
-    # the derived U.S. central (towers) is below Li et al.'s consumption EWIF: raised, and said so
-    assert grid.factors("USA").ewif_withdrawal.central < 3.142
-    assert w.central == pytest.approx(c.central)
-    note = fp.assumption("ewif_withdrawal").note
-    assert "different data" in note and "raised" in note
+    # the derived U.S. central (the fleet's cooling mix, issue 23) is well above Li et al.'s consumption EWIF
+    assert grid.factors("USA").ewif_withdrawal.central > 5 * 3.142
+    assert w.central > 5 * c.central
     assert fp.water.total_l / 1e6 == pytest.approx(5.439, abs=0.0005)  # consumption unchanged
 
 
@@ -590,12 +603,18 @@ def test_carbon_bounds_both_directions_and_the_data_year_per_country():
     usa = grid.factors("usa")
     assert usa.carbon.central == grid.published_factors()["USA"]["carbon_g_per_kwh"] and usa.carbon_year == 2024
     assert usa.carbon.low < usa.carbon.central < usa.carbon.high
-    deu = grid.factors("DEU")  # no published factor: OWID via CodeCarbon, with its own data year
-    entry = grid.mix_data()["DEU"]
-    assert deu.carbon.central == entry["carbon_g_per_kwh"] and deu.carbon_year == entry["year"]
-    fp = footprint(energy_kwh=10, site=Site(pue=1.0, wue=0.0, country="DEU"))
+    # no OWID/Ember 2024 figure: Electricity Maps' 2024 country figure replaces OWID's older year (issue 23)
+    deu = grid.factors("DEU")
+    em = datafiles.load("electricitymaps_2024")["zones"]["DE"]
+    assert deu.carbon.central == em["lifecycle_g_per_kwh"] and deu.carbon_year == 2024
+    assert deu.carbon_info.method == "electricitymaps"
+    # neither: OWID via CodeCarbon, with its own data year
+    bmu = grid.factors("BMU")
+    entry = grid.mix_data()["BMU"]
+    assert bmu.carbon.central == entry["carbon_g_per_kwh"] and bmu.carbon_year == entry["year"]
+    fp = footprint(energy_kwh=10, site=Site(pue=1.0, wue=0.0, country="BMU"))
     a = fp.assumption("carbon_intensity")
-    assert f"data year {entry['year']}" in a.source and a.coverage == 0.9 and a.low < a.value < a.high
+    assert f"data year {entry['year']}" in a.source and a.coverage == 0.95 and a.low < a.value < a.high
     assert a.distribution == "lognormal" and a.basis
     again = Footprint.from_dict(json.loads(json.dumps(fp.to_dict()))).assumption("carbon_intensity")
     assert (again.coverage, again.distribution, again.basis) == (a.coverage, a.distribution, a.basis)

@@ -222,7 +222,8 @@ def test_demo_withdrawal_range_no_longer_the_envelope():
     rec = demo_like_record()
     env = footprint(rec, site="us-average", bounds="envelope").water.withdrawal_l
     fp = footprint(rec, site="us-average").water.withdrawal_l
-    assert env.rel_halfwidth > 14  # the issue's +/-1,400 %
+    # the issue's +/-1,400 % shrank further once the U.S. central withdrawal came from its cooling mix (issue 23)
+    assert env.rel_halfwidth > fp.rel_halfwidth
     assert fp.central == pytest.approx(env.central)
     assert env.low < fp.low and fp.high < 0.75 * env.high
     assert fp.rel_halfwidth < 10.0 and fp.coverage == 0.95

@@ -47,7 +47,32 @@ def gather(scope: str = "machine") -> dict[str, Any]:
     finally:
         for sensor in sensors:
             sensor.close()
-    return {"ecometer": __version__, "host": describe_host(), "sensors": infos, "unavailable": explanations}
+    return {
+        "ecometer": __version__,
+        "host": describe_host(),
+        "sensors": infos,
+        "unavailable": explanations,
+        "site": site_detection(),
+    }
+
+
+def site_detection() -> dict[str, Any]:
+    """Where the environment says this job runs (no network), and the grid zone that implies."""
+    from ecometer.errors import SiteError
+    from ecometer.impact.detect import detect
+    from ecometer.impact.regions import is_region, resolve
+
+    found = detect()
+    if found is None:
+        return {"detected": None, "note": "nothing detected: set ECOMETER_SITE or pass --site / site="}
+    out: dict[str, Any] = {"detected": found.to_dict()}
+    if found.site and is_region(found.site):
+        try:
+            place = resolve(found.site)
+            out.update(level=place.level, zone=place.zone, country=place.country, why=place.why)
+        except SiteError as exc:
+            out["error"] = str(exc)
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,8 +98,23 @@ def run(args: argparse.Namespace) -> int:
         out.append(f"        uncertainty {relative_text(1.0, 1.0 - u['rel_low'], 1.0 + u['rel_high'])}: {u['basis']}")
         for note in s["notes"]:
             out.append(f"        note: {note}")
+    out += ["", "site: " + _site_line(data["site"])]
     if data["unavailable"]:
         out += ["", "not available (and how to get a better source):"]
         out += [f"  - {line}" for line in data["unavailable"]]
     sys.stdout.write("\n".join(out) + "\n")
     return 0
+
+
+def _site_line(site: dict[str, Any]) -> str:
+    found = site.get("detected")
+    if found is None:
+        return site["note"]
+    text = f"{found['site'] or found['provider'] + ' (no region)'} from {found['source']}"
+    if found.get("note"):
+        text += f" ({found['note']})"
+    if site.get("why"):
+        text += f"; {site['why']}"
+    if site.get("error"):
+        text += f"; not usable: {site['error']}"
+    return text

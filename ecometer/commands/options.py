@@ -22,8 +22,9 @@ def add_site_arguments(p: argparse.ArgumentParser, site_help: str | None = None)
         "--site",
         metavar="S",
         help=site_help
-        or "site preset for the footprint metrics (water, facility energy, carbon); replaces a footprint "
-        "the record already has (a water figure the corpus reports is kept)",
+        or "site preset (e.g. aws-2023) or region (a cloud region such as aws:us-east-1, gcp:europe-west4, "
+        "azure:westeurope, or a grid zone such as US-NW-BPAT) for the footprint metrics (water, facility energy, "
+        "carbon); replaces a footprint the record already has (a water figure the corpus reports is kept)",
     )
     p.add_argument("--pue", type=float, help="power usage effectiveness (>= 1), replaces the preset's")
     p.add_argument("--wue", type=float, metavar="L_PER_KWH", help="on-site water per kWh of IT energy")
@@ -35,6 +36,16 @@ def add_site_arguments(p: argparse.ArgumentParser, site_help: str | None = None)
         help="with --country: the published WRI-method factor, ecometer's derived fallback, or auto (published where present)",
     )
     p.add_argument("--carbon-intensity", type=float, metavar="G_PER_KWH", help="grid carbon intensity, g CO2e/kWh")
+    p.add_argument(
+        "--region",
+        metavar="REGION",
+        help="where the job ran below the country: a grid zone (US-NW-BPAT, CA-QC, DE) or a cloud region (aws:us-east-1)",
+    )
+    p.add_argument(
+        "--carbon-basis",
+        choices=("lifecycle", "direct"),
+        help="carbon intensity including plant and fuel life cycle (default) or direct (operational) only",
+    )
 
 
 def load_corpus(args: argparse.Namespace, paths: list[str] | None = None) -> list[Any]:
@@ -61,6 +72,8 @@ _OVERRIDES = {
     "country": "country",
     "carbon_intensity": "carbon_intensity_g_per_kwh",
     "ewif_source": "ewif_source",
+    "region": "region",
+    "carbon_basis": "carbon_basis",
 }
 
 
@@ -75,13 +88,17 @@ def site_of(args: argparse.Namespace) -> Any:
     """The :class:`~ecometer.impact.Site` the site options describe; UsageError when none is given."""
     from ecometer.errors import UsageError
     from ecometer.impact import Site
+    from ecometer.impact.detect import named_site
 
     overrides = {kw: getattr(args, dest) for dest, kw in _OVERRIDES.items() if getattr(args, dest, None) is not None}
     if args.site:
-        return Site.preset(args.site, **overrides)
+        return named_site(args.site, **overrides)
     if not overrides:
         names = ", ".join(p.name for p in Site.presets())
-        raise UsageError(f"give --site NAME (one of: {names}) or --pue/--wue with --country or --ewif")
+        raise UsageError(
+            f"give --site NAME (one of: {names}; or a region such as aws:us-east-1) or --pue/--wue with --country, "
+            "--region or --ewif"
+        )
     return Site(**overrides)
 
 

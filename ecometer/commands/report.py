@@ -37,9 +37,10 @@ def register(sub: Any) -> None:
 def enrich(record: Any, site: str | None, standard: str | None) -> None:
     """Attach a footprint for ``site`` and an assessment against ``standard`` (either may be None)."""
     if site:
-        from ecometer.impact import Site, footprint
+        from ecometer.impact import footprint
+        from ecometer.impact.detect import named_site
 
-        record.attach("footprint", footprint(record, site=Site.preset(site)))
+        record.attach("footprint", footprint(record, site=named_site(site)))
     if standard:
         from ecometer.standards import load_standard, score
 

@@ -556,9 +556,10 @@ def _footprint(result: Forecast, projected: ProjectedRecord, site: Any) -> None:
     """Facility energy, water and carbon at the job's end: footprint() of the projected record, each
     figure's interval the IT energy's (the footprint is linear in the IT energy, so a facility bound
     is the IT bound times the site's PUE); the site's own factor bounds apply on top, as to any record."""
-    from ecometer.impact import Site, footprint
+    from ecometer.impact import footprint
+    from ecometer.impact.detect import named_site
 
-    fp = footprint(projected, site=Site.preset(site) if isinstance(site, str) else site)
+    fp = footprint(projected, site=named_site(site) if isinstance(site, str) else site)
     projected.attach("footprint", fp)
     e = result.energy_j
     assert e is not None

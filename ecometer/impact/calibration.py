@@ -30,11 +30,14 @@ class Model:
     cooling: str
     hydro_l_per_kwh: float
     weight: float
+    form: str = "pooled"  # or "loglinear" (grid.loglinear_ewif; weight unused)
 
     @classmethod
     def shipped(cls) -> Model:
         fb = datafiles.load("water_factors")["fallback"]
-        return cls(fb["cooling"], float(fb["hydro_l_per_kwh"]), float(fb["pooling_weight"]))
+        return cls(
+            fb["cooling"], float(fb["hydro_l_per_kwh"]), float(fb.get("pooling_weight", 0.0)), fb.get("form", "pooled")
+        )
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -59,6 +62,9 @@ def _log_ratios(model: Model, refs: dict[str, float], mixes: dict[str, float], e
     for code in refs:
         if code in exclude:
             continue
+        if model.form == "loglinear":
+            out[code] = logs[code] - math.log(grid.loglinear_ewif(code, model.cooling, model.hydro_l_per_kwh, exclude))
+            continue
         rest = [v for c, v in logs.items() if c != code and c not in exclude]
         g = math.exp(sum(rest) / len(rest))
         out[code] = logs[code] - math.log(grid.pooled_ewif(mixes[code], model.weight, g))
@@ -68,7 +74,7 @@ def _log_ratios(model: Model, refs: dict[str, float], mixes: dict[str, float], e
 def leave_one_out(model: Model, q: float = 0.03) -> dict[str, Any]:
     """Per-country LOO rows and the summary (median error, nested coverage, band, width, worst)."""
     refs = references()
-    mixes = {c: grid.mix_ewif(grid.shares(c), model.cooling, model.hydro_l_per_kwh) for c in refs}
+    mixes = {c: grid.mix_ewif(grid.shares(c), model.cooling, model.hydro_l_per_kwh, c) for c in refs}
     ratios = _log_ratios(model, refs, mixes, frozenset())
     rows = []
     for code, lr in ratios.items():

@@ -36,6 +36,7 @@ from typing import Any
 
 from ecometer.errors import FootprintError, RecordError
 from ecometer.impact.assumptions import Assumption
+from ecometer.impact.detect import named_site
 from ecometer.impact.factors import SiteFactors, SliceFactor
 from ecometer.impact.propagation import Draws, Value
 from ecometer.impact.site import Site, hour_key
@@ -390,7 +391,7 @@ def _run_factor(d: Draws, parts: _Parts, label: str) -> Value:
 
 def _as_site(site: Any) -> Site:
     if isinstance(site, str):
-        return Site.preset(site)
+        return named_site(site)
     if not isinstance(site, Site):
         raise FootprintError(
             f"footprint(): site must be an ecometer Site or a preset name, found {type(site).__name__}"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ecometer.errors import FootprintError
 from ecometer.files import datafiles
-from ecometer.impact import grid
+from ecometer.impact import grid, regions
 from ecometer.impact.assumptions import Assumption
 from ecometer.impact.site import GRID_KEYS, Site, hour_key, wet_bulb_relative
 from ecometer.impact.timing import Slice
@@ -57,6 +57,7 @@ class SiteFactors:
         if site.pue is None:
             raise FootprintError(
                 f"{label} gives no PUE: pass pue=<facility/IT energy, >= 1>, e.g. Site.preset({site.name or 'NAME'!r}, pue=1.2)"
+                + _no_fleet_figure(site)
             )
         self.pue: Estimate = site.pue
         self.assumptions.append(
@@ -77,6 +78,7 @@ class SiteFactors:
             self.grid = grid.factors(site.country, site.ewif_source)
         self._ewif(label, timed)
         self._carbon(label)
+        self._level()
         for key, series in (site.grid_hourly or {}).items():
             by = "local hour of day" if isinstance(series, list) else "UTC hour"
             self.assumptions.append(
@@ -147,6 +149,7 @@ class SiteFactors:
         else:
             raise FootprintError(
                 f"{label} gives no WUE: pass wue=<on-site L per kWh of IT energy> (or wue_monthly/wue_hourly)"
+                + _no_fleet_figure(s)
             )
 
     def _ewif(self, label: str, timed: bool) -> None:
@@ -188,6 +191,13 @@ class SiteFactors:
                     "location-based",
                 )
             )
+        elif (choice := self._regional_carbon()) is not None:
+            self.carbon = choice.estimate
+            self.assumptions.append(
+                Assumption.of("carbon_intensity", choice.estimate, "g CO2e/kWh", choice.source, choice.note)
+            )
+            if self.grid is not None:
+                self.warnings.extend(self.grid.notes)
         elif self.grid is not None:
             g = self.grid
             self.carbon = g.carbon
@@ -207,6 +217,36 @@ class SiteFactors:
             msg = f"{label} gives no carbon intensity: carbon not computed; pass country=<ISO code> or carbon_intensity_g_per_kwh=<g/kWh>"
             self.warnings.append(msg)
             self.assumptions.append(Assumption("carbon_intensity", None, "g CO2e/kWh", "default", note=msg))
+
+    def _regional_carbon(self) -> regions.CarbonChoice | None:
+        """The zone's intensity (a region given), or the country's widened to its zones; None: the country tables."""
+        s = self.site
+        if s.place is not None:
+            return regions.zone_carbon(s.place, s.carbon_basis)
+        if s.country is not None:
+            g = self.grid
+            if g is None:
+                return regions.country_carbon(s.country, s.carbon_basis, None)
+            year = f"data year {g.carbon_year}" if g.carbon_year else "data year not stated in the data"
+            source = f"{_carbon_source(g)}: {g.country} ({g.country_name}), {year}"
+            return regions.country_carbon(s.country, s.carbon_basis, g.carbon, source)
+        return None
+
+    def _level(self) -> None:
+        """Say at which level the site's grid was placed, and why."""
+        s = self.site
+        if s.place is not None:
+            level, why = s.place.level, s.place.why
+            if s.country is not None and s.ewif is None:
+                why += f"; off-site water stays at the level of the country ({s.country}): no sub-national water factors"
+        elif s.country is not None:
+            level, why = "country", f"country {s.country} given; no region (Site(region=...)) places it on a grid zone"
+        else:
+            level, why = "given", "no country or region: the grid values are the ones given"
+        source = source_of(s, "region" if s.place is not None else "country")
+        if s.place is not None and s.place.location_source:
+            source += f"; location: {s.place.location_source}"
+        self.assumptions.append(Assumption("site_level", level, "", source, note=why))
 
     # factors at a time slice ---------------------------------------------------------
     def wue_at(self, sl: Slice | None) -> SliceFactor:
@@ -240,6 +280,16 @@ class SiteFactors:
         return self._grid_at("carbon_g_per_kwh", "carbon", sl, self.carbon)
 
 
+def _no_fleet_figure(site: Site) -> str:
+    """Why a region site has no data-centre figures (said after a missing PUE/WUE)."""
+    place = site.place
+    if place is None:
+        return ""
+    if place.level == "zone":
+        return f" (or --pue/--wue); a grid zone ({place.zone}) says nothing about the data centre"
+    return f" (or --pue/--wue); ecometer ships no fleet figure of {place.provider} for its regions"
+
+
 def _ranged(name: str, est: Estimate, unit: str, source: str, note: str, info: grid.RangeInfo) -> Assumption:
     """An assumption for a grid figure, with the coverage its range claims and what it rests on."""
     return Assumption.of(name, est, unit, source, note=f"{note}. Range: {info.coverage_text}; {info.basis}")
@@ -248,6 +298,8 @@ def _ranged(name: str, est: Estimate, unit: str, source: str, note: str, info: g
 def _carbon_source(g: grid.GridFactors) -> str:
     if g.carbon_info.method == "published":
         return datafiles.source_label("national_grid_factors", "owid-ember-2024")
+    if g.carbon_info.method == "electricitymaps":
+        return datafiles.source_label(regions.EM_FILE, "electricitymaps-2024")
     return datafiles.source_label("grid_mix", "codecarbon-mix")
 
 

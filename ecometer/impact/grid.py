@@ -31,6 +31,8 @@ from typing import Any
 
 from ecometer.errors import SiteError, suggest
 from ecometer.files import datafiles
+from ecometer.impact import cooling as cooling_shares
+from ecometer.impact import regions
 from ecometer.record.estimate import Estimate
 
 MIX_KEYS = ("coal", "gas", "oil", "nuclear", "hydro", "wind", "solar", "biofuel", "other_renewable")
@@ -151,8 +153,11 @@ def shares(code: str) -> dict[str, float]:
 
 
 # ---- water: mix x per-source factors --------------------------------------------------------
-def _per_source_consumption(cooling: str, hydro_l_per_kwh: float) -> dict[str, float]:
-    """L/kWh per source: thermal sources at ``cooling`` ('tower', 'once-through' or 'mean'), hydro as given."""
+def _per_source_consumption(cooling: str, hydro_l_per_kwh: float, country: str | None = None) -> dict[str, float]:
+    """L/kWh per source: thermal sources at ``cooling`` ('tower', 'once-through', 'mean', or 'by-country': the
+    country's cooling shares, :mod:`ecometer.impact.cooling`), hydro as given."""
+    if cooling == "by-country":
+        return {**cooling_shares.source_factors(country, "consumption"), "hydro": hydro_l_per_kwh}
     table = datafiles.load("water_factors")["sources_by_mix_key"]
     out = {}
     for key in MIX_KEYS:
@@ -162,9 +167,10 @@ def _per_source_consumption(cooling: str, hydro_l_per_kwh: float) -> dict[str, f
     return out
 
 
-def mix_ewif(mix: dict[str, float], cooling: str, hydro_l_per_kwh: float) -> float:
-    """Consumption EWIF (L/kWh) of a generation mix with the given cooling and hydropower factor."""
-    factors = _per_source_consumption(cooling, hydro_l_per_kwh)
+def mix_ewif(mix: dict[str, float], cooling: str, hydro_l_per_kwh: float, country: str | None = None) -> float:
+    """Consumption EWIF (L/kWh) of a generation mix with the given cooling and hydropower factor
+    (``country``: whose cooling shares ``cooling='by-country'`` uses)."""
+    factors = _per_source_consumption(cooling, hydro_l_per_kwh, country)
     return sum(share * factors[k] for k, share in mix.items())
 
 
@@ -184,6 +190,56 @@ def pooled_ewif(mix_value: float, weight: float, geomean: float) -> float:
     return math.exp(weight * math.log(max(mix_value, 1e-9)) + (1.0 - weight) * math.log(geomean))
 
 
+# ---- the log-linear fallback: log EWIF = b0 + b1 log(mix EWIF) + b2 (wind + solar share) ----------
+LOGLINEAR_FEATURES = ("intercept", "log_mix_ewif", "wind_solar_share")
+
+
+def loglinear_features(code: str, cooling: str, hydro_l_per_kwh: float) -> tuple[float, float, float]:
+    """The regressors of a country: 1, ln(mix EWIF, L/kWh), the wind + solar share of its generation."""
+    mix = shares(code)
+    return 1.0, math.log(max(mix_ewif(mix, cooling, hydro_l_per_kwh, code), 1e-3)), mix["wind"] + mix["solar"]
+
+
+def _solve(a: list[list[float]], b: list[float]) -> list[float]:
+    """Solve the small linear system a x = b (Gaussian elimination with partial pivoting)."""
+    n = len(b)
+    m = [row[:] + [b[i]] for i, row in enumerate(a)]
+    for col in range(n):
+        piv = max(range(col, n), key=lambda r: abs(m[r][col]))
+        if abs(m[piv][col]) < 1e-12:
+            raise SiteError("water fallback: the published factors do not determine the model (singular system)")
+        m[col], m[piv] = m[piv], m[col]
+        for r in range(col + 1, n):
+            f = m[r][col] / m[col][col]
+            m[r] = [x - f * y for x, y in zip(m[r], m[col], strict=True)]
+    out = [0.0] * n
+    for r in range(n - 1, -1, -1):
+        out[r] = (m[r][n] - sum(m[r][c] * out[c] for c in range(r + 1, n))) / m[r][r]
+    return out
+
+
+@functools.cache
+def loglinear_fit(cooling: str, hydro_l_per_kwh: float, exclude: frozenset[str] = frozenset()) -> tuple[float, ...]:
+    """Least-squares coefficients (``LOGLINEAR_FEATURES``) over the published factors, less ``exclude``."""
+    mix = mix_data()
+    rows = [
+        (loglinear_features(c, cooling, hydro_l_per_kwh), math.log(float(v["ewif_consumption_l_per_kwh"])))
+        for c, v in published_factors().items()
+        if c in mix and c not in exclude
+    ]
+    k = len(LOGLINEAR_FEATURES)
+    xtx = [[sum(x[i] * x[j] for x, _ in rows) for j in range(k)] for i in range(k)]
+    xty = [sum(x[i] * y for x, y in rows) for i in range(k)]
+    return tuple(_solve(xtx, xty))
+
+
+def loglinear_ewif(code: str, cooling: str, hydro_l_per_kwh: float, exclude: frozenset[str] = frozenset()) -> float:
+    """The fallback central (L/kWh) of ``code`` from a fit without ``exclude`` (and without ``code`` itself)."""
+    b = loglinear_fit(cooling, hydro_l_per_kwh, frozenset(exclude | {code}))
+    x = loglinear_features(code, cooling, hydro_l_per_kwh)
+    return math.exp(sum(bi * xi for bi, xi in zip(b, x, strict=True)))
+
+
 def _estimate(central: float, low: float, high: float, info: RangeInfo) -> Estimate:
     """A factor with the range ``info`` describes (its coverage, distribution and basis)."""
     shape = "exact" if low == high == central else info.distribution
@@ -192,14 +248,24 @@ def _estimate(central: float, low: float, high: float, info: RangeInfo) -> Estim
 
 def _derived_ewif(code: str, mix: dict[str, float]) -> tuple[Estimate, float, RangeInfo]:
     fb = _fallback()
-    m = mix_ewif(mix, fb["cooling"], fb["hydro_l_per_kwh"])
-    central = pooled_ewif(m, fb["pooling_weight"], reference_geomean(frozenset({code})))
+    m = mix_ewif(mix, fb["cooling"], fb["hydro_l_per_kwh"], code)
     band = fb["band"]
+    thermal = f"{fb['cooling']} cooling for thermal plants, hydropower {fb['hydro_l_per_kwh']:g} L/kWh"
+    if fb.get("form") == "loglinear":
+        central = loglinear_ewif(code, fb["cooling"], fb["hydro_l_per_kwh"])
+        how = (
+            f"ln EWIF = b0 + b1 ln(mix EWIF: {thermal}) + b2 (wind + solar share), least squares over the published "
+            "factors of the other countries"
+        )
+    else:
+        central = pooled_ewif(m, fb["pooling_weight"], reference_geomean(frozenset({code})))
+        how = (
+            f"generation mix ({thermal}) pooled with weight {fb['pooling_weight']:g} toward the geometric mean of the "
+            "other countries' published factors"
+        )
     info = RangeInfo(
         "derived",
-        f"generation mix ({fb['cooling']} cooling for thermal plants, hydropower {fb['hydro_l_per_kwh']:g} L/kWh) "
-        f"pooled with weight {fb['pooling_weight']:g} toward the geometric mean of the other countries' published "
-        f"factors; range = central x [{band['low_ratio']:.3g}, {band['high_ratio']:.3g}], the leave-one-out ratio "
+        f"{how}; range = central x [{band['low_ratio']:.3g}, {band['high_ratio']:.3g}], the leave-one-out ratio "
         "quantiles of published/derived",
         float(band["coverage_claimed"]),
         f"covers ~{band['coverage_claimed']:.0%} of the published national factors in leave-one-out "
@@ -240,47 +306,146 @@ def ewif_for(code: str, source: str = "auto") -> tuple[Estimate, RangeInfo, floa
 
 
 # ---- withdrawal ----------------------------------------------------------------------------
-def derived_ewif_withdrawal(mix: dict[str, float]) -> tuple[float, float, float]:
-    """(low, central, high) withdrawal EWIF in L/kWh for a generation mix, before the consumption floor."""
+def derived_ewif_withdrawal(mix: dict[str, float], country: str | None = None) -> tuple[float, float, float]:
+    """(low, central, high) withdrawal EWIF in L/kWh for a generation mix, before the consumption floor.
+
+    With ``country``, the central takes the country's cooling shares for thermal plants
+    (:mod:`ecometer.impact.cooling`) instead of cooling towers everywhere."""
     table = datafiles.load("water_factors")["sources_by_mix_key"]
     parts = {"low": 0.0, "central": 0.0, "high": 0.0}
     for key, share in mix.items():
         row = table[key]["withdrawal"]
         for bound in parts:
             parts[bound] += share * _l_per_kwh(float(row[bound]["value"]))
-    return parts["low"], parts["central"], parts["high"]
+    if country is not None:
+        by = cooling_shares.source_factors(country, "withdrawal")
+        hydro = _l_per_kwh(float(table["hydro"]["withdrawal"]["central"]["value"]))
+        parts["central"] = sum(share * (hydro if key == "hydro" else by[key]) for key, share in mix.items())
+    return min(parts["low"], parts["central"]), parts["central"], max(parts["high"], parts["central"])
 
 
 # ---- carbon --------------------------------------------------------------------------------
+def carbon_central(code: str, latest: bool = True) -> tuple[float, Any, str, str]:
+    """(lifecycle g CO2e/kWh, data year, what it rests on, method) of a country.
+
+    In order: OWID/Ember 2024 (national_grid_factors.json); with ``latest``, Electricity Maps' 2024
+    country figure where the other tables have only an older year; OWID via CodeCarbon (that
+    country's data year); the mix x per-source factors."""
+    pub = published_factors().get(code)
+    entry = mix_data()[code]
+    if pub is not None:
+        return float(pub["carbon_g_per_kwh"]), 2024, "OWID/Ember 2024 lifecycle intensity (EcoLogits table)", "published"
+    row = regions.country_row(code) if latest else None
+    if row is not None and row[1].get("lifecycle_g_per_kwh"):
+        return (
+            float(row[1]["lifecycle_g_per_kwh"]),
+            2024,
+            f"Electricity Maps 2024 lifecycle intensity, zone {row[0]} (replaces OWID data year {entry.get('year')})",
+            "electricitymaps",
+        )
+    if entry.get("carbon_g_per_kwh") is not None:
+        year = entry.get("year")
+        return (
+            float(entry["carbon_g_per_kwh"]),
+            year,
+            f"OWID/Ember lifecycle intensity via CodeCarbon 3.3.2, data year {year}",
+            "codecarbon",
+        )
+    return (
+        mix_carbon(code),
+        entry.get("year"),
+        "mix x CodeCarbon's per-source factors (no national intensity in the data)",
+        "codecarbon",
+    )
+
+
 def _carbon(code: str) -> tuple[Estimate, RangeInfo, int | None, list[str]]:
     cf = datafiles.load("carbon_factors")
     band = cf["band"]
     notes: list[str] = []
-    pub = published_factors().get(code)
-    entry = mix_data()[code]
-    if pub is not None:
-        central, year = float(pub["carbon_g_per_kwh"]), 2024
-        rests = "OWID/Ember 2024 lifecycle intensity (EcoLogits table)"
-    elif entry.get("carbon_g_per_kwh") is not None:
-        central, year = float(entry["carbon_g_per_kwh"]), entry.get("year")
-        rests = f"OWID/Ember lifecycle intensity via CodeCarbon 3.3.2, data year {year}"
-    else:
-        per_source = datafiles.load("grid_mix")["per_source_carbon_g_per_kwh"]
-        keymap = cf["per_source_key_by_mix_key"]
-        central = sum(share * float(per_source[keymap[k]]) for k, share in shares(code).items())
-        year = entry.get("year")
-        rests = "mix x CodeCarbon's per-source factors (no national intensity in the data)"
+    central, year, rests, method = carbon_central(code)
+    if rests.startswith("mix"):
         notes.append(f"no carbon intensity for {code} in the data; the mix x per-source factors value is used")
     info = RangeInfo(
-        "published" if pub is not None else "codecarbon",
+        method,
         f"{rests}; range = central x [{band['low_ratio']:.3g}, {band['high_ratio']:.3g}]",
         float(band["coverage_claimed"]),
         f"covers ~{band['coverage_claimed']:.0%} of the change between the two data editions "
         f"(OWID 2022/2023 in CodeCarbon vs OWID/Ember 2024) over {band['countries']} countries",
         "lognormal",
     )
-    fig = _estimate(central, central * band["low_ratio"], central * band["high_ratio"], info)
+    low, high = central * band["low_ratio"], central * band["high_ratio"]
+    cross = datafiles.load("grid_zones")["country_cross_source"]
+    if central * cross["low_ratio"] < low or central * cross["high_ratio"] > high:
+        low, high = min(low, central * cross["low_ratio"]), max(high, central * cross["high_ratio"])
+        info.coverage = max(info.coverage or 0.0, float(cross["coverage_claimed"]))
+        info.basis += (
+            f"; widened to central x [{cross['low_ratio']:.3g}, {cross['high_ratio']:.3g}], how far Electricity Maps' "
+            f"2024 country figures differ from these over {cross['countries']} countries (leave-one-out coverage "
+            f"{cross['leave_one_country_out_coverage']:.0%})"
+        )
+    check = plausibility(code, central)
+    if check is not None:
+        low, high = min(low, check.mix_value), max(high, check.mix_value)
+        info.basis += f"; {check.reason}: widened to include the mix value {check.mix_value:.0f} g/kWh"
+        notes.append(
+            f"carbon intensity of {code} flagged: {check.reason}; its interval is widened to include the mix value"
+        )
+    fig = _estimate(central, low, high, info)
     return fig, info, (int(year) if isinstance(year, (int, float)) else None), notes
+
+
+#: generation-mix source -> CodeCarbon per-source carbon factor key (grid_mix.json)
+PER_SOURCE_CARBON_KEY = {
+    "coal": "coal",
+    "gas": "natural_gas",
+    "oil": "petroleum",
+    "nuclear": "nuclear",
+    "hydro": "hydroelectricity",
+    "wind": "wind",
+    "solar": "solar",
+    "biofuel": "biofuel",
+    "other_renewable": "geothermal",
+}
+#: a source below this share of generation does not count as "in the mix" for the dirtiest-source check
+MIX_SHARE_FLOOR = 0.01
+
+
+def mix_carbon(code: str) -> float:
+    """The country's generation mix x CodeCarbon's per-source lifecycle factors (g CO2e/kWh)."""
+    per_source = datafiles.load("grid_mix")["per_source_carbon_g_per_kwh"]
+    return sum(share * float(per_source[PER_SOURCE_CARBON_KEY[k]]) for k, share in shares(code).items())
+
+
+@dataclass(frozen=True)
+class Plausibility:
+    """Why a country's carbon intensity fails the check against its own mix, and the mix value."""
+
+    reason: str
+    mix_value: float
+    dirtiest: str
+    dirtiest_factor: float
+
+
+def plausibility(code: str, central: float) -> Plausibility | None:
+    """Check a country's intensity against its own generation mix; None when it passes.
+
+    A grid cannot be dirtier than its dirtiest source (CodeCarbon's per-source lifecycle factors,
+    sources at >= 1 % of generation), and a zero is not exact: generation always emits something
+    over its life cycle."""
+    per_source = datafiles.load("grid_mix")["per_source_carbon_g_per_kwh"]
+    present = {k: float(per_source[PER_SOURCE_CARBON_KEY[k]]) for k, v in shares(code).items() if v >= MIX_SHARE_FLOOR}
+    if not present:
+        return None
+    dirtiest = max(present, key=lambda k: present[k])
+    mix_value = mix_carbon(code)
+    if central > present[dirtiest]:
+        reason = f"{central:.0f} g/kWh is dirtier than its dirtiest source in the mix ({dirtiest}, {present[dirtiest]:.0f} g/kWh)"
+    elif central <= 0.0:
+        reason = "a zero intensity is not exact (every source emits over its life cycle)"
+    else:
+        return None
+    return Plausibility(reason, mix_value, dirtiest, present[dirtiest])
 
 
 @functools.cache
@@ -290,15 +455,17 @@ def factors(country: str, ewif_source: str = "auto") -> GridFactors:
     mix = shares(code)
     ewif, info, m = ewif_for(code, ewif_source)
     carbon, cinfo, cyear, notes = _carbon(code)
-    w_low, w_central, w_high = derived_ewif_withdrawal(mix)
+    w_low, w_central, w_high = derived_ewif_withdrawal(mix, code)
     # withdrawal is never below consumption: raise each bound to the consumption EWIF's same bound
     withdrawal = Estimate(
         max(w_central, ewif.central),
         max(w_low, ewif.low),
         max(w_high, ewif.high),
-        distribution="triangular",  # mode: cooling towers; the high (all once-through) is a ceiling, not a likely value
-        basis="generation mix x Macknick et al. (2012) withdrawal medians: low towers without hydropower, mode towers, "
-        "high every thermal plant once-through; no per-country cooling mix; each bound at least the consumption EWIF's",
+        distribution="triangular",  # mode: the country's cooling mix; the high (all once-through) is a ceiling
+        basis="generation mix x Macknick et al. (2012) withdrawal factors: low towers without hydropower, mode the "
+        "country's thermal cooling shares (MESSAGEix-Nexus"
+        + ("" if cooling_shares.covered(code) else "; this country is not covered: world mean shares")
+        + "), high every thermal plant once-through; each bound at least the consumption EWIF's",
     )
     entry = mix_data()[code]
     pub = published_factors().get(code)
@@ -310,7 +477,7 @@ def factors(country: str, ewif_source: str = "auto") -> GridFactors:
         ewif=ewif,
         ewif_info=info,
         ewif_mix=m,
-        ewif_excluding_hydro=mix_ewif({**mix, "hydro": 0.0}, _fallback()["cooling"], 0.0),
+        ewif_excluding_hydro=mix_ewif({**mix, "hydro": 0.0}, _fallback()["cooling"], 0.0, code),
         hydro_share=mix["hydro"],
         carbon=carbon,
         carbon_info=cinfo,

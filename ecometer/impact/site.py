@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from ecometer.errors import FootprintError, SiteError, suggest
 from ecometer.files import datafiles
-from ecometer.impact import grid
+from ecometer.impact import grid, regions
 from ecometer.impact.timing import fixed_offset, parse_timestamp
 from ecometer.record.estimate import Estimate
 
@@ -53,6 +53,14 @@ class Site:
     country has one). ``timezone`` (an IANA name such as ``"Europe/Paris"``) places hourly and
     monthly profiles in local time with daylight saving; ``utc_offset_h`` is a fixed offset.
 
+    ``region`` names where the energy was used below the country: a grid zone (Electricity Maps
+    zone key such as ``"US-NW-BPAT"``, ``"CA-QC"``, ``"DE"``; Chinese grids ``"CN-HE"``) or a
+    cloud region (``"aws:us-east-1"``, ``"gcp:europe-west4"``, ``"azure:westeurope"``); see
+    :mod:`ecometer.impact.regions`. It sets the carbon intensity (the zone's), the country (for
+    off-site water) and, for a cloud region, the provider's fleet PUE/WUE where a preset has them;
+    values given here win. ``carbon_basis`` is ``"lifecycle"`` (default) or ``"direct"``
+    (operational): a carbon figure is one or the other, never a mix.
+
     ``provenance`` maps each given field to where its value came from (``{"source": "user"}``
     for values passed here). Invalid values raise :class:`~ecometer.errors.SiteError`.
     """
@@ -72,6 +80,8 @@ class Site:
     wue_withdrawal: Any = None
     ewif_source: str = "auto"
     timezone: str | None = None
+    region: str | None = None
+    carbon_basis: str = "lifecycle"
     name: str | None = None
     provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -83,6 +93,8 @@ class Site:
                 setattr(self, fname, _check_number(fname, value, label, minimum=1.0 if fname == "pue" else 0.0))
         if self.country is not None:
             self.country = grid.resolve_country(self.country)
+        self.carbon_basis = regions.check_basis(self.carbon_basis)
+        derived = self._resolve_region(label)
         grid.check_ewif_source(self.ewif_source, self.country)
         if self.ewif_source != "auto" and (self.country is None or self.ewif is not None):
             why = "the site gives its own ewif" if self.ewif is not None else "the site has no country"
@@ -117,10 +129,40 @@ class Site:
         if not isinstance(self.provenance, dict):
             raise SiteError(f"{label}: provenance must be a dict of field -> source, found {self.provenance!r}")
         self.provenance = {k: dict(v) for k, v in self.provenance.items()}
+        self.provenance.update(derived)
         for f in self._given_fields():
             self.provenance.setdefault(f, {"source": "user"})
         for stale in [k for k in self.provenance if getattr(self, k, None) is None]:
             del self.provenance[stale]
+
+    def _resolve_region(self, label: str) -> dict[str, dict[str, Any]]:
+        """Resolve ``region``; fill the country and a cloud provider's fleet PUE/WUE. Returns their provenance."""
+        self.place: regions.Place | None = None
+        if self.region is None:
+            return {}
+        place = regions.resolve(self.region)
+        self.place, self.region = place, place.key
+        if self.country is not None and self.country != place.country:
+            raise SiteError(
+                f"{label}: country {self.country!r} conflicts with region {place.key!r}, which lies in {place.country} "
+                f"({place.why}); give one of them, or the region of the country you mean"
+            )
+        out: dict[str, dict[str, Any]] = {}
+        if self.country is None and place.country in grid.mix_data():
+            self.country = place.country
+            out["country"] = {"source": "region", "region": place.key, "note": place.why}
+        if place.preset is not None:
+            values, provenance = _preset_values(place.preset)
+            for fname in ("pue", "wue"):
+                if getattr(self, fname) is None and fname in values:
+                    low = 1.0 if fname == "pue" else 0.0
+                    setattr(self, fname, _check_number(fname, values[fname], label, minimum=low))
+                    out[fname] = {
+                        **provenance[fname],
+                        "region": place.key,
+                        "note": f"{place.provider} fleet figure (no per-region figure shipped) for region {place.key}",
+                    }
+        return out
 
     # ---- construction ---------------------------------------------------------------
     @classmethod
@@ -130,33 +172,19 @@ class Site:
         Giving ``country`` (or an ``ewif_source`` other than ``"auto"``) without ``ewif`` drops a
         preset's grid values (EWIF, carbon), which belong to the preset's own location.
         """
-        data = datafiles.load("site_presets")
-        presets = data["presets"]
-        if not isinstance(name, str) or name not in presets:
-            raise SiteError(
-                f"unknown site preset {name!r}: expected one of {sorted(presets)}{suggest(str(name), list(presets))}"
-            )
-        entry = presets[name]
+        kwargs, provenance = _preset_values(name)
         names = {f.name for f in fields(cls)} - {"name", "provenance"}
         unknown = sorted(set(overrides) - names)
         if unknown:
             raise SiteError(f"Site.preset({name!r}): unknown field(s) {unknown}; valid fields: {sorted(names)}")
-        kwargs: dict[str, Any] = {}
-        provenance: dict[str, dict[str, Any]] = {}
-        for fname, spec in entry["values"].items():
-            src = data["sources"][spec["source"]]
-            kwargs[fname] = spec["value"]
-            provenance[fname] = {
-                "source": src["citation"],
-                "source_id": spec["source"],
-                "year": spec["year"],
-                "licence": src["licence"],
-                "preset": name,
-                **({"note": spec["note"]} if spec.get("note") else {}),
-            }
-        if (overrides.get("country") is not None or overrides.get("ewif_source", "auto") != "auto") and (
-            "ewif" not in overrides
-        ):
+        if overrides.get("region") is not None and "country" not in overrides:
+            kwargs.pop("country", None)  # the preset's own location gives way to the region's
+            provenance.pop("country", None)
+        if (
+            overrides.get("country") is not None
+            or overrides.get("region") is not None
+            or overrides.get("ewif_source", "auto") != "auto"
+        ) and ("ewif" not in overrides):
             for grid_field in _GRID_VALUES:
                 kwargs.pop(grid_field, None)
                 provenance.pop(grid_field, None)
@@ -164,6 +192,16 @@ class Site:
             kwargs[key] = value
             provenance.pop(key, None)
         return cls(name=name, provenance=provenance, **kwargs)
+
+    @classmethod
+    def named(cls, name: str, **overrides: Any) -> Site:
+        """A site from one word: a preset name (``"aws-2023"``) or a region (``"aws:us-east-1"``, ``"US-NW-BPAT"``).
+
+        What ``--site`` and ``site="..."`` accept; ``overrides`` replace the values either gives."""
+        presets = datafiles.load("site_presets")["presets"]
+        if isinstance(name, str) and name not in presets and regions.is_region(name):
+            return cls(**{"region": name, **overrides})
+        return cls.preset(name, **overrides)
 
     @staticmethod
     def presets() -> list[PresetInfo]:
@@ -182,6 +220,11 @@ class Site:
         """A copy with ``changes`` applied; changed fields become user-given."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         provenance = {k: v for k, v in self.provenance.items() if k not in changes}
+        if "region" in changes:  # values the old region filled in give way to the new one's
+            for key in [k for k, v in provenance.items() if "region" in v]:
+                if key not in changes:
+                    data[key] = None
+                    del provenance[key]
         data.update(changes)
         data["provenance"] = provenance
         return Site(**data)
@@ -191,7 +234,7 @@ class Site:
         return [
             f.name
             for f in fields(self)
-            if f.name not in ("name", "provenance", "ewif_source") and getattr(self, f.name) is not None
+            if f.name not in ("name", "provenance", "ewif_source", "carbon_basis") and getattr(self, f.name) is not None
         ]
 
     @property
@@ -210,7 +253,7 @@ class Site:
 
     @property
     def label(self) -> str:
-        return self.name or "custom site"
+        return self.name or (f"region {self.region}" if self.region else "custom site")
 
     # ---- serialisation --------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -236,6 +279,31 @@ class Site:
         if unknown:
             raise SiteError(f"site: unknown field(s) {unknown}; valid fields: {sorted(names)}")
         return cls(**data)
+
+
+def _preset_values(name: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """(field -> value, field -> provenance) of a shipped preset; a SiteError naming it when unknown."""
+    data = datafiles.load("site_presets")
+    presets = data["presets"]
+    if not isinstance(name, str) or name not in presets:
+        raise SiteError(
+            f"unknown site preset {name!r}: expected one of {sorted(presets)}, or a region such as 'aws:us-east-1' or "
+            f"'US-NW-BPAT' (Site(region=...)){suggest(str(name), list(presets))}"
+        )
+    kwargs: dict[str, Any] = {}
+    provenance: dict[str, dict[str, Any]] = {}
+    for fname, spec in presets[name]["values"].items():
+        src = data["sources"][spec["source"]]
+        kwargs[fname] = spec["value"]
+        provenance[fname] = {
+            "source": src["citation"],
+            "source_id": spec["source"],
+            "year": spec["year"],
+            "licence": src["licence"],
+            "preset": name,
+            **({"note": spec["note"]} if spec.get("note") else {}),
+        }
+    return kwargs, provenance
 
 
 # ---- validation helpers -----------------------------------------------------------------

@@ -73,7 +73,7 @@ def format_footprint(fp: Any, *, assumptions: bool = True, warnings: bool = True
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1][0]) for r in rows)
     lines = [
-        f"footprint at {site.get('name') or 'custom site'}" + (f" ({site['country']})" if site.get("country") else "")
+        f"footprint at {site.get('name') or _region_label(site)}" + (f" ({site['country']})" if site.get("country") else "")
     ]
     how = "envelope: every input at its low / high together" if fp.bounds == "envelope" else "interval (coverage)"
     lines.append(f"  {'':<{w0}}  {'central':>{w1}}  low .. high {how}")
@@ -107,3 +107,7 @@ def format_footprint(fp: Any, *, assumptions: bool = True, warnings: bool = True
     if warnings:
         lines.extend(f"warning: {w}" for w in fp.warnings)
     return "\n".join(lines)
+
+
+def _region_label(site: dict) -> str:
+    return f"region {site['region']}" if site.get("region") else "custom site"

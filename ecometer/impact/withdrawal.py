@@ -18,6 +18,7 @@ from typing import Any
 from ecometer.files import datafiles
 from ecometer.impact.assumptions import Assumption
 from ecometer.impact.factors import source_of
+from ecometer.impact.grid import factors as grid_factors
 from ecometer.impact.propagation import Draws, Value
 from ecometer.impact.site import Site
 from ecometer.record.estimate import Estimate
@@ -126,9 +127,11 @@ def _offsite_factor(site: Site, grid: Any, timed: bool) -> tuple[Estimate | None
 def _derived_assumption(site: Site, grid: Any, hourly_note: str) -> Assumption:
     wf = datafiles.load("water_factors")
     ref = wf["withdrawal_comparison"][0]
+    ref_central = float(grid_factors(ref["country"]).ewif_withdrawal.central)
     check = (
         f"{ref['country']} check: {ref['published_l_per_kwh']:.3g} L/kWh from {ref['source']} "
-        f"({ref['published_year']} fleet), {ref['ratio_published_to_central']:.3g}x the derived central"
+        f"({ref['published_year']} fleet), {ref['published_l_per_kwh'] / ref_central:.3g}x the derived central "
+        f"{ref_central:.3g} L/kWh"
     )
     mixed = (
         f" The consumption EWIF was given ({source_of(site, 'ewif')}); withdrawal is derived from {grid.country}'s "
@@ -144,10 +147,10 @@ def _derived_assumption(site: Site, grid: Any, hourly_note: str) -> Assumption:
         f"({grid.country_name}, data year {grid.data_year}) x "
         f"{datafiles.source_label('water_factors', 'macknick2012-withdrawal')} withdrawal medians",
         note=(
-            "off-site withdrawal per kWh of electricity. central: cooling towers, hydropower charged its "
-            "reservoir evaporation; low: towers, hydropower excluded; high: once-through cooling. Fleets "
-            f"with once-through plants withdraw more than the central ({check}; see "
-            "ecometer/data/water_factors.json)." + mixed + hourly_note
+            "off-site withdrawal per kWh of electricity. central: thermal plants at the country's cooling shares "
+            "(MESSAGEix-Nexus x GCAM/Macknick per cooling type, cooling_water.json), hydropower charged its "
+            "reservoir evaporation; low: towers, hydropower excluded; high: every plant once-through "
+            f"({check}; see ecometer/data/water_factors.json)." + mixed + hourly_note
         ),
     )
 
