@@ -20,17 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecometer.integrations._fit import batch_size_and_tokens
+from ecometer.integrations._fit import batch_size_and_tokens, flop_extras, meter_meta
 from ecometer.work.estimates import note_estimate
 from ecometer.work.flops import StepFlops
-
-
-def meter_meta(meter: Any) -> dict[str, Any]:
-    """The meta dict that goes into the record: the running run's (a meter copies its own at start)."""
-    inner = getattr(meter, "meter", None) or meter
-    run = getattr(inner, "run", None)
-    meta = getattr(run, "meta", None)
-    return meta if isinstance(meta, dict) else inner.meta
 
 
 class FlopHooks:
@@ -49,7 +41,7 @@ class FlopHooks:
         self._note()
 
     def _note(self) -> None:
-        note_estimate(meter_meta(self.meter), "flop", self.flops.work_method, **_extras(self.flops))
+        note_estimate(meter_meta(self.meter), "flop", self.flops.work_method, **flop_extras(self.flops))
 
     def _pre(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self._finish_step()
@@ -110,11 +102,6 @@ class FlopHooks:
         self.close()
 
 
-def _extras(flops: StepFlops) -> dict[str, Any]:
-    meta = flops.meta()
-    return {k: v for k, v in meta.items() if k in ("per_unit", "problems")}
-
-
 def count_flops(meter: Any, model: Any, *, method: str = "auto", count_samples: bool = True) -> FlopHooks:
     """Count ``model``'s samples, tokens and FLOPs into ``meter`` from now on (see the module doc).
 
@@ -124,4 +111,4 @@ def count_flops(meter: Any, model: Any, *, method: str = "auto", count_samples: 
     return FlopHooks(meter, model, method, count_samples)
 
 
-__all__ = ["FlopHooks", "count_flops", "meter_meta"]
+__all__ = ["FlopHooks", "count_flops"]
