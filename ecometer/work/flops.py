@@ -79,7 +79,23 @@ def resolve_method(method: str, model: Any) -> str:
         return method
     if flop_counter_available():
         return "measured"
-    return "model" if hasattr(model, "floating_point_ops") else "rule"
+    return "model" if model_flop_per_token(model) is not None else "rule"
+
+
+def model_flop_per_token(model: Any) -> float | None:
+    """Training FLOP per token by the framework's own count, or None where it has none.
+
+    transformers: a model's ``floating_point_ops`` (4.x) or the Trainer's formula on
+    ``num_parameters(exclude_embeddings=True)`` (5.x): 6 x non-embedding parameters per token.
+    """
+    fpo = getattr(model, "floating_point_ops", None)
+    if callable(fpo):
+        key = getattr(model, "main_input_name", "input_ids")
+        return float(fpo({key: _Numel(1)}))
+    num = getattr(model, "num_parameters", None)
+    if callable(num):
+        return 6.0 * float(num(exclude_embeddings=True))
+    return None
 
 
 class _Numel:
@@ -163,12 +179,10 @@ class StepFlops:
     def _formula(self, kind: str, basis: str) -> float | None:
         """FLOP per token/sample by the model's own count or the rule (None: cannot count)."""
         if self.method == "model":
-            fpo = getattr(self.model, "floating_point_ops", None)
-            if fpo is None or basis != "token":
+            per_token = model_flop_per_token(self.model)
+            if per_token is None or basis != "token":
                 self._problem(f"{self.name}: the model gives no FLOP count of its own for {basis}s; not counted")
                 return None
-            key = getattr(self.model, "main_input_name", "input_ids")
-            per_token = float(fpo({key: _Numel(1)}))  # transformers: 6 x parameters per token, training
             return per_token if kind == "train" else per_token / 3.0
         params = self.params()
         if params.has_conv:
@@ -209,4 +223,4 @@ class StepFlops:
         return self.work_method.to_meta(**extra)
 
 
-__all__ = ["METHODS", "RULE_FACTOR", "ParamCount", "StepFlops", "count_parameters", "resolve_method"]
+__all__ = ["METHODS", "RULE_FACTOR", "ParamCount", "StepFlops", "count_parameters", "model_flop_per_token", "resolve_method"]
