@@ -25,9 +25,7 @@ def sensors():
 
 
 def mlp(width: int = 64, inputs: int = 32, classes: int = 4):
-    return torch.nn.Sequential(
-        torch.nn.Linear(inputs, width), torch.nn.ReLU(), torch.nn.Linear(width, classes)
-    )
+    return torch.nn.Sequential(torch.nn.Linear(inputs, width), torch.nn.ReLU(), torch.nn.Linear(width, classes))
 
 
 def mlp_train_flop_per_sample(width: int = 64, inputs: int = 32, classes: int = 4) -> int:
@@ -85,7 +83,11 @@ def test_rule_and_model_bounds_hold_on_models_not_used_to_set_them():
 
     rule, model_count = FLOP_METHODS["rule"], FLOP_METHODS["model"]
     shapes = [  # (layers, width, vocab, seq): held out, none of them the tiny test model
-        (2, 64, 500, 32), (4, 128, 1000, 64), (2, 256, 5000, 128), (6, 96, 300, 48), (3, 512, 2000, 256)
+        (2, 64, 500, 32),
+        (4, 128, 1000, 64),
+        (2, 256, 5000, 128),
+        (6, 96, 300, 48),
+        (3, 512, 2000, 256),
     ]
     for n_layer, d, vocab, seq in shapes:
         cfg = transformers.GPT2Config(n_layer=n_layer, n_embd=d, n_head=4, vocab_size=vocab, n_positions=seq)
@@ -180,8 +182,14 @@ def test_hf_callback_counts_flops_and_keeps_the_trainers_own_count(tmp_path):
     model.zero_grad()
     per_token = fc.get_total_flops() / 64
     args = transformers.TrainingArguments(
-        output_dir=str(tmp_path), per_device_train_batch_size=4, num_train_epochs=1, report_to="none",
-        save_strategy="no", logging_strategy="no", use_cpu=True, disable_tqdm=True,
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=4,
+        num_train_epochs=1,
+        report_to="none",
+        save_strategy="no",
+        logging_strategy="no",
+        use_cpu=True,
+        disable_tqdm=True,
     )
     cb = EcometerCallback(name="flops", work_unit="token", sensors=sensors(), interval_s=0.01, out=None)
     transformers.Trainer(model=model, args=args, train_dataset=data, callbacks=[cb]).train()

@@ -223,4 +223,12 @@ class StepFlops:
         return self.work_method.to_meta(**extra)
 
 
-__all__ = ["METHODS", "RULE_FACTOR", "ParamCount", "StepFlops", "count_parameters", "model_flop_per_token", "resolve_method"]
+__all__ = [
+    "METHODS",
+    "RULE_FACTOR",
+    "ParamCount",
+    "StepFlops",
+    "count_parameters",
+    "model_flop_per_token",
+    "resolve_method",
+]
