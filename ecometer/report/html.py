@@ -286,6 +286,7 @@ def _assessment_section(view: GradeView) -> str:
     if view.confidence is not None:
         about += f"; a grade is stable when its probability is at least {100 * view.confidence:.0f} %"
     not_rated = "".join(f"<li>{esc(r)}</li>" for r in view.not_rated)
+    steps = "".join(f"<li>{esc(t)}</li>" for t in view.to_be_rated)
     limits = "".join(
         f"<tr><td>{esc(lim.rule or lim.name)}</td><td class='num'>{esc(number(lim.value) if lim.value is not None else 'n/a')} "
         f"{esc(lim.unit if lim.unit != '1' else '')}</td><td>{esc(lim.status)}</td><td class='muted'>{esc(lim.reason)}</td></tr>"
@@ -299,6 +300,7 @@ def _assessment_section(view: GradeView) -> str:
     return (
         f"<section id='grade'><h2>Grade: {heading}</h2><p class='muted'>against {about}</p>"
         + (f"<p><b>Not rated</b> because:</p><ul class='warn'>{not_rated}</ul>" if not_rated else "")
+        + (f"<p>To be rated:</p><ul>{steps}</ul>" if steps else "")
         + _wide(f"<table>{head}{''.join(rows)}</table>")
         + verdict
         + (

@@ -111,6 +111,7 @@ def summary(record: RunRecord) -> str:
             hint = f", indicative {view.indicative}" if view.indicative else ""
             lines.append(f"  grade      not rated ({view.standard}{hint}){verdict}")
             lines += [f"             - {reason}" for reason in view.not_rated]
+            lines += [f"             to be rated: {step}" for step in view.to_be_rated]
     if record.warnings:
         lines.append(f"  {len(record.warnings)} warning(s); see the record or the report")
     return "\n".join(lines)
