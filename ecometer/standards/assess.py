@@ -25,6 +25,7 @@ from ecometer.standards.metrics import NotApplicable, cannot_be_negative, measur
 from ecometer.standards.schema import Metric, Standard, match_value
 from ecometer.standards.tables import is_reported, reported_publisher
 from ecometer.uncertainty import band_indices, grade_odds, index_probabilities, most_likely, percent
+from ecometer.work.estimates import describe as describe_work
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -372,6 +373,12 @@ def _grade_metric(
         res.reason = exc.reason
         return res, None
     res.value, res.low, res.high = est.central, est.low, est.high
+    if (
+        metric.quantity == "work_per_joule"
+        and metric.work in record.work
+        and describe_work(record, metric.work) != "counted"
+    ):
+        res.notes.append(f"work {metric.work!r} {describe_work(record, metric.work)}: graded with its bounds")
     thresholds = std.thresholds_for(metric.name, class_name)
     res.thresholds = list(thresholds) if thresholds is not None else None
     if thresholds is None:  # only possible in a class with rated = false
