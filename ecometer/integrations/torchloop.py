@@ -34,6 +34,7 @@ class FlopHooks:
         self.count_samples = count_samples
         self.flops = StepFlops(model, method, name=type(model).__name__)
         self._pending: tuple[int | None, int | None] | None = None  # a training step still running
+        self._noted = (0, 0)
         self._handles = [
             model.register_forward_pre_hook(self._pre, with_kwargs=True),
             model.register_forward_hook(self._post, with_kwargs=True),
@@ -45,9 +46,13 @@ class FlopHooks:
 
     def _pre(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self._finish_step()
-        samples, tokens = batch_size_and_tokens(kwargs if kwargs else args)
-        if samples is None and args:
-            samples, tokens = batch_size_and_tokens(args)
+        first = args[0] if len(args) == 1 and not kwargs else None
+        if first is not None and hasattr(first, "shape") and len(first.shape):  # one tensor: the common case, fast
+            samples, tokens = int(first.shape[0]), None
+        else:
+            samples, tokens = batch_size_and_tokens(kwargs if kwargs else args)
+            if samples is None and args:
+                samples, tokens = batch_size_and_tokens(args)
         if not getattr(module, "training", False):
             self.flops.begin("forward")
             return
@@ -84,7 +89,9 @@ class FlopHooks:
     def _add_flop(self, flop: float) -> None:
         if flop and getattr(self.meter, "running", True):
             self.meter.add_work(flop, "flop")
-        if self.flops.per_unit or self.flops.problems:
+        state = (len(self.flops.per_unit), len(self.flops.problems))
+        if state != self._noted:  # the meta changes only when a step was measured or a problem said
+            self._noted = state
             self._note()
 
     def close(self) -> None:
