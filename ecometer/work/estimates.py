@@ -60,8 +60,9 @@ FLOP_METHODS: dict[str, WorkMethod] = {
         0.0,
         1.0,
         "the framework's own count (transformers: floating_point_ops, 6 x non-embedding parameters x "
-        "tokens); it leaves out the output projection and attention, so the model FLOPs lie between 1 "
-        "and 2 times it",
+        "tokens); it leaves out the output projection (the embedding matrix, when tied) and attention, so "
+        "the model FLOPs lie between 1 and 1.5 x (1 + embedding / non-embedding parameters) times it "
+        "(the bound is set per model: see model_method)",
     ),
     "rule": WorkMethod(
         "rule",
@@ -72,6 +73,17 @@ FLOP_METHODS: dict[str, WorkMethod] = {
         "(the first) do fewer: the model FLOPs lie between 0.65 and 1.5 times it",
     ),
 }
+
+
+def model_method(embedding: int, non_embedding: int) -> WorkMethod:
+    """The ``model`` method's bounds for one model: its count leaves out the output projection
+    (at most the embedding parameters' worth) and attention (at most half the rest, as the rule)."""
+    if non_embedding <= 0:
+        return FLOP_METHODS["model"]
+    high = 1.5 * (1.0 + embedding / non_embedding) - 1.0
+    base = FLOP_METHODS["model"]
+    basis = f"{base.basis}; this model: {embedding:,} embedding and {non_embedding:,} other parameters"
+    return WorkMethod("model", 0.0, round(high, 4), basis)
 
 
 def note_estimate(meta: MutableMapping[str, Any], unit: str, method: WorkMethod, **extra: Any) -> None:
@@ -124,4 +136,13 @@ def describe(record: RunRecord, unit: str) -> str:
     return f"estimated ({entry.get('method')}, -{lo:.0%}/+{hi:.0%})"
 
 
-__all__ = ["FLOP_METHODS", "META_KEY", "WorkMethod", "describe", "note_estimate", "stored_method", "work_estimate"]
+__all__ = [
+    "FLOP_METHODS",
+    "META_KEY",
+    "WorkMethod",
+    "describe",
+    "model_method",
+    "note_estimate",
+    "stored_method",
+    "work_estimate",
+]

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecometer.errors import InputError
-from ecometer.work.estimates import FLOP_METHODS, WorkMethod
+from ecometer.work.estimates import FLOP_METHODS, WorkMethod, model_method
 
 log = logging.getLogger("ecometer.work")
 
@@ -98,6 +98,15 @@ def model_flop_per_token(model: Any) -> float | None:
     return None
 
 
+def embedding_split(model: Any) -> tuple[int, int] | None:
+    """(embedding, non-embedding) parameters of a transformers model, or None for another model."""
+    num = getattr(model, "num_parameters", None)
+    if not callable(num):
+        return None
+    total, rest = int(num()), int(num(exclude_embeddings=True))
+    return total - rest, rest
+
+
 class _Numel:
     """Stands for an input of ``n`` elements where a framework's formula only reads its size."""
 
@@ -127,6 +136,10 @@ class StepFlops:
 
     @property
     def work_method(self) -> WorkMethod:
+        if self.method == "model":
+            split = embedding_split(self.model)
+            if split is not None:
+                return model_method(*split)
         return FLOP_METHODS[self.method]
 
     # ---- a step ----------------------------------------------------------------------
