@@ -204,3 +204,29 @@ def test_hf_callback_counts_flops_and_keeps_the_trainers_own_count(tmp_path):
 
     own = rec.meta["trainer_total_flos"]  # transformers' formula, within the bounds stated for it
     assert own <= rec.work["flop"] <= own * (1 + StepFlops(model, "model").work_method.rel_high)
+
+
+def test_inference_flops_of_generation_are_counted_per_token():
+    """Generation: the prompt's pass and the first one-token pass are measured, later passes scaled;
+    the total agrees with torch's FLOP counter around the whole generation."""
+    pytest.importorskip("transformers")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ecometer.integrations.torchloop import count_flops
+
+    torch.manual_seed(0)
+    model, _ = tiny_gpt2(4)
+    model.eval()
+    ids = torch.randint(0, 100, (2, 8))
+    with FlopCounterMode(display=False) as fc:  # the whole generation, counted by torch
+        model.generate(ids, max_new_tokens=5, do_sample=False, pad_token_id=0)
+    with measure("generate", out=None, sensors=sensors(), interval_s=0.01) as meter:
+        with count_flops(meter, model):
+            out = model.generate(ids, max_new_tokens=5, do_sample=False, pad_token_id=0)
+    rec = meter.record
+    assert out.shape == (2, 13)
+    assert rec.work["token"] == 16 + 4 * 2  # the prompt, then one new token per sequence per pass (cached)
+    per_unit = rec.meta["work_estimates"]["flop"]["per_unit"]
+    assert set(per_unit) == {"forward", "decode"}
+    assert rec.work["flop"] == pytest.approx(per_unit["forward"]["flop"] * 16 + per_unit["decode"]["flop"] * 8)
+    assert rec.work["flop"] == pytest.approx(fc.get_total_flops(), rel=0.05)  # within the measured method's bounds

@@ -35,6 +35,7 @@ class FlopHooks:
         self.flops = StepFlops(model, method, name=type(model).__name__)
         self._pending: tuple[int | None, int | None] | None = None  # a training step still running
         self._noted = (0, 0)
+        self._forward: tuple[int | None, int | None, str] | None = None  # an evaluation pass under way
         self._handles = [
             model.register_forward_pre_hook(self._pre, with_kwargs=True),
             model.register_forward_hook(self._post, with_kwargs=True),
@@ -46,15 +47,12 @@ class FlopHooks:
 
     def _pre(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self._finish_step()
-        first = args[0] if len(args) == 1 and not kwargs else None
-        if first is not None and hasattr(first, "shape") and len(first.shape):  # one tensor: the common case, fast
-            samples, tokens = int(first.shape[0]), None
-        else:
-            samples, tokens = batch_size_and_tokens(kwargs if kwargs else args)
-            if samples is None and args:
-                samples, tokens = batch_size_and_tokens(args)
+        samples, tokens = _shape(args, kwargs)
         if not getattr(module, "training", False):
-            self.flops.begin("forward")
+            # one token per sequence (decoding with a cache) costs per token unlike a longer pass: measured apart
+            kind = "decode" if tokens and tokens == samples else "forward"
+            self._forward = (samples, tokens, kind)
+            self.flops.begin(kind)
             return
         self._add(samples, tokens)
         if self.flops.method == "measured" and "train" not in self.flops.per_unit:
@@ -64,13 +62,11 @@ class FlopHooks:
             self._add_flop(self.flops.end(samples, tokens, "train"))
 
     def _post(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any) -> None:
-        if getattr(module, "training", False):
+        if getattr(module, "training", False) or self._forward is None:
             return  # a training step ends at the next forward (its backward and optimizer step run between)
-        samples, tokens = batch_size_and_tokens(kwargs if kwargs else args)
-        if samples is None and args:
-            samples, tokens = batch_size_and_tokens(args)
+        (samples, tokens, kind), self._forward = self._forward, None
         self._add(samples, tokens)
-        self._add_flop(self.flops.end(samples, tokens, "forward"))
+        self._add_flop(self.flops.end(samples, tokens, kind))
 
     def _finish_step(self) -> None:
         if self._pending is not None:
@@ -107,6 +103,17 @@ class FlopHooks:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _shape(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[int | None, int | None]:
+    """(samples, tokens) of a forward call's inputs, read from shapes."""
+    first = args[0] if len(args) == 1 and not kwargs else None
+    if first is not None and hasattr(first, "shape") and len(first.shape):  # one tensor: the common case, fast
+        return int(first.shape[0]), None
+    samples, tokens = batch_size_and_tokens(kwargs if kwargs else args)
+    if samples is None and args:
+        samples, tokens = batch_size_and_tokens(args)
+    return samples, tokens
 
 
 def count_flops(meter: Any, model: Any, *, method: str = "auto", count_samples: bool = True) -> FlopHooks:

@@ -53,7 +53,9 @@ FLOP_METHODS: dict[str, WorkMethod] = {
         0.05,
         "one step's matrix-multiply, convolution and attention FLOPs counted by torch's FlopCounterMode, "
         "scaled to every other step by its tokens (or samples); elementwise and optimizer FLOPs are not "
-        "counted (the model-FLOP convention); +/-5 % bounds the scaling error when batch shapes vary",
+        "counted (the model-FLOP convention); +/-5 % bounds the scaling error when batch shapes vary "
+        "(a one-token decoding pass is measured apart from longer passes; attention over a cache that "
+        "grows well beyond the model's width is not)",
     ),
     "model": WorkMethod(
         "model",

@@ -32,7 +32,7 @@ log = logging.getLogger("ecometer.work")
 
 METHODS = ("auto", "measured", "model", "rule")
 #: FLOP per parameter per token (or sample): a training step (2 forward + 4 backward), a forward pass
-RULE_FACTOR = {"train": 6.0, "forward": 2.0}
+RULE_FACTOR = {"train": 6.0, "forward": 2.0, "decode": 2.0}
 
 
 @dataclass
@@ -118,7 +118,8 @@ class _Numel:
 
 
 class StepFlops:
-    """FLOPs of one model's steps (``"train"``) and forward passes (``"forward"``).
+    """FLOPs of one model's steps (``"train"``) and forward passes (``"forward"``; ``"decode"``: one
+    token per sequence, as generation with a cache does).
 
     Call :meth:`begin` before a step and :meth:`end` after it with the step's samples and
     tokens; ``end`` returns the step's FLOPs (0 when they cannot be counted, said once).
