@@ -186,8 +186,44 @@ def main(argv: list[str] | None = None) -> int:
         f"dropped above {CEILING_GFLOP_PER_J:g} GFLOP/J: {'; '.join(facts['dropped'])}",  # type: ignore[arg-type]
     ]
     lines += [f"cross-check {m}: model card {a:.0f} GFLOP/J, corpus {b:.0f}" for m, a, b in facts["cross_check"]]  # type: ignore[union-attr]
-    sys.stdout.write("\n".join(lines) + "\n")
+    lines += ["", grade_spread()]
+    text = "\n".join(lines) + "\n"
+    report = ROOT / "reports" / "published" / "training.md"
+    report.write_text(
+        "# ecometer-training 0.2.0: its corpus\n\nCommand: `python -m benchmarks.training_corpus`\n\n```\n"
+        + text
+        + "```\n"
+    )
+    sys.stdout.write(text)
     return 0
+
+
+def grade_spread() -> str:
+    """How the shipped standard grades its own corpus, by decade of publication and hardware family."""
+    from collections import Counter
+
+    from ecometer.standards import load_standard, score
+    from ecometer.standards.tables import import_tables, load_spec, spec_files
+
+    spec = load_spec("training-runs")
+    std = load_standard("ecometer-training")
+    counts: dict[str, Counter[str]] = {}
+    for rec in import_tables(spec_files(spec), spec):
+        hw = str(rec.meta.get("hardware", ""))
+        family = (
+            "H100"
+            if "H100" in hw
+            else "A100"
+            if "A100" in hw
+            else "TPU"
+            if "TPU" in hw
+            else "V100"
+            if "V100" in hw
+            else "other"
+        )
+        counts.setdefault(family, Counter())[score(rec, std).grade or "not rated"] += 1
+    rows = [f"{fam:6} " + ", ".join(f"{g} {n}" for g, n in sorted(c.items())) for fam, c in sorted(counts.items())]
+    return "grades of the corpus by hardware (ecometer-training 0.2.0):\n" + "\n".join(rows)
 
 
 if __name__ == "__main__":
