@@ -14,6 +14,10 @@
   the model (no device synchronisation); ``work_unit`` says which one per-work figures use.
   If the model's forward receives no tensor the hook can read, a step counts
   ``per_device_train_batch_size x gradient_accumulation_steps`` samples (an estimate, noted);
+* training FLOPs (work ``"flop"``, ``flops="auto"``): the first optimizer step runs under torch's
+  FLOP counter and later steps are scaled by their tokens; the record says how
+  (``meta.work_estimates.flop``: method, bounds, FLOPs per token) and keeps the Trainer's own
+  ``total_flos`` beside it (``meta.trainer_total_flos``);
 * multi-process jobs (``torchrun``, ``accelerate launch``) are metered as one job through
   :func:`~ecometer.measure_distributed` (``distributed="auto"``);
 * the record goes to ``<output_dir>/ecometer-<name>.json`` (``out="auto"``; a later

@@ -12,6 +12,8 @@
   never synchronised per batch);
 * work: samples (the batch's first dimension) and tokens (elements of ``input_ids`` when
   the batch is a mapping that has them, padding included), from tensor shapes only;
+* training FLOPs (work ``"flop"``, ``flops="auto"``): the first batch runs under torch's FLOP
+  counter, later batches are scaled by their tokens (or samples); the record says how;
 * multi-process strategies (DDP, FSDP) are metered as one job through
   :func:`~ecometer.measure_distributed` (``distributed="auto"``);
 * the record goes to ``<default_root_dir>/ecometer-<name>.json`` (``out="auto"``; later fits:
