@@ -230,3 +230,39 @@ def test_inference_flops_of_generation_are_counted_per_token():
     assert set(per_unit) == {"forward", "decode"}
     assert rec.work["flop"] == pytest.approx(per_unit["forward"]["flop"] * 16 + per_unit["decode"]["flop"] * 8)
     assert rec.work["flop"] == pytest.approx(fc.get_total_flops(), rel=0.05)  # within the measured method's bounds
+
+
+def test_lightning_callback_counts_training_flops_exactly(tmp_path):
+    pl = pytest.importorskip("lightning.pytorch")
+    from ecometer.integrations.lightning import EcometerCallback
+
+    class Tiny(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(8, 1)
+
+        def training_step(self, batch, batch_idx):
+            x, y = batch
+            return torch.nn.functional.mse_loss(self.layer(x), y)
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.01)
+
+    data = torch.utils.data.TensorDataset(torch.randn(40, 8), torch.randn(40, 1))
+    cb = EcometerCallback(name="flops", sensors=sensors(), interval_s=0.01, out=None)
+    trainer = pl.Trainer(
+        max_epochs=2,
+        accelerator="cpu",
+        devices=1,
+        callbacks=[cb],
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        default_root_dir=str(tmp_path),
+    )
+    trainer.fit(Tiny(), torch.utils.data.DataLoader(data, batch_size=16))
+    rec = cb.record
+    # by hand, per sample: forward 2 x 8 and weight gradient 2 x 8 (the input needs no gradient)
+    assert rec.work["sample"] == 80 and rec.work["flop"] == 80 * 32
+    assert rec.meta["work_estimates"]["flop"]["method"] == "measured"

@@ -39,7 +39,9 @@ def test_recalibrating_from_the_corpus_gives_the_shipped_edges(corpus):
     assert fresh.metrics["flop_per_joule"].thresholds == shipped.metrics["flop_per_joule"].thresholds
     edges = shipped.metrics["flop_per_joule"].thresholds
     water = shipped.metrics["water_per_pflop"].thresholds
-    for e, w in zip(edges, water, strict=True):  # water edges: the energy edges at 4.23 L/kWh (1,175 mL per PFLOP at 1 GFLOP/J)
+    for e, w in zip(
+        edges, water, strict=True
+    ):  # water edges: the energy edges at 4.23 L/kWh (1,175 mL per PFLOP at 1 GFLOP/J)
         assert w == pytest.approx(1e6 / e / 3.6e6 * 4.23 * 1000, rel=2e-3)
 
 
@@ -74,3 +76,25 @@ def test_the_shipped_corpus_is_the_derivation_of_the_published_tables():
     assert facts["mlperf_it_w_per_h100"] == pytest.approx(845.0, abs=1.0)
     for model, card, corpus_value in facts["cross_check"]:  # held out: Meta's model cards
         assert card == pytest.approx(corpus_value, rel=0.2), model
+
+
+def test_standard_show_says_where_each_edge_comes_from(capsys):
+    from ecometer.cli import main
+
+    assert main(["standard", "show", "ecometer-training"]) == 0
+    text = capsys.readouterr().out
+    assert "Where each edge comes from" in text and "MLPerf Training" in text
+    for edge in ("A >= 305", "B >= 114", "C >= 42.3", "D >= 15.8", "E >= 5.87", "F >= 2.19"):
+        assert edge in text
+    assert 'version = "0.2.0"' in text and 'version = "0.1.0"' in text  # the changelog keeps the draft
+
+
+def test_the_summary_and_report_say_what_would_rate_a_run(tmp_path):
+    from ecometer.report.html import render_html
+    from ecometer.report.text import summary
+
+    cpu = Component("cpu", 400.0, "modelled", Estimate.relative(400.0, 0.4, 0.4, distribution="normal"))
+    rec = RunRecord("short", duration_s=5.0, components={"cpu": cpu}, work={"sample": 10.0}, work_unit="sample")
+    rec.attach("assessment", score(rec, "ecometer-training"))
+    assert "to be rated: run for at least 60 s of work (this run: 5 s, about 12 times its work)" in summary(rec)
+    assert "To be rated:" in render_html(rec, {}) and "count the work ecometer-training grades" in render_html(rec, {})
