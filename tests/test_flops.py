@@ -266,3 +266,14 @@ def test_lightning_callback_counts_training_flops_exactly(tmp_path):
     # by hand, per sample: forward 2 x 8 and weight gradient 2 x 8 (the input needs no gradient)
     assert rec.work["sample"] == 80 and rec.work["flop"] == 80 * 32
     assert rec.meta["work_estimates"]["flop"]["method"] == "measured"
+
+
+def test_a_flop_estimate_never_reads_as_counted_in_the_summary():
+    from ecometer.record import Component, Estimate
+    from ecometer.report.text import summary
+
+    cpu = Component("cpu", 100.0, "counter", Estimate.exact(100.0))
+    rec = RunRecord("r", duration_s=10.0, components={"cpu": cpu}, work={"flop": 1e12}, work_unit="flop")
+    assert "counted)" in summary(rec)
+    note_estimate(rec.meta, "flop", FLOP_METHODS["rule"])
+    assert "estimated (rule, -35%/+50%))" in summary(rec) and "counted)" not in summary(rec)

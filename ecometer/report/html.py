@@ -35,6 +35,7 @@ from ecometer.report.grades import GradeView, grade_view, probability_text
 from ecometer.report.style import grade_colour, text_colour_on
 from ecometer.report.text import interval_text, relative, value_text
 from ecometer.units import count, fmt, number
+from ecometer.work.estimates import describe as describe_work
 
 log = logging.getLogger("ecometer.report")
 
@@ -493,7 +494,7 @@ def _per_unit_section(record: RunRecord, images: dict[str, bytes]) -> str:
             "<section id='per-unit'><h2>Per unit of work</h2><p class='muted'>No work units were counted.</p></section>"
         )
     return (
-        f"<section id='per-unit'><h2>Per {esc(wu[0])} ({esc(count(wu[1]))} counted)</h2>"
+        f"<section id='per-unit'><h2>Per {esc(wu[0])} ({esc(count(wu[1]))} {esc(describe_work(record, wu[0]))})</h2>"
         + _img(images, "per_unit", f"figures per {wu[0]}")
         + _figure_rows(per_unit(record))
         + "</section>"
