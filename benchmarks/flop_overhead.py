@@ -103,8 +103,8 @@ def direct_cost_s(hooks: Any, model: Any, batch: Any, kind: str, reps: int = 200
     args, kwargs = ((batch,), {}) if kind == "x" else ((), {"input_ids": batch, "labels": batch})
     t0 = time.perf_counter()
     for _ in range(reps):
-        hooks._pre(model, args, kwargs)
-        hooks._post(model, args, kwargs, None)
+        hooks.on_forward_pre(model, args, kwargs)
+        hooks.on_forward(model, args, kwargs, None)
     return (time.perf_counter() - t0) / reps
 
 

@@ -37,15 +37,15 @@ class FlopHooks:
         self._noted = (0, 0)
         self._forward: tuple[int | None, int | None, str] | None = None  # an evaluation pass under way
         self._handles = [
-            model.register_forward_pre_hook(self._pre, with_kwargs=True),
-            model.register_forward_hook(self._post, with_kwargs=True),
+            model.register_forward_pre_hook(self.on_forward_pre, with_kwargs=True),
+            model.register_forward_hook(self.on_forward, with_kwargs=True),
         ]
         self._note()
 
     def _note(self) -> None:
         note_estimate(meter_meta(self.meter), "flop", self.flops.work_method, **flop_extras(self.flops))
 
-    def _pre(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    def on_forward_pre(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self._finish_step()
         samples, tokens = _shape(args, kwargs)
         if not getattr(module, "training", False):
@@ -61,7 +61,7 @@ class FlopHooks:
         else:
             self._add_flop(self.flops.end(samples, tokens, "train"))
 
-    def _post(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any) -> None:
+    def on_forward(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any) -> None:
         if getattr(module, "training", False) or self._forward is None:
             return  # a training step ends at the next forward (its backward and optimizer step run between)
         (samples, tokens, kind), self._forward = self._forward, None
