@@ -105,3 +105,15 @@ def test_demo_rejects_bad_scale(capsys):
 
     assert main(["demo", "--scale", "0"]) == 2
     assert "--scale" in capsys.readouterr().err
+
+
+def test_demo_without_torch_measures_numpy_and_says_so(tmp_path, capsys, monkeypatch):
+    from ecometer.cli import main
+
+    monkeypatch.setattr(workloads, "torch_available", lambda: False)
+    out = tmp_path / "demo"
+    assert main(["demo", "--scale", str(DEMO_SCALE), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    rec = json.loads((out / "engineer" / "record.json").read_text())
+    assert rec["work"]["matmul"] > 0 and rec["work_unit"] == "matmul"
+    assert "torch is not installed" in text and not (out / "sweep.png").exists()
