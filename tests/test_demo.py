@@ -81,6 +81,7 @@ def test_demo_tells_three_stories_on_fixed_work(tmp_path, capsys):
     assert rec["work"]["sample"] == steps * cfg["batch"] + 1024  # + one evaluation batch
     assert rec["work"]["flop"] == steps * cfg["batch"] * train + 1024 * forward
     assert rec["meta"]["work_estimates"]["flop"]["method"] == "measured"
+    assert rec["scope"] == "process"  # on a CPU: this process's share, steady on a shared machine
     assert {"data", "forward", "backward", "optimizer", "evaluation"} <= set(rec["phases"])
     assert rec["attachments"]["assessment"]["standard"] == "ecometer-training"
     assert (out / "engineer" / "report.html").is_file() and (out / "engineer" / "timeline.png").is_file()

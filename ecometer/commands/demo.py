@@ -75,6 +75,13 @@ def register(sub: Any) -> None:
         "--standard", metavar="STD", default=DEFAULT_STANDARD, help=f"standard (default: {DEFAULT_STANDARD})"
     )
     parser.add_argument("--no-gpu", action="store_true", help="do not use a GPU even if one is present")
+    parser.add_argument(
+        "--scope",
+        choices=("auto", "machine", "process"),
+        default="auto",
+        help="auto (default): this process's share of the CPU on a CPU-only run (steady on a shared machine), "
+        "the whole machine with a GPU",
+    )
     parser.set_defaults(func=run)
 
 
@@ -112,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
 
     device = "cuda" if torch.cuda.is_available() and not args.no_gpu else "cpu"
     cfg = CONFIG[device]
+    if args.scope == "auto":
+        args.scope = "machine" if device == "cuda" else "process"
     threads = torch.get_num_threads()
     if device == "cpu":  # a small model: one thread keeps its timings steady on a shared, busy machine
         torch.set_num_threads(1)
@@ -184,6 +193,7 @@ def engineer_story(args: argparse.Namespace, out: Path, story: Story, device: st
     meter = measure(
         "engineer-training",
         work_unit="sample",
+        scope=args.scope,
         out=target / "record.json",
         site=args.site,
         standard=args.standard,
@@ -193,7 +203,8 @@ def engineer_story(args: argparse.Namespace, out: Path, story: Story, device: st
         train_loop(meter, model, opt, (x, y), steps, batch)
     record = meter.record
     files = save(record, target, out, write_report)
-    story.head(f"1. An ML engineer meters a training loop ({steps} steps of {batch} on {device})")
+    how = "this process's share of the machine (an attribution)" if args.scope == "process" else "the whole machine"
+    story.head(f"1. An ML engineer meters a training loop ({steps} steps of {batch} on {device}; {how})")
     story.add(
         "   with ecometer.measure(name, site=, standard=) as meter: count_flops(meter, model); phases in the loop",
         summary(record),
@@ -227,7 +238,9 @@ def sweep_story(args: argparse.Namespace, out: Path, story: Story, device: str, 
         meta = {"task": "training", "hardware": device, "story": "sweep", "batch_size": batch}
         meta["torch_threads"] = torch.get_num_threads()
         path = out / "sweep" / f"batch-{batch}.json"
-        meter = measure(f"sweep-batch-{batch}", work_unit="sample", out=path, site=args.site, meta=meta)
+        meter = measure(
+            f"sweep-batch-{batch}", work_unit="sample", out=path, scope=args.scope, site=args.site, meta=meta
+        )
         with meter:
             train_loop(meter, model, opt, (x, y), samples // batch, batch)
         records.append(meter.record)
