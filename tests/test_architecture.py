@@ -24,7 +24,7 @@ LAYERS = [
     ("ecometer.errors", "ecometer._version", "ecometer.compat"),
     ("ecometer.files",),
     ("ecometer.record",),
-    ("ecometer.energy",),
+    ("ecometer.energy", "ecometer.work"),
     ("ecometer.sensors",),
     ("ecometer.measuring",),
     ("ecometer.impact",),

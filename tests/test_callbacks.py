@@ -98,10 +98,11 @@ def test_hf_trainer_callback_meters_a_tiny_gpt2(tmp_path):
     rec = cb.record
     assert rec is not None and rec.status == "ok"
     # 24 samples of 16 tokens, 2 epochs; 6 micro-batches of 4 per epoch = 3 optimizer steps
-    assert rec.work == {"sample": 48, "token": 48 * 16, "step": 6}  # optimizer steps counted too
+    # optimizer steps counted too; FLOPs (estimated) are checked in tests/test_flops.py
+    assert {k: v for k, v in rec.work.items() if k != "flop"} == {"sample": 48, "token": 48 * 16, "step": 6}
     assert rec.work_unit == "token"
     assert rec.phases["epoch"].count == 2 and rec.phases["step"].count == 6
-    assert rec.phases["step"].work == {"sample": 48, "token": 768}
+    assert rec.phases["step"].work == {"sample": 48, "token": 768, "flop": rec.work["flop"]}
     assert 0 < rec.duration_s <= wall
     assert rec.components["gpu"].energy_j == pytest.approx(GPU_W * rec.duration_s, rel=1e-9)
     assert rec.phases["step"].energy_j <= rec.phases["epoch"].energy_j <= rec.energy_j * (1 + 1e-9)
@@ -171,7 +172,7 @@ def test_lightning_callback_meters_a_tiny_fit(tmp_path):
     trainer.fit(Tiny(), train, val)
     rec = cb.record
     assert rec is not None and rec.status == "ok"
-    assert rec.work == {"sample": 3 * 40, "step": 9}
+    assert {k: v for k, v in rec.work.items() if k != "flop"} == {"sample": 3 * 40, "step": 9}
     assert rec.phases["epoch"].count == 3 and rec.phases["step"].count == 9
     assert rec.phases["validation"].count >= 3  # each epoch, plus the sanity check
     assert rec.components["cpu"].energy_j == pytest.approx(CPU_W * rec.duration_s, rel=1e-9)

@@ -41,12 +41,16 @@ def test_hf_trainer_under_torchrun_gives_one_job_record(tmp_path):
     rank0 = json.loads((tmp_path / "rank0.json").read_text())
     rank1 = json.loads((tmp_path / "rank1.json").read_text())
     assert rank0["role"] == "job" and rank1["role"] == "rank" and rank1["path"] is None
+    flop1 = rank1["work"].pop("flop")  # each rank measures its own first step, then scales by tokens
     assert rank1["work"] == {"sample": 12, "token": 192}  # DDP gives each rank half the data
     job = load_record(rank0["path"])
     assert Path(rank0["path"]) == tmp_path / "ecometer-ddp.json"
     d = job.distributed
     assert d["complete"] and d["world_size"] == 2
+    flop = job.work.pop("flop")
     assert job.work == {"sample": 24, "token": 24 * 16, "step": 3}  # one epoch of 24 samples; steps by rank 0 only
+    assert flop == pytest.approx(2 * flop1, rel=1e-9)  # the same model on both ranks: the same FLOPs per token
+    assert job.meta["work_estimates"]["flop"]["method"] == "measured"  # the job says how FLOPs were obtained
     assert [r["host_sensors"] for r in d["ranks"]] == [True, False]
     gpu = sum(100.0 * (r["rank"] + 1) * r["duration_s"] for r in d["ranks"])
     assert job.components["gpu"].energy_j == pytest.approx(gpu, rel=1e-9)

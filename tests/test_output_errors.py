@@ -185,7 +185,7 @@ def test_demo_on_a_read_only_disk(disk, capsys):
     """``ecometer demo`` measures, then cannot write its record and report: one line, exit 2."""
     disk.read_only()
     out = disk.root / "demo"
-    assert main(["demo", "--seconds", "0.5", "--no-gpu", "--out", str(out)]) == 2
+    assert main(["demo", "--scale", "0.05", "--no-gpu", "--out", str(out)]) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]  # the meter's own warnings come first
     assert last == f"ecometer demo: error: cannot write the demo to {out}: {READ_ONLY}"
     assert disk.files() == set()

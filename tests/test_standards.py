@@ -509,10 +509,10 @@ def test_hard_limits():
 
 def test_training_builtin_flop_per_joule_and_pue_limit():
     std = load_standard("ecometer-training")
-    # 68 GFLOP/J (GPT-3 era) -> D; PUE 1.6 -> fails the limit
+    # 68 GFLOP/J (GPT-3 era) -> C (42.3-114 in 0.2.0); PUE 1.6 -> fails the limit
     rec = make_record(gpu_j=1e6, rel=0.05, duration_s=3600.0, work={"flop": 68e15}, footprint=footprint(pue=1.6))
     a = score(rec, std)
-    assert a.metrics["flop_per_joule"].value == pytest.approx(68.0) and a.metrics["flop_per_joule"].grade == "D"
+    assert a.metrics["flop_per_joule"].value == pytest.approx(68.0) and a.metrics["flop_per_joule"].grade == "C"
     assert a.passed is False
 
 

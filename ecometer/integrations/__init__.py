@@ -9,6 +9,8 @@ the standard library. (Distributed jobs: :mod:`ecometer.distributed`.)
 
 * :mod:`ecometer.integrations.hf`: a Hugging Face ``transformers`` ``TrainerCallback``;
 * :mod:`ecometer.integrations.lightning`: a PyTorch Lightning ``Callback``;
+* :mod:`ecometer.integrations.torchloop`: ``count_flops(meter, model)``, samples, tokens and FLOPs
+  of a plain torch loop (training steps, evaluation and generation passes) in one call;
 * :mod:`ecometer.integrations.prometheus`: live metrics over HTTP for Prometheus.
 
 On top of the house. May import every stage below and :mod:`ecometer.api`.

@@ -21,6 +21,8 @@ from typing import Any
 from ecometer.errors import InputError
 from ecometer.measuring.paths import safe_name
 from ecometer.record.model import RunRecord, checkpoint_path
+from ecometer.work.estimates import note_estimate
+from ecometer.work.flops import StepFlops
 
 log = logging.getLogger("ecometer.integrations")
 
@@ -66,6 +68,20 @@ def _numel(t: Any) -> int:
     for d in tuple(t.shape):
         n *= int(d)
     return n
+
+
+def meter_meta(meter: Any) -> dict[str, Any]:
+    """The meta dict that goes into the record: the running run's (a meter copies its own at start)."""
+    inner = getattr(meter, "meter", None) or meter
+    run = getattr(inner, "run", None)
+    meta = getattr(run, "meta", None)
+    return meta if isinstance(meta, dict) else inner.meta
+
+
+def flop_extras(flops: StepFlops) -> dict[str, Any]:
+    """What a FLOP counter adds to its method in the record's meta: per-unit FLOPs, problems."""
+    meta = flops.meta()
+    return {k: v for k, v in meta.items() if k in ("per_unit", "problems")}
 
 
 def unused_record_path(folder: str | os.PathLike[str], stem: str) -> str:
@@ -162,13 +178,20 @@ class FitMeter:
         if cm is not None:
             cm.__exit__(None, None, None)
 
-    def add_work(self, samples: int | None, tokens: int | None) -> None:
+    def add_work(self, samples: int | None, tokens: int | None, flop: float = 0.0) -> None:
         if not self.active:
             return
         if samples:
             self.meter.add_work(samples * self.scale, "sample")
         if tokens:
             self.meter.add_work(tokens * self.scale, "token")
+        if flop:
+            self.meter.add_work(flop * self.scale, "flop")
+
+    def note_flops(self, flops: StepFlops) -> None:
+        """Say in the record how its FLOPs were obtained (method, bounds, per-unit FLOPs, problems)."""
+        if self.active:
+            note_estimate(meter_meta(self.meter), "flop", flops.work_method, **flop_extras(flops))
 
     def stop(self, status: str = "ok", error: str | None = None) -> RunRecord | None:
         for phase in list(reversed(list(self._open))):

@@ -14,6 +14,10 @@
   the model (no device synchronisation); ``work_unit`` says which one per-work figures use.
   If the model's forward receives no tensor the hook can read, a step counts
   ``per_device_train_batch_size x gradient_accumulation_steps`` samples (an estimate, noted);
+* training FLOPs (work ``"flop"``, ``flops="auto"``): the first optimizer step runs under torch's
+  FLOP counter and later steps are scaled by their tokens; the record says how
+  (``meta.work_estimates.flop``: method, bounds, FLOPs per token) and keeps the Trainer's own
+  ``total_flos`` beside it (``meta.trainer_total_flos``);
 * multi-process jobs (``torchrun``, ``accelerate launch``) are metered as one job through
   :func:`~ecometer.measure_distributed` (``distributed="auto"``);
 * the record goes to ``<output_dir>/ecometer-<name>.json`` (``out="auto"``; a later
@@ -50,8 +54,9 @@ except ImportError as exc:  # the extra is not installed: say which one
 
 from ecometer.forecast.live import StepForecasts
 from ecometer.forecast.live import metrics as forecast_metrics
-from ecometer.integrations.fit import FitMeter, FitResults, batch_size_and_tokens
+from ecometer.integrations.fit import FitMeter, FitResults, batch_size_and_tokens, meter_meta
 from ecometer.record.model import RunRecord
+from ecometer.work.flops import StepFlops
 
 log = logging.getLogger("ecometer.integrations.hf")
 
@@ -68,6 +73,11 @@ class EcometerCallback(FitResults, TrainerCallback):
         forecast_after_steps, forecast_after_fraction: the job's end is forecast (from
             ``state.max_steps``) at the later of these (steps, fraction of the job) and at each
             epoch's end; see :class:`ecometer.forecast.live.StepForecasts`.
+        flops: how training FLOPs are counted (work ``"flop"``): ``"auto"`` (one step measured with
+            torch's FLOP counter, then scaled by tokens), ``"measured"``, ``"model"`` (the model's own
+            ``floating_point_ops``), ``"rule"`` (6 x parameters x tokens), or None (not counted).
+            The record says which, with its bounds (``meta.work_estimates.flop``); the Trainer's own
+            ``total_flos`` is kept beside it (``meta.trainer_total_flos``).
         **meter_kwargs: more :class:`ecometer.Meter` arguments (``interval_s``, ``scope``, ``meta``...).
     """
 
@@ -82,8 +92,11 @@ class EcometerCallback(FitResults, TrainerCallback):
         distributed: bool | str = "auto",
         forecast_after_steps: int = 50,
         forecast_after_fraction: float = 0.02,
+        flops: str | None = "auto",
         **meter_kwargs: Any,
     ) -> None:
+        self.flop_method = flops
+        self.flops: StepFlops | None = None
         self.forecasts = StepForecasts(forecast_after_steps, forecast_after_fraction)
         self.fit = FitMeter(
             name,
@@ -122,6 +135,10 @@ class EcometerCallback(FitResults, TrainerCallback):
         self.forecasts.begin(getattr(state, "max_steps", None), self.fit.name)
         if self.fit.active and model is not None and hasattr(model, "register_forward_pre_hook"):
             self._hook = model.register_forward_pre_hook(self._forward_pre_hook, with_kwargs=True)
+        self.flops = None
+        if self.fit.active and model is not None and self.flop_method:
+            self.flops = StepFlops(model, self.flop_method, name=type(model).__name__)
+            self.fit.note_flops(self.flops)
 
     def on_epoch_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.fit.enter("epoch", exact=True)
@@ -132,6 +149,8 @@ class EcometerCallback(FitResults, TrainerCallback):
 
     def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.fit.enter("step")
+        if self.flops is not None:
+            self.flops.begin("train")
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         samples, tokens = self._seen_samples, self._seen_tokens
@@ -139,7 +158,13 @@ class EcometerCallback(FitResults, TrainerCallback):
         if not samples and self.fit.active:
             samples = int(args.per_device_train_batch_size) * int(args.gradient_accumulation_steps)
             self._estimated_steps += 1
-        self.fit.add_work(samples, tokens)
+        flop = 0.0
+        if self.flops is not None:
+            first = self.flops.measuring or not self.flops.per_unit
+            flop = self.flops.end(samples, tokens, "train")
+            if first:
+                self.fit.note_flops(self.flops)
+        self.fit.add_work(samples, tokens, flop)
         self.fit.exit("step")
         self._log_forecast(args, state, control, self.forecasts.step(self.fit))
 
@@ -156,6 +181,9 @@ class EcometerCallback(FitResults, TrainerCallback):
             self._handler.on_log(args, state, control, dict(logs))
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        total_flos = getattr(state, "total_flos", None)
+        if self.fit.active and total_flos:
+            meter_meta(self.fit.meter)["trainer_total_flos"] = float(total_flos)
         self.stop()
         summary = self.fit.summary()
         if summary:
@@ -166,13 +194,15 @@ class EcometerCallback(FitResults, TrainerCallback):
         if self._hook is not None:
             self._hook.remove()
             self._hook = None
+        if self.flops is not None:
+            self.flops.close()
+            self.fit.note_flops(self.flops)
         if self.fit.active and self._estimated_steps and self.fit.meter is not None:
             note = (
                 f"{self._estimated_steps} step(s) counted as per_device_train_batch_size x gradient_accumulation_steps "
                 "samples: the model's forward received no tensor to count"
             )
-            inner = getattr(self.fit.meter, "meter", None) or self.fit.meter
-            inner.meta["work_estimated"] = note
+            meter_meta(self.fit.meter)["work_estimated"] = note
         return self.fit.stop(status, error)
 
 

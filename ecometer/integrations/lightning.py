@@ -12,6 +12,8 @@
   never synchronised per batch);
 * work: samples (the batch's first dimension) and tokens (elements of ``input_ids`` when
   the batch is a mapping that has them, padding included), from tensor shapes only;
+* training FLOPs (work ``"flop"``, ``flops="auto"``): the first batch runs under torch's FLOP
+  counter, later batches are scaled by their tokens (or samples); the record says how;
 * multi-process strategies (DDP, FSDP) are metered as one job through
   :func:`~ecometer.measure_distributed` (``distributed="auto"``);
 * the record goes to ``<default_root_dir>/ecometer-<name>.json`` (``out="auto"``; later fits:
@@ -35,6 +37,7 @@ from ecometer.forecast.live import StepForecasts
 from ecometer.forecast.live import metrics as forecast_metrics
 from ecometer.integrations.fit import FitMeter, FitResults, batch_size_and_tokens
 from ecometer.record.model import RunRecord
+from ecometer.work.flops import StepFlops
 
 try:
     from lightning.pytorch.callbacks import Callback
@@ -48,7 +51,8 @@ except ImportError:  # the older standalone package
 
 
 class EcometerCallback(FitResults, Callback):
-    """Meters ``trainer.fit()``; see the module docstring (arguments as for the HF callback)."""
+    """Meters ``trainer.fit()``; see the module docstring (arguments as for the HF callback;
+    ``flops``: ``"auto"``, ``"measured"``, ``"rule"`` or None, the LightningModule's training FLOPs)."""
 
     def __init__(
         self,
@@ -61,9 +65,12 @@ class EcometerCallback(FitResults, Callback):
         distributed: bool | str = "auto",
         forecast_after_steps: int = 50,
         forecast_after_fraction: float = 0.02,
+        flops: str | None = "auto",
         **meter_kwargs: Any,
     ) -> None:
         super().__init__()
+        self.flop_method = flops
+        self.flops: StepFlops | None = None
         self.forecasts = StepForecasts(forecast_after_steps, forecast_after_fraction)
         self._stepped = 0  # trainer.global_step counted so far
         self.fit = FitMeter(
@@ -83,9 +90,13 @@ class EcometerCallback(FitResults, Callback):
             world_size=int(getattr(trainer, "world_size", 1) or 1),
             is_main=bool(getattr(trainer, "is_global_zero", True)),
         )
+        self.flops = None
+        if self.fit.active and self.flop_method:
+            self.flops = StepFlops(pl_module, self.flop_method, name=type(pl_module).__name__)
+            self.fit.note_flops(self.flops)
 
     def on_fit_end(self, trainer: Any, pl_module: Any) -> None:
-        self.fit.stop()
+        self.stop()
         summary = self.fit.summary()
         if summary and getattr(trainer, "is_global_zero", True):
             metrics = {f"ecometer/{k[len('ecometer_') :]}": v for k, v in summary.items() if _number(v)}
@@ -94,7 +105,7 @@ class EcometerCallback(FitResults, Callback):
 
     def on_exception(self, trainer: Any, pl_module: Any, exception: BaseException) -> None:
         status = "interrupted" if isinstance(exception, KeyboardInterrupt) else "failed"
-        self.fit.stop(status, f"{type(exception).__name__}: {exception}")
+        self.stop(status, f"{type(exception).__name__}: {exception}")
 
     # ---- epochs, validation, batches -----------------------------------------------------
     def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
@@ -125,10 +136,18 @@ class EcometerCallback(FitResults, Callback):
 
     def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int) -> None:
         self.fit.enter("step")
+        if self.flops is not None:
+            self.flops.begin("train")
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
         samples, tokens = batch_size_and_tokens(batch)
-        self.fit.add_work(samples, tokens)
+        flop = 0.0
+        if self.flops is not None:
+            first = self.flops.measuring or not self.flops.per_unit
+            flop = self.flops.end(samples, tokens, "train")
+            if first:
+                self.fit.note_flops(self.flops)
+        self.fit.add_work(samples, tokens, flop)
         self.fit.exit("step")
         step = int(getattr(trainer, "global_step", 0))  # optimizer steps (gradient accumulation counted once)
         fc, self._stepped = self.forecasts.step(self.fit, step - self._stepped), step
@@ -136,6 +155,9 @@ class EcometerCallback(FitResults, Callback):
 
     def stop(self, status: str = "ok", error: str | None = None) -> RunRecord | None:
         """Stop metering now (``on_fit_end`` does it); returns the record."""
+        if self.flops is not None:
+            self.flops.close()
+            self.fit.note_flops(self.flops)
         return self.fit.stop(status, error)
 
 

@@ -65,6 +65,7 @@ class GradeView:
     class_name: str | None = None
     rated: bool | None = None
     not_rated: list[str] = field(default_factory=list)
+    to_be_rated: list[str] = field(default_factory=list)  # the steps that would make the run gradable
     limits: list[LimitView] = field(default_factory=list)
     indicative: str | None = None  # worst metric's indicative grade when not rated
     probabilities: dict[str, float] | None = None  # overall grade -> probability
@@ -294,6 +295,7 @@ def read_assessment(data: dict[str, Any] | None) -> GradeView | None:
         class_name=_str(data.get("class_name")),
         rated=rated,
         not_rated=not_rated,
+        to_be_rated=[str(x) for x in data.get("to_be_rated") or []] if isinstance(data.get("to_be_rated"), list) else [],
         limits=limits,
         indicative=indicative,
         probabilities=_probabilities(data.get("probabilities")),

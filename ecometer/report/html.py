@@ -36,6 +36,7 @@ from ecometer.report.figures import (
 from ecometer.report.grades import GradeView, grade_view, metric_title, probability_text
 from ecometer.report.style import grade_colour, text_colour_on
 from ecometer.report.text import interval_text, relative, value_text
+from ecometer.work.estimates import describe as describe_work
 
 log = logging.getLogger("ecometer.report")
 
@@ -289,6 +290,7 @@ def _assessment_section(view: GradeView) -> str:
     if view.confidence is not None:
         about += f"; a grade is stable when its probability is at least {100 * view.confidence:.0f} %"
     not_rated = "".join(f"<li>{esc(r)}</li>" for r in view.not_rated)
+    steps = "".join(f"<li>{esc(t)}</li>" for t in view.to_be_rated)
     limits = "".join(
         f"<tr><td>{esc(lim.rule or lim.name)}</td><td class='num'>{esc(number(lim.value) if lim.value is not None else 'n/a')} "
         f"{esc(lim.unit if lim.unit != '1' else '')}</td><td>{esc(lim.status)}</td><td class='muted'>{esc(lim.reason)}</td></tr>"
@@ -302,6 +304,7 @@ def _assessment_section(view: GradeView) -> str:
     return (
         f"<section id='grade'><h2>Grade: {heading}</h2><p class='muted'>against {about}</p>"
         + (f"<p><b>Not rated</b> because:</p><ul class='warn'>{not_rated}</ul>" if not_rated else "")
+        + (f"<p>To be rated:</p><ul>{steps}</ul>" if steps else "")
         + _wide(f"<table>{head}{''.join(rows)}</table>")
         + verdict
         + (
@@ -596,7 +599,7 @@ def _per_unit_section(record: RunRecord, images: dict[str, bytes]) -> str:
             "<section id='per-unit'><h2>Per unit of work</h2><p class='muted'>No work units were counted.</p></section>"
         )
     return (
-        f"<section id='per-unit'><h2>Per {esc(wu[0])} ({esc(count(wu[1]))} counted)</h2>"
+        f"<section id='per-unit'><h2>Per {esc(wu[0])} ({esc(count(wu[1]))} {esc(describe_work(record, wu[0]))})</h2>"
         + _img(images, "per_unit", f"figures per {wu[0]}")
         + _figure_rows(per_unit(record))
         + "</section>"

@@ -17,6 +17,7 @@ from ecometer.report.figures import (
     work_unit,
 )
 from ecometer.report.grades import grade_view, probability_text
+from ecometer.work.estimates import describe as describe_work
 
 
 def relative(fig: QuantityValue) -> str:
@@ -96,7 +97,7 @@ def summary(record: RunRecord) -> str:
             bits.append(f"{fmt('water', per['water_total_l_per_unit'].central)} water")
         if "carbon_g_per_unit" in per:
             bits.append(fmt("carbon", per["carbon_g_per_unit"].central))
-        lines.append(f"  per {wu[0]}: {', '.join(bits)}  ({count(wu[1])} counted)")
+        lines.append(f"  per {wu[0]}: {', '.join(bits)}  ({count(wu[1])} {describe_work(record, wu[0])})")
     view = grade_view(record)
     if view is not None:
         verdict = "" if view.passed is None else ("; hard limits passed" if view.passed else "; FAILED hard limits")
@@ -108,6 +109,7 @@ def summary(record: RunRecord) -> str:
             hint = f", indicative {view.indicative}" if view.indicative else ""
             lines.append(f"  grade      not rated ({view.standard}{hint}){verdict}")
             lines += [f"             - {reason}" for reason in view.not_rated]
+            lines += [f"             to be rated: {step}" for step in view.to_be_rated]
     if record.warnings:
         lines.append(f"  {len(record.warnings)} warning(s); see the record or the report")
     return "\n".join(lines)

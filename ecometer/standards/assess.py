@@ -24,9 +24,11 @@ from ecometer.record.quantities import QUANTITIES as QUANTITY_REGISTRY
 from ecometer.record.quantities import footprint_data
 from ecometer.record.uncertainty import band_indices, grade_odds, index_probabilities, most_likely, percent
 from ecometer.standards.draws import RecordDraws
+from ecometer.standards.gradable import to_be_rated
 from ecometer.standards.metrics import NotApplicable, cannot_be_negative, measure
-from ecometer.standards.schema import Metric, Standard
+from ecometer.standards.schema import Metric, Standard, match_value
 from ecometer.standards.tables import is_reported, reported_publisher
+from ecometer.work.estimates import describe as describe_work
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -154,6 +156,8 @@ class Assessment:
     metrics: dict[str, MetricResult] = field(default_factory=dict)
     limits: list[LimitResult] = field(default_factory=list)
     source: str = ""
+    #: when not rated: the steps that would make the record gradable (only what is missing)
+    to_be_rated: list[str] = field(default_factory=list)
 
     # ---- serialisation -----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -188,6 +192,7 @@ class Assessment:
             lines.append("  does not apply: " + "; ".join(self.not_rated))
         else:
             lines.append("  not rated: " + "; ".join(self.not_rated))
+            lines += [f"  to be rated: {step}" for step in self.to_be_rated]
         if not self.passed:
             lines.append(
                 "  FAILED hard limit: "
@@ -379,6 +384,12 @@ def _grade_metric(
         res.reason = exc.reason
         return res, None
     res.value, res.low, res.high = est.central, est.low, est.high
+    if (
+        metric.quantity == "work_per_joule"
+        and metric.work in record.work
+        and describe_work(record, metric.work) != "counted"
+    ):
+        res.notes.append(f"work {metric.work!r} {describe_work(record, metric.work)}: graded with its bounds")
     thresholds = std.thresholds_for(metric.name, class_name)
     res.thresholds = list(thresholds) if thresholds is not None else None
     if thresholds is None:  # only possible in a class with rated = false
@@ -474,6 +485,26 @@ def class_rule(cls: Any) -> str:
         text = _rule_text(rule)
         parts.append(f"{name} {text}" if isinstance(rule, dict) else f"{name} = {text}")
     return ", ".join(parts)
+
+
+def default_class_gap(std: Standard, record: RunRecord) -> str:
+    """Why a record fell into the default class, naming only what is actually missing or outside:
+    ``record.meta has no 'gpu_model' (rated classes take 'H100' or 'B200'); model_params = 7e+09 is set``."""
+    meta = record.meta or {}
+    rated = [c for c in std.classes.values() if not c.default and c.rated]
+    fields = sorted({f for c in rated for f in c.match})
+    gaps, fine = [], []
+    for f in fields:
+        takes = " or ".join(dict.fromkeys(_rule_text(c.match[f]) for c in rated if f in c.match))
+        if f not in meta:
+            gaps.append(f"record.meta has no {f!r} (rated classes take {takes})")
+        elif not any(f in c.match and match_value(c.match[f], meta[f]) for c in rated):
+            gaps.append(f"{f} = {meta[f]!r} is in no rated class (they take {takes})")
+        else:
+            fine.append(f"{f} = {meta[f]!r} is set")
+    if not gaps:
+        gaps.append("no rated class takes this combination of " + ", ".join(f"{f} = {meta[f]!r}" for f in fields))
+    return "; ".join(gaps + fine)
 
 
 def _meta_number(record: RunRecord, name: str) -> Estimate:
@@ -579,14 +610,15 @@ def score(record: RunRecord, standard: Standard | str) -> Assessment:
         out.applies = False
         out.not_rated.append(scope)
     cls, why = std.classify(record)
+    gap = None
     if why:
         out.not_rated.append(why)
     elif cls is not None:
         out.class_name = cls.name
         out.class_rule = class_rule(cls)
         if not cls.rated:
-            about = f" ({cls.description})" if cls.description else ""
-            out.not_rated.append(f"class {cls.name!r}{about} is not rated by {std.name}")
+            about = gap = default_class_gap(std, record) if cls.default else cls.description
+            out.not_rated.append(f"class {cls.name!r} is not rated by {std.name}" + (f": {about}" if about else ""))
     out.not_rated.extend(record_problems(record))
     out.not_rated.extend(quality_reasons(std, record))
 
@@ -613,6 +645,7 @@ def score(record: RunRecord, standard: Standard | str) -> Assessment:
         out.not_rated.append(f"no metric of {std.name} applies to this record ({reasons})")
     if out.not_rated:
         out.rated = False
+        out.to_be_rated = to_be_rated(std, record, out.metrics, gap if cls is not None and cls.default else None)
         for r in out.metrics.values():  # values stay; grades of an unrated record would mislead
             if r.value is not None:
                 r.grade = r.next_grade = r.improvement_pct = r.most_likely = None

@@ -7,6 +7,8 @@ so every metric and hard limit of the record reads the *same* draws:
   (key ``component:<name>``; different sensors are independent); IT energy is their sum,
   GPU energy the ``gpu`` component's draws, so metrics that share the IT energy share its error;
 - work counts, GPU counts and durations are exact: a per-work measure is its draws / count;
+  a work count the record says was estimated (FLOPs: ``meta.work_estimates``) is drawn from its
+  stated bounds (key ``work:<unit>``) in work-per-joule measures;
 - footprint quantities (facility energy, water, carbon): when the footprint carries an
   ``intensity`` table (per quantity, an estimate of the quantity per joule of IT energy, the PUE
   for facility energy, with the factors' uncertainty only), a quantity's draws are the IT-energy
@@ -32,6 +34,7 @@ from ecometer.record.quantities import NO_FOOTPRINT, QUANTITIES, estimate, footp
 from ecometer.record.uncertainty import N_DRAWS, SEED, Propagation
 from ecometer.standards.metrics import RUN, Measure, functional_units
 from ecometer.standards.tables import REPORTED, is_reported
+from ecometer.work.estimates import work_estimate
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -172,7 +175,8 @@ class RecordDraws:
         import numpy as np
 
         if m.quantity == "work_per_joule":
-            _, count = self.record.work_count(m.work)
+            unit, _ = self.record.work_count(m.work)
+            count = self.p.value(work_estimate(self.record, unit), f"work:{unit}")  # exact unless estimated
             energy = self.quantity("it_energy_j")
             with np.errstate(divide="ignore", invalid="ignore"):
                 si = np.where(energy > 0, (count / m.scale) / energy, np.inf)

@@ -19,7 +19,9 @@ from ecometer.record import units as U
 from ecometer.record.estimate import Estimate
 from ecometer.record.model import RunRecord
 from ecometer.record.quantities import Quantity
+from ecometer.record.uncertainty import propagate
 from ecometer.record.units import S_PER_H
+from ecometer.work.estimates import work_estimate
 
 #: functional units that are not work counters
 RUN = "run"
@@ -123,6 +125,14 @@ def measure(m: Measure, record: RunRecord) -> Estimate:
         if energy.central <= 0:
             raise NotApplicable("record measured 0 J, so work per joule is undefined")
         work = count / m.scale
+        counted = work_estimate(record, record.work_count(m.work)[0])
+        if not counted.is_exact:  # an estimated count (FLOPs by a rule...): its bounds and the energy's, drawn
+            si = propagate(
+                lambda w, e: w / e,
+                {"w": counted.scaled(1.0 / m.scale), "e": energy},
+                basis=f"work / IT energy, both uncertain; work {counted.basis}",
+            )
+            return U.from_si(si, m.unit)
         low = work / energy.high if energy.high > 0 else math.inf
         high = work / energy.low if energy.low > 0 else math.inf
         # a monotone map of one uncertain quantity keeps the coverage its interval claims
