@@ -24,7 +24,7 @@ from ecometer import lifecycle
 from ecometer.build import build_record, utc_now
 from ecometer.curves import OTHER_PHASE, DeviceTrack, PhaseBook
 from ecometer.errors import InputError
-from ecometer.record import MAX_WARNINGS, RunRecord, checkpoint_path, write_atomic
+from ecometer.record import MAX_WARNINGS, RunRecord, checkpoint_path, stream_kind, write_atomic
 from ecometer.sampler import Sampler
 from ecometer.sensors.base import Sensor
 from ecometer.supervision import Supervisor, short_error
@@ -38,6 +38,7 @@ log = logging.getLogger("ecometer.meter")
 _CHECKPOINT_COST_FACTOR = 200.0  # checkpoint interval >= 200 x its cost (<= 0.5 % of a core)
 _CHECKPOINT_RETRY_MAX_S = 60.0  # a failing checkpoint is retried after 1, 2, 4... s, at most this far apart
 _MAX_WORK_PER_CALL = 1e15
+_CLAIM_TRIES = 8  # fresh random names tried when the one chosen is taken
 MAX_FORECASTS = 64  # forecasts a record keeps (thinned evenly over the run beyond that)
 _announced: set[tuple[str, ...]] = set()  # what was said about modelled sources, once per process
 _announced_lock = threading.Lock()
@@ -136,6 +137,8 @@ class Run:
         self._checkpoint_failures = 0  # failed writes in a row (0: checkpoints are being written)
         self._fallbacks: dict[Path, list[Path]] = {}
         self._fallback_checkpoint: Path | None = None  # written while the asked place fails
+        self.checkpoint_file: Path | None = None  # where checkpoints go (next to ``path``, unless it is a stream)
+        self._claimed = False  # the checkpoint's name was created exclusively (names ecometer chose)
         self._sync: Callable[[], Any] | None = meter.sync
         self.has_gpu = False  # a GPU sensor (not a replay): boundaries synchronise the accelerator
         self.pid = os.getpid()
@@ -154,6 +157,7 @@ class Run:
             sensors, self.notes = meter._open_sensors()
             self.path = meter._resolve_out()
         self.asked_path = self.path
+        self.checkpoint_file = self._checkpoint_target()
         self.has_gpu = any(s.component == "gpu" and s.name != "replay" for s in sensors)
         announce_modelled(sensors, self.notes)
         self.sync_now()
@@ -480,17 +484,19 @@ class Run:
         (1, 2, 4... s), and meanwhile each try also writes the checkpoint to the first
         fallback place that takes it (:meth:`fallbacks`), so a kill still leaves one. The
         first failure of a streak is a warning, and so is the first checkpoint written again.
+        The first checkpoint of a record whose name ecometer chose claims that name (an
+        exclusive create; a name taken by another process is chosen again).
         """
-        if self.path is None or not self.running:
+        if self.checkpoint_file is None or not self.running:
             return True
-        target, text = checkpoint_path(self.path), None
+        target, text = self.checkpoint_file, None
         try:
             with self.lock:
                 record = build_record(self, self.clock(), "running", final=False)
             if self.session is not None:
                 self.session.label(record)  # a killed rank's checkpoint still says which rank it was
             text = record.to_json(indent=None)
-            write_atomic(target, text)
+            target = self._write_checkpoint_text(text)
         except Exception as exc:  # noqa: BLE001 - a full disk or odd path must not crash the job
             self._checkpoint_failures += 1
             elsewhere = self._checkpoint_elsewhere(text)
@@ -510,6 +516,45 @@ class Run:
             self._drop_fallback_checkpoint()
         return True
 
+    def _write_checkpoint_text(self, text: str) -> Path:
+        """Write ``text`` to :attr:`checkpoint_file`, claiming a chosen name first; where it went."""
+        from ecometer.meter import renamed
+
+        chosen = self.path is not None and self.is_chosen(self.path)
+        for _ in range(_CLAIM_TRIES):
+            assert self.checkpoint_file is not None
+            try:
+                opts = {"exclusive": not self._claimed, "follow_symlinks": False} if chosen else {}
+                write_atomic(self.checkpoint_file, text, **opts)
+            except FileExistsError:
+                if not chosen or self._claimed or self.path is None:
+                    raise
+                self.path = self.asked_path = renamed(self.path)  # another process has this name
+                self.checkpoint_file = self._checkpoint_target()
+                continue
+            self._claimed = True
+            return self.checkpoint_file
+        raise FileExistsError(f"{_CLAIM_TRIES} record names in a row were taken")
+
+    def is_chosen(self, path: Path) -> bool:
+        """Whether ecometer chose ``path``'s name (``out="auto"``; a job's record, not a rank's part):
+        such a record never replaces a file, it is created exclusively."""
+        return self.meter.out == "auto" and not (self.session is not None and path == self.asked_path)
+
+    def _checkpoint_target(self) -> Path | None:
+        """Where checkpoints go: next to :attr:`path`, or next to the first fallback place when
+        :attr:`path` is a stream (``/dev/stdout``, a FIFO), which is written only once, at the end."""
+        if self.path is None:
+            return None
+        try:
+            stream = stream_kind(self.path) is not None
+        except OSError:  # a block device or a socket: the record will go to a fallback place
+            stream = True
+        if not stream:
+            return checkpoint_path(self.path)
+        places = self.fallbacks(self.path)
+        return checkpoint_path(places[0]) if places else None
+
     def fallbacks(self, path: Path) -> list[Path]:
         """The fallback places for a record bound for ``path`` (chosen once per path, so the
         checkpoints written there and the final record share one name)."""
@@ -524,8 +569,10 @@ class Run:
         if text is None or self.path is None:
             return None
         for candidate in self.fallbacks(self.path):
+            if checkpoint_path(candidate) == self.checkpoint_file:
+                continue
             try:
-                write_atomic(checkpoint_path(candidate), text)
+                write_atomic(checkpoint_path(candidate), text, follow_symlinks=False)
             except Exception:  # noqa: BLE001 - try the next place
                 continue
             self._fallback_checkpoint = checkpoint_path(candidate)
@@ -550,7 +597,9 @@ class Run:
 
         If ``path`` cannot be written (full disk, read-only, a file in the way, a directory),
         the record is saved to :func:`~ecometer.meter.fallback_paths` with a warning in it
-        naming both paths; the checkpoint next to ``path`` is removed once the record is safe.
+        naming both paths; the checkpoint is removed once the record is safe. A name ecometer
+        chose (:meth:`is_chosen`, and every fallback place) is created exclusively: if another
+        process took it, a fresh name is chosen, so no record ever replaces another.
         """
         if path is None:
             return None
@@ -558,7 +607,7 @@ class Run:
 
         saved: Path | None = path
         try:
-            record.save(path)
+            saved = self._save_claimed(record, path, self.is_chosen(path))
         except Exception as exc:  # noqa: BLE001 - a full disk or odd path must not crash the job
             reason, saved, tried = unwritable_reason(exc, path), None, []
             self.save_error = reason
@@ -566,12 +615,12 @@ class Run:
                 note = f"the record could not be written to {path} ({reason}); it was saved to {candidate} instead"
                 record.warnings.append(note)
                 try:
-                    record.save(candidate)
+                    candidate = self._save_claimed(record, candidate, True)
                 except Exception as again:  # noqa: BLE001 - try the next place
                     record.warnings.pop()
                     tried.append(f"{candidate} ({unwritable_reason(again, candidate)})")
                     continue
-                log.warning("%s: %s", self.name, note)
+                log.warning("%s: %s", self.name, record.warnings[-1])
                 saved = candidate
                 break
             if saved is None:
@@ -582,12 +631,31 @@ class Run:
                 self.warn(message)
                 record.warnings.append(message)
                 return None  # the checkpoints, if any, are all there is on disk: they stay
-        try:
-            checkpoint_path(path).unlink(missing_ok=True)
-        except OSError:
-            pass
+        for ckpt in (self.checkpoint_file, checkpoint_path(path)):
+            try:
+                if ckpt is not None and (ckpt.is_symlink() or ckpt.is_file()):
+                    ckpt.unlink()
+            except OSError:
+                pass
         self._drop_fallback_checkpoint()
         return saved
+
+    def _save_claimed(self, record: RunRecord, path: Path, exclusive: bool) -> Path:
+        """``record.save(path)``; ``exclusive``: under a fresh name if ``path`` is taken. Where it went."""
+        from ecometer.meter import renamed
+
+        for _ in range(_CLAIM_TRIES):
+            try:
+                record.save(path, exclusive=exclusive)
+                return path
+            except FileExistsError:
+                if not exclusive:
+                    raise
+                fresh = renamed(path)
+                note = f"the record name {path.name} was taken by another record; saved as {fresh.name}"
+                log.warning("%s: %s", self.name, note)
+                path = fresh
+        raise FileExistsError(f"{_CLAIM_TRIES} record names in a row were taken")
 
     def warn(self, message: str) -> None:
         self.warnings.add(message)
