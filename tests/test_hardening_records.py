@@ -189,10 +189,10 @@ def test_a_planted_symlink_folder_or_one_of_another_user_is_not_used(tmp_path, m
 
 def test_a_symlink_planted_where_the_record_goes_is_never_followed(tmp_path, monkeypatch):
     """Every name in the fallback folders is created exclusively: a link planted under it is not followed."""
-    import ecometer.meter as meter_module
-
     import itertools
     import secrets
+
+    import ecometer.meter as meter_module
 
     real = secrets.token_hex
     guessed = itertools.chain(["0badc0de"] * 2, iter(lambda: real(4), None))  # the first names guessed
