@@ -213,3 +213,50 @@ def test_a_symlink_planted_where_the_record_goes_is_never_followed(tmp_path, mon
     assert victim.read_text() == "precious"
     assert m.path is not None and m.path.parent == private and not m.path.is_symlink()
     assert load_record(m.path).status == "ok"
+
+
+# ---- a deleted working folder ---------------------------------------------------------------------
+DELETED_CWD_JOB = """
+import os, shutil, sys
+import ecometer
+from ecometer.sensors.replay import ReplaySensor
+os.chdir(sys.argv[1])
+if sys.argv[2] == "before":
+    shutil.rmtree(sys.argv[1])
+with ecometer.measure("gone", sensors=[ReplaySensor([(0, 2.0)])], interval_s=0.01) as m:
+    m.add_work(3, "step")
+    if sys.argv[2] == "mid-run":
+        shutil.rmtree(sys.argv[1])
+print(m.path)
+print(m.record.status, m.record.work)
+"""
+
+
+@pytest.mark.parametrize("when", ["before", "mid-run"])
+def test_a_deleted_working_folder_loses_no_record(tmp_path, when):
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {k: v for k, v in ENV.items() if k != "ECOMETER_DIR"}
+    env["TMPDIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", DELETED_CWD_JOB, str(work), when], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr  # before: FileNotFoundError raised into the job / from stop()
+    path, outcome = done.stdout.splitlines()
+    assert outcome == "ok {'step': 3.0}"
+    assert Path(path).parent == tmp_path / "ecometer-runs" and load_record(path).status == "ok"
+    assert "working folder was deleted" in " ".join(load_record(path).warnings)
+
+
+def test_ecometer_run_in_a_deleted_working_folder_runs_the_command(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {k: v for k, v in ENV.items() if k != "ECOMETER_DIR"}
+    env["TMPDIR"] = str(tmp_path)
+    marker = tmp_path / "ran"
+    script = f"cd {work} && rmdir {work} && exec {sys.executable} -m ecometer run -- touch {marker}"
+    done = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert marker.exists(), done.stderr  # before: exit 2, the command not run
+    assert done.returncode == 74 and "working folder was deleted" in done.stderr
+    (saved,) = (tmp_path / "ecometer-runs").glob("touch-*.json")
+    assert load_record(saved).status == "ok"
