@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ecometer.commands._streams import ensure_standard_streams
+
+    ensure_standard_streams()  # ``2>&-``: messages go nowhere, as asked, instead of failing the command
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

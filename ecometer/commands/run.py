@@ -160,8 +160,8 @@ class WorkFile:
     added since the last. A line that is not a finite count >= 0 is refused and noted in
     :attr:`problems` (naming its line number); the other lines still count."""
 
-    def __init__(self, path: Path, default_unit: str | None) -> None:
-        self.path = path
+    def __init__(self, path: Path | None, default_unit: str | None) -> None:
+        self.path = path  # None: there is no work file (no temporary folder could be made)
         self.default_unit = default_unit or "item"
         self.problems: list[str] = []
         self._offset = 0
@@ -194,6 +194,8 @@ class WorkFile:
             return out
 
     def _read(self) -> bytes:
+        if self.path is None:
+            return b""
         try:
             fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except FileNotFoundError:
@@ -444,8 +446,8 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
     guard = Guard()  # before the meter starts: its own start-up is not metered
     relay = SignalRelay()
     child: Child | None = None
-    workdir = tempfile.mkdtemp(prefix="ecometer-run-")
-    work = WorkFile(Path(workdir) / "work.txt", args.work_unit)
+    workdir = _work_folder()
+    work = WorkFile(Path(workdir) / "work.txt" if workdir else None, args.work_unit)
     returncode: int | None = None
     start_error: OSError | None = None
     try:
@@ -457,7 +459,9 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
                 status_line.start()
         try:
             if not relay.received:  # a signal before the command started: it is not started
-                env = dict(os.environ, **{WORK_FILE_ENV: str(work.path)})
+                env = {k: v for k, v in os.environ.items() if k != WORK_FILE_ENV}
+                if work.path is not None:
+                    env[WORK_FILE_ENV] = str(work.path)
                 try:
                     child = Child(command, env, terminal)
                 except OSError as exc:
@@ -480,7 +484,8 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
         relay.restore()
         raise
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
     try:
         for problem in work.problems:
             sys.stderr.write(f"ecometer run: warning: {problem}\n")
@@ -509,6 +514,19 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
         return exit_code
     finally:
         relay.restore()
+
+
+def _work_folder() -> str | None:
+    """A private temporary folder for the work file, or None (with a warning) when no temporary
+    folder can be written: the command still runs and is metered, without ``$ECOMETER_WORK_FILE``."""
+    try:
+        return tempfile.mkdtemp(prefix="ecometer-run-")
+    except OSError as exc:
+        sys.stderr.write(
+            f"ecometer run: warning: no temporary folder for the work file ({exc.strerror or exc}); "
+            f"the command runs without ${WORK_FILE_ENV}\n"
+        )
+        return None
 
 
 def _outcome(
