@@ -35,12 +35,15 @@ The command runs as a child process (no shell), in its own process group, and is
 from start to exit. It never outlives ecometer: every terminating signal sent to ecometer
 (SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM...) is forwarded to the
 command's whole process group and the record is finalised as interrupted; if ecometer is
-killed (even by SIGKILL) the command's group is stopped. On a terminal the command gets
+killed (even by SIGKILL) the command's group is stopped. A command that has not ended
+--kill-after seconds (default 10) after a forwarded SIGTERM, SIGINT, SIGHUP or SIGQUIT gets
+SIGKILL (said on stderr and in the record); processes it leaves running in its process group
+when it ends (background children) are sent SIGTERM, then SIGKILL after the same grace. On a terminal the command gets
 the terminal (Ctrl-C, Ctrl-\\ and Ctrl-Z reach it directly, and it can read input).
 ecometer then exits with the command's exit code (128+N if a signal N killed it), and the
 record's status is ok, failed (non-zero exit) or interrupted (signal); its error field
 gives the exit code. A command that is not found exits 127, one that is not executable
-126, like a shell; bad options exit 2.
+126, like a shell, and a script without #! is run by /bin/sh; bad options exit 2.
 
 If the record cannot be written where asked (full disk, read-only or missing folder, --out
 a folder), it is saved to $ECOMETER_DIR (default ecometer-runs/) or, failing that, to
@@ -109,6 +112,14 @@ def register(sub: Any) -> None:
         default=10.0,
         help="after the run, keep serving the final metrics for up to S seconds, until they are scraped "
         "once (default 10; 0 stops at once; any signal ends it)",
+    )
+    parser.add_argument(
+        "--kill-after",
+        metavar="S",
+        type=float,
+        default=None,
+        help="seconds the command has to end after a SIGTERM, SIGINT, SIGHUP or SIGQUIT ecometer forwarded, "
+        "and background processes it left in its process group after a SIGTERM, before SIGKILL (default 10)",
     )
     parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")
     parser.set_defaults(func=run)
@@ -371,6 +382,8 @@ def run(args: argparse.Namespace) -> int:
     if args.work is not None and (not math.isfinite(args.work) or args.work < 0):
         raise UsageError(f"--work {args.work!r}: expected a finite count >= 0")
     _check_totals(args)
+    if args.kill_after is not None and not (math.isfinite(args.kill_after) and 0 <= args.kill_after <= 86400):
+        raise UsageError(f"--kill-after {args.kill_after!r}: expected seconds from 0 to 86400")
     if not (math.isfinite(args.prometheus_linger) and 0 <= args.prometheus_linger <= 3600):
         raise UsageError(f"--prometheus-linger {args.prometheus_linger!r}: expected seconds from 0 to 3600")
     meta = parse_meta(args.meta)
@@ -405,7 +418,7 @@ def run(args: argparse.Namespace) -> int:
         exporter = serve(meter, *address, **_totals(args))
         sys.stderr.write(f"ecometer run: Prometheus metrics at {exporter.url}\n")
     try:
-        return _run_metered(args, command, meter, exporter)
+        return _run_metered(args, command, meter, exporter, executable)
     finally:
         if exporter is not None:
             exporter.close()
@@ -437,14 +450,22 @@ def _live_forecast(args: argparse.Namespace, meter: Any) -> Any:
     return LiveForecast(meter, every_s=FORECAST_EVERY_S, **_totals(args))
 
 
-def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, exporter: Any) -> int:
-    from ecometer.commands._child import Child, Guard, SignalRelay, foreground_terminal, signal_name
+LEFTOVERS_NOTE = (
+    "the command left processes running in its process group (background children): they were sent SIGTERM "
+    "(SIGKILL after {:g} s, --kill-after)"
+)
+
+
+def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, exporter: Any, executable: str) -> int:
+    from ecometer.commands._child import STOP_GRACE_S, Child, Guard, SignalRelay, foreground_terminal, signal_name
 
     terminal = foreground_terminal()
     forecast = _live_forecast(args, meter)
     status_line = StatusLine(meter, _water_per_joule(meter.site), forecast) if sys.stderr.isatty() else None
     guard = Guard()  # before the meter starts: its own start-up is not metered
-    relay = SignalRelay()
+    grace_s = STOP_GRACE_S if args.kill_after is None else args.kill_after
+    relay = SignalRelay(grace_s)
+    leftovers = False
     child: Child | None = None
     workdir = _work_folder()
     work = WorkFile(Path(workdir) / "work.txt" if workdir else None, args.work_unit)
@@ -463,13 +484,14 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
                 if work.path is not None:
                     env[WORK_FILE_ENV] = str(work.path)
                 try:
-                    child = Child(command, env, terminal)
+                    child = Child(command, env, terminal, executable)
                 except OSError as exc:
                     start_error = exc
                 else:
                     guard.watch(child.pgid)
                     relay.attach(child)
                     returncode = child.wait()
+                    leftovers = child.stop_leftovers(grace_s)
         finally:
             relay.command_ended()
             follower.finish()
@@ -492,6 +514,11 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
         if args.work is not None:
             meter.add_work(args.work, args.work_unit)
         status, error, exit_code = _outcome(command, returncode, start_error, relay.received)
+        if relay.escalated:
+            error = f"{error}; {relay.escalated}"
+        if leftovers:
+            meter.run.warn(LEFTOVERS_NOTE.format(grace_s))
+            sys.stderr.write(f"ecometer run: {LEFTOVERS_NOTE.format(grace_s)}\n")
         record = meter.stop(status, error=error)
         saved, problem = _where_saved(meter, record)
         from ecometer.report.text import summary
