@@ -47,6 +47,7 @@ from ecometer.sensors.base import Sensor
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("ecometer.meter")
+_CO_GENERATOR = 0x20  # inspect.CO_GENERATOR, without importing inspect
 
 
 
@@ -220,6 +221,7 @@ class Meter:
         self._run: Run | None = None  # the run started last
         self._calls = threading.local()  # the run of the decorated call running in this thread
         self.record: RunRecord | None = None
+        self.warned_idle_work = False  # add_work() while not running was said (once per run of this meter)
 
     # ---- lifecycle -------------------------------------------------------------------
     def start(self) -> Meter:
@@ -235,6 +237,7 @@ class Meter:
             session = self.job.session(self) if self.job is not None else None
             run = self._run = Run(self, session)
             self.record = None
+            self.warned_idle_work = False
         try:
             run.start()
         except BaseException:
@@ -271,6 +274,9 @@ class Meter:
         :meth:`add_work` go to that call's run; :attr:`record` is the last one finished.
         """
 
+        if getattr(getattr(fn, "__code__", None), "co_flags", 0) & _CO_GENERATOR:
+            return self._wrap_generator(fn)
+
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             run = self._begin(exclusive=False)
@@ -282,6 +288,24 @@ class Meter:
                 raise
             finally:
                 self._calls.run = outer
+            _end(run, None, None)
+            return result
+
+        wrapper.meter = self  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    def _wrap_generator(self, fn: F) -> F:
+        """A decorated generator function: each generator is one run, from its first ``next()`` until it
+        is exhausted, raises or is closed (closed early by its consumer: ``ok``, with a warning)."""
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            run = self._begin(exclusive=False)
+            try:
+                result = yield from fn(*args, **kwargs)
+            except BaseException as exc:
+                _end(run, type(exc), exc)
+                raise
             _end(run, None, None)
             return result
 
@@ -311,7 +335,7 @@ class Meter:
         """
         run = self._current()
         if run is None:
-            Run.not_running(self.name)
+            Run.not_running(self.name, self)
             return
         run.add_work(amount, unit)
 
@@ -441,6 +465,9 @@ def _end(run: Run, exc_type: Any, exc: Any) -> None:
     if run.forked:
         return  # in a forked child the parent's run is left alone
     if exc_type is None:
+        run.stop("ok")
+    elif issubclass(exc_type, GeneratorExit):  # the consumer closed the generator early: its choice, no failure
+        run.warn("the generator was closed by its consumer before it was exhausted (GeneratorExit)")
         run.stop("ok")
     elif issubclass(exc_type, KeyboardInterrupt):
         run.stop("interrupted", error="KeyboardInterrupt")

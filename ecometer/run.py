@@ -342,7 +342,7 @@ class Run:
         if self.forked:
             return
         if not self.running:
-            self.not_running(self.name)
+            self.not_running(self.name, self.meter)
             return
         unit = str(unit or self.work_unit or "item")
         try:
@@ -386,8 +386,14 @@ class Run:
                 self.forecasts = [f for f in self.forecasts if f["number"] % self._forecast_stride == 0 or f["number"] == n]
 
     @staticmethod
-    def not_running(name: str) -> None:
-        log.warning("%s: add_work() called while the meter is not running; ignored", name)
+    def not_running(name: str, meter: Any = None) -> None:
+        """Say that ``add_work`` came while not running: once per meter (``meter``), not once per call."""
+        if meter is not None:
+            if meter.warned_idle_work:
+                log.debug("%s: add_work() called while the meter is not running; ignored", name)
+                return
+            meter.warned_idle_work = True
+        log.warning("%s: add_work() called while the meter is not running; ignored (said once)", name)
 
     def live(self) -> LiveStatus:
         with self.lock:

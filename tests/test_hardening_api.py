@@ -1,0 +1,88 @@
+"""Issue 27: the library and small CLI cases: a generator closed early, add_work after stop, an
+IPv4-mapped loopback address, ``score --attach`` on a checkpoint. Each failed before its change.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import sys
+
+import pytest
+from test_cli_run import ENV
+
+import ecometer
+from ecometer.integrations.prometheus import is_loopback
+from ecometer.record import load_record
+from ecometer.sensors.replay import ReplaySensor
+
+
+def _sensors():
+    return [ReplaySensor([(0, 10.0)])]
+
+
+def test_a_generator_closed_early_by_its_consumer_is_not_failed(tmp_path):
+    def batches():
+        with ecometer.measure("gen", sensors=_sensors(), out=tmp_path / "g.json", interval_s=0.01) as m:
+            for i in range(100):
+                m.add_work(1, "batch")
+                yield i
+
+    gen = batches()
+    assert [next(gen) for _ in range(3)] == [0, 1, 2]
+    gen.close()  # the consumer has what it needs
+    rec = load_record(tmp_path / "g.json")
+    assert rec.status == "ok" and rec.error is None  # before: "failed", "GeneratorExit: "
+    assert rec.work == {"batch": 3.0}
+    assert any("closed by its consumer" in w for w in rec.warnings)
+
+
+def test_a_decorated_generator_is_metered_while_it_is_consumed(tmp_path):
+    meter = ecometer.Meter("deco-gen", sensors=_sensors(), out=tmp_path / "d.json", interval_s=0.01)
+
+    @meter
+    def steps(n):
+        for i in range(n):
+            meter.add_work(1, "step")
+            yield i
+
+    assert list(steps(4)) == [0, 1, 2, 3]
+    rec = load_record(tmp_path / "d.json")
+    assert rec.status == "ok" and rec.work == {"step": 4.0}  # before: metered only the generator's creation
+    gen = steps(10)
+    next(gen)
+    gen.close()
+    assert meter.record.status == "ok"
+
+
+def test_add_work_after_stop_warns_once(tmp_path, caplog):
+    with ecometer.measure("late", sensors=_sensors(), out=None, interval_s=0.01) as m:
+        pass
+    with caplog.at_level(logging.WARNING, logger="ecometer"):
+        for _ in range(1000):
+            m.add_work(1)
+    said = [r for r in caplog.records if "not running" in r.getMessage() and r.levelno >= logging.WARNING]
+    assert len(said) == 1  # before: 1000 lines
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [("::ffff:127.0.0.1", True), ("::ffff:127.1.2.3", True), ("::1", True), ("127.0.0.1", True),
+     ("::ffff:10.0.0.1", False), ("0.0.0.0", False), ("::", False), ("fe80::1%lo", False)],
+)  # fmt: skip
+def test_ipv4_mapped_loopback_is_loopback(host, loopback):
+    assert is_loopback(host) is loopback  # before: ::ffff:127.0.0.1 warned it was reachable from other machines
+
+
+def test_score_attach_on_a_checkpoint_names_it(tmp_path):
+    with ecometer.measure("ck", sensors=_sensors(), out=tmp_path / "r.json", interval_s=0.01):
+        pass
+    partial = tmp_path / "r.json.partial"
+    shutil.copy(tmp_path / "r.json", partial)
+    done = subprocess.run(
+        [sys.executable, "-m", "ecometer", "score", "--standard", "ecometer-training", "--attach", str(partial)],
+        env=ENV, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert str(partial) in done.stderr and ": None" not in done.stderr  # before: "...final records: None"
