@@ -86,3 +86,61 @@ def test_score_attach_on_a_checkpoint_names_it(tmp_path):
     )  # fmt: skip
     assert done.returncode == 2
     assert str(partial) in done.stderr and ": None" not in done.stderr  # before: "...final records: None"
+
+
+# ---- the Prometheus exporter bounds threads and time ---------------------------------------------------
+def test_idle_connections_bound_neither_threads_nor_scrapes(monkeypatch):
+    import socket
+    import threading
+    import time
+    import urllib.request
+
+    from ecometer.integrations.bounded_http import BoundedHTTPServer
+    from ecometer.integrations.prometheus import serve
+
+    monkeypatch.setattr(BoundedHTTPServer, "request_timeout_s", 1.5)
+    meter = ecometer.Meter("prom", sensors=_sensors(), out=None, interval_s=0.01)
+    before = threading.active_count()
+    with serve(meter, port=0) as exporter:
+        idle = [socket.create_connection(("127.0.0.1", exporter.port)) for _ in range(400)]
+        try:
+            time.sleep(0.3)
+            assert threading.active_count() - before <= BoundedHTTPServer.workers + 1  # before: one thread each
+            t0 = time.monotonic()
+            with urllib.request.urlopen(exporter.url, timeout=5) as resp:  # served while 400 idle ones wait
+                assert resp.status == 200 and b"ecometer_up" in resp.read()
+            assert time.monotonic() - t0 < 1.0
+            idle[0].settimeout(5)
+            t0 = time.monotonic()
+            assert idle[0].recv(1) == b""  # closed by the server once its time is up (before: never)
+            assert time.monotonic() - t0 < 3
+        finally:
+            for conn in idle:
+                conn.close()
+
+
+def test_a_trickling_client_is_cut_off_at_the_deadline(monkeypatch):
+    import socket
+    import time
+
+    from ecometer.integrations.bounded_http import BoundedHTTPServer
+    from ecometer.integrations.prometheus import serve
+
+    monkeypatch.setattr(BoundedHTTPServer, "request_timeout_s", 1.0)
+    meter = ecometer.Meter("prom", sensors=_sensors(), out=None, interval_s=0.01)
+    with serve(meter, port=0) as exporter:
+        conn = socket.create_connection(("127.0.0.1", exporter.port))
+        conn.settimeout(5)
+        t0 = time.monotonic()
+        try:
+            for byte in b"GET /metrics HTTP/1.0\r\nX-Slow: " + b"a" * 100:
+                conn.send(bytes([byte]))
+                time.sleep(0.05)
+        except OSError:
+            pass  # reset: the server closed it
+        try:
+            data = conn.recv(100)
+        except OSError:
+            data = b""
+        assert time.monotonic() - t0 < 4 and not data.startswith(b"HTTP/1.0 200")
+        conn.close()
