@@ -40,6 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ecometer import lifecycle
 from ecometer.errors import InputError, UsageError
 from ecometer.record import RunRecord
 from ecometer.run import LiveStatus, Run
@@ -222,6 +223,7 @@ class Meter:
         self._calls = threading.local()  # the run of the decorated call running in this thread
         self.record: RunRecord | None = None
         self.warned_idle_work = False  # add_work() while not running was said (once per run of this meter)
+        lifecycle.install_handlers()  # on the main thread: a run started later in a worker thread is covered too
 
     # ---- lifecycle -------------------------------------------------------------------
     def start(self) -> Meter:

@@ -179,7 +179,8 @@ class Run:
         self._next_checkpoint = self.t0 + meter.checkpoint_interval_s
         self.tick(self.t0, counters=False, bounded=True)
         self.write_checkpoint()
-        lifecycle.register(self)
+        if not lifecycle.register(self):
+            self.warn(lifecycle.UNPROTECTED)
         if meter.background:
             self.sampler = Sampler(self.tick, self.interval_s, name=f"ecometer-sampler[{meter.safe_name}]")
             self.sampler.start()

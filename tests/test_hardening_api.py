@@ -144,3 +144,59 @@ def test_a_trickling_client_is_cut_off_at_the_deadline(monkeypatch):
             data = b""
         assert time.monotonic() - t0 < 4 and not data.startswith(b"HTTP/1.0 200")
         conn.close()
+
+
+# ---- a meter started in a worker thread ----------------------------------------------------------------
+WORKER_STARTED = """
+import sys, threading, time
+from pathlib import Path
+import ecometer
+from ecometer.sensors.replay import ReplaySensor
+out, created_in = Path(sys.argv[1]), sys.argv[2]
+box = {}
+if created_in == "main":
+    box["m"] = ecometer.measure("w", sensors=[ReplaySensor([(0, 5.0)])], out=out, interval_s=0.01)
+def work():
+    m = box.get("m") or ecometer.measure("w", sensors=[ReplaySensor([(0, 5.0)])], out=out, interval_s=0.01)
+    m.start()
+    m.add_work(2, "step")
+    Path(str(out) + ".ready").write_text("")
+    time.sleep(60)
+threading.Thread(target=work, daemon=True).start()
+while True:
+    time.sleep(0.05)
+"""
+
+
+def test_a_meter_created_on_the_main_thread_and_started_in_a_worker_is_finalised_on_sigterm(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "w.json"
+    proc = subprocess.Popen([sys.executable, "-c", WORKER_STARTED, str(out), "main"], env=ENV)
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "w.json.ready").exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == -signal.SIGTERM
+    finally:
+        proc.kill()
+    rec = load_record(out)
+    assert not rec.checkpoint and rec.status == "interrupted"  # before: only the .partial, up to 5 s old
+    assert rec.work == {"step": 2.0}
+
+
+def test_a_meter_created_and_started_in_a_worker_says_it_is_unprotected(tmp_path):
+    code = (
+        "import threading, ecometer\n"
+        "from ecometer.sensors.replay import ReplaySensor\n"
+        "def work():\n"
+        f"    with ecometer.measure('w', sensors=[ReplaySensor([(0, 5.0)])], out={str(tmp_path / 'w.json')!r}):\n"
+        "        pass\n"
+        "t = threading.Thread(target=work); t.start(); t.join()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert any("started in a worker thread" in w for w in load_record(tmp_path / "w.json").warnings)
