@@ -200,3 +200,42 @@ def test_a_meter_created_and_started_in_a_worker_says_it_is_unprotected(tmp_path
     done = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert any("started in a worker thread" in w for w in load_record(tmp_path / "w.json").warnings)
+
+
+# ---- integrations leave nothing behind when the framework's run fails ------------------------------------
+def _ecometer_threads() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name.startswith("ecometer") and t.is_alive()]
+
+
+def test_a_failing_hf_train_leaves_no_hook_nor_sampler(tmp_path):
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from conftest import tiny_gpt2
+
+    from ecometer.integrations.hf import EcometerCallback
+
+    torch.manual_seed(0)
+    model, data = tiny_gpt2(16, seq_len=8, vocab=50, n_embd=16, n_positions=16)
+    calls = {"n": 0}
+
+    def boom(module, args, kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("diverged")
+
+    model.register_forward_pre_hook(boom, with_kwargs=True)
+    args = transformers.TrainingArguments(
+        output_dir=str(tmp_path / "out"), per_device_train_batch_size=4, num_train_epochs=1, report_to="none",
+        save_strategy="no", logging_strategy="no", use_cpu=True, disable_tqdm=True, dataloader_num_workers=0,
+    )  # fmt: skip
+    cb = EcometerCallback(name="boom", sensors=_sensors(), interval_s=0.01)
+    trainer = transformers.Trainer(model=model, args=args, train_dataset=data, callbacks=[cb])
+    before = len(model._forward_pre_hooks)
+    with pytest.raises(RuntimeError, match="diverged"):
+        trainer.train()
+    assert not cb.fit.active and len(model._forward_pre_hooks) == before  # before: meter and hook left running
+    assert not _ecometer_threads()
+    assert cb.record.status == "failed" and "diverged" in cb.record.error
+    assert load_record(cb.path).status == "failed"
