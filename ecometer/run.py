@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -59,6 +60,18 @@ class LiveStatus:
     @property
     def total_power_w(self) -> float:
         return sum(self.power_w.values())
+
+
+def phase_owner() -> tuple[int, int | None]:
+    """Who opens a phase or counts work: this thread, and its running asyncio task if any."""
+    task = None
+    asyncio = sys.modules.get("asyncio")  # never imported here: only a program that uses it has tasks
+    if asyncio is not None:
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:  # no running event loop in this thread
+            task = None
+    return threading.get_ident(), id(task) if task is not None else None
 
 
 class Warnings:
@@ -320,9 +333,17 @@ class Run:
             self.sync_now()
             self.tick(self.clock(), counters=True, bounded=True)
         t = self.clock()
+        owner = phase_owner()
         with self.lock:
-            occ = self.phases.enter(str(name), t)
-        if occ.name != str(name):
+            counted = self.phases.enter(str(name), t, owner)
+            overlapping = self.phases.overlaps.get(counted) == 1
+        if overlapping:
+            self.warn(
+                f"phase {counted!r} was entered while already open (several threads or asyncio tasks, or nested "
+                "in itself): its energy and duration are those of the time it was open at all, not a sum over "
+                "the overlapping entries"
+            )
+        if counted != str(name):
             self.warn(
                 f"more than {self.phases.max_names} distinct phase names: further names are counted together "
                 f"as {OTHER_PHASE!r}"
@@ -336,7 +357,7 @@ class Run:
             t_end = self.clock()
             with self.lock:
                 if self.running:
-                    self.phases.exit(occ, t_end)
+                    self.phases.exit(counted, t_end, owner)
 
     def add_work(self, amount: float, unit: str | None) -> None:
         """See :meth:`ecometer.meter.Meter.add_work`."""
@@ -358,7 +379,7 @@ class Run:
             return
         with self.lock:
             self.work[unit] = self.work.get(unit, 0.0) + value
-            self.phases.add_work(unit, value)
+            self.phases.add_work(unit, value, phase_owner())
             self.timeline.add_work(unit, self.clock(), value)  # the pace over time, for forecasts
 
     def checkpoint_record(self, fresh: bool = False) -> RunRecord:

@@ -239,3 +239,65 @@ def test_a_failing_hf_train_leaves_no_hook_nor_sampler(tmp_path):
     assert not _ecometer_threads()
     assert cb.record.status == "failed" and "diverged" in cb.record.error
     assert load_record(cb.path).status == "failed"
+
+
+# ---- phases from several threads, asyncio tasks, or nested in themselves -----------------------------------
+def _phase_meter(tmp_path):
+    return ecometer.measure("ph", sensors=[ReplaySensor([(0, 10.0)])], out=None, interval_s=0.01)
+
+
+def test_phases_of_concurrent_asyncio_tasks_never_exceed_the_run(tmp_path):
+    import asyncio
+
+    async def request(m, i):
+        with m.phase("request"):
+            await asyncio.sleep(0.2)
+            m.add_work(1, "query")
+
+    async def main(m):
+        await asyncio.gather(*(request(m, i) for i in range(20)))
+
+    with _phase_meter(tmp_path) as m:
+        asyncio.run(main(m))
+    rec = m.record
+    phase = rec.phases["request"]
+    assert phase.count == 20 and phase.work == {"query": 20.0}
+    assert phase.duration_s <= rec.duration_s + 1e-9  # before: 20 x 0.2 s in a 0.2 s run
+    assert phase.energy_j <= rec.energy_j * (1 + 1e-6)  # before: 216 J inside an 11 J run
+    assert any("entered while already open" in w for w in rec.warnings)
+
+
+def test_work_is_credited_to_the_calling_threads_phase(tmp_path):
+    import threading
+
+    barrier = threading.Barrier(2)
+
+    def worker(m, name, n):
+        with m.phase(name):
+            barrier.wait()
+            m.add_work(n, "sample")
+            barrier.wait()
+
+    with _phase_meter(tmp_path) as m:
+        threads = [threading.Thread(target=worker, args=(m, n, k)) for n, k in (("a", 5), ("b", 7))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    rec = m.record
+    assert rec.phases["a"].work == {"sample": 5.0}  # before: 12 (b's work too)
+    assert rec.phases["b"].work == {"sample": 7.0}
+    assert rec.work == {"sample": 12.0}
+
+
+def test_a_phase_nested_in_itself_is_counted_once_in_time(tmp_path):
+    import time
+
+    with _phase_meter(tmp_path) as m:
+        with m.phase("x"):
+            with m.phase("x"):
+                time.sleep(0.1)
+    rec = m.record
+    assert rec.phases["x"].count == 2
+    assert rec.phases["x"].duration_s <= rec.duration_s + 1e-9  # before: twice the time
+    assert rec.phases["x"].energy_j <= rec.energy_j * (1 + 1e-6)
