@@ -260,3 +260,54 @@ def test_ecometer_run_in_a_deleted_working_folder_runs_the_command(tmp_path):
     assert done.returncode == 74 and "working folder was deleted" in done.stderr
     (saved,) = (tmp_path / "ecometer-runs").glob("touch-*.json")
     assert load_record(saved).status == "ok"
+
+
+# ---- every rank of a distributed job checkpoints by default ----------------------------------------------
+def test_every_rank_checkpoints_by_default_so_a_killed_rank_zero_leaves_a_record(tmp_path):
+    import time
+
+    dist = pytest.importorskip("torch.distributed")
+    from ecometer import measure_distributed
+    from ecometer.distributed import merge_files
+
+    store = dist.HashStore()
+    out = tmp_path / "job.json"
+    meters = {}
+
+    def env(rank):
+        return {"RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_RANK": str(rank), "LOCAL_WORLD_SIZE": "2",
+                "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29511"}  # fmt: skip
+
+    for rank in (0, 1):
+        m = measure_distributed(
+            "killed0", store=store, env=env(rank), out=out, sensors=[ReplaySensor([(0, 10.0)], device=f"gpu:{rank}")],
+            interval_s=0.01, work_unit="sample", checkpoint_interval_s=0.05,
+        )  # fmt: skip
+        m.start()
+        m.add_work(5 * (rank + 1))
+        meters[rank] = m
+    time.sleep(0.3)
+    (parts,) = tmp_path.glob("killed0-parts-*")  # before: no parts= meant no checkpoint on any rank
+    partials = sorted(p.name for p in parts.glob("*.partial"))
+    assert partials == ["killed0.rank00000.json.partial", "killed0.rank00001.json.partial"]
+    # rank 0 is "killed" here: what it leaves is enough to make the job's record
+    merged = merge_files(sorted(parts.glob("*.partial")))
+    assert merged.work == {"sample": 15.0} and merged.distributed["ranks_reported"] == [0, 1]
+    assert merged.distributed["complete"] is False
+    import threading
+
+    threads = [threading.Thread(target=m.stop) for m in meters.values()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert load_record(out).distributed["complete"] is True
+
+
+def test_a_job_of_one_process_has_no_default_parts_folder(tmp_path):
+    from ecometer import measure_distributed
+
+    m = measure_distributed("solo", env={}, out=tmp_path / "r.json", sensors=[ReplaySensor([(0, 1.0)])])
+    with m:
+        pass
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
