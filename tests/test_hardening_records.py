@@ -311,3 +311,31 @@ def test_a_job_of_one_process_has_no_default_parts_folder(tmp_path):
     with m:
         pass
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_rank_zero_counts_the_checkpoint_of_a_rank_that_does_not_report(tmp_path):
+    """A rank blocked (in a collective) or dead when rank 0 gathers: its latest checkpoint is counted."""
+    import time
+
+    dist = pytest.importorskip("torch.distributed")
+    from ecometer import measure_distributed
+
+    store = dist.HashStore()
+    out = tmp_path / "job.json"
+    meters = {}
+    for rank in (0, 1):
+        env = {"RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_RANK": str(rank), "LOCAL_WORLD_SIZE": "2",
+               "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29512"}  # fmt: skip
+        meters[rank] = measure_distributed(
+            "blocked", store=store, env=env, out=out, sensors=[ReplaySensor([(0, 10.0)], device=f"gpu:{rank}")],
+            interval_s=0.01, work_unit="sample", checkpoint_interval_s=0.05, gather_timeout_s=0.3,
+        )  # fmt: skip
+        meters[rank].start()
+        meters[rank].add_work(5 * (rank + 1))
+    time.sleep(0.3)  # rank 1's checkpoint holds its work
+    job = meters[0].stop()  # rank 1 never reports
+    d = job.distributed
+    assert d["ranks_reported"] == [0, 1] and d["missing_ranks"] == [] and d["complete"] is False  # before: [1] missing
+    assert job.work == {"sample": 15.0}
+    assert any("latest checkpoint" in w for w in job.warnings)
+    meters[1].stop()
