@@ -504,4 +504,4 @@ def test_ddp_sigterm_to_rank_zero_leaves_a_job_record_and_parts_to_complete_it(t
     assert not any("may still be alive" in w for w in job.warnings)  # before issue 27: rank 1 missing
     # rank 1 finished its own part when torchrun stopped it: merging the parts completes the job
     assert later.distributed["complete"] is True and later.distributed["missing_ranks"] == []
-    assert later.work["sample"] > job.work["sample"]
+    assert later.work["sample"] >= job.work["sample"]  # the job already counts rank 1 up to its checkpoint
