@@ -480,11 +480,8 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
                 status_line.start()
         try:
             if not relay.received:  # a signal before the command started: it is not started
-                env = {k: v for k, v in os.environ.items() if k != WORK_FILE_ENV}
-                if work.path is not None:
-                    env[WORK_FILE_ENV] = str(work.path)
                 try:
-                    child = Child(command, env, terminal, executable)
+                    child = Child(command, _command_env(work), terminal, executable)
                 except OSError as exc:
                     start_error = exc
                 else:
@@ -514,11 +511,7 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
         if args.work is not None:
             meter.add_work(args.work, args.work_unit)
         status, error, exit_code = _outcome(command, returncode, start_error, relay.received)
-        if relay.escalated:
-            error = f"{error}; {relay.escalated}"
-        if leftovers:
-            meter.run.warn(LEFTOVERS_NOTE.format(grace_s))
-            sys.stderr.write(f"ecometer run: {LEFTOVERS_NOTE.format(grace_s)}\n")
+        error = _note_endings(meter, error, relay.escalated, grace_s if leftovers else None)
         record = meter.stop(status, error=error)
         saved, problem = _where_saved(meter, record)
         from ecometer.report.text import summary
@@ -541,6 +534,25 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
         return exit_code
     finally:
         relay.restore()
+
+
+def _command_env(work: WorkFile) -> dict[str, str]:
+    """ecometer's environment for the command, with ``$ECOMETER_WORK_FILE`` when there is a work file."""
+    env = {k: v for k, v in os.environ.items() if k != WORK_FILE_ENV}
+    if work.path is not None:
+        env[WORK_FILE_ENV] = str(work.path)
+    return env
+
+
+def _note_endings(meter: Any, error: str | None, escalated: str | None, leftovers_grace_s: float | None) -> str | None:
+    """The record's error with the SIGKILL escalation, if any; stopped leftovers said on stderr and in a warning."""
+    if escalated:
+        error = f"{error}; {escalated}"
+    if leftovers_grace_s is not None:
+        note = LEFTOVERS_NOTE.format(leftovers_grace_s)
+        meter.run.warn(note)
+        sys.stderr.write(f"ecometer run: {note}\n")
+    return error
 
 
 def _work_folder() -> str | None:
