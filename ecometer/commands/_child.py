@@ -185,7 +185,12 @@ class Child:
         if terminal is not None:
             _set_foreground(terminal, self.pgid)  # also here: whichever runs first wins the race
         self.returncode: int | None = None
-        _raise_exec_error(err_read, self.proc, command[0])
+        try:
+            _raise_exec_error(err_read, self.proc, command[0])
+        except OSError:
+            if terminal is not None:
+                _set_foreground(terminal, os.getpgrp())  # the terminal back from the group that never ran
+            raise
 
     def forward(self, signum: int) -> None:
         """Send ``signum`` to the command's process group (and to the command if it left the group)."""
