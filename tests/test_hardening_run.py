@@ -157,3 +157,15 @@ def test_the_command_gets_exactly_ecometers_environment(tmp_path):
     got.pop("ECOMETER_WORK_FILE")
     assert got == env
 
+
+
+def test_a_binary_for_another_machine_is_not_run_as_a_script(tmp_path):
+    program = tmp_path / "prog"
+    program.write_bytes(b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 56 + b"echo ran-as-script > x\n")  # no valid header
+    program.chmod(0o755)
+    done = subprocess.run(
+        [sys.executable, "-m", "ecometer", "run", "--out", str(tmp_path / "r.json"), "--", str(program)],
+        env=ENV, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 126 and "Exec format error" in done.stderr
+    assert not (tmp_path / "x").exists()

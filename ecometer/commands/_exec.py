@@ -13,7 +13,8 @@ ecometer) that then:
 * makes its process group the terminal's foreground group when ecometer handed it one;
 * restores the signal dispositions Python changed (SIGPIPE, SIGXFSZ ignored; SIGINT) to default;
 * execs the command (same process: same pid and process group). A file the kernel cannot
-  exec (``ENOEXEC``: a script without ``#!``) is run by ``/bin/sh``, as a shell does. Any other
+  exec (``ENOEXEC``: a script without ``#!``) is run by ``/bin/sh``, as a shell does (not a binary
+  for another machine: that stays an error, exit 126). Any other
   failure is written (its errno, as text) to the error pipe, closed on a successful exec, so
   that ecometer reports "command not found" exactly as before.
 
@@ -53,12 +54,21 @@ def take_terminal(fd: int) -> None:
         signal.signal(signal.SIGTTOU, old)
 
 
+def looks_binary(path: str) -> bool:
+    """A NUL byte in the first 80 bytes: a program for another machine, not a script (bash's test)."""
+    try:
+        with open(path, "rb") as fh:
+            return b"\0" in fh.read(80)
+    except OSError:
+        return True
+
+
 def exec_command(err_fd: int, executable: str, argv: list[str]) -> None:
     """Exec ``argv`` from ``executable``; ENOEXEC: through /bin/sh; other errors: errno to ``err_fd``."""
     try:
         os.execv(executable, argv)
     except OSError as exc:
-        if exc.errno == errno.ENOEXEC:
+        if exc.errno == errno.ENOEXEC and not looks_binary(executable):
             try:
                 os.execv("/bin/sh", ["/bin/sh", executable, *argv[1:]])
             except OSError as again:

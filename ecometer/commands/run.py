@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import os
 import shutil
@@ -577,7 +578,7 @@ def _outcome(
     from ecometer.commands._child import signal_name as name
 
     if start_error is not None:
-        code = 126 if isinstance(start_error, PermissionError) else 127
+        code = 126 if isinstance(start_error, PermissionError) or start_error.errno == errno.ENOEXEC else 127
         return "failed", f"cannot start {command[0]}: {start_error.strerror or start_error}", code
     if returncode is None:  # a signal came before the command was started
         return "interrupted", f"received {name(received[0])} before the command started", 128 + received[0]
