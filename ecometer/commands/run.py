@@ -47,9 +47,11 @@ gives the exit code. A command that is not found exits 127, one that is not exec
 126, like a shell, and a script without #! is run by /bin/sh; bad options exit 2.
 
 If the record cannot be written where asked (full disk, read-only or missing folder, --out
-a folder), it is saved to $ECOMETER_DIR (default ecometer-runs/) or, failing that, to
-ecometer-runs/ in the temporary folder; both paths are printed, and ecometer exits
-{EXIT_RECORD_NOT_WRITTEN} if the command itself succeeded.
+a folder), it is saved to $ECOMETER_DIR (default ecometer-runs/) or, failing that, to a
+private (0700) ecometer-runs/ in the temporary folder, under a new random name; both paths
+are printed, and ecometer exits {EXIT_RECORD_NOT_WRITTEN} if the command itself succeeded. With no
+folder at all, the record's JSON is printed on stderr. --out a device or a FIFO
+(/dev/stdout, /dev/null) is written into, never replaced.
 
 On a terminal a live status line (power now, energy and water so far) is shown on
 stderr; otherwise only warnings and a final summary (on stderr, so the command's own
@@ -82,7 +84,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--site", metavar="S", help="site preset for the footprint (e.g. us-average)")
     parser.add_argument("--standard", metavar="STD", help="standard to grade against (name or TOML file)")
     parser.add_argument(
-        "--out", metavar="RUN.json", help="record path (default: $ECOMETER_DIR or ecometer-runs/NAME-TIME.json)"
+        "--out", metavar="RUN.json", help="record path (default: $ECOMETER_DIR or ecometer-runs/NAME-TIME-PID-RANDOM.json)"
     )
     parser.add_argument("--scope", choices=("machine", "process"), default="machine", help="what to attribute")
     parser.add_argument("--work-unit", metavar="U", help="functional unit of the work counted (sample, token...)")
