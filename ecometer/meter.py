@@ -78,9 +78,13 @@ def auto_name(name: str, suffix: str) -> str:
 
 
 def renamed(path: Path) -> Path:
-    """``path`` (a name :func:`auto_name` made) with a fresh random token: the next name to claim."""
-    stem, sep, _token = path.name.removesuffix(".json").rpartition("-")
-    return path.with_name(f"{stem if sep else path.stem}-{secrets.token_hex(4)}.json")
+    """``path`` with a fresh random token (replacing the one :func:`auto_name` put there, else added):
+    the next name to claim."""
+    stem = path.name.removesuffix(".json")
+    head, sep, token = stem.rpartition("-")
+    if sep and len(token) == 8 and all(c in "0123456789abcdef" for c in token):
+        stem = head
+    return path.with_name(f"{stem}-{secrets.token_hex(4)}.json")
 
 
 def absolute(path: Path) -> Path | None:
@@ -223,6 +227,8 @@ class Meter:
         self._calls = threading.local()  # the run of the decorated call running in this thread
         self.record: RunRecord | None = None
         self.warned_idle_work = False  # add_work() while not running was said (once per run of this meter)
+        #: ``out`` is a name ecometer chose (a callback's unused path): created exclusively, like ``"auto"``
+        self.claim_out = False
         lifecycle.install_handlers()  # on the main thread: a run started later in a worker thread is covered too
 
     # ---- lifecycle -------------------------------------------------------------------

@@ -567,7 +567,8 @@ class Run:
     def is_chosen(self, path: Path) -> bool:
         """Whether ecometer chose ``path``'s name (``out="auto"``; a job's record, not a rank's part):
         such a record never replaces a file, it is created exclusively."""
-        return self.meter.out == "auto" and not (self.session is not None and path == self.asked_path)
+        chosen = self.meter.out == "auto" or self.meter.claim_out
+        return chosen and not (self.session is not None and path == self.asked_path)
 
     def _checkpoint_target(self) -> Path | None:
         """Where checkpoints go: next to :attr:`path`, or next to the first fallback place when

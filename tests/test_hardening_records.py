@@ -339,3 +339,20 @@ def test_rank_zero_counts_the_checkpoint_of_a_rank_that_does_not_report(tmp_path
     assert job.work == {"sample": 15.0}
     assert any("latest checkpoint" in w for w in job.warnings)
     meters[1].stop()
+
+
+def test_two_fits_that_picked_the_same_file_at_once_keep_both_records(tmp_path, monkeypatch):
+    """The callbacks' unused path is checked, then written: two fits at once could pick the same one."""
+    from ecometer.integrations import _fit
+
+    monkeypatch.setattr(_fit, "unused_record_path", lambda folder, stem: str(tmp_path / f"{stem}.json"))
+    fits = [_fit.FitMeter("race", meter_kwargs={"sensors": [ReplaySensor([(0, 1.0)])], "interval_s": 0.01})
+            for _ in range(2)]  # fmt: skip
+    for n, fit in enumerate(fits):
+        fit.start(out_dir=str(tmp_path), world_size=1, is_main=True)
+        fit.add_work(n + 1, None)
+    records = [fit.stop() for fit in fits]
+    paths = sorted(tmp_path.glob("ecometer-race*.json"))
+    assert len(paths) == 2  # before: the second fit's record replaced the first's
+    assert sorted(load_record(p).work["sample"] for p in paths) == [1.0, 2.0]
+    assert {fit.path for fit in fits} == {str(p) for p in paths} and all(r is not None for r in records)
