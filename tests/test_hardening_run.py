@@ -35,6 +35,14 @@ def test_closed_stdout_gives_the_command_a_usable_stdout(tmp_path):
     assert load_record(out).status == "ok"
 
 
+def test_closed_stdin_still_runs_the_command(tmp_path):
+    out = tmp_path / "r.json"
+    script = f"exec {sys.executable} -m ecometer run --out {out} -- sh -c 'echo hi; cat' <&-"
+    done = subprocess.run(["sh", "-c", script], env=ENV, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout == "hi\n", done.stderr  # cat reads the null device: at once
+    assert load_record(out).status == "ok"
+
+
 NO_TEMP = """
 import sys, tempfile
 tempfile.tempdir = sys.argv[1]  # a path under a file: no temporary folder can be made
