@@ -40,7 +40,9 @@ def test_hf_trainer_under_torchrun_gives_one_job_record(tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     rank0 = json.loads((tmp_path / "rank0.json").read_text())
     rank1 = json.loads((tmp_path / "rank1.json").read_text())
-    assert rank0["role"] == "job" and rank1["role"] == "rank" and rank1["path"] is None
+    assert rank0["role"] == "job" and rank1["role"] == "rank"
+    # every rank keeps its own record (and its checkpoints while running) in a parts folder by default (issue 27)
+    assert Path(rank1["path"]).parent.name.startswith("ddp-parts-") and Path(rank1["path"]).exists()
     flop1 = rank1["work"].pop("flop")  # each rank measures its own first step, then scales by tokens
     assert rank1["work"] == {"sample": 12, "token": 192}  # DDP gives each rank half the data
     job = load_record(rank0["path"])

@@ -35,12 +35,12 @@ class FlakyWriter:
         self.failed = self.written = 0
         self.real = run_module.write_atomic
 
-    def __call__(self, target: Path, text: str) -> None:
+    def __call__(self, target: Path, text: str, **options: bool) -> None:
         if target.parent == self.disk and self.start <= self.clock() < self.end:
             self.failed += 1
             raise OSError(errno.ENOSPC, "No space left on device")
         self.written += 1
-        self.real(target, text)
+        self.real(target, text, **options)
 
 
 def _full_for_a_while(tmp_path: Path, monkeypatch, clock: FakeClock, start: float, end: float):

@@ -2,8 +2,13 @@
 
 * It runs in its own process group, so a signal ecometer forwards reaches the whole tree
   (``sh -c 'python job.py; echo'`` stops ``job.py`` too).
-* On Linux it gets a parent-death signal (``prctl(PR_SET_PDEATHSIG, SIGTERM)``, set between
-  fork and exec): if ecometer dies, even by SIGKILL, the kernel sends it SIGTERM.
+* On Linux it gets a parent-death signal (``prctl(PR_SET_PDEATHSIG, SIGTERM)``, set by the small
+  interpreter that execs it, :mod:`ecometer.commands.trampoline`; no Python code runs between fork and
+  exec, which is unsafe while ecometer's threads run): if ecometer dies, even by SIGKILL, the
+  kernel sends it SIGTERM. A script without ``#!`` is run by ``/bin/sh``, as a shell does.
+* A stopping signal ecometer forwarded (SIGTERM, SIGINT, SIGHUP, SIGQUIT) that the command has
+  not ended after :data:`STOP_GRACE_S` (``--kill-after``) is escalated to SIGKILL of its group,
+  and said so; processes it leaves running in its group (``sleep 30 &``) are stopped when it ends.
 * A small guard process (:mod:`ecometer.commands.watchdog`) holds a pipe from ecometer:
   if ecometer dies without saying it is done, the guard stops the command's whole process
   group (SIGTERM, then SIGKILL after a grace period), grandchildren included.
@@ -19,13 +24,16 @@ command and saves the record, and forwards each one to the command's process gro
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +61,13 @@ TERMINATING = tuple(
 )
 #: Seconds the guard waits after SIGTERM before SIGKILL, when ecometer died abruptly.
 KILL_GRACE_S = 5.0
-_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+#: Seconds a command has to end after a stopping signal ecometer forwarded (SIGTERM, SIGINT,
+#: SIGHUP, SIGQUIT) before its process group is sent SIGKILL (``ecometer run --kill-after``).
+STOP_GRACE_S = 10.0
+#: Signals that ask the command to stop: escalated to SIGKILL after the grace period. (Others,
+#: e.g. SIGUSR1 that schedulers send as a warning, are only forwarded.)
+SETTLE_S = 0.5  # seconds the rest of a group has to end by itself once the command ended
+STOPPING = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, n))
 
 
 def signal_name(signum: int) -> str:
@@ -61,22 +75,6 @@ def signal_name(signum: int) -> str:
         return signal.Signals(signum).name
     except ValueError:
         return f"signal {signum}"
-
-
-def _prctl() -> Callable[..., int] | None:
-    """libc's ``prctl`` (Linux), ready to call between fork and exec, or None."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        fn = ctypes.CDLL(None, use_errno=True).prctl
-        fn.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-        fn.restype = ctypes.c_int
-        return fn
-    except (OSError, AttributeError) as exc:
-        log.debug("no prctl: the command gets no parent-death signal (%s)", exc)
-        return None
 
 
 def foreground_terminal() -> int | None:
@@ -160,32 +158,47 @@ class Guard:
 
 
 class Child:
-    """The metered command, in its own process group (see the module doc)."""
+    """The metered command, in its own process group (see the module doc), started without any
+    Python code between fork and exec (:mod:`ecometer.commands.trampoline`): safe while threads run."""
 
     def __init__(
-        self, command: list[str], env: dict[str, str], terminal: int | None, output: int | None = None
+        self,
+        command: list[str],
+        env: dict[str, str],
+        terminal: int | None,
+        executable: str | None = None,
+        output: int | None = None,
     ) -> None:
-        """``output``: a descriptor for the command's stdout and stderr (default: ecometer's own)."""
+        """``executable``: the command's resolved path (default: ``command[0]``, searched in PATH);
+        ``output``: a descriptor for the command's stdout and stderr (default: ecometer's own)."""
+        from ecometer.commands import trampoline
+
+        executable = executable or shutil.which(command[0]) or command[0]
         self.terminal = terminal
-        prctl = _prctl()
-        parent = os.getpid()
-
-        def setup() -> None:  # in the child, between fork and exec: system calls only
-            os.setpgid(0, 0)
-            if prctl is not None:
-                prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-                if os.getppid() != parent:  # ecometer died before the line above
-                    os.kill(os.getpid(), signal.SIGKILL)
-            if terminal is not None:
-                _set_foreground(terminal, os.getpgrp())
-
-        self.proc = subprocess.Popen(  # noqa: S603, PLW1509 - the user's command
-            command, env=env, preexec_fn=setup, stdout=output, stderr=output
-        )
+        err_read, err_write = os.pipe()
+        tty = str(terminal) if terminal is not None else "-"
+        trampoline = [sys.executable, "-I", "-S", "-c", Path(trampoline.__file__).read_text(encoding="utf-8")]
+        try:
+            self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter, then the user's command
+                [*trampoline, str(err_write), str(os.getpid()), tty, executable, *command],
+                env=env,
+                pass_fds=(err_write,),
+                process_group=0,
+                stdout=output,
+                stderr=output,
+            )
+        finally:
+            os.close(err_write)
         self.pgid = self.proc.pid
         if terminal is not None:
             _set_foreground(terminal, self.pgid)  # also here: whichever runs first wins the race
         self.returncode: int | None = None
+        try:
+            _raise_exec_error(err_read, self.proc, command[0])
+        except OSError:
+            if terminal is not None:
+                _set_foreground(terminal, os.getpgrp())  # the terminal back from the group that never ran
+            raise
 
     def forward(self, signum: int) -> None:
         """Send ``signum`` to the command's process group (and to the command if it left the group)."""
@@ -230,11 +243,67 @@ class Child:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pgid, signal.SIGCONT)
 
+    def stop_leftovers(self, grace_s: float) -> bool:
+        """After the command ended: stop what it left running in its process group (a background
+        child): SIGTERM, then SIGKILL after ``grace_s`` seconds. True if anything was left. (Members
+        still ending, e.g. on a signal the whole group got, have :data:`SETTLE_S` to do so first.)"""
+        if _wait_group(self.pgid, SETTLE_S):
+            return False
+        for signum in (signal.SIGTERM, signal.SIGCONT):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pgid, signum)
+        if not _wait_group(self.pgid, grace_s):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pgid, signal.SIGKILL)
+            _wait_group(self.pgid, 2.0)
+        return True
+
     def kill_group(self) -> None:
         """Stop the whole group now (ecometer is leaving on an error while the command runs)."""
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pgid, signal.SIGTERM)
             os.killpg(self.pgid, signal.SIGCONT)
+
+
+def _raise_exec_error(err_read: int, proc: subprocess.Popen[bytes], name: str) -> None:
+    """Wait until the command was exec'd (end of file on the error pipe); an errno there is raised
+    as the ``OSError`` that starting it gave (the trampoline then exits and is reaped)."""
+    chunks = []
+    try:
+        while chunk := os.read(err_read, 64):
+            chunks.append(chunk)
+    finally:
+        os.close(err_read)
+    if not chunks:
+        return
+    proc.wait()
+    code = int(b"".join(chunks).decode("ascii", "replace") or errno.EIO)
+    raise OSError(code, os.strerror(code), name)
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether process group ``pgid`` has a member (our own exited children in it are reaped first:
+    as PID 1 of a container, ecometer inherits the command's orphans)."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        while os.waitpid(-pgid, os.WNOHANG)[0] > 0:
+            pass
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _wait_group(pgid: int, timeout_s: float) -> bool:
+    """Wait up to ``timeout_s`` for process group ``pgid`` to have no member; True if it has none."""
+    end = time.monotonic() + timeout_s
+    while _group_alive(pgid):
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def _group_of(pid: int) -> int | None:
@@ -249,14 +318,19 @@ class SignalRelay:
 
     Each signal is noted; while the command runs it is forwarded to it (one that arrives
     before the command started is forwarded once it has). After the command exited, signals
-    are only noted (:attr:`late`): the record is finished and saved first.
+    are only noted (:attr:`late`): the record is finished and saved first. A stopping signal
+    (:data:`STOPPING`) the command has not ended ``grace_s`` seconds after is escalated:
+    SIGKILL to its whole process group (:attr:`escalated` says so).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, grace_s: float = STOP_GRACE_S) -> None:
         self.received: list[int] = []  # while the command ran (or before it started)
         self.late: list[int] = []  # after it exited
+        self.grace_s = grace_s
+        self.escalated: str | None = None  # what was said when SIGKILL was sent
         self._child: Child | None = None
         self._done = False
+        self._timer: threading.Timer | None = None
         self._previous: dict[int, Any] = {}
 
     @contextlib.contextmanager
@@ -288,10 +362,12 @@ class SignalRelay:
     def attach(self, child: Child) -> None:
         self._child = child
         for signum in self.received:  # arrived while it was being started
-            child.forward(signum)
+            self._forward(signum)
 
     def command_ended(self) -> None:
         self._done = True
+        if self._timer is not None:
+            self._timer.cancel()
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         if self._done:
@@ -299,4 +375,24 @@ class SignalRelay:
             return
         self.received.append(signum)
         if self._child is not None:
-            self._child.forward(signum)
+            self._forward(signum)
+
+    def _forward(self, signum: int) -> None:
+        assert self._child is not None
+        self._child.forward(signum)
+        if signum in STOPPING and self._timer is None and not self._done:
+            self._timer = threading.Timer(self.grace_s, self._escalate, args=(signum,))
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _escalate(self, signum: int) -> None:
+        child = self._child
+        if self._done or child is None or child.returncode is not None:
+            return
+        self.escalated = (
+            f"the command did not end within {self.grace_s:g} s of {signal_name(signum)}: "
+            "SIGKILL sent to its process group (--kill-after)"
+        )
+        sys.stderr.write(f"ecometer run: {self.escalated}\n")
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.pgid, signal.SIGKILL)

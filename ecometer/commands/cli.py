@@ -24,7 +24,7 @@ from ecometer.errors import is_input_error
 log = logging.getLogger("ecometer")
 
 #: modules of :mod:`ecometer.commands` that serve the commands and are not commands themselves
-HELPER_MODULES = frozenset({"cli", "child", "options", "watchdog", "workloads"})
+HELPER_MODULES = frozenset({"cli", "child", "options", "streams", "trampoline", "watchdog", "workloads"})
 
 
 
@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ecometer.commands.streams import ensure_standard_streams
+
+    ensure_standard_streams()  # ``2>&-``: messages go nowhere, as asked, instead of failing the command
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

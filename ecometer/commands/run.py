@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import os
 import re
@@ -36,17 +37,22 @@ The command runs as a child process (no shell), in its own process group, and is
 from start to exit. It never outlives ecometer: every terminating signal sent to ecometer
 (SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM...) is forwarded to the
 command's whole process group and the record is finalised as interrupted; if ecometer is
-killed (even by SIGKILL) the command's group is stopped. On a terminal the command gets
+killed (even by SIGKILL) the command's group is stopped. A command that has not ended
+--kill-after seconds (default 10) after a forwarded SIGTERM, SIGINT, SIGHUP or SIGQUIT gets
+SIGKILL (said on stderr and in the record); processes it leaves running in its process group
+when it ends (background children) are sent SIGTERM, then SIGKILL after the same grace. On a terminal the command gets
 the terminal (Ctrl-C, Ctrl-\\ and Ctrl-Z reach it directly, and it can read input).
 ecometer then exits with the command's exit code (128+N if a signal N killed it), and the
 record's status is ok, failed (non-zero exit) or interrupted (signal); its error field
 gives the exit code. A command that is not found exits 127, one that is not executable
-126, like a shell; bad options exit 2.
+126, like a shell, and a script without #! is run by /bin/sh; bad options exit 2.
 
 If the record cannot be written where asked (full disk, read-only or missing folder, --out
-a folder), it is saved to $ECOMETER_DIR (default ecometer-runs/) or, failing that, to
-ecometer-runs/ in the temporary folder; both paths are printed, and ecometer exits
-{EXIT_RECORD_NOT_WRITTEN} if the command itself succeeded.
+a folder), it is saved to $ECOMETER_DIR (default ecometer-runs/) or, failing that, to a
+private (0700) ecometer-runs/ in the temporary folder, under a new random name; both paths
+are printed, and ecometer exits {EXIT_RECORD_NOT_WRITTEN} if the command itself succeeded. With no
+folder at all, the record's JSON is printed on stderr. --out a device or a FIFO
+(/dev/stdout, /dev/null) is written into, never replaced.
 
 When stdout and stderr are a terminal, a live status line (power now, energy and water
 so far) is shown on stderr, cut to the terminal's width; the command's output then goes
@@ -83,7 +89,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--site", metavar="S", help="site preset for the footprint (e.g. us-average)")
     parser.add_argument("--standard", metavar="STD", help="standard to grade against (name or TOML file)")
     parser.add_argument(
-        "--out", metavar="RUN.json", help="record path (default: $ECOMETER_DIR or ecometer-runs/NAME-TIME.json)"
+        "--out", metavar="RUN.json", help="record path (default: $ECOMETER_DIR or ecometer-runs/NAME-TIME-PID-RANDOM.json)"
     )
     parser.add_argument("--scope", choices=("machine", "process"), default="machine", help="what to attribute")
     parser.add_argument("--work-unit", metavar="U", help="functional unit of the work counted (sample, token...)")
@@ -114,6 +120,14 @@ def register(sub: Any) -> None:
         default=10.0,
         help="after the run, keep serving the final metrics for up to S seconds, until they are scraped "
         "once (default 10; 0 stops at once; any signal ends it)",
+    )
+    parser.add_argument(
+        "--kill-after",
+        metavar="S",
+        type=float,
+        default=None,
+        help="seconds the command has to end after a SIGTERM, SIGINT, SIGHUP or SIGQUIT ecometer forwarded, "
+        "and background processes it left in its process group after a SIGTERM, before SIGKILL (default 10)",
     )
     parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")
     parser.set_defaults(func=run)
@@ -195,8 +209,8 @@ class WorkFile:
     added since the last. A line that is not a finite count >= 0 is refused and noted in
     :attr:`problems` (naming its line number); the other lines still count."""
 
-    def __init__(self, path: Path, default_unit: str | None) -> None:
-        self.path = path
+    def __init__(self, path: Path | None, default_unit: str | None) -> None:
+        self.path = path  # None: there is no work file (no temporary folder could be made)
         self.default_unit = default_unit or "item"
         self.problems: list[str] = []
         self._offset = 0
@@ -229,6 +243,8 @@ class WorkFile:
             return out
 
     def _read(self) -> bytes:
+        if self.path is None:
+            return b""
         try:
             fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except FileNotFoundError:
@@ -415,6 +431,8 @@ def run(args: argparse.Namespace) -> int:
     if args.work is not None and (not math.isfinite(args.work) or args.work < 0):
         raise UsageError(f"--work {args.work!r}: expected a finite count >= 0")
     _check_totals(args)
+    if args.kill_after is not None and not (math.isfinite(args.kill_after) and 0 <= args.kill_after <= 86400):
+        raise UsageError(f"--kill-after {args.kill_after!r}: expected seconds from 0 to 86400")
     if not (math.isfinite(args.prometheus_linger) and 0 <= args.prometheus_linger <= 3600):
         raise UsageError(f"--prometheus-linger {args.prometheus_linger!r}: expected seconds from 0 to 3600")
     meta = parse_meta(args.meta)
@@ -452,7 +470,7 @@ def run(args: argparse.Namespace) -> int:
         exporter = serve(meter, *address, **_totals(args))
         sys.stderr.write(f"ecometer run: Prometheus metrics at {exporter.url}\n")
     try:
-        return _run_metered(args, command, meter, exporter)
+        return _run_metered(args, command, meter, exporter, executable)
     finally:
         if exporter is not None:
             exporter.close()
@@ -485,18 +503,26 @@ def _live_forecast(args: argparse.Namespace, meter: Any) -> Any:
     return LiveForecast(meter, every_s=FORECAST_EVERY_S, work_hint=hint, **_totals(args))
 
 
-def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, exporter: Any) -> int:
-    from ecometer.commands.child import Child, Guard, SignalRelay, foreground_terminal, signal_name
+LEFTOVERS_NOTE = (
+    "the command left processes running in its process group (background children): they were sent SIGTERM "
+    "(SIGKILL after {:g} s, --kill-after)"
+)
+
+
+def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, exporter: Any, executable: str) -> int:
+    from ecometer.commands.child import STOP_GRACE_S, Child, Guard, SignalRelay, foreground_terminal, signal_name
     from ecometer.report import terminal as liveline
 
     terminal = foreground_terminal()
     forecast = _live_forecast(args, meter)
     status_line = StatusLine(meter, _water_per_joule(meter.site), forecast) if liveline.wanted() else None
     guard = Guard()  # before the meter starts: its own start-up is not metered
-    relay = SignalRelay()
+    grace_s = STOP_GRACE_S if args.kill_after is None else args.kill_after
+    relay = SignalRelay(grace_s)
+    leftovers = False
     child: Child | None = None
-    workdir = tempfile.mkdtemp(prefix="ecometer-run-")
-    work = WorkFile(Path(workdir) / "work.txt", args.work_unit)
+    workdir = _work_folder()
+    work = WorkFile(Path(workdir) / "work.txt" if workdir else None, args.work_unit)
     returncode: int | None = None
     start_error: OSError | None = None
     relayed: liveline.OutputRelay | None = None
@@ -509,13 +535,13 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
                 status_line.start()
         try:
             if not relay.received:  # a signal before the command started: it is not started
-                env = dict(os.environ, **{WORK_FILE_ENV: str(work.path)})
                 relayed = liveline.OutputRelay(status_line.line) if status_line is not None else None
-                child, start_error = _spawn(command, env, terminal, relayed)
+                child, start_error = _spawn(command, _command_env(work), terminal, relayed, executable)
                 if child is not None:
                     guard.watch(child.pgid)
                     relay.attach(child)
                     returncode = child.wait()
+                    leftovers = child.stop_leftovers(grace_s)
         finally:
             relay.command_ended()
             follower.finish()
@@ -532,13 +558,15 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
         relay.restore()
         raise
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
     try:
         for problem in work.problems:
             sys.stderr.write(f"ecometer run: warning: {problem}\n")
         if args.work is not None:
             meter.add_work(args.work, args.work_unit)
         status, error, exit_code = _outcome(command, returncode, start_error, relay.received)
+        error = _note_endings(meter, error, relay.escalated, grace_s if leftovers else None)
         record = meter.stop(status, error=error)
         saved, problem = _where_saved(meter, record)
         from ecometer.report.text import summary
@@ -563,17 +591,51 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
         relay.restore()
 
 
-def _spawn(command: list[str], env: dict[str, str], terminal: int | None, relayed: Any) -> tuple[Any, OSError | None]:
+def _spawn(
+    command: list[str], env: dict[str, str], terminal: int | None, relayed: Any, executable: str
+) -> tuple[Any, OSError | None]:
     """The command started (its output through ``relayed`` when the live line is shown), or why not."""
     from ecometer.commands.child import Child
 
     try:
-        child = Child(command, env, terminal, output=None if relayed is None else relayed.slave)
+        child = Child(command, env, terminal, executable, output=None if relayed is None else relayed.slave)
     except OSError as exc:
         return None, exc
     if relayed is not None:
         relayed.started()
     return child, None
+
+
+def _command_env(work: WorkFile) -> dict[str, str]:
+    """ecometer's environment for the command, with ``$ECOMETER_WORK_FILE`` when there is a work file."""
+    env = {k: v for k, v in os.environ.items() if k != WORK_FILE_ENV}
+    if work.path is not None:
+        env[WORK_FILE_ENV] = str(work.path)
+    return env
+
+
+def _note_endings(meter: Any, error: str | None, escalated: str | None, leftovers_grace_s: float | None) -> str | None:
+    """The record's error with the SIGKILL escalation, if any; stopped leftovers said on stderr and in a warning."""
+    if escalated:
+        error = f"{error}; {escalated}"
+    if leftovers_grace_s is not None:
+        note = LEFTOVERS_NOTE.format(leftovers_grace_s)
+        meter.run.warn(note)
+        sys.stderr.write(f"ecometer run: {note}\n")
+    return error
+
+
+def _work_folder() -> str | None:
+    """A private temporary folder for the work file, or None (with a warning) when no temporary
+    folder can be written: the command still runs and is metered, without ``$ECOMETER_WORK_FILE``."""
+    try:
+        return tempfile.mkdtemp(prefix="ecometer-run-")
+    except OSError as exc:
+        sys.stderr.write(
+            f"ecometer run: warning: no temporary folder for the work file ({exc.strerror or exc}); "
+            f"the command runs without ${WORK_FILE_ENV}\n"
+        )
+        return None
 
 
 def _outcome(
@@ -585,7 +647,7 @@ def _outcome(
     from ecometer.commands.child import signal_name as name
 
     if start_error is not None:
-        code = 126 if isinstance(start_error, PermissionError) else 127
+        code = 126 if isinstance(start_error, PermissionError) or start_error.errno == errno.ENOEXEC else 127
         return "failed", f"cannot start {command[0]}: {start_error.strerror or start_error}", code
     if returncode is None:  # a signal came before the command was started
         return "interrupted", f"received {name(received[0])} before the command started", 128 + received[0]

@@ -90,10 +90,16 @@ def run(args: argparse.Namespace) -> int:
     results = [(p, rec, score(rec, std)) for p, rec in records]
     if args.attach:
         from ecometer.errors import UsageError
+        from ecometer.record.model import CHECKPOINT_SUFFIX
 
-        partial = [str(p) for p, rec, _ in results if rec.checkpoint]
+        partial = [str(p) for p in paths if p.name.endswith(CHECKPOINT_SUFFIX)]
+        partial += [str(p) for p, rec, _ in results if rec.checkpoint and p is not None]
+        partial = partial or [repr(rec.name) for p, rec, _ in results if rec.checkpoint]
         if partial:
-            raise UsageError(f"--attach would turn checkpoints into final records: {', '.join(partial)}")
+            raise UsageError(
+                f"--attach would turn checkpoints into final records: {', '.join(dict.fromkeys(partial))} "
+                "(the checkpoint of a run still running or killed); score it without --attach"
+            )
         entries = [rec.name for p, rec, _ in results if p is None]
         if entries:
             raise UsageError(

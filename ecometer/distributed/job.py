@@ -12,6 +12,7 @@ Meter's own.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -24,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 from ecometer.distributed.ranks import RankInfo, detect, device_sync, group_view, rank_gpus, rank_info
 from ecometer.distributed.transport import FileTransport, StoreTransport, decode, default_store, encode
-from ecometer.errors import InputError
+from ecometer.errors import InputError, RecordError
 from ecometer.measuring.meter import Meter
 from ecometer.measuring.paths import record_path
-from ecometer.record.model import RunRecord
+from ecometer.record.model import RunRecord, checkpoint_path, load_record
 from ecometer.sensors.base import Sensor
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -87,6 +88,7 @@ class Session:
         restart = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
         self.prefix = f"ecometer/{run_id}.{restart}/{meter.safe_name}/{number}"
         self.store = job.store if job.store is not None else default_store()
+        self.parts_dir = job.parts_dir or default_parts_dir(meter, info, job.env)
         self.host_owner = False
         self.sync: Callable[[], None] | None = None
         self.wall_start = time.time()
@@ -136,10 +138,11 @@ class Session:
         return True
 
     def part_path(self) -> Path | None:
-        """This rank's own record file (in the shared parts directory), or None."""
-        if self.job.parts_dir is None:
+        """This rank's own record file (in the parts directory: ``parts=`` or :func:`default_parts_dir`),
+        or None; its checkpoint is kept next to it while the rank runs."""
+        if self.parts_dir is None:
             return None
-        return FileTransport(self.job.parts_dir, self.meter.safe_name).path(self.info.rank)
+        return FileTransport(self.parts_dir, self.meter.safe_name).path(self.info.rank)
 
     def label(self, record: RunRecord) -> None:
         """Say in ``record`` (a part or a checkpoint of one) which rank of the job it is."""
@@ -218,6 +221,10 @@ class Session:
                 "by then; the ranks' own records (parts=) can be merged later with ecometer.distributed.merge_files"
             )
         missing = sorted(set(others) - {r.distributed.get("rank") for r in received if r.distributed})
+        late, notes = self._checkpoints_of(missing)
+        received.extend(late)
+        problems.extend(notes)
+        missing = [r for r in missing if r not in {c.distributed.get("rank") for c in late}]
         if on_signal and missing and not self.hurried.is_set():
             problems.append(
                 f"rank 0 was stopped by a signal and waited {timeout_s:g} s (signal_gather_timeout_s) for the other "
@@ -232,6 +239,33 @@ class Session:
         if merged.distributed and merged.distributed["missing_ranks"]:
             log.warning("%s: %s", self.meter.name, merged.warnings[len(problems)])
         return merged
+
+    def _checkpoints_of(self, ranks: list[int]) -> tuple[list[RunRecord], list[str]]:
+        """The latest checkpoints (or parts) that ranks which did not report left in the parts directory
+        during this run, and what they mean for the job's figures."""
+        if not ranks or self.parts_dir is None:
+            return [], []
+        files = FileTransport(self.parts_dir, self.meter.safe_name)
+        found: list[RunRecord] = []
+        for rank in ranks:
+            for path in (files.path(rank), checkpoint_path(files.path(rank))):
+                try:
+                    if path.stat().st_mtime < self.wall_start - _STALE_SLACK_S:
+                        continue  # a previous run's
+                    record = load_record(path)
+                except (OSError, RecordError):
+                    continue
+                if record.distributed and record.distributed.get("rank") == rank:
+                    found.append(record)
+                    break
+        if not found:
+            return [], []
+        got = sorted(int(r.distributed["rank"]) for r in found if r.distributed)
+        return found, [
+            f"rank(s) {', '.join(map(str, got))} did not report in time; their latest checkpoint in {self.parts_dir} "
+            "is counted instead: their energy and work after it (up to checkpoint_interval_s, or until they died) "
+            "are missing, so per-work figures of the job may be slightly high"
+        ]
 
     def _collect(
         self, transport: StoreTransport | FileTransport | None, others: list[int], timeout_s: float
@@ -256,6 +290,26 @@ class Session:
         for rank in getattr(transport, "stale", []):
             problems.append(f"the part file of rank {rank} is older than this run (a previous run's); ignored")
         return received, problems
+
+
+def default_parts_dir(meter: Meter, info: RankInfo, env: Mapping[str, str] | None) -> Path | None:
+    """Where every rank of a job of several keeps its own record and checkpoints when ``parts=`` is not
+    given: ``<name>-parts-<job key>/`` next to the job's record (in ``$ECOMETER_DIR`` for
+    ``out="auto"``, beside ``out`` otherwise), so that a killed rank, rank 0 included, leaves a
+    checkpoint (``merge_files`` over the folder makes the job's record). The key (8 hex digits) is
+    the same on every rank of one job and differs between jobs (launcher run id, restart,
+    rendezvous address and port). None for a job of one process or ``out=None``."""
+    if info.world_size <= 1 or meter.out is None or meter.out is False:
+        return None
+    source = os.environ if env is None else env
+    if meter.out == "auto":
+        base = Path(source.get("ECOMETER_DIR") or os.environ.get("ECOMETER_DIR", "ecometer-runs"))
+    else:
+        base = Path(meter.out).parent
+    parts = [source.get(k, "") for k in ("TORCHELASTIC_RUN_ID", "TORCHELASTIC_RESTART_COUNT", "MASTER_ADDR",
+                                         "MASTER_PORT", "SLURM_JOB_ID", "SLURM_STEP_ID")]  # fmt: skip
+    key = hashlib.sha1("\0".join(parts).encode("utf-8", "replace"), usedforsecurity=False).hexdigest()[:8]
+    return base / f"{meter.safe_name}-parts-{key}"
 
 
 class DistributedMeter(Meter):

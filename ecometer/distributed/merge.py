@@ -217,8 +217,9 @@ def _job_warnings(
     if missing:
         warnings.insert(
             0,
-            f"rank(s) {_ranges(missing)} did not report: their energy is not included, so the totals are a lower bound; "
-            "their work is not counted either, so per-work figures are over the ranks that reported",
+            f"rank(s) {_ranges(missing)} did not report: their own devices' energy is not included, so the totals "
+            "are a lower bound; their work is not counted either, while a host metered by a reporting rank still "
+            "includes their load, so per-work figures are an upper bound (too high), over the ranks that reported",
         )
     for dup in duplicates:
         warnings.append(

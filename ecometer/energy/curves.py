@@ -32,6 +32,7 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ecometer.energy.counters import BACKWARDS, MAX_DEVICE_POWER_W, BridgedCounter
 
@@ -356,7 +357,15 @@ class PhaseTotals:
 
 
 class PhaseBook:
-    """Phase occurrences awaiting resolution, and per-name totals once resolved."""
+    """Phase occurrences awaiting resolution, and per-name totals once resolved.
+
+    A name open several times at once (from several threads or asyncio tasks, or nested in
+    itself) is one span from the first entry to the last exit: its energy and duration are
+    those of the time it was open at all (the union), never the sum of overlapping
+    occurrences, so no phase exceeds the run. :attr:`overlaps` counts, per name, the entries
+    that found it already open (the record says so). Work counted by :meth:`add_work` goes
+    to the phases its caller (``owner``: thread and task) has open.
+    """
 
     def __init__(self) -> None:
         self.open: list[_Occurrence] = []
@@ -368,24 +377,42 @@ class PhaseBook:
         self.top_level_reserve = 500
         self.max_names = 1000  # distinct phase names kept; more are merged into OTHER_PHASE
         self.names_merged = 0
+        self.overlaps: dict[str, int] = {}  # entries into a name already open
+        self._holders: dict[str, dict[Any, int]] = {}  # open name -> owner -> entries not yet exited
 
-    def enter(self, name: str, t: float) -> _Occurrence:
+    def enter(self, name: str, t: float, owner: Any = None) -> str:
+        """Open phase ``name`` at ``t`` for ``owner``; returns the name it is counted under."""
         if name not in self.totals and len(self.totals) >= self.max_names:
             name = OTHER_PHASE
             self.names_merged += 1
-        occ = _Occurrence(name=name, depth=len(self.open), start_t=t)
-        self.open.append(occ)
         self.totals.setdefault(name, PhaseTotals())
-        return occ
+        holders = self._holders.setdefault(name, {})
+        if holders:  # already open: the span it has goes on
+            self.overlaps[name] = self.overlaps.get(name, 0) + 1
+        else:
+            self.open.append(_Occurrence(name=name, depth=len(self.open), start_t=t))
+        holders[owner] = holders.get(owner, 0) + 1
+        return name
 
-    def exit(self, occ: _Occurrence, t: float) -> None:
+    def exit(self, name: str, t: float, owner: Any = None) -> None:
+        """Close one entry of ``name`` (``owner``'s, else any); the span ends with the last one."""
+        holders = self._holders.get(name)
+        if not holders:
+            return
+        if owner not in holders:
+            owner = next(iter(holders))
+        holders[owner] -= 1
+        if not holders[owner]:
+            del holders[owner]
+        self.totals[name].count += 1
+        if holders:
+            return
+        del self._holders[name]
+        occ = next(o for o in self.open if o.name == name)
+        self.open.remove(occ)
         occ.end_t = t
-        if occ in self.open:
-            self.open.remove(occ)
         self.waiting.append(occ)
-        totals = self.totals[occ.name]
-        totals.duration_s += t - occ.start_t
-        totals.count += 1
+        self.totals[name].duration_s += t - occ.start_t
         # nested spans (per-step phases) may fill the list only up to a reserve kept for
         # top-level spans, so a long run's later top-level phases are still drawn
         limit = self.max_spans if occ.depth == 0 else self.max_spans - self.top_level_reserve
@@ -394,15 +421,23 @@ class PhaseBook:
         else:
             self.spans_dropped += 1
 
-    def add_work(self, unit: str, amount: float) -> None:
-        for name in {occ.name for occ in self.open}:
+    def add_work(self, unit: str, amount: float, owner: Any = None) -> None:
+        """Credit work to the phases ``owner`` has open (if it has none and one owner alone has
+        phases open, to those: work counted by a helper thread for a single-threaded job)."""
+        mine = [name for name, holders in self._holders.items() if owner in holders]
+        if not mine:
+            owners = {o for holders in self._holders.values() for o in holders}
+            mine = list(self._holders) if len(owners) == 1 else []
+        for name in mine:
             work = self.totals[name].work
             work[unit] = work.get(unit, 0.0) + amount
 
     def close_all(self, t: float) -> list[str]:
         names = [occ.name for occ in self.open]
-        for occ in list(reversed(self.open)):
-            self.exit(occ, t)
+        for name in reversed(names):
+            for owner, n in list(self._holders.get(name, {}).items()):
+                for _ in range(n):
+                    self.exit(name, t, owner)
         return names
 
     def resolve(self, tracks: list[DeviceTrack]) -> None:

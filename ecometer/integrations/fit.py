@@ -164,6 +164,8 @@ class FitMeter:
         else:
             self.meter = None
             return
+        inner = getattr(self.meter, "meter", None) or self.meter
+        inner.claim_out = out != self.out  # a path chosen here: two fits at once never share it
         self.meter.start()
 
     def enter(self, phase: str, exact: bool = False) -> None:

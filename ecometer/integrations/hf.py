@@ -33,14 +33,19 @@
   way (``state.log_history`` and ``on_log``), one readable line to the ``ecometer.forecast`` log, and every
   forecast into the record (``record.forecasts``).
 
-A run that raises inside ``train()`` gets no ``on_train_end``: its meter is finalised as
-``"interrupted"`` at interpreter exit (or call :meth:`EcometerCallback.stop`).
+A run that raises inside ``train()`` gets no ``on_train_end`` from ``transformers``; so when the
+callback is given to ``Trainer(callbacks=[...])``, it wraps that trainer's ``train`` (at
+``on_init_end``) and, when it raises, stops the meter as ``"failed"`` (``"interrupted"`` for
+KeyboardInterrupt) and removes its forward hook: nothing is left running. A callback added
+later (``trainer.add_callback``) cannot see the exception: its meter is stopped as ``"failed"``
+at the next ``train()``, at interpreter exit (``"interrupted"``), or by :meth:`EcometerCallback.stop`.
 
 This module imports ``transformers`` (and so torch): import it only where they are installed.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from typing import Any
@@ -124,8 +129,22 @@ class EcometerCallback(FitResults, TrainerCallback):
         self._seen_tokens += tokens or 0
 
     # ---- events -----------------------------------------------------------------------
+    def on_init_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        trainer = _calling_trainer(self)
+        if trainer is not None:
+            guard_train(trainer, self)
+
+    def failed(self, exc: BaseException) -> None:
+        """The trainer's ``train()`` raised: stop metering (``"failed"``, or ``"interrupted"``) and remove the hook."""
+        if self._hook is None and not self.fit.active:
+            return
+        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        self.stop(status, f"{type(exc).__name__}: {exc}"[:500])
+
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
         self._handler = _callback_handler(sys._getframe(1))
+        if self.fit.active or self._hook is not None:  # the last train() raised where we could not see it
+            self.stop("failed", "train() ended without on_train_end (it raised)")
         self.fit.start(
             out_dir=getattr(args, "output_dir", None),
             world_size=int(getattr(args, "world_size", 1) or 1),
@@ -219,6 +238,39 @@ def _callback_handler(frame: Any) -> Any:
         "not to the console, TensorBoard or W&B"
     )
     return None
+
+
+def _calling_trainer(callback: Any) -> Any:
+    """The ``Trainer`` whose ``__init__`` is calling ``callback`` (found on the stack), or None."""
+    frame = sys._getframe(1)
+    for _ in range(12):
+        if frame is None:
+            return None
+        owner = frame.f_locals.get("self")
+        handler = getattr(owner, "callback_handler", None)
+        if handler is not None and callback in getattr(handler, "callbacks", ()):
+            return owner
+        frame = frame.f_back
+    return None
+
+
+def guard_train(trainer: Any, callback: EcometerCallback) -> None:
+    """Wrap ``trainer.train`` so that when it raises, ``callback`` stops its meter and removes its hook."""
+    original = trainer.train
+    if callback in getattr(original, "ecometer_callbacks", ()):
+        return
+
+    @functools.wraps(original)
+    def train(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(*args, **kwargs)
+        except BaseException as exc:
+            for cb in train.ecometer_callbacks:  # type: ignore[attr-defined]
+                cb.failed(exc)
+            raise
+
+    train.ecometer_callbacks = [*getattr(original, "ecometer_callbacks", ()), callback]  # type: ignore[attr-defined]
+    trainer.train = train
 
 
 __all__ = ["EcometerCallback"]

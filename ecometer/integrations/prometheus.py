@@ -60,7 +60,8 @@ labelled like the live ones (``ecometer_forecast_energy_low_joules``, ``..._high
 ``ecometer_forecast_coverage_ratio`` (all gauges).
 
 The server binds to loopback unless another address is passed explicitly, and answers only
-``GET``/``HEAD`` of ``/metrics`` and ``/``.
+``GET``/``HEAD`` of ``/metrics`` and ``/``. Its threads, queue and time per connection are
+bounded (:mod:`ecometer.integrations.bounded_http`: 4 workers, 10 s per connection, backlog 128).
 """
 
 from __future__ import annotations
@@ -73,11 +74,12 @@ import socket
 import threading
 import time
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from ecometer._version import __version__
 from ecometer.errors import InputError, NotApplicable, RecordError
+from ecometer.integrations.bounded_http import BoundedHTTPServer
 from ecometer.record.estimate import Estimate, sum_estimates
 from ecometer.record.quantities import QUANTITIES
 
@@ -399,13 +401,14 @@ def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host.split("%", 1)[0])  # an IPv6 zone (fe80::1%eth0) is not the address
     except ValueError:
         return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is 127.0.0.1
+    return (mapped or address).is_loopback
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(BoundedHTTPServer):
     exporter: Exporter
 
 
@@ -478,9 +481,7 @@ class Exporter:
         self.server.exporter = self
         self.host = host
         self.port = int(self.server.server_address[1])
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, name="ecometer-prometheus", daemon=True
-        )
+        self._thread = threading.Thread(target=self.server.serve, name="ecometer-prometheus", daemon=True)
         self._thread.start()
         if not is_loopback(host):
             log.warning("serving metrics on %s:%s: reachable from other machines", host, self.port)
@@ -503,9 +504,9 @@ class Exporter:
 
     def close(self) -> None:
         """Stop serving and free the port."""
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
         self._thread.join(timeout=5)
+        self.server.server_close()
 
     def __enter__(self) -> Exporter:
         return self

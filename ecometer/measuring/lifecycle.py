@@ -13,7 +13,9 @@ The runs of every meter (:class:`ecometer.measuring.run.Run`) register here whil
 * In a child created by ``fork()`` after a meter started, inherited meters go inert: the
   child has no sampler thread and must not write the parent's record.
 
-Handlers are installed only from the main thread, once, when the first meter starts.
+Handlers are installed only from the main thread, once: when the first meter is created or
+started there (:func:`install_handlers`). A run started in a worker thread before any meter
+was created on the main thread cannot install them; it says so in its record (:data:`UNPROTECTED`).
 """
 
 from __future__ import annotations
@@ -49,12 +51,28 @@ _finishing: list[Any] = []  # runs saving their record now: signals wait for the
 _pending: list[int] = []  # signals that came meanwhile, delivered again once they are saved
 
 
-def register(run: Finalisable) -> None:
+#: what a run started in a worker thread says when no handler could be installed
+UNPROTECTED = (
+    "the meter was started in a worker thread and no ecometer signal handler is installed (Python installs "
+    "them only from the main thread): SIGTERM ends the process without finalising this record, leaving only "
+    "its checkpoint (up to checkpoint_interval_s old); create the meter on the main thread, or call "
+    "ecometer.measuring.lifecycle.install_handlers() there"
+)
+
+
+def install_handlers() -> bool:
+    """Install the SIGTERM/SIGINT handlers now, if this is the main thread (once); True if installed.
+
+    Called when a meter is created (so a meter created on the main thread and started in a
+    worker thread is protected) and when a run starts; call it yourself from the main thread
+    when every meter is created in worker threads.
+    """
     global _installed
     with _lock:
-        _active.add(run)
-        if _installed or threading.current_thread() is not threading.main_thread():
-            return
+        if _installed:
+            return True
+        if threading.current_thread() is not threading.main_thread():
+            return False
         _installed = True
     for signum in (signal.SIGTERM, signal.SIGINT):
         try:
@@ -62,6 +80,14 @@ def register(run: Finalisable) -> None:
             signal.signal(signum, _on_signal)
         except (ValueError, OSError) as exc:  # not the main thread of the main interpreter
             log.debug("cannot install a handler for %s: %s", signum, exc)
+    return True
+
+
+def register(run: Finalisable) -> bool:
+    """Finalise ``run`` on a signal or at exit from now on; False if no signal handler could be installed."""
+    with _lock:
+        _active.add(run)
+    return install_handlers()
 
 
 def unregister(run: Finalisable) -> None:

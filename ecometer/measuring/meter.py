@@ -25,6 +25,7 @@ callbacks and the CLI, through the meter's ``finish`` hook.
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ecometer.errors import UsageError
+from ecometer.measuring import lifecycle
 from ecometer.measuring.options import MeterOptions
 from ecometer.measuring.paths import next_record_path, safe_name
 from ecometer.measuring.run import LiveStatus, Run
@@ -39,6 +41,8 @@ from ecometer.record.model import RunRecord
 from ecometer.sensors.base import Sensor
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("ecometer.measuring.meter")
+_CO_GENERATOR = 0x20  # inspect.CO_GENERATOR, without importing inspect
 
 class Meter:
     """Measures the energy of whatever runs between :meth:`start` and :meth:`stop`.
@@ -85,6 +89,10 @@ class Meter:
         self._run: Run | None = None  # the run started last
         self._calls = threading.local()  # the run of the decorated call running in this thread
         self.record: RunRecord | None = None
+        self.warned_idle_work = False  # add_work() while not running was said (once per run of this meter)
+        #: ``out`` is a name ecometer chose (a callback's unused path): created exclusively, like ``"auto"``
+        self.claim_out = False
+        lifecycle.install_handlers()  # on the main thread: a run started later in a worker thread is covered too
 
     # ---- lifecycle -------------------------------------------------------------------
     def start(self) -> Meter:
@@ -100,6 +108,7 @@ class Meter:
             session = self.job.session(self) if self.job is not None else None
             run = self._run = Run(self, session)
             self.record = None
+            self.warned_idle_work = False
         try:
             run.start()
         except BaseException:
@@ -136,6 +145,9 @@ class Meter:
         :meth:`add_work` go to that call's run; :attr:`record` is the last one finished.
         """
 
+        if getattr(getattr(fn, "__code__", None), "co_flags", 0) & _CO_GENERATOR:
+            return self._wrap_generator(fn)
+
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             run = self._begin(exclusive=False)
@@ -147,6 +159,24 @@ class Meter:
                 raise
             finally:
                 self._calls.run = outer
+            _end(run, None, None)
+            return result
+
+        wrapper.meter = self  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    def _wrap_generator(self, fn: F) -> F:
+        """A decorated generator function: each generator is one run, from its first ``next()`` until it
+        is exhausted, raises or is closed (closed early by its consumer: ``ok``, with a warning)."""
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            run = self._begin(exclusive=False)
+            try:
+                result = yield from fn(*args, **kwargs)
+            except BaseException as exc:
+                _end(run, type(exc), exc)
+                raise
             _end(run, None, None)
             return result
 
@@ -176,7 +206,7 @@ class Meter:
         """
         run = self._current()
         if run is None:
-            Run.not_running(self.name)
+            Run.not_running(self.name, self)
             return
         run.add_work(amount, unit)
 
@@ -307,6 +337,9 @@ def _end(run: Run, exc_type: Any, exc: Any) -> None:
     if run.forked:
         return  # in a forked child the parent's run is left alone
     if exc_type is None:
+        run.stop("ok")
+    elif issubclass(exc_type, GeneratorExit):  # the consumer closed the generator early: its choice, no failure
+        run.warn("the generator was closed by its consumer before it was exhausted (GeneratorExit)")
         run.stop("ok")
     elif issubclass(exc_type, KeyboardInterrupt):
         run.stop("interrupted", error="KeyboardInterrupt")

@@ -29,7 +29,7 @@ class MeterOptions:
             an attribution, not a measurement).
         work_unit: the default unit of ``add_work`` (``"sample"``, ``"token"``...).
         out: record path; ``"auto"`` writes ``$ECOMETER_DIR`` (default ``ecometer-runs``)
-            ``/<name>-<UTC time>-<pid>.json``; None writes nothing. A checkpoint
+            ``/<name>-<UTC time>-<pid>-<random>.json`` (created exclusively); None writes nothing. A checkpoint
             ``<out>.partial`` is kept up to date while running.
         sync: callable that waits for queued accelerator work; default synchronises torch,
             cupy or jax if the process already imported them.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ecometer.energy.curves import OTHER_PHASE, DeviceTrack, PhaseBook
 from ecometer.energy.timeline import BucketTimeline
 from ecometer.errors import InputError
-from ecometer.files.atomic import write_atomic
+from ecometer.files.atomic import stream_kind, write_atomic
 from ecometer.measuring import lifecycle
 from ecometer.measuring.build import build_record, utc_now
 from ecometer.measuring.sampler import Sampler
@@ -40,6 +41,7 @@ log = logging.getLogger("ecometer.measuring.meter")
 _CHECKPOINT_COST_FACTOR = 200.0  # checkpoint interval >= 200 x its cost (<= 0.5 % of a core)
 _CHECKPOINT_RETRY_MAX_S = 60.0  # a failing checkpoint is retried after 1, 2, 4... s, at most this far apart
 _MAX_WORK_PER_CALL = 1e15
+_CLAIM_TRIES = 8  # fresh random names tried when the one chosen is taken
 MAX_FORECASTS = 64  # forecasts a record keeps (thinned evenly over the run beyond that)
 _announced: set[tuple[str, ...]] = set()  # what was said about modelled sources, once per process
 _announced_lock = threading.Lock()
@@ -60,6 +62,18 @@ class LiveStatus:
     @property
     def total_power_w(self) -> float:
         return sum(self.power_w.values())
+
+
+def phase_owner() -> tuple[int, int | None]:
+    """Who opens a phase or counts work: this thread, and its running asyncio task if any."""
+    task = None
+    asyncio = sys.modules.get("asyncio")  # never imported here: only a program that uses it has tasks
+    if asyncio is not None:
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:  # no running event loop in this thread
+            task = None
+    return threading.get_ident(), id(task) if task is not None else None
 
 
 class Warnings:
@@ -165,6 +179,8 @@ class Run:
         self._checkpoint_failures = 0  # failed writes in a row (0: checkpoints are being written)
         self._fallbacks: dict[Path, list[Path]] = {}
         self._fallback_checkpoint: Path | None = None  # written while the asked place fails
+        self.checkpoint_file: Path | None = None  # where checkpoints go (next to ``path``, unless it is a stream)
+        self._claimed = False  # the checkpoint's name was created exclusively (names ecometer chose)
         self._sync: Callable[[], Any] | None = meter.sync
         self.has_gpu = False  # a GPU sensor (not a replay): boundaries synchronise the accelerator
         self.neighbours: Neighbours | None = None  # machine scope: how much of the machine others used
@@ -184,6 +200,7 @@ class Run:
             sensors, self.notes = meter.open_sensors()
             self.path = meter.resolve_out()
         self.asked_path = self.path
+        self.checkpoint_file = self._checkpoint_target()
         self.has_gpu = any(s.component == "gpu" and s.name != "replay" for s in sensors)
         announce_modelled(sensors, self.notes)
         self.neighbours = self._watch_neighbours(sensors)
@@ -206,7 +223,8 @@ class Run:
         self._next_checkpoint = self.t0 + meter.checkpoint_interval_s
         self.tick(self.t0, counters=False, bounded=True)
         self.write_checkpoint()
-        lifecycle.register(self)
+        if not lifecycle.register(self):
+            self.warn(lifecycle.UNPROTECTED)
         if meter.background:
             self.sampler = Sampler(self.tick, self.interval_s, name=f"ecometer-sampler[{meter.safe_name}]")
             self.sampler.start()
@@ -368,9 +386,17 @@ class Run:
             self.sync_now()
             self.tick(self.clock(), counters=True, bounded=True)
         t = self.clock()
+        owner = phase_owner()
         with self.lock:
-            occ = self.phases.enter(str(name), t)
-        if occ.name != str(name):
+            counted = self.phases.enter(str(name), t, owner)
+            overlapping = self.phases.overlaps.get(counted) == 1
+        if overlapping:
+            self.warn(
+                f"phase {counted!r} was entered while already open (several threads or asyncio tasks, or nested "
+                "in itself): its energy and duration are those of the time it was open at all, not a sum over "
+                "the overlapping entries"
+            )
+        if counted != str(name):
             self.warn(
                 f"more than {self.phases.max_names} distinct phase names: further names are counted together "
                 f"as {OTHER_PHASE!r}"
@@ -384,14 +410,14 @@ class Run:
             t_end = self.clock()
             with self.lock:
                 if self.running:
-                    self.phases.exit(occ, t_end)
+                    self.phases.exit(counted, t_end, owner)
 
     def add_work(self, amount: float, unit: str | None) -> None:
         """See :meth:`ecometer.measuring.meter.Meter.add_work`."""
         if self.forked:
             return
         if not self.running:
-            self.not_running(self.name)
+            self.not_running(self.name, self.meter)
             return
         unit = str(unit or self.work_unit or "item")
         try:
@@ -406,7 +432,7 @@ class Run:
             return
         with self.lock:
             self.work[unit] = self.work.get(unit, 0.0) + value
-            self.phases.add_work(unit, value)
+            self.phases.add_work(unit, value, phase_owner())
             self.timeline.add_work(unit, self.clock(), value)  # the pace over time, for forecasts
 
     def checkpoint_record(self, fresh: bool = False) -> RunRecord:
@@ -435,8 +461,14 @@ class Run:
                 self.forecasts = [f for f in self.forecasts if f["number"] % self._forecast_stride == 0 or f["number"] == n]
 
     @staticmethod
-    def not_running(name: str) -> None:
-        log.warning("%s: add_work() called while the meter is not running; ignored", name)
+    def not_running(name: str, meter: Any = None) -> None:
+        """Say that ``add_work`` came while not running: once per meter (``meter``), not once per call."""
+        if meter is not None:
+            if meter.warned_idle_work:
+                log.debug("%s: add_work() called while the meter is not running; ignored", name)
+                return
+            meter.warned_idle_work = True
+        log.warning("%s: add_work() called while the meter is not running; ignored (said once)", name)
 
     def live(self) -> LiveStatus:
         with self.lock:
@@ -533,17 +565,19 @@ class Run:
         (1, 2, 4... s), and meanwhile each try also writes the checkpoint to the first
         fallback place that takes it (:meth:`fallbacks`), so a kill still leaves one. The
         first failure of a streak is a warning, and so is the first checkpoint written again.
+        The first checkpoint of a record whose name ecometer chose claims that name (an
+        exclusive create; a name taken by another process is chosen again).
         """
-        if self.path is None or not self.running:
+        if self.checkpoint_file is None or not self.running:
             return True
-        target, text = checkpoint_path(self.path), None
+        target, text = self.checkpoint_file, None
         try:
             with self.lock:
                 record = build_record(self, self.clock(), "running", final=False)
             if self.session is not None:
                 self.session.label(record)  # a killed rank's checkpoint still says which rank it was
             text = record.to_json(indent=None)
-            write_atomic(target, text)
+            target = self._write_checkpoint_text(text)
         except Exception as exc:  # noqa: BLE001 - a full disk or odd path must not crash the job
             self._checkpoint_failures += 1
             elsewhere = self._checkpoint_elsewhere(text)
@@ -563,6 +597,46 @@ class Run:
             self._drop_fallback_checkpoint()
         return True
 
+    def _write_checkpoint_text(self, text: str) -> Path:
+        """Write ``text`` to :attr:`checkpoint_file`, claiming a chosen name first; where it went."""
+        from ecometer.measuring.paths import renamed
+
+        chosen = self.path is not None and self.is_chosen(self.path)
+        for _ in range(_CLAIM_TRIES):
+            assert self.checkpoint_file is not None
+            try:
+                opts = {"exclusive": not self._claimed, "follow_symlinks": False} if chosen else {}
+                write_atomic(self.checkpoint_file, text, **opts)
+            except FileExistsError:
+                if not chosen or self._claimed or self.path is None:
+                    raise
+                self.path = self.asked_path = renamed(self.path)  # another process has this name
+                self.checkpoint_file = self._checkpoint_target()
+                continue
+            self._claimed = True
+            return self.checkpoint_file
+        raise FileExistsError(f"{_CLAIM_TRIES} record names in a row were taken")
+
+    def is_chosen(self, path: Path) -> bool:
+        """Whether ecometer chose ``path``'s name (``out="auto"``; a job's record, not a rank's part):
+        such a record never replaces a file, it is created exclusively."""
+        chosen = self.meter.out == "auto" or self.meter.claim_out
+        return chosen and not (self.session is not None and path == self.asked_path)
+
+    def _checkpoint_target(self) -> Path | None:
+        """Where checkpoints go: next to :attr:`path`, or next to the first fallback place when
+        :attr:`path` is a stream (``/dev/stdout``, a FIFO), which is written only once, at the end."""
+        if self.path is None:
+            return None
+        try:
+            stream = stream_kind(self.path) is not None
+        except OSError:  # a block device or a socket: the record will go to a fallback place
+            stream = True
+        if not stream:
+            return checkpoint_path(self.path)
+        places = self.fallbacks(self.path)
+        return checkpoint_path(places[0]) if places else None
+
     def fallbacks(self, path: Path) -> list[Path]:
         """The fallback places for a record bound for ``path`` (chosen once per path, so the
         checkpoints written there and the final record share one name)."""
@@ -577,8 +651,10 @@ class Run:
         if text is None or self.path is None:
             return None
         for candidate in self.fallbacks(self.path):
+            if checkpoint_path(candidate) == self.checkpoint_file:
+                continue
             try:
-                write_atomic(checkpoint_path(candidate), text)
+                write_atomic(checkpoint_path(candidate), text, follow_symlinks=False)
             except Exception:  # noqa: BLE001 - try the next place
                 continue
             self._fallback_checkpoint = checkpoint_path(candidate)
@@ -602,8 +678,10 @@ class Run:
         """Write ``record`` to ``path``, else to a fallback place; returns where it is (None: nowhere).
 
         If ``path`` cannot be written (full disk, read-only, a file in the way, a directory),
-        the record is saved to :func:`~ecometer.measuring.paths.fallback_paths` with a warning in it
-        naming both paths; the checkpoint next to ``path`` is removed once the record is safe.
+        the record is saved to :func:`~ecometer.measuring.meter.fallback_paths` with a warning in it
+        naming both paths; the checkpoint is removed once the record is safe. A name ecometer
+        chose (:meth:`is_chosen`, and every fallback place) is created exclusively: if another
+        process took it, a fresh name is chosen, so no record ever replaces another.
         """
         if path is None:
             return None
@@ -611,7 +689,7 @@ class Run:
 
         saved: Path | None = path
         try:
-            record.save(path)
+            saved = self._save_claimed(record, path, self.is_chosen(path))
         except Exception as exc:  # noqa: BLE001 - a full disk or odd path must not crash the job
             reason, saved, tried = unwritable_reason(exc, path), None, []
             self.save_error = reason
@@ -619,12 +697,12 @@ class Run:
                 note = f"the record could not be written to {path} ({reason}); it was saved to {candidate} instead"
                 record.warnings.append(note)
                 try:
-                    record.save(candidate)
+                    candidate = self._save_claimed(record, candidate, True)
                 except Exception as again:  # noqa: BLE001 - try the next place
                     record.warnings.pop()
                     tried.append(f"{candidate} ({unwritable_reason(again, candidate)})")
                     continue
-                log.warning("%s: %s", self.name, note)
+                log.warning("%s: %s", self.name, record.warnings[-1])
                 saved = candidate
                 break
             if saved is None:
@@ -635,12 +713,31 @@ class Run:
                 self.warn(message)
                 record.warnings.append(message)
                 return None  # the checkpoints, if any, are all there is on disk: they stay
-        try:
-            checkpoint_path(path).unlink(missing_ok=True)
-        except OSError:
-            pass
+        for ckpt in (self.checkpoint_file, checkpoint_path(path)):
+            try:
+                if ckpt is not None and (ckpt.is_symlink() or ckpt.is_file()):
+                    ckpt.unlink()
+            except OSError:
+                pass
         self._drop_fallback_checkpoint()
         return saved
+
+    def _save_claimed(self, record: RunRecord, path: Path, exclusive: bool) -> Path:
+        """``record.save(path)``; ``exclusive``: under a fresh name if ``path`` is taken. Where it went."""
+        from ecometer.measuring.paths import renamed
+
+        for _ in range(_CLAIM_TRIES):
+            try:
+                record.save(path, exclusive=exclusive)
+                return path
+            except FileExistsError:
+                if not exclusive:
+                    raise
+                fresh = renamed(path)
+                note = f"the record name {path.name} was taken by another record; saved as {fresh.name}"
+                log.warning("%s: %s", self.name, note)
+                path = fresh
+        raise FileExistsError(f"{_CLAIM_TRIES} record names in a row were taken")
 
     def warn(self, message: str) -> None:
         self.warnings.add(message)

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ecometer.errors import NotApplicable, RecordError
-from ecometer.files.atomic import write_atomic
+from ecometer.files.atomic import stream_kind, write_atomic
 from ecometer.files.textfile import read_text_file
 from ecometer.record.estimate import Estimate, sum_estimates
 
@@ -305,11 +305,12 @@ class RunRecord:
     def to_json(self, indent: int | None = 1) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
+    def save(self, path: str | os.PathLike[str], *, exclusive: bool = False) -> Path:
         """Write the record as JSON atomically and durably (temp file, fsync, rename; see
-        :func:`write_atomic`). Returns the path."""
+        :func:`write_atomic`; ``exclusive``: only if ``path`` does not exist yet). Returns the path."""
         target = Path(path)
-        write_atomic(target, self.to_json(), durable=True)
+        durable = stream_kind(target) is None
+        write_atomic(target, self.to_json(), durable=durable, exclusive=exclusive, follow_symlinks=not exclusive)
         return target
 
     @classmethod
