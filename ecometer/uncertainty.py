@@ -31,6 +31,7 @@ from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
 from ecometer.record import DEFAULT_COVERAGE, Estimate
+from ecometer.stats import grid
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -190,7 +191,8 @@ def sum_independent(items: Iterable[Estimate], *, coverage: float = DEFAULT_COVE
     """The sum of independent estimates (different sensors, different devices).
 
     Exact rule where one holds: with at most one uncertain term, the sum's interval is that
-    term's, shifted by the others. Otherwise Monte Carlo over the terms' distributions.
+    term's, shifted by the others. Otherwise a numerical convolution of the terms' declared
+    distributions on quantile grids (:mod:`ecometer.stats.grid`: deterministic, no draws, no numpy).
     """
     terms = [t if isinstance(t, Estimate) else Estimate.exact(float(t)) for t in items]
     uncertain = [t for t in terms if not t.is_exact]
@@ -203,19 +205,18 @@ def sum_independent(items: Iterable[Estimate], *, coverage: float = DEFAULT_COVE
             central=total, low=uncertain[0].low + shift, high=uncertain[0].high + shift, basis=basis
         )
     key = tuple((t.central, t.low, t.high, t.coverage, t.distribution) for t in uncertain)
-    return _sum_by_draws(key, total, coverage, basis or "independent terms, Monte Carlo")
+    return _sum_on_grid(key, total, coverage, basis or f"independent terms, {grid.METHOD}")
 
 
 @functools.lru_cache(maxsize=256)
-def _sum_by_draws(
+def _sum_on_grid(
     terms: tuple[tuple[float, float, float, float | None, str], ...], total: float, coverage: float, basis: str
 ) -> Estimate:
-    """The Monte Carlo sum of :func:`sum_independent`, kept for the same terms (a record's total
-    is read by the footprint, the standards and the report: it is drawn once, not each time)."""
-    p = Propagation()
+    """The convolution of :func:`sum_independent`, kept for the same terms (a record's total is
+    read by the footprint, the standards and the report: it is computed once, not each time)."""
     uncertain = [Estimate(c, lo, hi, coverage=cov, distribution=dist) for c, lo, hi, cov, dist in terms]
-    draws = sum(p.value(t) for t in uncertain) + (total - math.fsum(t.central for t in uncertain))
-    return summarise(draws, total, coverage=coverage, basis=basis)
+    summed = grid.sum_grid(uncertain).shifted(total - math.fsum(t.central for t in uncertain))
+    return summed.estimate(total, coverage=coverage, basis=basis)
 
 
 def uniform_product(

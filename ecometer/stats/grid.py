@@ -1,0 +1,168 @@
+"""Deterministic propagation of independent estimates on quantile grids: no draws, no numpy.
+
+An estimate's distribution (as :mod:`ecometer.uncertainty` declares it: uniform, triangular,
+split normal, split log-normal) is represented by :data:`NODES` equiprobable quantiles, its
+inverse distribution function at ``u = (i + 0.5) / NODES``. Two *independent* quantities are
+combined by every pair of their nodes (``NODES**2`` equally likely values: the product rule of
+a numerical convolution), sorted; the pair set gives the result's quantiles, and its
+``NODES`` block means (mean preserved exactly) carry it into the next combination. A monotone
+map (scale, shift, a floor) acts on the nodes exactly; quantities that move together
+(comonotone, one shared uniform) add node by node, also exactly.
+
+Accuracy: against 400,000-draw Monte Carlo the 95 % interval ends of sums and products of two
+inputs (uniform, triangular, normal, log-normal) land within 0.5 % of the interval's width
+(``tests/test_stats_grid.py``), inside the ~1 % seed-to-seed spread of the 4,000-draw Monte Carlo
+this replaces; a combination costs about 0.3 ms in pure Python.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from statistics import NormalDist
+
+from ecometer.record import DEFAULT_COVERAGE, Estimate
+
+#: quantile nodes per distribution (a combination of two evaluates NODES**2 pairs)
+NODES = 64
+#: what a figure computed here says it rests on
+METHOD = f"numerical convolution on {NODES}-point quantile grids (deterministic, no draws)"
+
+_STD = NormalDist()
+
+
+def z_value(coverage: float) -> float:
+    """Standard-normal quantile that leaves ``(1 - coverage) / 2`` in each tail."""
+    return _STD.inv_cdf(0.5 + coverage / 2.0)
+
+
+def has_support(est: Estimate) -> bool:
+    """Whether ``est``'s ``low..high`` is its whole support (drawn uniform or triangular)."""
+    return (
+        est.distribution in ("uniform", "envelope", "triangular") or est.coverage is None or est.coverage >= 1.0
+    )
+
+
+def quantile(est: Estimate, u: float) -> float:
+    """``est``'s declared distribution at probability ``u`` (0 < u < 1): the inverse of its CDF,
+    as :func:`ecometer.uncertainty.draw` draws it (split normal / log-normal about the central)."""
+    c, lo, hi = est.central, est.low, est.high
+    if est.is_exact or lo == hi:
+        return c
+    if est.distribution == "triangular":
+        f = (c - lo) / (hi - lo)
+        if u < f:
+            return lo + math.sqrt(u * (hi - lo) * (c - lo))
+        return hi - math.sqrt((1.0 - u) * (hi - lo) * (hi - c))
+    if has_support(est):
+        return lo + u * (hi - lo)
+    z = z_value(est.coverage or DEFAULT_COVERAGE)
+    g = _STD.inv_cdf(u)
+    if est.distribution == "lognormal" and lo > 0 and c > 0:
+        return c * math.exp(g * math.log(c / lo) / z if g < 0 else g * math.log(hi / c) / z)
+    return c + (g * (c - lo) / z if g < 0 else g * (hi - c) / z)
+
+
+class Grid:
+    """A quantity's distribution as :data:`NODES` equiprobable, sorted quantiles.
+
+    ``fine``: after a combination, the sorted pair values it came from (finer tails for the
+    quantiles read off this quantity); ``None`` otherwise.
+    """
+
+    __slots__ = ("nodes", "fine")
+
+    def __init__(self, nodes: list[float], fine: list[float] | None = None) -> None:
+        self.nodes = nodes
+        self.fine = fine
+
+    @classmethod
+    def of(cls, est: Estimate | float) -> Grid:
+        """The grid of an estimate (a plain number: every node at it)."""
+        if not isinstance(est, Estimate) or est.is_exact:
+            return cls([float(est)] * NODES)
+        return cls([quantile(est, (i + 0.5) / NODES) for i in range(NODES)])
+
+    @classmethod
+    def constant(cls, value: float) -> Grid:
+        return cls([float(value)] * NODES)
+
+    # ---- monotone maps (exact on the nodes) -----------------------------------------------
+    def scaled(self, k: float) -> Grid:
+        k = float(k)
+        nodes = [x * k for x in self.nodes]
+        fine = None if self.fine is None else [x * k for x in self.fine]
+        if k < 0:
+            nodes.reverse()
+            if fine is not None:
+                fine.reverse()
+        return Grid(nodes, fine)
+
+    def divided(self, k: float) -> Grid:
+        """Each value divided by ``k`` (not times ``1 / k``: the same rounding as the central value's)."""
+        k = float(k)
+        if k < 0:
+            return self.scaled(-1.0).divided(-k)
+        return Grid([x / k for x in self.nodes], None if self.fine is None else [x / k for x in self.fine])
+
+    def shifted(self, c: float) -> Grid:
+        c = float(c)
+        return Grid([x + c for x in self.nodes], None if self.fine is None else [x + c for x in self.fine])
+
+    def at_least(self, floor: float) -> Grid:
+        f = float(floor)
+        return Grid([max(x, f) for x in self.nodes], None if self.fine is None else [max(x, f) for x in self.fine])
+
+    # ---- combinations -------------------------------------------------------------------
+    def plus(self, other: Grid) -> Grid:
+        """The sum of two independent quantities."""
+        return _from_pairs([x + y for x in self.nodes for y in other.nodes])
+
+    def times(self, other: Grid) -> Grid:
+        """The product of two independent quantities."""
+        return _from_pairs([x * y for x in self.nodes for y in other.nodes])
+
+    def maximum(self, other: Grid) -> Grid:
+        """The larger of two independent quantities."""
+        return _from_pairs([x if x > y else y for x in self.nodes for y in other.nodes])
+
+    def comonotone_plus(self, other: Grid) -> Grid:
+        """The sum of two quantities that move together (one shared uniform): node by node, exact."""
+        return Grid([x + y for x, y in zip(self.nodes, other.nodes)])
+
+    # ---- reading ------------------------------------------------------------------------
+    def quantile(self, p: float) -> float:
+        """The ``p`` quantile (linear between the equiprobable values, clamped at the ends)."""
+        values = self.fine if self.fine is not None else self.nodes
+        n = len(values)
+        x = p * n - 0.5
+        i = min(max(int(math.floor(x)), 0), n - 2)
+        frac = min(max(x - i, 0.0), 1.0)
+        return values[i] + (values[i + 1] - values[i]) * frac
+
+    def estimate(self, central: float, *, coverage: float = DEFAULT_COVERAGE, basis: str = "") -> Estimate:
+        """The estimate this quantity describes around ``central``, with its probabilistically
+        symmetric ``coverage`` interval; labelled as :func:`ecometer.uncertainty.summarise`
+        labels an interval read off draws (``lognormal`` when positive, else ``normal``)."""
+        lo = min(self.quantile(0.5 - coverage / 2.0), central)
+        hi = max(self.quantile(0.5 + coverage / 2.0), central)
+        if lo == hi:
+            return Estimate.exact(central, basis=basis)
+        shape = "lognormal" if lo > 0 else "normal"
+        return Estimate(central, lo, hi, coverage=coverage, distribution=shape, basis=basis)
+
+
+def _from_pairs(pairs: list[float]) -> Grid:
+    pairs.sort()
+    k = len(pairs) // NODES
+    nodes = [math.fsum(pairs[i * k : (i + 1) * k]) / k for i in range(NODES)]
+    return Grid(nodes, pairs)
+
+
+def sum_grid(items: Iterable[Estimate]) -> Grid:
+    """The grid of the sum of independent estimates."""
+    grid: Grid | None = None
+    for est in items:
+        g = Grid.of(est)
+        grid = g if grid is None else grid.plus(g)
+    return grid if grid is not None else Grid.constant(0.0)
