@@ -38,11 +38,11 @@ from ecometer.errors import FootprintError, RecordError
 from ecometer.footprint.assumptions import Assumption
 from ecometer.footprint.factors import SiteFactors, SliceFactor
 from ecometer.footprint.propagation import Draws, NeedsDraws, Value
-from ecometer.stats.grid import METHOD as GRID_METHOD
 from ecometer.footprint.site import Site, hour_key
 from ecometer.footprint.timing import Allocation, allocate, fixed_offset
 from ecometer.footprint.withdrawal import add_withdrawal
 from ecometer.record import Estimate
+from ecometer.stats.grid import METHOD as GRID_METHOD
 from ecometer.units import J_PER_KWH
 
 log = logging.getLogger("ecometer.footprint")

@@ -128,7 +128,7 @@ class GridValue:
 
     def __mul__(self, other: GridValue | float) -> GridValue:
         if isinstance(other, GridValue):
-            return self._combined(other, [x * y for x, y in zip(self.a, other.a)], "times")
+            return self._combined(other, [x * y for x, y in zip(self.a, other.a, strict=True)], "times")
         k = float(other)
         return GridValue([x * k for x in self.a], None if self.grid is None else self.grid.scaled(k), self.keys)
 
@@ -136,7 +136,7 @@ class GridValue:
 
     def __add__(self, other: GridValue | float) -> GridValue:
         if isinstance(other, GridValue):
-            return self._combined(other, [x + y for x, y in zip(self.a, other.a)], "plus")
+            return self._combined(other, [x + y for x, y in zip(self.a, other.a, strict=True)], "plus")
         c = float(other)
         return GridValue([x + c for x in self.a], None if self.grid is None else self.grid.shifted(c), self.keys)
 
@@ -150,7 +150,7 @@ class GridValue:
     def at_least(self, floor: GridValue) -> GridValue:
         """This quantity, raised to ``floor`` (exact when either is a constant, else independent pairs)."""
         self._pair(floor)
-        a = [max(x, y) for x, y in zip(self.a, floor.a)]
+        a = [max(x, y) for x, y in zip(self.a, floor.a, strict=True)]
         g = None
         if self.grid is not None and floor.grid is not None:
             if not floor.keys:

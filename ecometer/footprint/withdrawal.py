@@ -155,7 +155,7 @@ def _derived_assumption(site: Site, grid: Any, hourly_note: str) -> Assumption:
 def _floor_at_consumption(d: Draws, off_w: Value, offsite: Value, entry: Assumption) -> Value:
     """Derived withdrawal is never below the off-site consumption actually used (which may come
     from a given, published or hourly EWIF rather than from the same mix): raised in each draw."""
-    below = [x > y for x, y in zip(offsite.a, off_w.a)]
+    below = [x > y for x, y in zip(offsite.a, off_w.a, strict=True)]
     share = off_w.share_below(offsite) if d.grid else None
     if share is None:
         drawn = offsite.draws > off_w.draws

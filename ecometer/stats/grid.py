@@ -128,7 +128,7 @@ class Grid:
 
     def comonotone_plus(self, other: Grid) -> Grid:
         """The sum of two quantities that move together (one shared uniform): node by node, exact."""
-        return Grid([x + y for x, y in zip(self.nodes, other.nodes)])
+        return Grid([x + y for x, y in zip(self.nodes, other.nodes, strict=True)])
 
     # ---- reading ------------------------------------------------------------------------
     def quantile(self, p: float) -> float:
