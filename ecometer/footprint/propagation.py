@@ -31,6 +31,8 @@ numpy is imported only when a footprint needs the Monte Carlo path.
 from __future__ import annotations
 
 import math
+import operator
+from collections.abc import Callable
 from statistics import NormalDist
 from typing import TYPE_CHECKING
 
@@ -96,77 +98,77 @@ class NeedsDraws(Exception):
 
 class GridValue:
     """A quantity on the grid path: the five readings of :class:`Value` (a list) and its grid
-    (``None`` for the envelope, which needs none). Combining two quantities that share an input
-    raises :class:`NeedsDraws`."""
+    (``None`` for the envelope, which needs none).
 
-    __slots__ = ("a", "grid", "keys")
+    ``u``: where the quantity is a non-decreasing function of one uniform (an input, or inputs
+    rank-correlated with it), that uniform's key: its nodes are in the uniform's order, so two
+    such quantities of the same uniform combine node by node, exactly. Otherwise ``None``, and
+    combining two quantities that share an input raises :class:`NeedsDraws`.
+    """
 
-    def __init__(self, a: list[float], grid: Grid | None, keys: frozenset[str]) -> None:
+    __slots__ = ("a", "grid", "keys", "u")
+
+    def __init__(self, a: list[float], grid: Grid | None, keys: frozenset[str], u: str | None = None) -> None:
         self.a = a
         self.grid = grid
         self.keys = keys
+        self.u = u
 
     @property
     def central(self) -> float:
         return self.a[0]
 
-    def _pair(self, other: GridValue) -> None:
+    def _combined(self, other: GridValue, fn: Callable[[float, float], float], op: str) -> GridValue:
+        a = [fn(x, y) for x, y in zip(self.a, other.a, strict=True)]
+        keys = self.keys | other.keys
+        if not other.keys or not self.keys:  # one side a constant: a monotone map of the other
+            const, var = (other, self) if not other.keys else (self, other)
+            g = None if var.grid is None else var.grid.mapped(lambda x: fn(x, const.a[0]))
+            return GridValue(a, g, keys, var.u if g is None or g.fine is None else None)
+        if self.u is not None and self.u == other.u:  # one uniform: node by node
+            g = None if self.grid is None or other.grid is None else self.grid.paired(other.grid, fn)
+            return GridValue(a, g, keys, self.u if g is None or g.fine is None else None)
         if self.keys & other.keys:
             raise NeedsDraws(f"inputs {sorted(self.keys & other.keys)} enter one figure twice")
-
-    def _combined(self, other: GridValue, a: list[float], op: str) -> GridValue:
-        self._pair(other)
-        g = None
-        if self.grid is not None and other.grid is not None:
-            if not other.keys:
-                g = self.grid.shifted(other.a[0]) if op == "plus" else self.grid.scaled(other.a[0])
-            elif not self.keys:
-                g = other.grid.shifted(self.a[0]) if op == "plus" else other.grid.scaled(self.a[0])
-            else:
-                g = getattr(self.grid, op)(other.grid)
-        return GridValue(a, g, self.keys | other.keys)
+        g = None if self.grid is None or other.grid is None else getattr(self.grid, op)(other.grid)
+        return GridValue(a, g, keys)
 
     def __mul__(self, other: GridValue | float) -> GridValue:
-        if isinstance(other, GridValue):
-            return self._combined(other, [x * y for x, y in zip(self.a, other.a, strict=True)], "times")
-        k = float(other)
-        return GridValue([x * k for x in self.a], None if self.grid is None else self.grid.scaled(k), self.keys)
+        if not isinstance(other, GridValue):
+            other = GridValue([float(other)] * _CORNERS, None, frozenset())
+        return self._combined(other, operator.mul, "times")
 
     __rmul__ = __mul__
 
     def __add__(self, other: GridValue | float) -> GridValue:
-        if isinstance(other, GridValue):
-            return self._combined(other, [x + y for x, y in zip(self.a, other.a, strict=True)], "plus")
-        c = float(other)
-        return GridValue([x + c for x in self.a], None if self.grid is None else self.grid.shifted(c), self.keys)
+        if not isinstance(other, GridValue):
+            other = GridValue([float(other)] * _CORNERS, None, frozenset())
+        return self._combined(other, operator.add, "plus")
 
     __radd__ = __add__
 
     def __truediv__(self, other: float) -> GridValue:
         k = float(other)
-        g = None if self.grid is None else self.grid.divided(k)
-        return GridValue([x / k for x in self.a], g, self.keys)
+        g = None if self.grid is None else self.grid.mapped(lambda x: x / k)
+        return GridValue([x / k for x in self.a], g, self.keys, self.u if k > 0 else None)
 
     def at_least(self, floor: GridValue) -> GridValue:
-        """This quantity, raised to ``floor`` (exact when either is a constant, else independent pairs)."""
-        self._pair(floor)
-        a = [max(x, y) for x, y in zip(self.a, floor.a, strict=True)]
-        g = None
-        if self.grid is not None and floor.grid is not None:
-            if not floor.keys:
-                g = self.grid.at_least(floor.a[0])
-            elif not self.keys:
-                g = floor.grid.at_least(self.a[0])
-            else:
-                g = self.grid.maximum(floor.grid)
-        return GridValue(a, g, self.keys | floor.keys)
+        """This quantity, raised to ``floor``: exact when either is a constant or both are of one
+        uniform; the larger of independent pairs otherwise."""
+        return self._combined(floor, max, "maximum")
 
     def share_below(self, floor: GridValue) -> float:
         """The probability that this quantity is below ``floor`` (0 for the envelope)."""
         if self.grid is None or floor.grid is None:
             return 0.0
-        self._pair(floor)
         xs, ys = self.grid.nodes, floor.grid.nodes
+        if not floor.keys or not self.keys or (self.u is not None and self.u == floor.u):
+            if not floor.keys or not self.keys:
+                ys = [floor.a[0]] * len(xs) if not floor.keys else ys
+                xs = [self.a[0]] * len(ys) if not self.keys else xs
+            return sum(1 for x, y in zip(xs, ys, strict=True) if y > x) / len(xs)
+        if self.keys & floor.keys:
+            raise NeedsDraws(f"inputs {sorted(self.keys & floor.keys)} enter one figure twice")
         return sum(1 for x in xs for y in ys if y > x) / (len(xs) * len(ys))
 
 
@@ -231,11 +233,14 @@ class Draws:
         return Value(np.concatenate((corners, mc)), frozenset({key}))
 
     def _grid_input(self, key: str, est: Estimate, label: str, like: str | None) -> GridValue:
-        if like is not None and like in self.inputs and self.bounds == "interval":
-            raise NeedsDraws(f"{key} is rank-correlated with {like}")
-        self.inputs.setdefault(key, (label, est))
+        """``est`` on the grid (its nodes in the order of its uniform: ``like``'s where given)."""
+        if key not in self.inputs:
+            self.inputs[key] = (label, est)
+            if like is not None and like in self.inputs:
+                self.coupled[key] = like
+        u = self.coupled.get(key, key)
         corners = [est.central, est.low, est.high, *_quantiles95(est)]
-        return GridValue(corners, Grid.of(est) if self.bounds == "interval" else None, frozenset({key}))
+        return GridValue(corners, Grid.of(est) if self.bounds == "interval" else None, frozenset({key}), u)
 
     def estimate(self, v: Value | GridValue, what: str) -> Estimate:
         """The Estimate of quantity ``v``; ``what`` names the figure in its basis (``"IT energy x PUE"``)."""

@@ -12,17 +12,43 @@ versions. The file format is described in ``ecometer/standards/FORMAT.md``.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ecometer.errors import StandardError
 from ecometer.record import register_attachment
 from ecometer.standards.assess import Assessment, LimitResult, MetricResult, score
-from ecometer.standards.calibrate import calibrate
 from ecometer.standards.loader import builtin_names, load_standard, parse_standard
 from ecometer.standards.metrics import QUANTITIES
-from ecometer.standards.revision import Regrading, StandardDiff, diff, regrade, sensitivity, sensitivity_chart
 from ecometer.standards.schema import Standard
-from ecometer.standards.writer import to_toml
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ecometer.standards.calibrate import calibrate
+    from ecometer.standards.revision import Regrading, StandardDiff, diff, regrade, sensitivity, sensitivity_chart
+    from ecometer.standards.writer import to_toml
+
+#: the tools for standards bodies, imported when first used (scoring a record needs none of them)
+_LAZY = {
+    "calibrate": "calibrate",
+    "Regrading": "revision",
+    "StandardDiff": "revision",
+    "diff": "revision",
+    "regrade": "revision",
+    "sensitivity": "revision",
+    "sensitivity_chart": "revision",
+    "to_toml": "writer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The standards bodies' tools (:data:`_LAZY`), imported on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ecometer.standards' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"ecometer.standards.{module}"), name)
+    globals()[name] = value  # also replaces the submodule the import bound to the name 'calibrate'
+    return value
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ this replaces; a combination costs about 0.3 ms in pure Python.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from statistics import NormalDist
 
 from ecometer.record import DEFAULT_COVERAGE, Estimate
@@ -98,20 +98,27 @@ class Grid:
                 fine.reverse()
         return Grid(nodes, fine)
 
-    def divided(self, k: float) -> Grid:
-        """Each value divided by ``k`` (not times ``1 / k``: the same rounding as the central value's)."""
-        k = float(k)
-        if k < 0:
-            return self.scaled(-1.0).divided(-k)
-        return Grid([x / k for x in self.nodes], None if self.fine is None else [x / k for x in self.fine])
-
     def shifted(self, c: float) -> Grid:
         c = float(c)
         return Grid([x + c for x in self.nodes], None if self.fine is None else [x + c for x in self.fine])
 
-    def at_least(self, floor: float) -> Grid:
-        f = float(floor)
-        return Grid([max(x, f) for x in self.nodes], None if self.fine is None else [max(x, f) for x in self.fine])
+    def mapped(self, fn: Callable[[float], float]) -> Grid:
+        """``fn`` of each value: exact for a monotone ``fn`` (re-sorted when it is decreasing)."""
+        nodes = [fn(x) for x in self.nodes]
+        fine = None if self.fine is None else [fn(x) for x in self.fine]
+        if any(b < a for a, b in zip(nodes, nodes[1:], strict=False)):
+            nodes.sort()
+            fine = sorted(nodes) if fine is None else sorted(fine)  # no longer in any uniform's order
+        return Grid(nodes, fine)
+
+    def paired(self, other: Grid, fn: Callable[[float, float], float]) -> Grid:
+        """``fn`` node by node with a quantity of the same uniform (both nodes in its order):
+        exact; kept in that order where the result is non-decreasing, else sorted (``fine`` set
+        to the sorted nodes, so it is no longer read as of one uniform)."""
+        nodes = [fn(x, y) for x, y in zip(self.nodes, other.nodes, strict=True)]
+        if any(b < a for a, b in zip(nodes, nodes[1:], strict=False)):
+            return Grid(sorted(nodes), sorted(nodes))
+        return Grid(nodes)
 
     # ---- combinations -------------------------------------------------------------------
     def plus(self, other: Grid) -> Grid:
