@@ -148,7 +148,7 @@ class Propagation:
 
 
 def shared_factor_sum(
-    p: Propagation,
+    p: Propagation | None,
     terms: Sequence[tuple[str, Estimate, Estimate]],
     *,
     coverage: float = DEFAULT_COVERAGE,
@@ -162,7 +162,8 @@ def shared_factor_sum(
     shared uniform draw), since they are errors of the same boundaries.
 
     Exact rule where one holds: with a single uncertain input, that input's interval scaled
-    (coverage and shape kept); otherwise Monte Carlo over ``p``'s draws.
+    (coverage and shape kept); otherwise Monte Carlo over ``p``'s draws, or with ``p`` None the
+    same sum on quantile grids (:func:`ecometer.stats.grid.shared_factor_grid`, no draws, no numpy).
     """
     total = math.fsum(f.central * v.central for _, f, v in terms)
     uncertain = [(k, f, v) for k, f, v in terms if not f.is_exact or not v.is_exact]
@@ -180,6 +181,10 @@ def shared_factor_sum(
             term = f.scaled(part / f.central)
         rest = total - part
         return term.replace(central=total, low=term.low + rest, high=term.high + rest, basis=basis)
+    if p is None:
+        return grid.shared_factor_grid(uncertain).shifted(
+            total - math.fsum(f.central * v.central for _, f, v in uncertain)
+        ).estimate(total, coverage=coverage, basis=basis)
     u = p.uniform()
     draws = total - math.fsum(f.central * v.central for _, f, v in uncertain)
     for key, f, v in uncertain:

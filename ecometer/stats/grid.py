@@ -18,7 +18,7 @@ this replaces; a combination costs about 0.3 ms in pure Python.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from statistics import NormalDist
 
 from ecometer.record import DEFAULT_COVERAGE, Estimate
@@ -77,11 +77,11 @@ class Grid:
         self.fine = fine
 
     @classmethod
-    def of(cls, est: Estimate | float) -> Grid:
-        """The grid of an estimate (a plain number: every node at it)."""
+    def of(cls, est: Estimate | float, n: int = NODES) -> Grid:
+        """The grid of an estimate on ``n`` nodes (a plain number: every node at it)."""
         if not isinstance(est, Estimate) or est.is_exact:
-            return cls([float(est)] * NODES)
-        return cls([quantile(est, (i + 0.5) / NODES) for i in range(NODES)])
+            return cls([float(est)] * n)
+        return cls([quantile(est, (i + 0.5) / n) for i in range(n)])
 
     @classmethod
     def constant(cls, value: float) -> Grid:
@@ -123,15 +123,15 @@ class Grid:
     # ---- combinations -------------------------------------------------------------------
     def plus(self, other: Grid) -> Grid:
         """The sum of two independent quantities."""
-        return _from_pairs([x + y for x in self.nodes for y in other.nodes])
+        return _from_pairs([x + y for x in self.nodes for y in other.nodes], len(self.nodes))
 
     def times(self, other: Grid) -> Grid:
         """The product of two independent quantities."""
-        return _from_pairs([x * y for x in self.nodes for y in other.nodes])
+        return _from_pairs([x * y for x in self.nodes for y in other.nodes], len(self.nodes))
 
     def maximum(self, other: Grid) -> Grid:
         """The larger of two independent quantities."""
-        return _from_pairs([x if x > y else y for x in self.nodes for y in other.nodes])
+        return _from_pairs([x if x > y else y for x in self.nodes for y in other.nodes], len(self.nodes))
 
     def comonotone_plus(self, other: Grid) -> Grid:
         """The sum of two quantities that move together (one shared uniform): node by node, exact."""
@@ -159,10 +159,11 @@ class Grid:
         return Estimate(central, lo, hi, coverage=coverage, distribution=shape, basis=basis)
 
 
-def _from_pairs(pairs: list[float]) -> Grid:
+def _from_pairs(pairs: list[float], n: int) -> Grid:
+    """The grid of ``pairs`` (equally likely values): ``n`` block means, the sorted pairs kept."""
     pairs.sort()
-    k = len(pairs) // NODES
-    nodes = [math.fsum(pairs[i * k : (i + 1) * k]) / k for i in range(NODES)]
+    k = len(pairs) // n
+    nodes = [math.fsum(pairs[i * k : (i + 1) * k]) / k for i in range(n)]
     return Grid(nodes, pairs)
 
 
@@ -173,3 +174,42 @@ def sum_grid(items: Iterable[Estimate]) -> Grid:
         g = Grid.of(est)
         grid = g if grid is None else grid.plus(g)
     return grid if grid is not None else Grid.constant(0.0)
+
+
+#: nodes per input where a phase's sum conditions on its boundary timing (``NODES_SHARED**2``
+#: pairs per timing node and sensor: a run's phases at stop stay within milliseconds)
+NODES_SHARED = 32
+
+
+def shared_factor_grid(terms: Sequence[tuple[str, Estimate, Estimate]]) -> Grid:
+    """The grid of ``sum factor x value`` over ``terms`` ``(key, factor, value)``, as
+    :func:`ecometer.uncertainty.shared_factor_sum` defines it: the factors of different keys
+    independent (one factor per key), the values moving together (one shared uniform).
+
+    Given the shared uniform at each of its nodes, the sum is a sum of independent scaled
+    factors (combined on grids); the result is the equally weighted mixture over those nodes.
+    """
+    factors: dict[str, Estimate] = {}
+    for key, f, _ in terms:
+        factors.setdefault(key, f)
+    timed = any(not v.is_exact for _, _, v in terms)
+    uncertain = any(not f.is_exact and f.central for f in factors.values())
+    n_u = (NODES_SHARED if uncertain else NODES) if timed else 1
+    n_f = NODES_SHARED if timed else NODES
+    weights: dict[str, list[float]] = {}  # key -> value of its terms at each timing node
+    for key, f, v in terms:
+        row = [f.central * (quantile(v, (j + 0.5) / n_u) if timed else v.central) for j in range(n_u)]
+        weights[key] = [a + b for a, b in zip(weights.get(key, [0.0] * n_u), row, strict=True)]
+    relative = {k: Grid.of(f, n_f).scaled(1.0 / f.central) for k, f in factors.items() if not f.is_exact and f.central}
+    values: list[float] = []
+    for j in range(n_u):
+        const = math.fsum(w[j] for k, w in weights.items() if k not in relative)
+        g: Grid | None = None
+        for k, rel in relative.items():
+            part = rel.scaled(weights[k][j])
+            g = part if g is None else g.plus(part)
+        values.extend([const] if g is None else [x + const for x in (g.fine or g.nodes)])
+    values.sort()
+    if len(values) < NODES:
+        return Grid(values)
+    return _from_pairs(values, NODES)
