@@ -152,3 +152,73 @@ def test_start_stop_with_a_site_and_a_standard_imports_no_numpy():
     out = subprocess.run([sys.executable, "-c", COLD], capture_output=True, text=True, check=True, timeout=120).stdout
     got = json.loads(out.strip().splitlines()[-1])
     assert got == {"numpy": False, "fp": True, "assessment": True, "total": got["total"]}
+
+
+# ---- phases: sensors' factors shared, boundary timings moving together ---------------------------
+CPU_F = Estimate(1.0, 0.65, 1.51, coverage=0.95, distribution="lognormal")
+DRAM_F = Estimate(1.0, 0.28, 1.76, distribution="triangular")
+PHASE_CASES = {
+    "two sensors, timed": [
+        ("cpu", CPU_F, Estimate(0.18, 0.10, 0.25, distribution="triangular")),
+        ("dram", DRAM_F, Estimate(0.21, 0.15, 0.30, distribution="triangular")),
+    ],
+    "wide timing": [
+        ("cpu", CPU_F, Estimate(0.18, 0.01, 0.60, distribution="triangular")),
+        ("dram", DRAM_F, Estimate(0.21, 0.05, 0.50, distribution="triangular")),
+    ],
+    "three sensors, one untimed": [
+        ("cpu", CPU_F, Estimate(0.18, 0.10, 0.25, distribution="triangular")),
+        ("dram", DRAM_F, Estimate(0.21, 0.15, 0.30, distribution="triangular")),
+        ("gpu", Estimate(1.0, 0.95, 1.05), Estimate(2.0)),
+    ],
+    "timing only": [
+        ("cpu", Estimate(1.0), Estimate(0.18, 0.10, 0.25, distribution="triangular")),
+        ("dram", Estimate(1.0), Estimate(0.21, 0.15, 0.30, distribution="triangular")),
+    ],
+    "factors only": [("cpu", CPU_F, Estimate(0.18)), ("dram", DRAM_F, Estimate(0.21)), ("cpu", CPU_F, Estimate(0.05))],
+}
+
+
+@pytest.mark.parametrize("name", list(PHASE_CASES))
+def test_phase_sum_on_the_grid_matches_a_long_monte_carlo(name):
+    from ecometer.uncertainty import Propagation, shared_factor_sum
+
+    terms = PHASE_CASES[name]
+    got = shared_factor_sum(None, terms)
+    want = shared_factor_sum(Propagation(n=N_MC, seed=3), terms)
+    assert got.central == pytest.approx(want.central)
+    assert_close((got.low, got.high), (want.low, want.high), 0.015)
+    assert got.coverage == 0.95
+
+
+PHASES = """
+import json, sys, tempfile, time, resource
+import ecometer
+from ecometer.record import load_record, checkpoint_path
+out = tempfile.mkdtemp() + "/r.json"
+m = ecometer.Meter("phases", out=out, interval_s=0.02, checkpoint_interval_s=0.05)
+m.start()
+deadline = time.monotonic() + 20
+while time.monotonic() < deadline:
+    with m.phase("step"):
+        sum(range(2000))
+    with m.phase("eval"):
+        time.sleep(0.001)
+    try:
+        if load_record(checkpoint_path(out)).phases:
+            break
+    except (OSError, ValueError):
+        pass
+cp = load_record(checkpoint_path(out))
+rec = m.stop()
+print(json.dumps({"numpy": "numpy" in sys.modules, "checkpoint": [p.uncertainty.distribution for p in cp.phases.values()],
+                  "final": sorted({p.uncertainty.coverage for p in rec.phases.values()})}))
+"""
+
+
+def test_a_run_with_phases_and_checkpoints_imports_no_numpy():
+    out = subprocess.run([sys.executable, "-c", PHASES], capture_output=True, text=True, check=True, timeout=120).stdout
+    got = json.loads(out.strip().splitlines()[-1])
+    assert got["numpy"] is False
+    assert got["checkpoint"] and set(got["checkpoint"]) <= {"envelope", "exact"}  # no propagation while running
+    assert got["final"] == [0.95]
