@@ -55,6 +55,22 @@ def timeline_components(record: RunRecord) -> list[str]:
     return sorted(present, key=lambda n: (COMPONENT_ORDER.index(n) if n in COMPONENT_ORDER else 99, n))
 
 
+#: components drawn apart in a chart; beyond these, the smallest are one stack ("N others") or
+#: left out of the bars (the IT total holds them): a chart's cost does not grow with the record
+MAX_COMPONENTS_DRAWN = 8
+
+
+def drawn_components(record: RunRecord) -> tuple[list[str], int]:
+    """The components a chart draws as bars (in the usual order: the largest
+    :data:`MAX_COMPONENTS_DRAWN` by energy) and how many it leaves out."""
+    names = ordered_components(record)
+    if len(names) <= MAX_COMPONENTS_DRAWN:
+        return names, 0
+    energy = {n: record.components[n].energy_j for n in names}
+    largest = set(sorted(names, key=lambda n: -energy[n] if math.isfinite(energy[n]) else math.inf)[:MAX_COMPONENTS_DRAWN])
+    return [n for n in names if n in largest], len(names) - len(largest)
+
+
 def power_timeline(record: RunRecord, path: str | Path | None = None) -> bytes:
     """Stacked power per component (W) over time, with the run's phases shaded and named."""
     tl = record.timeline
@@ -68,6 +84,14 @@ def power_timeline(record: RunRecord, path: str | Path | None = None) -> bytes:
     fig.suptitle(f"Power by component — {plain(record.name)}", fontsize=style.FONT_SIZE + 2)
     times, series_of = drawable_timeline(record)
     comps = [c for c in timeline_components(record) if c in series_of]
+    other = None
+    if len(comps) > MAX_COMPONENTS_DRAWN:  # the largest, the rest stacked as one
+        by_energy = sorted(comps, key=lambda c: -math.fsum(series_of[c]))
+        rest = by_energy[MAX_COMPONENTS_DRAWN - 1 :]
+        comps = [c for c in comps if c not in set(rest)]
+        other = f"{len(rest)} others"
+        series_of[other] = [math.fsum(vals) for vals in zip(*(series_of[c] for c in rest), strict=True)]
+        comps.append(other)
     if not times or not comps:
         ax.text(0.5, 0.5, "No power timeline in this record", ha="center", va="center", transform=ax.transAxes)
         ax.set_xlabel("Time since start (s)")
@@ -81,6 +105,9 @@ def power_timeline(record: RunRecord, path: str | Path | None = None) -> bytes:
     pscale = pick_scale("power", totals)
     labels = []
     for c in comps:
+        if c == other:
+            labels.append(other)
+            continue
         method = record.components[c].method if c in record.components else "?"
         labels.append(f"{c.upper()} ({method})")
     ax.stackplot(
@@ -292,9 +319,7 @@ def _panels(
     def d(f: QuantityValue) -> QuantityValue:
         return f.per(divide[1], divide[0]) if divide else f
 
-    energy = [
-        (c.upper(), d(component_energy(record, c)), style.component_colour(c)) for c in ordered_components(record)
-    ]
+    energy = [(c.upper(), d(component_energy(record, c)), style.component_colour(c)) for c in drawn_components(record)[0]]
     energy.append(("IT total", d(it_energy(record)), style.QUANTITY_COLOURS["it_energy"]))
     fac = footprint_figure(record, "facility_energy_j")
     if fac is not None:
@@ -331,6 +356,9 @@ def _panels_figure(record: RunRecord, title: str, divide: tuple[str, float] | No
     note = "whiskers: low–high interval (coverage in the report's tables); (method) under each bar"
     if skipped:
         note += f"\nnot drawn, not a finite number: {', '.join(skipped)}"
+    hidden = drawn_components(record)[1]
+    if hidden:
+        note += f"\n{hidden} smaller components not drawn (their energy is in the IT total)"
     if footprint_data(record) is None:
         note += "\nno footprint attached: measure with a site (--site) for water and carbon"
     fig.suptitle(title, fontsize=style.FONT_SIZE + 2)

@@ -1,4 +1,4 @@
-"""The power timeline draws phases in a bounded number of artists, however many spans a record holds."""
+"""Charts draw a bounded number of artists, however many spans or components a record holds."""
 
 from __future__ import annotations
 
@@ -49,3 +49,31 @@ def test_span_bars_merge_what_a_pixel_cannot_separate_and_keep_the_rest():
     assert len(bars[("a", 0)]) == 11 and bars[("b", 1)] == [(1.0, 1.0)]
     dense = [Span("s", i * 1e-4, i * 1e-4 + 5e-5, 0) for i in range(100_000)]
     assert len(charts.span_bars(dense, lambda x: x, 10.0)[("s", 0)]) <= 4001  # bounded by the chart
+
+
+def _with_components(n: int):
+    from ecometer.record import Component, Estimate
+
+    rec = make_record(seconds=5)
+    power = rec.timeline.power_w["cpu"]
+    for i in range(n):
+        e = 10.0 + i
+        rec.components[f"acc{i}"] = Component(f"acc{i}", e, "modelled", Estimate.relative(e, 0.1, 0.1), {f"acc{i}:0": e})
+        rec.timeline.power_w[f"acc{i}:0"] = [p * (1 + i / n) for p in power]
+    return rec
+
+
+def test_many_components_draw_the_largest_and_say_how_many_are_left_out(monkeypatch):
+    few = _artists(monkeypatch, _with_components(0))
+    many = _artists(monkeypatch, _with_components(300))
+    assert many <= few + charts.MAX_COMPONENTS_DRAWN  # the largest few stacked, the rest as one
+    rec = _with_components(300)
+    shown, hidden = charts.drawn_components(rec)
+    assert len(shown) == charts.MAX_COMPONENTS_DRAWN and hidden == len(rec.components) - len(shown)
+    assert "acc299" in shown and "acc0" not in shown  # the largest are drawn
+    captured = []
+    monkeypatch.setattr(charts.style, "save", lambda fig, path: captured.append(fig) or b"")
+    charts.breakdown(rec)
+    bars = [p for ax in captured[0].axes for p in ax.patches]
+    assert len(bars) <= charts.MAX_COMPONENTS_DRAWN + 8  # components, IT total, facility, water, carbon
+    assert f"{hidden} smaller components not drawn" in captured[0]._supxlabel.get_text()
