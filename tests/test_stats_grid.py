@@ -222,3 +222,18 @@ def test_a_run_with_phases_and_checkpoints_imports_no_numpy():
     assert got["numpy"] is False
     assert got["checkpoint"] and set(got["checkpoint"]) <= {"envelope", "exact"}  # no propagation while running
     assert got["final"] == [0.95]
+
+
+def test_a_sum_of_hundreds_of_terms_stays_fast_and_matches_monte_carlo():
+    import time
+
+    from ecometer.stats import grid as G
+
+    terms = [Estimate(10 + i % 7, 5 + i % 7, 16 + i % 7, distribution="triangular" if i % 2 else "uniform") for i in range(400)]
+    terms.append(Estimate(2000, 1500, 2600, coverage=0.95, distribution="lognormal"))  # one dominant term
+    t = time.process_time()
+    g = G.sum_grid(terms)
+    assert time.process_time() - t < 5.0  # 400 terms cost about as much as 16 (not a timing target: a hang check)
+    rng = np.random.default_rng(2)
+    ref = sum(draw(x, rng, 200_000) for x in terms)
+    assert_close((g.quantile(0.025), g.quantile(0.975)), mc_interval(ref))
