@@ -28,8 +28,10 @@ once, with a count, so a week of glitches cannot grow memory.
 from __future__ import annotations
 
 import bisect
+import heapq
 import logging
 import math
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -335,14 +337,19 @@ class DeviceTrack:
 OTHER_PHASE = "(other phases)"
 
 
-@dataclass
-class _Occurrence:
-    name: str
-    depth: int
-    start_t: float
-    end_t: float | None = None
-    start_e: dict[str, float] | None = None
-    end_e: dict[str, float] | None = None
+class PhaseOccurrence:
+    """One occurrence of a phase: its name, nesting depth, times (s) and, once the curves are
+    final there, the cumulative energy (J) per channel at its start and end."""
+
+    __slots__ = ("name", "depth", "start_t", "end_t", "start_e", "end_e")
+
+    def __init__(self, name: str, depth: int, start_t: float) -> None:
+        self.name = name
+        self.depth = depth
+        self.start_t = start_t
+        self.end_t: float | None = None
+        self.start_e: dict[str, float] | None = None
+        self.end_e: dict[str, float] | None = None
 
 
 @dataclass
@@ -356,11 +363,20 @@ class PhaseTotals:
 
 
 class PhaseBook:
-    """Phase occurrences awaiting resolution, and per-name totals once resolved."""
+    """Phase occurrences awaiting resolution, and per-name totals once resolved.
+
+    The caller's side (:meth:`enter`, :meth:`exit`) only appends; the sampler's side
+    (:meth:`resolve`) keeps closed occurrences in order of their end, so each tick looks only
+    at those the curves have become final for (not the whole waiting list), and finds the
+    earliest time still needed (for pruning) from a heap of unresolved starts.
+    """
 
     def __init__(self) -> None:
-        self.open: list[_Occurrence] = []
-        self.waiting: list[_Occurrence] = []
+        self.open: list[PhaseOccurrence] = []
+        self._arrivals: list[PhaseOccurrence] = []  # closed since the sampler last looked
+        self._queue: deque[PhaseOccurrence] = deque()  # closed, awaiting energies, by end time
+        self._starts: list[tuple[float, int, PhaseOccurrence]] = []  # heap: queued, start unresolved
+        self._seq = 0
         self.totals: dict[str, PhaseTotals] = {}
         self.closed_spans: list[tuple[str, float, float, int]] = []
         self.spans_dropped = 0
@@ -369,20 +385,30 @@ class PhaseBook:
         self.max_names = 1000  # distinct phase names kept; more are merged into OTHER_PHASE
         self.names_merged = 0
 
-    def enter(self, name: str, t: float) -> _Occurrence:
-        if name not in self.totals and len(self.totals) >= self.max_names:
-            name = OTHER_PHASE
-            self.names_merged += 1
-        occ = _Occurrence(name=name, depth=len(self.open), start_t=t)
+    @property
+    def waiting(self) -> list[PhaseOccurrence]:
+        """Closed occurrences whose energies are not resolved yet."""
+        return [*self._queue, *self._arrivals]
+
+    def enter(self, name: str, t: float) -> PhaseOccurrence:
+        totals = self.totals
+        if name not in totals:
+            if len(totals) >= self.max_names:
+                name = OTHER_PHASE
+                self.names_merged += 1
+            if name not in totals:
+                totals[name] = PhaseTotals()
+        occ = PhaseOccurrence(name, len(self.open), t)
         self.open.append(occ)
-        self.totals.setdefault(name, PhaseTotals())
         return occ
 
-    def exit(self, occ: _Occurrence, t: float) -> None:
+    def exit(self, occ: PhaseOccurrence, t: float) -> None:
         occ.end_t = t
-        if occ in self.open:
+        if self.open and self.open[-1] is occ:
+            self.open.pop()
+        elif occ in self.open:
             self.open.remove(occ)
-        self.waiting.append(occ)
+        self._arrivals.append(occ)
         totals = self.totals[occ.name]
         totals.duration_s += t - occ.start_t
         totals.count += 1
@@ -407,27 +433,53 @@ class PhaseBook:
 
     def resolve(self, tracks: list[DeviceTrack]) -> None:
         """Resolve boundaries the tracks have finalised past; prune what no one needs."""
-        for occ in self.open + self.waiting:
-            if occ.start_e is None:
+        final = min((t.final_t for t in tracks), default=math.inf)
+        for occ in self.open:
+            if occ.start_e is None and occ.start_t <= final:
                 occ.start_e = _energies_at(tracks, occ.start_t)
-            if occ.end_t is not None and occ.end_e is None and occ.start_e is not None:
-                occ.end_e = _energies_at(tracks, occ.end_t)
-        still: list[_Occurrence] = []
-        for occ in self.waiting:
-            if occ.start_e is not None and occ.end_e is not None:
-                energy = self.totals[occ.name].energy
-                for channel, e_end in occ.end_e.items():
-                    energy[channel] = energy.get(channel, 0.0) + max(e_end - occ.start_e.get(channel, 0.0), 0.0)
-            else:
-                still.append(occ)
-        self.waiting = still
+        self._take_arrivals(tracks, final)
+        queue = self._queue
+        while queue and queue[0].end_t <= final:  # type: ignore[operator]
+            occ = queue[0]
+            start = occ.start_e if occ.start_e is not None else _energies_at(tracks, occ.start_t)
+            end = _energies_at(tracks, occ.end_t)  # type: ignore[arg-type]
+            if start is None or end is None:
+                break
+            queue.popleft()
+            occ.start_e, occ.end_e = start, end
+            energy = self.totals[occ.name].energy
+            for channel, e_end in end.items():
+                energy[channel] = energy.get(channel, 0.0) + max(e_end - start.get(channel, 0.0), 0.0)
+        heap = self._starts
+        while heap and heap[0][2].start_e is not None:
+            heapq.heappop(heap)
         horizon = min(
-            [o.start_t for o in self.open + self.waiting if o.start_e is None]
-            + [o.end_t for o in self.waiting if o.end_t is not None]
-            + [min(t.final_t for t in tracks) if tracks else math.inf]
+            [o.start_t for o in self.open if o.start_e is None]
+            + ([heap[0][0]] if heap else [])
+            + ([queue[0].end_t] if queue else [])  # type: ignore[list-item]
+            + [final if tracks else math.inf]
         )
         for track in tracks:
             track.prune(horizon)
+
+    def _take_arrivals(self, tracks: list[DeviceTrack], final: float) -> None:
+        """Move the occurrences closed since the last tick into the queue (in order of end time),
+        resolving a start the curves already cover, else remembering it in the heap."""
+        arrivals, self._arrivals = self._arrivals, []
+        queue = self._queue
+        for occ in arrivals:
+            if occ.start_e is None:
+                if occ.start_t <= final:
+                    occ.start_e = _energies_at(tracks, occ.start_t)
+                if occ.start_e is None:
+                    self._seq += 1
+                    heapq.heappush(self._starts, (occ.start_t, self._seq, occ))
+            if queue and occ.end_t < queue[-1].end_t:  # type: ignore[operator]
+                # closed on another thread, appended late: keep the queue in order of end time
+                at = bisect.bisect_right([o.end_t for o in queue], occ.end_t)  # type: ignore[type-var]
+                queue.insert(at, occ)
+            else:
+                queue.append(occ)
 
 
 def _energies_at(tracks: list[DeviceTrack], t: float) -> dict[str, float] | None:
