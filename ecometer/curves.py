@@ -31,7 +31,6 @@ import bisect
 import heapq
 import logging
 import math
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -312,6 +311,30 @@ class DeviceTrack:
         e0, e1 = self.curve_e[i - 1], self.curve_e[i]
         return e0 + (e1 - e0) * (t - t0) / (t1 - t0)
 
+    def energy_sum(self, times: list[float]) -> float | None:
+        """The sum of :meth:`energy_at` over ``times`` (sorted ascending), by curve segment: the
+        count and the sum of the times in each segment (C-level), not one call per time.
+        ``None`` if a time is past the final curve."""
+        if not times:
+            return 0.0
+        ts, es = self.curve_t, self.curve_e
+        if times[-1] > ts[-1] and not self.frozen:
+            return None
+        n = len(times)
+        i = bisect.bisect_right(times, ts[0])
+        total = i * es[0]  # at or before the curve's first point
+        last = len(ts) - 1
+        while i < n:
+            k = bisect.bisect_left(ts, times[i])  # ts[k - 1] < times[i] <= ts[k]
+            if k > last:  # past a frozen curve's end: flat
+                return total + (n - i) * es[-1]
+            t0, t1, e0, e1 = ts[k - 1], ts[k], es[k - 1], es[k]
+            j = bisect.bisect_right(times, t1, i)
+            count = j - i
+            total += count * e0 + (e1 - e0) / (t1 - t0) * (math.fsum(times[i:j]) - count * t0)
+            i = j
+        return total
+
     def power_now(self) -> float:
         return self.last_point[1] * self.share if self.last_point else 0.0
 
@@ -365,17 +388,22 @@ class PhaseTotals:
 class PhaseBook:
     """Phase occurrences awaiting resolution, and per-name totals once resolved.
 
-    The caller's side (:meth:`enter`, :meth:`exit`) only appends; the sampler's side
-    (:meth:`resolve`) keeps closed occurrences in order of their end, so each tick looks only
-    at those the curves have become final for (not the whole waiting list), and finds the
-    earliest time still needed (for pruning) from a heap of unresolved starts.
+    The caller's side (:meth:`enter`, :meth:`exit`) only appends. The sampler's side
+    (:meth:`resolve`) keeps closed occurrences in order of their end and, at each tick, settles
+    those the curves have become final for, summed per phase name and curve segment (see
+    :meth:`DeviceTrack.energy_sum`): its cost per phase is a few list operations, and phases
+    still waiting are not looked at again. The earliest time still needed (for pruning) comes
+    from the open phases and one heap entry per batch of arrivals.
     """
 
     def __init__(self) -> None:
         self.open: list[PhaseOccurrence] = []
         self._arrivals: list[PhaseOccurrence] = []  # closed since the sampler last looked
-        self._queue: deque[PhaseOccurrence] = deque()  # closed, awaiting energies, by end time
-        self._starts: list[tuple[float, int, PhaseOccurrence]] = []  # heap: queued, start unresolved
+        self._queue: list[PhaseOccurrence] = []  # closed, awaiting energies, by end time (from _head)
+        self._ends: list[float] = []  # their end times
+        self._head = 0
+        self._settled_to = -math.inf  # every occurrence that ended by then is settled
+        self._batches: list[tuple[float, int, float]] = []  # heap: (earliest start, seq, latest end)
         self._seq = 0
         self.totals: dict[str, PhaseTotals] = {}
         self.closed_spans: list[tuple[str, float, float, int]] = []
@@ -388,7 +416,7 @@ class PhaseBook:
     @property
     def waiting(self) -> list[PhaseOccurrence]:
         """Closed occurrences whose energies are not resolved yet."""
-        return [*self._queue, *self._arrivals]
+        return [*self._queue[self._head :], *self._arrivals]
 
     def enter(self, name: str, t: float) -> PhaseOccurrence:
         totals = self.totals
@@ -437,49 +465,68 @@ class PhaseBook:
         for occ in self.open:
             if occ.start_e is None and occ.start_t <= final:
                 occ.start_e = _energies_at(tracks, occ.start_t)
-        self._take_arrivals(tracks, final)
-        queue = self._queue
-        while queue and queue[0].end_t <= final:  # type: ignore[operator]
-            occ = queue[0]
-            start = occ.start_e if occ.start_e is not None else _energies_at(tracks, occ.start_t)
-            end = _energies_at(tracks, occ.end_t)  # type: ignore[arg-type]
-            if start is None or end is None:
-                break
-            queue.popleft()
-            occ.start_e, occ.end_e = start, end
-            energy = self.totals[occ.name].energy
-            for channel, e_end in end.items():
-                energy[channel] = energy.get(channel, 0.0) + max(e_end - start.get(channel, 0.0), 0.0)
-        heap = self._starts
-        while heap and heap[0][2].start_e is not None:
-            heapq.heappop(heap)
+        self._take_arrivals()
+        k = bisect.bisect_right(self._ends, final, self._head)
+        if k > self._head and self._settle(self._queue[self._head : k], tracks):
+            self._head, self._settled_to = k, max(self._settled_to, self._ends[k - 1])
+            if self._head > 1024 and self._head * 2 > len(self._queue):
+                del self._queue[: self._head], self._ends[: self._head]
+                self._head = 0
+        batches = self._batches
+        while batches and batches[0][2] <= self._settled_to:
+            heapq.heappop(batches)
         horizon = min(
             [o.start_t for o in self.open if o.start_e is None]
-            + ([heap[0][0]] if heap else [])
-            + ([queue[0].end_t] if queue else [])  # type: ignore[list-item]
+            + ([batches[0][0]] if batches else [])
             + [final if tracks else math.inf]
         )
         for track in tracks:
             track.prune(horizon)
 
-    def _take_arrivals(self, tracks: list[DeviceTrack], final: float) -> None:
-        """Move the occurrences closed since the last tick into the queue (in order of end time),
-        resolving a start the curves already cover, else remembering it in the heap."""
+    def _take_arrivals(self) -> None:
+        """Queue the occurrences closed since the last tick, in order of their end, as one batch."""
         arrivals, self._arrivals = self._arrivals, []
-        queue = self._queue
-        for occ in arrivals:
+        if not arrivals:
+            return
+        ends = [o.end_t for o in arrivals]
+        if ends != sorted(ends) or (len(self._ends) > self._head and ends[0] < self._ends[-1]):  # type: ignore[type-var]
+            # closed on several threads, appended out of order: sort what waits
+            rest = sorted(self._queue[self._head :] + arrivals, key=lambda o: o.end_t)  # type: ignore[arg-type,return-value]
+            self._queue, self._head = rest, 0
+            self._ends = [o.end_t for o in rest]  # type: ignore[misc]
+        else:
+            self._queue.extend(arrivals)
+            self._ends.extend(ends)  # type: ignore[arg-type]
+        self._seq += 1
+        heapq.heappush(self._batches, (min(o.start_t for o in arrivals), self._seq, max(ends)))  # type: ignore[type-var]
+
+    def _settle(self, ready: list[PhaseOccurrence], tracks: list[DeviceTrack]) -> bool:
+        """Add the energies of ``ready`` (ended where every curve is final) to their phases'
+        totals: per name, the sum of cumulative energies at the ends minus that at the starts.
+        False (nothing added) if a curve cannot answer yet."""
+        groups: dict[str, tuple[list[float], list[float], list[dict[str, float]]]] = {}
+        for occ in ready:
+            g = groups.get(occ.name)
+            if g is None:
+                g = groups[occ.name] = ([], [], [])
+            g[0].append(occ.end_t)  # type: ignore[arg-type]
             if occ.start_e is None:
-                if occ.start_t <= final:
-                    occ.start_e = _energies_at(tracks, occ.start_t)
-                if occ.start_e is None:
-                    self._seq += 1
-                    heapq.heappush(self._starts, (occ.start_t, self._seq, occ))
-            if queue and occ.end_t < queue[-1].end_t:  # type: ignore[operator]
-                # closed on another thread, appended late: keep the queue in order of end time
-                at = bisect.bisect_right([o.end_t for o in queue], occ.end_t)  # type: ignore[type-var]
-                queue.insert(at, occ)
+                g[1].append(occ.start_t)
             else:
-                queue.append(occ)
+                g[2].append(occ.start_e)
+        sums: list[tuple[str, str, float]] = []
+        for name, (ends, starts, known) in groups.items():
+            starts.sort()
+            for track in tracks:
+                at_end, at_start = track.energy_sum(ends), track.energy_sum(starts)
+                if at_end is None or at_start is None:
+                    return False
+                before = math.fsum(k.get(track.channel, 0.0) for k in known)
+                sums.append((name, track.channel, max(at_end - at_start - before, 0.0)))
+        for name, channel, joules in sums:
+            energy = self.totals[name].energy
+            energy[channel] = energy.get(channel, 0.0) + joules
+        return True
 
 
 def _energies_at(tracks: list[DeviceTrack], t: float) -> dict[str, float] | None:
