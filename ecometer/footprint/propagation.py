@@ -123,7 +123,14 @@ class GridValue:
         keys = self.keys | other.keys
         if not other.keys or not self.keys:  # one side a constant: a monotone map of the other
             const, var = (other, self) if not other.keys else (self, other)
-            g = None if var.grid is None else var.grid.mapped(lambda x: fn(x, const.a[0]))
+            c = const.a[0]
+            g = None
+            if var.grid is not None and op == "plus":
+                g = var.grid.shifted(c)
+            elif var.grid is not None and op == "times":
+                g = var.grid.scaled(c)
+            elif var.grid is not None:
+                g = var.grid.mapped(lambda x: fn(x, c))
             return GridValue(a, g, keys, var.u if g is None or g.fine is None else None)
         if self.u is not None and self.u == other.u:  # one uniform: node by node
             g = None if self.grid is None or other.grid is None else self.grid.paired(other.grid, fn)
@@ -149,7 +156,7 @@ class GridValue:
 
     def __truediv__(self, other: float) -> GridValue:
         k = float(other)
-        g = None if self.grid is None else self.grid.mapped(lambda x: x / k)
+        g = None if self.grid is None else self.grid.scaled(1.0 / k)
         return GridValue([x / k for x in self.a], g, self.keys, self.u if k > 0 else None)
 
     def at_least(self, floor: GridValue) -> GridValue:

@@ -67,14 +67,17 @@ class Grid:
     """A quantity's distribution as :data:`NODES` equiprobable, sorted quantiles.
 
     ``fine``: after a combination, the sorted pair values it came from (finer tails for the
-    quantiles read off this quantity); ``None`` otherwise.
+    quantiles read off this quantity), read as ``scale * x + offset`` (a later scale or shift
+    is kept as those two numbers, not applied to every pair); ``None`` otherwise.
     """
 
-    __slots__ = ("nodes", "fine")
+    __slots__ = ("nodes", "fine", "scale", "offset")
 
-    def __init__(self, nodes: list[float], fine: list[float] | None = None) -> None:
+    def __init__(self, nodes: list[float], fine: list[float] | None = None, scale: float = 1.0, offset: float = 0.0) -> None:
         self.nodes = nodes
         self.fine = fine
+        self.scale = scale
+        self.offset = offset
 
     @classmethod
     def of(cls, est: Estimate | float, n: int = NODES) -> Grid:
@@ -87,25 +90,28 @@ class Grid:
     def constant(cls, value: float) -> Grid:
         return cls([float(value)] * NODES)
 
+    def values(self) -> list[float]:
+        """The finest equiprobable values held (the pairs where there are any), sorted."""
+        if self.fine is None:
+            return self.nodes
+        a, b = self.scale, self.offset
+        return self.fine if (a, b) == (1.0, 0.0) else [a * x + b for x in self.fine]
+
     # ---- monotone maps (exact on the nodes) -----------------------------------------------
     def scaled(self, k: float) -> Grid:
         k = float(k)
-        nodes = [x * k for x in self.nodes]
-        fine = None if self.fine is None else [x * k for x in self.fine]
-        if k < 0:
-            nodes.reverse()
-            if fine is not None:
-                fine.reverse()
-        return Grid(nodes, fine)
+        if k < 0:  # order reversed: values applied, then sorted
+            return self.mapped(lambda x: x * k)
+        return Grid([x * k for x in self.nodes], self.fine, self.scale * k, self.offset * k)
 
     def shifted(self, c: float) -> Grid:
         c = float(c)
-        return Grid([x + c for x in self.nodes], None if self.fine is None else [x + c for x in self.fine])
+        return Grid([x + c for x in self.nodes], self.fine, self.scale, self.offset + c)
 
     def mapped(self, fn: Callable[[float], float]) -> Grid:
         """``fn`` of each value: exact for a monotone ``fn`` (re-sorted when it is decreasing)."""
         nodes = [fn(x) for x in self.nodes]
-        fine = None if self.fine is None else [fn(x) for x in self.fine]
+        fine = None if self.fine is None else [fn(x) for x in self.values()]
         if any(b < a for a, b in zip(nodes, nodes[1:], strict=False)):
             nodes.sort()
             fine = sorted(nodes) if fine is None else sorted(fine)  # no longer in any uniform's order
@@ -145,7 +151,8 @@ class Grid:
         x = p * n - 0.5
         i = min(max(int(math.floor(x)), 0), n - 2)
         frac = min(max(x - i, 0.0), 1.0)
-        return values[i] + (values[i + 1] - values[i]) * frac
+        q = values[i] + (values[i + 1] - values[i]) * frac
+        return q if self.fine is None else self.scale * q + self.offset
 
     def estimate(self, central: float, *, coverage: float = DEFAULT_COVERAGE, basis: str = "") -> Estimate:
         """The estimate this quantity describes around ``central``, with its probabilistically
@@ -233,7 +240,7 @@ def shared_factor_grid(terms: Sequence[tuple[str, Estimate, Estimate]]) -> Grid:
         for k, rel in relative.items():
             part = rel.scaled(weights[k][j])
             g = part if g is None else g.plus(part)
-        values.extend([const] if g is None else [x + const for x in (g.fine or g.nodes)])
+        values.extend([const] if g is None else [x + const for x in g.values()])
     values.sort()
     if len(values) < NODES:
         return Grid(values)
