@@ -49,14 +49,15 @@ def _report(path: Path, root: Path, out: Path) -> dict[str, float]:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     code = (
         "import resource, runpy, sys; sys.argv = ['ecometer', 'report', sys.argv[1], '--out', sys.argv[2]]\n"
-        "try:\n    runpy.run_module('ecometer', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-        "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+        "code = 0\ntry:\n    runpy.run_module('ecometer', run_name='__main__')\nexcept SystemExit as exc:\n    code = exc.code\n"
+        "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, code)"
     )
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", code, str(path), str(out)], capture_output=True, text=True, env=env,
-                          timeout=1200)  # fmt: skip
+                          timeout=1200, cwd=tempfile.gettempdir())  # fmt: skip (not this tree's folder: -c imports from it)
     wall = time.perf_counter() - t
-    peak = [float(line.split()[1]) for line in proc.stdout.splitlines() if line.startswith("PEAK")]
+    lines = [line.split() for line in proc.stdout.splitlines() if line.startswith("PEAK")]
+    peak = [float(line[1]) for line in lines if line[2] in ("0", "None")]
     if proc.returncode or not peak:
         raise SystemExit(f"report failed (exit {proc.returncode}): {proc.stderr[-1500:]}")
     return {"wall_s": wall, "peak_mib": peak[0]}
