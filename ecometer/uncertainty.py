@@ -27,7 +27,6 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
 from ecometer.record import DEFAULT_COVERAGE, Estimate
@@ -45,7 +44,7 @@ SEED = 20_250_726
 
 def _z(coverage: float) -> float:
     """Standard-normal quantile that leaves ``(1 - coverage) / 2`` in each tail."""
-    return NormalDist().inv_cdf(0.5 + coverage / 2.0)
+    return grid.z_value(coverage)
 
 
 def draw(estimate: Estimate, rng: np.random.Generator, n: int = N_DRAWS) -> np.ndarray:

@@ -237,3 +237,14 @@ def test_a_sum_of_hundreds_of_terms_is_bounded_work_and_matches_monte_carlo(monk
     rng = np.random.default_rng(2)
     ref = sum(draw(x, rng, 200_000) for x in terms)
     assert_close((g.quantile(0.025), g.quantile(0.975)), mc_interval(ref))
+
+
+def test_normal_quantile_agrees_with_the_standard_library():
+    from statistics import NormalDist
+
+    from ecometer.stats.grid import normal_quantile
+
+    for p in [1e-12, 1e-6, 0.001, 0.025, 0.1, 0.3, 0.5, 0.7, 0.9, 0.975, 0.999, 1 - 1e-9]:
+        assert normal_quantile(p) == pytest.approx(NormalDist().inv_cdf(p), rel=1e-12, abs=1e-12)
+    with pytest.raises(ValueError):
+        normal_quantile(1.0)

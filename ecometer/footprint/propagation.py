@@ -33,13 +33,12 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
-from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 from ecometer.errors import FootprintError
 from ecometer.record import DEFAULT_COVERAGE, Estimate
 from ecometer.stats.grid import METHOD as GRID_METHOD
-from ecometer.stats.grid import Grid
+from ecometer.stats.grid import Grid, z_value
 from ecometer.uncertainty import N_DRAWS, SEED, Propagation, summarise
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -300,7 +299,7 @@ def _quantiles95(est: Estimate) -> tuple[float, float]:
     c, lo, hi = est.central, est.low, est.high
     if not _shaped(est) or est.coverage is None:
         return lo, hi
-    k = NormalDist().inv_cdf(0.5 + DEFAULT_COVERAGE / 2.0) / NormalDist().inv_cdf(0.5 + est.coverage / 2.0)
+    k = z_value(DEFAULT_COVERAGE) / z_value(est.coverage)
     if est.distribution == "lognormal" and lo > 0 and c > 0:
         return c * math.exp(-k * math.log(c / lo)), c * math.exp(k * math.log(hi / c))
     return c - k * (c - lo), c + k * (hi - c)
