@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from ecometer.footprint import Site, footprint
-from ecometer.footprint.compute import _footprint as footprint_with
+from ecometer.footprint.compute import footprint_with
 from ecometer.footprint.propagation import Draws, NeedsDraws
 from ecometer.record import Component, Estimate, RunRecord
 from ecometer.stats.grid import Grid, quantile, sum_grid

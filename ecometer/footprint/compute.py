@@ -304,15 +304,16 @@ def footprint(
     """
     site = _as_site(site)
     try:  # the grid path: no draws, no numpy, where every figure's inputs are independent
-        return _footprint(Draws(bounds, grid=True), record, site, energy_kwh, energy_j)
+        return footprint_with(Draws(bounds, grid=True), record, site, energy_kwh, energy_j)
     except NeedsDraws as exc:
         log.debug("footprint: Monte Carlo path (%s)", exc)
-    return _footprint(Draws(bounds), record, site, energy_kwh, energy_j)
+    return footprint_with(Draws(bounds), record, site, energy_kwh, energy_j)
 
 
-def _footprint(d: Draws, record: Any, site: Site, energy_kwh: Any, energy_j: Any) -> Footprint:
-    """:func:`footprint` with the propagation ``d`` (raises :class:`NeedsDraws` from a grid ``d``
-    whose figures combine inputs that are not independent)."""
+def footprint_with(d: Draws, record: Any, site: Site, energy_kwh: Any, energy_j: Any) -> Footprint:
+    """:func:`footprint` with the propagation ``d`` (``Draws(bounds, grid=True)``: the grid path,
+    raising :class:`NeedsDraws` where a figure combines inputs that are not independent;
+    ``Draws(bounds, n=...)``: Monte Carlo with ``n`` draws)."""
     bounds = d.bounds
     energy, it_energy, energy_assumption, warnings = _energy(d, record, energy_kwh, energy_j)
     zone = site.zone or fixed_offset(0.0)
