@@ -143,7 +143,8 @@ with m:
 rec = m.record
 t = time.perf_counter()
 ecometer.footprint(energy_j={"central": 3.0, "low": 2.0, "high": 4.0}, site="us-average")
-print(json.dumps({"numpy": "numpy" in sys.modules, "fp": rec.attachments.get("footprint") is not None,
+tools = [m for m in ("calibrate", "revision", "writer") if "ecometer.standards." + m in sys.modules]
+print(json.dumps({"numpy": "numpy" in sys.modules, "tools": tools, "fp": rec.attachments.get("footprint") is not None,
                   "assessment": rec.attachments.get("assessment") is not None, "total": rec.energy_uncertainty.basis}))
 """
 
@@ -151,7 +152,10 @@ print(json.dumps({"numpy": "numpy" in sys.modules, "fp": rec.attachments.get("fo
 def test_start_stop_with_a_site_and_a_standard_imports_no_numpy():
     out = subprocess.run([sys.executable, "-c", COLD], capture_output=True, text=True, check=True, timeout=120).stdout
     got = json.loads(out.strip().splitlines()[-1])
-    assert got == {"numpy": False, "fp": True, "assessment": True, "total": got["total"]}
+    assert got == {"numpy": False, "tools": [], "fp": True, "assessment": True, "total": got["total"]}
+    from ecometer.standards import calibrate, diff, to_toml  # the tools, imported on first use
+
+    assert callable(calibrate) and callable(diff) and callable(to_toml)
 
 
 # ---- phases: sensors' factors shared, boundary timings moving together ---------------------------
