@@ -49,7 +49,7 @@ if site == "DEU":
 problems = Judgement(site, kwargs.get("standard"))(rec)
 t4 = time.perf_counter()
 print("MARK" + json.dumps({"import_s": t1 - t0, "start_stop_s": t2 - t1, "extra_s": t4 - t3, "problems": problems,
-      "heavy": [n for n in ("codecarbon", "pandas", "matplotlib", "torch") if n in sys.modules]}))
+      "heavy": [n for n in ("numpy", "codecarbon", "pandas", "matplotlib", "torch") if n in sys.modules]}))
 """
 CASES = {
     "none": {},

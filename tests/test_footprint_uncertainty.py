@@ -68,7 +68,7 @@ def test_water_total_matches_a_large_independent_monte_carlo():
     got = fp.water.total_l
     assert got.central == pytest.approx(36e6 / KWH * (0.5 + 1.3 * 3.0))
     assert got.low == pytest.approx(lo, rel=0.03) and got.high == pytest.approx(hi, rel=0.03)
-    assert "Monte Carlo" in got.basis and "PUE (uniform)" in got.basis
+    assert "numerical convolution" in got.basis and "PUE (uniform)" in got.basis
 
 
 def test_one_uncertain_input_maps_exactly_to_95_percent():
@@ -308,7 +308,7 @@ def test_footprint_dict_round_trips_and_schema_one_still_loads():
     fp = footprint(demo_like_record(), site="us-average")
     data = json.loads(json.dumps(fp.to_dict()))
     assert data["schema_version"] == 2 and data["bounds"] == "interval"
-    assert data["water"]["total_l"]["coverage"] == 0.95 and "Monte Carlo" in data["water"]["total_l"]["basis"]
+    assert data["water"]["total_l"]["coverage"] == 0.95 and "numerical convolution" in data["water"]["total_l"]["basis"]
     assert set(data["intensity"]) == set(INTENSITY_KEYS)
     assert Footprint.from_dict(data).to_dict() == data
     assert footprint(demo_like_record(), site="us-average").to_dict() == fp.to_dict()  # seeded: reproducible

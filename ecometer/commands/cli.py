@@ -29,7 +29,17 @@ HELPER_MODULES = frozenset({"cli", "child", "options", "streams", "trampoline", 
 
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_names() -> list[str]:
+    """The subcommands (the public modules of :mod:`ecometer.commands`), without importing them."""
+    import ecometer.commands as commands_pkg
+
+    names = (m.name for m in pkgutil.iter_modules(commands_pkg.__path__))
+    return sorted(n for n in names if not n.startswith("_") and n not in HELPER_MODULES)
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand, or of ``only`` (a command named on the command line:
+    the other command modules are not imported, which is most of a short run's start-up)."""
     parser = argparse.ArgumentParser(
         prog="ecometer",
         description="Measure the energy, water and carbon of ML jobs and score them against efficiency standards.",
@@ -38,13 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ecometer {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    import ecometer.commands as commands_pkg
-
-    for info in sorted(pkgutil.iter_modules(commands_pkg.__path__), key=lambda m: m.name):
-        if info.name.startswith("_") or info.name in HELPER_MODULES:
-            continue
-        module = importlib.import_module(f"ecometer.commands.{info.name}")
-        module.register(sub)
+    for name in [only] if only else command_names():
+        importlib.import_module(f"ecometer.commands.{name}").register(sub)
     return parser
 
 
@@ -52,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     from ecometer.commands.streams import ensure_standard_streams
 
     ensure_standard_streams()  # ``2>&-``: messages go nowhere, as asked, instead of failing the command
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else list(argv)
+    first = next((w for w in words if not w.startswith("-")), None)  # the command, after -v
+    parser = build_parser(first if first in command_names() else None)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,

@@ -28,6 +28,7 @@ once, with a count, so a week of glitches cannot grow memory.
 from __future__ import annotations
 
 import bisect
+import heapq
 import logging
 import math
 from collections.abc import Callable
@@ -311,6 +312,30 @@ class DeviceTrack:
         e0, e1 = self.curve_e[i - 1], self.curve_e[i]
         return e0 + (e1 - e0) * (t - t0) / (t1 - t0)
 
+    def energy_sum(self, times: list[float]) -> float | None:
+        """The sum of :meth:`energy_at` over ``times`` (sorted ascending), by curve segment: the
+        count and the sum of the times in each segment (C-level), not one call per time.
+        ``None`` if a time is past the final curve."""
+        if not times:
+            return 0.0
+        ts, es = self.curve_t, self.curve_e
+        if times[-1] > ts[-1] and not self.frozen:
+            return None
+        n = len(times)
+        i = bisect.bisect_right(times, ts[0])
+        total = i * es[0]  # at or before the curve's first point
+        last = len(ts) - 1
+        while i < n:
+            k = bisect.bisect_left(ts, times[i])  # ts[k - 1] < times[i] <= ts[k]
+            if k > last:  # past a frozen curve's end: flat
+                return total + (n - i) * es[-1]
+            t0, t1, e0, e1 = ts[k - 1], ts[k], es[k - 1], es[k]
+            j = bisect.bisect_right(times, t1, i)
+            count = j - i
+            total += count * e0 + (e1 - e0) / (t1 - t0) * (math.fsum(times[i:j]) - count * t0)
+            i = j
+        return total
+
     def power_now(self) -> float:
         return self.last_point[1] * self.share if self.last_point else 0.0
 
@@ -336,14 +361,19 @@ class DeviceTrack:
 OTHER_PHASE = "(other phases)"
 
 
-@dataclass
-class _Occurrence:
-    name: str
-    depth: int
-    start_t: float
-    end_t: float | None = None
-    start_e: dict[str, float] | None = None
-    end_e: dict[str, float] | None = None
+class PhaseOccurrence:
+    """One occurrence of a phase: its name, nesting depth, times (s) and, once the curves are
+    final there, the cumulative energy (J) per channel at its start and end."""
+
+    __slots__ = ("name", "depth", "start_t", "end_t", "start_e", "end_e")
+
+    def __init__(self, name: str, depth: int, start_t: float) -> None:
+        self.name = name
+        self.depth = depth
+        self.start_t = start_t
+        self.end_t: float | None = None
+        self.start_e: dict[str, float] | None = None
+        self.end_e: dict[str, float] | None = None
 
 
 @dataclass
@@ -365,11 +395,24 @@ class PhaseBook:
     occurrences, so no phase exceeds the run. :attr:`overlaps` counts, per name, the entries
     that found it already open (the record says so). Work counted by :meth:`add_work` goes
     to the phases its caller (``owner``: thread and task) has open.
+
+    The caller's side (:meth:`enter`, :meth:`exit`) only appends. The sampler's side
+    (:meth:`resolve`) keeps closed occurrences in order of their end and, at each tick, settles
+    those the curves have become final for, summed per phase name and curve segment (see
+    :meth:`DeviceTrack.energy_sum`): its cost per phase is a few list operations, and phases
+    still waiting are not looked at again. The earliest time still needed (for pruning) comes
+    from the open phases and one heap entry per batch of arrivals.
     """
 
     def __init__(self) -> None:
-        self.open: list[_Occurrence] = []
-        self.waiting: list[_Occurrence] = []
+        self.open: list[PhaseOccurrence] = []
+        self._arrivals: list[PhaseOccurrence] = []  # closed since the sampler last looked
+        self._queue: list[PhaseOccurrence] = []  # closed, awaiting energies, by end time (from _head)
+        self._ends: list[float] = []  # their end times
+        self._head = 0
+        self._settled_to = -math.inf  # every occurrence that ended by then is settled
+        self._batches: list[tuple[float, int, float]] = []  # heap: (earliest start, seq, latest end)
+        self._seq = 0
         self.totals: dict[str, PhaseTotals] = {}
         self.closed_spans: list[tuple[str, float, float, int]] = []
         self.spans_dropped = 0
@@ -379,40 +422,61 @@ class PhaseBook:
         self.names_merged = 0
         self.overlaps: dict[str, int] = {}  # entries into a name already open
         self._holders: dict[str, dict[Any, int]] = {}  # open name -> owner -> entries not yet exited
+        self._open_by_name: dict[str, PhaseOccurrence] = {}  # open name -> its occurrence
+        self.entered_open = False  # the last enter() found its name already open
 
-    def enter(self, name: str, t: float, owner: Any = None) -> str:
-        """Open phase ``name`` at ``t`` for ``owner``; returns the name it is counted under."""
-        if name not in self.totals and len(self.totals) >= self.max_names:
-            name = OTHER_PHASE
-            self.names_merged += 1
-        self.totals.setdefault(name, PhaseTotals())
-        holders = self._holders.setdefault(name, {})
+    @property
+    def waiting(self) -> list[PhaseOccurrence]:
+        """Closed occurrences whose energies are not resolved yet."""
+        return [*self._queue[self._head :], *self._arrivals]
+
+    def enter(self, name: str, t: float, owner: Any = None) -> PhaseOccurrence:
+        """Open phase ``name`` at ``t`` for ``owner`` (thread and task); returns its occurrence,
+        the one already open when the name is open (the span goes on), counted under
+        :data:`OTHER_PHASE` past :attr:`max_names` names."""
+        totals = self.totals
+        if name not in totals:
+            if len(totals) >= self.max_names:
+                name = OTHER_PHASE
+                self.names_merged += 1
+            if name not in totals:
+                totals[name] = PhaseTotals()
+        holders = self._holders.get(name)
+        self.entered_open = bool(holders)
         if holders:  # already open: the span it has goes on
             self.overlaps[name] = self.overlaps.get(name, 0) + 1
-        else:
-            self.open.append(_Occurrence(name=name, depth=len(self.open), start_t=t))
-        holders[owner] = holders.get(owner, 0) + 1
-        return name
+            holders[owner] = holders.get(owner, 0) + 1
+            return self._open_by_name[name]
+        occ = PhaseOccurrence(name, len(self.open), t)
+        self.open.append(occ)
+        self._holders[name] = {owner: 1}
+        self._open_by_name[name] = occ
+        return occ
 
-    def exit(self, name: str, t: float, owner: Any = None) -> None:
-        """Close one entry of ``name`` (``owner``'s, else any); the span ends with the last one."""
-        holders = self._holders.get(name)
-        if not holders:
-            return
+    def exit(self, occ: PhaseOccurrence, t: float, owner: Any = None) -> None:
+        """Close one entry of ``occ`` (``owner``'s, else any); the span ends with the last one."""
+        holders = self._holders.get(occ.name)
+        if not holders or self._open_by_name.get(occ.name) is not occ:
+            return  # already closed (close_all at stop)
         if owner not in holders:
             owner = next(iter(holders))
-        holders[owner] -= 1
-        if not holders[owner]:
+        left = holders[owner] - 1
+        if left:
+            holders[owner] = left
+        else:
             del holders[owner]
-        self.totals[name].count += 1
+        totals = self.totals[occ.name]
+        totals.count += 1
         if holders:
             return
-        del self._holders[name]
-        occ = next(o for o in self.open if o.name == name)
-        self.open.remove(occ)
+        del self._holders[occ.name], self._open_by_name[occ.name]
         occ.end_t = t
-        self.waiting.append(occ)
-        self.totals[name].duration_s += t - occ.start_t
+        if self.open and self.open[-1] is occ:
+            self.open.pop()
+        elif occ in self.open:
+            self.open.remove(occ)
+        self._arrivals.append(occ)
+        totals.duration_s += t - occ.start_t
         # nested spans (per-step phases) may fill the list only up to a reserve kept for
         # top-level spans, so a long run's later top-level phases are still drawn
         limit = self.max_spans if occ.depth == 0 else self.max_spans - self.top_level_reserve
@@ -434,35 +498,80 @@ class PhaseBook:
 
     def close_all(self, t: float) -> list[str]:
         names = [occ.name for occ in self.open]
-        for name in reversed(names):
-            for owner, n in list(self._holders.get(name, {}).items()):
+        for occ in list(reversed(self.open)):
+            for owner, n in list(self._holders.get(occ.name, {}).items()):
                 for _ in range(n):
-                    self.exit(name, t, owner)
+                    self.exit(occ, t, owner)
         return names
 
     def resolve(self, tracks: list[DeviceTrack]) -> None:
         """Resolve boundaries the tracks have finalised past; prune what no one needs."""
-        for occ in self.open + self.waiting:
-            if occ.start_e is None:
+        final = min((t.final_t for t in tracks), default=math.inf)
+        for occ in self.open:
+            if occ.start_e is None and occ.start_t <= final:
                 occ.start_e = _energies_at(tracks, occ.start_t)
-            if occ.end_t is not None and occ.end_e is None and occ.start_e is not None:
-                occ.end_e = _energies_at(tracks, occ.end_t)
-        still: list[_Occurrence] = []
-        for occ in self.waiting:
-            if occ.start_e is not None and occ.end_e is not None:
-                energy = self.totals[occ.name].energy
-                for channel, e_end in occ.end_e.items():
-                    energy[channel] = energy.get(channel, 0.0) + max(e_end - occ.start_e.get(channel, 0.0), 0.0)
-            else:
-                still.append(occ)
-        self.waiting = still
+        self._take_arrivals()
+        k = bisect.bisect_right(self._ends, final, self._head)
+        if k > self._head and self._settle(self._queue[self._head : k], tracks):
+            self._head, self._settled_to = k, max(self._settled_to, self._ends[k - 1])
+            if self._head > 1024 and self._head * 2 > len(self._queue):
+                del self._queue[: self._head], self._ends[: self._head]
+                self._head = 0
+        batches = self._batches
+        while batches and batches[0][2] <= self._settled_to:
+            heapq.heappop(batches)
         horizon = min(
-            [o.start_t for o in self.open + self.waiting if o.start_e is None]
-            + [o.end_t for o in self.waiting if o.end_t is not None]
-            + [min(t.final_t for t in tracks) if tracks else math.inf]
+            [o.start_t for o in self.open if o.start_e is None]
+            + ([batches[0][0]] if batches else [])
+            + [final if tracks else math.inf]
         )
         for track in tracks:
             track.prune(horizon)
+
+    def _take_arrivals(self) -> None:
+        """Queue the occurrences closed since the last tick, in order of their end, as one batch."""
+        arrivals, self._arrivals = self._arrivals, []
+        if not arrivals:
+            return
+        ends = [o.end_t for o in arrivals]
+        if ends != sorted(ends) or (len(self._ends) > self._head and ends[0] < self._ends[-1]):  # type: ignore[type-var]
+            # closed on several threads, appended out of order: sort what waits
+            rest = sorted(self._queue[self._head :] + arrivals, key=lambda o: o.end_t)  # type: ignore[arg-type,return-value]
+            self._queue, self._head = rest, 0
+            self._ends = [o.end_t for o in rest]  # type: ignore[misc]
+        else:
+            self._queue.extend(arrivals)
+            self._ends.extend(ends)  # type: ignore[arg-type]
+        self._seq += 1
+        heapq.heappush(self._batches, (min(o.start_t for o in arrivals), self._seq, max(ends)))  # type: ignore[type-var]
+
+    def _settle(self, ready: list[PhaseOccurrence], tracks: list[DeviceTrack]) -> bool:
+        """Add the energies of ``ready`` (ended where every curve is final) to their phases'
+        totals: per name, the sum of cumulative energies at the ends minus that at the starts.
+        False (nothing added) if a curve cannot answer yet."""
+        groups: dict[str, tuple[list[float], list[float], list[dict[str, float]]]] = {}
+        for occ in ready:
+            g = groups.get(occ.name)
+            if g is None:
+                g = groups[occ.name] = ([], [], [])
+            g[0].append(occ.end_t)  # type: ignore[arg-type]
+            if occ.start_e is None:
+                g[1].append(occ.start_t)
+            else:
+                g[2].append(occ.start_e)
+        sums: list[tuple[str, str, float]] = []
+        for name, (ends, starts, known) in groups.items():
+            starts.sort()
+            for track in tracks:
+                at_end, at_start = track.energy_sum(ends), track.energy_sum(starts)
+                if at_end is None or at_start is None:
+                    return False
+                before = math.fsum(k.get(track.channel, 0.0) for k in known)
+                sums.append((name, track.channel, max(at_end - at_start - before, 0.0)))
+        for name, channel, joules in sums:
+            energy = self.totals[name].energy
+            energy[channel] = energy.get(channel, 0.0) + joules
+        return True
 
 
 def _energies_at(tracks: list[DeviceTrack], t: float) -> dict[str, float] | None:

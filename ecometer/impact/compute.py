@@ -38,10 +38,11 @@ from ecometer.errors import FootprintError, RecordError
 from ecometer.impact.assumptions import Assumption
 from ecometer.impact.detect import named_site
 from ecometer.impact.factors import SiteFactors, SliceFactor
-from ecometer.impact.propagation import Draws, Value
+from ecometer.impact.propagation import Draws, NeedsDraws, Value
 from ecometer.impact.site import Site, hour_key
 from ecometer.impact.timing import Allocation, allocate, fixed_offset
 from ecometer.impact.withdrawal import add_withdrawal
+from ecometer.record.distributions import METHOD as GRID_METHOD
 from ecometer.record.estimate import Estimate
 from ecometer.record.units import J_PER_KWH
 
@@ -302,8 +303,19 @@ def footprint(
     coverage claimed); see the module docstring. The record is not modified; attach the result
     with ``record.attach("footprint", fp)``.
     """
-    d = Draws(bounds)
     site = _as_site(site)
+    try:  # the grid path: no draws, no numpy, where every figure's inputs are independent
+        return footprint_with(Draws(bounds, grid=True), record, site, energy_kwh, energy_j)
+    except NeedsDraws as exc:
+        log.debug("footprint: Monte Carlo path (%s)", exc)
+    return footprint_with(Draws(bounds), record, site, energy_kwh, energy_j)
+
+
+def footprint_with(d: Draws, record: Any, site: Site, energy_kwh: Any, energy_j: Any) -> Footprint:
+    """:func:`footprint` with the propagation ``d`` (``Draws(bounds, grid=True)``: the grid path,
+    raising :class:`NeedsDraws` where a figure combines inputs that are not independent;
+    ``Draws(bounds, n=...)``: Monte Carlo with ``n`` draws)."""
+    bounds = d.bounds
     energy, it_energy, energy_assumption, warnings = _energy(d, record, energy_kwh, energy_j)
     zone = site.zone or fixed_offset(0.0)
     alloc: Allocation | None = allocate(record, zone) if (record is not None and site.time_varying) else None
@@ -326,8 +338,6 @@ def footprint(
     )
     assumptions.extend(more)
     assumptions.extend(_closing_assumptions(d))
-    for w in warnings:  # one logging warning per thing that was missing
-        log.warning(w)
     per_kwh: dict[str, Value | None] = {
         "water_onsite_l": onsite,
         "water_offsite_l": offsite,
@@ -335,23 +345,14 @@ def footprint(
         "water_withdrawal_l": None if off_w is None else on_w + off_w,
         "carbon_g": None if carbon is None else pue * carbon,
     }
-    e_kwh = energy / J_PER_KWH
-
-    def fig(v: Value | None, what: str) -> Estimate | None:
-        return None if v is None else d.estimate(e_kwh * v, what)
-
+    figures = _figures(d, energy, pue, onsite, offsite, on_w, off_w, per_kwh)  # raises NeedsDraws before any warning
+    for w in warnings:  # one logging warning per thing that was missing
+        log.warning(w)
     return Footprint(
         it_energy_j=it_energy,
-        facility_energy_j=d.estimate(energy * pue, "IT energy x PUE"),
-        water=Water(
-            onsite_l=d.estimate(e_kwh * onsite, "IT energy x WUE"),
-            offsite_l=d.estimate(e_kwh * offsite, "IT energy x PUE x EWIF"),
-            total_l=d.estimate(e_kwh * (onsite + offsite), "IT energy x (WUE + PUE x EWIF)"),
-            withdrawal_l=fig(per_kwh["water_withdrawal_l"], "on-site + off-site withdrawal"),
-            onsite_withdrawal_l=fig(on_w, "on-site withdrawal"),
-            offsite_withdrawal_l=fig(off_w, "IT energy x PUE x withdrawal EWIF, at least off-site consumption"),
-        ),
-        carbon_g=fig(per_kwh["carbon_g"], "IT energy x PUE x carbon intensity"),
+        facility_energy_j=figures.pop("facility_energy_j"),
+        water=Water(**figures.pop("water")),
+        carbon_g=figures.pop("carbon_g"),
         site=site.to_dict(),
         assumptions=assumptions,
         periods=periods,
@@ -359,6 +360,29 @@ def footprint(
         intensity=_intensity(d, pue, per_kwh),
         bounds=bounds,
     )
+
+
+def _figures(
+    d: Draws, energy: Any, pue: Any, onsite: Any, offsite: Any, on_w: Any, off_w: Any, per_kwh: dict[str, Any]
+) -> dict[str, Any]:
+    """The footprint's figures as estimates (``water``: the :class:`Water` fields)."""
+    e_kwh = energy / J_PER_KWH
+
+    def fig(v: Value | None, what: str) -> Estimate | None:
+        return None if v is None else d.estimate(e_kwh * v, what)
+
+    return {
+        "facility_energy_j": d.estimate(energy * pue, "IT energy x PUE"),
+        "water": {
+            "onsite_l": d.estimate(e_kwh * onsite, "IT energy x WUE"),
+            "offsite_l": d.estimate(e_kwh * offsite, "IT energy x PUE x EWIF"),
+            "total_l": d.estimate(e_kwh * (onsite + offsite), "IT energy x (WUE + PUE x EWIF)"),
+            "withdrawal_l": fig(per_kwh["water_withdrawal_l"], "on-site + off-site withdrawal"),
+            "onsite_withdrawal_l": fig(on_w, "on-site withdrawal"),
+            "offsite_withdrawal_l": fig(off_w, "IT energy x PUE x withdrawal EWIF, at least off-site consumption"),
+        },
+        "carbon_g": fig(per_kwh["carbon_g"], "IT energy x PUE x carbon intensity"),
+    }
 
 
 def _intensity(d: Draws, pue: Value, per_kwh: dict[str, Value | None]) -> dict[str, Estimate]:
@@ -502,8 +526,13 @@ def _closing_assumptions(d: Draws) -> list[Assumption]:
             "interval",
             "",
             "default",
-            note=f"Monte Carlo (JCGM 101:2008), {d.n} draws seeded {d.seed}: each input drawn once from the "
-            "distribution its entry states (a number given without bounds is exact); intervals claim 95 % "
+            note=(
+                f"a numerical convolution of the inputs' distributions ({GRID_METHOD}), as every figure's inputs "
+                "are independent here: "
+                if d.grid
+                else f"Monte Carlo (JCGM 101:2008), {d.n} draws seeded {d.seed}: each input drawn once from the "
+            )
+            + "distribution its entry states (a number given without bounds is exact); intervals claim 95 % "
             "coverage (one resting on a single uncertain input maps it exactly; a stated bound keeps its support). Declared: "
             "each energy component drawn once, components independent (different sensors); each factor one draw "
             "over every time period of the run (a profile scales the annual draw); PUE, WUE, EWIF, carbon "

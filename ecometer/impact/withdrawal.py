@@ -158,14 +158,17 @@ def _derived_assumption(site: Site, grid: Any, hourly_note: str) -> Assumption:
 def _floor_at_consumption(d: Draws, off_w: Value, offsite: Value, entry: Assumption) -> Value:
     """Derived withdrawal is never below the off-site consumption actually used (which may come
     from a given, published or hourly EWIF rather than from the same mix): raised in each draw."""
-    below = offsite.a > off_w.a
-    if not below.any():
+    below = [x > y for x, y in zip(offsite.a, off_w.a, strict=True)]
+    share = off_w.share_below(offsite) if d.grid else None
+    if share is None:
+        drawn = offsite.draws > off_w.draws
+        share = float(drawn.mean()) if len(drawn) else 0.0
+    if not any(below) and not share:
         return off_w
     where = ["the central value"] if below[0] else []
     where += [f"every input's {b}" for b, hit in zip(("low", "high"), below[1:3], strict=True) if hit]
-    drawn = offsite.draws > off_w.draws
-    if drawn.any():
-        where.append(f"{drawn.mean():.0%} of the {d.n} draws")
+    if share:
+        where.append(f"{share:.0%} of the probability" if d.grid else f"{share:.0%} of the {d.n} draws")
     entry.note += (
         f" Off-site withdrawal raised to the off-site consumption at {' and '.join(where)}: withdrawal is never "
         "below consumption, and this consumption figure need not come from the same data."

@@ -51,7 +51,7 @@ def build_record(run: Run, now: float, status: str, final: bool) -> RunRecord:
         ended_at=utc_now(),
         duration_s=now - run.t0,
         components=components,
-        phases=_phases(run),
+        phases=_phases(run, final),
         work=dict(run.work),
         work_unit=run.work_unit or (next(iter(run.work)) if len(run.work) == 1 else None),
         timeline=_timeline(run, now),
@@ -194,22 +194,33 @@ def _sources(run: Run) -> list[_Source]:
     return out
 
 
-def _phases(run: Run) -> dict[str, Phase]:
+def _phases(run: Run, final: bool = True) -> dict[str, Phase]:
+    """The run's phases; ``final`` False (a checkpoint): bounds by the envelope, not propagated."""
     if not run.phases.totals:
         return {}
-    from ecometer.record.uncertainty import Propagation
 
     sources = _sources(run)
     component_of = {ch: g.sensor.component for g in run.supervisor.guards for ch in (t.channel for t in g.tracks)}
-    p = Propagation()  # one for all phases: each sensor's factor is the same draw in every phase
     return {
-        name: _phase_from_totals(name, totals, component_of, sources, p, run.interval_s)
+        name: _phase_from_totals(name, totals, component_of, sources, final, run.interval_s)
         for name, totals in run.phases.totals.items()
     }
 
 
+def _envelope_sum(terms: list[tuple[str, Estimate, Estimate]], basis: str) -> Estimate:
+    """A checkpoint's phase bounds: every factor and timing at its low together and at its high
+    together (a worst-case range, no coverage claimed): no propagation while the run runs."""
+    central = math.fsum(f.central * v.central for _, f, v in terms)
+    if all(f.is_exact and v.is_exact for _, f, v in terms):
+        return Estimate.exact(central, basis=basis)
+    lo = math.fsum(min(f.low * v.low, f.central * v.central) for _, f, v in terms)
+    hi = math.fsum(max(f.high * v.high, f.central * v.central) for _, f, v in terms)
+    note = "; checkpoint: envelope (every input at its low / high together), 95 % bounds at stop"
+    return Estimate(central, lo, hi, distribution="envelope", coverage=None, basis=basis + note)
+
+
 def _phase_from_totals(
-    name: str, totals: PhaseTotals, component_of: dict[str, str], sources: list[_Source], p: Any, interval_s: float
+    name: str, totals: PhaseTotals, component_of: dict[str, str], sources: list[_Source], final: bool, interval_s: float
 ) -> Phase:
     """A phase's energy (J) per component, with bounds propagated from the sensors' shared factors
     and the boundary timing, limited by the power the devices drew (see :func:`_timing`)."""
@@ -237,7 +248,7 @@ def _phase_from_totals(
         duration_s=totals.duration_s,
         count=totals.count,
         components=by_component,
-        uncertainty=shared_factor_sum(p, terms, basis=basis),
+        uncertainty=shared_factor_sum(None, terms, basis=basis) if final else _envelope_sum(terms, basis),
         resolution_s=resolution,
         work=dict(totals.work),
         split_by_time_share=split,

@@ -2,19 +2,21 @@
 
 An estimate is a float (the central value, in the unit of the field that holds it) with ``low``
 and ``high`` bounds, the ``coverage`` they claim, the ``distribution`` they follow and the
-``basis`` they rest on. Sums of independent estimates are propagated by
-:mod:`ecometer.record.uncertainty`.
+``basis`` they rest on. The sum of independent estimates (``a + b``, :func:`sum_independent`)
+is exact arithmetic on quantile grids (:mod:`ecometer.record.distributions`); other propagation
+(Monte Carlo, declared correlations) is :mod:`ecometer.record.uncertainty`.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from ecometer.errors import RecordError
-
-#: the coverage probability a propagated interval claims unless a caller asks for another
-DEFAULT_COVERAGE = 0.95
+from ecometer.record import distributions
+from ecometer.record.distributions import DEFAULT_COVERAGE
 
 #: how an estimate's uncertainty is distributed, for propagation (see :mod:`ecometer.record.uncertainty`):
 #: ``exact`` no uncertainty; ``uniform`` / ``triangular`` a stated bound (``low``..``high`` is the
@@ -78,6 +80,16 @@ class Estimate(float):
         return obj
 
     # ---- construction ------------------------------------------------------------------
+    @classmethod
+    def from_grid(
+        cls, grid: distributions.Grid, central: float, *, coverage: float = DEFAULT_COVERAGE, basis: str = ""
+    ) -> Estimate:
+        """The estimate a quantile grid describes around ``central``, with its ``coverage`` interval."""
+        low, high, shape = grid.bounds(central, coverage)
+        if shape == "exact":
+            return cls.exact(central, basis=basis)
+        return cls(central, low, high, coverage=coverage, distribution=shape, basis=basis)
+
     @classmethod
     def exact(cls, value: float, basis: str = "") -> Estimate:
         """A value with no uncertainty (a counter reading, a count)."""
@@ -221,7 +233,38 @@ def _rebuild_estimate(data: dict[str, Any]) -> Estimate:
 
 
 def sum_estimates(items: list[Estimate]) -> Estimate:
-    """Sum of independent estimates (different sensors), propagated by :mod:`ecometer.record.uncertainty`."""
-    from ecometer.record.uncertainty import sum_independent  # numpy only when bounds must be combined
-
+    """Sum of independent estimates (different sensors): :func:`sum_independent`."""
     return sum_independent(items)
+
+
+def sum_independent(items: Iterable[Estimate], *, coverage: float = DEFAULT_COVERAGE, basis: str = "") -> Estimate:
+    """The sum of independent estimates (different sensors, different devices).
+
+    Exact rule where one holds: with at most one uncertain term, the sum's interval is that
+    term's, shifted by the others. Otherwise a numerical convolution of the terms' declared
+    distributions on quantile grids (:mod:`ecometer.record.distributions`: deterministic, no
+    draws, no numpy).
+    """
+    terms = [t if isinstance(t, Estimate) else Estimate.exact(float(t)) for t in items]
+    uncertain = [t for t in terms if not t.is_exact]
+    total = math.fsum(t.central for t in terms)
+    if not uncertain:
+        return Estimate.exact(total, basis=basis)
+    if len(uncertain) == 1:
+        shift = total - uncertain[0].central
+        return uncertain[0].replace(
+            central=total, low=uncertain[0].low + shift, high=uncertain[0].high + shift, basis=basis
+        )
+    key = tuple((t.central, t.low, t.high, t.coverage, t.distribution) for t in uncertain)
+    return _sum_on_grid(key, total, coverage, basis or f"independent terms, {distributions.METHOD}")
+
+
+@functools.lru_cache(maxsize=256)
+def _sum_on_grid(
+    terms: tuple[tuple[float, float, float, float | None, str], ...], total: float, coverage: float, basis: str
+) -> Estimate:
+    """The convolution of :func:`sum_independent`, kept for the same terms (a record's total is
+    read by the footprint, the standards and the report: it is computed once, not each time)."""
+    uncertain = [Estimate(c, lo, hi, coverage=cov, distribution=dist) for c, lo, hi, cov, dist in terms]
+    summed = distributions.sum_grid(uncertain).shifted(total - math.fsum(t.central for t in uncertain))
+    return Estimate.from_grid(summed, total, coverage=coverage, basis=basis)

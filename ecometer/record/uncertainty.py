@@ -24,13 +24,12 @@ numpy is imported when an estimate is actually propagated, never by ``import eco
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from statistics import NormalDist
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ecometer.record.estimate import DEFAULT_COVERAGE, Estimate
+from ecometer.record import distributions as grid
+from ecometer.record.estimate import DEFAULT_COVERAGE, Estimate, sum_independent  # noqa: F401 - sum_independent: its old place
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -44,7 +43,7 @@ SEED = 20_250_726
 
 def _z(coverage: float) -> float:
     """Standard-normal quantile that leaves ``(1 - coverage) / 2`` in each tail."""
-    return NormalDist().inv_cdf(0.5 + coverage / 2.0)
+    return grid.z_value(coverage)
 
 
 def draw(estimate: Estimate, rng: np.random.Generator, n: int = N_DRAWS) -> np.ndarray:
@@ -147,7 +146,7 @@ class Propagation:
 
 
 def shared_factor_sum(
-    p: Propagation,
+    p: Propagation | None,
     terms: Sequence[tuple[str, Estimate, Estimate]],
     *,
     coverage: float = DEFAULT_COVERAGE,
@@ -161,7 +160,8 @@ def shared_factor_sum(
     shared uniform draw), since they are errors of the same boundaries.
 
     Exact rule where one holds: with a single uncertain input, that input's interval scaled
-    (coverage and shape kept); otherwise Monte Carlo over ``p``'s draws.
+    (coverage and shape kept); otherwise Monte Carlo over ``p``'s draws, or with ``p`` None the
+    same sum on quantile grids (:func:`ecometer.record.distributions.shared_factor_grid`, no draws, no numpy).
     """
     total = math.fsum(f.central * v.central for _, f, v in terms)
     uncertain = [(k, f, v) for k, f, v in terms if not f.is_exact or not v.is_exact]
@@ -179,42 +179,15 @@ def shared_factor_sum(
             term = f.scaled(part / f.central)
         rest = total - part
         return term.replace(central=total, low=term.low + rest, high=term.high + rest, basis=basis)
+    if p is None:
+        summed = grid.shared_factor_grid(uncertain).shifted(
+            total - math.fsum(f.central * v.central for _, f, v in uncertain)
+        )
+        return Estimate.from_grid(summed, total, coverage=coverage, basis=basis)
     u = p.uniform()
     draws = total - math.fsum(f.central * v.central for _, f, v in uncertain)
     for key, f, v in uncertain:
         draws = draws + p.factor(key, f) * f.central * quantile_draws(v, u)
-    return summarise(draws, total, coverage=coverage, basis=basis)
-
-
-def sum_independent(items: Iterable[Estimate], *, coverage: float = DEFAULT_COVERAGE, basis: str = "") -> Estimate:
-    """The sum of independent estimates (different sensors, different devices).
-
-    Exact rule where one holds: with at most one uncertain term, the sum's interval is that
-    term's, shifted by the others. Otherwise Monte Carlo over the terms' distributions.
-    """
-    terms = [t if isinstance(t, Estimate) else Estimate.exact(float(t)) for t in items]
-    uncertain = [t for t in terms if not t.is_exact]
-    total = math.fsum(t.central for t in terms)
-    if not uncertain:
-        return Estimate.exact(total, basis=basis)
-    if len(uncertain) == 1:
-        shift = total - uncertain[0].central
-        return uncertain[0].replace(
-            central=total, low=uncertain[0].low + shift, high=uncertain[0].high + shift, basis=basis
-        )
-    key = tuple((t.central, t.low, t.high, t.coverage, t.distribution) for t in uncertain)
-    return _sum_by_draws(key, total, coverage, basis or "independent terms, Monte Carlo")
-
-
-@functools.lru_cache(maxsize=256)
-def _sum_by_draws(
-    terms: tuple[tuple[float, float, float, float | None, str], ...], total: float, coverage: float, basis: str
-) -> Estimate:
-    """The Monte Carlo sum of :func:`sum_independent`, kept for the same terms (a record's total
-    is read by the footprint, the standards and the report: it is drawn once, not each time)."""
-    p = Propagation()
-    uncertain = [Estimate(c, lo, hi, coverage=cov, distribution=dist) for c, lo, hi, cov, dist in terms]
-    draws = sum(p.value(t) for t in uncertain) + (total - math.fsum(t.central for t in uncertain))
     return summarise(draws, total, coverage=coverage, basis=basis)
 
 

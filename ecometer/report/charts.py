@@ -55,6 +55,22 @@ def timeline_components(record: RunRecord) -> list[str]:
     return sorted(present, key=lambda n: (COMPONENT_ORDER.index(n) if n in COMPONENT_ORDER else 99, n))
 
 
+#: components drawn apart in a chart; beyond these, the smallest are one stack ("N others") or
+#: left out of the bars (the IT total holds them): a chart's cost does not grow with the record
+MAX_COMPONENTS_DRAWN = 8
+
+
+def drawn_components(record: RunRecord) -> tuple[list[str], int]:
+    """The components a chart draws as bars (in the usual order: the largest
+    :data:`MAX_COMPONENTS_DRAWN` by energy) and how many it leaves out."""
+    names = ordered_components(record)
+    if len(names) <= MAX_COMPONENTS_DRAWN:
+        return names, 0
+    energy = {n: record.components[n].energy_j for n in names}
+    largest = set(sorted(names, key=lambda n: -energy[n] if math.isfinite(energy[n]) else math.inf)[:MAX_COMPONENTS_DRAWN])
+    return [n for n in names if n in largest], len(names) - len(largest)
+
+
 def power_timeline(record: RunRecord, path: str | Path | None = None) -> bytes:
     """Stacked power per component (W) over time, with the run's phases shaded and named."""
     tl = record.timeline
@@ -68,6 +84,14 @@ def power_timeline(record: RunRecord, path: str | Path | None = None) -> bytes:
     fig.suptitle(f"Power by component — {plain(record.name)}", fontsize=style.FONT_SIZE + 2)
     times, series_of = drawable_timeline(record)
     comps = [c for c in timeline_components(record) if c in series_of]
+    other = None
+    if len(comps) > MAX_COMPONENTS_DRAWN:  # the largest, the rest stacked as one
+        by_energy = sorted(comps, key=lambda c: -math.fsum(series_of[c]))
+        rest = by_energy[MAX_COMPONENTS_DRAWN - 1 :]
+        comps = [c for c in comps if c not in set(rest)]
+        other = f"{len(rest)} others"
+        series_of[other] = [math.fsum(vals) for vals in zip(*(series_of[c] for c in rest), strict=True)]
+        comps.append(other)
     if not times or not comps:
         ax.text(0.5, 0.5, "No power timeline in this record", ha="center", va="center", transform=ax.transAxes)
         ax.set_xlabel("Time since start (s)")
@@ -81,6 +105,9 @@ def power_timeline(record: RunRecord, path: str | Path | None = None) -> bytes:
     pscale = pick_scale("power", totals)
     labels = []
     for c in comps:
+        if c == other:
+            labels.append(other)
+            continue
         method = record.components[c].method if c in record.components else "?"
         labels.append(f"{c.upper()} ({method})")
     ax.stackplot(
@@ -163,24 +190,56 @@ def _phase_colours(spans: list[Span]) -> dict[str, str]:
     return {n: style.PHASE_COLOURS[i % len(style.PHASE_COLOURS)] for i, n in enumerate(names)}
 
 
+#: spans closer than this share of the time axis are drawn as one bar (a fraction of a pixel)
+SPAN_MERGE_SHARE = 1.0 / 4000
+#: top-level phase boundaries drawn as dashed lines over the timeline, at most
+MAX_EDGE_LINES = 120
+
+
+def span_bars(spans: list[Span], tscale: Any, end: float) -> dict[tuple[str, int], list[tuple[float, float]]]:
+    """The bars that draw ``spans``: per (phase name, depth), ``(start, width)`` in the axis's
+    unit, in time order, spans that overlap or nearly touch (within :data:`SPAN_MERGE_SHARE`
+    of ``end``) merged into one. At most about ``1 / SPAN_MERGE_SHARE`` bars per group, however
+    many spans a record holds: the drawing's cost is bounded by the chart, not by the record."""
+    gap = max(end, 0.0) * SPAN_MERGE_SHARE
+    groups: dict[tuple[str, int], list[tuple[float, float]]] = {}
+    for span in spans:
+        groups.setdefault((span.name, span.depth), []).append((tscale(span.start_s), tscale(span.end_s)))
+    bars: dict[tuple[str, int], list[tuple[float, float]]] = {}
+    for key, ranges in groups.items():
+        ranges.sort()
+        merged: list[list[float]] = []
+        for a, b in ranges:
+            if merged and a - merged[-1][1] <= gap:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        bars[key] = [(a, max(b - a, 1e-12)) for a, b in merged]
+    return bars
+
+
 def _draw_phases(record: RunRecord, spans: list[Span], ax: Any, strip: Any, tscale: Any) -> None:
+    """The phase strip and the top-level phases shaded behind the timeline: one artist per
+    phase name and depth (and one for all boundary lines), however many spans there are."""
     from matplotlib.patches import Patch
 
     colours = _phase_colours(spans)
     depth = max(s.depth for s in spans) + 1
-    for span in spans:
-        a, b = tscale(span.start_s), tscale(span.end_s)
-        if span.depth == 0:
-            ax.axvspan(a, b, color=colours[span.name], alpha=0.45, linewidth=0, zorder=0)
-            for edge in (a, b):
-                ax.axvline(edge, color="#505050", linestyle=(0, (4, 3)), linewidth=0.8, zorder=4)
-        strip.broken_barh(
-            [(a, max(b - a, 1e-12))],
-            (depth - 1 - span.depth + 0.1, 0.8),
-            facecolors=colours[span.name],
-            edgecolor="#808080",
-            linewidth=0.4 if len(spans) <= 60 else 0.0,
-        )
+    lo, hi = ax.get_xlim()
+    bars = span_bars(spans, tscale, hi - lo)
+    thin = sum(len(b) for b in bars.values()) > 60
+    edges: list[float] = []
+    for (name, d), ranges in bars.items():
+        if d == 0:
+            ax.broken_barh(ranges, (0, 1), transform=ax.get_xaxis_transform(), facecolors=colours[name],
+                           alpha=0.45, linewidth=0, zorder=0)  # fmt: skip
+            edges.extend(x for a, w in ranges for x in (a, a + w))
+        strip.broken_barh(ranges, (depth - 1 - d + 0.1, 0.8), facecolors=colours[name], edgecolor="#808080",
+                          linewidth=0.0 if thin else 0.4)  # fmt: skip
+    edges = sorted(set(edges))
+    if 0 < len(edges) <= MAX_EDGE_LINES:  # more would hide the power curve (the shading shows them)
+        ax.vlines(edges, 0, 1, transform=ax.get_xaxis_transform(), colors="#505050",
+                  linestyles=[(0, (4, 3))], linewidth=0.8, zorder=4)  # fmt: skip
     strip.set_ylim(0, depth)
     strip.set_yticks([depth - 1 - d + 0.5 for d in range(depth)], [f"depth {d}" for d in range(depth)])
     strip.tick_params(labelsize=style.FONT_SIZE - 2, left=False, bottom=False)
@@ -272,9 +331,7 @@ def _panels(
     def d(f: QuantityValue) -> QuantityValue:
         return f.per(divide[1], divide[0]) if divide else f
 
-    energy = [
-        (c.upper(), d(component_energy(record, c)), style.component_colour(c)) for c in ordered_components(record)
-    ]
+    energy = [(c.upper(), d(component_energy(record, c)), style.component_colour(c)) for c in drawn_components(record)[0]]
     energy.append(("IT total", d(it_energy(record)), style.QUANTITY_COLOURS["it_energy"]))
     fac = footprint_figure(record, "facility_energy_j")
     if fac is not None:
@@ -311,6 +368,9 @@ def _panels_figure(record: RunRecord, title: str, divide: tuple[str, float] | No
     note = "whiskers: low–high interval (coverage in the report's tables); (method) under each bar"
     if skipped:
         note += f"\nnot drawn, not a finite number: {', '.join(skipped)}"
+    hidden = drawn_components(record)[1]
+    if hidden:
+        note += f"\n{hidden} smaller components not drawn (their energy is in the IT total)"
     if footprint_data(record) is None:
         note += "\nno footprint attached: measure with a site (--site) for water and carbon"
     fig.suptitle(title, fontsize=style.FONT_SIZE + 2)

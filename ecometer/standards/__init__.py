@@ -17,20 +17,45 @@ May import: :mod:`ecometer.errors`, :mod:`ecometer.files`,
 
 from __future__ import annotations
 
+import importlib
 import sys
 import types
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ecometer.errors import StandardError
 from ecometer.record.model import register_attachment
 from ecometer.standards.assess import Assessment, LimitResult, MetricResult, score
-from ecometer.standards.calibrate import CalibrationOptions, calibrate
 from ecometer.standards.loader import builtin_names, load_standard, parse_standard
 from ecometer.standards.metrics import QUANTITIES
-from ecometer.standards.revision import Regrading, StandardDiff, diff, regrade, sensitivity
 from ecometer.standards.schema import Standard
-from ecometer.standards.writer import to_toml
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ecometer.standards.calibrate import CalibrationOptions, calibrate
+    from ecometer.standards.revision import Regrading, StandardDiff, diff, regrade, sensitivity
+    from ecometer.standards.writer import to_toml
+
+#: the tools for standards bodies, imported when first used (scoring a record needs none of them)
+_LAZY = {
+    "calibrate": "calibrate",
+    "CalibrationOptions": "calibrate",
+    "Regrading": "revision",
+    "StandardDiff": "revision",
+    "diff": "revision",
+    "regrade": "revision",
+    "sensitivity": "revision",
+    "to_toml": "writer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The standards bodies' tools (:data:`_LAZY`), imported on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ecometer.standards' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"ecometer.standards.{module}"), name)
+    globals()[name] = value  # also replaces the submodule the import bound to the name 'calibrate'
+    return value
 
 
 @dataclass(frozen=True)

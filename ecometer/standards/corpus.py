@@ -147,7 +147,8 @@ def _entries(p: Path, lines: list[str], source: dict[str, str]) -> list[RunRecor
         if not text.strip():
             continue
         try:
-            d = json.loads(text)
+            d = json.loads(text, parse_int=bounded_int)
+            check_entry_numbers(d)
             out.append(
                 make_entry(
                     d["name"],
@@ -166,3 +167,27 @@ def _entries(p: Path, lines: list[str], source: dict[str, str]) -> list[RunRecor
         except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(f"{p}: line {n}: not a corpus entry ({type(exc).__name__}: {exc})") from None
     return out
+
+
+def check_entry_numbers(d: Any) -> None:
+    """Refuse (ValueError naming the field) an entry line whose energy (J) is not a finite number
+    >= 0, or whose ``spread`` or ``water_l`` is given and is not: such values were only flagged
+    at scoring, after a corpus had been calibrated on them."""
+    if not isinstance(d, dict):
+        raise TypeError(f"expected a JSON object, found {type(d).__name__}")
+    for field, required in (("energy_j", True), ("spread", False), ("water_l", False)):
+        value = d.get(field)
+        if value is None and not required:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"field {field} is {str(value)[:60]!r}; expected a number")
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"field {field} is {value!r}; expected a finite number >= 0")
+
+
+def bounded_int(digits: str) -> int | float:
+    """A JSON integer as an int, or as -inf / inf beyond 300 digits (no float holds it; the
+    field's own check then refuses it by name instead of a parser error that names none)."""
+    if len(digits) <= 300:
+        return int(digits)
+    return -math.inf if digits.startswith("-") else math.inf

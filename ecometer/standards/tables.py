@@ -31,7 +31,6 @@ import contextlib
 import csv
 import functools
 import gc
-import hashlib
 import io
 import json
 import math
@@ -667,6 +666,8 @@ def reported_publisher(record: RunRecord) -> str:
 
 def file_sha256(paths: list[Path]) -> str:
     """The SHA-256 of the files' bytes, in the order given (the identity of an imported table)."""
+    import hashlib  # only when a table is imported (scoring never needs it)
+
     h = hashlib.sha256()
     for p in paths:
         h.update(p.read_bytes())
