@@ -162,7 +162,11 @@ class Guard:
 class Child:
     """The metered command, in its own process group (see the module doc)."""
 
-    def __init__(self, command: list[str], env: dict[str, str], terminal: int | None) -> None:
+    def __init__(
+        self, command: list[str], env: dict[str, str], terminal: int | None, stdio: tuple[Any, Any, Any] | None = None
+    ) -> None:
+        """``stdio``: the command's ``(stdin, stdout, stderr)`` (files or ``subprocess`` constants;
+        None: inherited from ecometer)."""
         self.terminal = terminal
         prctl = _prctl()
         parent = os.getpid()
@@ -176,7 +180,10 @@ class Child:
             if terminal is not None:
                 _set_foreground(terminal, os.getpgrp())
 
-        self.proc = subprocess.Popen(command, env=env, preexec_fn=setup)  # noqa: S603, PLW1509 - the user's command
+        stdin, stdout, stderr = stdio or (None, None, None)
+        self.proc = subprocess.Popen(  # noqa: S603, PLW1509 - the user's command
+            command, env=env, preexec_fn=setup, stdin=stdin, stdout=stdout, stderr=stderr
+        )
         self.pgid = self.proc.pid
         if terminal is not None:
             _set_foreground(terminal, self.pgid)  # also here: whichever runs first wins the race

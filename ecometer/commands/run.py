@@ -435,58 +435,114 @@ def _live_forecast(args: argparse.Namespace, meter: Any) -> Any:
     return LiveForecast(meter, every_s=FORECAST_EVERY_S, **_totals(args))
 
 
+class MeteredCommand:
+    """``command`` run under ``meter`` the way ``ecometer run`` runs it (see the module doc of
+    :mod:`ecometer.commands._child`): the meter is started, the work file followed, signals
+    relayed to the command's group, and the guard holds it until it ends. :meth:`run` leaves
+    the meter running for the caller to stop (after :meth:`outcome`); :meth:`close` puts the
+    signal handlers back once the record is saved (signals meanwhile are only noted).
+
+    ``env``: extra environment variables for the command; ``stdio``: ``(stdin, stdout,
+    stderr)`` for it (None each: inherited).
+    """
+
+    def __init__(
+        self,
+        command: list[str],
+        meter: Any,
+        work_unit: str | None,
+        *,
+        terminal: int | None = None,
+        forecast: Any = None,
+        status_line: StatusLine | None = None,
+        env: dict[str, str] | None = None,
+        stdio: tuple[Any, Any, Any] | None = None,
+    ) -> None:
+        from ecometer.commands._child import SignalRelay
+
+        self.command = command
+        self.meter = meter
+        self.work_unit = work_unit
+        self.terminal = terminal
+        self.forecast = forecast
+        self.status_line = status_line
+        self.env = env or {}
+        self.stdio = stdio
+        self.relay = SignalRelay()
+        self.work: WorkFile | None = None
+        self.child: Any = None
+        self.returncode: int | None = None
+        self.start_error: OSError | None = None
+
+    def run(self) -> None:
+        """Start the meter, run the command to its end; the meter is left running."""
+        from ecometer.commands._child import Child, Guard
+
+        relay, status_line = self.relay, self.status_line
+        guard = Guard()  # before the meter starts: its own start-up is not metered
+        workdir = tempfile.mkdtemp(prefix="ecometer-run-")
+        work = self.work = WorkFile(Path(workdir) / "work.txt", self.work_unit)
+        try:
+            with relay.blocked():  # helper threads started here never take the signals
+                self.meter.start()
+                follower = WorkFollower(work, self.meter, self.forecast)
+                follower.start()
+                if status_line is not None:
+                    status_line.start()
+            try:
+                if not relay.received:  # a signal before the command started: it is not started
+                    env = dict(os.environ, **self.env, **{WORK_FILE_ENV: str(work.path)})
+                    try:
+                        self.child = Child(self.command, env, self.terminal, stdio=self.stdio)
+                    except OSError as exc:
+                        self.start_error = exc
+                    else:
+                        guard.watch(self.child.pgid)
+                        relay.attach(self.child)
+                        self.returncode = self.child.wait()
+            finally:
+                relay.command_ended()
+                follower.finish()
+                if status_line is not None:
+                    status_line.stop()
+                guard.release(done=self.child is None or self.child.returncode is not None)
+        except BaseException:  # ecometer itself failed: the command must not run on without it
+            running = self.child is not None and self.child.returncode is None
+            if running:
+                self.child.kill_group()
+            guard.release(done=not running)
+            relay.restore()
+            raise
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def outcome(self) -> tuple[str, str | None, int]:
+        """(status, error, exit code) of the run (see :func:`_outcome`)."""
+        return _outcome(self.command, self.returncode, self.start_error, self.relay.received)
+
+    def close(self) -> None:
+        """Put back the signal handlers the run replaced."""
+        self.relay.restore()
+
+
 def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, exporter: Any) -> int:
-    from ecometer.commands._child import Child, Guard, SignalRelay, foreground_terminal, signal_name
+    from ecometer.commands._child import foreground_terminal, signal_name
 
     terminal = foreground_terminal()
     forecast = _live_forecast(args, meter)
     status_line = StatusLine(meter, _water_per_joule(meter.site), forecast) if sys.stderr.isatty() else None
-    guard = Guard()  # before the meter starts: its own start-up is not metered
-    relay = SignalRelay()
-    child: Child | None = None
-    workdir = tempfile.mkdtemp(prefix="ecometer-run-")
-    work = WorkFile(Path(workdir) / "work.txt", args.work_unit)
-    returncode: int | None = None
-    start_error: OSError | None = None
-    try:
-        with relay.blocked():  # helper threads started here never take the signals
-            meter.start()
-            follower = WorkFollower(work, meter, forecast)
-            follower.start()
-            if status_line is not None:
-                status_line.start()
-        try:
-            if not relay.received:  # a signal before the command started: it is not started
-                env = dict(os.environ, **{WORK_FILE_ENV: str(work.path)})
-                try:
-                    child = Child(command, env, terminal)
-                except OSError as exc:
-                    start_error = exc
-                else:
-                    guard.watch(child.pgid)
-                    relay.attach(child)
-                    returncode = child.wait()
-        finally:
-            relay.command_ended()
-            follower.finish()
-            if status_line is not None:
-                status_line.stop()
-            guard.release(done=child is None or child.returncode is not None)
-    except BaseException:  # ecometer itself failed: the command must not run on without it
-        running = child is not None and child.returncode is None
-        if running:
-            child.kill_group()
-        guard.release(done=not running)
-        relay.restore()
-        raise
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    metered = MeteredCommand(
+        command, meter, args.work_unit, terminal=terminal, forecast=forecast, status_line=status_line
+    )
+    metered.run()
+    relay, work, start_error = metered.relay, metered.work, metered.start_error
+    assert work is not None
     try:
         for problem in work.problems:
             sys.stderr.write(f"ecometer run: warning: {problem}\n")
         if args.work is not None:
             meter.add_work(args.work, args.work_unit)
-        status, error, exit_code = _outcome(command, returncode, start_error, relay.received)
+        status, error, exit_code = metered.outcome()
         record = meter.stop(status, error=error)
         saved, problem = _where_saved(meter, record)
         from ecometer.report.text import summary
@@ -508,7 +564,7 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
         _linger(exporter, args.prometheus_linger, relay)
         return exit_code
     finally:
-        relay.restore()
+        metered.close()
 
 
 def _outcome(
