@@ -178,7 +178,8 @@ class _Draws:
             if signature not in self._shared:
                 self._shared[signature] = self.rng.random(self.n)
             draws = draws * quantile_draws(factor, self._shared[signature])
-        draws = np.maximum(draws, 0.0)  # energy, water, carbon, time and the quality figures here are >= 0
+        if kind in ("energy", "water", "carbon", "time"):  # never below zero (a quality figure may be)
+            draws = np.maximum(draws, 0.0)
         q_lo, q_hi = np.quantile(draws, [(1 - COVERAGE) / 2, (1 + COVERAGE) / 2])
         fig = Figure(kind, figs[0].unit, mean, min(float(q_lo), mean), max(float(q_hi), mean), values)
         return fig, draws
