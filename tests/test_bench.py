@@ -1,0 +1,334 @@
+"""``ecometer bench`` and ``ecometer.bench``: the grid, the verdict's arithmetic, real subprocess
+benches of tiny commands, resuming after a kill, and power limits through a scripted NVML."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ecometer.bench import bench
+from ecometer.bench.grid import (
+    POWER_LIMIT,
+    command_for,
+    configurations,
+    parse_param,
+    parse_params,
+    round_order,
+    unused_params,
+)
+from ecometer.bench.runner import ConfigRuns
+from ecometer.bench.stats import robust_z, t_quantile
+from ecometer.bench.targets import BenchInterrupted
+from ecometer.bench.verdict import build_verdict, pareto
+from ecometer.errors import UsageError
+from ecometer.record import Component, Estimate, RunRecord
+
+PY = sys.executable
+
+
+# ---- the grid ------------------------------------------------------------------------------------
+def test_params_are_typed_and_bad_ones_refused() -> None:
+    p = parse_param("batch_size=8,32")
+    assert p.values == (8, 32) and p.texts == ("8", "32")
+    assert parse_param("precision=fp32,bf16").values == ("fp32", "bf16")
+    for bad in ("batch_size", "=1,2", "b=1,,2", "b=1,1", "2x=1", f"{POWER_LIMIT}=abc", f"{POWER_LIMIT}=-5"):
+        with pytest.raises(UsageError):
+            parse_param(bad)
+    with pytest.raises(UsageError, match="given twice"):
+        parse_params(["a=1", "a=2"])
+
+
+def test_configurations_commands_and_unused_parameters() -> None:
+    params = parse_params(["bs=8,32", "prec=fp32,bf16", "note=x"])
+    configs = configurations(params)
+    assert [c.label for c in configs][:2] == ["bs=8, prec=fp32, note=x", "bs=8, prec=bf16, note=x"]
+    assert len({c.key for c in configs}) == 4
+    template = ["python", "-c", "d = {}; print({bs})", "--precision={prec}", "{other}"]
+    assert command_for(template, configs[3]) == ["python", "-c", "d = {}; print(32)", "--precision=bf16", "{other}"]
+    assert unused_params(template, params) == ["note"]
+    assert unused_params(["x"], parse_params([f"{POWER_LIMIT}=100"])) == []  # the bench's own parameter
+
+
+def test_random_order_is_a_seeded_permutation_per_round() -> None:
+    configs = configurations(parse_params(["a=1,2,3,4,5,6"]))
+    one = [c.key for c in round_order(configs, "random", 7, 1)]
+    assert one == [c.key for c in round_order(configs, "random", 7, 1)]
+    assert sorted(one) == sorted(c.key for c in configs)
+    assert any([c.key for c in round_order(configs, "random", 7, r)] != one for r in range(2, 6))
+    assert [c.key for c in round_order(configs, "interleaved", 7, 3)] == [c.key for c in configs]
+
+
+# ---- statistics ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(("dof", "t95"), [(1, 12.706), (2, 4.303), (3, 3.182), (4, 2.776), (9, 2.262), (30, 2.042)])
+def test_t_quantile_matches_the_tables(dof: int, t95: float) -> None:
+    assert t_quantile(0.95, dof) == pytest.approx(t95, abs=5e-4)
+
+
+def test_robust_z_flags_the_run_far_from_its_siblings() -> None:
+    z = robust_z([1.0, 1.01, 0.99, 1.0, 1.5])
+    assert abs(z[-1]) > 3.5 and all(abs(v) < 3.5 for v in z[:-1])
+    assert robust_z([2.0, 2.0]) == [0.0, 0.0]
+
+
+# ---- the verdict on records with exact (counter) energies ----------------------------------------
+def _record(energy_j: float, work: float = 10.0, duration_s: float = 1.0, attempt: int = 1, **load: float) -> RunRecord:
+    meta = {"bench": {"attempt": attempt, "load": {"wall_s": duration_s, "user_s": 0.5, "system_s": 0.0, **load}}}
+    comp = Component("gpu", energy_j, "counter", Estimate.exact(energy_j))
+    return RunRecord(name="t", status="ok", duration_s=duration_s, components={"gpu": comp}, work={"item": work},
+                     work_unit="item", meta=meta)  # fmt: skip
+
+
+def _state(key: str, energies: list[float], durations: list[float] | None = None) -> ConfigRuns:
+    config = configurations(parse_params([f"c={key}"]))[0]
+    durations = durations or [1.0] * len(energies)
+    recs = [_record(e, duration_s=d, attempt=i + 1) for i, (e, d) in enumerate(zip(energies, durations, strict=True))]
+    return ConfigRuns(config, records=recs)
+
+
+def test_verdict_figures_and_probabilities_from_exact_runs() -> None:
+    a, b = _state("a", [10.0, 10.0, 10.0]), _state("b", [20.0, 22.0, 18.0], [0.5, 0.5, 0.5])
+    v = build_verdict([a, b], lambda c: c.label)
+    ea, eb = v.configs[0].energy, v.configs[1].energy
+    assert v.per == "item"
+    assert (ea.central, ea.low, ea.high) == (1.0, 1.0, 1.0)  # counters, no spread: exact
+    assert eb.central == pytest.approx(2.0)
+    # the repetitions' interval: mean +/- t(2) s / sqrt(3) = 2 +/- 4.303 * 0.2 / 1.732
+    assert eb.low == pytest.approx(2.0 - 4.303 * 0.2 / 3**0.5, rel=0.05)
+    assert eb.high == pytest.approx(2.0 + 4.303 * 0.2 / 3**0.5, rel=0.05)
+    key_a, key_b = v.configs[0].key, v.configs[1].key
+    assert v.probabilities[(key_a, key_b)] > 0.99
+    assert v.probabilities[(key_a, key_b)] + v.probabilities[(key_b, key_a)] == pytest.approx(1.0)
+    assert v.configs[0].p_best > 0.99
+    assert set(v.pareto_time) == {key_a, key_b}  # b is faster, a leaner: both on the front
+
+
+def test_equal_configurations_are_a_coin_toss_and_outliers_are_flagged_with_their_figure() -> None:
+    a, b = _state("a", [10.0, 11.0, 9.0, 10.0, 10.5]), _state("b", [10.0, 11.0, 9.0, 10.0, 10.5])
+    b.records[1] = _record(40.0, attempt=2)
+    busy = _state("c", [10.0, 10.0, 10.0])
+    busy.records[2] = _record(10.0, attempt=3, other_cores=1.5 + 0.1 * (os.cpu_count() or 1))
+    v = build_verdict([a, _state("a2", [10.0, 11.0, 9.0, 10.0, 10.5]), b, busy], lambda c: c.label)
+    assert v.probabilities[(v.configs[0].key, v.configs[1].key)] == pytest.approx(0.5, abs=0.03)
+    spread = [o for o in v.outliers if o.kind == "spread"]
+    assert [(o.config, o.attempt) for o in spread] == [(b.config.key, 2)]
+    assert "energy 4.00 J" in spread[0].text and "above the median" in spread[0].text
+    flagged = [o for o in v.outliers if o.kind == "busy"]
+    assert [(o.config, o.attempt) for o in flagged] == [(busy.config.key, 3)] and "CPU cores" in flagged[0].text
+
+
+def test_pareto_front() -> None:
+    assert pareto({"a": (1, 3), "b": (2, 2), "c": (3, 3), "d": (2, 2)}) == ["a", "b", "d"]
+
+
+# ---- the command: real subprocesses --------------------------------------------------------------
+JOB = (
+    "import os, sys, time\n"
+    "n, mode = int(sys.argv[1]), sys.argv[2]\n"
+    "if mode == 'bad':\n"
+    "    sys.stderr.write('cannot load weights\\n'); sys.exit(3)\n"
+    "time.sleep(0.05 * n)\n"
+    "open(os.environ['ECOMETER_WORK_FILE'], 'a').write(f'{10 * n} query\\n0.{n} accuracy\\n')\n"
+)
+
+
+def ecometer(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PY, "-m", "ecometer", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_cli_bench_grid_failures_exports_and_corpus(tmp_path: Path) -> None:
+    out = tmp_path / "b"
+    res = ecometer("bench", "--param", "n=1,2", "--param", "mode=ok,bad", "--param", "unused=x", "--runs", "2",
+                   "--order", "interleaved", "--work-unit", "query", "--quality", "accuracy", "--site", "us-average",
+                   "--out", str(out), "--", PY, "-c", JOB, "{n}", "{mode}")  # fmt: skip
+    assert res.returncode == 1, res.stderr  # two configurations never ran successfully
+    assert "parameter 'unused' is not used" in res.stderr
+    assert "every run failed" in res.stdout and "exit status 3" in res.stdout and "cannot load weights" in res.stdout
+    data = json.loads((out / "results.json").read_text())
+    ok = [r for r in data["results"] if r["exit_codes"] and r["exit_codes"][0] == 0]
+    assert len(ok) == 2 and len(data["results"]) == 4
+    for r in ok:  # hyperfine's fields, then ours
+        assert {"command", "mean", "stddev", "median", "user", "system", "min", "max", "times", "exit_codes",
+                "parameters"} <= set(r)  # fmt: skip
+        assert len(r["times"]) == 2 and r["energy_j"]["low"] <= r["energy_j"]["mean"] <= r["energy_j"]["high"]
+        assert r["water_l"] is not None and r["quality"]["mean"] in (0.1, 0.2)
+    failed = [r for r in data["results"] if r not in ok]
+    assert all(f["failures"][0]["exit_code"] == 3 and "cannot load weights" in f["failures"][0]["stderr_tail"]
+               for f in failed)  # fmt: skip
+    assert data["comparison"] and data["pareto_energy_quality"] is not None
+    header = (out / "results.csv").read_text().splitlines()[0].split(",")
+    assert header[:8] == ["command", "mean", "stddev", "median", "user", "system", "min", "max"]
+    assert "parameter_n" in header and "energy_j_mean" in header
+    assert (out / "bars.png").stat().st_size > 1000 and (out / "pareto.png").stat().st_size > 1000
+    runs = sorted((out / "runs").glob("*.json"))
+    assert len(runs) == 4 and len(list((out / "failed").glob("*.json"))) == 4
+    rec = json.loads(runs[0].read_text())
+    assert rec["meta"]["n"] == 1 and rec["meta"]["mode"] == "ok" and rec["meta"]["bench"]["attempt"] == 1
+    # the corpus is taken as it is
+    cal = ecometer("calibrate", str(out / "runs"), "--metric", "it_energy_j", "--per", "query", "--no-classes",
+                   "--bands", "2", "--method", "equal-width")  # fmt: skip
+    assert cal.returncode == 0, cal.stderr
+    score = ecometer("score", str(out / "runs"), "--standard", "ecometer-inference")
+    assert score.returncode in (0, 1), score.stderr
+
+
+def test_cli_bench_errors_before_running(tmp_path: Path) -> None:
+    res = ecometer("bench", "--param", "n=1,1", "--out", str(tmp_path / "x"), "--", "true")
+    assert res.returncode == 2 and "given twice" in res.stderr and not (tmp_path / "x").exists()
+    res = ecometer("bench", "--quality", "acc", "--", "true")
+    assert res.returncode == 2 and "--quality needs --work-unit" in res.stderr
+
+
+def test_a_killed_bench_continues_where_it_stopped(tmp_path: Path) -> None:
+    out = tmp_path / "b"
+    args = [PY, "-m", "ecometer", "bench", "--param", "t=0.4,0.5", "--runs", "2", "--order", "fixed",
+            "--no-charts", "--out", str(out), "--", "sleep", "{t}"]  # fmt: skip
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list((out / "runs").glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.15)  # into the second run
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "run the same command again to continue" in err
+    first = {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*.json")}
+    assert len(first) == 1 and len(list((out / "interrupted").glob("*.json"))) == 1
+    again = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert "1 run(s) already done" in again.stderr
+    runs = {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*.json")}
+    assert len(runs) == 4 and all(runs[name] == mtime for name, mtime in first.items())  # kept, not redone
+    statuses = {json.loads(p.read_text())["status"] for p in (out / "runs").glob("*.json")}
+    assert statuses == {"ok"}
+    other = ecometer("bench", "--param", "t=0.1", "--out", str(out), "--", "sleep", "{t}")
+    assert other.returncode == 2 and "holds another bench" in other.stderr
+
+
+# ---- the library face ----------------------------------------------------------------------------
+def test_library_bench_with_callables_and_resume(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def make(name: str, n: int):
+        def fn() -> dict[str, float]:
+            calls.append(name)
+            sum(range(n))
+            return {"sample": 100.0}
+
+        return fn
+
+    fns = {"small": make("small", 10_000), "large": make("large", 400_000)}
+    result = bench(fns, runs=2, warmup=1, work_unit="sample", out=tmp_path / "b", charts=False, order="fixed")
+    assert calls == ["small"] * 3 + ["large"] * 3  # one warm-up, two runs each
+    assert [c.runs for c in result.verdict.configs] == [2, 2]
+    assert result.verdict.per == "sample" and "P(" in str(result)
+    calls.clear()
+    bench(fns, runs=3, work_unit="sample", out=tmp_path / "b", charts=False, order="fixed")
+    assert calls == ["small", "large"]  # one more run each; the first two kept
+
+    def broken() -> None:
+        raise RuntimeError("out of memory")
+
+    res = bench({"ok": make("ok", 10), "broken": broken}, runs=2, out=tmp_path / "c", charts=False)
+    bad = [c for c in res.verdict.configs if c.all_failed]
+    assert len(bad) == 1 and "RuntimeError: out of memory" in bad[0].failures[0].stderr_tail
+
+
+def test_a_signal_during_a_callable_stops_the_bench_and_it_continues(tmp_path: Path) -> None:
+    calls = []
+
+    def fn() -> float:
+        calls.append(1)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)
+        return 1.0
+
+    with pytest.raises(BenchInterrupted):
+        bench({"a": fn}, runs=3, out=tmp_path / "b", charts=False)
+    assert len(list((tmp_path / "b" / "runs").glob("*.json"))) == 1
+    assert len(list((tmp_path / "b" / "interrupted").glob("*.json"))) == 1
+    res = bench({"a": fn}, runs=3, out=tmp_path / "b", charts=False)
+    assert res.verdict.configs[0].runs == 3 and len(calls) == 4
+
+
+# ---- power limits through a scripted NVML ---------------------------------------------------------
+class FakeNvml:
+    """The NVML calls the power limits make, on GPUs with a 100-300 W range (mW inside)."""
+
+    class NVMLError(Exception):
+        value = 999
+
+    def __init__(self, gpus: int = 2, limit_mw: int = 250_000) -> None:
+        self.limits = [limit_mw] * gpus
+        self.sets: list[tuple[int, int]] = []
+
+    def nvmlInit(self) -> None: ...
+    def nvmlShutdown(self) -> None: ...
+    def nvmlDeviceGetCount(self) -> int:
+        return len(self.limits)
+
+    def nvmlDeviceGetHandleByIndex(self, i: int) -> int:
+        return i
+
+    def nvmlDeviceGetPowerManagementLimit(self, h: int) -> int:
+        return self.limits[h]
+
+    def nvmlDeviceGetPowerManagementLimitConstraints(self, h: int) -> tuple[int, int]:
+        return 100_000, 300_000
+
+    def nvmlDeviceSetPowerManagementLimit(self, h: int, mw: int) -> None:
+        self.sets.append((h, mw))
+        self.limits[h] = mw
+
+
+def _nvml(fake: FakeNvml):
+    from ecometer.sensors.nvml_device import Nvml
+
+    return Nvml(fake)
+
+
+def test_power_limit_out_of_range_is_an_error_before_anything_runs(tmp_path: Path) -> None:
+    fake, calls = FakeNvml(), []
+    with pytest.raises(UsageError, match=r"350 W is outside GPU 0's range 100 W to 300 W"):
+        bench(lambda power_limit_w: calls.append(power_limit_w), params={POWER_LIMIT: [200, 350]},
+              out=tmp_path / "b", nvml=_nvml(fake), charts=False)  # fmt: skip
+    assert calls == [] and fake.sets == [] and not list((tmp_path / "b").glob("runs/*.json"))
+
+
+def test_power_limits_are_set_per_configuration_and_restored(tmp_path: Path) -> None:
+    fake = FakeNvml()
+    seen = []
+
+    def fn(power_limit_w: float) -> float:
+        seen.append((power_limit_w, list(fake.limits)))
+        return 1.0
+
+    res = bench(fn, params={POWER_LIMIT: [150, 200]}, runs=2, order="interleaved", out=tmp_path / "b",
+                nvml=_nvml(fake), charts=False)  # fmt: skip
+    assert all(limits == [w * 1000] * 2 for w, limits in seen) and len(seen) == 4
+    assert fake.limits == [250_000, 250_000]  # restored
+    for path in (tmp_path / "b" / "runs").glob("*.json"):
+        meta = json.loads(path.read_text())["meta"]
+        w = float(meta[POWER_LIMIT])
+        assert meta["bench"]["power_limit_enforced_w"] == {"0": w, "1": w}
+    assert res.problems == []
+    plan = json.loads((tmp_path / "b" / "bench.json").read_text())
+    assert plan["power_limits"]["0"] == {"original_w": 250.0, "range_w": [100.0, 300.0]}
+
+
+def test_power_limits_are_restored_when_the_bench_is_stopped(tmp_path: Path) -> None:
+    fake = FakeNvml(gpus=1)
+
+    def fn(power_limit_w: float) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        bench(fn, params={POWER_LIMIT: [120]}, out=tmp_path / "b", nvml=_nvml(fake), charts=False)
+    assert fake.limits == [250_000] and (0, 120_000) in fake.sets
