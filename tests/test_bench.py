@@ -332,3 +332,58 @@ def test_power_limits_are_restored_when_the_bench_is_stopped(tmp_path: Path) -> 
     with pytest.raises(KeyboardInterrupt):
         bench(fn, params={POWER_LIMIT: [120]}, out=tmp_path / "b", nvml=_nvml(fake), charts=False)
     assert fake.limits == [250_000] and (0, 120_000) in fake.sets
+
+
+# ---- the schedule and the stopping rule, with a scripted target -----------------------------------
+class ScriptedTarget:
+    """No process at all: each run 'measures' the next energy of its configuration's script."""
+
+    def __init__(self, energies: dict[str, list[float]]) -> None:
+        self.energies = {k: list(v) for k, v in energies.items()}
+
+    def identity(self) -> dict[str, object]:
+        return {"scripted": sorted(self.energies)}
+
+    def describe(self, config) -> str:
+        return config.label
+
+
+def _scripted_bench(tmp_path: Path, energies: dict[str, list[float]], **options):
+    from ecometer.bench import Bench, BenchOptions
+
+    params = parse_params([f"c={','.join(energies)}"])
+    b = Bench(ScriptedTarget(energies), params, BenchOptions(**options), tmp_path / "b")
+    order: list[str] = []
+
+    def measure_one(config, attempt: int, extra: dict) -> None:
+        if attempt < 0:
+            order.append(f"warm-{config.values['c']}")
+            return
+        order.append(str(config.values["c"]))
+        energy = b.target.energies[str(config.values["c"])].pop(0)
+        b.state[config.key].records.append(_record(energy, attempt=attempt))
+
+    b.run_all(measure_one)
+    return b, order
+
+
+def test_orders_fixed_interleaved_and_random(tmp_path: Path) -> None:
+    e = {"a": [1.0] * 3, "b": [1.0] * 3}
+    _, fixed = _scripted_bench(tmp_path / "f", e, runs=3, warmup=1, order="fixed")
+    assert fixed == ["warm-a", "a", "a", "a", "warm-b", "b", "b", "b"]
+    _, inter = _scripted_bench(tmp_path / "i", e, runs=3, warmup=1, order="interleaved")
+    assert inter == ["warm-a", "warm-b", "a", "b", "a", "b", "a", "b"]
+    _, rand = _scripted_bench(tmp_path / "r", {k: [1.0] * 6 for k in "abcd"}, runs=6, order="random", seed=3)
+    rounds = [rand[i : i + 4] for i in range(0, 24, 4)]
+    assert all(sorted(r) == list("abcd") for r in rounds) and len({tuple(r) for r in rounds}) > 1
+    _, again = _scripted_bench(tmp_path / "r2", {k: [1.0] * 6 for k in "abcd"}, runs=6, order="random", seed=3)
+    assert again == rand
+
+
+def test_runs_go_on_until_the_interval_is_narrow_enough(tmp_path: Path) -> None:
+    # a: 10, 10.1, 9.9 -> +/- 4.303 * 0.1 / sqrt(3) = 0.25 J = 2.5 % of 10: done after 3 runs at a 5 % target
+    # b: spread out, never within 5 %: stops at max_runs
+    energies = {"a": [10.0, 10.1, 9.9, 10.0, 10.0, 10.0], "b": [10.0, 14.0, 6.0, 13.0, 7.0, 12.0]}
+    b, order = _scripted_bench(tmp_path, energies, target=0.05, min_runs=2, max_runs=5, order="interleaved")
+    assert order.count("a") == 3 and order.count("b") == 5
+    assert [len(s.records) for s in b.state.values()] == [3, 5]
