@@ -387,3 +387,13 @@ def test_runs_go_on_until_the_interval_is_narrow_enough(tmp_path: Path) -> None:
     b, order = _scripted_bench(tmp_path, energies, target=0.05, min_runs=2, max_runs=5, order="interleaved")
     assert order.count("a") == 3 and order.count("b") == 5
     assert [len(s.records) for s in b.state.values()] == [3, 5]
+
+
+def test_a_limit_left_by_a_killed_session_is_restored_to_the_first_original(tmp_path: Path) -> None:
+    fake = FakeNvml()
+    bench(lambda power_limit_w: 1.0, params={POWER_LIMIT: [150]}, runs=1, out=tmp_path / "b", nvml=_nvml(fake),
+          charts=False)  # fmt: skip
+    fake.limits = [150_000, 150_000]  # as a SIGKILLed session would leave them
+    bench(lambda power_limit_w: 1.0, params={POWER_LIMIT: [150]}, runs=2, out=tmp_path / "b", nvml=_nvml(fake),
+          charts=False)  # fmt: skip
+    assert fake.limits == [250_000, 250_000]

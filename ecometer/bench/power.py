@@ -7,7 +7,8 @@ outside it (naming the GPU and the range), and sets each GPU's own limit back to
 find out at once whether it may set limits at all. The original limits are restored when the
 bench ends, fails or is stopped by a signal (the bench turns terminating signals into an
 exception between runs and relays them to the command during one); only SIGKILL or a power
-cut leaves a limit set, and the next bench on that folder says which limit it found.
+cut leaves a limit set; continuing the bench on that folder restores the limits its first
+session recorded in ``bench.json``.
 """
 
 from __future__ import annotations

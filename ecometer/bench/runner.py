@@ -146,6 +146,7 @@ class Bench:
         self.id = hashlib.sha256(blob).hexdigest()[:12]
         self.power: PowerLimits | None = None
         self._power_now: float | None = None
+        self._old_limits: dict[str, Any] = {}  # the original limits an earlier session of this bench found
 
     # ---- the folder ---------------------------------------------------------------------
     def prepare(self) -> None:
@@ -156,6 +157,7 @@ class Bench:
                 old = json.loads(plan_path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise UsageError(f"{plan_path}: cannot read the bench plan ({exc})") from None
+            self._old_limits = old.get("power_limits") or {}
             if old.get("id") != self.id:
                 differ = sorted(k for k in self.identity if old.get("identity", {}).get(k) != _plain(self.identity[k]))
                 raise UsageError(
@@ -218,6 +220,13 @@ class Bench:
         if not limits:
             return
         self.power = PowerLimits(self.options.power_gpus, self.options.nvml)
+        for index, info in self._old_limits.items():  # a killed session may have left a limit set
+            first = round(float(info.get("original_w", 0)) * 1000)
+            now = self.power.original_mw.get(int(index))
+            if now is not None and first and now != first:
+                log.warning("GPU %s: power limit is %g W; this bench found %g W when it began and restores that",
+                            index, now / 1000, first / 1000)  # fmt: skip
+                self.power.original_mw[int(index)] = first
         try:
             self.power.check(limits)
         except BaseException:
