@@ -397,3 +397,23 @@ def test_a_limit_left_by_a_killed_session_is_restored_to_the_first_original(tmp_
     bench(lambda power_limit_w: 1.0, params={POWER_LIMIT: [150]}, runs=2, out=tmp_path / "b", nvml=_nvml(fake),
           charts=False)  # fmt: skip
     assert fake.limits == [250_000, 250_000]
+
+
+def test_exports_follow_hyperfine_and_hold_no_nan() -> None:
+    from ecometer.bench.export import to_csv, to_json, to_markdown
+
+    a = _state("a", [10.0, 11.0])
+    a.records[0] = _record(10.0, user_s=float("nan"), system_s=float("nan"), other_cores=float("nan"))
+    a.records[1] = _record(11.0, user_s=float("nan"), system_s=float("nan"), other_cores=float("nan"))
+    v = build_verdict([a, _state("b", [20.0, 20.0])], lambda c: f"run {c.label}")
+    data = json.loads(to_json(v))
+    first = data["results"][0]
+    assert first["command"] == "run c=a" and first["user"] is None and first["parameters"] == {"c": "a"}
+    assert first["mean"] == pytest.approx(1.0) and first["times"] == [1.0, 1.0] and first["exit_codes"] == [0, 0]
+    assert first["energy_j"]["mean"] == pytest.approx(1.05) and first["energy_j"]["values"] == [1.0, 1.1]
+    md = to_markdown(v).splitlines()
+    assert md[0].startswith("| Command | Mean [s] | Min [s] | Max [s] | Relative | Energy [J/item]")
+    assert "`run c=a`" in md[2] and "1.05 ± 0.0707" in md[2]
+    rows = to_csv(v).splitlines()
+    assert rows[0].startswith("command,mean,stddev,median,user,system,min,max,parameter_c,per,energy_j_mean")
+    assert rows[1].startswith("run c=a,1.0,0.0,1.0,,")

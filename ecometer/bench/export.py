@@ -97,11 +97,18 @@ def to_json(v: Verdict) -> str:
                      for o in v.outliers],  # fmt: skip
         "basis": v.basis,
     }
-    return json.dumps(data, indent=1, allow_nan=False, default=_no_nan) + "\n"
+    return json.dumps(_finite(data), indent=1, allow_nan=False) + "\n"
 
 
-def _no_nan(value: Any) -> Any:
-    raise TypeError(f"not JSON: {value!r}")
+def _finite(value: Any) -> Any:
+    """``value`` with every float that is not finite (a CPU time /proc could not give) as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def to_csv(v: Verdict) -> str:

@@ -323,7 +323,7 @@ class Bench:
                         meta=meta, interval_s=o.interval_s)  # fmt: skip
         try:
             ex = self.target.execute(config, meter, self.folder / LOGS / stem)
-        except BenchInterrupted:
+        except (BenchInterrupted, KeyboardInterrupt):
             if not warm and meter.path is not None and meter.path.exists():
                 self._set_aside(meter.path, "the bench was stopped during its run")
             raise
@@ -359,7 +359,8 @@ class Bench:
 def signals_interrupt() -> Iterator[None]:
     """While the bench runs, a terminating signal between runs raises :class:`BenchInterrupted`
     (so power limits are restored and the records kept); during a run the command's relay
-    takes the signals and hands them back after (main thread only)."""
+    takes the signals and hands them back after (main thread only). SIGINT keeps Python's own
+    handler: Ctrl-C is a KeyboardInterrupt, as a notebook expects."""
     from ecometer.commands._child import TERMINATING, on_main_thread
 
     if not on_main_thread():
@@ -371,6 +372,8 @@ def signals_interrupt() -> Iterator[None]:
 
     previous = {}
     for signum in TERMINATING:
+        if signum == signal.SIGINT:
+            continue
         with contextlib.suppress(ValueError, OSError):
             previous[signum] = signal.signal(signum, handler)
     try:
@@ -381,10 +384,13 @@ def signals_interrupt() -> Iterator[None]:
 
 
 def _text(value: Any) -> Any:
-    """A site or standard as its name (objects by their name attribute), plain values as they are."""
+    """Plain values as they are; a standard as ``name version``, a site as its fields."""
     if value is None or isinstance(value, (str, int, float, bool, list, tuple, dict)):
         return value
-    return getattr(value, "name", repr(value))
+    if hasattr(value, "grades"):  # a standard
+        return f"{getattr(value, 'name', '')} {getattr(value, 'version', '')}".strip()
+    to_dict = getattr(value, "to_dict", None)
+    return to_dict() if callable(to_dict) else getattr(value, "name", repr(value))
 
 
 def _plain(value: Any) -> Any:

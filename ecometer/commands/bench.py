@@ -121,10 +121,13 @@ def options_from(args: argparse.Namespace, command: list[str]) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    import signal
+
     from ecometer.bench import Bench, run_bench
     from ecometer.bench.api import default_folder
     from ecometer.bench.grid import parse_params, unused_params
     from ecometer.bench.targets import BenchInterrupted, CommandTarget
+    from ecometer.commands._child import signal_name
     from ecometer.errors import UsageError
 
     command = list(args.cmd)
@@ -143,10 +146,11 @@ def run(args: argparse.Namespace) -> int:
     sys.stderr.write(f"ecometer bench: {len(b.configs)} configuration(s), folder {b.folder}\n")
     try:
         result = run_bench(b, charts=not args.no_charts)
-    except BenchInterrupted as exc:
-        sys.stderr.write(f"ecometer bench: stopped by signal {exc.signum}; run the same command again to continue "
-                         f"the bench in {b.folder}\n")  # fmt: skip
-        return 128 + exc.signum
+    except (BenchInterrupted, KeyboardInterrupt) as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        sys.stderr.write(f"ecometer bench: stopped by {signal_name(signum)}; run the same command again to "
+                         f"continue the bench in {b.folder}\n")  # fmt: skip
+        return 128 + signum
     sys.stdout.write(result.table() + "\n" + str(result) + "\n")
     for kind, path in result.files.items():
         sys.stderr.write(f"{kind}: {path}\n")
