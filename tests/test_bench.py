@@ -417,3 +417,48 @@ def test_exports_follow_hyperfine_and_hold_no_nan() -> None:
     rows = to_csv(v).splitlines()
     assert rows[0].startswith("command,mean,stddev,median,user,system,min,max,parameter_c,per,energy_j_mean")
     assert rows[1].startswith("run c=a,1.0,0.0,1.0,,")
+
+
+def _sim_state(k: int, true_j: float, rng, n: int, sensor_rel: float) -> ConfigRuns:
+    """Runs of a configuration whose true energy per run is ``true_j``: normal run-to-run noise
+    (5 %), and one sensor scale error shared by its runs, uniform within the +/- ``sensor_rel``
+    the sensor states."""
+    bias = rng.uniform(1 - sensor_rel, 1 + sensor_rel)
+    config = configurations(parse_params([f"c=s{k}"]))[0]
+    recs = []
+    for i in range(n):
+        e = rng.gauss(true_j, 0.05 * true_j) * bias
+        est = Estimate(e, e * (1 - sensor_rel), e * (1 + sensor_rel), distribution="uniform")
+        comp = Component(f"dev{k}", e, "integrated", est)  # its own sensor: its own scale error
+        recs.append(RunRecord(name="t", status="ok", duration_s=1.0, components={f"dev{k}": comp},
+                              work={"item": 1.0}, work_unit="item", meta={"bench": {"attempt": i + 1}}))  # fmt: skip
+    return ConfigRuns(config, records=recs)
+
+
+@pytest.mark.parametrize(("n", "sensor_rel"), [(3, 0.0), (5, 0.1)])
+def test_the_95_percent_intervals_hold_about_95_percent_of_the_time(n: int, sensor_rel: float) -> None:
+    import random
+
+    rng = random.Random(1000 * n + int(100 * sensor_rel))  # simulated benches, nothing tuned on them
+    states = [_sim_state(k, 10.0, rng, n, sensor_rel) for k in range(250)]
+    v = build_verdict(states, lambda c: c.label)
+    held = sum(c.energy.low <= 10.0 <= c.energy.high for c in v.configs) / len(v.configs)
+    assert 0.92 <= held <= 0.98, held
+
+
+def test_the_pairwise_probabilities_are_calibrated_on_simulated_pairs() -> None:
+    import random
+
+    rng = random.Random(29)  # pairs whose true difference is drawn from -10 % to +10 %, 5 runs each
+    preds = []
+    for _ in range(150):
+        d = rng.uniform(-0.1, 0.1)
+        v = build_verdict([_sim_state(0, 10.0, rng, 5, 0.0), _sim_state(1, 10.0 * (1 + d), rng, 5, 0.0)],
+                          lambda c: c.label)  # fmt: skip
+        preds.append((v.probabilities[(v.configs[0].key, v.configs[1].key)], d > 0))
+    sure = [truth for p, truth in preds if p > 0.9]
+    unsure = [truth for p, truth in preds if 0.3 <= p <= 0.7]
+    assert len(sure) > 20 and sum(sure) / len(sure) >= 0.88
+    assert len(unsure) > 10 and 0.25 <= sum(unsure) / len(unsure) <= 0.75
+    brier = sum((p - truth) ** 2 for p, truth in preds) / len(preds)
+    assert brier < 0.12  # a coin toss scores 0.25

@@ -244,14 +244,12 @@ def _probabilities(keys: list[str], all_draws: dict[str, Any]) -> tuple[dict[tup
     import numpy as np
 
     pairs: dict[tuple[str, str], float] = {}
-    for a in keys:
-        for b in keys:
-            if a != b:
-                da, db = all_draws[a], all_draws[b]
-                pairs[(a, b)] = float(np.mean(da < db) + 0.5 * np.mean(da == db))
     best: dict[str, float] = {}
     if keys:
         stack = np.vstack([all_draws[k] for k in keys])
+        for i, a in enumerate(keys):
+            below = np.mean(stack[i][None, :] < stack, axis=1) + 0.5 * np.mean(stack[i][None, :] == stack, axis=1)
+            pairs.update({(a, b): float(below[j]) for j, b in enumerate(keys) if j != i})
         winners = np.argmin(stack, axis=0)
         best = {k: float(np.mean(winners == i)) for i, k in enumerate(keys)}
     return pairs, best
