@@ -462,3 +462,19 @@ def test_the_pairwise_probabilities_are_calibrated_on_simulated_pairs() -> None:
     assert len(unsure) > 10 and 0.25 <= sum(unsure) / len(unsure) <= 0.75
     brier = sum((p - truth) ** 2 for p, truth in preds) / len(preds)
     assert brier < 0.12  # a coin toss scores 0.25
+
+
+def test_the_bench_loads_no_numpy_or_matplotlib_between_runs(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from ecometer.bench import bench\n"
+        "seen = []\n"
+        "def f(n):\n"
+        "    seen.append(sorted(m for m in ('numpy', 'matplotlib', 'torch', 'pandas') if m in sys.modules))\n"
+        "    return 1.0\n"
+        f"bench(f, params={{'n': [1, 2]}}, runs=3, target=0.5, min_runs=2, max_runs=3, work_unit='sample',\n"
+        f"      out={str(tmp_path / 'b')!r}, charts=False)\n"
+        "assert seen and all(s == [] for s in seen), seen\n"
+    )
+    res = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr

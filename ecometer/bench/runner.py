@@ -113,10 +113,11 @@ class ConfigRuns:
 
 
 def stopping_value(record: RunRecord) -> float:
-    """The figure the stopping rule watches: IT energy per unit of work (per run without work)."""
-    from ecometer.report.figures import it_energy, work_unit
+    """The figure the stopping rule watches: IT energy per unit of work (per run without work).
+    The central value only: no propagation (and no numpy) between runs."""
+    from ecometer.report.figures import work_unit
 
-    energy = it_energy(record).central
+    energy = record.energy_j
     wu = work_unit(record)
     return energy / wu[1] if wu is not None else energy
 
