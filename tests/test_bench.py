@@ -478,3 +478,20 @@ def test_the_bench_loads_no_numpy_or_matplotlib_between_runs(tmp_path: Path) -> 
     )
     res = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
+
+
+def test_without_permission_to_set_limits_nothing_runs(tmp_path: Path) -> None:
+    class NotRoot(FakeNvml):
+        NVML_ERROR_NO_PERMISSION = 4
+
+        class NVMLError(Exception):
+            value = 4
+
+        def nvmlDeviceSetPowerManagementLimit(self, h: int, mw: int) -> None:
+            raise self.NVMLError("Insufficient Permissions")
+
+    fake, calls = NotRoot(), []
+    with pytest.raises(UsageError, match=r"root to set limits: .*Insufficient Permissions"):
+        bench(lambda power_limit_w: calls.append(1), params={POWER_LIMIT: [200]}, out=tmp_path / "b",
+              nvml=_nvml(fake), charts=False)  # fmt: skip
+    assert calls == []
