@@ -495,3 +495,10 @@ def test_without_permission_to_set_limits_nothing_runs(tmp_path: Path) -> None:
         bench(lambda power_limit_w: calls.append(1), params={POWER_LIMIT: [200]}, out=tmp_path / "b",
               nvml=_nvml(fake), charts=False)  # fmt: skip
     assert calls == []
+
+
+def test_a_command_that_cannot_start_is_a_failed_run_with_its_record(tmp_path: Path) -> None:
+    res = ecometer("bench", "--runs", "1", "--no-charts", "--out", str(tmp_path / "b"), "--", "no-such-command-xyz")
+    assert res.returncode == 1 and "every run failed" in res.stdout and "exit status 127" in res.stdout
+    failed = list((tmp_path / "b" / "failed").glob("*.json"))
+    assert len(failed) == 2 and "no-such-command-xyz" in json.loads(failed[0].read_text())["error"]

@@ -325,7 +325,8 @@ class Bench:
         try:
             ex = self.target.execute(config, meter, self.folder / LOGS / stem)
         except (BenchInterrupted, KeyboardInterrupt):
-            if not warm and meter.path is not None and meter.path.exists():
+            finished = meter.record is not None and meter.record.status == "ok"  # the signal came after it
+            if not warm and not finished and meter.path is not None and meter.path.exists():
                 self._set_aside(meter.path, "the bench was stopped during its run")
             raise
         if warm:

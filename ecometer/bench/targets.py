@@ -112,13 +112,9 @@ class CommandTarget:
         return {"command": self.template, "work": self.work}
 
     def execute(self, config: Config, meter: Any, logs: Path | None) -> Execution:
-        from ecometer.commands.run import MeteredCommand, resolve_command
+        from ecometer.commands.run import MeteredCommand
 
-        command = command_for(self.template, config)
-        executable, code = resolve_command(command)
-        if executable is None:
-            what = "command not found" if code == 127 else "command is not executable"
-            return Execution("failed", f"{what}: {command[0]}", code, f"ecometer bench: {what}: {command[0]}")
+        command = command_for(self.template, config)  # one that cannot start is a failed run (127 or 126)
         err_path = None if logs is None or self.show_output else logs.with_suffix(".err")
         files = [] if err_path is None else [open(logs.with_suffix(".out"), "wb"), open(err_path, "wb")]  # noqa: SIM115
         stdio = None if not files else (subprocess.DEVNULL, files[0], files[1])
@@ -129,11 +125,15 @@ class CommandTarget:
             load = window.finish(in_process=False)
             for f in files:
                 f.close()
-            return self._finish(metered, meter, load, err_path)
+            ex = self._finish(metered, meter, load, err_path)
         finally:
             for f in files:
                 f.close()
             metered.close()
+        signals = metered.relay.received or metered.relay.late  # late: after the command ended, record kept
+        if signals:
+            raise BenchInterrupted(signals[0])
+        return ex
 
     def _finish(self, metered: Any, meter: Any, load: dict[str, float], err_path: Path | None) -> Execution:
         assert metered.work is not None
@@ -146,8 +146,6 @@ class CommandTarget:
             meter.run.warn(problem)
         note_run(meter, load, exit_code, tail)
         meter.stop(status, error=error)
-        if metered.relay.received:
-            raise BenchInterrupted(metered.relay.received[0])
         return Execution(status, error, exit_code, tail, load)
 
 
