@@ -502,3 +502,19 @@ def test_a_command_that_cannot_start_is_a_failed_run_with_its_record(tmp_path: P
     assert res.returncode == 1 and "every run failed" in res.stdout and "exit status 127" in res.stdout
     failed = list((tmp_path / "b" / "failed").glob("*.json"))
     assert len(failed) == 2 and "no-such-command-xyz" in json.loads(failed[0].read_text())["error"]
+
+
+def test_the_sweep_benchmark_sets_limits_through_the_bench_layer() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks/ is not installed
+    from benchmarks.sweep import PowerLimit
+
+    class WithDefault(FakeNvml):
+        def nvmlDeviceGetPowerManagementDefaultLimit(self, h: int) -> int:
+            return 280_000
+
+    fake = WithDefault(gpus=1)
+    power = PowerLimit(0, nvml=_nvml(fake))
+    assert (power.original_mw, power.min_mw, power.max_mw, power.default_mw) == (250_000, 100_000, 300_000, 280_000)
+    assert power.set_w(50) == 100.0 and power.set_w(1000) == 300.0  # clamped to the range
+    power.restore()
+    assert fake.limits == [250_000]

@@ -253,6 +253,11 @@ class NvmlDevice:
         low, high = call(self.handle)
         return int(low), int(high)
 
+    @_nvml_call("nvmlDeviceGetPowerManagementDefaultLimit")
+    def power_management_default_limit_mw(self, call: Callable[..., Any]) -> int:
+        """The power limit (mW) the GPU has by default (after a reset or reboot)."""
+        return int(call(self.handle))
+
     @_nvml_call("nvmlDeviceSetPowerManagementLimit")
     def set_power_management_limit_mw(self, call: Callable[..., Any], limit_mw: int) -> None:
         """Set the power management limit (mW); needs root (:class:`GPUNoPermission` otherwise)."""
