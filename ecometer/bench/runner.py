@@ -151,7 +151,7 @@ class Bench:
 
     # ---- the folder ---------------------------------------------------------------------
     def prepare(self) -> None:
-        """Check the folder (a new one, or this same bench to continue) and write the plan."""
+        """Check the folder (a new one, or this same bench to continue) and count the runs it holds."""
         plan_path = self.folder / PLAN_FILE
         if plan_path.exists():
             try:
