@@ -518,3 +518,12 @@ def test_the_sweep_benchmark_sets_limits_through_the_bench_layer() -> None:
     assert power.set_w(50) == 100.0 and power.set_w(1000) == 300.0  # clamped to the range
     power.restore()
     assert fake.limits == [250_000]
+
+
+def test_logs_keep_what_a_run_wrote_and_no_empty_files(tmp_path: Path) -> None:
+    res = ecometer("bench", "--param", "say=hello", "--runs", "1", "--no-charts", "--out", str(tmp_path / "b"), "--",
+                   PY, "-c", "import sys; print(sys.argv[1])", "{say}")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    logs = sorted(p.name for p in (tmp_path / "b" / "logs").iterdir())
+    assert logs == ["c01-say-hello-001.out"] and "hello" not in res.stdout.split("|")[0]
+    assert (tmp_path / "b" / "logs" / logs[0]).read_text() == "hello\n"

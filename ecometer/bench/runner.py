@@ -6,7 +6,7 @@ The folder (``out``) holds::
     runs/*.json       one ordinary record per successful run: a corpus for calibrate and score
     failed/*.json     the records of failed runs (with their stderr in logs/)
     interrupted/      runs cut short when the bench was stopped (not counted)
-    logs/*.out|.err   each run's stdout and stderr (unless the output is shown)
+    logs/*.out|.err   each run's stdout and stderr (unless shown; empty ones are not kept)
 
 Each record carries its parameters as top-level meta (``batch_size=8``) and the bench's own
 notes under ``meta["bench"]`` (bench id, configuration, attempt, CPU load while it ran).

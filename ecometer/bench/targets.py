@@ -9,6 +9,7 @@ A target's :meth:`execute` starts the meter, runs the configuration once, stops 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import resource
@@ -129,6 +130,9 @@ class CommandTarget:
         finally:
             for f in files:
                 f.close()
+                with contextlib.suppress(OSError):  # an empty log says nothing: not kept
+                    if os.path.getsize(f.name) == 0:
+                        os.unlink(f.name)
             metered.close()
         signals = metered.relay.received or metered.relay.late  # late: after the command ended, record kept
         if signals:
