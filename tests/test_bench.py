@@ -45,6 +45,21 @@ def test_params_are_typed_and_bad_ones_refused() -> None:
         parse_params(["a=1", "a=2"])
 
 
+def test_parameter_scans_as_hyperfine_makes_them() -> None:
+    from ecometer.bench.grid import scan_param
+
+    assert scan_param("t", "1", "4").values == (1, 2, 3, 4)
+    assert scan_param("t", "8", "32", "8").texts == ("8", "16", "24", "32")
+    assert scan_param("x", "0", "1", "0.25").values == (0.0, 0.25, 0.5, 0.75, 1.0)
+    assert scan_param("x", "1", "2", "0.3").values == (1.0, 1.3, 1.6, 1.9)
+    for bad in (("t", "4", "1"), ("t", "1", "4", "0"), ("t", "a", "4"), ("t", "0", "1e9")):
+        with pytest.raises(UsageError):
+            scan_param(*bad)
+    assert [p.name for p in parse_params(["a=1,2"], [("b", "1", "3", "1")])] == ["a", "b"]
+    with pytest.raises(UsageError, match="given twice"):
+        parse_params(["a=1"], [("a", "1", "2", "1")])
+
+
 def test_configurations_commands_and_unused_parameters() -> None:
     params = parse_params(["bs=8,32", "prec=fp32,bf16", "note=x"])
     configs = configurations(params)
@@ -527,3 +542,23 @@ def test_logs_keep_what_a_run_wrote_and_no_empty_files(tmp_path: Path) -> None:
     logs = sorted(p.name for p in (tmp_path / "b" / "logs").iterdir())
     assert logs == ["c01-say-hello-001.out"] and "hello" not in res.stdout.split("|")[0]
     assert (tmp_path / "b" / "logs" / logs[0]).read_text() == "hello\n"
+
+
+def test_a_single_run_is_in_no_comparison() -> None:
+    v = build_verdict([_state("a", [10.0]), _state("b", [20.0, 20.0]), _state("c", [30.0, 31.0])], lambda c: c.label)
+    a, b, c = v.configs
+    assert all(a.key not in pair for pair in v.probabilities) and (b.key, c.key) in v.probabilities
+    assert a.p_best is None and b.p_best is None and "in no comparison" in a.notes[0]
+
+
+def test_time_is_the_commands_own_not_the_meters_window(tmp_path: Path) -> None:
+    rec = _record(10.0, duration_s=0.5, command_s=0.2)
+    v = build_verdict([ConfigRuns(configurations(parse_params(["c=a"]))[0], records=[rec, rec])], lambda c: "x")
+    assert v.configs[0].duration_s == [0.2, 0.2] and v.configs[0].time.central == pytest.approx(0.02)  # per item
+    res = ecometer("bench", "--runs", "2", "--no-charts", "--out", str(tmp_path / "b"), "--", "sleep", "0.3")
+    assert res.returncode == 0, res.stderr
+    result = json.loads((tmp_path / "b" / "results.json").read_text())["results"][0]
+    records = [json.loads(p.read_text()) for p in (tmp_path / "b" / "runs").glob("*.json")]
+    own = sorted(r["meta"]["bench"]["load"]["command_s"] for r in records)
+    assert sorted(result["times"]) == own and all(t >= 0.3 for t in own)
+    assert all(r["meta"]["bench"]["load"]["command_s"] < r["duration_s"] for r in records)

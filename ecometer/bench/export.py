@@ -197,10 +197,12 @@ def verdict_text(v: Verdict, limit: int = 12) -> str:
     ranked = sorted(v.measured, key=lambda c: c.energy.central)  # type: ignore[union-attr]
     if len(ranked) > 1:
         best = ranked[0]
-        lines.append(f"most efficient: {best.label} (probability {100 * (best.p_best or 0):.0f} %)")
+        odds = f"probability {100 * best.p_best:.0f} %" if best.p_best is not None else "no probability: a single run"
+        lines.append(f"lowest energy per {v.per}: {best.label} ({odds})")
         for other in ranked[1:limit]:
-            p = v.probabilities[(best.key, other.key)]
-            lines.append(f"  P({best.label} uses less energy per {v.per} than {other.label}) = {100 * p:.1f} %")
+            p = v.probabilities.get((best.key, other.key))
+            if p is not None:
+                lines.append(f"  P({best.label} uses less energy per {v.per} than {other.label}) = {100 * p:.1f} %")
     if v.pareto_time:
         lines.append("Pareto front, energy against time: " + "; ".join(v.config(k).label for k in v.pareto_time))
     if v.pareto_quality:

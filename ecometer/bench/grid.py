@@ -11,6 +11,7 @@ itself applies through NVML.
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import re
 from collections.abc import Iterable, Sequence
@@ -56,8 +57,34 @@ def parse_param(text: str) -> Param:
     return Param(name, typed, texts)
 
 
-def parse_params(items: Iterable[str]) -> list[Param]:
-    params = [parse_param(t) for t in items]
+#: most values a scan may make
+MAX_SCAN = 1000
+
+
+def scan_param(name: str, low: str, high: str, step: str = "1") -> Param:
+    """hyperfine's ``--parameter-scan``: ``low``, ``low + step``, ... up to ``high`` (integers
+    stay integers; a step that does not land on ``high`` stops below it)."""
+    try:
+        nums = [int(v) for v in (low, high, step)]
+    except ValueError:
+        try:
+            nums = [float(v) for v in (low, high, step)]  # type: ignore[misc]
+        except ValueError:
+            raise UsageError(f"--param-scan {name} {low} {high} (step {step}): expected numbers") from None
+    lo, hi, d = nums
+    if not all(map(math.isfinite, nums)) or d <= 0 or hi < lo or (hi - lo) / d >= MAX_SCAN:
+        raise UsageError(f"--param-scan {name} {low} {high} (step {step}): expected MIN <= MAX, a step > 0 "
+                         f"and at most {MAX_SCAN} values")  # fmt: skip
+    count = int((hi - lo) / d + 1e-9) + 1
+    values = [lo + i * d for i in range(count)]
+    if isinstance(d, float) or isinstance(lo, float):
+        values = [round(v, 12) for v in values]
+    return parse_param(f"{name}={','.join(repr(v) if isinstance(v, float) else str(v) for v in values)}")
+
+
+def parse_params(items: Iterable[str], scans: Iterable[Sequence[str]] = ()) -> list[Param]:
+    """``--param`` texts and ``--param-scan`` (name, min, max[, step]) tuples, each name once."""
+    params = [parse_param(t) for t in items] + [scan_param(*s) for s in scans]
     names = [p.name for p in params]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:

@@ -148,6 +148,8 @@ class CommandTarget:
         tail = stderr_tail(err_path) if err_path is not None and status != "ok" else ""
         for problem in problems:
             meter.run.warn(problem)
+        if metered.command_s is not None:
+            load["command_s"] = metered.command_s
         note_run(meter, load, exit_code, tail)
         meter.stop(status, error=error)
         return Execution(status, error, exit_code, tail, load)
@@ -185,6 +187,7 @@ class CallableTarget:
         fn, kwargs = self.function(config)
         window = LoadWindow()
         meter.start()
+        started = time.monotonic()
         try:
             result = fn(**kwargs)
         except Exception as exc:  # noqa: BLE001 - a failing configuration is reported, the bench goes on
@@ -197,6 +200,7 @@ class CallableTarget:
             meter.stop("interrupted", error="interrupted")
             raise
         load = window.finish(in_process=True)
+        load["command_s"] = time.monotonic() - started
         add_work(meter, result)
         note_run(meter, load, 0, "")
         meter.stop("ok")

@@ -16,7 +16,8 @@ times with a fixed seed (so the same records give the same verdict):
   different ways get independent draws.
 
 ``P(A more efficient than B)`` is the share of draws in which A's per-unit energy is below
-B's (a tie counts half). Water and carbon at one site are the IT energy times the same site
+B's (a tie counts half), for configurations of two runs or more (a single run shows no spread:
+it is left out of the comparisons, and no configuration is called likeliest best). Water and carbon at one site are the IT energy times the same site
 factors for every configuration, so they order the configurations as the energy does; they
 are given with their own intervals, not compared separately.
 """
@@ -205,6 +206,8 @@ def _config_verdict(state: ConfigRuns, command: str, suffix: str, draws: _Draws,
     ConfigVerdict, Any
 ]:
     records = state.records
+    from ecometer.report.figures import work_unit
+
     cv = ConfigVerdict(state.config.key, state.config.label, dict(state.config.values), command, len(records),
                        list(state.failures))  # fmt: skip
     if not records:
@@ -215,10 +218,11 @@ def _config_verdict(state: ConfigRuns, command: str, suffix: str, draws: _Draws,
         figs = _figures(records, name + suffix)
         if figs is not None:
             setattr(cv, attr, draws.figure(figs, (sig, name), kind)[0])
-    cv.duration_s = [r.duration_s for r in records]
-    time_figs = _figures(records, "duration_s" + suffix) or []
-    cv.time = draws.repetitions([f.central for f in time_figs], "time", time_figs[0].unit if time_figs else "s")
     loads = [(r.meta.get("bench") or {}).get("load") or {} for r in records]
+    cv.duration_s = [command_seconds(r, load) for r, load in zip(records, loads, strict=True)]
+    counts = [wu[1] if suffix and (wu := work_unit(r)) is not None else 1.0 for r in records]
+    unit = f"s/{work_unit(records[0])[0]}" if suffix else "s"  # type: ignore[index]
+    cv.time = draws.repetitions([d / n for d, n in zip(cv.duration_s, counts, strict=True)], "time", unit)
     cv.user_s = [float(x.get("user_s", math.nan)) for x in loads]
     cv.system_s = [float(x.get("system_s", math.nan)) for x in loads]
     if quality is not None:
@@ -226,8 +230,16 @@ def _config_verdict(state: ConfigRuns, command: str, suffix: str, draws: _Draws,
         if found:
             cv.quality = draws.repetitions(found, quality, quality)
     if len(records) == 1:
-        cv.notes.append("one run: its interval is the sensors' alone (no repetitions to show the spread)")
+        cv.notes.append("one run: its interval is the sensors' alone, and it is in no comparison (no repetitions "
+                        "to show the spread; give 2 runs or more)")  # fmt: skip
     return cv, energy_draws
+
+
+def command_seconds(record: RunRecord, load: dict[str, Any]) -> float:
+    """A run's own wall time (s): the command's, from its start to its exit, as the bench timed it
+    (the record's duration, which spans the meter's start and stop too, when it did not)."""
+    value = load.get("command_s")
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else record.duration_s
 
 
 def dominates(a: tuple[float, float], b: tuple[float, float]) -> bool:
@@ -305,8 +317,10 @@ def build_verdict(
         outliers += _spread_outliers(cv, attempts, cv.energy, "energy")
         outliers += _spread_outliers(cv, attempts, cv.time, "time")
         outliers += _busy_outliers(state)
-    keys = list(energy_draws)
+    keys = [c.key for c in configs if c.runs >= 2 and c.key in energy_draws]  # one run shows no spread
     pairs, best = _probabilities(keys, energy_draws)
+    if len(keys) < len(energy_draws):
+        best = {}  # the likeliest best is unknown while a configuration's spread is
     for cv in configs:
         cv.p_best = best.get(cv.key)
     measured = [c for c in configs if c.energy is not None and c.time is not None]

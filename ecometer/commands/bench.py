@@ -13,6 +13,7 @@ EPILOG = """examples:
       --work-unit query --site us-average --out bench-infer \\
       -- python infer.py --bs {batch_size} --precision {precision}
   ecometer bench --param power_limit_w=300,250,200 --target 0.03 --max-runs 20 -- python train.py
+  ecometer bench --param-scan threads 1 8 --param-step 1 -- ./infer --threads {threads}
   ecometer bench --param model=small,large --quality accuracy -- python eval.py --model {model}
 
 {NAME} in the command is replaced by each value of --param NAME (a parameter no argument uses
@@ -48,6 +49,9 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--param", "-P", metavar="NAME=V1,V2", action="append", default=[], help="a parameter and its values")
+    p.add_argument("--param-scan", nargs=3, metavar=("NAME", "MIN", "MAX"), action="append", default=[],
+                   help="a parameter from MIN to MAX by --param-step (as hyperfine's --parameter-scan)")  # fmt: skip
+    p.add_argument("--param-step", metavar="D", default="1", help="step of --param-scan (default 1)")
     p.add_argument("--runs", "-r", type=int, default=5, help="measured runs per configuration (default 5)")
     p.add_argument("--warmup", "-w", type=int, default=0, help="unmeasured runs per configuration first (default 0)")
     p.add_argument("--target", type=float, metavar="REL",
@@ -135,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
         command = command[1:]
     if not command:
         raise UsageError("no command given; usage: ecometer bench [options] --param NAME=V1,V2 -- CMD ARGS...")
-    params = parse_params(args.param)
+    params = parse_params(args.param, [(*scan, args.param_step) for scan in args.param_scan])
     for name in unused_params(command, params):
         sys.stderr.write(f"ecometer bench: warning: parameter {name!r} is not used in the command "
                          f"(no {{{name}}} in it): its configurations run the same command\n")  # fmt: skip

@@ -473,6 +473,7 @@ class MeteredCommand:
         self.child: Any = None
         self.returncode: int | None = None
         self.start_error: OSError | None = None
+        self.command_s: float | None = None  # the command's own wall time, from its start to its exit (s)
 
     def run(self) -> None:
         """Start the meter, run the command to its end; the meter is left running."""
@@ -492,6 +493,7 @@ class MeteredCommand:
             try:
                 if not relay.received:  # a signal before the command started: it is not started
                     env = dict(os.environ, **self.env, **{WORK_FILE_ENV: str(work.path)})
+                    started = time.monotonic()
                     try:
                         self.child = Child(self.command, env, self.terminal, stdio=self.stdio)
                     except OSError as exc:
@@ -500,6 +502,7 @@ class MeteredCommand:
                         guard.watch(self.child.pgid)
                         relay.attach(self.child)
                         self.returncode = self.child.wait()
+                        self.command_s = time.monotonic() - started
             finally:
                 relay.command_ended()
                 follower.finish()
