@@ -562,3 +562,17 @@ def test_time_is_the_commands_own_not_the_meters_window(tmp_path: Path) -> None:
     own = sorted(r["meta"]["bench"]["load"]["command_s"] for r in records)
     assert sorted(result["times"]) == own and all(t >= 0.3 for t in own)
     assert all(r["meta"]["bench"]["load"]["command_s"] < r["duration_s"] for r in records)
+
+
+def test_a_signal_while_limits_are_restored_waits_for_them(tmp_path: Path) -> None:
+    class SignalOnRestore(FakeNvml):
+        def nvmlDeviceSetPowerManagementLimit(self, h: int, mw: int) -> None:
+            if mw == 250_000 and h == 0 and self.limits[0] != 250_000:  # the first restoring call
+                os.kill(os.getpid(), signal.SIGTERM)
+            super().nvmlDeviceSetPowerManagementLimit(h, mw)
+
+    fake = SignalOnRestore()
+    with pytest.raises(BenchInterrupted):
+        bench(lambda power_limit_w: 1.0, params={POWER_LIMIT: [150]}, runs=1, out=tmp_path / "b", nvml=_nvml(fake),
+              charts=False)  # fmt: skip
+    assert fake.limits == [250_000, 250_000]  # both GPUs restored before the signal was taken

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ecometer.bench.grid import Param
-from ecometer.bench.runner import Bench, BenchOptions, signals_interrupt
+from ecometer.bench.runner import Bench, BenchOptions, signals_held, signals_interrupt
 from ecometer.bench.targets import CallableTarget
 from ecometer.bench.verdict import Verdict, build_verdict
 from ecometer.errors import UsageError
@@ -72,14 +72,15 @@ def run_bench(b: Bench, charts: bool = True) -> BenchResult:
     b.prepare()
     b.open_power()
     problems: list[str] = []
-    try:
-        b.write_plan()
-        with signals_interrupt():
+    with signals_interrupt():
+        try:
+            b.write_plan()
             b.run_all(b.measure_one)
-    finally:
-        problems = b.restore_power()
-        for p in problems:
-            log.error("%s", p)
+        finally:
+            with signals_held():  # a signal now waits until every limit is back, then stops the bench
+                problems = b.restore_power()
+            for p in problems:
+                log.error("%s", p)
     result = write_outputs(b, charts)
     result.problems += problems
     return result

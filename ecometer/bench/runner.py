@@ -385,6 +385,20 @@ def signals_interrupt() -> Iterator[None]:
             signal.signal(signum, old)
 
 
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold terminating signals back (delivered on leaving): restoring power limits is not cut short."""
+    from ecometer.commands._child import TERMINATING, on_main_thread
+
+    mask = getattr(signal, "pthread_sigmask", None)
+    old = mask(signal.SIG_BLOCK, TERMINATING) if mask is not None and on_main_thread() else None
+    try:
+        yield
+    finally:
+        if old is not None:
+            mask(signal.SIG_SETMASK, old)
+
+
 def _text(value: Any) -> Any:
     """Plain values as they are; a standard as ``name version``, a site as its fields."""
     if value is None or isinstance(value, (str, int, float, bool, list, tuple, dict)):
