@@ -146,7 +146,7 @@ def bench(
     opts = BenchOptions(**options)
     opts.site, opts.standard = resolve_site(opts.site), resolve_standard(opts.standard)
     folder = Path(out) if out is not None else default_folder(opts.name)
-    target = CallableTarget(functions if callable(functions) else dict(functions))
+    target = CallableTarget(functions if callable(functions) else {str(k): f for k, f in functions.items()})
     return run_bench(Bench(target, _params_of(functions, params), opts, folder), charts=charts)
 
 

@@ -387,16 +387,27 @@ def signals_interrupt() -> Iterator[None]:
 
 @contextlib.contextmanager
 def signals_held() -> Iterator[None]:
-    """Hold terminating signals back (delivered on leaving): restoring power limits is not cut short."""
+    """Note terminating signals (Ctrl-C too) instead of acting on them, and stop the bench with
+    the first once the block is done: restoring power limits is not cut short (main thread only;
+    a signal mask would not do, as Python runs its handlers in the main thread whichever thread
+    the kernel delivered to)."""
     from ecometer.commands._child import TERMINATING, on_main_thread
 
-    mask = getattr(signal, "pthread_sigmask", None)
-    old = mask(signal.SIG_BLOCK, TERMINATING) if mask is not None and on_main_thread() else None
+    if not on_main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {}
+    for signum in TERMINATING:
+        with contextlib.suppress(ValueError, OSError):
+            previous[signum] = signal.signal(signum, lambda n, frame: caught.append(n))
     try:
         yield
     finally:
-        if old is not None:
-            mask(signal.SIG_SETMASK, old)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+    if caught:
+        raise BenchInterrupted(caught[0])
 
 
 def _text(value: Any) -> Any:

@@ -99,8 +99,6 @@ def stderr_tail(path: Path) -> str:
 class CommandTarget:
     """A command line with ``{name}`` placeholders, run through ``ecometer run``'s machinery."""
 
-    in_process = False
-
     def __init__(self, template: Sequence[str], work: float | None = None, show_output: bool = False) -> None:
         self.template = list(template)
         self.work = work
@@ -162,8 +160,6 @@ class CallableTarget:
     ``{unit: amount}`` (a quality figure among them, e.g. ``{"sample": 512, "accuracy": 0.91}``),
     or None (it counted its work itself, or there is none).
     """
-
-    in_process = True
 
     def __init__(self, functions: Mapping[str, Callable[..., Any]] | Callable[..., Any]) -> None:
         self.functions = functions

@@ -205,9 +205,9 @@ def _figures(records: list[RunRecord], name: str) -> list[Any] | None:
 def _config_verdict(state: ConfigRuns, command: str, suffix: str, draws: _Draws, quality: str | None) -> tuple[
     ConfigVerdict, Any
 ]:
-    records = state.records
     from ecometer.report.figures import work_unit
 
+    records = state.records
     cv = ConfigVerdict(state.config.key, state.config.label, dict(state.config.values), command, len(records),
                        list(state.failures))  # fmt: skip
     if not records:
