@@ -536,9 +536,12 @@ def test_the_sweep_benchmark_sets_limits_through_the_bench_layer() -> None:
 
 
 def test_logs_keep_what_a_run_wrote_and_no_empty_files(tmp_path: Path) -> None:
-    res = ecometer("bench", "--param", "say=hello", "--runs", "1", "--no-charts", "--out", str(tmp_path / "b"), "--",
+    res = ecometer("bench", "--param", "say=hello", "--runs", "1", "--no-charts", "--out", str(tmp_path / "b"),
+                   "--export-markdown", str(tmp_path / "r.md"), "--export-json", str(tmp_path / "r.json"), "--",
                    PY, "-c", "import sys; print(sys.argv[1])", "{say}")  # fmt: skip
     assert res.returncode == 0, res.stderr
+    assert (tmp_path / "r.md").read_text() == (tmp_path / "b" / "results.md").read_text()
+    assert json.loads((tmp_path / "r.json").read_text())["results"][0]["parameters"] == {"say": "hello"}
     logs = sorted(p.name for p in (tmp_path / "b" / "logs").iterdir())
     assert logs == ["c01-say-hello-001.out"] and "hello" not in res.stdout.split("|")[0]
     assert (tmp_path / "b" / "logs" / logs[0]).read_text() == "hello\n"

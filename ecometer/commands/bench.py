@@ -76,6 +76,8 @@ def register(sub: Any) -> None:
     p.add_argument("--power-gpus", metavar="I,J", help="NVML indices of the GPUs whose power limit is set (default all)")
     p.add_argument("--show-output", action="store_true", help="let the command write to the terminal (no logs)")
     p.add_argument("--no-charts", action="store_true", help="write no charts")
+    for kind in ("json", "csv", "markdown"):
+        p.add_argument(f"--export-{kind}", metavar="FILE", help=f"also write the {kind} results here (as hyperfine)")
     p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")
     p.set_defaults(func=run)
 
@@ -100,6 +102,23 @@ def _gpus(text: str | None) -> list[int] | None:
         return [int(x) for x in text.split(",")]
     except ValueError:
         raise UsageError(f"--power-gpus {text!r}: expected NVML indices such as 0,1") from None
+
+
+def _export(args: argparse.Namespace, result: Any) -> None:
+    """Copies of the results where ``--export-json/-csv/-markdown`` ask (hyperfine's flags)."""
+    from pathlib import Path
+
+    from ecometer.record import write_atomic
+    from ecometer.report.style import output_error
+
+    for kind in ("json", "csv", "markdown"):
+        target = getattr(args, f"export_{kind}")
+        if target:
+            try:
+                write_atomic(Path(target), result.files[kind].read_bytes())
+            except OSError as exc:
+                raise output_error(target, exc, f"write the {kind} results to") from None
+            result.files[f"export-{kind}"] = Path(target)
 
 
 def options_from(args: argparse.Namespace, command: list[str]) -> Any:
@@ -155,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"ecometer bench: stopped by {signal_name(signum)}; run the same command again to "
                          f"continue the bench in {b.folder}\n")  # fmt: skip
         return 128 + signum
+    _export(args, result)
     sys.stdout.write(result.table() + "\n" + str(result) + "\n")
     for kind, path in result.files.items():
         sys.stderr.write(f"{kind}: {path}\n")
