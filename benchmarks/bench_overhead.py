@@ -20,6 +20,7 @@ Writes ``bench_overhead.md`` and ``bench_overhead.json`` under ``reports/benchma
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -113,7 +114,9 @@ def markdown(results: list[dict[str, Any]], env: dict[str, Any]) -> str:
         f"Medians over {results[0]['reps']} x {n} runs per command, interleaved with bare runs. 'whole command': "
         f"`python -m ecometer bench --runs {n} --no-charts --site us-average` end to end (start-up, import, "
         f"verdict and files) minus {n} bare runs, divided by {n}.\n\n"
-        f"Machine: {env['cpu_model']}, {env['logical_cpus']} logical CPUs; {env['timestamp_utc']}. Command: "
+        f"Machine: {env['cpu_model']}, {env['logical_cpus']} logical CPUs, load average (1 min) "
+        f"{env['load_average_1min'][0]:.1f} before and {env['load_average_1min'][1]:.1f} after: other work shares "
+        f"it, and every added millisecond grows with that load; {env['timestamp_utc']}. Command: "
         f"`python -m benchmarks.bench_overhead --runs {n}`.\n"
     )
 
@@ -125,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="folder for the results (default reports/benchmarks/<machine-tag>)")
     args = ap.parse_args(argv)
     env = environment()
+    load_before = os.getloadavg()
     results = [measure(list(c), args.runs, args.reps) for c in COMMANDS]
+    env["load_average_1min"] = [load_before[0], os.getloadavg()[0]]  # before and after: a shared machine's load
     out = Path(args.out) if args.out else REPORTS / machine_tag(env["gpus"])
     write_json(out / "bench_overhead.json", {"benchmark": "bench_overhead", "target_s": TARGET_S,
                                              "results": results, "environment": env})  # fmt: skip

@@ -584,3 +584,4 @@ def test_a_signal_while_limits_are_restored_waits_for_them(tmp_path: Path) -> No
 def test_configurations_named_by_any_key(tmp_path: Path) -> None:
     res = bench({1: lambda: 1.0, 2.5: lambda: 2.0}, runs=1, out=tmp_path / "b", charts=False)
     assert [c.label for c in res.verdict.configs] == ["config=1", "config=2.5"]
+
