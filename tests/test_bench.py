@@ -552,6 +552,8 @@ def test_a_single_run_is_in_no_comparison() -> None:
     a, b, c = v.configs
     assert all(a.key not in pair for pair in v.probabilities) and (b.key, c.key) in v.probabilities
     assert a.p_best is None and b.p_best is None and "in no comparison" in a.notes[0]
+    alone = build_verdict([_state("a", [10.0, 11.0])], lambda c: c.label)
+    assert alone.configs[0].p_best is None and alone.probabilities == {}
 
 
 def test_time_is_the_commands_own_not_the_meters_window(tmp_path: Path) -> None:

@@ -319,8 +319,8 @@ def build_verdict(
         outliers += _busy_outliers(state)
     keys = [c.key for c in configs if c.runs >= 2 and c.key in energy_draws]  # one run shows no spread
     pairs, best = _probabilities(keys, energy_draws)
-    if len(keys) < len(energy_draws):
-        best = {}  # the likeliest best is unknown while a configuration's spread is
+    if len(keys) < len(energy_draws) or len(keys) < 2:
+        best = {}  # unknown while a configuration's spread is; and with one configuration, nothing to say
     for cv in configs:
         cv.p_best = best.get(cv.key)
     measured = [c for c in configs if c.energy is not None and c.time is not None]
