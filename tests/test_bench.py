@@ -202,13 +202,14 @@ def test_cli_bench_errors_before_running(tmp_path: Path) -> None:
 
 def test_a_killed_bench_continues_where_it_stopped(tmp_path: Path) -> None:
     out = tmp_path / "b"
-    args = [PY, "-m", "ecometer", "bench", "--param", "t=0.4,0.5", "--runs", "2", "--order", "fixed",
+    args = [PY, "-m", "ecometer", "bench", "--param", "t=0.8,0.9", "--runs", "2", "--order", "fixed",
             "--no-charts", "--out", str(out), "--", "sleep", "{t}"]  # fmt: skip
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while not list((out / "runs").glob("*.json")) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.15)  # into the second run
+    second = out / "logs" / "c01-t-0.8-002.out"  # opened as the second run starts
+    while not second.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # into its 0.8 s
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM, err
@@ -222,7 +223,7 @@ def test_a_killed_bench_continues_where_it_stopped(tmp_path: Path) -> None:
     assert len(runs) == 4 and all(runs[name] == mtime for name, mtime in first.items())  # kept, not redone
     statuses = {json.loads(p.read_text())["status"] for p in (out / "runs").glob("*.json")}
     assert statuses == {"ok"}
-    other = ecometer("bench", "--param", "t=0.1", "--out", str(out), "--", "sleep", "{t}")
+    other = ecometer("bench", "--param", "t=0.1", "--out", str(out), "--", "sleep", "{t}")  # another plan
     assert other.returncode == 2 and "holds another bench" in other.stderr
 
 

@@ -96,6 +96,11 @@ def stderr_tail(path: Path) -> str:
     return "\n".join(lines[-TAIL_LINES:])
 
 
+def _log_paths(stem: Path) -> tuple[Path, Path]:
+    """``STEM.out`` and ``STEM.err`` (appended: a stem such as ``c01-t-0.8-002`` has dots of its own)."""
+    return stem.parent / f"{stem.name}.out", stem.parent / f"{stem.name}.err"
+
+
 class CommandTarget:
     """A command line with ``{name}`` placeholders, run through ``ecometer run``'s machinery."""
 
@@ -114,8 +119,8 @@ class CommandTarget:
         from ecometer.commands.run import MeteredCommand
 
         command = command_for(self.template, config)  # one that cannot start is a failed run (127 or 126)
-        err_path = None if logs is None or self.show_output else logs.with_suffix(".err")
-        files = [] if err_path is None else [open(logs.with_suffix(".out"), "wb"), open(err_path, "wb")]  # noqa: SIM115
+        out_path, err_path = (None, None) if logs is None or self.show_output else _log_paths(logs)
+        files = [] if out_path is None else [open(out_path, "wb"), open(err_path, "wb")]  # noqa: SIM115
         stdio = None if not files else (subprocess.DEVNULL, files[0], files[1])
         metered = MeteredCommand(command, meter, meter.work_unit, stdio=stdio)
         try:
