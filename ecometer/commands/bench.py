@@ -134,6 +134,8 @@ def options_from(args: argparse.Namespace, command: list[str]) -> Any:
         raise UsageError("--quality needs --work-unit: the work file then holds two units, the work and the quality")
     if args.work is not None and not args.work > 0:
         raise UsageError(f"--work {args.work!r}: expected a count > 0")
+    if not 0.001 <= args.interval <= 60:  # as the meter requires, said before anything runs
+        raise UsageError(f"--interval {args.interval!r}: expected seconds between 0.001 and 60")
     return BenchOptions(
         name=args.name or Path(command[0]).name, runs=args.runs, warmup=args.warmup, target=args.target,
         min_runs=args.min_runs, max_runs=args.max_runs, order=args.order, seed=args.seed,
