@@ -37,27 +37,26 @@ STANDARD_FOR = {"inference": "ecometer-inference", "transformer_train": "ecomete
 
 
 class PowerLimit:
-    """Set a GPU power limit through NVML and always put the original back."""
+    """GPU ``index``'s power limit, set (clamped to the driver's range) and always put back,
+    through the bench's power limits (:class:`ecometer.bench.power.PowerLimits`, on ecometer's
+    NVML layer). ``nvml``: an :class:`ecometer.sensors.nvml_device.Nvml` (default the real one)."""
 
-    def __init__(self, index: int = 0) -> None:
-        import pynvml
+    def __init__(self, index: int = 0, nvml: Any = None) -> None:
+        from ecometer.bench.power import PowerLimits
 
-        self.nvml = pynvml
-        pynvml.nvmlInit()
-        self.h = pynvml.nvmlDeviceGetHandleByIndex(index)
-        self.original_mw = pynvml.nvmlDeviceGetPowerManagementLimit(self.h)
-        self.min_mw, self.max_mw = pynvml.nvmlDeviceGetPowerManagementLimitConstraints(self.h)
-        self.default_mw = pynvml.nvmlDeviceGetPowerManagementDefaultLimit(self.h)
+        self.limits = PowerLimits([index], nvml)
+        self.index = index
+        self.original_mw = self.limits.original_mw[index]
+        self.min_mw, self.max_mw = self.limits.range_mw[index]
+        self.default_mw = self.limits.devices[0].power_management_default_limit_mw()
 
     def set_w(self, watts: float) -> float:
-        mw = int(min(max(watts * 1000, self.min_mw), self.max_mw))
-        self.nvml.nvmlDeviceSetPowerManagementLimit(self.h, mw)
-        return self.nvml.nvmlDeviceGetPowerManagementLimit(self.h) / 1000.0
+        return self.limits.set(min(max(watts * 1000, self.min_mw), self.max_mw) / 1000)[self.index]
 
     def restore(self) -> None:
-        current = self.nvml.nvmlDeviceGetPowerManagementLimit(self.h)
-        if current != self.original_mw:
-            self.nvml.nvmlDeviceSetPowerManagementLimit(self.h, self.original_mw)
+        problems = self.limits.restore()
+        if problems:
+            raise RuntimeError("; ".join(problems))
 
 
 def model_params(job: W.Job) -> int:

@@ -33,8 +33,8 @@ LAYERS = [
     ("ecometer.report",),
     ("ecometer.distributed",),
     ("ecometer.api",),
-    ("ecometer.integrations", "ecometer.bench"),
-    ("ecometer.commands",),
+    ("ecometer.integrations",),
+    ("ecometer.commands", "ecometer.bench"),
 ]
 #: imports against the flow, each on demand and with its reason
 UPWARD = {

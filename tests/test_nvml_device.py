@@ -191,3 +191,17 @@ def test_pynvml_is_imported_lazily() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "True"]
+
+
+def test_power_limit_calls_in_nvml_units() -> None:
+    calls = []
+    d = device(
+        nvmlDeviceGetPowerManagementLimitConstraints=lambda h: (100_000, 700_000),
+        nvmlDeviceSetPowerManagementLimit=lambda h, mw: calls.append((h, mw)),
+    )
+    assert d.power_limit_constraints_mw() == (100_000, 700_000)
+    d.set_power_management_limit_mw(350_000)
+    assert calls == [("h0", 350_000)]
+    denied = device(nvmlDeviceSetPowerManagementLimit=raising(pynvml.NVML_ERROR_NO_PERMISSION))
+    with pytest.raises(GPUNoPermission):
+        denied.set_power_management_limit_mw(350_000)

@@ -27,7 +27,7 @@ def test_import_loads_no_heavy_library():
 
 def test_cli_help_lists_every_command():
     out = subprocess.run([sys.executable, "-m", "ecometer", "--help"], capture_output=True, text=True, check=True).stdout
-    for command in ("run", "report", "compare", "score", "calibrate", "footprint", "info", "demo", "standard"):
+    for command in ("run", "report", "compare", "score", "calibrate", "footprint", "info", "demo", "standard", "bench"):
         assert command in out
 
 

@@ -61,7 +61,7 @@ def test_report_error_in_a_fresh_process_has_no_traceback(tmp_path):
 
 
 def test_help_of_each_command_has_examples(capsys):
-    for command in ("report", "compare", "run", "demo"):
+    for command in ("report", "compare", "run", "demo", "bench"):
         try:
             main([command, "--help"])
         except SystemExit as exc:

@@ -20,7 +20,7 @@ from ecometer.standards import (
     score,
     sensitivity,
 )
-from ecometer.standards.calibrate import band_edges
+from ecometer.standards.calibration import band_edges
 
 
 def corpus(values, *, task=None, per="token"):

@@ -9,7 +9,7 @@ import pytest
 from ecometer.record.estimate import Estimate
 from ecometer.record.model import Component, RunRecord
 from ecometer.standards import load_standard, score
-from ecometer.standards.calibrate import calibrate
+from ecometer.standards.calibration import calibrate
 from ecometer.standards.tables import import_tables, load_spec, spec_files
 from ecometer.work.estimates import FLOP_METHODS, note_estimate
 

@@ -168,15 +168,19 @@ class Child:
         terminal: int | None,
         executable: str | None = None,
         output: int | None = None,
+        stdio: tuple[Any, Any, Any] | None = None,
     ) -> None:
         """``executable``: the command's resolved path (default: ``command[0]``, searched in PATH);
-        ``output``: a descriptor for the command's stdout and stderr (default: ecometer's own)."""
+        ``output``: a descriptor for the command's stdout and stderr (default: ecometer's own);
+        ``stdio``: the command's ``(stdin, stdout, stderr)`` instead (files or ``subprocess``
+        constants)."""
         from ecometer.commands import trampoline
 
         executable = executable or shutil.which(command[0]) or command[0]
         self.terminal = terminal
         err_read, err_write = os.pipe()
         tty = str(terminal) if terminal is not None else "-"
+        stdin, stdout, stderr = stdio or (None, output, output)
         trampoline = [sys.executable, "-I", "-S", "-c", Path(trampoline.__file__).read_text(encoding="utf-8")]
         try:
             self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter, then the user's command
@@ -184,8 +188,9 @@ class Child:
                 env=env,
                 pass_fds=(err_write,),
                 process_group=0,
-                stdout=output,
-                stderr=output,
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
             )
         finally:
             os.close(err_write)

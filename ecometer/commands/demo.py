@@ -260,7 +260,7 @@ def sweep_story(args: argparse.Namespace, out: Path, story: Story, device: str, 
 # ---- 3. the standards body ----------------------------------------------------------------------
 def standards_story(out: Path, story: Story, records: list[Any]) -> None:
     from ecometer.standards import score
-    from ecometer.standards.calibrate import calibrate
+    from ecometer.standards.calibration import calibrate
     from ecometer.standards.revision import sensitivity
     from ecometer.standards.writer import to_toml
 

@@ -509,64 +509,139 @@ LEFTOVERS_NOTE = (
 )
 
 
+class MeteredCommand:
+    """``command`` run under ``meter`` the way ``ecometer run`` runs it (see the module doc of
+    :mod:`ecometer.commands.child`): the meter is started, the work file followed, signals
+    relayed to the command's group (escalated to SIGKILL after ``grace_s``), processes it leaves
+    in its group stopped, and the guard holds it until it ends. :meth:`run` leaves the meter
+    running for the caller to stop (after :meth:`outcome`); :meth:`close` puts the signal
+    handlers back once the record is saved (signals meanwhile are only noted).
+
+    ``executable``: the command's resolved path; ``env``: extra environment variables for the
+    command; ``stdio``: ``(stdin, stdout, stderr)`` for it (None: inherited, through the live
+    line's relay when ``status_line`` is shown).
+    """
+
+    def __init__(
+        self,
+        command: list[str],
+        meter: Any,
+        work_unit: str | None,
+        *,
+        executable: str | None = None,
+        terminal: int | None = None,
+        forecast: Any = None,
+        status_line: StatusLine | None = None,
+        env: dict[str, str] | None = None,
+        stdio: tuple[Any, Any, Any] | None = None,
+        grace_s: float | None = None,
+    ) -> None:
+        from ecometer.commands.child import STOP_GRACE_S, SignalRelay
+
+        self.command = command
+        self.meter = meter
+        self.work_unit = work_unit
+        self.executable = executable
+        self.terminal = terminal
+        self.forecast = forecast
+        self.status_line = status_line
+        self.env = env or {}
+        self.stdio = stdio
+        self.grace_s = STOP_GRACE_S if grace_s is None else grace_s
+        self.relay = SignalRelay(self.grace_s)
+        self.work: WorkFile | None = None
+        self.child: Any = None
+        self.returncode: int | None = None
+        self.start_error: OSError | None = None
+        self.leftovers = False  # the command left processes in its group (stopped)
+        self.command_s: float | None = None  # the command's own wall time, from its start to its exit (s)
+
+    def run(self) -> None:
+        """Start the meter, run the command to its end; the meter is left running."""
+        from ecometer.commands.child import Guard
+        from ecometer.report import terminal as liveline
+
+        relay, status_line = self.relay, self.status_line
+        guard = Guard()  # before the meter starts: its own start-up is not metered
+        workdir = _work_folder()
+        work = self.work = WorkFile(Path(workdir) / "work.txt" if workdir else None, self.work_unit)
+        relayed: liveline.OutputRelay | None = None
+        try:
+            with relay.blocked():  # helper threads started here never take the signals
+                self.meter.start()
+                follower = WorkFollower(work, self.meter, self.forecast)
+                follower.start()
+                if status_line is not None:
+                    status_line.start()
+            try:
+                if not relay.received:  # a signal before the command started: it is not started
+                    if status_line is not None and self.stdio is None:
+                        relayed = liveline.OutputRelay(status_line.line)
+                    started = time.monotonic()
+                    self.child, self.start_error = _spawn(self, _command_env(work, self.env), relayed)
+                    if self.child is not None:
+                        guard.watch(self.child.pgid)
+                        relay.attach(self.child)
+                        self.returncode = self.child.wait()
+                        self.command_s = time.monotonic() - started
+                        self.leftovers = self.child.stop_leftovers(self.grace_s)
+            finally:
+                relay.command_ended()
+                follower.finish()
+                if relayed is not None:
+                    relayed.close()
+                if status_line is not None:
+                    status_line.stop()
+                guard.release(done=self.child is None or self.child.returncode is not None)
+        except BaseException:  # ecometer itself failed: the command must not run on without it
+            running = self.child is not None and self.child.returncode is None
+            if running:
+                self.child.kill_group()
+            guard.release(done=not running)
+            relay.restore()
+            raise
+        finally:
+            if workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
+
+    def outcome(self) -> tuple[str, str | None, int]:
+        """(status, error, exit code) of the run (see :func:`_outcome`), with a SIGKILL escalation
+        and stopped leftovers said."""
+        status, error, exit_code = _outcome(self.command, self.returncode, self.start_error, self.relay.received)
+        error = _note_endings(self.meter, error, self.relay.escalated, self.grace_s if self.leftovers else None)
+        return status, error, exit_code
+
+    def close(self) -> None:
+        """Put back the signal handlers the run replaced."""
+        self.relay.restore()
+
+
 def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, exporter: Any, executable: str) -> int:
-    from ecometer.commands.child import STOP_GRACE_S, Child, Guard, SignalRelay, foreground_terminal, signal_name
+    from ecometer.commands.child import foreground_terminal, signal_name
     from ecometer.report import terminal as liveline
 
     terminal = foreground_terminal()
     forecast = _live_forecast(args, meter)
     status_line = StatusLine(meter, _water_per_joule(meter.site), forecast) if liveline.wanted() else None
-    guard = Guard()  # before the meter starts: its own start-up is not metered
-    grace_s = STOP_GRACE_S if args.kill_after is None else args.kill_after
-    relay = SignalRelay(grace_s)
-    leftovers = False
-    child: Child | None = None
-    workdir = _work_folder()
-    work = WorkFile(Path(workdir) / "work.txt" if workdir else None, args.work_unit)
-    returncode: int | None = None
-    start_error: OSError | None = None
-    relayed: liveline.OutputRelay | None = None
-    try:
-        with relay.blocked():  # helper threads started here never take the signals
-            meter.start()
-            follower = WorkFollower(work, meter, forecast)
-            follower.start()
-            if status_line is not None:
-                status_line.start()
-        try:
-            if not relay.received:  # a signal before the command started: it is not started
-                relayed = liveline.OutputRelay(status_line.line) if status_line is not None else None
-                child, start_error = _spawn(command, _command_env(work), terminal, relayed, executable)
-                if child is not None:
-                    guard.watch(child.pgid)
-                    relay.attach(child)
-                    returncode = child.wait()
-                    leftovers = child.stop_leftovers(grace_s)
-        finally:
-            relay.command_ended()
-            follower.finish()
-            if relayed is not None:
-                relayed.close()
-            if status_line is not None:
-                status_line.stop()
-            guard.release(done=child is None or child.returncode is not None)
-    except BaseException:  # ecometer itself failed: the command must not run on without it
-        running = child is not None and child.returncode is None
-        if running:
-            child.kill_group()
-        guard.release(done=not running)
-        relay.restore()
-        raise
-    finally:
-        if workdir is not None:
-            shutil.rmtree(workdir, ignore_errors=True)
+    metered = MeteredCommand(
+        command,
+        meter,
+        args.work_unit,
+        executable=executable,
+        terminal=terminal,
+        forecast=forecast,
+        status_line=status_line,
+        grace_s=args.kill_after,
+    )
+    metered.run()
+    relay, work, start_error = metered.relay, metered.work, metered.start_error
+    assert work is not None
     try:
         for problem in work.problems:
             sys.stderr.write(f"ecometer run: warning: {problem}\n")
         if args.work is not None:
             meter.add_work(args.work, args.work_unit)
-        status, error, exit_code = _outcome(command, returncode, start_error, relay.received)
-        error = _note_endings(meter, error, relay.escalated, grace_s if leftovers else None)
+        status, error, exit_code = metered.outcome()
         record = meter.stop(status, error=error)
         saved, problem = _where_saved(meter, record)
         from ecometer.report.text import summary
@@ -588,17 +663,16 @@ def _run_metered(args: argparse.Namespace, command: list[str], meter: Any, expor
         _linger(exporter, args.prometheus_linger, relay)
         return exit_code
     finally:
-        relay.restore()
+        metered.close()
 
 
-def _spawn(
-    command: list[str], env: dict[str, str], terminal: int | None, relayed: Any, executable: str
-) -> tuple[Any, OSError | None]:
+def _spawn(metered: MeteredCommand, env: dict[str, str], relayed: Any) -> tuple[Any, OSError | None]:
     """The command started (its output through ``relayed`` when the live line is shown), or why not."""
     from ecometer.commands.child import Child
 
+    output = None if relayed is None else relayed.slave
     try:
-        child = Child(command, env, terminal, executable, output=None if relayed is None else relayed.slave)
+        child = Child(metered.command, env, metered.terminal, metered.executable, output=output, stdio=metered.stdio)
     except OSError as exc:
         return None, exc
     if relayed is not None:
@@ -606,9 +680,11 @@ def _spawn(
     return child, None
 
 
-def _command_env(work: WorkFile) -> dict[str, str]:
-    """ecometer's environment for the command, with ``$ECOMETER_WORK_FILE`` when there is a work file."""
+def _command_env(work: WorkFile, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """ecometer's environment for the command (with ``extra``), with ``$ECOMETER_WORK_FILE`` when
+    there is a work file."""
     env = {k: v for k, v in os.environ.items() if k != WORK_FILE_ENV}
+    env.update(extra or {})
     if work.path is not None:
         env[WORK_FILE_ENV] = str(work.path)
     return env

@@ -247,6 +247,22 @@ class NvmlDevice:
         """Power management limit (mW), for bindings without the enforced limit."""
         return int(call(self.handle))
 
+    @_nvml_call("nvmlDeviceGetPowerManagementLimitConstraints")
+    def power_limit_constraints_mw(self, call: Callable[..., Any]) -> tuple[int, int]:
+        """The lowest and highest power limit (mW) the driver accepts for this GPU."""
+        low, high = call(self.handle)
+        return int(low), int(high)
+
+    @_nvml_call("nvmlDeviceGetPowerManagementDefaultLimit")
+    def power_management_default_limit_mw(self, call: Callable[..., Any]) -> int:
+        """The power limit (mW) the GPU has by default (after a reset or reboot)."""
+        return int(call(self.handle))
+
+    @_nvml_call("nvmlDeviceSetPowerManagementLimit")
+    def set_power_management_limit_mw(self, call: Callable[..., Any], limit_mw: int) -> None:
+        """Set the power management limit (mW); needs root (:class:`GPUNoPermission` otherwise)."""
+        call(self.handle, int(limit_mw))
+
     @_nvml_call("nvmlDeviceGetMigMode")
     def mig_enabled(self, call: Callable[..., Any]) -> bool:
         """Whether MIG mode is enabled now (the current, not the pending, mode)."""

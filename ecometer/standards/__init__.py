@@ -31,14 +31,14 @@ from ecometer.standards.metrics import QUANTITIES
 from ecometer.standards.schema import Standard
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ecometer.standards.calibrate import CalibrationOptions, calibrate
+    from ecometer.standards.calibration import CalibrationOptions, calibrate
     from ecometer.standards.revision import Regrading, StandardDiff, diff, regrade, sensitivity
     from ecometer.standards.writer import to_toml
 
 #: the tools for standards bodies, imported when first used (scoring a record needs none of them)
 _LAZY = {
-    "calibrate": "calibrate",
-    "CalibrationOptions": "calibrate",
+    "calibrate": "calibration",
+    "CalibrationOptions": "calibration",
     "Regrading": "revision",
     "StandardDiff": "revision",
     "diff": "revision",
