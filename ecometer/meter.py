@@ -169,6 +169,7 @@ class Meter:
         self._run: Run | None = None  # the run started last
         self._calls = threading.local()  # the run of the decorated call running in this thread
         self.record: RunRecord | None = None
+        self._idle_work_warned = False  # add_work() while not running warns once per meter
 
     # ---- lifecycle -------------------------------------------------------------------
     def start(self) -> Meter:
@@ -259,8 +260,10 @@ class Meter:
         rather than raising inside the job.
         """
         run = self._current()
-        if run is None:
-            Run.not_running(self.name)
+        if run is None or (not run.running and not run.forked):
+            if not self._idle_work_warned:  # once per meter, not once per call (a loop after stop)
+                self._idle_work_warned = True
+                Run.not_running(self.name)
             return
         run.add_work(amount, unit)
 

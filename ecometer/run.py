@@ -37,7 +37,7 @@ log = logging.getLogger("ecometer.meter")
 
 _CHECKPOINT_COST_FACTOR = 200.0  # checkpoint interval >= 200 x its cost (<= 0.5 % of a core)
 _CHECKPOINT_RETRY_MAX_S = 60.0  # a failing checkpoint is retried after 1, 2, 4... s, at most this far apart
-_MAX_WORK_PER_CALL = 1e15
+MAX_WORK_PER_CALL = 1e15
 MAX_FORECASTS = 64  # forecasts a record keeps (thinned evenly over the run beyond that)
 _announced: set[tuple[str, ...]] = set()  # what was said about modelled sources, once per process
 _announced_lock = threading.Lock()
@@ -345,10 +345,10 @@ class Run:
             value = float(amount)
         except (TypeError, ValueError, OverflowError):  # not a number, or an int too large for a float
             value = math.nan
-        if not math.isfinite(value) or value < 0 or value > _MAX_WORK_PER_CALL:
+        if not math.isfinite(value) or value < 0 or value > MAX_WORK_PER_CALL:
             shown = repr(amount) if len(repr(amount)) <= 40 else repr(amount)[:37] + "..."
             self.warn(
-                f"add_work: {shown} {unit[:40]} is not a finite count between 0 and {_MAX_WORK_PER_CALL:g}; ignored"
+                f"add_work: {shown} {unit[:40]} is not a finite count between 0 and {MAX_WORK_PER_CALL:g}; ignored"
             )
             return
         with self.lock:
@@ -383,7 +383,7 @@ class Run:
 
     @staticmethod
     def not_running(name: str) -> None:
-        log.warning("%s: add_work() called while the meter is not running; ignored", name)
+        log.warning("%s: add_work() called while the meter is not running; ignored (said once per meter)", name)
 
     def live(self) -> LiveStatus:
         with self.lock:
