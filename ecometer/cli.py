@@ -45,6 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; everything it prints goes through
+    :func:`~ecometer.checks.text.display_text` (names from records cannot garble the terminal or
+    fail to encode)."""
+    from ecometer.checks.text import display_streams
+
+    with display_streams():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ecometer.checks.text import write_control
+
 WORK_FILE_ENV = "ECOMETER_WORK_FILE"
 #: Exit code when the command succeeded but its record could not be written where asked
 #: (EX_IOERR of sysexits.h); the record was saved to a fallback location, named on stderr.
@@ -361,7 +363,8 @@ class StatusLine:
                 parts.append(f"water {fmt('water', energy * self.water_l_per_j)}")
             if self.forecast is not None:
                 parts.append(self.forecast.status())
-            sys.stderr.write("\r\033[K" + " · ".join(parts))
+            write_control(sys.stderr, "\r\033[K")
+            sys.stderr.write(" · ".join(parts))
             sys.stderr.flush()
             self._shown = True
 
@@ -369,7 +372,7 @@ class StatusLine:
         self._stop.set()
         self._thread.join(timeout=2.0)
         if self._shown:
-            sys.stderr.write("\r\033[K")
+            write_control(sys.stderr, "\r\033[K")
             sys.stderr.flush()
 
 

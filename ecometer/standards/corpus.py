@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ecometer.checks.text import json_text
 from ecometer.errors import InputError
 from ecometer.record import CHECKPOINT_SUFFIX, RunRecord, load_record, write_atomic
 from ecometer.standards.tables import REPORTED, ImportSpec, bulk, import_tables, is_table, make_entry
@@ -107,8 +108,8 @@ def write_entries(path: str | Path, entries: list[RunRecord], header: dict[str, 
     """
     target = Path(path)
     head = {"kind": ENTRIES_KIND, "version": 1, **header, "entries": len(entries)}
-    lines = [json.dumps(head, ensure_ascii=False, allow_nan=False)]
-    lines.extend(json.dumps(_entry_line(e), ensure_ascii=False, allow_nan=False) for e in entries)
+    lines = [json_text(head, allow_nan=False)]  # lossless; hidden characters and surrogates as \u escapes
+    lines.extend(json_text(_entry_line(e), allow_nan=False) for e in entries)
     write_atomic(target, "\n".join(lines) + "\n")
     return target
 

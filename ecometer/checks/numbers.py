@@ -1,0 +1,96 @@
+"""The one check for a number a user gives: a real number, finite, in its range; else a clear error.
+
+Every public entry that takes a number (the meter's options, ``phase``, ``forecast``, site
+values, footprint inputs, the command line's numeric options) passes it through
+:func:`check_number`, so that ``10**400``, ``nan``, ``inf``, ``"3"``, ``True`` or a value out of
+range give one :class:`~ecometer.errors.InputError` naming the input, what it was and what is
+expected, never a raw ``OverflowError``, ``ValueError`` or ``TypeError`` from deep inside.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+from ecometer.errors import InputError
+
+_SHOWN_CHARS = 40  # a value's repr is cut to this many characters in a message
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The range a number must be in. ``low``/``high``: inclusive bounds; ``above``/``below``:
+    exclusive ones; ``integer``: a whole number; ``unit``: said after the range (``"s"``)."""
+
+    low: float | None = None
+    high: float | None = None
+    above: float | None = None
+    below: float | None = None
+    integer: bool = False
+    unit: str = ""
+
+    def holds(self, v: float) -> bool:
+        """Whether the finite number ``v`` is in the range."""
+        return not (
+            (self.low is not None and v < self.low)
+            or (self.high is not None and v > self.high)
+            or (self.above is not None and v <= self.above)
+            or (self.below is not None and v >= self.below)
+            or (self.integer and v != int(v))
+        )
+
+    def describe(self) -> str:
+        """``a finite number > 0 s``, ``a whole number from 1 to 10``..."""
+        parts = ["a whole number" if self.integer else "a finite number"]
+        lower = f">= {self.low:g}" if self.low is not None else f"> {self.above:g}" if self.above is not None else ""
+        upper = f"<= {self.high:g}" if self.high is not None else f"< {self.below:g}" if self.below is not None else ""
+        parts.append(" and ".join(p for p in (lower, upper) if p))
+        if self.unit:
+            parts.append(f"({self.unit})")
+        return " ".join(p for p in parts if p)
+
+
+def shown(value: Any) -> str:
+    """``value`` as a message shows it: a short repr; a huge integer by its number of digits."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"(an integer of {len(str(abs(value))) if value.bit_length() < 20_000 else 'thousands of'} digits)"
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - an object whose repr fails is still named by its type
+        return f"(a {type(value).__name__})"
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
+
+
+def check_number(value: Any, name: str, bounds: Bounds = Bounds(), *, error: type[InputError] = InputError) -> float:
+    """``value`` as a float if it is a real number (not a bool), finite and within ``bounds``.
+
+    Otherwise raises ``error`` (an :class:`~ecometer.errors.InputError` kind): ``"NAME VALUE:
+    expected a finite number > 0 (s)"``. ``name`` says where the number was given
+    (``"forecast: total_work"``, ``"--pue"``). Integers too large for a float, numpy scalars and
+    fractions are judged by their value; strings are refused (parse them first).
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise error(f"{name} {shown(value)}: expected {bounds.describe()}, found a {type(value).__name__}")
+    try:
+        v = float(value)
+    except (OverflowError, ValueError, TypeError):  # an int or Fraction beyond a float's range
+        v = math.inf if value > 0 else -math.inf
+    if not math.isfinite(v) or not bounds.holds(v):
+        raise error(f"{name} {shown(value)}: expected {bounds.describe()}")
+    return v
+
+
+def check_optional(value: Any, name: str, bounds: Bounds = Bounds(), *, error: type[InputError] = InputError) -> float | None:
+    """:func:`check_number`, with ``None`` passed through (an option not given)."""
+    return None if value is None else check_number(value, name, bounds, error=error)
+
+
+def parse_number(text: str, name: str, bounds: Bounds = Bounds(), *, error: type[InputError] = InputError) -> float:
+    """A number written as text (a command-line option, a file's field), checked as :func:`check_number`."""
+    try:
+        value: Any = int(text.strip()) if text.strip().lstrip("+-").isdigit() else float(text)
+    except (ValueError, TypeError):
+        raise error(f"{name} {shown(text)}: expected {bounds.describe()}") from None
+    return check_number(value, name, bounds, error=error)

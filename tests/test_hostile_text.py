@@ -1,0 +1,230 @@
+"""Issue 27 (part B): text from records, corpora and standards is safe wherever it is printed or
+written, whatever the name (undecodable bytes, lone surrogates, ANSI escapes, bidi overrides,
+zero-width characters) and whatever the terminal's encoding (``PYTHONIOENCODING=ascii``).
+
+The oracle is Unicode's own categories (not ecometer's helper): no output may hold a control
+(other than newline and tab), a format character, a separator other than the space, a
+surrogate, a private-use or an unassigned character.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import pytest
+from conftest import FakeClock
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_cli_run import ENV
+
+from ecometer.checks.text import display_text, json_text
+from ecometer.meter import Meter
+from ecometer.record import load_record
+from ecometer.sensors.replay import ReplaySensor
+
+_HIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def hidden_in(text: str) -> list[str]:
+    """Hidden characters in ``text`` (newline and tab allowed), by Unicode category."""
+    return sorted({f"U+{ord(c):04X}" for c in text if c not in "\n\t" and unicodedata.category(c) in _HIDDEN_CATEGORIES})
+
+
+HOSTILE = [
+    "bad\udcffname",  # `--name $'bad\xffname'`: an undecodable byte, kept by Python as a surrogate
+    "lone\ud800high",
+    "ansi\x1b[2J\x1b[31mred\x1b]0;title\x07",
+    "bidi\u202eevil\u202c\u2066x\u2069",
+    "zero\u200bwidth\ufeff\u2060",
+    "line\u2028sep\u2029para\x85nel",
+    "ctl\x00\x08\r\x7f\x9b",
+    "tag\U000e0041private\ue000",
+    "é★✓ ok",  # printable non-ASCII: shown as it is (on a UTF-8 stream)
+]
+
+HOSTILE_TEXT = st.sampled_from(HOSTILE) | st.text(
+    st.characters(codec=None, categories=["Cc", "Cf", "Cs", "Co", "Zl", "Zp", "Lu", "Ll", "So", "Zs", "Mn"]),
+    max_size=12,
+)
+
+
+# ---- the helper -------------------------------------------------------------------------------------
+@given(st.text(max_size=40) | HOSTILE_TEXT, st.booleans())
+@settings(max_examples=400, deadline=None)
+def test_display_text_leaves_nothing_hidden_and_always_encodes(text, multiline):
+    shown = display_text(text, multiline=multiline)
+    assert hidden_in(shown) == []
+    shown.encode("utf-8")  # never a UnicodeEncodeError
+    if not multiline:
+        assert "\n" not in shown and "\t" not in shown
+    if all(c.isprintable() for c in text):
+        assert shown == text  # visible text is not touched
+
+
+def test_display_text_writes_what_each_hidden_character_was():
+    assert display_text("bad\udcffname") == "bad\\xffname"  # the byte it stood for
+    assert display_text("a\x1b[31mb") == "a\\x1b[31mb"
+    assert display_text("x\u202ey") == "x\\u202ey"
+    assert display_text("t\U000e0041") == "t\\U000e0041"
+    assert display_text("one\ntwo", multiline=True) == "one\ntwo"
+    assert display_text("one\ntwo") == "one\\x0atwo"
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | HOSTILE_TEXT,
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(HOSTILE_TEXT, inner, max_size=3)))  # fmt: skip
+@settings(max_examples=200, deadline=None)
+def test_json_text_is_lossless_and_shows_nothing_hidden(value):
+    text = json_text(value)
+    assert hidden_in(text) == []
+    text.encode("utf-8")
+    assert json.loads(text) == value
+
+
+# ---- the commands -------------------------------------------------------------------------------------
+def _record(path: Path, name: str, phase: str, unit: str) -> Path:
+    clock = FakeClock(0.0)
+    sensors = [ReplaySensor([(0, 300), (200, 300)], clock=clock),
+               ReplaySensor([(0, 50), (200, 50)], component="cpu", clock=clock)]  # fmt: skip
+    meta = {"task": "text-generation", name: unit}
+    m = Meter(name, sensors=sensors, clock=clock, background=False, out=path, meta=meta)
+    m.start()
+    with m.phase(phase):
+        for _ in range(80):
+            clock.advance(1.0)
+            m.sample_now()
+            m.add_work(10, "query")
+            m.add_work(3, unit)
+    m.stop()
+    return path
+
+
+def _cli(argv: list[str], encoding: str = "utf-8") -> tuple[int, str]:
+    """``ecometer ARGV`` in-process with stdout and stderr encoding to ``encoding`` strictly, as a
+    terminal with that encoding does; its exit code and everything it printed."""
+    from ecometer.cli import main
+
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="\n", write_through=True)
+    with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):
+        code = main(argv)
+    stream.flush()
+    text = raw.getvalue().decode(encoding)
+    assert "Traceback" not in text
+    return code, text
+
+
+@pytest.fixture(scope="module")
+def hostile_records(tmp_path_factory) -> list[Path]:
+    root = tmp_path_factory.mktemp("hostile")
+    return [_record(root / f"r{i}.json", name, name[::-1], name[:5] + "u") for i, name in enumerate(HOSTILE)]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "ascii", "latin-1"])
+def test_score_and_compare_print_hostile_names_safely_in_any_encoding(hostile_records, encoding):
+    files = [str(p) for p in hostile_records]
+    for argv in (["compare", *files, "--table"],
+                 ["score", *files, "-s", "ecometer-inference", "--site", "us-average"],
+                 ["score", *files, "-s", "ai-energy-score-2025-02"]):  # fmt: skip
+        code, text = _cli(argv, encoding)
+        assert code in (0, 1), text[-800:]
+        assert hidden_in(text) == []
+        assert "bad\\xffname" in text and "ansi\\x1b[2J" in text and "bidi\\u202eevil" in text
+
+
+def test_score_json_and_attach_keep_the_names_as_data(hostile_records, tmp_path):
+    files = [str(p) for p in hostile_records]
+    code, text = _cli(["score", *files, "-s", "ecometer-inference", "--json"], "ascii")
+    assert code == 0
+    assert [d["record"] for d in json.loads(text)] == HOSTILE  # lossless
+    copies = [tmp_path / p.name for p in hostile_records]
+    for p, c in zip(hostile_records, copies, strict=True):
+        c.write_bytes(p.read_bytes())
+    code, text = _cli(["score", *map(str, copies), "-s", "ecometer-inference", "--attach"], "ascii")
+    assert code == 0 and hidden_in(text) == []
+    assert [load_record(c).name for c in copies] == HOSTILE
+
+
+def test_report_and_charts_show_hostile_names_safely(hostile_records, tmp_path):
+    pytest.importorskip("matplotlib")
+    from ecometer.report import charts
+
+    for path in hostile_records[:4]:
+        out = tmp_path / path.stem
+        code, text = _cli(["report", str(path), "--out", str(out)], "ascii")
+        assert code == 0, text
+        html = (out / "report.html").read_text(encoding="utf-8")
+        assert hidden_in(html) == []
+        record = load_record(path)
+        assert display_text(record.name).replace("&", "&amp;") in html
+    code, text = _cli(["compare", *map(str, hostile_records), "--out", str(tmp_path / "c.png")], "ascii")
+    assert code == 0, text
+    assert charts.plain("a\x1bb\udcff") == "a\\x1bb\\xff"
+
+
+def test_chart_texts_are_drawn_without_hidden_characters():
+    pytest.importorskip("matplotlib")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from ecometer.report.style import Figure, escape_figure_text
+
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    ax.set_title("t\x1b[2J\u202e")
+    ax.set_xticks([0, 1], ["bad\udcffname", "$x$"])
+    escape_figure_text(fig)
+    fig.canvas.draw()  # tick labels are written while drawing
+    texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
+    assert all(hidden_in(t) == [] for t in texts)
+    assert "t\\x1b[2J\\u202e" in texts and "bad\\xffname" in texts and "\\$x\\$" in texts
+
+
+def test_run_named_with_undecodable_bytes_then_report_compare_score(tmp_path):
+    """The issue's case end to end: ``ecometer run --name $'bad\\xffname'``, then the other commands,
+    with ``PYTHONIOENCODING=ascii``."""
+    env = dict(ENV, PYTHONIOENCODING="ascii", ECOMETER_DIR=str(tmp_path))
+    out = tmp_path / "r.json"
+    cmd = [sys.executable.encode(), b"-m", b"ecometer"]
+    proc = subprocess.run([*cmd, b"run", b"--name", b"bad\xff\x1b[2Jname", b"--out", os.fsencode(out), b"--", b"true"],
+                          env=env, capture_output=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    for args in ([b"report", os.fsencode(out), b"--out", os.fsencode(tmp_path / "rep")],
+                 [b"compare", os.fsencode(out), os.fsencode(out), b"--table"],
+                 [b"score", os.fsencode(out), b"-s", b"ecometer-training"]):  # fmt: skip
+        proc = subprocess.run([*cmd, *args], env=env, capture_output=True, timeout=120)
+        assert proc.returncode in (0, 1), proc.stderr.decode("ascii", "replace")
+        text = (proc.stdout + proc.stderr).decode("ascii")  # ASCII only: nothing failed to encode
+        assert b"Traceback" not in proc.stderr and "\x1b" not in text
+    assert "bad\\xff\\x1b[2Jname" in proc.stdout.decode("ascii")
+
+
+def test_corpus_and_spec_files_hold_hostile_text(tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_bytes("model,energy_j\nm\u202eé\u200b,5\nok,6\n".encode())
+    code, text = _cli(["corpus", "import", str(table), "--id", "model", "--energy", "energy_j", "--per", "query",
+                       "--count", "1", "--source", "src\udcff\x1b[2J", "--out", str(tmp_path / "c")], "ascii")  # fmt: skip
+    assert code == 0, text
+    assert hidden_in(text) == []
+    for name in ("entries.jsonl", "corpus.toml"):
+        written = (tmp_path / "c" / name).read_text(encoding="utf-8")
+        assert hidden_in(written) == []
+    first = json.loads((tmp_path / "c" / "entries.jsonl").read_text(encoding="utf-8").splitlines()[1])
+    assert first["name"].startswith("m\u202eé\u200b")  # the data kept as it was
+
+
+@given(st.lists(HOSTILE_TEXT, min_size=1, max_size=3))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_fuzzed_names_through_compare_and_score(tmp_path, names):
+    files = [str(_record(tmp_path / f"f{i}.json", n or "x", n, "u" + n[:4])) for i, n in enumerate(names)]
+    for encoding in ("utf-8", "ascii"):
+        for argv in (["compare", *files, "--table"], ["score", *files, "-s", "ecometer-inference", "--site", "us-average"]):
+            code, text = _cli(argv, encoding)
+            assert code in (0, 1), text[-800:]
+            assert hidden_in(text) == []
