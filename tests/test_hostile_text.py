@@ -228,3 +228,79 @@ def test_fuzzed_names_through_compare_and_score(tmp_path, names):
             code, text = _cli(argv, encoding)
             assert code in (0, 1), text[-800:]
             assert hidden_in(text) == []
+
+
+# ---- look-alike grade labels ----------------------------------------------------------------------------
+STANDARD = """\
+[standard]
+name = "t"
+title = "test standard"
+version = "1"
+grades = [{grades}]
+
+[metrics.e]
+quantity = "it_energy_j"
+per = "token"
+unit = "J"
+thresholds = [1.0, 2.0]
+"""
+
+
+def _grades(*labels: str) -> str:
+    return STANDARD.format(grades=", ".join(json.dumps(g, ensure_ascii=False) for g in labels))
+
+
+@pytest.mark.parametrize(
+    "second,why",
+    [
+        ("\u0410", "(CYRILLIC) beside 'A' (LATIN)"),  # Cyrillic capital A
+        ("\u0391", "(GREEK) beside 'A' (LATIN)"),  # Greek capital alpha
+        ("\uff21", "once normalised (NFKC: 'A')"),  # fullwidth A
+        ("\U0001d400", "once normalised (NFKC: 'A')"),  # mathematical bold A
+        ("A\u200b", "U+200B ZERO WIDTH SPACE"),
+        ("\u202eA", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("\u2066A\u2069", "U+2066 LEFT-TO-RIGHT ISOLATE"),
+        ("\x1b[31mA\x1b[0m", "U+001B"),
+        ("A\u00a0", "U+00A0 NO-BREAK SPACE"),
+        ("A ", "but for spaces"),
+        ("A\u0410", "mixes scripts"),
+    ],
+)
+def test_look_alike_grade_labels_are_refused_naming_file_line_and_field(second, why, tmp_path):
+    from ecometer.standards import StandardError, load_standard
+
+    path = tmp_path / "s.toml"
+    path.write_text(_grades("A", second, "C"), encoding="utf-8")
+    with pytest.raises(StandardError) as err:
+        load_standard(path)
+    assert err.value.file == str(path) and err.value.line == 5 and err.value.field == "standard.grades[1]"
+    assert why in str(err.value)
+    assert hidden_in(str(err.value)) == []  # the message itself shows the label safely
+    code, text = _cli(["standard", "check", str(path)], "ascii")
+    assert code == 2 and f"{path}:5: standard.grades[1]" in text and hidden_in(text) == []
+
+
+def test_labels_of_one_script_other_than_latin_and_signs_are_accepted():
+    from ecometer.standards import parse_standard
+
+    assert parse_standard(_grades("\u0410", "\u0411", "\u0412")).grades == ["\u0410", "\u0411", "\u0412"]
+    assert parse_standard(_grades("A+", "A", "B-")).grades == ["A+", "A", "B-"]
+    assert parse_standard(_grades("★★★", "★★", "★")).grades == ["★★★", "★★", "★"]
+
+
+@given(st.lists(HOSTILE_TEXT | st.sampled_from(["A", "B", "\u0410", "\uff21", "A\u200b"]), min_size=3, max_size=3))
+@settings(max_examples=300, deadline=None)
+def test_any_accepted_grade_labels_are_visible_distinct_and_of_one_script(labels):
+    from ecometer.checks.text import label_key, scripts
+    from ecometer.standards import StandardError
+    from ecometer.standards.loader import standard_from_dict
+
+    data = {"standard": {"name": "t", "title": "t", "version": "1", "grades": labels},
+            "metrics": {"e": {"quantity": "it_energy_j", "per": "token", "unit": "J", "thresholds": [1.0, 2.0]}}}  # fmt: skip
+    try:
+        std = standard_from_dict(data)
+    except StandardError:
+        return
+    assert all(hidden_in(g) == [] and "\xa0" not in g for g in std.grades)
+    assert len({label_key(g) for g in std.grades}) == len(std.grades)
+    assert len(set().union(*(scripts(g) for g in std.grades))) <= 1
