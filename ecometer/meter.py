@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import math
 import os
 import re
 import tempfile
@@ -38,6 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ecometer.checks.numbers import Bounds, check_number
 from ecometer.errors import InputError, UsageError
 from ecometer.record import RunRecord
 from ecometer.run import LiveStatus, Run
@@ -86,6 +86,11 @@ def unwritable_reason(exc: BaseException, path: Path) -> str:
                 return f"{folder} is a file, not a folder"
             break
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+COUNTER_INTERVAL = Bounds(above=0, high=1e9, unit="s")  #: the range of ``counter_interval_s`` (1e9: never)
+CHECKPOINT_INTERVAL = Bounds(above=0, high=1e9, unit="s")  #: the range of ``checkpoint_interval_s`` (1e9: never)
+TIMELINE_BUCKETS = Bounds(low=4, high=10**7, integer=True)  #: the range of ``timeline_buckets``
 
 
 class Meter:
@@ -146,20 +151,18 @@ class Meter:
     ) -> None:
         if scope not in ("machine", "process"):
             raise InputError(f"scope {scope!r}: expected 'machine' or 'process'")
-        if not (isinstance(interval_s, (int, float)) and math.isfinite(interval_s) and 0.001 <= interval_s <= 60):
-            raise InputError(f"interval_s {interval_s!r}: expected seconds between 0.001 and 60")
         self.name = str(name)
         self.safe_name = safe_name(self.name)
         self.gpus = gpus
-        self.interval_s = float(interval_s)
+        self.interval_s = check_number(interval_s, "interval_s", Bounds(low=0.001, high=60, unit="s"))
         self.scope = scope
         self.work_unit = work_unit
         self.out = out
         self.sync = sync
         self.meta = dict(meta or {})
-        self.counter_interval_s = counter_interval_s
-        self.checkpoint_interval_s = checkpoint_interval_s
-        self.timeline_buckets = timeline_buckets
+        self.counter_interval_s = check_number(counter_interval_s, "counter_interval_s", COUNTER_INTERVAL)
+        self.checkpoint_interval_s = check_number(checkpoint_interval_s, "checkpoint_interval_s", CHECKPOINT_INTERVAL)
+        self.timeline_buckets = int(check_number(timeline_buckets, "timeline_buckets", TIMELINE_BUCKETS))
         self.clock = clock
         self.background = background
         self.finish = finish

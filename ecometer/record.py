@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from ecometer.checks.numbers import shown
 from ecometer.errors import NotApplicable, RecordError
 from ecometer.textfile import read_text_file
 
@@ -144,7 +145,10 @@ class Estimate(float):
             return cls(value.central, value.low, value.high)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise RecordError(f"{name}: expected a number, found {value!r} ({type(value).__name__})")
-        return cls.exact(float(value))
+        try:
+            return cls.exact(float(value))
+        except OverflowError:  # an int beyond a float's range (10**400)
+            raise RecordError(f"{name} {shown(value)}: expected a finite number") from None
 
     def replace(self, **changes: Any) -> Estimate:
         """A copy with some of ``central, low, high, coverage, distribution, basis`` changed."""

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ecometer import lifecycle
 from ecometer.build import build_record, utc_now
+from ecometer.checks.numbers import Bounds, CheckedClock, check_number
 from ecometer.curves import OTHER_PHASE, DeviceTrack, PhaseBook
 from ecometer.errors import InputError
 from ecometer.record import MAX_WARNINGS, RunRecord, checkpoint_path, write_atomic
@@ -115,8 +116,8 @@ class Run:
         self.work_unit = meter.work_unit
         self.meta = dict(meter.meta)
         self.interval_s = meter.interval_s
-        self.clock = meter.clock
-        self.io_timeout_s = meter.io_timeout_s
+        self.clock = CheckedClock(meter.clock, lambda message: self.warn(message))  # InputError if it reads no time
+        self.io_timeout_s = check_number(meter.io_timeout_s, "Meter.io_timeout_s", Bounds(above=0, high=3600, unit="s"))
         self.lock = threading.RLock()  # guards measured state; held only briefly
         self.warnings = Warnings(self.name, self.lock)
         self.notes: list[str] = []

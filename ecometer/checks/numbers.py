@@ -72,7 +72,7 @@ def check_number(value: Any, name: str, bounds: Bounds = Bounds(), *, error: typ
     fractions are judged by their value; strings are refused (parse them first).
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise error(f"{name} {shown(value)}: expected {bounds.describe()}, found a {type(value).__name__}")
+        raise error(f"{name} {shown(value)} is a {type(value).__name__}: expected a number ({bounds.describe()})")
     try:
         v = float(value)
     except (OverflowError, ValueError, TypeError):  # an int or Fraction beyond a float's range
@@ -80,6 +80,43 @@ def check_number(value: Any, name: str, bounds: Bounds = Bounds(), *, error: typ
     if not math.isfinite(v) or not bounds.holds(v):
         raise error(f"{name} {shown(value)}: expected {bounds.describe()}")
     return v
+
+
+class CheckedClock:
+    """A user's ``clock=`` whose readings are checked: a real, finite number of seconds.
+
+    The first reading is taken at once: a clock that gives no time (``nan``, ``None``, ``inf``,
+    a string, an exception) raises :class:`~ecometer.errors.InputError` there, before anything
+    starts. A bad reading later does not raise inside the job: the last good reading is used
+    and ``warn`` is called once with what the clock returned.
+    """
+
+    def __init__(self, clock: Any, warn: Any) -> None:
+        self.clock = clock
+        self.warn = warn
+        self.bad = 0
+        try:
+            first = clock()
+        except Exception as exc:  # noqa: BLE001 - any failure of a user's clock is named
+            raise InputError(f"clock() raised {type(exc).__name__}: {exc}; expected a finite number of seconds") from None
+        self.last = check_number(first, "clock() returned", Bounds(unit="s, from a monotonic clock"))
+
+    def __call__(self) -> float:
+        try:
+            value = self.clock()
+        except Exception:  # noqa: BLE001 - a bad reading, judged below
+            value = None
+        if type(value) is float and value - value == 0.0:  # the fast path: a finite float
+            self.last = value
+            return value
+        try:
+            self.last = check_number(value, "clock() returned")
+        except InputError:
+            self.bad += 1
+            if self.bad == 1:
+                self.warn(f"clock() returned {shown(value)}, not a finite number of seconds; its last good reading "
+                          f"is used instead (said once)")  # fmt: skip
+        return self.last
 
 
 def check_optional(value: Any, name: str, bounds: Bounds = Bounds(), *, error: type[InputError] = InputError) -> float | None:
