@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ecometer import lifecycle
 from ecometer.build import build_record, utc_now
-from ecometer.checks.numbers import Bounds, CheckedClock, check_number
+from ecometer.checks.numbers import Bounds, CheckedClock, check_number, shown
 from ecometer.curves import OTHER_PHASE, DeviceTrack, PhaseBook
 from ecometer.errors import InputError
 from ecometer.record import MAX_WARNINGS, RunRecord, checkpoint_path, write_atomic
@@ -39,6 +39,7 @@ log = logging.getLogger("ecometer.meter")
 _CHECKPOINT_COST_FACTOR = 200.0  # checkpoint interval >= 200 x its cost (<= 0.5 % of a core)
 _CHECKPOINT_RETRY_MAX_S = 60.0  # a failing checkpoint is retried after 1, 2, 4... s, at most this far apart
 MAX_WORK_PER_CALL = 1e15
+WORK_AMOUNT = Bounds(low=0, high=MAX_WORK_PER_CALL)  # what one add_work() may count (True counts as 1)
 MAX_FORECASTS = 64  # forecasts a record keeps (thinned evenly over the run beyond that)
 _announced: set[tuple[str, ...]] = set()  # what was said about modelled sources, once per process
 _announced_lock = threading.Lock()
@@ -343,13 +344,10 @@ class Run:
             return
         unit = str(unit or self.work_unit or "item")
         try:
-            value = float(amount)
-        except (TypeError, ValueError, OverflowError):  # not a number, or an int too large for a float
-            value = math.nan
-        if not math.isfinite(value) or value < 0 or value > MAX_WORK_PER_CALL:
-            shown = repr(amount) if len(repr(amount)) <= 40 else repr(amount)[:37] + "..."
+            value = check_number(int(amount) if isinstance(amount, bool) else amount, "add_work", WORK_AMOUNT)
+        except InputError:  # never raised inside the job: warned (once per distinct value) and ignored
             self.warn(
-                f"add_work: {shown} {unit[:40]} is not a finite count between 0 and {MAX_WORK_PER_CALL:g}; ignored"
+                f"add_work: {shown(amount)} {unit[:40]} is not a finite count between 0 and {MAX_WORK_PER_CALL:g}; ignored"
             )
             return
         with self.lock:

@@ -71,7 +71,7 @@ def check_number(value: Any, name: str, bounds: Bounds = Bounds(), *, error: typ
     (``"forecast: total_work"``, ``"--pue"``). Integers too large for a float, numpy scalars and
     fractions are judged by their value; strings are refused (parse them first).
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if type(value) is not float and type(value) is not int and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
         raise error(f"{name} {shown(value)} is a {type(value).__name__}: expected a number ({bounds.describe()})")
     try:
         v = float(value)

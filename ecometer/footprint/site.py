@@ -240,14 +240,21 @@ class Site:
 
 # ---- validation helpers -----------------------------------------------------------------
 _EXPECT = {
-    "pue": "a number >= 1 (facility energy / IT energy, e.g. 1.1-1.6)",
-    "wue": "a number >= 0 in L per kWh of IT energy (e.g. 0.1-2)",
-    "ewif": "a number >= 0 in L per kWh of electricity (e.g. 1-5)",
-    "carbon_intensity_g_per_kwh": "a number >= 0 in g CO2e per kWh (e.g. 20-800)",
-    "ewif_withdrawal": "a number >= 0 in L per kWh of electricity",
-    "wue_withdrawal": "a number >= 0 in L per kWh of IT energy",
+    "pue": "a number >= 1 and <= 10 (facility energy / IT energy, e.g. 1.1-1.6)",
+    "wue": "a number >= 0 and <= 100 in L per kWh of IT energy (e.g. 0.1-2)",
+    "ewif": "a number >= 0 and <= 1000 in L per kWh of electricity (e.g. 1-5)",
+    "carbon_intensity_g_per_kwh": "a number >= 0 and <= 5000 in g CO2e per kWh (e.g. 20-800)",
+    "ewif_withdrawal": "a number >= 0 and <= 10000 in L per kWh of electricity",
+    "wue_withdrawal": "a number >= 0 and <= 1000 in L per kWh of IT energy",
     "utc_offset_h": "hours between -14 and +14",
 }
+#: The largest value a site may give (well above any published figure, so only a slip or an
+#: overflow is refused: published PUEs are below 3, WUEs below 10 L/kWh, grid intensities below
+#: 1,200 g/kWh, hydro-heavy EWIFs below a few hundred L/kWh, once-through withdrawals below 1,000).
+_MAXIMUM = {
+    "pue": 10.0, "wue": 100.0, "ewif": 1000.0, "carbon_intensity_g_per_kwh": 5000.0,
+    "ewif_withdrawal": 10000.0, "wue_withdrawal": 1000.0, "utc_offset_h": 14.0,
+}  # fmt: skip
 
 
 def _check_number(name: str, value: Any, label: str, *, minimum: float) -> Estimate:
@@ -258,7 +265,7 @@ def _check_number(name: str, value: Any, label: str, *, minimum: float) -> Estim
     except Exception as exc:  # RecordError from coerce, or a malformed dict
         raise SiteError(f"{label}: {name} {value!r}: expected {_EXPECT.get(name, 'a number')} ({exc})") from None
     for part in (fig.low, fig.central, fig.high):
-        if not math.isfinite(part) or part < minimum:
+        if not math.isfinite(part) or part < minimum or part > _MAXIMUM.get(name, math.inf):
             raise SiteError(f"{label}: {name} {value!r} is out of range: expected {_EXPECT.get(name, 'a number')}")
     return fig
 
