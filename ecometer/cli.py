@@ -16,6 +16,7 @@ import importlib
 import logging
 import pkgutil
 import sys
+from typing import NoReturn
 
 from ecometer._version import __version__
 from ecometer.errors import is_input_error
@@ -25,8 +26,17 @@ log = logging.getLogger("ecometer")
 
 
 
+class Parser(argparse.ArgumentParser):
+    """The parser of ``ecometer`` and of each command: a usage error (a missing argument, a numeric
+    option that is not a finite number in its range) is one line, ``ecometer run: error: argument
+    --work: '-3': expected a finite number >= 0; see 'ecometer run --help'``, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="ecometer",
         description="Measure the energy, water and carbon of ML jobs and score them against efficiency standards.",
         epilog="Run 'ecometer COMMAND --help' for the options and examples of each command.",
@@ -56,7 +66,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (already printed)
+        return exc.code if isinstance(exc.code, int) else 2
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="ecometer: %(levelname)s: %(message)s",

@@ -52,6 +52,9 @@ class Bounds:
         return " ".join(p for p in parts if p)
 
 
+ANY = Bounds()  #: any finite number
+
+
 def shown(value: Any) -> str:
     """``value`` as a message shows it: a short repr; a huge integer by its number of digits."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
@@ -63,7 +66,7 @@ def shown(value: Any) -> str:
     return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
 
 
-def check_number(value: Any, name: str, bounds: Bounds = Bounds(), *, error: type[InputError] = InputError) -> float:
+def check_number(value: Any, name: str, bounds: Bounds = ANY, *, error: type[InputError] = InputError) -> float:
     """``value`` as a float if it is a real number (not a bool), finite and within ``bounds``.
 
     Otherwise raises ``error`` (an :class:`~ecometer.errors.InputError` kind): ``"NAME VALUE:
@@ -71,7 +74,8 @@ def check_number(value: Any, name: str, bounds: Bounds = Bounds(), *, error: typ
     (``"forecast: total_work"``, ``"--pue"``). Integers too large for a float, numpy scalars and
     fractions are judged by their value; strings are refused (parse them first).
     """
-    if type(value) is not float and type(value) is not int and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+    plain = type(value) is float or type(value) is int  # the fast path; bool is an int's subclass, not int
+    if not plain and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
         raise error(f"{name} {shown(value)} is a {type(value).__name__}: expected a number ({bounds.describe()})")
     try:
         v = float(value)
@@ -98,7 +102,8 @@ class CheckedClock:
         try:
             first = clock()
         except Exception as exc:  # noqa: BLE001 - any failure of a user's clock is named
-            raise InputError(f"clock() raised {type(exc).__name__}: {exc}; expected a finite number of seconds") from None
+            what = f"{type(exc).__name__}: {exc}"
+            raise InputError(f"clock() raised {what}; expected a finite number of seconds") from None
         self.last = check_number(first, "clock() returned", Bounds(unit="s, from a monotonic clock"))
 
     def __call__(self) -> float:
@@ -119,12 +124,14 @@ class CheckedClock:
         return self.last
 
 
-def check_optional(value: Any, name: str, bounds: Bounds = Bounds(), *, error: type[InputError] = InputError) -> float | None:
+def check_optional(
+    value: Any, name: str, bounds: Bounds = ANY, *, error: type[InputError] = InputError
+) -> float | None:
     """:func:`check_number`, with ``None`` passed through (an option not given)."""
     return None if value is None else check_number(value, name, bounds, error=error)
 
 
-def parse_number(text: str, name: str, bounds: Bounds = Bounds(), *, error: type[InputError] = InputError) -> float:
+def parse_number(text: str, name: str, bounds: Bounds = ANY, *, error: type[InputError] = InputError) -> float:
     """A number written as text (a command-line option, a file's field), checked as :func:`check_number`."""
     try:
         value: Any = int(text.strip()) if text.strip().lstrip("+-").isdigit() else float(text)

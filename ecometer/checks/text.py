@@ -171,7 +171,7 @@ def display_streams() -> Iterator[None]:
     """While inside, ``sys.stdout`` and ``sys.stderr`` are :class:`DisplayStream` s (a closed
     stream, ``None``, stays as it is); restored on the way out."""
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = (DisplayStream(s) if s is not None and not isinstance(s, DisplayStream) else s for s in saved)
+    sys.stdout, sys.stderr = (s if s is None or isinstance(s, DisplayStream) else DisplayStream(s) for s in saved)
     try:
         yield
     finally:

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ecometer.commands._options import SECONDS
+
 log = logging.getLogger("ecometer.demo")
 
 #: the MLP trained per device: small enough for a 2-core CPU, large enough to load a GPU
@@ -39,7 +41,7 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--out", metavar="DIR", default="reports/demo", help="output folder (default: reports/demo)")
-    parser.add_argument("--seconds", metavar="S", type=float, default=10.0, help="seconds of work (default: 10)")
+    parser.add_argument("--seconds", metavar="S", type=SECONDS, default=10.0, help="seconds of work (default: 10)")
     parser.add_argument("--site", metavar="S", default=DEFAULT_SITE, help=f"site preset (default: {DEFAULT_SITE})")
     parser.add_argument(
         "--standard", metavar="STD", default=DEFAULT_STANDARD, help=f"standard (default: {DEFAULT_STANDARD})"

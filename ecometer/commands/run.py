@@ -14,7 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ecometer.checks.numbers import Bounds
 from ecometer.checks.text import write_control
+from ecometer.commands._options import COUNT, POSITIVE, number
 
 WORK_FILE_ENV = "ECOMETER_WORK_FILE"
 #: Exit code when the command succeeded but its record could not be written where asked
@@ -86,21 +88,24 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--scope", choices=("machine", "process"), default="machine", help="what to attribute")
     parser.add_argument("--work-unit", metavar="U", help="functional unit of the work counted (sample, token...)")
-    parser.add_argument("--work", metavar="N", type=float, help="units of work the command does (counted at exit)")
+    parser.add_argument("--work", metavar="N", type=COUNT, help="units of work the command does (counted at exit)")
     parser.add_argument(
         "--total-work",
         metavar="N",
-        type=float,
+        type=POSITIVE,
         help="units of work of the whole job (of --work-unit, counted through the work file): the live line "
         "and the Prometheus exporter forecast the job's end",
     )
     parser.add_argument(
-        "--total-s", metavar="S", type=float, help="seconds the whole job will run (instead of --total-work)"
+        "--total-s", metavar="S", type=POSITIVE, help="seconds the whole job will run (instead of --total-work)"
     )
     parser.add_argument(
         "--meta", metavar="KEY=VALUE", action="append", default=[], help="metadata for the record (repeatable)"
     )
-    parser.add_argument("--interval", metavar="S", type=float, default=0.1, help="sampling interval in seconds")
+    parser.add_argument(
+        "--interval", metavar="S", type=number(Bounds(low=0.001, high=60, unit="s")), default=0.1,
+        help="sampling interval in seconds",
+    )  # fmt: skip
     parser.add_argument(
         "--prometheus",
         metavar="HOST:PORT",
@@ -109,7 +114,7 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--prometheus-linger",
         metavar="S",
-        type=float,
+        type=number(Bounds(low=0, high=3600, unit="s")),
         default=10.0,
         help="after the run, keep serving the final metrics for up to S seconds, until they are scraped "
         "once (default 10; 0 stops at once; any signal ends it)",
