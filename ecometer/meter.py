@@ -336,7 +336,7 @@ class Meter:
         """Take one sample at the current clock time (for meters run without a thread)."""
         run = self._run
         if run is not None and run.running:
-            run.tick(self.clock())
+            run.tick(run.clock())  # the checked clock (a bad reading is not a time)
 
     @property
     def running(self) -> bool:

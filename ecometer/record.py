@@ -144,7 +144,7 @@ class Estimate(float):
         if all(hasattr(value, a) for a in ("central", "low", "high")):
             return cls(value.central, value.low, value.high)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise RecordError(f"{name}: expected a number, found {value!r} ({type(value).__name__})")
+            raise RecordError(f"{name}: expected a number, found {shown(value)} ({type(value).__name__})")
         try:
             return cls.exact(float(value))
         except OverflowError:  # an int beyond a float's range (10**400)

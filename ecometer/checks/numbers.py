@@ -58,7 +58,9 @@ ANY = Bounds()  #: any finite number
 def shown(value: Any) -> str:
     """``value`` as a message shows it: a short repr; a huge integer by its number of digits."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
-        return f"(an integer of {len(str(abs(value))) if value.bit_length() < 20_000 else 'thousands of'} digits)"
+        if value.bit_length() < 14_000:  # str() of an int has a limit (4,300 digits by default)
+            return f"(an integer of {len(str(abs(value)))} digits)"
+        return f"(an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits)"
     try:
         text = repr(value)
     except Exception:  # noqa: BLE001 - an object whose repr fails is still named by its type
@@ -132,9 +134,11 @@ def check_optional(
 
 
 def parse_number(text: str, name: str, bounds: Bounds = ANY, *, error: type[InputError] = InputError) -> float:
-    """A number written as text (a command-line option, a file's field), checked as :func:`check_number`."""
+    """A number written as text (a command-line option, a file's field), checked as :func:`check_number`;
+    the error shows the text as written (``name`` may be empty where the caller names the input)."""
+    where = f"{name} {shown(text)}" if name else shown(text)
     try:
         value: Any = int(text.strip()) if text.strip().lstrip("+-").isdigit() else float(text)
-    except (ValueError, TypeError):
-        raise error(f"{name} {shown(text)}: expected {bounds.describe()}") from None
-    return check_number(value, name, bounds, error=error)
+        return check_number(value, name, bounds, error=error)
+    except (ValueError, TypeError, InputError):
+        raise error(f"{where}: expected {bounds.describe()}") from None

@@ -18,7 +18,7 @@ def number(bounds: Bounds = ANY) -> Callable[[str], float]:
 
     def parse(text: str) -> Any:
         try:
-            value = parse_number(text, repr(text)[:40], bounds)
+            value = parse_number(text, "", bounds)
         except InputError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
         return int(value) if bounds.integer else value

@@ -245,14 +245,14 @@ def _energy(d: Draws, record: Any, energy_kwh: Any, energy_j: Any) -> tuple[Valu
             try:  # an object with bounds: Estimate() would reorder inverted bounds, so check them as given
                 given_bounds = [float(getattr(raw, a)) * scale for a in ("low", "central", "high")]
             except (TypeError, ValueError):
-                raise FootprintError(f"footprint(): {name} {raw!r}: expected numbers for central, low and high") from None
-            _check_energy(name, *given_bounds, repr(raw))
+                raise FootprintError(f"footprint(): {name} {shown(raw)}: expected numbers for central, low and high") from None
+            _check_energy(name, *given_bounds, shown(raw))
         try:
             it_energy = Estimate.coerce(raw, name=name)
         except RecordError as exc:
             raise FootprintError(f"footprint(): {exc}") from None
         it_energy = it_energy.scaled(scale) if scale != 1.0 else it_energy
-        _check_energy(name, it_energy.low, it_energy.central, it_energy.high, repr(raw))
+        _check_energy(name, it_energy.low, it_energy.central, it_energy.high, shown(raw))
         if it_energy.high > MAX_GIVEN_ENERGY_J:
             raise FootprintError(
                 f"footprint(): {name} energy {shown(raw)}: its high bound is {it_energy.high:g} J, above "

@@ -16,6 +16,7 @@ from datetime import timezone as _tz
 from typing import Any, NamedTuple
 
 from ecometer import datafiles
+from ecometer.checks.numbers import shown
 from ecometer.errors import FootprintError, SiteError, suggest
 from ecometer.footprint import grid
 from ecometer.footprint.timing import fixed_offset, parse_timestamp
@@ -263,10 +264,10 @@ def _check_number(name: str, value: Any, label: str, *, minimum: float) -> Estim
     except SiteError:
         raise
     except Exception as exc:  # RecordError from coerce, or a malformed dict
-        raise SiteError(f"{label}: {name} {value!r}: expected {_EXPECT.get(name, 'a number')} ({exc})") from None
+        raise SiteError(f"{label}: {name} {shown(value)}: expected {_EXPECT.get(name, 'a number')} ({exc})") from None
     for part in (fig.low, fig.central, fig.high):
         if not math.isfinite(part) or part < minimum or part > _MAXIMUM.get(name, math.inf):
-            raise SiteError(f"{label}: {name} {value!r} is out of range: expected {_EXPECT.get(name, 'a number')}")
+            raise SiteError(f"{label}: {name} {shown(value)} is out of range: expected {_EXPECT.get(name, 'a number')}")
     return fig
 
 

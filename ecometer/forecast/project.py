@@ -150,9 +150,9 @@ def forecast_run(
     """
     if not isinstance(record, RunRecord):
         raise InputError(f"forecast: expected an ecometer RunRecord, found {type(record).__name__}")
-    check_number(coverage, "forecast: coverage", Bounds(low=0.5, below=1, unit="a probability, e.g. 0.9"))
-    check_number(draws, "forecast: draws", Bounds(low=200, high=10**7, integer=True))
-    check_optional(warmup, "forecast: warmup", Bounds(low=0, unit="in the unit of the total"))
+    coverage = check_number(coverage, "forecast: coverage", Bounds(low=0.5, below=1, unit="a probability, e.g. 0.9"))
+    draws = int(check_number(draws, "forecast: draws", Bounds(low=200, high=10**7, integer=True)))
+    warmup = check_optional(warmup, "forecast: warmup", Bounds(low=0, unit="in the unit of the total"))
     mode, unit, total = _target(record, total_work, total_s, unit)
     target: dict[str, Any] = {"total_work": total, "unit": unit} if mode == "work" else {"total_s": total}
     if not record.components:
