@@ -15,6 +15,7 @@ import argparse
 import importlib
 import logging
 import pkgutil
+import re
 import sys
 from typing import NoReturn
 
@@ -28,10 +29,11 @@ log = logging.getLogger("ecometer")
 
 class Parser(argparse.ArgumentParser):
     """The parser of ``ecometer`` and of each command: a usage error (a missing argument, a numeric
-    option that is not a finite number in its range) is one line, ``ecometer run: error: argument
-    --work: '-3': expected a finite number >= 0; see 'ecometer run --help'``, exit code 2."""
+    option that is not a finite number in its range) is one line, ``ecometer run: error: --work
+    '-3': expected a finite number >= 0; see 'ecometer run --help'``, exit code 2."""
 
     def error(self, message: str) -> NoReturn:
+        message = re.sub(r"^argument (-\S+?)(/-\S+)?: '", r"\1 '", message)  # "--work '-3': expected..."
         self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
 
 
