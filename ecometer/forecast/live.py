@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ecometer import units as U
+from ecometer.checks.numbers import Bounds, check_number
 from ecometer.errors import InputError
 from ecometer.forecast.project import COVERAGE, check_total
 from ecometer.forecast.result import Forecast
@@ -66,8 +67,8 @@ class LiveForecast:
         self.total_s = None if total_s is None else check_total(total_s, "total_s")
         self.meter = meter
         self.unit = unit
-        self.every_s = float(every_s)
-        self.coverage = coverage
+        self.every_s = check_number(every_s, "forecast every_s", Bounds(above=0, high=1e9, unit="s"))
+        self.coverage = check_number(coverage, "forecast: coverage", Bounds(low=0.5, below=1))
         self.clock = clock
         self.latest: Forecast | None = None
         self.error: str | None = None
