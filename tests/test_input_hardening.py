@@ -236,3 +236,17 @@ def test_numeric_option_types_return_a_finite_number_in_range_or_refuse(text):
             assert "expected" in str(exc)
             continue
         assert isinstance(value, (int, float)) and math.isfinite(value), (option, text, value)
+
+
+@given(value=HOSTILE_NUMBERS, label=st.sampled_from(["gather_timeout_s", "signal_gather_timeout_s"]))
+@settings(max_examples=60, deadline=None)
+def test_distributed_timeouts_are_checked(value, label):
+    from ecometer.distributed.job import Job
+
+    try:
+        job = Job(**{label: value})
+    except InputError as exc:
+        assert label in str(exc) and "expected" in str(exc)  # 10**5000 raised ValueError from repr() before
+        return
+    got = getattr(job, label)
+    assert type(got) is float and 0 <= got <= 86400
