@@ -304,3 +304,19 @@ def test_any_accepted_grade_labels_are_visible_distinct_and_of_one_script(labels
     assert all(hidden_in(g) == [] and "\xa0" not in g for g in std.grades)
     assert len({label_key(g) for g in std.grades}) == len(std.grades)
     assert len(set().union(*(scripts(g) for g in std.grades))) <= 1
+
+
+def test_prometheus_metrics_show_hostile_names_safely():
+    from ecometer.integrations.prometheus import render
+
+    for name in HOSTILE:
+        clock = FakeClock(0.0)
+        m = Meter(name, sensors=[ReplaySensor([(0, 10)], clock=clock)], clock=clock, background=False, out=None)
+        m.start()
+        m.add_work(1, name)
+        clock.advance(1.0)
+        m.sample_now()
+        text = render(m, labels={"job": name})
+        text.encode("utf-8")  # served as UTF-8: a surrogate made every scrape fail before
+        assert hidden_in(text) == []
+        m.stop()
