@@ -35,7 +35,7 @@ def plain(text: str, limit: int = MAX_TITLE) -> str:
 
     (``$`` needs no care here: every chart escapes it when drawn, see :mod:`ecometer.report.style`.)
     """
-    clean = display_text(text)
+    clean = display_text(" ".join(str(text).split()))  # one line; other hidden characters as escapes
     if len(clean) > limit:
         clean = clean[: limit - 1] + "…"
     return clean
