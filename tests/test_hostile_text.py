@@ -320,3 +320,15 @@ def test_prometheus_metrics_show_hostile_names_safely():
         text.encode("utf-8")  # served as UTF-8: a surrogate made every scrape fail before
         assert hidden_in(text) == []
         m.stop()
+
+
+@given(name=HOSTILE_TEXT, phase=HOSTILE_TEXT)
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_fuzzed_names_through_the_html_report(tmp_path_factory, name, phase):
+    pytest.importorskip("matplotlib")
+    root = tmp_path_factory.mktemp("rep")
+    path = _record(root / "r.json", name or "x", phase, "u" + name[:4])
+    code, text = _cli(["report", str(path), "--out", str(root / "out")], "ascii")
+    assert code == 0, text
+    assert hidden_in(text) == []
+    assert hidden_in((root / "out" / "report.html").read_text(encoding="utf-8")) == []
