@@ -250,3 +250,25 @@ def test_distributed_timeouts_are_checked(value, label):
         return
     got = getattr(job, label)
     assert type(got) is float and 0 <= got <= 86400
+
+
+@given(value=HOSTILE_NUMBERS, key=st.sampled_from(["wue_hourly", "wue_monthly", "wet_bulb_hourly_c", "grid_ewif",
+                                                   "grid_carbon_hourly", "utc_offset_h"]))  # fmt: skip
+@settings(max_examples=120, deadline=None)
+def test_site_profiles_and_hourly_grid_values_are_checked(value, key):
+    from ecometer.footprint import Site
+
+    given_ = {
+        "wue_hourly": {"wue_hourly": [1.0] * 23 + [value]},
+        "wue_monthly": {"wue_monthly": [value] + [1.0] * 11},
+        "wet_bulb_hourly_c": {"wet_bulb_hourly_c": [value] * 24, "wue": 1.0},
+        "grid_ewif": {"grid_hourly": {"ewif": {"2025-06-01T13:00Z": value}}},
+        "grid_carbon_hourly": {"grid_hourly": {"carbon_g_per_kwh": [value] * 24}},
+        "utc_offset_h": {"utc_offset_h": value},
+    }[key]
+    try:
+        site = Site.preset("us-average", **given_)  # 10**400 raised OverflowError, 10**5000 ValueError before
+    except InputError as exc:
+        assert "expected" in str(exc)
+        return
+    assert site is not None and (value is None or math.isfinite(float(value)))  # None: not given

@@ -1,7 +1,8 @@
 """The one check for a number a user gives: a real number, finite, in its range; else a clear error.
 
-Every public entry that takes a number (the meter's options, ``phase``, ``forecast``, site
-values, footprint inputs, the command line's numeric options) passes it through
+Every public entry that takes a number (the meter's options and its ``clock``, ``add_work``,
+``forecast``, site values, footprint inputs, distributed timeouts, the command line's numeric
+options) passes it through
 :func:`check_number`, so that ``10**400``, ``nan``, ``inf``, ``"3"``, ``True`` or a value out of
 range give one :class:`~ecometer.errors.InputError` naming the input, what it was and what is
 expected, never a raw ``OverflowError``, ``ValueError`` or ``TypeError`` from deep inside.
@@ -16,7 +17,7 @@ from typing import Any
 
 from ecometer.errors import InputError
 
-_SHOWN_CHARS = 40  # a value's repr is cut to this many characters in a message
+_SHOWN_CHARS = 80  # a value's repr is cut to this many characters in a message
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Bounds:
         )
 
     def describe(self) -> str:
-        """``a finite number > 0 s``, ``a whole number from 1 to 10``..."""
+        """``a finite number > 0 (s)``, ``a whole number >= 1 and <= 10``..."""
         parts = ["a whole number" if self.integer else "a finite number"]
         lower = f">= {self.low:g}" if self.low is not None else f"> {self.above:g}" if self.above is not None else ""
         upper = f"<= {self.high:g}" if self.high is not None else f"< {self.below:g}" if self.below is not None else ""

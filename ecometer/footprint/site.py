@@ -16,7 +16,7 @@ from datetime import timezone as _tz
 from typing import Any, NamedTuple
 
 from ecometer import datafiles
-from ecometer.checks.numbers import shown
+from ecometer.checks.numbers import Bounds, check_number, shown
 from ecometer.errors import FootprintError, SiteError, suggest
 from ecometer.footprint import grid
 from ecometer.footprint.timing import fixed_offset, parse_timestamp
@@ -25,6 +25,7 @@ from ecometer.record import Estimate
 _NUMERIC = ("pue", "wue", "ewif", "carbon_intensity_g_per_kwh", "ewif_withdrawal", "wue_withdrawal")
 _PROFILES = {"wue_monthly": 12, "wue_hourly": 24, "wet_bulb_monthly_c": 12, "wet_bulb_hourly_c": 24}
 GRID_KEYS = {"ewif": "L/kWh", "carbon_g_per_kwh": "g CO2e/kWh"}
+_GRID_MAXIMUM = {"ewif": 1000.0, "carbon_g_per_kwh": 5000.0}  # as the site's own values (_MAXIMUM)
 _GRID_VALUES = ("ewif", "ewif_withdrawal", "carbon_intensity_g_per_kwh", "grid_hourly")
 
 
@@ -271,7 +272,9 @@ def _check_number(name: str, value: Any, label: str, *, minimum: float) -> Estim
     return fig
 
 
-def _check_profile(name: str, value: Any, length: int, label: str, *, temperature: bool) -> list[float]:
+def _check_profile(
+    name: str, value: Any, length: int, label: str, *, temperature: bool, maximum: float = 100.0, unit: str = "L/kWh"
+) -> list[float]:
     what = "degC wet-bulb temperatures" if temperature else "WUE values in L/kWh (>= 0)"
     period = "month (Jan..Dec)" if length == 12 else "local hour of day (0..23)"
     if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__"):
@@ -279,14 +282,11 @@ def _check_profile(name: str, value: Any, length: int, label: str, *, temperatur
     if len(value) != length:
         raise SiteError(f"{label}: {name} has {len(value)} values: expected {length} {what}, one per {period}")
     out = []
+    bounds = Bounds(low=-60, high=60, unit="degC wet-bulb") if temperature else Bounds(low=0, high=maximum, unit=unit)
     for i, v in enumerate(value):
-        if v is None or isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise SiteError(f"{label}: {name}[{i}] is {v!r}: the profile has a gap; expected {length} {what}")
-        if not temperature and v < 0:
-            raise SiteError(f"{label}: {name}[{i}] is {v!r}: expected {what}")
-        if temperature and not -60.0 <= v <= 60.0:
-            raise SiteError(f"{label}: {name}[{i}] is {v!r}: expected a wet-bulb temperature in degC (-60..60)")
-        out.append(float(v))
+        if v is None:
+            raise SiteError(f"{label}: {name}[{i}] is None: the profile has a gap; expected {length} {what}")
+        out.append(check_number(v, f"{label}: {name}[{i}] is", bounds, error=SiteError))
     return out
 
 
@@ -340,12 +340,14 @@ def _check_grid(value: Any, label: str) -> dict[str, Any]:
             clean: dict[str, float] = {}
             for stamp, v in series.items():
                 hour = parse_hour(stamp, f"{label}: {name}")
-                if v is None or isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                    raise SiteError(f"{label}: {name}[{stamp!r}] is {v!r}: expected a number >= 0 in {GRID_KEYS[key]}")
-                clean[hour_key(hour)] = float(v)
+                where = f"{label}: {name}[{stamp!r}] is"
+                bounds = Bounds(low=0, high=_GRID_MAXIMUM[key], unit=GRID_KEYS[key])
+                clean[hour_key(hour)] = check_number(v, where, bounds, error=SiteError)
             out[key] = dict(sorted(clean.items()))
         else:
-            out[key] = _check_profile(name, series, 24, label, temperature=False)
+            out[key] = _check_profile(
+                name, series, 24, label, temperature=False, maximum=_GRID_MAXIMUM[key], unit=GRID_KEYS[key]
+            )
     return out
 
 
