@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ecometer import lifecycle
 from ecometer.build import build_record, utc_now
 from ecometer.checks.numbers import Bounds, CheckedClock, check_number, shown
+from ecometer.checks.text import display_text
 from ecometer.curves import OTHER_PHASE, DeviceTrack, PhaseBook
 from ecometer.errors import InputError
 from ecometer.record import MAX_WARNINGS, RunRecord, checkpoint_path, write_atomic
@@ -80,7 +81,7 @@ class Warnings:
                 log.debug("%s: %s", self._name, message)
                 return
             self._kept.append(message)
-        log.warning("%s: %s", self._name, message)
+        log.warning("%s: %s", display_text(self._name), display_text(message))  # names may hold escapes
 
     def kept(self) -> list[str]:
         """The warnings for the record, with a count of those not kept."""
@@ -382,7 +383,9 @@ class Run:
 
     @staticmethod
     def not_running(name: str) -> None:
-        log.warning("%s: add_work() called while the meter is not running; ignored (said once per meter)", name)
+        log.warning(
+            "%s: add_work() called while the meter is not running; ignored (said once per meter)", display_text(name)
+        )
 
     def live(self) -> LiveStatus:
         with self.lock:
@@ -570,7 +573,7 @@ class Run:
                     record.warnings.pop()
                     tried.append(f"{candidate} ({unwritable_reason(again, candidate)})")
                     continue
-                log.warning("%s: %s", self.name, note)
+                log.warning("%s: %s", display_text(self.name), display_text(note))
                 saved = candidate
                 break
             if saved is None:

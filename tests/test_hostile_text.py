@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
 import subprocess
 import sys
@@ -332,3 +333,21 @@ def test_fuzzed_names_through_the_html_report(tmp_path_factory, name, phase):
     assert code == 0, text
     assert hidden_in(text) == []
     assert hidden_in((root / "out" / "report.html").read_text(encoding="utf-8")) == []
+
+
+def test_the_librarys_own_log_lines_show_names_safely(caplog):
+    """Used as a library (no command line), a run's warnings are logged: the name and the message
+    are shown escaped there too (the record keeps them as they were)."""
+    import logging
+
+    clock = FakeClock(0.0)
+    name = "ansi\x1b[2J\u202ex\udcff"
+    m = Meter(name, sensors=[ReplaySensor([(0, 10)], clock=clock)], clock=clock, background=False, out=None)
+    with caplog.at_level(logging.WARNING, logger="ecometer"):
+        m.start()
+        m.add_work(math.nan, "unit\x1b[31m")
+        rec = m.stop()
+        m.add_work(1)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines and all(hidden_in(line) == [] for line in lines)
+    assert rec.name == name and any("\x1b[31m" in w for w in rec.warnings)
