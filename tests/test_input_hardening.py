@@ -272,3 +272,30 @@ def test_site_profiles_and_hourly_grid_values_are_checked(value, key):
         assert "expected" in str(exc)
         return
     assert site is not None and (value is None or math.isfinite(float(value)))  # None: not given
+
+
+@given(value=HOSTILE_NUMBERS, key=st.sampled_from(["bands", "scale", "min_per_class"]), per=st.sampled_from(["run", "query"]))
+@settings(max_examples=80, deadline=None)
+def test_calibration_numbers_are_checked(value, key, per):
+    from ecometer.record import Component, Estimate, RunRecord
+    from ecometer.standards import calibrate
+
+    records = [RunRecord(name=f"r{i}", duration_s=10.0, work={"query": 10.0},
+                         components={"gpu": Component("gpu", 100.0 * (i + 1), "counter", Estimate.exact(100.0 * (i + 1)))})
+               for i in range(6)]  # fmt: skip
+    try:
+        std = calibrate(records, "it_energy_j", per=per, by_class=False, **{key: value})
+    except InputError as exc:
+        assert "expected" in str(exc) or key in str(exc) or "scale" in str(exc)  # 10**400 raised OverflowError before
+        return
+    assert std.metrics
+
+
+def test_a_standard_with_an_integer_beyond_a_float_is_a_standard_error():
+    from ecometer.standards import StandardError, parse_standard
+
+    text = '[standard]\nname = "t"\ntitle = "t"\nversion = "1"\ngrades = ["A", "B", "C"]\n\n[metrics.e]\n' \
+           'quantity = "it_energy_j"\nper = "token"\nunit = "J"\nthresholds = [1, 1' + "0" * 400 + "]\n"  # fmt: skip
+    with pytest.raises(StandardError) as err:
+        parse_standard(text)  # was OverflowError from math.isfinite
+    assert err.value.field == "metrics.e.thresholds[1]" and "an integer of 401 digits" in str(err.value)

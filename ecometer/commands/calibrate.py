@@ -17,7 +17,7 @@ from ecometer.commands._options import (
 )
 
 _BANDS = number(Bounds(low=2, high=100, integer=True))
-_MIN_PER_CLASS = number(Bounds(low=1, high=1e9, integer=True))
+_MIN_PER_CLASS = number(Bounds(low=2, high=1e9, integer=True))
 
 EPILOG = """\
 examples:

@@ -32,6 +32,7 @@ from datetime import date as _date
 from typing import Any
 
 from ecometer._version import __version__
+from ecometer.checks.numbers import Bounds, check_number, check_optional
 from ecometer.errors import InputError, StandardError
 from ecometer.record import RunRecord
 from ecometer.standards.assess import grade_index, quality_reasons, record_problems
@@ -286,6 +287,7 @@ def calibrate(
             raise InputError("per, scale, unit, work and grades come from the base standard; leave them out")
         return _recalibrate(run, recs, load_standard(base), metric, by_class, (name, title, version), stamp)
     fields = _fields(class_by)
+    scale = check_optional(scale, "scale", Bounds(above=0))  # a number of functional units (1000 per 1,000 queries)
     data, mname = _new_standard(metric, bands, method, per, scale, unit, work, grades, (name, title, version), recs)
     std = standard_from_dict(data, origin="<calibration>")  # validates the measure before any work
     run.metric = mname
@@ -309,11 +311,9 @@ def calibrate(
 def _start(method: str, bands: int, min_per_class: int | None, small_classes: str, exact: bool) -> _Run:
     if method not in METHODS:
         raise InputError(f"calibration method {method!r} is not one of {list(METHODS)}")
-    if isinstance(bands, bool) or not isinstance(bands, int) or bands < 2:
-        raise InputError(f"bands must be an integer of 2 or more, got {bands!r}")
+    bands = int(check_number(bands, "bands", Bounds(low=2, high=100, integer=True)))
     minimum = bands if min_per_class is None else min_per_class
-    if isinstance(minimum, bool) or not isinstance(minimum, int) or minimum < 2:
-        raise InputError(f"min_per_class must be an integer of 2 or more, got {minimum!r}")
+    minimum = int(check_number(minimum, "min_per_class", Bounds(low=2, high=1e9, integer=True)))
     if small_classes not in SMALL_CLASSES:
         raise InputError(f"small_classes {small_classes!r} is not one of {list(SMALL_CLASSES)}")
     return _Run(bands, method, minimum, small_classes, exact)

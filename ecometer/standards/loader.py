@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from ecometer import units as U
+from ecometer.checks.numbers import check_number, shown
 from ecometer.checks.text import hidden_characters, label_key, scripts
-from ecometer.errors import StandardError
+from ecometer.errors import InputError, StandardError
 from ecometer.standards.metrics import GPU_HOUR, QUANTITIES, RUN, cannot_be_negative
 from ecometer.standards.schema import (
     BANDS,
@@ -137,7 +138,7 @@ def _show(value: Any) -> str:
         return "a table"
     if isinstance(value, list):
         return f"a list of {len(value)}"
-    return f"{value!r} ({type(value).__name__})"
+    return f"{shown(value)} ({type(value).__name__})"
 
 
 def _hint(found: str, valid: tuple[str, ...] | list[str]) -> str:
@@ -164,8 +165,12 @@ def _string(ctx: _Ctx, value: Any, path: str, *, pattern: re.Pattern[str] | None
 
 
 def _number(ctx: _Ctx, value: Any, path: str, *, positive: bool = False, nonneg: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ctx.error(path, _show(value), "a finite number")
+    try:
+        value = check_number(value, path)  # an int beyond a float's range is not finite either
+    except InputError:
+        raise ctx.error(path, _show(value), "a finite number") from None
     if positive and value <= 0:
         raise ctx.error(path, repr(value), "a number above 0")
     if nonneg and value < 0:
