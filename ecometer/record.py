@@ -99,10 +99,16 @@ class Estimate(float):
         distribution: str | None = None,
         basis: str = "",
     ) -> Estimate:
-        obj = super().__new__(cls, central)
-        c = float(central)
-        lo = c if low is None else float(low)
-        hi = c if high is None else float(high)
+        try:
+            obj = super().__new__(cls, central)
+            c = float(central)
+            lo = c if low is None else float(low)
+            hi = c if high is None else float(high)
+        except (OverflowError, TypeError, ValueError):  # 10**400, "x", None: a clear error, not a raw one
+            raise RecordError(
+                f"estimate: central {shown(central)}, low {shown(low)}, high {shown(high)}: expected numbers "
+                "(within a float's range)"
+            ) from None
         if lo > hi:
             lo, hi = hi, lo
         if not lo <= c <= hi and not any(math.isnan(v) for v in (lo, c, hi)):

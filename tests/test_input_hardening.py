@@ -299,3 +299,16 @@ def test_a_standard_with_an_integer_beyond_a_float_is_a_standard_error():
     with pytest.raises(StandardError) as err:
         parse_standard(text)  # was OverflowError from math.isfinite
     assert err.value.field == "metrics.e.thresholds[1]" and "an integer of 401 digits" in str(err.value)
+
+
+@given(central=HOSTILE_NUMBERS, low=HOSTILE_NUMBERS, high=HOSTILE_NUMBERS)
+@settings(max_examples=150, deadline=None)
+def test_an_estimate_of_any_numbers_is_made_or_refused_clearly(central, low, high):
+    from ecometer.record import Estimate
+
+    try:
+        est = Estimate(central, low, high)  # Estimate(10**400) raised OverflowError, Estimate(1, "x") ValueError
+    except InputError as exc:
+        assert "estimate:" in str(exc)
+        return
+    assert isinstance(float(est), float) and isinstance(est.low, float) and isinstance(est.high, float)
