@@ -12,7 +12,7 @@ report, chart labels, markdown tables; :func:`json_text` is its lossless twin fo
 
 On a stream that cannot encode a character (``PYTHONIOENCODING=ascii``), the command line
 writes ecometer's own symbols in ASCII (``–`` as ``-``, ``±`` as ``+/-``) and escapes the rest
-(:data:`ERRORS`, a codec error handler), so no output raises ``UnicodeEncodeError``.
+as ``\\u00e9`` (:data:`ERRORS`, a codec error handler), so no output raises ``UnicodeEncodeError``.
 
 :func:`hidden_characters`, :func:`label_key` and :func:`scripts` are the checks a standard's
 grade labels pass (no hidden characters; unique once NFKC-normalised; one script, so that Latin
@@ -128,7 +128,15 @@ def _encode_errors(exc: UnicodeError) -> tuple[str, int]:
     if not isinstance(exc, UnicodeEncodeError):
         raise exc
     bad = exc.object[exc.start : exc.end]
-    return "".join(_ASCII.get(c) or escape_char(c) for c in bad), exc.end
+    return "".join(_ASCII.get(c) or _unicode_escape(c) for c in bad), exc.end
+
+
+def _unicode_escape(ch: str) -> str:
+    """``\\u00e9`` (valid in JSON, TOML and Python text alike); an undecodable byte as ``\\xff``."""
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:
+        return escape_char(ch)
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 codecs.register_error(ERRORS, _encode_errors)
