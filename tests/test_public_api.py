@@ -50,7 +50,10 @@ def test_measuring_never_judges():
     for name in ("meter.py", "run.py", "build.py", "supervision.py", "sampler.py", "sync.py", "lifecycle.py"):
         judged = {m for m in _ecometer_imports(root / name) if m.startswith(("ecometer.footprint", "ecometer.standards"))}
         assert judged == set(), name
-    assert _ecometer_imports(root / "record.py", top_level=True) <= {"ecometer.errors", "ecometer.textfile"}
+    base = {"ecometer.errors", "ecometer.textfile", "ecometer.checks.numbers"}  # checks: leaves on errors alone
+    assert _ecometer_imports(root / "record.py", top_level=True) <= base
+    for leaf in ("checks/numbers.py", "checks/text.py"):
+        assert _ecometer_imports(root / leaf) <= {"ecometer.errors"}, leaf
     assert _ecometer_imports(root / "textfile.py", top_level=True) <= {"ecometer.errors"}
     assert "ecometer.footprint" not in (root / "record.py").read_text()  # one mechanism: register_attachment
 
