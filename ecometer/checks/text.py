@@ -36,6 +36,8 @@ ERRORS = "ecometer-display"  #: the codec error handler for text streams (regist
 _SUSPECT = re.compile(r"[^\x20-\x7e]+")
 _SUSPECT_MULTILINE = re.compile(r"[^\x20-\x7e\n\t]+")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_KINDS = {"Cc": "(a control character)", "Cs": "(a surrogate: an undecodable byte)", "Co": "(a private-use character)",
+          "Cn": "(an unassigned code point)", "Cf": "(a format character)"}  # fmt: skip
 _HIDDEN_EXTRA = frozenset("\u034f\u115f\u1160\u3164\uffa0")  # printable per Python, drawn as nothing
 _ASCII = {
     "–": "-", "—": "--", "−": "-", "‐": "-", "·": ".", "…": "...", "±": "+/-", "×": "x", "÷": "/",
@@ -86,7 +88,8 @@ def without_surrogates(text: str) -> str:
 
 def hidden_characters(text: str) -> list[str]:
     """The hidden characters of ``text`` (see :func:`hidden`), each named: ``U+200B ZERO WIDTH SPACE``."""
-    return [f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in dict.fromkeys(text) if hidden(c)]
+    return [f"U+{ord(c):04X} {unicodedata.name(c, '') or _KINDS.get(unicodedata.category(c), 'unnamed')}"
+            for c in dict.fromkeys(text) if hidden(c)]  # fmt: skip
 
 
 def label_key(text: str) -> str:
