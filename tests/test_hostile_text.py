@@ -265,6 +265,8 @@ def _grades(*labels: str) -> str:
         ("A\u00a0", "U+00A0 NO-BREAK SPACE"),
         ("A ", "but for spaces"),
         ("A\u0410", "mixes scripts"),
+        ("A\ufe0f", "U+FE0F VARIATION SELECTOR-16"),  # printable per Python, drawn as nothing
+        ("\u13aa", "(CHEROKEE) beside 'A' (LATIN)"),
     ],
 )
 def test_look_alike_grade_labels_are_refused_naming_file_line_and_field(second, why, tmp_path):

@@ -38,7 +38,12 @@ _SUSPECT_MULTILINE = re.compile(r"[^\x20-\x7e\n\t]+")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _KINDS = {"Cc": "(a control character)", "Cs": "(a surrogate: an undecodable byte)", "Co": "(a private-use character)",
           "Cn": "(an unassigned code point)", "Cf": "(a format character)"}  # fmt: skip
-_HIDDEN_EXTRA = frozenset("\u034f\u115f\u1160\u3164\uffa0")  # printable per Python, drawn as nothing
+# Printable per Python but drawn as nothing (or as a blank): the combining grapheme joiner, Hangul
+# fillers, Khmer inherent vowels, Mongolian and Unicode variation selectors, the Braille blank.
+_HIDDEN_EXTRA = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0"
+    + "".join(map(chr, [*range(0x180B, 0x1810), *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)]))
+)
 _ASCII = {
     "–": "-", "—": "--", "−": "-", "‐": "-", "·": ".", "…": "...", "±": "+/-", "×": "x", "÷": "/",
     "≤": "<=", "≥": ">=", "≈": "~", "µ": "u", "μ": "u", "°": "deg", "²": "2", "³": "3", "★": "*",
@@ -59,7 +64,8 @@ def escape_char(ch: str) -> str:
 
 def hidden(ch: str) -> bool:
     """Whether ``ch`` would not show as itself: a control, format (zero-width, bidi), separator
-    other than the space, surrogate, private-use or unassigned character."""
+    other than the space, surrogate, private-use or unassigned character, or one drawn as nothing
+    (a variation selector, a Hangul filler...)."""
     return not ch.isprintable() or ch in _HIDDEN_EXTRA
 
 
