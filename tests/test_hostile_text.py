@@ -353,3 +353,25 @@ def test_the_librarys_own_log_lines_show_names_safely(caplog):
     lines = [r.getMessage() for r in caplog.records]
     assert lines and all(hidden_in(line) == [] for line in lines)
     assert rec.name == name and any("\x1b[31m" in w for w in rec.warnings)
+
+
+def test_a_standards_own_text_is_shown_safely(hostile_records, tmp_path):
+    """Text from a standard file (title, descriptions, sources) reaches the terminal and the report."""
+    pytest.importorskip("matplotlib")
+    evil = "\x1b[2J\u202eevil\u200b\x07"
+    path = tmp_path / "s.toml"
+    path.write_text(
+        STANDARD.format(grades='"A", "B", "C"').replace('title = "test standard"', f"title = {json.dumps(evil)}")
+        + f'description = {json.dumps(evil)}\n',
+        encoding="utf-8",
+    )
+    for encoding in ("utf-8", "ascii"):
+        code, text = _cli(["score", str(hostile_records[0]), "-s", str(path)], encoding)
+        assert code in (0, 1) and hidden_in(text) == [] and "\\x1b[2J\\u202eevil" in text
+        code, text = _cli(["standard", "check", str(path)], encoding)
+        assert code == 0 and hidden_in(text) == []
+    copy = tmp_path / "r.json"
+    copy.write_bytes(hostile_records[1].read_bytes())
+    assert _cli(["score", str(copy), "-s", str(path), "--attach"])[0] in (0, 1)
+    code, text = _cli(["report", str(copy), "--out", str(tmp_path / "rep")], "ascii")
+    assert code == 0 and hidden_in((tmp_path / "rep" / "report.html").read_text(encoding="utf-8")) == []
