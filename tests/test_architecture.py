@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent / "ecometer"
 #: the stages, bottom first: a package may import those before it (docs/ARCHITECTURE.md)
 LAYERS = [
     ("ecometer.errors", "ecometer._version", "ecometer.compat"),
+    ("ecometer.checks",),
     ("ecometer.files",),
     ("ecometer.record",),
     ("ecometer.energy", "ecometer.work"),

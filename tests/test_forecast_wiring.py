@@ -376,10 +376,10 @@ def test_live_forecast_is_remade_at_most_every_interval_and_says_why_not():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--total-work", "0"], "--total-work 0.0: expected a finite number > 0"),
-        (["--total-work", "-3"], "--total-work -3.0"),
-        (["--total-work", "nan"], "--total-work nan"),
-        (["--total-s", "inf"], "--total-s inf"),
+        (["--total-work", "0"], "--total-work '0': expected a finite number > 0"),
+        (["--total-work", "-3"], "--total-work '-3'"),
+        (["--total-work", "nan"], "--total-work 'nan'"),
+        (["--total-s", "inf"], "--total-s 'inf'"),
         (["--total-work", "5", "--total-s", "5"], "not both"),
     ],
 )

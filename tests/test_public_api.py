@@ -54,10 +54,12 @@ def test_measuring_never_judges():
         judged = {m for m in _ecometer_imports(path) if m.startswith(("ecometer.impact", "ecometer.standards"))}
         assert judged == set(), path.name
     for path in sorted((root / "record").glob("*.py")):
-        assert {m.split(".")[1] for m in _ecometer_imports(path)} <= {"errors", "files", "record"}, path.name
+        assert {m.split(".")[1] for m in _ecometer_imports(path)} <= {"checks", "errors", "files", "record"}, path.name
         assert "ecometer.impact" not in path.read_text()  # one mechanism: register_attachment
     for path in sorted((root / "files").glob("*.py")):
         assert {m.split(".")[1] for m in _ecometer_imports(path)} <= {"errors", "files"}, path.name
+    for path in sorted((root / "checks").glob("*.py")):  # leaves on errors alone
+        assert _ecometer_imports(path) <= {"ecometer.errors"}, path.name
 
 
 def test_measure_with_a_site_and_a_standard_attaches_both(tmp_path):

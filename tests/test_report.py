@@ -135,7 +135,7 @@ def test_charts_degrade_without_work_phases_timeline_or_footprint():
 
 def test_chart_text_is_made_safe_for_matplotlib():
     assert charts.plain("cost $5 and $6") == "cost $5 and $6"  # escaped where drawn (style.Figure)
-    assert charts.plain("a\nb\x00c") == "a b c"
+    assert charts.plain("a\nb\x00c") == "a b\\x00c"  # one line; a hidden character shown as its escape
     assert len(charts.plain("x" * 500)) == charts.MAX_TITLE
     rec = make_record(name=HOSTILE)
     rec.timeline.spans[0].name = "$\\frac{1}{0}$"

@@ -8,6 +8,15 @@ import logging
 import sys
 from typing import Any
 
+from ecometer.checks.numbers import Bounds
+from ecometer.commands.options import POSITIVE, number
+
+_RUNS = number(Bounds(low=1, high=100_000, integer=True))  #: measured runs per configuration
+_WARMUP = number(Bounds(low=0, high=100_000, integer=True))  #: warm-up runs per configuration
+_TARGET = number(Bounds(above=0, below=1, unit="a relative half-width, e.g. 0.05"))
+_SEED = number(Bounds(low=0, high=2**63 - 1, integer=True))
+_INTERVAL = number(Bounds(low=0.001, high=60, unit="s"))
+
 EPILOG = """examples:
   ecometer bench --param batch_size=8,32,128 --param precision=fp32,bf16 --runs 5 --warmup 1 \\
       --work-unit query --site us-average --out bench-infer \\
@@ -52,27 +61,27 @@ def register(sub: Any) -> None:
     p.add_argument("--param-scan", nargs=3, metavar=("NAME", "MIN", "MAX"), action="append", default=[],
                    help="a parameter from MIN to MAX by --param-step (as hyperfine's --parameter-scan)")  # fmt: skip
     p.add_argument("--param-step", metavar="D", default="1", help="step of --param-scan (default 1)")
-    p.add_argument("--runs", "-r", type=int, default=5, help="measured runs per configuration (default 5)")
-    p.add_argument("--warmup", "-w", type=int, default=0, help="unmeasured runs per configuration first (default 0)")
-    p.add_argument("--target", type=float, metavar="REL",
+    p.add_argument("--runs", "-r", type=_RUNS, default=5, help="measured runs per configuration (default 5)")
+    p.add_argument("--warmup", "-w", type=_WARMUP, default=0, help="unmeasured runs per configuration first (default 0)")
+    p.add_argument("--target", type=_TARGET, metavar="REL",
                    help="instead of --runs: run until the 95 %% interval of the mean energy per unit from the "
                    "repetitions is within +/-REL of it (0.05 for 5 %%)")  # fmt: skip
-    p.add_argument("--min-runs", type=int, default=3, help="with --target: fewest runs (default 3)")
-    p.add_argument("--max-runs", type=int, default=30, help="with --target: most runs (default 30)")
+    p.add_argument("--min-runs", type=_RUNS, default=3, help="with --target: fewest runs (default 3)")
+    p.add_argument("--max-runs", type=_RUNS, default=30, help="with --target: most runs (default 30)")
     p.add_argument("--order", choices=("fixed", "interleaved", "random"), default="random",
                    help="fixed: each configuration's runs together; interleaved: one of each in turn; random "
                    "(default): a new permutation each round, from --seed")  # fmt: skip
-    p.add_argument("--seed", type=int, default=0, help="seed of the random order (default 0)")
+    p.add_argument("--seed", type=_SEED, default=0, help="seed of the random order (default 0)")
     p.add_argument("--out", "-o", metavar="DIR", help="the bench's folder (default $ECOMETER_DIR/bench-NAME-TIME)")
     p.add_argument("--name", help="run name in the records (default: the command's name)")
     p.add_argument("--site", metavar="S", help="site preset: water and carbon per unit too")
     p.add_argument("--standard", metavar="STD", help="grade each run against this standard")
     p.add_argument("--scope", choices=("machine", "process"), default="machine", help="what to attribute")
-    p.add_argument("--work", metavar="N", type=float, help="units of work each run does")
+    p.add_argument("--work", metavar="N", type=POSITIVE, help="units of work each run does")
     p.add_argument("--work-unit", metavar="U", help="functional unit of the work counted")
     p.add_argument("--quality", metavar="UNIT[:lower]",
                    help="a work-file unit that is a quality figure (higher is better; ':lower' if lower is)")  # fmt: skip
-    p.add_argument("--interval", metavar="S", type=float, default=0.1, help="sampling interval in seconds")
+    p.add_argument("--interval", metavar="S", type=_INTERVAL, default=0.1, help="sampling interval in seconds")
     p.add_argument("--power-gpus", metavar="I,J", help="NVML indices of the GPUs whose power limit is set (default all)")
     p.add_argument("--show-output", action="store_true", help="let the command write to the terminal (no logs)")
     p.add_argument("--no-charts", action="store_true", help="write no charts")

@@ -6,13 +6,19 @@ import argparse
 import sys
 from typing import Any
 
+from ecometer.checks.numbers import Bounds
 from ecometer.commands.options import (
+    POSITIVE,
     add_corpus_arguments,
     add_site_arguments,
     attach_site,
     load_corpus,
+    number,
     plain_preset,
 )
+
+_BANDS = number(Bounds(low=2, high=100, integer=True))
+_MIN_PER_CLASS = number(Bounds(low=2, high=1e9, integer=True))
 
 EPILOG = """\
 examples:
@@ -62,13 +68,13 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("runs", nargs="+", metavar="RUN", help="record files or folders of them")
     p.add_argument("--metric", "-m", required=True, help="a quantity, or with --standard one of its metrics")
-    p.add_argument("--bands", type=int, default=5, help="number of grades (default 5)")
+    p.add_argument("--bands", type=_BANDS, default=5, help="number of grades (default 5)")
     p.add_argument(
         "--method", choices=("quantile", "equal-width", "geometric"), default="quantile", help="how to cut bands"
     )
     p.add_argument("--standard", metavar="NAME_OR_FILE", help="recalibrate this standard's metric")
     p.add_argument("--per", help="functional unit: a work counter (token, query, sample...), gpu_hour or run")
-    p.add_argument("--scale", type=float, help="number of functional units (1000 for per 1,000 queries)")
+    p.add_argument("--scale", type=POSITIVE, help="number of functional units (1000 for per 1,000 queries)")
     p.add_argument("--unit", help="display unit (J, Wh, kWh, mL, L, g, kg, ...)")
     p.add_argument("--work", help="work counter for work_per_joule")
     p.add_argument("--grades", help="comma-separated grade labels, best first (default A, B, C...)")
@@ -79,7 +85,7 @@ def register(subparsers: Any) -> None:
         help="record.meta field(s) to class by, comma-separated (default task; e.g. task,size_class)",
     )
     p.add_argument("--no-classes", action="store_true", help="one set of thresholds for all records")
-    p.add_argument("--min-per-class", type=int, metavar="N", help="fewest records a class is calibrated from")
+    p.add_argument("--min-per-class", type=_MIN_PER_CLASS, metavar="N", help="fewest records a class is calibrated from")
     p.add_argument(
         "--small-classes",
         choices=("refuse", "unrated", "merge"),

@@ -16,7 +16,9 @@ import argparse
 import importlib
 import logging
 import pkgutil
+import re
 import sys
+from typing import NoReturn
 
 from ecometer._version import __version__
 from ecometer.errors import is_input_error
@@ -27,6 +29,15 @@ log = logging.getLogger("ecometer")
 HELPER_MODULES = frozenset({"cli", "child", "options", "streams", "trampoline", "watchdog", "workloads"})
 
 
+
+class Parser(argparse.ArgumentParser):
+    """The parser of ``ecometer`` and of each command: a usage error (a missing argument, a numeric
+    option that is not a finite number in its range) is one line, ``ecometer run: error: --work
+    '-3': expected a finite number >= 0; see 'ecometer run --help'``, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        message = re.sub(r"^argument (-\S+?)(/-\S+)?: '", r"\1 '", message)  # "--work '-3': expected..."
+        self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
 
 
 def command_names() -> list[str]:
@@ -40,7 +51,7 @@ def command_names() -> list[str]:
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser of every subcommand, or of ``only`` (a command named on the command line:
     the other command modules are not imported, which is most of a short run's start-up)."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="ecometer",
         description="Measure the energy, water and carbon of ML jobs and score them against efficiency standards.",
         epilog="Run 'ecometer COMMAND --help' for the options and examples of each command.",
@@ -54,13 +65,25 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; everything it prints goes through
+    :func:`~ecometer.checks.text.display_text` (names from records cannot garble the terminal or
+    fail to encode)."""
+    from ecometer.checks.text import display_streams
     from ecometer.commands.streams import ensure_standard_streams
 
     ensure_standard_streams()  # ``2>&-``: messages go nowhere, as asked, instead of failing the command
+    with display_streams():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     first = next((w for w in words if not w.startswith("-")), None)  # the command, after -v
     parser = build_parser(first if first in command_names() else None)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (already printed)
+        return exc.code if isinstance(exc.code, int) else 2
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="ecometer: %(levelname)s: %(message)s",

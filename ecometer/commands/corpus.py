@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from ecometer.commands.options import POSITIVE
+
 EPILOG = """\
 examples:
   # a shipped import spec (the AI Energy Score, Feb 2025; the ML.ENERGY leaderboard)
@@ -62,7 +64,7 @@ def add_spec_arguments(q: argparse.ArgumentParser) -> None:
     q.add_argument("--energy-unit", metavar="UNIT", help="J, Wh, kWh ... (default J)")
     q.add_argument("--component", choices=("it", "gpu"), help="what the energy covers (default it)")
     q.add_argument("--per", metavar="UNIT", help="the work unit the energy covers (token, query, sample, request...)")
-    q.add_argument("--count", type=float, metavar="N", help="how many --per units the energy covers (constant)")
+    q.add_argument("--count", type=POSITIVE, metavar="N", help="how many --per units the energy covers (constant)")
     q.add_argument("--count-col", metavar="COL", help="the column that says how many --per units it covers")
     q.add_argument("--meta", action="append", default=[], metavar="NAME=COL", help="a meta field from a column")
     q.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a meta constant for every row")

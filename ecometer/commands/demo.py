@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ecometer.checks.numbers import Bounds
+from ecometer.commands.options import number
+
 log = logging.getLogger("ecometer.demo")
 
 DEFAULT_SITE = "us-average"
@@ -68,7 +71,7 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--out", metavar="DIR", default="reports/demo", help="output folder (default: reports/demo)")
     parser.add_argument(
-        "--scale", metavar="F", type=float, default=1.0, help="work relative to the default (0.05-20; default 1)"
+        "--scale", metavar="F", type=number(Bounds(low=0.05, high=20)), default=1.0, help="work relative to the default (0.05-20; default 1)"
     )
     parser.add_argument("--site", metavar="S", default=DEFAULT_SITE, help=f"site preset (default: {DEFAULT_SITE})")
     parser.add_argument(

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from ecometer.commands.options import add_site_arguments, site_of
+from ecometer.commands.options import FINITE, add_site_arguments, site_of
 
 EPILOG = """examples:
   ecometer footprint --energy-kwh 1287000 --site us-average
@@ -36,7 +36,7 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("record", nargs="?", metavar="RUN.json", help="a record file written by ecometer")
-    parser.add_argument("--energy-kwh", type=float, metavar="KWH", help="IT energy in kWh instead of a record")
+    parser.add_argument("--energy-kwh", type=FINITE, metavar="KWH", help="IT energy in kWh instead of a record")
     add_site_arguments(parser, site_help="a site preset (see --list-sites)")
     parser.add_argument(
         "--bounds",

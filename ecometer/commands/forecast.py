@@ -7,6 +7,9 @@ import json
 import sys
 from typing import Any
 
+from ecometer.checks.numbers import Bounds
+from ecometer.commands.options import COUNT, POSITIVE, number
+
 EPILOG = """examples:
   ecometer forecast pilot.json --total-work 1200000
   ecometer forecast pilot.json --total-work 1200000 --site us-average --standard ecometer-training
@@ -32,13 +35,15 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("record", metavar="RECORD", help="a record file (or its .partial checkpoint)")
-    parser.add_argument("--total-work", type=float, metavar="N", help="units of work of the whole job")
-    parser.add_argument("--total-s", type=float, metavar="S", help="seconds of the whole job (jobs without work units)")
+    parser.add_argument("--total-work", type=POSITIVE, metavar="N", help="units of work of the whole job")
+    parser.add_argument("--total-s", type=POSITIVE, metavar="S", help="seconds of the whole job (jobs without work units)")
     parser.add_argument("--unit", metavar="UNIT", help="the work counter --total-work counts (default: the record's)")
-    parser.add_argument("--warmup", type=float, metavar="X", help="warm-up to leave out, in the unit of the total")
+    parser.add_argument("--warmup", type=COUNT, metavar="X", help="warm-up to leave out, in the unit of the total")
     parser.add_argument("--site", metavar="NAME", help="site preset for facility energy, water and carbon")
     parser.add_argument("--standard", metavar="NAME_OR_FILE", help="standard to grade the projected job against")
-    parser.add_argument("--coverage", type=float, default=0.9, help="coverage of the intervals (default 0.9)")
+    parser.add_argument(
+        "--coverage", type=number(Bounds(low=0.5, below=1)), default=0.9, help="coverage of the intervals (default 0.9)"
+    )
     parser.add_argument("--json", action="store_true", help="print the forecast as JSON")
     parser.add_argument(
         "--kept",

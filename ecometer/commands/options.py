@@ -3,7 +3,34 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
+
+from ecometer.checks.numbers import ANY, Bounds, parse_number
+from ecometer.errors import InputError
+
+
+def number(bounds: Bounds = ANY) -> Callable[[str], float]:
+    """An argparse ``type=`` for a numeric option: parsed and judged by the one number check
+    (:func:`~ecometer.checks.numbers.check_number`): finite and within ``bounds``, else argparse's
+    one-line error (``argument --count: 'nan': expected a finite number > 0``, exit 2). A whole
+    number (``bounds.integer``) comes back as an ``int``."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = parse_number(text, "", bounds)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return int(value) if bounds.integer else value
+
+    parse.__name__ = "number"
+    return parse
+
+
+FINITE = number()  #: any finite number (the library judges the range and names it)
+POSITIVE = number(Bounds(above=0))
+COUNT = number(Bounds(low=0))
+SECONDS = number(Bounds(above=0, high=1e9, unit="s"))
 
 
 def add_corpus_arguments(p: argparse.ArgumentParser) -> None:
@@ -26,16 +53,16 @@ def add_site_arguments(p: argparse.ArgumentParser, site_help: str | None = None)
         "azure:westeurope, or a grid zone such as US-NW-BPAT) for the footprint metrics (water, facility energy, "
         "carbon); replaces a footprint the record already has (a water figure the corpus reports is kept)",
     )
-    p.add_argument("--pue", type=float, help="power usage effectiveness (>= 1), replaces the preset's")
-    p.add_argument("--wue", type=float, metavar="L_PER_KWH", help="on-site water per kWh of IT energy")
-    p.add_argument("--ewif", type=float, metavar="L_PER_KWH", help="off-site water per kWh of electricity")
+    p.add_argument("--pue", type=FINITE, help="power usage effectiveness (>= 1), replaces the preset's")
+    p.add_argument("--wue", type=FINITE, metavar="L_PER_KWH", help="on-site water per kWh of IT energy")
+    p.add_argument("--ewif", type=FINITE, metavar="L_PER_KWH", help="off-site water per kWh of electricity")
     p.add_argument("--country", metavar="ISO3", help="grid country (ISO alpha-3 or name) for EWIF and carbon")
     p.add_argument(
         "--ewif-source",
         choices=("auto", "published", "derived"),
         help="with --country: the published WRI-method factor, ecometer's derived fallback, or auto (published where present)",
     )
-    p.add_argument("--carbon-intensity", type=float, metavar="G_PER_KWH", help="grid carbon intensity, g CO2e/kWh")
+    p.add_argument("--carbon-intensity", type=FINITE, metavar="G_PER_KWH", help="grid carbon intensity, g CO2e/kWh")
     p.add_argument(
         "--region",
         metavar="REGION",

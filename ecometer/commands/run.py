@@ -16,6 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ecometer.checks.numbers import Bounds
+from ecometer.commands.options import COUNT, POSITIVE, number
+
 WORK_FILE_ENV = "ECOMETER_WORK_FILE"
 #: Exit code when the command succeeded but its record could not be written where asked
 #: (EX_IOERR of sysexits.h); the record was saved to a fallback location, named on stderr.
@@ -23,6 +26,8 @@ EXIT_RECORD_NOT_WRITTEN = 74
 WORK_POLL_S = 0.5  # how often the work file is read while the command runs
 FORECAST_EVERY_S = 5.0  # a forecast costs 15-40 ms: made at most this often
 _MAX_WORK_LINE = 4096  # bytes; a longer line is not 'N UNIT'
+WORK_READ_CHUNK = 1 << 20  # bytes read from the work file at a time
+WORK_READ_BUDGET_S = 0.25  # a poll while the command runs reads for about this long, then goes on next poll
 _MAX_WORK_PROBLEMS = 20
 
 EPILOG = f"""examples:
@@ -93,21 +98,24 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--scope", choices=("machine", "process"), default="machine", help="what to attribute")
     parser.add_argument("--work-unit", metavar="U", help="functional unit of the work counted (sample, token...)")
-    parser.add_argument("--work", metavar="N", type=float, help="units of work the command does (counted at exit)")
+    parser.add_argument("--work", metavar="N", type=COUNT, help="units of work the command does (counted at exit)")
     parser.add_argument(
         "--total-work",
         metavar="N",
-        type=float,
+        type=POSITIVE,
         help="units of work of the whole job (of --work-unit, counted through the work file): the live line "
         "and the Prometheus exporter forecast the job's end",
     )
     parser.add_argument(
-        "--total-s", metavar="S", type=float, help="seconds the whole job will run (instead of --total-work)"
+        "--total-s", metavar="S", type=POSITIVE, help="seconds the whole job will run (instead of --total-work)"
     )
     parser.add_argument(
         "--meta", metavar="KEY=VALUE", action="append", default=[], help="metadata for the record (repeatable)"
     )
-    parser.add_argument("--interval", metavar="S", type=float, default=0.1, help="sampling interval in seconds")
+    parser.add_argument(
+        "--interval", metavar="S", type=number(Bounds(low=0.001, high=60, unit="s")), default=0.1,
+        help="sampling interval in seconds",
+    )  # fmt: skip
     parser.add_argument(
         "--prometheus",
         metavar="HOST:PORT",
@@ -116,7 +124,7 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--prometheus-linger",
         metavar="S",
-        type=float,
+        type=number(Bounds(low=0, high=3600, unit="s")),
         default=10.0,
         help="after the run, keep serving the final metrics for up to S seconds, until they are scraped "
         "once (default 10; 0 stops at once; any signal ends it)",
@@ -124,7 +132,7 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--kill-after",
         metavar="S",
-        type=float,
+        type=number(Bounds(low=0, high=1e6, unit="s")),
         default=None,
         help="seconds the command has to end after a SIGTERM, SIGINT, SIGHUP or SIGQUIT ecometer forwarded, "
         "and background processes it left in its process group after a SIGTERM, before SIGKILL (default 10)",
@@ -220,30 +228,61 @@ class WorkFile:
         self._lock = threading.Lock()
 
     def read_new(self, final: bool = False) -> list[tuple[float, str]]:
-        """(amount, unit) of the lines completed since the last call (``final``: the last line too)."""
+        """(amount, unit) of the lines completed since the last call (``final``: the last line too).
+
+        Reads to the end of the file in chunks of :data:`WORK_READ_CHUNK` bytes, so nothing is
+        dropped however fast the command writes. A poll while the command runs stops after about
+        :data:`WORK_READ_BUDGET_S` seconds and goes on from there at the next poll; the ``final``
+        read goes to the size the file has when it begins. Consecutive lines of one unit are
+        summed into one item (a million lines are not a million ``add_work`` calls).
+        """
         with self._lock:
-            data = self._read()
-            chunks = (self._partial + data).split(b"\n")
-            self._partial = chunks.pop()
+            out: list[tuple[float, str]] = []
+            deadline = time.monotonic() + WORK_READ_BUDGET_S
+            end = self._size() if final else None
+            while True:
+                data = self._read(WORK_READ_CHUNK if end is None else min(WORK_READ_CHUNK, end - self._offset))
+                self._take(data, out)
+                if len(data) < WORK_READ_CHUNK or (end is None and time.monotonic() > deadline):
+                    break
             if final and self._partial:
-                chunks.append(self._partial)
-                self._partial = b""
-            if len(self._partial) > _MAX_WORK_LINE:
-                self._lineno += 1
-                self._problem(f"line {self._lineno} is longer than {_MAX_WORK_LINE} bytes; ignored", line=True)
-                self._partial = b""
-            out = []
-            for raw in chunks:
-                self._lineno += 1
-                parsed = self._parse(raw.decode("utf-8", "replace"))
-                if parsed is not None:
-                    out.append(parsed)
+                self._take(b"\n", out)  # the last line, unterminated
             if final and self._refused > _MAX_WORK_PROBLEMS:
                 self.problems.append(f"{WORK_FILE_ENV}: {self._refused - _MAX_WORK_PROBLEMS} more lines refused")
             return out
 
-    def _read(self) -> bytes:
+    def _take(self, data: bytes, out: list[tuple[float, str]]) -> None:
+        """Parse the complete lines in the kept partial line + ``data`` into ``out``; keep the rest."""
+        from ecometer.measuring.run import MAX_WORK_PER_CALL
+
+        chunks = (self._partial + data).split(b"\n")
+        self._partial = chunks.pop()
+        if len(self._partial) > _MAX_WORK_LINE:
+            self._lineno += 1
+            self._problem(f"line {self._lineno} is longer than {_MAX_WORK_LINE} bytes; ignored", line=True)
+            self._partial = b""
+        for raw in chunks:
+            self._lineno += 1
+            parsed = self._parse(raw.decode("utf-8", "replace"))
+            if parsed is None:
+                continue
+            if out and out[-1][1] == parsed[1] and out[-1][0] + parsed[0] <= MAX_WORK_PER_CALL:
+                out[-1] = (out[-1][0] + parsed[0], parsed[1])
+            else:
+                out.append(parsed)
+
+    def _size(self) -> int:
+        """The work file's size now (bytes; 0 when it cannot be read or there is none)."""
         if self.path is None:
+            return 0
+        try:
+            return os.stat(self.path).st_size
+        except OSError:
+            return 0
+
+    def _read(self, limit: int) -> bytes:
+        """Up to ``limit`` bytes from where the last read ended (``b""`` at the end or on a problem)."""
+        if limit <= 0 or self.path is None:
             return b""
         try:
             fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -261,7 +300,7 @@ class WorkFile:
                 self._problem("the work file was truncated: only appended lines are counted")
                 self._offset = info.st_size
             os.lseek(fd, self._offset, os.SEEK_SET)
-            data = os.read(fd, 1 << 20)
+            data = os.read(fd, limit)
         except OSError as exc:
             self._problem(f"cannot read the work file {self.path}: {exc.strerror or exc}")
             return b""

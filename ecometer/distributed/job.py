@@ -23,9 +23,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ecometer.checks.numbers import Bounds, check_number
 from ecometer.distributed.ranks import RankInfo, detect, device_sync, group_view, rank_gpus, rank_info
 from ecometer.distributed.transport import FileTransport, StoreTransport, decode, default_store, encode
-from ecometer.errors import InputError, RecordError
+from ecometer.errors import RecordError
 from ecometer.measuring.meter import Meter
 from ecometer.measuring.paths import record_path
 from ecometer.record.model import RunRecord, checkpoint_path, load_record
@@ -60,9 +61,7 @@ class Job:
 
     def __post_init__(self) -> None:
         for label in ("gather_timeout_s", "signal_gather_timeout_s"):
-            value = getattr(self, label)
-            if not (isinstance(value, (int, float)) and 0 <= value <= 86400):
-                raise InputError(f"{label} {value!r}: expected seconds between 0 and 86400")
+            setattr(self, label, check_number(getattr(self, label), label, Bounds(low=0, high=86400, unit="s")))
         self.parts_dir = Path(self.parts) if self.parts is not None else None
 
     def session(self, meter: Meter) -> Session:

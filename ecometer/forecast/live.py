@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ecometer.checks.numbers import Bounds, check_number
 from ecometer.errors import InputError
 from ecometer.forecast.project import COVERAGE, check_total
 from ecometer.forecast.result import Forecast
@@ -68,8 +69,8 @@ class LiveForecast:
         self.total_s = None if total_s is None else check_total(total_s, "total_s")
         self.meter = meter
         self.unit = unit
-        self.every_s = float(every_s)
-        self.coverage = coverage
+        self.every_s = check_number(every_s, "forecast every_s", Bounds(above=0, high=1e9, unit="s"))
+        self.coverage = check_number(coverage, "forecast: coverage", Bounds(low=0.5, below=1))
         self.clock = clock
         self.work_hint = work_hint  # how this job counts work, said while none is counted
         self.latest: Forecast | None = None

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ecometer.checks.numbers import Bounds, check_number, check_optional
 from ecometer.errors import InputError, suggest
 from ecometer.forecast import rate as R
 from ecometer.forecast.buckets import Buckets, read_buckets
@@ -42,12 +43,7 @@ class ProjectedRecord(RunRecord):
 
 def check_total(value: Any, name: str) -> float:
     """``value`` as a float if it is a finite number > 0 (a job's total), else :class:`InputError`."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise InputError(f"forecast: {name} {value!r}: expected a number")
-    v = float(value)
-    if not math.isfinite(v) or v <= 0:
-        raise InputError(f"forecast: {name} {value!r}: expected a finite number > 0")
-    return v
+    return check_number(value, f"forecast: {name}", Bounds(above=0))
 
 
 def _target(record: RunRecord, total_work: Any, total_s: Any, unit: str | None) -> tuple[str, str | None, float]:
@@ -155,14 +151,9 @@ def forecast_run(
     """
     if not isinstance(record, RunRecord):
         raise InputError(f"forecast: expected an ecometer RunRecord, found {type(record).__name__}")
-    if isinstance(coverage, bool) or not isinstance(coverage, (int, float)) or not 0.5 <= coverage < 1.0:
-        raise InputError(f"forecast: coverage {coverage!r}: expected a probability from 0.5 to below 1 (e.g. 0.9)")
-    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 200:
-        raise InputError(f"forecast: draws {draws!r}: expected a whole number of at least 200")
-    if warmup is not None and (
-        isinstance(warmup, bool) or not isinstance(warmup, (int, float)) or not math.isfinite(warmup) or warmup < 0
-    ):
-        raise InputError(f"forecast: warmup {warmup!r}: expected a finite number >= 0 (in the unit of the total)")
+    coverage = check_number(coverage, "forecast: coverage", Bounds(low=0.5, below=1, unit="a probability, e.g. 0.9"))
+    draws = int(check_number(draws, "forecast: draws", Bounds(low=200, high=10**7, integer=True)))
+    warmup = check_optional(warmup, "forecast: warmup", Bounds(low=0, unit="in the unit of the total"))
     opts = Options(warmup=warmup, site=site, standard=standard, coverage=coverage, draws=draws, seed=seed)
     mode, unit, total = _target(record, total_work, total_s, unit)
     target = Target(mode, unit, total)

@@ -34,6 +34,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecometer.checks.numbers import shown
 from ecometer.errors import FootprintError, RecordError
 from ecometer.impact.assumptions import Assumption
 from ecometer.impact.detect import named_site
@@ -246,18 +247,28 @@ def _energy(d: Draws, record: Any, energy_kwh: Any, energy_j: Any) -> tuple[Valu
             try:  # an object with bounds: Estimate() would reorder inverted bounds, so check them as given
                 given_bounds = [float(getattr(raw, a)) * scale for a in ("low", "central", "high")]
             except (TypeError, ValueError):
-                raise FootprintError(f"footprint(): {name} {raw!r}: expected numbers for central, low and high") from None
-            _check_energy(name, *given_bounds, repr(raw))
+                raise FootprintError(f"footprint(): {name} {shown(raw)}: expected numbers for central, low and high") from None
+            _check_energy(name, *given_bounds, shown(raw))
         try:
             it_energy = Estimate.coerce(raw, name=name)
         except RecordError as exc:
             raise FootprintError(f"footprint(): {exc}") from None
         it_energy = it_energy.scaled(scale) if scale != 1.0 else it_energy
-        _check_energy(name, it_energy.low, it_energy.central, it_energy.high, repr(raw))
+        _check_energy(name, it_energy.low, it_energy.central, it_energy.high, shown(raw))
+        if it_energy.high > MAX_GIVEN_ENERGY_J:
+            raise FootprintError(
+                f"footprint(): {name} energy {shown(raw)}: its high bound is {it_energy.high:g} J, above "
+                f"{MAX_GIVEN_ENERGY_J:g} J (about 100 years of the world's electricity); expected a job's energy"
+            )
         energy = d.input("energy", it_energy, "IT energy")
         source = "user"
     entry = Assumption.of("it_energy_j", it_energy, "J", source, note="IT energy (before PUE)")
     return energy, it_energy, entry, warnings
+
+
+#: The most IT energy (J) a caller may give: 1e22 J is about 100 years of the world's electricity
+#: (about 30,000 TWh a year); beyond it the figures overflow and no job comes near.
+MAX_GIVEN_ENERGY_J = 1e22
 
 
 def _centred(unc: Estimate, central: float) -> Estimate:

@@ -15,6 +15,7 @@ from datetime import datetime, tzinfo
 from datetime import timezone as _tz
 from typing import Any, NamedTuple
 
+from ecometer.checks.numbers import Bounds, check_number, shown
 from ecometer.errors import FootprintError, SiteError, suggest
 from ecometer.files import datafiles
 from ecometer.impact import grid, regions
@@ -24,6 +25,7 @@ from ecometer.record.estimate import Estimate
 _NUMERIC = ("pue", "wue", "ewif", "carbon_intensity_g_per_kwh", "ewif_withdrawal", "wue_withdrawal")
 _PROFILES = {"wue_monthly": 12, "wue_hourly": 24, "wet_bulb_monthly_c": 12, "wet_bulb_hourly_c": 24}
 GRID_KEYS = {"ewif": "L/kWh", "carbon_g_per_kwh": "g CO2e/kWh"}
+_GRID_MAXIMUM = {"ewif": 1000.0, "carbon_g_per_kwh": 5000.0}  # as the site's own values (_MAXIMUM)
 _GRID_VALUES = ("ewif", "ewif_withdrawal", "carbon_intensity_g_per_kwh", "grid_hourly")
 
 
@@ -308,14 +310,21 @@ def _preset_values(name: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]
 
 # ---- validation helpers -----------------------------------------------------------------
 _EXPECT = {
-    "pue": "a number >= 1 (facility energy / IT energy, e.g. 1.1-1.6)",
-    "wue": "a number >= 0 in L per kWh of IT energy (e.g. 0.1-2)",
-    "ewif": "a number >= 0 in L per kWh of electricity (e.g. 1-5)",
-    "carbon_intensity_g_per_kwh": "a number >= 0 in g CO2e per kWh (e.g. 20-800)",
-    "ewif_withdrawal": "a number >= 0 in L per kWh of electricity",
-    "wue_withdrawal": "a number >= 0 in L per kWh of IT energy",
+    "pue": "a number >= 1 and <= 10 (facility energy / IT energy, e.g. 1.1-1.6)",
+    "wue": "a number >= 0 and <= 100 in L per kWh of IT energy (e.g. 0.1-2)",
+    "ewif": "a number >= 0 and <= 1000 in L per kWh of electricity (e.g. 1-5)",
+    "carbon_intensity_g_per_kwh": "a number >= 0 and <= 5000 in g CO2e per kWh (e.g. 20-800)",
+    "ewif_withdrawal": "a number >= 0 and <= 10000 in L per kWh of electricity",
+    "wue_withdrawal": "a number >= 0 and <= 1000 in L per kWh of IT energy",
     "utc_offset_h": "hours between -14 and +14",
 }
+#: The largest value a site may give (well above any published figure, so only a slip or an
+#: overflow is refused: published PUEs are below 3, WUEs below 10 L/kWh, grid intensities below
+#: 1,200 g/kWh, hydro-heavy EWIFs below a few hundred L/kWh, once-through withdrawals below 1,000).
+_MAXIMUM = {
+    "pue": 10.0, "wue": 100.0, "ewif": 1000.0, "carbon_intensity_g_per_kwh": 5000.0,
+    "ewif_withdrawal": 10000.0, "wue_withdrawal": 1000.0, "utc_offset_h": 14.0,
+}  # fmt: skip
 
 
 def _check_number(name: str, value: Any, label: str, *, minimum: float) -> Estimate:
@@ -324,14 +333,16 @@ def _check_number(name: str, value: Any, label: str, *, minimum: float) -> Estim
     except SiteError:
         raise
     except Exception as exc:  # RecordError from coerce, or a malformed dict
-        raise SiteError(f"{label}: {name} {value!r}: expected {_EXPECT.get(name, 'a number')} ({exc})") from None
+        raise SiteError(f"{label}: {name} {shown(value)}: expected {_EXPECT.get(name, 'a number')} ({exc})") from None
     for part in (fig.low, fig.central, fig.high):
-        if not math.isfinite(part) or part < minimum:
-            raise SiteError(f"{label}: {name} {value!r} is out of range: expected {_EXPECT.get(name, 'a number')}")
+        if not math.isfinite(part) or part < minimum or part > _MAXIMUM.get(name, math.inf):
+            raise SiteError(f"{label}: {name} {shown(value)} is out of range: expected {_EXPECT.get(name, 'a number')}")
     return fig
 
 
-def _check_profile(name: str, value: Any, length: int, label: str, *, temperature: bool) -> list[float]:
+def _check_profile(
+    name: str, value: Any, length: int, label: str, *, temperature: bool, maximum: float = 100.0, unit: str = "L/kWh"
+) -> list[float]:
     what = "degC wet-bulb temperatures" if temperature else "WUE values in L/kWh (>= 0)"
     period = "month (Jan..Dec)" if length == 12 else "local hour of day (0..23)"
     if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__"):
@@ -339,14 +350,11 @@ def _check_profile(name: str, value: Any, length: int, label: str, *, temperatur
     if len(value) != length:
         raise SiteError(f"{label}: {name} has {len(value)} values: expected {length} {what}, one per {period}")
     out = []
+    bounds = Bounds(low=-60, high=60, unit="degC wet-bulb") if temperature else Bounds(low=0, high=maximum, unit=unit)
     for i, v in enumerate(value):
-        if v is None or isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise SiteError(f"{label}: {name}[{i}] is {v!r}: the profile has a gap; expected {length} {what}")
-        if not temperature and v < 0:
-            raise SiteError(f"{label}: {name}[{i}] is {v!r}: expected {what}")
-        if temperature and not -60.0 <= v <= 60.0:
-            raise SiteError(f"{label}: {name}[{i}] is {v!r}: expected a wet-bulb temperature in degC (-60..60)")
-        out.append(float(v))
+        if v is None:
+            raise SiteError(f"{label}: {name}[{i}] is None: the profile has a gap; expected {length} {what}")
+        out.append(check_number(v, f"{label}: {name}[{i}] is", bounds, error=SiteError))
     return out
 
 
@@ -400,12 +408,14 @@ def _check_grid(value: Any, label: str) -> dict[str, Any]:
             clean: dict[str, float] = {}
             for stamp, v in series.items():
                 hour = parse_hour(stamp, f"{label}: {name}")
-                if v is None or isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                    raise SiteError(f"{label}: {name}[{stamp!r}] is {v!r}: expected a number >= 0 in {GRID_KEYS[key]}")
-                clean[hour_key(hour)] = float(v)
+                where = f"{label}: {name}[{stamp!r}] is"
+                bounds = Bounds(low=0, high=_GRID_MAXIMUM[key], unit=GRID_KEYS[key])
+                clean[hour_key(hour)] = check_number(v, where, bounds, error=SiteError)
             out[key] = dict(sorted(clean.items()))
         else:
-            out[key] = _check_profile(name, series, 24, label, temperature=False)
+            out[key] = _check_profile(
+                name, series, 24, label, temperature=False, maximum=_GRID_MAXIMUM[key], unit=GRID_KEYS[key]
+            )
     return out
 
 

@@ -78,6 +78,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from ecometer._version import __version__
+from ecometer.checks.text import display_text
 from ecometer.errors import InputError, NotApplicable, RecordError
 from ecometer.integrations.bounded_http import BoundedHTTPServer
 from ecometer.record.estimate import Estimate, sum_estimates
@@ -100,8 +101,9 @@ EXPORTED_FOOTPRINT = [(q, q.prometheus) for q in QUANTITIES.values() if q.footpr
 
 # ---- exposition text ----------------------------------------------------------------------
 def escape_label(value: str) -> str:
-    """A label value for the text format: backslash, double quote and newline escaped."""
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    """A label value for the text format: hidden characters shown as escapes (names from records,
+    :func:`~ecometer.checks.text.display_text`), then backslash, double quote and newline escaped."""
+    return display_text(value, multiline=True).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _escape_help(text: str) -> str:

@@ -43,6 +43,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("ecometer.measuring.meter")
 _CO_GENERATOR = 0x20  # inspect.CO_GENERATOR, without importing inspect
 
+
+
 class Meter:
     """Measures the energy of whatever runs between :meth:`start` and :meth:`stop`.
 
@@ -88,7 +90,7 @@ class Meter:
         self._run: Run | None = None  # the run started last
         self._calls = threading.local()  # the run of the decorated call running in this thread
         self.record: RunRecord | None = None
-        self.warned_idle_work = False  # add_work() while not running was said (once per run of this meter)
+        self.warned_idle_work = False  # add_work() while not running was said (once per meter, not once per call)
         #: ``out`` is a name ecometer chose (a callback's unused path): created exclusively, like ``"auto"``
         self.claim_out = False
         lifecycle.install_handlers()  # on the main thread: a run started later in a worker thread is covered too
@@ -107,7 +109,6 @@ class Meter:
             session = self.job.session(self) if self.job is not None else None
             run = self._run = Run(self, session)
             self.record = None
-            self.warned_idle_work = False
         try:
             run.start()
         except BaseException:
@@ -200,7 +201,7 @@ class Meter:
         rather than raising inside the job.
         """
         run = self._current()
-        if run is None:
+        if run is None or (not run.running and not run.forked):
             Run.not_running(self.name, self)
             return
         run.add_work(amount, unit)
@@ -271,7 +272,7 @@ class Meter:
         """Take one sample at the current clock time (for meters run without a thread)."""
         run = self._run
         if run is not None and run.running:
-            run.tick(self.clock())
+            run.tick(run.clock())  # the checked clock (a bad reading is not a time)
 
     @property
     def running(self) -> bool:

@@ -6,16 +6,21 @@ the same meter: keyword settings are the fields of :class:`MeterOptions`.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from ecometer.checks.numbers import Bounds, check_number
 from ecometer.errors import InputError
 from ecometer.record.model import RunRecord
 from ecometer.sensors.base import Sensor
+
+COUNTER_INTERVAL = Bounds(above=0, high=1e9, unit="s")  #: the range of ``counter_interval_s`` (1e9: never)
+CHECKPOINT_INTERVAL = Bounds(above=0, high=1e9, unit="s")  #: the range of ``checkpoint_interval_s`` (1e9: never)
+TIMELINE_BUCKETS = Bounds(low=4, high=10**7, integer=True)  #: the range of ``timeline_buckets``
+INTERVAL = Bounds(low=0.001, high=60, unit="s")  #: the range of ``interval_s``
 
 
 @dataclass(frozen=True)
@@ -64,10 +69,14 @@ class MeterOptions:
     def __post_init__(self) -> None:
         if self.scope not in ("machine", "process"):
             raise InputError(f"scope {self.scope!r}: expected 'machine' or 'process'")
-        interval = self.interval_s
-        if not (isinstance(interval, (int, float)) and math.isfinite(interval) and 0.001 <= interval <= 60):
-            raise InputError(f"interval_s {interval!r}: expected seconds between 0.001 and 60")
-        object.__setattr__(self, "interval_s", float(interval))
+        checked = {
+            "interval_s": check_number(self.interval_s, "interval_s", INTERVAL),
+            "counter_interval_s": check_number(self.counter_interval_s, "counter_interval_s", COUNTER_INTERVAL),
+            "checkpoint_interval_s": check_number(self.checkpoint_interval_s, "checkpoint_interval_s", CHECKPOINT_INTERVAL),
+            "timeline_buckets": int(check_number(self.timeline_buckets, "timeline_buckets", TIMELINE_BUCKETS)),
+        }
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
         object.__setattr__(self, "meta", dict(self.meta or {}))
 
     @classmethod

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ecometer.checks.numbers import Bounds, CheckedClock, check_number, shown
+from ecometer.checks.text import display_text
 from ecometer.energy.curves import OTHER_PHASE, DeviceTrack, PhaseBook, PhaseOccurrence
 from ecometer.energy.timeline import BucketTimeline
 from ecometer.errors import InputError
@@ -39,7 +41,8 @@ log = logging.getLogger("ecometer.measuring.meter")
 
 _CHECKPOINT_COST_FACTOR = 200.0  # checkpoint interval >= 200 x its cost (<= 0.5 % of a core)
 _CHECKPOINT_RETRY_MAX_S = 60.0  # a failing checkpoint is retried after 1, 2, 4... s, at most this far apart
-_MAX_WORK_PER_CALL = 1e15
+MAX_WORK_PER_CALL = 1e15
+WORK_AMOUNT = Bounds(low=0, high=MAX_WORK_PER_CALL)  # what one add_work() may count (True counts as 1)
 _CLAIM_TRIES = 8  # fresh random names tried when the one chosen is taken
 MAX_FORECASTS = 64  # forecasts a record keeps (thinned evenly over the run beyond that)
 _announced: set[tuple[str, ...]] = set()  # what was said about modelled sources, once per process
@@ -93,7 +96,7 @@ class Warnings:
                 log.debug("%s: %s", self._name, message)
                 return
             self._kept.append(message)
-        log.warning("%s: %s", self._name, message)
+        log.warning("%s: %s", display_text(self._name), display_text(message))  # names may hold escapes
 
     def kept(self) -> list[str]:
         """The warnings for the record, with a count of those not kept."""
@@ -157,8 +160,8 @@ class Run:
         self.work_unit = meter.work_unit
         self.meta = dict(meter.meta)
         self.interval_s = meter.interval_s
-        self.clock = meter.clock
-        self.io_timeout_s = meter.io_timeout_s
+        self.clock = CheckedClock(meter.clock, lambda message: self.warn(message))  # InputError if it reads no time
+        self.io_timeout_s = check_number(meter.io_timeout_s, "Meter.io_timeout_s", Bounds(above=0, high=3600, unit="s"))
         self.lock = threading.RLock()  # guards measured state; held only briefly
         self.warnings = Warnings(self.name, self.lock)
         self.notes: list[str] = []
@@ -386,13 +389,10 @@ class Run:
             return
         unit = str(unit or self.work_unit or "item")
         try:
-            value = float(amount)
-        except (TypeError, ValueError, OverflowError):  # not a number, or an int too large for a float
-            value = math.nan
-        if not math.isfinite(value) or value < 0 or value > _MAX_WORK_PER_CALL:
-            shown = repr(amount) if len(repr(amount)) <= 40 else repr(amount)[:37] + "..."
+            value = check_number(int(amount) if isinstance(amount, bool) else amount, "add_work", WORK_AMOUNT)
+        except InputError:  # never raised inside the job: warned (once per distinct value) and ignored
             self.warn(
-                f"add_work: {shown} {unit[:40]} is not a finite count between 0 and {_MAX_WORK_PER_CALL:g}; ignored"
+                f"add_work: {shown(amount)} {unit[:40]} is not a finite count between 0 and {MAX_WORK_PER_CALL:g}; ignored"
             )
             return
         with self.lock:
@@ -433,7 +433,7 @@ class Run:
                 log.debug("%s: add_work() called while the meter is not running; ignored", name)
                 return
             meter.warned_idle_work = True
-        log.warning("%s: add_work() called while the meter is not running; ignored (said once)", name)
+        log.warning("%s: add_work() called while the meter is not running; ignored (said once)", display_text(name))
 
     def live(self) -> LiveStatus:
         with self.lock:
@@ -667,7 +667,7 @@ class Run:
                     record.warnings.pop()
                     tried.append(f"{candidate} ({unwritable_reason(again, candidate)})")
                     continue
-                log.warning("%s: %s", self.name, record.warnings[-1])
+                log.warning("%s: %s", display_text(self.name), display_text(record.warnings[-1]))
                 saved = candidate
                 break
             if saved is None:

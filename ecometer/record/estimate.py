@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from ecometer.checks.numbers import shown
 from ecometer.errors import RecordError
 from ecometer.record import distributions
 from ecometer.record.distributions import DEFAULT_COVERAGE
@@ -57,10 +58,16 @@ class Estimate(float):
         distribution: str | None = None,
         basis: str = "",
     ) -> Estimate:
-        obj = super().__new__(cls, central)
-        c = float(central)
-        lo = c if low is None else float(low)
-        hi = c if high is None else float(high)
+        try:
+            obj = super().__new__(cls, central)
+            c = float(central)
+            lo = c if low is None else float(low)
+            hi = c if high is None else float(high)
+        except (OverflowError, TypeError, ValueError):  # 10**400, "x", None: a clear error, not a raw one
+            raise RecordError(
+                f"estimate: central {shown(central)}, low {shown(low)}, high {shown(high)}: expected numbers "
+                "(within a float's range)"
+            ) from None
         if lo > hi:
             lo, hi = hi, lo
         if not lo <= c <= hi and not any(math.isnan(v) for v in (lo, c, hi)):
@@ -112,8 +119,11 @@ class Estimate(float):
         if all(hasattr(value, a) for a in ("central", "low", "high")):
             return cls(value.central, value.low, value.high)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise RecordError(f"{name}: expected a number, found {value!r} ({type(value).__name__})")
-        return cls.exact(float(value))
+            raise RecordError(f"{name}: expected a number, found {shown(value)} ({type(value).__name__})")
+        try:
+            return cls.exact(float(value))
+        except OverflowError:  # an int beyond a float's range (10**400)
+            raise RecordError(f"{name} {shown(value)}: expected a finite number") from None
 
     def replace(self, **changes: Any) -> Estimate:
         """A copy with some of ``central, low, high, coverage, distribution, basis`` changed."""

@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ecometer.checks.text import display_text
 from ecometer.record.model import RunRecord, Span
 from ecometer.record.quantities import footprint_data
 from ecometer.record.units import count as count_text
@@ -30,11 +31,11 @@ MAX_TITLE = 70
 
 
 def plain(text: str, limit: int = MAX_TITLE) -> str:
-    """``text`` fit for a chart label: no control characters, bounded length.
+    """``text`` fit for a chart label: hidden characters escaped (``display_text``), bounded length.
 
     (``$`` needs no care here: every chart escapes it when drawn, see :mod:`ecometer.report.style`.)
     """
-    clean = "".join(ch if ch.isprintable() else " " for ch in str(text))
+    clean = display_text(" ".join(str(text).split()))  # one line; other hidden characters as escapes
     if len(clean) > limit:
         clean = clean[: limit - 1] + "…"
     return clean

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ecometer.checks.text import display_text
 from ecometer.files.atomic import write_atomic
 from ecometer.record.model import RunRecord
 from ecometer.record.quantities import estimate, footprint_data
@@ -99,8 +100,9 @@ FOLD_SUMMARY = 90
 
 
 def esc(value: Any) -> str:
-    """Any value as escaped HTML text (quotes included)."""
-    return html.escape(str(value), quote=True)
+    """Any value as escaped HTML text (quotes included; hidden characters shown as escapes, see
+    :func:`~ecometer.checks.text.display_text`)."""
+    return html.escape(display_text(value, multiline=True), quote=True)
 
 
 @dataclass

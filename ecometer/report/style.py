@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ecometer.checks.text import display_text
 from ecometer.files.atomic import write_atomic
 
 #: component -> colour, identical on every chart
@@ -105,20 +106,34 @@ def escape_figure_text(fig: Any) -> None:
 
     Tick labels that a numeric formatter writes while drawing (a log axis's ``10^2``) are
     matplotlib's own and keep their mathtext; labels given as strings (``set_xticks(ticks,
-    labels)``) live in a ``FixedFormatter`` until then and are escaped there.
+    labels)``) live in a ``FixedFormatter`` or a ``FuncFormatter`` until then and are escaped
+    there. Hidden characters (names from records) are shown as escapes (``display_text``).
     """
     from matplotlib.text import Text
-    from matplotlib.ticker import FixedFormatter
+    from matplotlib.ticker import FixedFormatter, FuncFormatter
 
     for artist in fig.findobj(Text):
         text = artist.get_text()
-        if "$" in text:
-            artist.set_text(escape_math(text))
+        safe = display_text(text, multiline=True)  # names from records: no hidden characters drawn
+        if "$" in safe or safe != text:
+            artist.set_text(escape_math(safe))
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
             for formatter in (axis.get_major_formatter(), axis.get_minor_formatter()):
                 if isinstance(formatter, FixedFormatter):
-                    formatter.seq = [escape_math(str(x)) for x in formatter.seq]
+                    formatter.seq = [escape_math(display_text(x, multiline=True)) for x in formatter.seq]
+                elif isinstance(formatter, FuncFormatter) and not getattr(formatter.func, "escaped", False):
+                    formatter.func = _escaping(formatter.func)  # set_xticks(ticks, labels) makes one of these
+
+
+def _escaping(func: Any) -> Any:
+    """``func`` (a tick formatter's) with its text escaped as :func:`escape_figure_text` does."""
+
+    def escaped(x: Any, pos: Any = None) -> str:
+        return escape_math(display_text(func(x, pos), multiline=True))
+
+    escaped.escaped = True  # type: ignore[attr-defined]
+    return escaped
 
 
 def output_error(path: str | Path, exc: OSError, what: str = "write") -> Exception:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ecometer.checks.text import display_text
 from ecometer.record.model import RunRecord
 from ecometer.record.units import Scale, count, fmt, kwh, number, pick_scale, relative_text
 from ecometer.report.figures import (
@@ -116,10 +117,11 @@ def summary(record: RunRecord) -> str:
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A GitHub-flavoured markdown table; ``|`` in cells is escaped, newlines flattened."""
+    """A GitHub-flavoured markdown table; ``|`` in cells is escaped, newlines flattened, hidden
+    characters shown as escapes (:func:`~ecometer.checks.text.display_text`)."""
 
     def cell(text: str) -> str:
-        return " ".join(str(text).split()).replace("|", "\\|")
+        return display_text(" ".join(str(text).split())).replace("|", "\\|")
 
     out = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]

@@ -17,6 +17,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
+from ecometer.checks.text import display_text
 from ecometer.errors import StandardError
 from ecometer.record.estimate import Estimate
 from ecometer.record.model import RunRecord
@@ -180,7 +181,7 @@ class Assessment:
         return [lim for lim in self.limits if lim.status == "fail"]
 
     def __str__(self) -> str:
-        lines = [f"{self.title} ({self.standard} {self.version}): record {self.record!r}"]
+        lines = [f"{self.title} ({self.standard} {self.version}): record '{display_text(self.record)}'"]
         if self.class_name:
             lines[0] += f", class {self.class_name}"
             if self.class_rule:

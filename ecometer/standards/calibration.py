@@ -32,6 +32,7 @@ from datetime import date as _date
 from typing import Any
 
 from ecometer._version import __version__
+from ecometer.checks.numbers import Bounds, check_number
 from ecometer.errors import InputError, StandardError
 from ecometer.record.model import RunRecord
 from ecometer.standards.assess import grade_index, quality_reasons, record_problems
@@ -298,6 +299,7 @@ def calibrate(records: Iterable[RunRecord], options: CalibrationOptions | str, /
     if changes:
         opts = replace(opts, **changes)
     run = _start(opts.method, opts.bands, opts.min_per_class, opts.small_classes, opts.exact)
+    opts = replace(opts, bands=run.bands)  # checked: a whole number (2.0 -> 2)
     if opts.empty_classes not in EMPTY_CLASSES:
         raise InputError(f"empty_classes {opts.empty_classes!r} is not one of {list(EMPTY_CLASSES)}")
     recs = list(records)
@@ -314,6 +316,8 @@ def calibrate(records: Iterable[RunRecord], options: CalibrationOptions | str, /
 
 def _calibrate_new(run: _Run, recs: list[RunRecord], opts: CalibrationOptions, stamp: str) -> Standard:
     metric, fields = opts.metric, _fields(opts.class_by)
+    if opts.scale is not None:  # a number of functional units (1000 per 1,000 queries)
+        opts = replace(opts, scale=check_number(opts.scale, "scale", Bounds(above=0)))
     data, mname = _new_standard(metric, opts, recs)
     std = standard_from_dict(data, origin="<calibration>")  # validates the measure before any work
     run.metric = mname
@@ -365,11 +369,9 @@ def _scope(used: list[RunRecord], field_name: str) -> list[Any] | None:
 def _start(method: str, bands: int, min_per_class: int | None, small_classes: str, exact: bool) -> _Run:
     if method not in METHODS:
         raise InputError(f"calibration method {method!r} is not one of {list(METHODS)}")
-    if isinstance(bands, bool) or not isinstance(bands, int) or bands < 2:
-        raise InputError(f"bands must be an integer of 2 or more, got {bands!r}")
+    bands = int(check_number(bands, "bands", Bounds(low=2, high=100, integer=True)))
     minimum = bands if min_per_class is None else min_per_class
-    if isinstance(minimum, bool) or not isinstance(minimum, int) or minimum < 2:
-        raise InputError(f"min_per_class must be an integer of 2 or more, got {minimum!r}")
+    minimum = int(check_number(minimum, "min_per_class", Bounds(low=2, high=1e9, integer=True)))
     if small_classes not in SMALL_CLASSES:
         raise InputError(f"small_classes {small_classes!r} is not one of {list(SMALL_CLASSES)}")
     return _Run(bands, method, minimum, small_classes, exact)

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ecometer.checks.text import json_text
 from ecometer.errors import InputError
 from ecometer.files.atomic import write_atomic
 from ecometer.record.model import CHECKPOINT_SUFFIX, RunRecord, load_record
@@ -112,13 +113,13 @@ def write_entries(path: str | Path, entries: list[RunRecord], header: dict[str, 
     if sources and all(s == sources[0] for s in sources) and sources[0] is not None:
         header = {**header, "source": sources[0]}
     head = {"kind": ENTRIES_KIND, "version": 1, **header, "entries": len(entries)}
-    lines = [json.dumps(head, ensure_ascii=False, allow_nan=False)]
+    lines = [json_text(head, allow_nan=False)]
     base = head.get("source")
     for e, src in zip(entries, sources, strict=True):
         line = _entry_line(e)
         if src is not None and src != base:
             line["source"] = src
-        lines.append(json.dumps(line, ensure_ascii=False, allow_nan=False))
+        lines.append(json_text(line, allow_nan=False))
     write_atomic(target, "\n".join(lines) + "\n")
     return target
 

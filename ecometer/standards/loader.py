@@ -19,7 +19,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ecometer.errors import StandardError
+from ecometer.checks.numbers import check_number, shown
+from ecometer.checks.text import hidden_characters, label_key, scripts
+from ecometer.errors import InputError, StandardError
 from ecometer.files.textfile import read_text_file
 from ecometer.record import units as U
 from ecometer.standards.metrics import GPU_HOUR, QUANTITIES, RUN, cannot_be_negative
@@ -140,7 +142,7 @@ def _show(value: Any) -> str:
         return "a table"
     if isinstance(value, list):
         return f"a list of {len(value)}"
-    return f"{value!r} ({type(value).__name__})"
+    return f"{shown(value)} ({type(value).__name__})"
 
 
 def _hint(found: str, valid: tuple[str, ...] | list[str]) -> str:
@@ -167,8 +169,12 @@ def _string(ctx: _Ctx, value: Any, path: str, *, pattern: re.Pattern[str] | None
 
 
 def _number(ctx: _Ctx, value: Any, path: str, *, positive: bool = False, nonneg: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ctx.error(path, _show(value), "a finite number")
+    try:
+        value = check_number(value, path)  # an int beyond a float's range is not finite either
+    except InputError:
+        raise ctx.error(path, _show(value), "a finite number") from None
     if positive and value <= 0:
         raise ctx.error(path, repr(value), "a number above 0")
     if nonneg and value < 0:
@@ -555,11 +561,7 @@ def _head(ctx: _Ctx, data: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(grades, list) or len(grades) < 2:
         raise ctx.error("standard.grades", _show(grades), "a list of at least 2 grade labels, best first")
     for i, g in enumerate(grades):
-        _string(ctx, g, f"standard.grades[{i}]")
-        same = [h for h in grades[:i] if h.strip() == g.strip()]
-        if same:
-            shown = f"{g!r} a second time" if same[0] == g else f"{g!r}, the same label as {same[0]!r} but for spaces"
-            raise ctx.error(f"standard.grades[{i}]", shown, "unique grade labels (surrounding spaces do not count)")
+        _grade_label(ctx, _string(ctx, g, f"standard.grades[{i}]"), grades[:i], f"standard.grades[{i}]")
     out["grades"] = list(grades)
     out["combine"] = _choice(ctx, head.get("combine", "worst"), "standard.combine", COMBINE)
     if head.get("bands") is not None:
@@ -588,6 +590,39 @@ def _head(ctx: _Ctx, data: dict[str, Any]) -> dict[str, Any]:
             )
         out["confidence"] = conf
     return out
+
+
+def _grade_label(ctx: _Ctx, label: str, earlier: list[str], path: str) -> None:
+    """Refuse a grade label that could be mistaken for another: one with hidden characters
+    (controls, ANSI escapes, zero-width, bidi), one equal to an earlier label once NFKC-normalised
+    and stripped (fullwidth ``Ａ``, ``"A "``), or letters of another script than the other labels'
+    (Cyrillic ``А`` beside Latin ``A``)."""
+    hidden = hidden_characters(label)
+    if hidden:
+        raise ctx.error(
+            path,
+            f"{label!r}, which holds {', '.join(hidden)}",
+            "a grade label of visible characters (no control, format, bidi or zero-width characters)",
+        )
+    same = [h for h in earlier if label_key(h) == label_key(label)]
+    if same:
+        if same[0] == label:
+            shown = f"{label!r} a second time"
+        elif same[0].strip() == label.strip():
+            shown = f"{label!r}, the same label as {same[0]!r} but for spaces"
+        else:
+            shown = f"{label!r}, the same label as {same[0]!r} once normalised (NFKC: {label_key(label)!r})"
+        raise ctx.error(path, shown, "unique grade labels (surrounding spaces and character forms do not count)")
+    own = scripts(label)
+    if len(own) > 1:
+        raise ctx.error(path, f"{label!r}, which mixes scripts {sorted(own)}", "a grade label written in one script")
+    other = next((h for h in earlier if own and scripts(h) and scripts(h) != own), None)
+    if other is not None:
+        raise ctx.error(
+            path,
+            f"{label!r} ({', '.join(sorted(own))}) beside {other!r} ({', '.join(sorted(scripts(other)))})",
+            "grade labels written in one script (look-alike letters such as Latin 'A' and Cyrillic 'А' are refused)",
+        )
 
 
 def _strings(ctx: _Ctx, value: Any, path: str, *, pattern: re.Pattern[str] | None = None) -> list[str]:

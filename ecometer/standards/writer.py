@@ -7,16 +7,23 @@ tables (``[[limits]]``).
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import Any
+
+from ecometer.checks.text import json_text, without_surrogates
 
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def _key(k: str) -> str:
-    return k if _BARE.match(k) else json.dumps(k, ensure_ascii=False)
+    return k if _BARE.match(k) else _string(k)
+
+
+def _string(text: str) -> str:
+    """A TOML basic string: hidden characters as ``\\uXXXX`` escapes; a lone surrogate (which TOML
+    cannot hold) as its visible escape ``\\xff``."""
+    return json_text(without_surrogates(text))
 
 
 def _value(v: Any) -> str:
@@ -36,7 +43,7 @@ def _value(v: Any) -> str:
                 return short
         return repr(v)
     if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
+        return _string(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_value(x) for x in v) + "]"
     if isinstance(v, dict):
