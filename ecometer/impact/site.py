@@ -160,7 +160,8 @@ class Site:
                     out[fname] = {
                         **provenance[fname],
                         "region": place.key,
-                        "note": f"{place.provider} fleet figure (no per-region figure shipped) for region {place.key}",
+                        "note": f"{place.provider} fleet figure (no per-region figure shipped) for region {place.key}"
+                        + ("; its interval spans the provider's published regions" if "spread" in provenance[fname] else ""),
                     }
         return out
 
@@ -294,7 +295,7 @@ def _preset_values(name: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]
     provenance: dict[str, dict[str, Any]] = {}
     for fname, spec in presets[name]["values"].items():
         src = data["sources"][spec["source"]]
-        kwargs[fname] = spec["value"]
+        kwargs[fname] = _preset_value(spec, data["sources"])
         provenance[fname] = {
             "source": src["citation"],
             "source_id": spec["source"],
@@ -302,8 +303,26 @@ def _preset_values(name: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]
             "licence": src["licence"],
             "preset": name,
             **({"note": spec["note"]} if spec.get("note") else {}),
+            **({"spread": spec["spread"]["source"]} if spec.get("spread") else {}),
         }
     return kwargs, provenance
+
+
+def _preset_value(spec: dict[str, Any], sources: dict[str, Any]) -> Any:
+    """A preset's value: the number, or with a ``spread`` (a fleet average over the provider's regions) an
+    interval dict: mode the fleet figure, bounds the span of the per-region figures (see 'spread_description')."""
+    spread = spec.get("spread")
+    if spread is None:
+        return spec["value"]
+    src = sources[spread["source"]]
+    return {
+        "central": spec["value"],
+        "low": spread["low"],
+        "high": spread["high"],
+        "distribution": spread["distribution"],
+        "coverage": spread["coverage"],
+        "basis": f"{spread['basis']} (site_presets.json source {spread['source']!r}, {src['year']})",
+    }
 
 
 # ---- validation helpers -----------------------------------------------------------------
