@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from ecometer.errors import FootprintError, SiteError, suggest
 from ecometer.files import datafiles
-from ecometer.impact import grid, regions
+from ecometer.impact import efficiency, grid, regions
 from ecometer.impact.timing import fixed_offset, parse_timestamp
 from ecometer.record.estimate import Estimate
 
@@ -151,6 +151,10 @@ class Site:
         if self.country is None and place.country in grid.mix_data():
             self.country = place.country
             out["country"] = {"source": "region", "region": place.key, "note": place.why}
+        for fname, (value, provenance_own) in efficiency.region_figures(place.key).items():
+            if getattr(self, fname) is None:
+                setattr(self, fname, _check_number(fname, value, label, minimum=1.0 if fname == "pue" else 0.0))
+                out[fname] = provenance_own
         if place.preset is not None:
             values, provenance = _preset_values(place.preset)
             for fname in ("pue", "wue"):
@@ -314,14 +318,15 @@ def _preset_value(spec: dict[str, Any], sources: dict[str, Any]) -> Any:
     spread = spec.get("spread")
     if spread is None:
         return spec["value"]
-    src = sources[spread["source"]]
+    src = (datafiles.load(spread["source_file"])["sources"] if "source_file" in spread else sources)[spread["source"]]
     return {
         "central": spec["value"],
         "low": spread["low"],
         "high": spread["high"],
         "distribution": spread["distribution"],
         "coverage": spread["coverage"],
-        "basis": f"{spread['basis']} (site_presets.json source {spread['source']!r}, {src['year']})",
+        "basis": f"{spread['basis']} ({spread.get('source_file', 'site_presets')}.json source {spread['source']!r}, "
+        f"{src['year']})",
     }
 
 
