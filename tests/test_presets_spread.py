@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import pytest
 
 from ecometer import Site, footprint
 from ecometer.files import datafiles
 
-SPANS = {"aws-2023": (0.01, 2.75), "aws-2025": (0.01, 2.75), "microsoft-2024": (0.0, 2.06)}
+SPANS = {"aws-2023": (0.01, 2.75), "aws-2025": (0.01, 2.75), "microsoft-2024": (0.005, 2.06)}
 
 
 def test_every_spread_is_sourced_and_brackets_its_fleet_value():
@@ -32,7 +34,7 @@ def test_fleet_wue_is_an_interval_over_the_published_regions(name):
     wue = Site.preset(name, country="USA").wue
     low, high = SPANS[name]
     assert (wue.low, wue.high) == (low, high) and wue.low < wue.central < wue.high
-    assert wue.distribution == "triangular" and wue.coverage == 1.0 and "per-region WUE" in wue.basis
+    assert wue.distribution == "lognormal" and wue.coverage == 0.9 and "per-region WUE" in wue.basis
     # the worst case: AWS Jakarta at 15x the aws-2023 preset (2.7 L/kWh) lay outside the old exact value
     if name == "aws-2023":
         assert wue.low <= 0.18 * 15 <= wue.high
@@ -41,16 +43,17 @@ def test_fleet_wue_is_an_interval_over_the_published_regions(name):
 def test_the_spread_reaches_the_footprint():
     fp = footprint(energy_kwh=100, site=Site.preset("aws-2023", country="USA"))
     onsite = fp.water.onsite_l
-    # on-site water = IT energy x WUE: the WUE span scales straight through
-    assert onsite.central == pytest.approx(100 * 0.18)
-    assert onsite.low == pytest.approx(100 * 0.01) and onsite.high == pytest.approx(100 * 2.75)
+    # on-site water = IT energy x WUE: the WUE's 90 % split log-normal, restated at the footprint's 95 %
+    r = NormalDist().inv_cdf(0.975) / NormalDist().inv_cdf(0.95)
+    assert onsite.central == pytest.approx(100 * 0.18) and onsite.coverage == 0.95
+    assert onsite.low == pytest.approx(18 * (0.01 / 0.18) ** r) and onsite.high == pytest.approx(18 * (2.75 / 0.18) ** r)
     a = fp.assumption("wue")
-    assert (a.low, a.high, a.coverage, a.distribution) == (0.01, 2.75, 1.0, "triangular")
+    assert (a.low, a.high, a.coverage, a.distribution) == (0.01, 2.75, 0.9, "lognormal")
 
 
 def test_a_cloud_region_takes_the_fleet_spread_and_says_so():
     site = Site(region="azure:francecentral")  # no published figure of its own
-    assert (site.wue.low, site.wue.high) == (0.0, 2.06) and site.wue.central == 0.3
+    assert (site.wue.low, site.wue.high) == (0.005, 2.06) and site.wue.central == 0.3
     assert (site.pue.low, site.pue.central, site.pue.high) == (1.12, 1.18, 1.30) and site.pue.coverage == 0.8462
     note = site.provenance["wue"]["note"]
     assert "fleet figure" in note and "spans the provider's published regions" in note
