@@ -113,3 +113,18 @@ def test_fleet_pue_spread_is_the_published_span_and_its_coverage_holds_left_out(
         import statistics
 
         assert datafiles.load("site_presets")["presets"][preset]["values"]["pue"]["value"] == statistics.median(values)
+
+
+def test_presets_report_counts_levels_and_left_out_coverage(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks/ is not installed
+    from benchmarks import preset_spreads as bench
+
+    assert bench.main(["--out", str(tmp_path)]) == 0
+    text = (tmp_path / "presets.md").read_text(encoding="utf-8")
+    assert "| microsoft-2024 | pue | 1.18 | 1.12 - 1.3 | 85% | lognormal | 10/12 (83%) |" in text
+    levels = bench.region_levels()
+    assert levels["gcp"]["own_pue"] == 15 and levels["azure"]["own_pue"] == 13 and levels["aws"]["own_pue"] == 0
+    assert bench.leave_one_out([1.0, 2.0, 3.0]) == {"n": 3, "inside": 1, "coverage": 1 / 3}
