@@ -88,7 +88,7 @@ PROVIDERS = {
         "name": "Google Cloud",
         "location_source": "gcp-locations",
         "also_sources": ["ccf-coefficients", "codecarbon-cloud"],
-        "preset": None,
+        "preset": "google-2025",
         "dmi_sys_vendor": ["Google"],
     },
     "alibaba": {

@@ -107,7 +107,8 @@ def test_a_zone_with_a_conflicting_country_is_an_error():
 def test_replace_and_preset_move_the_country_with_the_region():
     site = Site(region="aws:us-east-1").replace(region="gcp:europe-west4")
     assert site.country == "NLD" and site.place.zone == "NL"
-    assert site.pue is None  # the AWS fleet figure went with the AWS region
+    # the AWS fleet figures went with the AWS region; the Google region brings its campus's own PUE (Eemshaven)
+    assert site.pue == 1.08 and site.provenance["pue"]["source_id"] == "google-campus-pue" and site.wue is None
     moved = Site.preset("us-average", region="CA-QC")
     assert moved.country == "CAN" and moved.ewif is None  # the preset's U.S. EWIF belongs to its own location
     assert float(moved.pue) == 1.17
@@ -458,7 +459,7 @@ def test_regions_report_levels_hold_their_claims():
 def test_a_region_without_data_centre_figures_says_why():
     from ecometer.errors import FootprintError
 
-    with pytest.raises(FootprintError, match=r"gives no PUE.*no fleet figure of gcp"):
-        footprint(energy_kwh=1.0, site=Site(region="gcp:us-west1"))
+    with pytest.raises(FootprintError, match=r"gives no WUE.*no fleet figure of gcp"):
+        footprint(energy_kwh=1.0, site=Site(region="gcp:us-west1"))  # its campus PUE is published, no WUE is
     with pytest.raises(FootprintError, match=r"gives no WUE.*grid zone \(US-NW-BPAT\) says nothing about the data centre"):
         footprint(energy_kwh=1.0, site=Site(region="US-NW-BPAT", pue=1.1))

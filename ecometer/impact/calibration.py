@@ -71,21 +71,45 @@ def _log_ratios(model: Model, refs: dict[str, float], mixes: dict[str, float], e
     return out
 
 
-def leave_one_out(model: Model, q: float = 0.03) -> dict[str, Any]:
-    """Per-country LOO rows and the summary (median error, nested coverage, band, width, worst)."""
+def nested_ratios(model: Model) -> dict[str, tuple[float, list[float]]]:
+    """Per country: (its leave-one-out log ratio, the other countries' log ratios each computed without it too)."""
     refs = references()
     mixes = {c: grid.mix_ewif(grid.shares(c), model.cooling, model.hydro_l_per_kwh, c) for c in refs}
     ratios = _log_ratios(model, refs, mixes, frozenset())
+    return {code: (lr, list(_log_ratios(model, refs, mixes, frozenset({code})).values())) for code, lr in ratios.items()}
+
+
+def nested_coverage(nested: dict[str, tuple[float, list[float]]], q: float) -> float:
+    """Share of countries inside the ``q`` / ``1-q`` band computed from the other countries only."""
+    inside = sum(quantile(rest, q) <= lr <= quantile(rest, 1.0 - q) for lr, rest in nested.values())
+    return inside / len(nested)
+
+
+#: the quantiles :func:`calibrated_quantile` tries: 0.5 % steps from 0.5 % to 25 %
+QUANTILE_GRID = tuple(round(0.005 * k, 4) for k in range(1, 51))
+
+
+def calibrated_quantile(model: Model, coverage: float, nested: dict | None = None) -> float:
+    """The largest ``q`` (narrowest band) in :data:`QUANTILE_GRID` whose nested leave-one-out coverage is at least
+    ``coverage``: the band's stated coverage is then what countries left out of it see, not a nominal ``1 - 2q``."""
+    nested = nested if nested is not None else nested_ratios(model)
+    ok = [q for q in QUANTILE_GRID if q < 0.5 and nested_coverage(nested, q) >= coverage]
+    return max(ok) if ok else QUANTILE_GRID[0]
+
+
+def leave_one_out(model: Model, q: float = 0.03, nested: dict | None = None) -> dict[str, Any]:
+    """Per-country LOO rows and the summary (median error, nested coverage, band, width, worst)."""
+    refs = references()
+    nested = nested if nested is not None else nested_ratios(model)
     rows = []
-    for code, lr in ratios.items():
-        nested = list(_log_ratios(model, refs, mixes, frozenset({code})).values())
-        lo, hi = quantile(nested, q), quantile(nested, 1.0 - q)
+    for code, (lr, rest) in nested.items():
+        lo, hi = quantile(rest, q), quantile(rest, 1.0 - q)
         predicted = refs[code] / math.exp(lr)
         rows.append(
             {
                 "country": code,
                 "published": refs[code],
-                "mix_ewif": mixes[code],
+                "mix_ewif": grid.mix_ewif(grid.shares(code), model.cooling, model.hydro_l_per_kwh, code),
                 "derived": predicted,
                 "error": (predicted - refs[code]) / refs[code],
                 "low": predicted * math.exp(lo),
@@ -96,7 +120,7 @@ def leave_one_out(model: Model, q: float = 0.03) -> dict[str, Any]:
             }
         )
     errors = [abs(r["error"]) for r in rows]
-    all_lr = list(ratios.values())
+    all_lr = [lr for lr, _ in nested.values()]
     summary = {
         "model": model.__dict__,
         "countries": len(rows),

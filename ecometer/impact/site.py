@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from ecometer.checks.numbers import Bounds, check_number, shown
 from ecometer.errors import FootprintError, SiteError, suggest
 from ecometer.files import datafiles
-from ecometer.impact import grid, regions
+from ecometer.impact import efficiency, grid, regions
 from ecometer.impact.timing import fixed_offset, parse_timestamp
 from ecometer.record.estimate import Estimate
 
@@ -153,6 +153,10 @@ class Site:
         if self.country is None and place.country in grid.mix_data():
             self.country = place.country
             out["country"] = {"source": "region", "region": place.key, "note": place.why}
+        for fname, (value, provenance_own) in efficiency.region_figures(place.key).items():
+            if getattr(self, fname) is None:
+                setattr(self, fname, _check_number(fname, value, label, minimum=1.0 if fname == "pue" else 0.0))
+                out[fname] = provenance_own
         if place.preset is not None:
             values, provenance = _preset_values(place.preset)
             for fname in ("pue", "wue"):
@@ -162,7 +166,8 @@ class Site:
                     out[fname] = {
                         **provenance[fname],
                         "region": place.key,
-                        "note": f"{place.provider} fleet figure (no per-region figure shipped) for region {place.key}",
+                        "note": f"{place.provider} fleet figure (no per-region figure shipped) for region {place.key}"
+                        + ("; its interval spans the provider's published regions" if "spread" in provenance[fname] else ""),
                     }
         return out
 
@@ -296,7 +301,7 @@ def _preset_values(name: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]
     provenance: dict[str, dict[str, Any]] = {}
     for fname, spec in presets[name]["values"].items():
         src = data["sources"][spec["source"]]
-        kwargs[fname] = spec["value"]
+        kwargs[fname] = _preset_value(spec, data["sources"])
         provenance[fname] = {
             "source": src["citation"],
             "source_id": spec["source"],
@@ -304,8 +309,27 @@ def _preset_values(name: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]
             "licence": src["licence"],
             "preset": name,
             **({"note": spec["note"]} if spec.get("note") else {}),
+            **({"spread": spec["spread"]["source"]} if spec.get("spread") else {}),
         }
     return kwargs, provenance
+
+
+def _preset_value(spec: dict[str, Any], sources: dict[str, Any]) -> Any:
+    """A preset's value: the number, or with a ``spread`` (a fleet average over the provider's regions) an
+    interval dict: mode the fleet figure, bounds the span of the per-region figures (see 'spread_description')."""
+    spread = spec.get("spread")
+    if spread is None:
+        return spec["value"]
+    src = (datafiles.load(spread["source_file"])["sources"] if "source_file" in spread else sources)[spread["source"]]
+    return {
+        "central": spec["value"],
+        "low": spread["low"],
+        "high": spread["high"],
+        "distribution": spread["distribution"],
+        "coverage": spread["coverage"],
+        "basis": f"{spread['basis']} ({spread.get('source_file', 'site_presets')}.json source {spread['source']!r}, "
+        f"{src['year']})",
+    }
 
 
 # ---- validation helpers -----------------------------------------------------------------
