@@ -5,7 +5,8 @@
 * each package imports only the packages below it in :data:`LAYERS` (plus the few upward
   imports named in :data:`UPWARD`, each with its reason);
 * no private name (``_x``) is imported from another module;
-* no function is longer than 80 lines;
+* no function is longer than 80 lines, and none takes more than 11 parameters (an options
+  object instead);
 * the top of ``ecometer/`` holds only the facade modules, and every package says in its
   docstring what it owns and what it may import.
 """
@@ -44,6 +45,8 @@ UPWARD = {
 #: modules allowed at the top of ecometer/
 TOP_LEVEL = {"__init__.py", "__main__.py", "_version.py", "errors.py", "api.py", "compat.py"}
 MAX_FUNCTION_LINES = 80
+#: more than this many parameters is a dozen values passed through: an options object instead
+MAX_PARAMETERS = 11
 
 
 def _modules() -> dict[str, Path]:
@@ -227,6 +230,19 @@ def test_no_function_over_80_lines(limit):
                 if length > limit:
                     long.append(f"{path.relative_to(ROOT.parent)}:{node.lineno} {node.name} ({length} lines)")
     assert long == []
+
+
+def test_no_signature_passes_a_dozen_values():
+    wide = []
+    for path in MODULES.values():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                args = node.args
+                names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+                count = len([n for n in names if n not in ("self", "cls")])
+                if count > MAX_PARAMETERS:
+                    wide.append(f"{path.relative_to(ROOT.parent)}:{node.lineno} {node.name} ({count} parameters)")
+    assert wide == []
 
 
 def test_top_of_the_package_holds_only_the_facade():
