@@ -295,7 +295,8 @@ def test_torchrun_two_nodes_of_two_ranks(tmp_path, torch_available):
     assert {n: v["ranks"] for n, v in d["nodes"].items()} == {"node0": [0, 1], "node1": [2, 3]}
     assert job.work == {"sample": 3 * (10 + 20 + 30 + 40)}
     assert job.phases["step"].count == 3
-    assert job.phases["step"].energy_j == pytest.approx(job.energy_j, rel=0.2)  # steps are most of the run
+    # steps are most of the run (the rest: start, and rank 0 waiting for the others at stop, longer on a busy machine)
+    assert 0.5 * job.energy_j <= job.phases["step"].energy_j <= job.energy_j
 
 
 def test_torchrun_rank_that_leaves_without_reporting(tmp_path, torch_available):

@@ -47,6 +47,10 @@ METHODS = ("quantile", "equal-width", "geometric")
 SMALL_CLASSES = ("refuse", "unrated", "merge")
 _MIN_DIGITS = 3
 
+#: a number of functional units a metric is per (1000: per 1,000 queries); beyond these, the
+#: values over- or underflow a float
+SCALE = Bounds(low=1e-9, high=1e12)
+
 
 # ---- band edges ------------------------------------------------------------------------------
 #: why a record with an impossible energy is left out of a calibration (see assess.record_problems)
@@ -317,7 +321,7 @@ def calibrate(records: Iterable[RunRecord], options: CalibrationOptions | str, /
 def _calibrate_new(run: _Run, recs: list[RunRecord], opts: CalibrationOptions, stamp: str) -> Standard:
     metric, fields = opts.metric, _fields(opts.class_by)
     if opts.scale is not None:  # a number of functional units (1000 per 1,000 queries)
-        opts = replace(opts, scale=check_number(opts.scale, "scale", Bounds(above=0)))
+        opts = replace(opts, scale=check_number(opts.scale, "scale", SCALE))
     data, mname = _new_standard(metric, opts, recs)
     std = standard_from_dict(data, origin="<calibration>")  # validates the measure before any work
     run.metric = mname
