@@ -36,7 +36,7 @@ def test_a_short_modelled_cpu_run_is_told_exactly_what_would_grade_it():
     steps = a.to_be_rated
     assert "run for at least 60 s of work (this run: 4 s, about 15 times its work)" in steps
     assert any(
-        "measure IT energy within +/-20 % (this run +/-40 %, from modelled cpu)" in s and "RAPL" in s for s in steps
+        "measure IT energy within ±20 % (this run ±40 %, from modelled cpu)" in s and "RAPL" in s for s in steps
     )
     assert any("count the work ecometer-training grades: 'flop'" in s for s in steps)
     assert "to be rated: run for at least 60 s" in str(a)

@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from ecometer.record.model import RunRecord
+from ecometer.record.units import relative_text
 from ecometer.standards.schema import Standard
 from ecometer.standards.tables import is_reported
 
@@ -35,12 +36,13 @@ def _quality_steps(std: Standard, record: RunRecord) -> list[str]:
         if gpu is None or gpu.method != "counter":
             steps.append(f"run on a GPU with an energy counter ({std.name} grades GPU energy read from one)")
     if q.max_relative_uncertainty is not None and record.components:
-        rel = record.energy_uncertainty.rel_halfwidth
-        if rel > q.max_relative_uncertainty:
+        total = record.energy_uncertainty
+        if total.rel_halfwidth > q.max_relative_uncertainty:
             modelled = [n for n, c in record.components.items() if c.method != "counter"]
             how = "; ".join(f"{n}: {COUNTERS.get(n, 'a hardware counter')}" for n in modelled)
             steps.append(
-                f"measure IT energy within +/-{q.max_relative_uncertainty * 100:g} % (this run +/-{rel * 100:.0f} %"
+                f"measure IT energy within ±{q.max_relative_uncertainty * 100:g} % "
+                f"(this run {relative_text(total.central, total.low, total.high)}"
                 + (f", from modelled {', '.join(modelled)}): measure with counters ({how})" if modelled else ")")
             )
     return steps
