@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import functools
 import json
-from importlib import resources
+import os
 from typing import Any
 
 from ecometer.errors import DataFileError
+
+#: ``ecometer/data`` on the file system (an installed package, a checkout); ``None`` when the
+#: package is not a plain directory (a zip file): then ``importlib.resources`` reads the files
+_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
+if not os.path.isdir(_DATA):  # pragma: no cover - zipped package
+    _DATA = None  # type: ignore[assignment]
 
 
 @functools.cache
@@ -23,7 +29,7 @@ def load(name: str) -> dict[str, Any]:
     name = name.removesuffix(".json")
     where = f"ecometer/data/{name}.json"
     try:
-        text = resources.files("ecometer").joinpath(f"data/{name}.json").read_text(encoding="utf-8")
+        text = _read(name)
     except (OSError, ModuleNotFoundError, UnicodeDecodeError) as exc:
         raise DataFileError(f"{where}: cannot read the shipped data file ({exc}); reinstall ecometer") from None
     try:
@@ -33,6 +39,17 @@ def load(name: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise DataFileError(f"{where}: expected a JSON object, found {type(data).__name__}")
     return data
+
+
+def _read(name: str) -> str:
+    """The text of ``data/<name>.json``: straight from the directory (no ``importlib.resources``,
+    whose readers import ``zipfile`` and ``pathlib``: a few ms of a cold process), else through it."""
+    if _DATA is not None:
+        with open(os.path.join(_DATA, f"{name}.json"), encoding="utf-8") as fh:
+            return fh.read()
+    from importlib import resources  # pragma: no cover - zipped package
+
+    return resources.files("ecometer").joinpath(f"data/{name}.json").read_text(encoding="utf-8")  # pragma: no cover
 
 
 def source_label(name: str, source_id: str) -> str:
