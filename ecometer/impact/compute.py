@@ -47,7 +47,6 @@ from ecometer.record.estimate import Estimate
 from ecometer.record.units import J_PER_KWH
 
 
-
 def _log() -> Any:
     """This module's logger (``logging`` imported at the first message: a cold footprint without
     one does not pay for it)."""

@@ -26,7 +26,6 @@ from ecometer.errors import SiteError
 from ecometer.files import datafiles
 from ecometer.impact.site import Site
 
-
 DMI_VENDOR = Path("/sys/class/dmi/id/sys_vendor")
 #: environment variable -> the provider whose region it names
 CLOUD_VARIABLES = (
