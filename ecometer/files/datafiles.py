@@ -13,11 +13,11 @@ from typing import Any
 
 from ecometer.errors import DataFileError
 
-#: ``ecometer/data`` on the file system (an installed package, a checkout); ``None`` when the
-#: package is not a plain directory (a zip file): then ``importlib.resources`` reads the files
-_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
-if not os.path.isdir(_DATA):  # pragma: no cover - zipped package
-    _DATA = None  # type: ignore[assignment]
+#: the ``ecometer`` package on the file system (an installed package, a checkout); ``None`` when
+#: it is not a plain directory (a zip file): then ``importlib.resources`` reads its files
+_PACKAGE: str | None = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if not os.path.isdir(os.path.join(_PACKAGE, "data")):  # pragma: no cover - zipped package
+    _PACKAGE = None
 
 
 @functools.cache
@@ -42,14 +42,28 @@ def load(name: str) -> dict[str, Any]:
 
 
 def _read(name: str) -> str:
-    """The text of ``data/<name>.json``: straight from the directory (no ``importlib.resources``,
-    whose readers import ``zipfile`` and ``pathlib``: a few ms of a cold process), else through it."""
-    if _DATA is not None:
-        with open(os.path.join(_DATA, f"{name}.json"), encoding="utf-8") as fh:
+    return package_text(f"data/{name}.json")
+
+
+def package_text(relative: str) -> str:
+    """The text (UTF-8) of the file ``relative`` (``/``-separated) in the ``ecometer`` package:
+    straight from its directory (``importlib.resources``' readers import ``zipfile``: a few ms
+    of a cold process), else through ``importlib.resources``. Raises ``OSError``."""
+    if _PACKAGE is not None:
+        with open(os.path.join(_PACKAGE, *relative.split("/")), encoding="utf-8") as fh:
             return fh.read()
     from importlib import resources  # pragma: no cover - zipped package
 
-    return resources.files("ecometer").joinpath(f"data/{name}.json").read_text(encoding="utf-8")  # pragma: no cover
+    return resources.files("ecometer").joinpath(relative).read_text(encoding="utf-8")  # pragma: no cover
+
+
+def package_names(relative: str) -> list[str]:
+    """The names of the entries of the folder ``relative`` in the ``ecometer`` package."""
+    if _PACKAGE is not None:
+        return os.listdir(os.path.join(_PACKAGE, *relative.split("/")))
+    from importlib import resources  # pragma: no cover - zipped package
+
+    return [p.name for p in resources.files("ecometer").joinpath(relative).iterdir()]  # pragma: no cover
 
 
 def source_label(name: str, source_id: str) -> str:

@@ -28,8 +28,8 @@ from ecometer.standards.draws import RecordDraws
 from ecometer.standards.gradable import to_be_rated
 from ecometer.standards.gradegrid import Item, Structure, classifier, factorise, joint
 from ecometer.standards.metrics import NotApplicable, cannot_be_negative, measure
+from ecometer.standards.reported import is_reported, reported_publisher
 from ecometer.standards.schema import Metric, Standard, match_value
-from ecometer.standards.tables import is_reported, reported_publisher
 from ecometer.work.estimates import describe as describe_work
 
 if TYPE_CHECKING:  # pragma: no cover

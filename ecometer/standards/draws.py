@@ -33,7 +33,7 @@ from ecometer.record.model import RunRecord
 from ecometer.record.quantities import NO_FOOTPRINT, QUANTITIES, estimate, footprint_data
 from ecometer.record.uncertainty import N_DRAWS, SEED, Propagation
 from ecometer.standards.metrics import RUN, Measure, functional_units
-from ecometer.standards.tables import REPORTED, is_reported
+from ecometer.standards.reported import REPORTED, is_reported
 from ecometer.work.estimates import work_estimate
 
 if TYPE_CHECKING:  # pragma: no cover

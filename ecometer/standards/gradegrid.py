@@ -27,7 +27,6 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from itertools import product
 from typing import Any
 
@@ -39,7 +38,7 @@ from ecometer.record.model import RunRecord
 from ecometer.record.quantities import QUANTITIES, footprint_data
 from ecometer.standards.draws import INTENSITY_QUANTITIES, SITE_INTENSITY, stored_estimate
 from ecometer.standards.metrics import RUN, Measure, functional_units
-from ecometer.standards.tables import REPORTED
+from ecometer.standards.reported import REPORTED
 from ecometer.work.estimates import work_estimate
 
 #: equiprobable quantiles of the energy conditioned on
@@ -49,15 +48,15 @@ FACTOR_POINTS = 2000
 METHOD = f"exact conditioning on {ENERGY_POINTS} energy quantiles (no draws)"
 
 
-@dataclass(frozen=True)
 class Factored:
     """A value ``const * E**power * I`` (``energy``: the components summed into ``E``, empty
-    when no uncertain energy enters; ``factor``: the site factor's key, or ``None``)."""
+    when no uncertain energy enters; ``factor``: the site factor's key, or ``None``).
+    A plain class, not a dataclass: created once per scored metric, and cheap to import."""
 
-    const: float
-    energy: frozenset[str] = frozenset()
-    power: int = 0
-    factor: str | None = None
+    __slots__ = ("const", "energy", "power", "factor")
+
+    def __init__(self, const: float, energy: frozenset[str] = frozenset(), power: int = 0, factor: str | None = None) -> None:
+        self.const, self.energy, self.power, self.factor = const, energy, power, factor
 
     def times(self, k: float) -> Factored:
         return Factored(self.const * k, self.energy, self.power, self.factor)
@@ -154,12 +153,13 @@ def factorise(structure: Structure, m: Measure, normalise: float = 1.0) -> Facto
         return None
 
 
-@dataclass
 class Item:
     """One thing to classify: a factored value and its rule (value -> class index)."""
 
-    form: Factored
-    classify: Callable[[float], int]
+    __slots__ = ("form", "classify")
+
+    def __init__(self, form: Factored, classify: Callable[[float], int]) -> None:
+        self.form, self.classify = form, classify
 
 
 class _Table:
