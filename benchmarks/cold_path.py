@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import RESULT_MARK, ROOT, have
+from benchmarks._common import RESULT_MARK, ROOT, have, load_text
 
 log = logging.getLogger("benchmarks.cold_path")
 
@@ -194,10 +194,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "perf")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    load_before = load_text()
     runs = measure(args.root, args.reps)
     s = summarise(runs)
+    s["load"] = [load_before, load_text()]
     command = f"python -m benchmarks.cold_path --reps {args.reps}" + (f" --root {args.root}" if args.root != ROOT else "")
     lines = _table(args.label, s, command)
+    lines[3:3] = ["", f"Machine load: {s['load'][0]} before, {s['load'][1]} after."]
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "cold_path" if args.root == ROOT else f"cold_path_{args.root.name}"
     (args.out / f"{stem}.md").write_text("\n".join(["# Cold path (issue 22)", "", *lines]), encoding="utf-8")

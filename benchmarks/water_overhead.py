@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import RESULT_MARK, ROOT
+from benchmarks._common import RESULT_MARK, ROOT, load_text
 
 log = logging.getLogger("benchmarks.water_overhead")
 
@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     from ecometer.standards import builtin_names
 
     standard = sorted(builtin_names())[0]
+    load_before = load_text()
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in CASES}
     for kwargs in CASES.values():  # warm-up: fills the bytecode cache, not counted
         _run({k: (standard if v == "STANDARD" else v) for k, v in kwargs.items()}, args.root)
@@ -120,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Measured: {args.label}. Command: `python -m benchmarks.water_overhead --reps {args.reps}`; standard `{standard}`; "
         f"target: within {TARGET_S * 1000:.0f} ms of start+stop without.",
         "",
+        f"Machine load: {load_before} before, {load_text()} after.",
+        "",
         "| case | start+stop without (median, IQR) | added by site/standard, cold (median, max) | within target | heavy modules imported |",
         "|---|---|---|---|---|",
     ]
@@ -141,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "water_overhead" if args.root == ROOT else f"water_overhead_{args.root.name}"
     (args.out / f"{stem}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    doc = {"label": args.label, "summary": summary, "runs": runs}
+    doc = {"label": args.label, "load": [load_before, load_text()], "summary": summary, "runs": runs}
     (args.out / f"{stem}.json").write_text(json.dumps(doc, indent=1) + "\n")
     log.info("\n".join(lines))
     return 0
