@@ -3,11 +3,13 @@
 Band edges belong to the better grade: with lower-is-better thresholds ``[1, 2]`` and
 grades ``A, B, C``, a value of exactly 1 is an A and 1.0001 is a B.
 
-``grade`` is the grade of the central value. Grade probabilities are read from joint Monte
-Carlo draws of the record's inputs (:mod:`ecometer.standards.draws`, one propagation per
-record): each metric's draws give the probability of each of its grades, the overall grade is
-combined draw by draw, and a grade is *stable* when its probability is at least the
-standard's ``confidence`` (default 0.9). Hard limits get the probability of passing.
+``grade`` is the grade of the central value. Grade probabilities are joint over the record's
+metrics and hard limits: computed without draws (and without numpy) where every uncertain one
+is one uncertain energy times exact numbers and a site factor (:mod:`ecometer.standards.gradegrid`),
+else read from joint Monte Carlo draws of the record's inputs (:mod:`ecometer.standards.draws`,
+one propagation per record). Each metric gets the probability of each of its grades, the
+overall grade is combined jointly, and a grade is *stable* when its probability is at least
+the standard's ``confidence`` (default 0.9). Hard limits get the probability of passing.
 """
 
 from __future__ import annotations
