@@ -119,7 +119,22 @@ def _run_true(root: Path) -> dict[str, Any]:
         return {"wall_s": wall, "cpu_s": cpu, "exit": proc.returncode}
 
 
-def measure(root: Path, reps: int) -> dict[str, list[dict[str, Any]]]:
+def measure(root: Path, reps: int, baseline: Path | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Each case ``reps`` times; with ``baseline``, that tree's cases too, interleaved case by case
+    (keys ``base:<case>``), so that both trees see the same load."""
+    cases = _cases(root)
+    if baseline is not None:
+        cases.update({f"base:{name}": fn for name, fn in _cases(baseline).items() if name != "codecarbon"})
+    for fn in cases.values():  # warm-up: bytecode cache and file cache, not counted
+        fn()
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
+    for _ in range(reps):
+        for name, fn in cases.items():
+            runs[name].append(fn())
+    return runs
+
+
+def _cases(root: Path) -> dict[str, Any]:
     cases = {
         "bare": lambda: _child(_MEASURE.replace("KWARGS", "{}"), root),
         "judged": lambda: _child(_MEASURE.replace("KWARGS", repr({"site": "us-average", "standard": STANDARD})), root),
@@ -129,13 +144,7 @@ def measure(root: Path, reps: int) -> dict[str, list[dict[str, Any]]]:
     }
     if have("codecarbon"):
         cases["codecarbon"] = lambda: _child(_CODECARBON, root)
-    for fn in cases.values():  # warm-up: bytecode cache and file cache, not counted
-        fn()
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
-    for _ in range(reps):
-        for name, fn in cases.items():
-            runs[name].append(fn())
-    return runs
+    return cases
 
 
 def summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -199,19 +208,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=ROOT, help="the ecometer source tree to measure")
     parser.add_argument("--label", default="this tree")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "perf")
+    parser.add_argument("--baseline", type=Path, help="another tree (e.g. an export of an older commit), run interleaved")
+    parser.add_argument("--baseline-label", default="baseline")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     load_before = load_text()
-    runs = measure(args.root, args.reps)
-    s = summarise(runs)
-    s["load"] = [load_before, load_text()]
+    runs = measure(args.root, args.reps, args.baseline)
+    load = [load_before, load_text()]
+    s = summarise({k: v for k, v in runs.items() if not k.startswith("base:")})
+    s["load"] = load
     command = f"python -m benchmarks.cold_path --reps {args.reps}" + (f" --root {args.root}" if args.root != ROOT else "")
+    if args.baseline is not None:
+        command += f" --baseline {args.baseline}"
     lines = _table(args.label, s, command)
-    lines[3:3] = ["", f"Machine load: {s['load'][0]} before, {s['load'][1]} after."]
+    doc: dict[str, Any] = {"label": args.label, "summary": s, "runs": runs}
+    if args.baseline is not None:  # the same CodeCarbon runs serve both ratios
+        base = summarise({k.removeprefix("base:"): v for k, v in runs.items() if k.startswith("base:") or k == "codecarbon"})
+        lines += _table(f"{args.baseline_label} (interleaved with the above)", base, command)
+        doc["baseline"] = {"label": args.baseline_label, "summary": base}
+    lines[3:3] = ["", f"Machine load: {load[0]} before, {load[1]} after."]
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "cold_path" if args.root == ROOT else f"cold_path_{args.root.name}"
     (args.out / f"{stem}.md").write_text("\n".join(["# Cold path (issue 22)", "", *lines]), encoding="utf-8")
-    (args.out / f"{stem}.json").write_text(json.dumps({"label": args.label, "summary": s, "runs": runs}, indent=1) + "\n")
+    (args.out / f"{stem}.json").write_text(json.dumps(doc, indent=1) + "\n")
     log.info("\n".join(lines))
     return 0
 
