@@ -24,6 +24,7 @@ import argparse
 import json
 import logging
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -32,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import RESULT_MARK, ROOT, have
+from benchmarks._common import RESULT_MARK, ROOT, have, load_text
 
 log = logging.getLogger("benchmarks.cold_path")
 
@@ -108,13 +109,32 @@ def _child(code: str, root: Path) -> dict[str, Any]:
 
 def _run_true(root: Path) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "ecometer", "run", "--out", f"{tmp}/r.json", "--", "true"],
                               capture_output=True, text=True, env=_env(root), cwd=tmp, timeout=120)  # fmt: skip
-        return {"wall_s": time.perf_counter() - t, "exit": proc.returncode}
+        wall = time.perf_counter() - t
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)  # ecometer, its trampoline and `true`
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return {"wall_s": wall, "cpu_s": cpu, "exit": proc.returncode}
 
 
-def measure(root: Path, reps: int) -> dict[str, list[dict[str, Any]]]:
+def measure(root: Path, reps: int, baseline: Path | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Each case ``reps`` times; with ``baseline``, that tree's cases too, interleaved case by case
+    (keys ``base:<case>``), so that both trees see the same load."""
+    cases = _cases(root)
+    if baseline is not None:
+        cases.update({f"base:{name}": fn for name, fn in _cases(baseline).items() if name != "codecarbon"})
+    for fn in cases.values():  # warm-up: bytecode cache and file cache, not counted
+        fn()
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
+    for _ in range(reps):
+        for name, fn in cases.items():
+            runs[name].append(fn())
+    return runs
+
+
+def _cases(root: Path) -> dict[str, Any]:
     cases = {
         "bare": lambda: _child(_MEASURE.replace("KWARGS", "{}"), root),
         "judged": lambda: _child(_MEASURE.replace("KWARGS", repr({"site": "us-average", "standard": STANDARD})), root),
@@ -124,13 +144,7 @@ def measure(root: Path, reps: int) -> dict[str, list[dict[str, Any]]]:
     }
     if have("codecarbon"):
         cases["codecarbon"] = lambda: _child(_CODECARBON, root)
-    for fn in cases.values():  # warm-up: bytecode cache and file cache, not counted
-        fn()
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
-    for _ in range(reps):
-        for name, fn in cases.items():
-            runs[name].append(fn())
-    return runs
+    return cases
 
 
 def summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -149,6 +163,7 @@ def summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         "warm_footprint_s": med("first_footprint", "warm_s"),
         "footprint_numpy": any(r["numpy"] for r in runs["first_footprint"]),
         "run_true_s": med("run_true", "wall_s"),
+        "run_true_cpu_s": med("run_true", "cpu_s"),
         "phases_peak_rss_mib": med("phases", "peak_rss_mib"),
         "phases_per_run": med("phases", "phases"),
         "phases_numpy": any(r["numpy"] for r in runs["phases"]),
@@ -178,7 +193,8 @@ def _table(label: str, s: dict[str, Any], command: str) -> list[str]:
         ("first footprint() in a process", ms(s["first_footprint_s"]),
          f"CPU time: {ms(s['first_footprint_cpu_s'])}; warm: {ms(s['warm_footprint_s'])}",
          f"<= 10 ms; numpy imported: {'yes' if s['footprint_numpy'] else 'no'}"),
-        ("`ecometer run -- true` (wall)", ms(s["run_true_s"]), "", "<= 200 ms"),
+        ("`ecometer run -- true` (wall)", ms(s["run_true_s"]), f"CPU time (all its processes): {ms(s['run_true_cpu_s'])}",
+         "<= 200 ms"),
         ("run with phases: peak RSS", f"{s['phases_peak_rss_mib']:.1f} MiB", f"{s['phases_per_run']:,.0f} phases in 2 s",
          f"< 25 MiB; numpy imported: {'yes' if s['phases_numpy'] else 'no'}"),
     ]  # fmt: skip
@@ -192,16 +208,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=ROOT, help="the ecometer source tree to measure")
     parser.add_argument("--label", default="this tree")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "perf")
+    parser.add_argument("--baseline", type=Path, help="another tree (e.g. an export of an older commit), run interleaved")
+    parser.add_argument("--baseline-label", default="baseline")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    runs = measure(args.root, args.reps)
-    s = summarise(runs)
+    load_before = load_text()
+    runs = measure(args.root, args.reps, args.baseline)
+    load = [load_before, load_text()]
+    s = summarise({k: v for k, v in runs.items() if not k.startswith("base:")})
+    s["load"] = load
     command = f"python -m benchmarks.cold_path --reps {args.reps}" + (f" --root {args.root}" if args.root != ROOT else "")
+    if args.baseline is not None:
+        command += f" --baseline {args.baseline}"
     lines = _table(args.label, s, command)
+    doc: dict[str, Any] = {"label": args.label, "summary": s, "runs": runs}
+    if args.baseline is not None:  # the same CodeCarbon runs serve both ratios
+        base = summarise({k.removeprefix("base:"): v for k, v in runs.items() if k.startswith("base:") or k == "codecarbon"})
+        lines += _table(f"{args.baseline_label} (interleaved with the above)", base, command)
+        doc["baseline"] = {"label": args.baseline_label, "summary": base}
+    lines[3:3] = ["", f"Machine load: {load[0]} before, {load[1]} after."]
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "cold_path" if args.root == ROOT else f"cold_path_{args.root.name}"
     (args.out / f"{stem}.md").write_text("\n".join(["# Cold path (issue 22)", "", *lines]), encoding="utf-8")
-    (args.out / f"{stem}.json").write_text(json.dumps({"label": args.label, "summary": s, "runs": runs}, indent=1) + "\n")
+    (args.out / f"{stem}.json").write_text(json.dumps(doc, indent=1) + "\n")
     log.info("\n".join(lines))
     return 0
 

@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import RESULT_MARK, ROOT
+from benchmarks._common import RESULT_MARK, ROOT, load_text
 
 log = logging.getLogger("benchmarks.water_overhead")
 
@@ -42,13 +42,13 @@ t2 = time.perf_counter()
 # what a site and a standard add to stop, cold: the same calls measure() makes (resolve, footprint, score)
 from ecometer.api import Judgement
 kwargs = KWARGS
-t3 = time.perf_counter()
+t3, c3 = time.perf_counter(), time.process_time()
 site = kwargs.get("site")
 if site == "DEU":
     site = ecometer.Site(pue=1.2, wue=0.3, country="DEU")
 problems = Judgement(site, kwargs.get("standard"))(rec)
-t4 = time.perf_counter()
-print("MARK" + json.dumps({"import_s": t1 - t0, "start_stop_s": t2 - t1, "extra_s": t4 - t3, "problems": problems,
+t4, c4 = time.perf_counter(), time.process_time()
+print("MARK" + json.dumps({"import_s": t1 - t0, "start_stop_s": t2 - t1, "extra_s": t4 - t3, "extra_cpu_s": c4 - c3, "problems": problems,
       "heavy": [n for n in ("numpy", "codecarbon", "pandas", "matplotlib", "torch") if n in sys.modules]}))
 """
 CASES = {
@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     from ecometer.standards import builtin_names
 
     standard = sorted(builtin_names())[0]
+    load_before = load_text()
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in CASES}
     for kwargs in CASES.values():  # warm-up: fills the bytecode cache, not counted
         _run({k: (standard if v == "STANDARD" else v) for k, v in kwargs.items()}, args.root)
@@ -111,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             "iqr_start_stop_s": _iqr([r["start_stop_s"] for r in rs]),
             "median_extra_s": statistics.median(r["extra_s"] for r in rs),
             "max_extra_s": max(r["extra_s"] for r in rs),
+            "median_extra_cpu_s": statistics.median(r["extra_cpu_s"] for r in rs),
             "problems": sorted({p for r in rs for p in r["problems"]}),
             "heavy_modules": sorted({m for r in rs for m in r["heavy"]}),
         }
@@ -120,14 +122,16 @@ def main(argv: list[str] | None = None) -> int:
         f"Measured: {args.label}. Command: `python -m benchmarks.water_overhead --reps {args.reps}`; standard `{standard}`; "
         f"target: within {TARGET_S * 1000:.0f} ms of start+stop without.",
         "",
-        "| case | start+stop without (median, IQR) | added by site/standard, cold (median, max) | within target | heavy modules imported |",
-        "|---|---|---|---|---|",
+        f"Machine load: {load_before} before, {load_text()} after.",
+        "",
+        "| case | start+stop without (median, IQR) | added by site/standard, cold (median, max) | its CPU time (median) | within target | heavy modules imported |",
+        "|---|---|---|---|---|---|",
     ]
     for name, s in summary.items():
         s["within_target"] = s["median_extra_s"] <= TARGET_S
         lines.append(
             f"| {name} | {s['median_start_stop_s'] * 1000:.0f} ms ({s['iqr_start_stop_s'] * 1000:.0f} ms) | "
-            f"{s['median_extra_s'] * 1000:.1f} ms ({s['max_extra_s'] * 1000:.1f} ms) | "
+            f"{s['median_extra_s'] * 1000:.1f} ms ({s['max_extra_s'] * 1000:.1f} ms) | {s['median_extra_cpu_s'] * 1000:.1f} ms | "
             f"{'yes' if s['within_target'] else 'NO'} | {', '.join(s['heavy_modules']) or 'none'} |"
         )
     lines += [
@@ -141,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "water_overhead" if args.root == ROOT else f"water_overhead_{args.root.name}"
     (args.out / f"{stem}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    doc = {"label": args.label, "summary": summary, "runs": runs}
+    doc = {"label": args.label, "load": [load_before, load_text()], "summary": summary, "runs": runs}
     (args.out / f"{stem}.json").write_text(json.dumps(doc, indent=1) + "\n")
     log.info("\n".join(lines))
     return 0

@@ -29,7 +29,6 @@ Bounds (``footprint(..., bounds=...)``, see :mod:`ecometer.impact.propagation`):
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,7 +46,13 @@ from ecometer.record.distributions import METHOD as GRID_METHOD
 from ecometer.record.estimate import Estimate
 from ecometer.record.units import J_PER_KWH
 
-log = logging.getLogger("ecometer.impact")
+
+def _log() -> Any:
+    """This module's logger (``logging`` imported at the first message: a cold footprint without
+    one does not pay for it)."""
+    import logging
+
+    return logging.getLogger("ecometer.impact")
 
 #: 2: every figure an Estimate with coverage and distribution, ``intensity`` and ``bounds`` stored;
 #: schema-1 footprints (envelope bounds, no coverage) still load
@@ -318,7 +323,7 @@ def footprint(
     try:  # the grid path: no draws, no numpy, where every figure's inputs are independent
         return footprint_with(Draws(bounds, grid=True), record, site, energy_kwh, energy_j)
     except NeedsDraws as exc:
-        log.debug("footprint: Monte Carlo path (%s)", exc)
+        _log().debug("footprint: Monte Carlo path (%s)", exc)
     return footprint_with(Draws(bounds), record, site, energy_kwh, energy_j)
 
 
@@ -358,7 +363,7 @@ def footprint_with(d: Draws, record: Any, site: Site, energy_kwh: Any, energy_j:
     }
     figures = _figures(d, energy, pue, onsite, offsite, on_w, off_w, per_kwh)  # raises NeedsDraws before any warning
     for w in warnings:  # one logging warning per thing that was missing
-        log.warning(w)
+        _log().warning(w)
     return Footprint(
         it_energy_j=it_energy,
         facility_energy_j=figures.pop("facility_energy_j"),

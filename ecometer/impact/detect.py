@@ -16,7 +16,6 @@ In order, the first that answers wins:
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,8 +25,6 @@ from typing import Any
 from ecometer.errors import SiteError
 from ecometer.files import datafiles
 from ecometer.impact.site import Site
-
-log = logging.getLogger(__name__)
 
 DMI_VENDOR = Path("/sys/class/dmi/id/sys_vendor")
 #: environment variable -> the provider whose region it names
@@ -134,7 +131,9 @@ def detected_site(
             "source": f"detected from {found.source}",
             **({"note": found.note} if found.note else {}),
         }
-    log.info("site detected from %s: %s", found.source, found.site)
+    import logging  # here: a named site does not import it
+
+    logging.getLogger(__name__).info("site detected from %s: %s", found.source, found.site)
     return site
 
 

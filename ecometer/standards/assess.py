@@ -3,11 +3,13 @@
 Band edges belong to the better grade: with lower-is-better thresholds ``[1, 2]`` and
 grades ``A, B, C``, a value of exactly 1 is an A and 1.0001 is a B.
 
-``grade`` is the grade of the central value. Grade probabilities are read from joint Monte
-Carlo draws of the record's inputs (:mod:`ecometer.standards.draws`, one propagation per
-record): each metric's draws give the probability of each of its grades, the overall grade is
-combined draw by draw, and a grade is *stable* when its probability is at least the
-standard's ``confidence`` (default 0.9). Hard limits get the probability of passing.
+``grade`` is the grade of the central value. Grade probabilities are joint over the record's
+metrics and hard limits: computed without draws (and without numpy) where every uncertain one
+is one uncertain energy times exact numbers and a site factor (:mod:`ecometer.standards.gradegrid`),
+else read from joint Monte Carlo draws of the record's inputs (:mod:`ecometer.standards.draws`,
+one propagation per record). Each metric gets the probability of each of its grades, the
+overall grade is combined jointly, and a grade is *stable* when its probability is at least
+the standard's ``confidence`` (default 0.9). Hard limits get the probability of passing.
 """
 
 from __future__ import annotations
@@ -23,17 +25,20 @@ from ecometer.record.estimate import Estimate
 from ecometer.record.model import RunRecord
 from ecometer.record.quantities import QUANTITIES as QUANTITY_REGISTRY
 from ecometer.record.quantities import footprint_data
-from ecometer.record.uncertainty import band_indices, grade_odds, index_probabilities, most_likely, percent
+from ecometer.record.uncertainty import band_indices, grade_odds, most_likely, percent
 from ecometer.standards.draws import RecordDraws
 from ecometer.standards.gradable import to_be_rated
+from ecometer.standards.gradegrid import Item, Structure, classifier, factorise, joint
 from ecometer.standards.metrics import NotApplicable, cannot_be_negative, measure
+from ecometer.standards.reported import is_reported, reported_publisher
 from ecometer.standards.schema import Metric, Standard, match_value
-from ecometer.standards.tables import is_reported, reported_publisher
 from ecometer.work.estimates import describe as describe_work
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
+#: the grade index of a metric whose value is uncertain, before :func:`_probabilities`
+UNCERTAIN = "uncertain"
 #: how close to .5 a weighted mean of grade indices counts as a tie (rounded toward the worse grade)
 _TIE = 1e-9
 
@@ -357,10 +362,10 @@ def value_problem(est: Estimate, quantity: str) -> str | None:
 
 
 def _grade_metric(
-    std: Standard, metric: Metric, record: RunRecord, class_name: str | None, draws: RecordDraws
-) -> tuple[MetricResult, np.ndarray | int | None]:
-    """One metric's result, and its draws' grade indices (one int for an exact value; ``None``
-    when it is not graded)."""
+    std: Standard, metric: Metric, record: RunRecord, class_name: str | None
+) -> tuple[MetricResult, int | str | None]:
+    """One metric's result, and its grade index (an int for an exact value, :data:`UNCERTAIN`
+    for one whose probabilities are still to be computed; ``None`` when it is not graded)."""
     res = MetricResult(
         name=metric.name,
         quantity=metric.quantity,
@@ -415,9 +420,102 @@ def _grade_metric(
     if est.is_exact:  # the exact rule: a value with no uncertainty has its grade for certain
         _set_probabilities(res, {res.grade: 1.0}, std.confidence)
         return res, idx
-    indices = band_indices(_metric_draws(metric, record, draws, res), thresholds, metric.direction)
-    _set_probabilities(res, index_probabilities(indices, std.grades), std.confidence)
-    return res, indices
+    return res, UNCERTAIN  # its probabilities: :func:`_probabilities`, jointly with the others
+
+
+def _probabilities(std: Standard, record: RunRecord, out: Assessment, indices: dict[str, Any]) -> dict[str, float] | None:
+    """Fill in the probabilities of the uncertain metrics and limits of ``out``, jointly, and
+    return the overall grade's (``None`` when every graded value is exact): without draws where
+    :mod:`ecometer.standards.gradegrid` covers the record, else from the record's joint draws."""
+    pending = [n for n, i in indices.items() if i == UNCERTAIN]
+    limits = [(r, lim) for r, lim in zip(out.limits, std.limits, strict=True) if r.status != "unknown" and r.pass_probability is None]
+    if not pending and not limits:
+        return None
+    exact = _exact_probabilities(std, record, out, indices, pending, limits)
+    if exact is not None:
+        per_item, overall = exact
+    else:
+        per_item, overall = _drawn_probabilities(std, record, out, indices, pending, limits)
+    for n, probs in zip(pending, per_item, strict=False):
+        _set_probabilities(out.metrics[n], {std.grades[k]: p for k, p in sorted(probs.items()) if p > 0}, std.confidence)
+    for (r, _), probs in zip(limits, per_item[len(pending) :], strict=True):
+        r.pass_probability = min(1.0, probs.get(0, 0.0))
+    if not pending:
+        return None
+    return {std.grades[k]: p for k, p in sorted(overall.items()) if p > 0}
+
+
+def _rule(std: Standard, metric: Metric, thresholds: list[float]) -> Any:
+    return classifier(lambda v: grade_index(v, thresholds, metric.direction), thresholds)
+
+
+def _limit_rule(lim: Any) -> Any:
+    def passes(v: float) -> int:  # 0: pass, 1: fail
+        return int(not ((lim.max is None or v <= lim.max) and (lim.min is None or v >= lim.min)))
+
+    return classifier(passes, [x for x in (lim.min, lim.max) if x is not None])
+
+
+def _exact_probabilities(
+    std: Standard, record: RunRecord, out: Assessment, indices: dict[str, Any], pending: list[str], limits: list[Any]
+) -> tuple[list[dict[int, float]], dict[int, float]] | None:
+    structure = Structure(record, reported_spread=std.quality.reported_spread)
+    items = []
+    for n in pending:
+        metric = std.metrics[n]
+        norm = metric.normalise["factors"][(record.meta or {})[metric.normalise["field"]]] if metric.normalise else 1.0
+        form = factorise(structure, metric.measure, norm)
+        if form is None:
+            return None
+        items.append(Item(form, _rule(std, metric, out.metrics[n].thresholds or [])))
+    for _, lim in limits:
+        form = factorise(structure, lim.measure)
+        if form is None:
+            return None
+        items.append(Item(form, _limit_rule(lim)))
+    names = list(indices)
+    weights = [std.metrics[n].weight if std.metrics[n].weight is not None else 1.0 for n in names]
+    where = {n: pending.index(n) for n in pending}
+
+    def combine(classes: list[int]) -> int:
+        return combined_index(std, [classes[where[n]] if n in where else indices[n] for n in names], weights)
+
+    return joint(structure, items, combine if pending else None)
+
+
+def _drawn_probabilities(
+    std: Standard, record: RunRecord, out: Assessment, indices: dict[str, Any], pending: list[str], limits: list[Any]
+) -> tuple[list[dict[int, float]], dict[int, float]]:
+    """As :func:`_exact_probabilities`, from the record's joint Monte Carlo draws (numpy)."""
+    import numpy as np
+
+    draws = RecordDraws(record, reported_spread=std.quality.reported_spread)
+    per_item: list[dict[int, float]] = []
+    rows = dict(indices)
+    for n in pending:
+        metric = std.metrics[n]
+        x = _metric_draws(metric, record, draws, out.metrics[n])
+        rows[n] = band_indices(x, out.metrics[n].thresholds or [], metric.direction)
+        per_item.append(_shares(rows[n]))
+    for _, lim in limits:
+        x = draws.measure(lim.measure)
+        ok = (x <= lim.max) if lim.max is not None else x == x
+        if lim.min is not None:
+            ok = ok & (x >= lim.min)
+        per_item.append({0: float(ok.mean())})
+    if not pending:
+        return per_item, {}
+    names = list(indices)
+    weights = [std.metrics[n].weight if std.metrics[n].weight is not None else 1.0 for n in names]
+    overall = combined_index(std, np.broadcast_arrays(*[rows[n] for n in names]), weights)
+    return per_item, _shares(overall)
+
+
+def _shares(index: Any) -> dict[int, float]:
+    import numpy as np
+
+    counts = np.bincount(np.asarray(index, dtype=int))
+    return {i: float(c) / len(index) for i, c in enumerate(counts) if c}
 
 
 def _metric_draws(metric: Metric, record: RunRecord, draws: RecordDraws, res: MetricResult) -> np.ndarray:
@@ -518,7 +616,7 @@ def _meta_number(record: RunRecord, name: str) -> Estimate:
     return Estimate.exact(float(value))
 
 
-def _check_limit(std: Standard, lim: Any, record: RunRecord, draws: RecordDraws) -> LimitResult:
+def _check_limit(std: Standard, lim: Any, record: RunRecord) -> LimitResult:
     res = LimitResult(
         name=lim.name, rule=lim.rule, status="unknown", unit=lim.unit, min=lim.min, max=lim.max, required=lim.required
     )
@@ -539,11 +637,7 @@ def _check_limit(std: Standard, lim: Any, record: RunRecord, draws: RecordDraws)
     crosses_min = lim.min is not None and est.low < lim.min <= est.high
     res.within_uncertainty = bool(crosses_max or crosses_min)
     if lim.field is None and not est.is_exact:
-        x = draws.measure(lim.measure)
-        ok = (x <= lim.max) if lim.max is not None else x == x
-        if lim.min is not None:
-            ok = ok & (x >= lim.min)
-        res.pass_probability = float(ok.mean())
+        res.pass_probability = None  # :func:`_probabilities`, jointly with the metrics
     else:  # an exact value (a reported number in record.meta, a counter reading)
         res.pass_probability = 0.0 if fail else 1.0
     return res
@@ -553,6 +647,11 @@ def combined_index(std: Standard, indices: Any, weights: list[float]) -> Any:
     """The overall grade index from per-metric grade indices (one row per metric: ints, or
     arrays of draws combined draw by draw): the worst, or the weighted mean rounded half
     toward the worse grade."""
+    if all(isinstance(i, int) for i in indices):  # one value per metric: no numpy
+        if std.combine == "worst":
+            return max(indices)
+        mean = math.fsum(w * i for w, i in zip(weights, indices, strict=True)) / math.fsum(weights)
+        return min(len(std.grades) - 1, math.floor(mean + 0.5 + _TIE))
     import numpy as np
 
     idx = np.asarray(indices)
@@ -624,17 +723,17 @@ def score(record: RunRecord, standard: Standard | str) -> Assessment:
     out.not_rated.extend(quality_reasons(std, record))
 
     class_name = cls.name if cls is not None else None
-    draws = RecordDraws(record, reported_spread=std.quality.reported_spread)
-    indices: dict[str, np.ndarray | int] = {}
+    indices: dict[str, Any] = {}
     site = site_name(record)
     for name, metric in std.metrics.items():
-        out.metrics[name], idx = _grade_metric(std, metric, record, class_name, draws)
+        out.metrics[name], idx = _grade_metric(std, metric, record, class_name)
         if idx is not None:
             indices[name] = idx
         if site and out.metrics[name].value is not None and QUANTITY_REGISTRY[metric.quantity].footprint:
             out.metrics[name].notes.append(f"at site {site}")
 
-    out.limits = [_check_limit(std, lim, record, draws) for lim in std.limits]
+    out.limits = [_check_limit(std, lim, record) for lim in std.limits]
+    overall = _probabilities(std, record, out, indices)
     out.passed = not any(lim.status == "fail" for lim in out.limits)
     for lim in out.limits:
         if lim.status == "unknown" and lim.required:
@@ -655,12 +754,8 @@ def score(record: RunRecord, standard: Standard | str) -> Assessment:
     out.grade = std.grades[_combine(std, graded, "central")]
     best, worst = _combine(std, graded, "best"), _combine(std, graded, "worst")
     out.spans = std.grades[best : worst + 1]
-    rows = [indices[r.name] for r in graded]
-    if all(isinstance(i, int) for i in rows):  # every value exact: the overall grade is certain
+    if overall is None:  # every value exact: the overall grade is certain
         _set_probabilities(out, {out.grade: 1.0}, std.confidence)
         return out
-    import numpy as np
-
-    overall = combined_index(std, np.broadcast_arrays(*rows), _weights(graded))
-    _set_probabilities(out, index_probabilities(overall, std.grades), std.confidence)
+    _set_probabilities(out, overall, std.confidence)
     return out

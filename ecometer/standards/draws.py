@@ -33,7 +33,7 @@ from ecometer.record.model import RunRecord
 from ecometer.record.quantities import NO_FOOTPRINT, QUANTITIES, estimate, footprint_data
 from ecometer.record.uncertainty import N_DRAWS, SEED, Propagation
 from ecometer.standards.metrics import RUN, Measure, functional_units
-from ecometer.standards.tables import REPORTED, is_reported
+from ecometer.standards.reported import REPORTED, is_reported
 from ecometer.work.estimates import work_estimate
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,7 +49,7 @@ INTENSITY_QUANTITIES = (
     "carbon_g",
 )
 #: site ratios that are an intensity: PUE is facility energy per IT joule, WUE on-site water per IT joule
-_SITE_INTENSITY = {"site_pue": "facility_energy_j", "site_wue": "water_onsite_l"}
+SITE_INTENSITY = {"site_pue": "facility_energy_j", "site_wue": "water_onsite_l"}
 
 INDEPENDENT_NOTE = (
     "{name} drawn from the footprint's own interval, independently of the IT energy "
@@ -129,8 +129,8 @@ class RecordDraws:
             if factor is not None:
                 return self.quantity("it_energy_j") * factor
             return self._own(name)
-        if name in _SITE_INTENSITY:
-            factor = self._intensity(_SITE_INTENSITY[name])
+        if name in SITE_INTENSITY:
+            factor = self._intensity(SITE_INTENSITY[name])
             if factor is not None:  # PUE and WUE (L/J) are these intensities themselves
                 return factor
             return self._own(name)

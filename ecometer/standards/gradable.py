@@ -13,8 +13,8 @@ from typing import Any
 
 from ecometer.record.model import RunRecord
 from ecometer.record.units import relative_text
+from ecometer.standards.reported import is_reported
 from ecometer.standards.schema import Standard
-from ecometer.standards.tables import is_reported
 
 #: what a modelled (not counted) component can be measured with instead
 COUNTERS = {

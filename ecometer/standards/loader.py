@@ -15,13 +15,13 @@ import math
 import os
 import re
 import sys
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ecometer.checks.numbers import check_number, shown
 from ecometer.checks.text import hidden_characters, label_key, scripts
 from ecometer.errors import InputError, StandardError
+from ecometer.files import datafiles
 from ecometer.files.textfile import read_text_file
 from ecometer.record import units as U
 from ecometer.standards.metrics import GPU_HOUR, QUANTITIES, RUN, cannot_be_negative
@@ -779,12 +779,11 @@ def parse_standard(text: str, *, origin: str = "<text>") -> Standard:
 
 def builtin_names() -> list[str]:
     """Names of the standards shipped with ecometer."""
-    folder = resources.files(BUILTIN_PACKAGE).joinpath("builtin")
-    return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
+    return sorted(n[: -len(".toml")] for n in datafiles.package_names("standards/builtin") if n.endswith(".toml"))
 
 
 def builtin_text(name: str) -> str:
-    return resources.files(BUILTIN_PACKAGE).joinpath("builtin", f"{name}.toml").read_text(encoding="utf-8")
+    return datafiles.package_text(f"standards/builtin/{name}.toml")
 
 
 def load_standard(name_or_path: str | Path | Standard) -> Standard:

@@ -1,4 +1,5 @@
-"""Figures a publisher reported (corpus entries): the method name and the reported water footprint.
+"""Figures a publisher reported (corpus entries): the method name, whether a record is one, its
+publisher, and the reported water footprint.
 
 Shared by the table importer (:mod:`~ecometer.standards.tables`), which attaches them, and the
 scoring footprint (:mod:`~ecometer.standards.sites`), which grades water from them.
@@ -29,3 +30,20 @@ def reported_water_footprint(name: str, source: dict[str, str], water_l: float) 
         "water": {"total_l": {"central": water_l, "low": water_l, "high": water_l}},
         "assumptions": [{"name": "water_total_l", "value": water_l, "unit": "L", "source": source, "note": "reported"}],
     }
+
+
+def is_reported(record: RunRecord) -> bool:
+    """Whether the record's energy is a published figure (every component ``reported``)."""
+    return bool(record.components) and all(c.method == REPORTED for c in record.components.values())
+
+
+def reported_source(record: RunRecord) -> str:
+    """Who published a reported record's figures (empty for a measured record)."""
+    comps = [c.source for c in record.components.values() if c.method == REPORTED and c.source]
+    return comps[0] if comps else ""
+
+
+def reported_publisher(record: RunRecord) -> str:
+    """The publisher of a reported record's figures (or its whole source line when unnamed)."""
+    source = record.attachments.get(REPORTED, {}).get("source") or {}
+    return str(source.get("publisher") or reported_source(record) or "a publisher")

@@ -46,7 +46,14 @@ from ecometer.files.textfile import read_text_file
 from ecometer.record import units as U
 from ecometer.record.estimate import Estimate
 from ecometer.record.model import Component, RunRecord
-from ecometer.standards.reported import FOOTPRINT, REPORTED, reported_water_footprint
+from ecometer.standards.reported import (  # noqa: F401 - their old place
+    FOOTPRINT,
+    REPORTED,
+    is_reported,
+    reported_publisher,
+    reported_source,
+    reported_water_footprint,
+)
 from ecometer.standards.schema import KNOWN_WORK_UNITS
 from ecometer.standards.tablerules import (
     TABLE_PREFIX,
@@ -645,23 +652,6 @@ def import_tables(paths: list[Path], spec: ImportSpec) -> list[RunRecord]:
             f"({', '.join(str(f) for f in files)}; columns: {sorted(seen)})"
         )
     return out
-
-
-def is_reported(record: RunRecord) -> bool:
-    """Whether the record's energy is a published figure (every component ``reported``)."""
-    return bool(record.components) and all(c.method == REPORTED for c in record.components.values())
-
-
-def reported_source(record: RunRecord) -> str:
-    """Who published a reported record's figures (empty for a measured record)."""
-    comps = [c.source for c in record.components.values() if c.method == REPORTED and c.source]
-    return comps[0] if comps else ""
-
-
-def reported_publisher(record: RunRecord) -> str:
-    """The publisher of a reported record's figures (or its whole source line when unnamed)."""
-    source = record.attachments.get(REPORTED, {}).get("source") or {}
-    return str(source.get("publisher") or reported_source(record) or "a publisher")
 
 
 def file_sha256(paths: list[Path]) -> str:
