@@ -23,7 +23,7 @@ from ecometer.checks.text import json_text
 from ecometer.errors import InputError
 from ecometer.files.atomic import write_atomic
 from ecometer.record.model import CHECKPOINT_SUFFIX, RunRecord, load_record
-from ecometer.standards.tables import REPORTED, ImportSpec, bulk, import_tables, is_table, make_entry
+from ecometer.standards.tables import REPORTED, ImportSpec, bounded_int, bulk, import_tables, is_table, make_entry
 
 ENTRIES_SUFFIX = ".jsonl"
 ENTRIES_KIND = "ecometer.corpus"
@@ -184,11 +184,3 @@ def check_entry_numbers(d: Any) -> None:
             raise ValueError(f"field {field} is {str(value)[:60]!r}; expected a number")
         if not (math.isfinite(value) and value >= 0):
             raise ValueError(f"field {field} is {value!r}; expected a finite number >= 0")
-
-
-def bounded_int(digits: str) -> int | float:
-    """A JSON integer as an int, or as -inf / inf beyond 300 digits (no float holds it; the
-    field's own check then refuses it by name instead of a parser error that names none)."""
-    if len(digits) <= 300:
-        return int(digits)
-    return -math.inf if digits.startswith("-") else math.inf
