@@ -694,7 +694,9 @@ def entry_from_row(row: TableRow, spec: ImportSpec, source: dict[str, str] | Non
         meta[key] = row.number(c.column or key, key, scale=c.scale) if c.scale != 1 else value
     duration = math.nan
     if spec.duration is not None:
-        duration = row.number(spec.duration, "duration", scale=DURATION_UNITS[spec.duration_unit], unit=spec.duration_unit)
+        duration = row.number(
+            spec.duration, "duration", scale=DURATION_UNITS[spec.duration_unit], unit=spec.duration_unit
+        )
     water = None
     if spec.water is not None and row.raw(spec.water) is not None:
         water = row.number(spec.water, "water", scale=U.UNITS[spec.water_unit].factor, unit=spec.water_unit)
