@@ -302,8 +302,14 @@ def calibrate(records: Iterable[RunRecord], options: CalibrationOptions | str, /
     opts = replace(opts, bands=run.bands)  # checked: a whole number (2.0 -> 2)
     if opts.empty_classes not in EMPTY_CLASSES:
         raise InputError(f"empty_classes {opts.empty_classes!r} is not one of {list(EMPTY_CLASSES)}")
-    recs = list(records)
-    if not recs:
+    from ecometer.standards.columns import EntryColumns  # numpy: published tables only
+
+    columnar = isinstance(records, EntryColumns)
+    if columnar and opts.base is None:  # read by column: a RunRecord only for a row the column rule misses
+        recs: Any = records
+    else:
+        recs = list(records.records() if columnar else records)  # type: ignore[attr-defined]
+    if not len(recs):
         raise InputError("calibration needs at least one record")
     run.given = len(recs)
     stamp = opts.date or _date.today().isoformat()
@@ -321,7 +327,11 @@ def _calibrate_new(run: _Run, recs: list[RunRecord], opts: CalibrationOptions, s
     data, mname = _new_standard(metric, opts, recs)
     std = standard_from_dict(data, origin="<calibration>")  # validates the measure before any work
     run.metric = mname
-    pairs = run.values(recs, std.metrics[mname])
+    metric_std = std.metrics[mname]
+    if hasattr(recs, "pairs"):  # EntryColumns
+        pairs = recs.pairs(metric_std, lambda rs: run.values(rs, metric_std))
+    else:
+        pairs = run.values(recs, metric_std)
     if not pairs:
         raise InputError(f"{mname} applies to none of the {len(recs)} records ({_why(run)})")
     groups = _groups(pairs, fields) if opts.by_class else {}

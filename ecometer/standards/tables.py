@@ -762,16 +762,22 @@ def import_tables(paths: list[Path], spec: ImportSpec) -> list[RunRecord]:
             seen.update(cells)
         with bulk():
             out.extend(entry_from_row(TableRow(cells, f, i, top), spec, source) for i, cells in kept)
+    check_meta_columns(spec, files, seen, bool(out))
+    return out
+
+
+def check_meta_columns(spec: ImportSpec, files: list[Path], seen: set[str], any_rows: bool) -> None:
+    """Refuse a spec whose ``entry.meta`` names a column none of the tables has (a typo):
+    ``seen`` holds the columns of the tables that gave rows."""
     wanted = {c.column for c in spec.meta.values() if c.column is not None and not c.optional}
     wanted -= {FILE_COLUMN, ROW_COLUMN}
     wanted = {c for c in wanted if not c.startswith(TABLE_PREFIX)}
     absent = sorted(wanted - seen)
-    if absent and out:
+    if absent and any_rows:
         raise InputError(
             f"{spec.origin}: entry.meta: column {absent[0]!r} is in none of the tables "
             f"({', '.join(str(f) for f in files)}; {name_hint(absent[0], seen)})"
         )
-    return out
 
 
 def is_reported(record: RunRecord) -> bool:
@@ -797,5 +803,7 @@ def file_sha256(paths: list[Path]) -> str:
 
     h = hashlib.sha256()
     for p in paths:
-        h.update(p.read_bytes())
+        with p.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                h.update(block)
     return h.hexdigest()
