@@ -158,7 +158,8 @@ class _Run:
             raise InputError(f"class {label} ({len(pairs)} records): {exc}") from None
         self.used.extend((self.metric, r.name, v) for r, v in pairs)
         self.used_ids.update(id(r) for r, _ in pairs)
-        self.sources.update(s for s in (reported_source(r) for r, _ in pairs) if s)
+        parts = {id(r.components): r for r, _ in pairs}  # corpus entries of one source share their components
+        self.sources.update(s for s in map(reported_source, parts.values()) if s)
         if self.exact:
             self.digits.add(None)
             return exact
@@ -448,10 +449,14 @@ def _new_standard(metric: str, opts: CalibrationOptions, recs: list[RunRecord]) 
 def _groups(pairs: list[tuple[RunRecord, float]], fields: list[str]) -> dict[tuple, list[tuple[RunRecord, float]]]:
     """Records by their values of ``fields`` (only the fields a record has; () for none)."""
     groups: dict[tuple, list[tuple[RunRecord, float]]] = {}
-    for r, v in pairs:
-        meta = r.meta or {}
-        key = tuple((f, meta[f]) for f in fields if isinstance(meta.get(f), (str, int, bool)))
-        groups.setdefault(key, []).append((r, v))
+    keys_of: dict[int, tuple] = {}  # a meta dictionary many corpus entries share is read once
+    empty: dict[str, Any] = {}
+    for pair in pairs:
+        meta = pair[0].meta or empty
+        key = keys_of.get(id(meta))
+        if key is None:
+            key = keys_of[id(meta)] = tuple((f, meta[f]) for f in fields if isinstance(meta.get(f), (str, int, bool)))
+        groups.setdefault(key, []).append(pair)
     keys = [k for k in groups if k]
     for a in keys:
         for b in keys:

@@ -83,10 +83,12 @@ class EntryColumns:
         any other row its RunRecord passed through ``values`` (same value, same skip reason)."""
         fast, value = self._fast_values(metric)
         views = _Views(self)
+        if fast.all():
+            return list(zip(map(EntryView, self.names, views.meta, views.parts), value.tolist(), strict=True))
         out: list[tuple[Any, float]] = []
-        for i in range(len(self)):
-            if fast[i]:
-                out.append((views.view(i), float(value[i])))
+        for i, (ok, v) in enumerate(zip(fast.tolist(), value.tolist(), strict=True)):
+            if ok:
+                out.append((views.view(i), v))
             else:
                 out.extend(values([self.record(i)]))
         return out
@@ -134,13 +136,12 @@ class ReportedPart(NamedTuple):
     source: str
 
 
-class EntryView:
+class EntryView(NamedTuple):
     """A corpus entry as calibration reads it: name, meta and who published it (no figures)."""
 
-    __slots__ = ("components", "meta", "name")
-
-    def __init__(self, name: str, meta: dict[str, Any], components: dict[str, ReportedPart]) -> None:
-        self.name, self.meta, self.components = name, meta, components
+    name: str
+    meta: dict[str, Any]
+    components: dict[str, ReportedPart]
 
 
 class _Views:
@@ -148,24 +149,26 @@ class _Views:
 
     def __init__(self, cols: EntryColumns) -> None:
         self.cols = cols
-        self.metas: dict[tuple[tuple, tuple], dict[str, Any]] = {}
-        self.parts: dict[tuple[str, int], dict[str, ReportedPart]] = {}
-        self.keys = list(cols.meta)
-        self.columns = [cols.meta[k] for k in self.keys]
+        keys = list(cols.meta)
+        metas: dict[tuple, dict[str, Any]] = {}
+
+        def meta(values: tuple) -> dict[str, Any]:
+            key = (values, tuple(map(type, values)))  # 1, 1.0 and True are equal keys, not equal meta
+            found = metas.get(key)
+            if found is None:
+                found = metas[key] = {k: v for k, v in zip(keys, values, strict=True) if v is not MISSING}
+            return found
+
+        rows = zip(*(cols.meta[k] for k in keys), strict=True) if keys else (() for _ in range(len(cols)))
+        self.meta = list(map(meta, rows))
+        parts: dict[tuple[str, int], dict[str, ReportedPart]] = {}
+        for i, key in enumerate(zip(cols.component, cols.source_index.tolist(), strict=True)):
+            if key not in parts:  # the source line of a (component, source) as the entry's record names it
+                parts[key] = {key[0]: ReportedPart(REPORTED, cols.record(i).components[key[0]].source)}
+        self.parts = list(map(parts.__getitem__, zip(cols.component, cols.source_index.tolist(), strict=True)))
 
     def view(self, i: int) -> EntryView:
-        values = tuple(c[i] for c in self.columns)
-        key_of = (values, tuple(map(type, values)))  # 1, 1.0 and True are equal keys, not equal meta
-        meta = self.metas.get(key_of)
-        if meta is None:
-            meta = {k: v for k, v in zip(self.keys, values, strict=True) if v is not MISSING}
-            self.metas[key_of] = meta
-        key = (self.cols.component[i], int(self.cols.source_index[i]))
-        comps = self.parts.get(key)
-        if comps is None:
-            line = self.cols.record(i).components[key[0]].source
-            comps = self.parts.setdefault(key, {key[0]: ReportedPart(REPORTED, line)})
-        return EntryView(self.cols.names[i], meta, comps)
+        return EntryView(self.cols.names[i], self.meta[i], self.parts[i])
 
 
 def entry_line(record: RunRecord) -> dict[str, Any]:

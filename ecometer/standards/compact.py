@@ -40,21 +40,22 @@ def read_compact(p: Path, lines: Iterable[str], head: dict[str, Any]) -> EntryCo
     parts, n = [], 2
     it = iter(lines)
     while chunk := [t for t in itertools.islice(it, CHUNK_LINES)]:
-        rows = _parse(p, chunk, n, len(columns))
-        parts.append(_chunk_columns(p, rows, n, columns, constant, sources))
+        rows, line_of = _parse(p, chunk, n, len(columns))
+        parts.append(_chunk_columns(p, rows, line_of, columns, constant, sources))
         n += len(chunk)
     if not parts:
-        return _chunk_columns(p, [], n, columns, constant, sources)
+        return _chunk_columns(p, [], [], columns, constant, sources)
     return concat(parts)
 
 
-def _parse(p: Path, chunk: list[str], first: int, width: int) -> list[list[Any]]:
+def _parse(p: Path, chunk: list[str], first: int, width: int) -> tuple[list[list[Any]], list[int]]:
+    """The entries of a chunk of lines (and the line number of each)."""
     texts = [t for t in chunk if t.strip()]
     try:
         rows = json.loads("[" + ",".join(texts) + "]", parse_int=bounded_int)
     except json.JSONDecodeError:
         rows = None
-    if rows is None or len(rows) != len(texts) or not all(isinstance(r, list) and len(r) == width for r in rows):
+    if rows is None or len(rows) != len(texts) or not all(type(r) is list and len(r) == width for r in rows):
         for n, text in enumerate(chunk, start=first):
             if not text.strip():
                 continue
@@ -65,17 +66,15 @@ def _parse(p: Path, chunk: list[str], first: int, width: int) -> list[list[Any]]
             if not isinstance(row, list) or len(row) != width:
                 raise InputError(f"{p}: line {n}: not a corpus entry (expected a JSON array of {width} values)")
     if len(texts) != len(chunk):  # blank lines are no entries; keep line numbers for errors
-        numbers = [n for n, t in enumerate(chunk, start=first) if t.strip()]
-        return [[*r, ln] for r, ln in zip(rows, numbers, strict=True)]
-    return [[*r, ln] for ln, r in enumerate(rows, start=first)]
+        return rows, [n for n, t in enumerate(chunk, start=first) if t.strip()]
+    return rows, list(range(first, first + len(rows)))
 
 
 def _chunk_columns(
-    p: Path, rows: list[list[Any]], first: int, columns: list[str], constant: dict[str, Any], sources: list[Any]
+    p: Path, rows: list[list[Any]], line_of: list[int], columns: list[str], constant: dict[str, Any], sources: list[Any]
 ) -> EntryColumns:
     n = len(rows)
-    by = dict(zip([*columns, "@line"], zip(*rows, strict=True), strict=True)) if rows else {}
-    line_of = list(by.get("@line", ()))
+    by = dict(zip(columns, zip(*rows, strict=True), strict=True)) if rows and columns else {}
 
     def field(name: str) -> list[Any]:
         if name in by:

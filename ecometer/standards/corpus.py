@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Iterator
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -130,10 +131,12 @@ def write_columns(path: str | Path, cols: EntryColumns, header: dict[str, Any]) 
         varying.append("source")
         fields["source"] = cols.source_index.tolist()
     head.update(columns=varying, constant=constant)
-    encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
-    rows = zip(*(fields[k] for k in varying), strict=True) if varying else ([] for _ in range(len(cols)))
+    cells = zip(*(_encoded(fields[k]) for k in varying), strict=True) if varying else (() for _ in range(len(cols)))
     lines = [json_text(head, allow_nan=False)]
-    lines.extend(line if line.isascii() else json_text(json.loads(line)) for line in map(encode, rows))
+    lines.extend(
+        f"[{line}]" if line.isascii() else json_text(json.loads(f"[{line}]"), separators=(",", ":"))
+        for line in map(",".join, cells)
+    )
     write_atomic(Path(path), "\n".join(lines) + "\n")
     return Path(path)
 
@@ -155,6 +158,19 @@ def _fields(cols: EntryColumns) -> dict[str, list[Any]]:
     out["duration_s"] = floats(cols.duration_s)
     out["water_l"] = floats(cols.water_l)
     return {k: v for k, v in out.items() if any(x is not None for x in v)}
+
+
+def _encoded(values: list[Any]) -> list[str]:
+    """Each value as JSON text (a column of one type at once; floats are finite here)."""
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        return list(map(encode_basestring, values))
+    if kinds == {float}:
+        return list(map(float.__repr__, values))
+    if kinds == {int}:
+        return list(map(int.__repr__, values))
+    encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+    return list(map(encode, values))
 
 
 def _all_same(values: list[Any]) -> bool:
