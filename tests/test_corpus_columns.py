@@ -44,7 +44,9 @@ def _table(path, rows: int, seed: int = 3) -> None:
         water = "" if i % 5 == 0 else f"{rng.uniform(0, 3):.3g}"
         code = ["007", "x", "", "1.5"][i % 4]
         cls = "ABC"[(i // 3) % 3]
-        lines.append(f"m{i},t{i % 3},{cls},{rng.lognormvariate(-5, 1):.9g},{rng.randint(1, 9)},{code},{lat},{i},{water}")
+        lines.append(
+            f"m{i},t{i % 3},{cls},{rng.lognormvariate(-5, 1):.9g},{rng.randint(1, 9)},{code},{lat},{i},{water}"
+        )
     path.write_text("\n".join(lines) + "\n\n", encoding="utf-8")
 
 
@@ -82,13 +84,27 @@ def test_version_1_files_still_load(tmp_path):
     head = {"kind": ENTRIES_KIND, "version": 1, "source": {"publisher": "old"}, "entries": 2}
     lines = [
         {"name": "a", "component": "gpu", "energy_j": 12.5, "work": {"query": 1000}, "meta": {"task": "t"}},
-        {"name": "b", "energy_j": 3, "spread": 0.1, "work": {"token": 5, "query": 2}, "work_unit": "token",
-         "duration_s": 4.0, "water_l": 0.5, "where": {"file": "x.csv", "row": 2}, "source": {"publisher": "other"}},
+        {
+            "name": "b",
+            "energy_j": 3,
+            "spread": 0.1,
+            "work": {"token": 5, "query": 2},
+            "work_unit": "token",
+            "duration_s": 4.0,
+            "water_l": 0.5,
+            "where": {"file": "x.csv", "row": 2},
+            "source": {"publisher": "other"},
+        },
     ]
     path.write_text("\n".join(json.dumps(x) for x in [head, *lines]) + "\n")
     a, b = read_entries(path)
     assert (a.name, a.components["gpu"].energy_j, a.work, a.meta, math.isnan(a.duration_s)) == (
-        "a", 12.5, {"query": 1000}, {"task": "t"}, True)
+        "a",
+        12.5,
+        {"query": 1000},
+        {"task": "t"},
+        True,
+    )
     assert b.components["it"].uncertainty.high == pytest.approx(3.3) and b.work_unit == "token"
     assert b.components["it"].source == "other" and a.components["gpu"].source == "old"
     assert b.attachments["reported"]["water_total_l"] == 0.5 and b.attachments["reported"]["row"] == 2
@@ -181,3 +197,35 @@ def test_cli_import_then_calibrate_reads_by_column(tmp_path, capsys):
     assert main(["score", str(out / "entries.jsonl"), "--standard", str(std_file), "--json"]) in (0, 1)
     graded = json.loads(capsys.readouterr().out)
     assert len(graded) == 120
+
+
+def _round_edges_one_by_one(edges, values, direction):
+    """The rule of round_edges checked value by value (what it did before it bisected)."""
+    from ecometer.standards.assess import grade_index
+
+    wanted = [grade_index(v, edges, direction) for v in values]
+    for digits in range(3, 16):  # 3 significant digits or more
+        rounded = [float(f"{x:.{digits}g}") for x in edges]
+        pairs = list(zip(rounded, rounded[1:], strict=False))
+        strict = all(b > a for a, b in pairs) if direction == "lower" else all(b < a for a, b in pairs)
+        if strict and all(grade_index(v, rounded, direction) == g for v, g in zip(values, wanted, strict=True)):
+            return rounded, digits
+    return list(edges), None
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_round_edges_by_bisection_is_the_value_by_value_rule(seed):
+    from ecometer.standards.calibration import exact_edges, round_edges
+
+    rng = random.Random(seed)
+    values = [round(rng.lognormvariate(0, 2), rng.choice([2, 3, 4, 9])) for _ in range(rng.randint(5, 400))]
+    values += [float(f"{v:.3g}") for v in values[:20]]  # values on the rounded edges
+    for direction in ("lower", "higher"):
+        for method in ("quantile", "equal-width"):
+            try:
+                edges = exact_edges(values, rng.randint(2, 6), method, direction)
+            except InputError:
+                continue
+            values_at_edges = values + [float(f"{e:.3g}") for e in edges] + list(edges)
+            expected = _round_edges_one_by_one(edges, values_at_edges, direction)
+            assert round_edges(edges, values_at_edges, direction) == expected

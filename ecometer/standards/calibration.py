@@ -18,6 +18,7 @@ skipped, records per class, the corpus's SHA-256, method, date and tool version.
 
 from __future__ import annotations
 
+import bisect
 import copy
 import hashlib
 import json
@@ -35,7 +36,7 @@ from ecometer._version import __version__
 from ecometer.checks.numbers import Bounds, check_number
 from ecometer.errors import InputError, StandardError
 from ecometer.record.model import RunRecord
-from ecometer.standards.assess import grade_index, quality_reasons, record_problems
+from ecometer.standards.assess import quality_reasons, record_problems
 from ecometer.standards.loader import load_standard, standard_from_dict
 from ecometer.standards.metrics import QUANTITIES, RUN, NotApplicable, cannot_be_negative, measure, plural
 from ecometer.standards.schema import Metric, Standard, match_value
@@ -95,14 +96,29 @@ def round_edges(edges: list[float], values: list[float], direction: str) -> tupl
 
     Returns ``(edges, digits)``; ``digits`` is None when no rounding is safe (edges kept exact).
     """
-    wanted = [grade_index(v, edges, direction) for v in values]
+    if any(map(math.isnan, values)):
+        raise ValueError("cannot grade NaN")  # as grade_index says
+    ordered = sorted(values)
     for digits in range(_MIN_DIGITS, 16):
         rounded = [float(f"{x:.{digits}g}") for x in edges]
-        if _strict(rounded, direction) and all(
-            grade_index(v, rounded, direction) == g for v, g in zip(values, wanted, strict=True)
-        ):
+        if _strict(rounded, direction) and not _moved(ordered, edges, rounded, direction):
             return rounded, digits
     return list(edges), None
+
+
+def _moved(ordered: list[float], edges: list[float], rounded: list[float], direction: str) -> bool:
+    """Whether any of the sorted values is in another band with ``rounded`` than with ``edges``
+    (both strictly monotonic): one lies between an edge and its rounding, on the side the edge
+    moved past (an edge belongs to the better grade), or it is graded the same by both."""
+    for e, r in zip(edges, rounded, strict=True):
+        lo, hi = min(e, r), max(e, r)
+        if direction == "lower":  # v <= edge is the better band: v in (lo, hi] changes
+            inside = bisect.bisect_right(ordered, hi) - bisect.bisect_right(ordered, lo)
+        else:  # v >= edge is the better band: v in [lo, hi) changes
+            inside = bisect.bisect_left(ordered, hi) - bisect.bisect_left(ordered, lo)
+        if inside:
+            return True
+    return False
 
 
 def band_edges(values: list[float], bands: int, method: str, direction: str) -> list[float]:
