@@ -374,7 +374,9 @@ def _calibrate_new(run: _Run, recs: list[RunRecord], opts: CalibrationOptions, s
 
 def _accept_reported(data: dict[str, Any], used: list[RunRecord]) -> None:
     """A standard cut from reported figures accepts reported figures (else it would rate none of its corpus)."""
-    n = sum(1 for r in used if is_reported(r))
+    kinds = Counter(id(r.components) for r in used)  # corpus entries of one source share their components
+    first = {id(r.components): r for r in used}
+    n = sum(k for key, k in kinds.items() if is_reported(first[key]))
     if n:
         data.setdefault("quality", {})["accept_reported"] = True
         log.warning(
