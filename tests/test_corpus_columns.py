@@ -229,3 +229,26 @@ def test_round_edges_by_bisection_is_the_value_by_value_rule(seed):
             values_at_edges = values + [float(f"{e:.3g}") for e in edges] + list(edges)
             expected = _round_edges_one_by_one(edges, values_at_edges, direction)
             assert round_edges(edges, values_at_edges, direction) == expected
+
+
+@pytest.mark.parametrize(
+    "line,shown",
+    [
+        ('["b",-3.0]', "field energy_j is -3.0"),
+        ('["b",NaN]', "field energy_j is nan"),
+        ('["b","12"]', "field energy_j is '12'"),
+        ('["b",true]', "field energy_j is True"),
+        ('["b",1' + "0" * 400 + "]", "field energy_j is a 401-digit integer"),
+        ('["b",1' + "0" * 5000 + "]", "field energy_j is inf"),
+        ('["b"]', "expected a JSON array of 2 values"),
+        ('["b",1.0', "not valid JSON"),
+    ],
+)
+def test_hostile_lines_of_a_compact_file_are_refused_naming_the_line(tmp_path, line, shown):
+    path = tmp_path / "entries.jsonl"
+    head = {"kind": ENTRIES_KIND, "version": 2, "entries": 2, "columns": ["name", "energy_j"], "constant": {}}
+    path.write_text("\n".join([json.dumps(head), '["a",1.5]', "", line]) + "\n")
+    with pytest.raises(InputError) as err:
+        read_columns(path)
+    text = str(err.value)
+    assert str(path) in text and "line 4" in text and shown in text and len(text) < 300

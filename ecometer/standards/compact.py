@@ -20,7 +20,7 @@ import numpy as np
 
 from ecometer.errors import InputError
 from ecometer.standards.columns import MISSING, EntryColumns, concat
-from ecometer.standards.tables import bounded_int, shown
+from ecometer.standards.tables import as_float, bounded_int, shown
 
 #: lines parsed at a time
 CHUNK_LINES = 1 << 17
@@ -51,11 +51,12 @@ def read_compact(p: Path, lines: Iterable[str], head: dict[str, Any]) -> EntryCo
 def _parse(p: Path, chunk: list[str], first: int, width: int) -> tuple[list[list[Any]], list[int]]:
     """The entries of a chunk of lines (and the line number of each)."""
     texts = [t for t in chunk if t.strip()]
-    try:
-        rows = json.loads("[" + ",".join(texts) + "]", parse_int=bounded_int)
-    except json.JSONDecodeError:
+    try:  # integers as Python reads them; one beyond its digit limit sends the chunk line by line
+        rows = json.loads("[" + ",".join(texts) + "]")
+    except ValueError:  # JSONDecodeError included
         rows = None
     if rows is None or len(rows) != len(texts) or not all(type(r) is list and len(r) == width for r in rows):
+        rows = []
         for n, text in enumerate(chunk, start=first):
             if not text.strip():
                 continue
@@ -65,6 +66,7 @@ def _parse(p: Path, chunk: list[str], first: int, width: int) -> tuple[list[list
                 raise InputError(f"{p}: line {n}: not a corpus entry (not valid JSON: {exc.msg})") from None
             if not isinstance(row, list) or len(row) != width:
                 raise InputError(f"{p}: line {n}: not a corpus entry (expected a JSON array of {width} values)")
+            rows.append(row)
     if len(texts) != len(chunk):  # blank lines are no entries; keep line numbers for errors
         return rows, [n for n, t in enumerate(chunk, start=first) if t.strip()]
     return rows, list(range(first, first + len(rows)))
@@ -84,7 +86,7 @@ def _chunk_columns(
     def numbers(name: str, low: float, inclusive: bool, required: bool) -> np.ndarray:
         values = field(name)
         kinds = set(map(type, values))
-        if kinds <= {int, float, type(None)} and (not required or type(None) not in kinds):
+        if kinds <= {float, type(None)} and (not required or type(None) not in kinds):  # ints: one by one below
             absent = np.array([v is None for v in values], bool) if type(None) in kinds else np.zeros(len(values), bool)
             x = np.array([math.nan if v is None else v for v in values] if absent.any() else values, float)
             with np.errstate(invalid="ignore"):
@@ -94,12 +96,13 @@ def _chunk_columns(
         for i, v in enumerate(values):  # the first bad value, by its line
             if v is None and not required:
                 continue
-            if not (type(v) in (int, float) and math.isfinite(v) and (v >= low if inclusive else v > low)):
+            x = as_float(v) if type(v) in (int, float) else None
+            if x is None or not (math.isfinite(x) and (x >= low if inclusive else x > low)):
                 expected = f"a finite number {'>=' if inclusive else '>'} {low:g}"
                 raise InputError(
                     f"{p}: line {line_of[i]}: not a corpus entry (field {name} is {shown(v)}; expected {expected})"
                 )
-        raise AssertionError("unreachable: a value failed the column check but not the row check")
+        return np.array([math.nan if v is None else float(v) for v in values], float)
 
     cols = EntryColumns(names=[str(x) for x in field("name")], component=[c or "it" for c in field("component")])
     cols.energy_j = numbers("energy_j", *_NUMBERS["energy_j"])

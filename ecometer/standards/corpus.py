@@ -131,13 +131,18 @@ def write_columns(path: str | Path, cols: EntryColumns, header: dict[str, Any]) 
         varying.append("source")
         fields["source"] = cols.source_index.tolist()
     head.update(columns=varying, constant=constant)
-    cells = zip(*(_encoded(fields[k]) for k in varying), strict=True) if varying else (() for _ in range(len(cols)))
-    lines = [json_text(head, allow_nan=False)]
-    lines.extend(
-        f"[{line}]" if line.isascii() else json_text(json.loads(f"[{line}]"), separators=(",", ":"))
-        for line in map(",".join, cells)
-    )
-    write_atomic(Path(path), "\n".join(lines) + "\n")
+    blocks = [json_text(head, allow_nan=False) + "\n"]
+    for start in range(0, len(cols), CHUNK_LINES):  # encoded a chunk at a time: memory of one chunk's cells
+        end = start + CHUNK_LINES
+        cells = zip(*(_encoded(fields[k][start:end]) for k in varying), strict=True) if varying else None
+        lines = map(",".join, cells) if cells is not None else ("" for _ in range(min(end, len(cols)) - start))
+        blocks.append(
+            "".join(
+                f"[{line}]\n" if line.isascii() else json_text(json.loads(f"[{line}]"), separators=(",", ":")) + "\n"
+                for line in lines
+            )
+        )
+    write_atomic(Path(path), "".join(blocks))
     return Path(path)
 
 
