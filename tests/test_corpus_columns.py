@@ -252,3 +252,27 @@ def test_hostile_lines_of_a_compact_file_are_refused_naming_the_line(tmp_path, l
         read_columns(path)
     text = str(err.value)
     assert str(path) in text and "line 4" in text and shown in text and len(text) < 300
+
+
+def test_score_streams_corpus_entries_a_batch_at_a_time(tmp_path, capsys, monkeypatch):
+    import ecometer.commands.score as score_cmd
+
+    table = tmp_path / "a.csv"
+    _table(table, 9)
+    out = tmp_path / "c"
+    assert main(["corpus", "import", str(table), "--id", "model", "--energy", "kwh", "--out", str(out)]) == 0
+    events: list[str] = []
+    made, wrote = EntryColumns.record, score_cmd._Output.write
+    monkeypatch.setattr(EntryColumns, "record", lambda self, i: events.append("made") or made(self, i))
+    monkeypatch.setattr(score_cmd._Output, "write", lambda self, a: events.append("wrote") or wrote(self, a))
+    monkeypatch.setattr(score_cmd, "BATCH", 2)
+    capsys.readouterr()
+    assert main(["score", str(out), "--standard", "ecometer-inference", "--json"]) in (0, 1)
+    text = capsys.readouterr().out
+    from ecometer.standards import load_standard, score
+
+    std = load_standard("ecometer-inference")
+    monkeypatch.setattr(EntryColumns, "record", made)
+    expected = [score(r, std).to_dict() for r in read_entries(out / "entries.jsonl")]
+    assert text == json.dumps(expected, indent=1) + "\n"  # one JSON list, byte for byte as before
+    assert events[:6] == ["made", "made", "wrote", "wrote", "made", "made"]  # never all made before the first written
