@@ -114,6 +114,7 @@ def write_entries(path: str | Path, entries: list[RunRecord], header: dict[str, 
     return write_columns(path, columns_from_lines(lines, header.get("source") or {}), header)
 
 
+@bulk()
 def write_columns(path: str | Path, cols: EntryColumns, header: dict[str, Any]) -> Path:
     """Write corpus entries compactly (version 2): a header line (``kind``, ``source``, ...,
     ``columns``, the values every entry shares under ``constant``) then one JSON array per entry
@@ -203,9 +204,9 @@ def read_columns(path: str | Path) -> EntryColumns:
             if not isinstance(head, dict) or head.get("kind") != ENTRIES_KIND:
                 raise InputError(f"{p}: line 1: expected a header with kind {ENTRIES_KIND!r} (ecometer corpus import)")
             source = head.get("source") or {}
-            if head.get("version") == 2:
-                return read_compact(p, fh, head)
-            with bulk():
+            with bulk():  # millions of small lists: the cyclic collector's full passes would dominate
+                if head.get("version") == 2:
+                    return read_compact(p, fh, head)
                 return concat_columns([columns_from_lines(chunk, source) for chunk in _v1_chunks(p, fh)])
     except OSError as exc:
         raise InputError(f"{p}: cannot read the corpus entries ({exc.strerror or exc})") from None

@@ -35,6 +35,7 @@ from ecometer.standards.tables import (
     ROW_COLUMN,
     ImportSpec,
     TableRow,
+    bulk,
     check_meta_columns,
     csv_layout,
     entry_from_row,
@@ -51,6 +52,7 @@ class _ByRows(Exception):
     """This table or spec goes by the row path."""
 
 
+@bulk()  # millions of cells and rows: the cyclic collector's full passes would dominate
 def import_columns(paths: list[Path], spec: ImportSpec) -> EntryColumns:
     """The rows of every table in ``paths`` as corpus entries, by column where the spec allows
     (see the module docstring); the same entries, errors and checks as :func:`import_tables`."""
