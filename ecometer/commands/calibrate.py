@@ -15,6 +15,7 @@ from ecometer.commands.options import (
     load_corpus,
     number,
     plain_preset,
+    site_from_args,
 )
 
 _BANDS = number(Bounds(low=2, high=100, integer=True))
@@ -85,7 +86,9 @@ def register(subparsers: Any) -> None:
         help="record.meta field(s) to class by, comma-separated (default task; e.g. task,size_class)",
     )
     p.add_argument("--no-classes", action="store_true", help="one set of thresholds for all records")
-    p.add_argument("--min-per-class", type=_MIN_PER_CLASS, metavar="N", help="fewest records a class is calibrated from")
+    p.add_argument(
+        "--min-per-class", type=_MIN_PER_CLASS, metavar="N", help="fewest records a class is calibrated from"
+    )
     p.add_argument(
         "--small-classes",
         choices=("refuse", "unrated", "merge"),
@@ -115,8 +118,15 @@ def run(args: argparse.Namespace) -> int:
     from ecometer.report.style import output_error
     from ecometer.standards import CalibrationOptions, calibrate
 
-    records = load_corpus(args)
-    attach_site(records, args)
+    records: Any = None
+    if site_from_args(args) is None:  # published entries and tables by column (a footprint needs records)
+        from ecometer.standards.corpus import load_columns
+        from ecometer.standards.tables import load_spec
+
+        records = load_columns(args.runs, load_spec(args.spec) if getattr(args, "spec", None) else None)
+    if records is None:
+        records = load_corpus(args)
+        attach_site(records, args)
     grades = [g.strip() for g in args.grades.split(",")] if args.grades else None
     options = CalibrationOptions(
         args.metric,

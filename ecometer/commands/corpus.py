@@ -139,15 +139,9 @@ def run(args: argparse.Namespace) -> int:
     from ecometer.errors import UsageError
     from ecometer.files.atomic import write_atomic
     from ecometer.report.style import output_error
-    from ecometer.standards.corpus import ENTRIES_FILE, write_entries
-    from ecometer.standards.tables import (
-        builtin_specs,
-        file_sha256,
-        import_tables,
-        reported_source,
-        spec_files,
-        table_files,
-    )
+    from ecometer.standards.corpus import ENTRIES_FILE, write_columns
+    from ecometer.standards.tablecolumns import import_columns
+    from ecometer.standards.tables import builtin_specs, file_sha256, source_line, spec_files, table_files
     from ecometer.standards.writer import to_toml
 
     tables = list(args.tables)
@@ -160,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     if spec is None:
         raise UsageError("give an import spec (--spec SPEC) or the columns (--id COL --energy COL ...)")
     paths = table_files([Path(t) for t in tables]) if tables else spec_files(spec)
-    entries = import_tables(paths, spec)
+    entries = import_columns(paths, spec)  # the table read once, by column
     out = Path(args.out)
     digest = file_sha256(paths)
     header = {
@@ -172,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     meta = f"corpus imported by ecometer from {len(paths)} table(s), {len(entries)} rows; tables SHA-256 {digest}"
     target, made = out / ENTRIES_FILE, not out.exists()
     try:  # each file atomically: a full or read-only disk keeps the previous one
-        write_entries(target, entries, header)
+        write_columns(target, entries, header)
         target = out / "corpus.toml"
         write_atomic(target, to_toml(spec.to_dict(), header=meta))
     except OSError as exc:
@@ -184,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
         raise output_error(target, exc, "write the corpus to") from None
     sys.stdout.write(
         f"wrote {out / ENTRIES_FILE}: {len(entries)} entries from {len(paths)} table(s) "
-        f"({'; '.join(sorted({reported_source(e) for e in entries})) or spec.source_text}); "
+        f"({'; '.join(sorted({source_line(s) for s in entries.sources})) or spec.source_text}); "
         f"import spec in {out / 'corpus.toml'}\n"
     )
     return 0

@@ -65,16 +65,22 @@ def _site(std: Any, records: list[Any], args: argparse.Namespace) -> None:
     from ecometer.standards.sites import attach_footprint, reference_site
 
     if site_from_args(args) is not None:
-        raise UsageError("--reference-site grades at the standard's site: leave out --site/--pue/--wue/--ewif/--country")
+        raise UsageError(
+            "--reference-site grades at the standard's site: leave out --site/--pue/--wue/--ewif/--country"
+        )
     site = reference_site(std)
     for rec in records:
         attach_footprint(rec, site)
 
 
+#: corpus entries footprinted and scored at a time (a 1 M-entry corpus is streamed, never held)
+BATCH = 2048
+
+
 def run(args: argparse.Namespace) -> int:
     from ecometer.record.model import load_record
-    from ecometer.standards import load_standard, score
-    from ecometer.standards.corpus import load_records, record_paths
+    from ecometer.standards import load_standard
+    from ecometer.standards.corpus import load_columns, load_records, record_paths
     from ecometer.standards.tables import is_table
 
     std = load_standard(args.standard)
@@ -84,39 +90,97 @@ def run(args: argparse.Namespace) -> int:
     # all read before any is scored or written; corpus entries and tables have no file to attach to
     records: list[tuple[Any, Any]] = [(p, load_record(p)) for p in plain]
     others = [p for p in paths if p not in plain]
-    if others:
+    entries = load_columns(others, spec) if others else None  # by column: scored one batch at a time
+    if others and entries is None:
         records.extend((None, rec) for rec in load_records(others, spec))
-    _site(std, [rec for _, rec in records], args)
-    results = [(p, rec, score(rec, std)) for p, rec in records]
     if args.attach:
-        from ecometer.errors import UsageError
-        from ecometer.record.model import CHECKPOINT_SUFFIX
+        _check_attach(paths, records, entries)
+    total = len(records) + (len(entries) if entries is not None else 0)
+    out = _Output(args.json, total)
+    passed = True
+    attached: list[Any] = []  # with --attach: every record scored, then every file written, then printed
+    for batch in _batches(records, entries):
+        _site(std, [rec for _, rec in batch], args)
+        for p, rec in batch:
+            a = _score(rec, std)
+            passed = passed and a.passed
+            if args.attach:
+                attached.append((p, rec, a))
+            else:
+                out.write(a)
+    for p, rec, a in attached:
+        _attach(p, rec, a)
+    for _, _, a in attached:
+        out.write(a)
+    out.close()
+    return 0 if passed else 1
 
-        partial = [str(p) for p in paths if p.name.endswith(CHECKPOINT_SUFFIX)]
-        partial += [str(p) for p, rec, _ in results if rec.checkpoint and p is not None]
-        partial = partial or [repr(rec.name) for p, rec, _ in results if rec.checkpoint]
-        if partial:
-            raise UsageError(
-                f"--attach would turn checkpoints into final records: {', '.join(dict.fromkeys(partial))} "
-                "(the checkpoint of a run still running or killed); score it without --attach"
-            )
-        entries = [rec.name for p, rec, _ in results if p is None]
-        if entries:
-            raise UsageError(
-                f"--attach stores assessments in record files; {len(entries)} input(s) are corpus entries "
-                f"or table rows ({entries[0]} ...): score them without --attach"
-            )
-        from ecometer.report.style import output_error
 
-        for p, rec, a in results:
-            rec.attach("assessment", a)
-            try:
-                rec.save(p)
-            except OSError as exc:  # a full or read-only disk: the record file is kept as it was
-                raise output_error(p, exc, "attach the assessment to") from None
-    if args.json:
-        data = [a.to_dict() for _, _, a in results]
-        sys.stdout.write(json.dumps(data[0] if len(data) == 1 else data, indent=1) + "\n")
-    else:
-        sys.stdout.write("\n\n".join(str(a) for _, _, a in results) + "\n")
-    return 0 if all(a.passed for _, _, a in results) else 1
+def _score(rec: Any, std: Any) -> Any:
+    from ecometer.standards import score
+
+    return score(rec, std)
+
+
+def _batches(records: list[tuple[Any, Any]], entries: Any) -> Any:
+    """The records, then the corpus entries made one batch at a time (``(path or None, record)``)."""
+    if records:
+        yield records
+    if entries is not None:
+        for start in range(0, len(entries), BATCH):
+            yield [(None, entries.record(i)) for i in range(start, min(start + BATCH, len(entries)))]
+
+
+def _check_attach(paths: list[Any], records: list[tuple[Any, Any]], entries: Any) -> None:
+    from ecometer.errors import UsageError
+    from ecometer.record.model import CHECKPOINT_SUFFIX
+
+    partial = [str(p) for p in paths if p.name.endswith(CHECKPOINT_SUFFIX)]
+    partial += [str(p) for p, rec in records if rec.checkpoint and p is not None]
+    partial = partial or [repr(rec.name) for p, rec in records if rec.checkpoint]
+    if partial:
+        raise UsageError(
+            f"--attach would turn checkpoints into final records: {', '.join(dict.fromkeys(partial))} "
+            "(the checkpoint of a run still running or killed); score it without --attach"
+        )
+    names = [rec.name for p, rec in records if p is None] + (list(entries.names[:1]) if entries is not None else [])
+    count = sum(1 for p, _ in records if p is None) + (len(entries) if entries is not None else 0)
+    if count:
+        raise UsageError(
+            f"--attach stores assessments in record files; {count} input(s) are corpus entries "
+            f"or table rows ({names[0]} ...): score them without --attach"
+        )
+
+
+def _attach(path: Any, rec: Any, assessment: Any) -> None:
+    from ecometer.report.style import output_error
+
+    rec.attach("assessment", assessment)
+    try:
+        rec.save(path)
+    except OSError as exc:  # a full or read-only disk: the record file is kept as it was
+        raise output_error(path, exc, "attach the assessment to") from None
+
+
+class _Output:
+    """Assessments written as they are made: text blocks apart by a blank line, or JSON (one
+    object for one assessment, else a list, as ``json.dumps(..., indent=1)`` writes it)."""
+
+    def __init__(self, as_json: bool, total: int) -> None:
+        self.as_json, self.total, self.n = as_json, total, 0
+
+    def write(self, assessment: Any) -> None:
+        if self.as_json:
+            text = json.dumps(assessment.to_dict(), indent=1)
+            if self.total != 1:
+                text = ("[\n " if self.n == 0 else ",\n ") + text.replace("\n", "\n ")
+        else:
+            text = ("" if self.n == 0 else "\n\n") + str(assessment)
+        sys.stdout.write(text)
+        self.n += 1
+
+    def close(self) -> None:
+        if self.as_json and self.total != 1:
+            sys.stdout.write("\n]\n" if self.n else "[]\n")
+        else:
+            sys.stdout.write("\n")

@@ -18,6 +18,7 @@ skipped, records per class, the corpus's SHA-256, method, date and tool version.
 
 from __future__ import annotations
 
+import bisect
 import copy
 import hashlib
 import json
@@ -35,7 +36,7 @@ from ecometer._version import __version__
 from ecometer.checks.numbers import Bounds, check_number
 from ecometer.errors import InputError, StandardError
 from ecometer.record.model import RunRecord
-from ecometer.standards.assess import grade_index, quality_reasons, record_problems
+from ecometer.standards.assess import quality_reasons, record_problems
 from ecometer.standards.loader import load_standard, standard_from_dict
 from ecometer.standards.metrics import QUANTITIES, RUN, NotApplicable, cannot_be_negative, measure, plural
 from ecometer.standards.schema import Metric, Standard, match_value
@@ -99,14 +100,29 @@ def round_edges(edges: list[float], values: list[float], direction: str) -> tupl
 
     Returns ``(edges, digits)``; ``digits`` is None when no rounding is safe (edges kept exact).
     """
-    wanted = [grade_index(v, edges, direction) for v in values]
+    if any(map(math.isnan, values)):
+        raise ValueError("cannot grade NaN")  # as grade_index says
+    ordered = sorted(values)
     for digits in range(_MIN_DIGITS, 16):
         rounded = [float(f"{x:.{digits}g}") for x in edges]
-        if _strict(rounded, direction) and all(
-            grade_index(v, rounded, direction) == g for v, g in zip(values, wanted, strict=True)
-        ):
+        if _strict(rounded, direction) and not _moved(ordered, edges, rounded, direction):
             return rounded, digits
     return list(edges), None
+
+
+def _moved(ordered: list[float], edges: list[float], rounded: list[float], direction: str) -> bool:
+    """Whether any of the sorted values is in another band with ``rounded`` than with ``edges``
+    (both strictly monotonic): one lies between an edge and its rounding, on the side the edge
+    moved past (an edge belongs to the better grade), or it is graded the same by both."""
+    for e, r in zip(edges, rounded, strict=True):
+        lo, hi = min(e, r), max(e, r)
+        if direction == "lower":  # v <= edge is the better band: v in (lo, hi] changes
+            inside = bisect.bisect_right(ordered, hi) - bisect.bisect_right(ordered, lo)
+        else:  # v >= edge is the better band: v in [lo, hi) changes
+            inside = bisect.bisect_left(ordered, hi) - bisect.bisect_left(ordered, lo)
+        if inside:
+            return True
+    return False
 
 
 def band_edges(values: list[float], bands: int, method: str, direction: str) -> list[float]:
@@ -162,7 +178,8 @@ class _Run:
             raise InputError(f"class {label} ({len(pairs)} records): {exc}") from None
         self.used.extend((self.metric, r.name, v) for r, v in pairs)
         self.used_ids.update(id(r) for r, _ in pairs)
-        self.sources.update(s for s in (reported_source(r) for r, _ in pairs) if s)
+        parts = {id(r.components): r for r, _ in pairs}  # corpus entries of one source share their components
+        self.sources.update(s for s in map(reported_source, parts.values()) if s)
         if self.exact:
             self.digits.add(None)
             return exact
@@ -306,8 +323,14 @@ def calibrate(records: Iterable[RunRecord], options: CalibrationOptions | str, /
     opts = replace(opts, bands=run.bands)  # checked: a whole number (2.0 -> 2)
     if opts.empty_classes not in EMPTY_CLASSES:
         raise InputError(f"empty_classes {opts.empty_classes!r} is not one of {list(EMPTY_CLASSES)}")
-    recs = list(records)
-    if not recs:
+    from ecometer.standards.columns import EntryColumns  # numpy: published tables only
+
+    columnar = isinstance(records, EntryColumns)
+    if columnar and opts.base is None:  # read by column: a RunRecord only for a row the column rule misses
+        recs: Any = records
+    else:
+        recs = list(records.records() if columnar else records)  # type: ignore[attr-defined]
+    if not len(recs):
         raise InputError("calibration needs at least one record")
     run.given = len(recs)
     stamp = opts.date or _date.today().isoformat()
@@ -325,7 +348,11 @@ def _calibrate_new(run: _Run, recs: list[RunRecord], opts: CalibrationOptions, s
     data, mname = _new_standard(metric, opts, recs)
     std = standard_from_dict(data, origin="<calibration>")  # validates the measure before any work
     run.metric = mname
-    pairs = run.values(recs, std.metrics[mname])
+    metric_std = std.metrics[mname]
+    if hasattr(recs, "pairs"):  # EntryColumns
+        pairs = recs.pairs(metric_std, lambda rs: run.values(rs, metric_std))
+    else:
+        pairs = run.values(recs, metric_std)
     if not pairs:
         raise InputError(f"{mname} applies to none of the {len(recs)} records ({_why(run)})")
     groups = _groups(pairs, fields) if opts.by_class else {}
@@ -351,7 +378,9 @@ def _calibrate_new(run: _Run, recs: list[RunRecord], opts: CalibrationOptions, s
 
 def _accept_reported(data: dict[str, Any], used: list[RunRecord]) -> None:
     """A standard cut from reported figures accepts reported figures (else it would rate none of its corpus)."""
-    n = sum(1 for r in used if is_reported(r))
+    kinds = Counter(id(r.components) for r in used)  # corpus entries of one source share their components
+    first = {id(r.components): r for r in used}
+    n = sum(k for key, k in kinds.items() if is_reported(first[key]))
     if n:
         data.setdefault("quality", {})["accept_reported"] = True
         log.warning(
@@ -442,10 +471,14 @@ def _new_standard(metric: str, opts: CalibrationOptions, recs: list[RunRecord]) 
 def _groups(pairs: list[tuple[RunRecord, float]], fields: list[str]) -> dict[tuple, list[tuple[RunRecord, float]]]:
     """Records by their values of ``fields`` (only the fields a record has; () for none)."""
     groups: dict[tuple, list[tuple[RunRecord, float]]] = {}
-    for r, v in pairs:
-        meta = r.meta or {}
-        key = tuple((f, meta[f]) for f in fields if isinstance(meta.get(f), (str, int, bool)))
-        groups.setdefault(key, []).append((r, v))
+    keys_of: dict[int, tuple] = {}  # a meta dictionary many corpus entries share is read once
+    empty: dict[str, Any] = {}
+    for pair in pairs:
+        meta = pair[0].meta or empty
+        key = keys_of.get(id(meta))
+        if key is None:
+            key = keys_of[id(meta)] = tuple((f, meta[f]) for f in fields if isinstance(meta.get(f), (str, int, bool)))
+        groups.setdefault(key, []).append(pair)
     keys = [k for k in groups if k]
     for a in keys:
         for b in keys:

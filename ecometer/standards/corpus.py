@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,10 @@ from ecometer.checks.text import json_text
 from ecometer.errors import InputError
 from ecometer.files.atomic import write_atomic
 from ecometer.record.model import CHECKPOINT_SUFFIX, RunRecord, load_record
-from ecometer.standards.tables import REPORTED, ImportSpec, bulk, import_tables, is_table, make_entry
+from ecometer.standards.columns import MISSING, EntryColumns, columns_from_lines, entry_line
+from ecometer.standards.columns import concat as concat_columns
+from ecometer.standards.compact import read_compact
+from ecometer.standards.tables import REPORTED, ImportSpec, bounded_int, bulk, import_tables, is_table
 
 ENTRIES_SUFFIX = ".jsonl"
 ENTRIES_KIND = "ecometer.corpus"
@@ -78,96 +82,159 @@ def load_records(paths: Iterable[str | Path], spec: ImportSpec | None = None) ->
     return out
 
 
+def load_columns(paths: Iterable[str | Path], spec: ImportSpec | None = None) -> EntryColumns | None:
+    """The corpus entries named by ``paths``, by column (no RunRecord built), when every file is
+    an entries file or a table read with ``spec``; None when any is a run record (or a table
+    without a spec: :func:`load_records` says how to read it)."""
+    files = record_paths(paths, spec)
+    if not files:
+        raise InputError("no record files given")
+    entries = [f for f in files if f.suffix.lower() == ENTRIES_SUFFIX]
+    tables = [f for f in files if f.suffix.lower() != ENTRIES_SUFFIX]
+    if tables and (
+        spec is None or not all(f.suffix.lower() == ".csv" or (f.exists() and is_table(f, spec)) for f in tables)
+    ):
+        return None
+    parts = [read_columns(f) for f in entries]
+    if tables:
+        from ecometer.standards.tablecolumns import import_columns
+
+        parts.append(import_columns(tables, spec))  # type: ignore[arg-type]
+    return concat_columns(parts)
+
+
 # ---- corpus entry files ----------------------------------------------------------------------
-def _entry_line(record: RunRecord) -> dict[str, Any]:
-    (comp,) = record.components.values()
-    reported = record.attachments.get(REPORTED, {})
-    spread = reported.get("spread")
-    where = {k: v for k, v in reported.items() if k not in ("source", "water_total_l", "spread")}
-    line: dict[str, Any] = {"name": record.name, "component": comp.name, "energy_j": comp.energy_j}
-    if spread is not None:
-        line["spread"] = spread
-    line["work"] = record.work
-    if record.work_unit and len(record.work) > 1:
-        line["work_unit"] = record.work_unit
-    if record.meta:
-        line["meta"] = record.meta
-    if math.isfinite(record.duration_s):
-        line["duration_s"] = record.duration_s
-    water = reported.get("water_total_l")
-    if water is not None:
-        line["water_l"] = water
-    if where:
-        line["where"] = where
-    return line
+#: lines of an entries file parsed at a time
+CHUNK_LINES = 1 << 17
 
 
 def write_entries(path: str | Path, entries: list[RunRecord], header: dict[str, Any]) -> Path:
-    """Write corpus entries as JSON lines: a header (``kind``, ``source``, ...) then one per line.
+    """Write corpus entries (see :func:`write_columns`)."""
+    lines = ({**entry_line(e), "source": e.attachments.get(REPORTED, {}).get("source") or {}} for e in entries)
+    return write_columns(path, columns_from_lines(lines, header.get("source") or {}), header)
 
-    The header's ``source`` is the entries' source when they share one (else as given); an
-    entry whose source differs (one table of several, each naming its own) carries its own.
-    """
-    target = Path(path)
-    sources = [e.attachments.get(REPORTED, {}).get("source") for e in entries]
-    if sources and all(s == sources[0] for s in sources) and sources[0] is not None:
-        header = {**header, "source": sources[0]}
-    head = {"kind": ENTRIES_KIND, "version": 1, **header, "entries": len(entries)}
-    lines = [json_text(head, allow_nan=False)]
-    base = head.get("source")
-    for e, src in zip(entries, sources, strict=True):
-        line = _entry_line(e)
-        if src is not None and src != base:
-            line["source"] = src
-        lines.append(json_text(line, allow_nan=False))
-    write_atomic(target, "\n".join(lines) + "\n")
-    return target
+
+@bulk()
+def write_columns(path: str | Path, cols: EntryColumns, header: dict[str, Any]) -> Path:
+    """Write corpus entries compactly (version 2): a header line (``kind``, ``source``, ...,
+    ``columns``, the values every entry shares under ``constant``) then one JSON array per entry
+    holding its values of ``columns`` (null: the entry has none). The header's ``source`` is the
+    entries' source when they share one; else ``sources`` lists them and a ``source`` column
+    gives each entry's position in that list."""
+    fields = _fields(cols)
+    constant = {k: v[0] for k, v in fields.items() if v and v[0] is not None and _all_same(v)}
+    varying = [k for k in fields if k not in constant]
+    head = {"kind": ENTRIES_KIND, "version": 2, **header, "entries": len(cols)}
+    if len(cols.sources) == 1:
+        head["source"] = cols.sources[0]
+    elif cols.sources:
+        head["sources"] = cols.sources
+        varying.append("source")
+        fields["source"] = cols.source_index.tolist()
+    head.update(columns=varying, constant=constant)
+    blocks = [json_text(head, allow_nan=False) + "\n"]
+    for start in range(0, len(cols), CHUNK_LINES):  # encoded a chunk at a time: memory of one chunk's cells
+        end = start + CHUNK_LINES
+        cells = zip(*(_encoded(fields[k][start:end]) for k in varying), strict=True) if varying else None
+        lines = map(",".join, cells) if cells is not None else ("" for _ in range(min(end, len(cols)) - start))
+        blocks.append(
+            "".join(
+                f"[{line}]\n" if line.isascii() else json_text(json.loads(f"[{line}]"), separators=(",", ":")) + "\n"
+                for line in lines
+            )
+        )
+    write_atomic(Path(path), "".join(blocks))
+    return Path(path)
+
+
+def _fields(cols: EntryColumns) -> dict[str, list[Any]]:
+    """Each field of the entries as a list of JSON values (None where an entry has none)."""
+
+    def floats(a: Any) -> list[Any]:
+        return [None if math.isnan(x) else x for x in a.tolist()]
+
+    out: dict[str, list[Any]] = {"name": cols.names, "component": cols.component, "energy_j": cols.energy_j.tolist()}
+    out["spread"] = floats(cols.spread)
+    for unit, counts in cols.work.items():
+        out[f"work.{unit}"] = floats(counts)
+    out["work_unit"] = cols.work_unit
+    for prefix, table in (("meta", cols.meta), ("where", cols.where)):
+        for k, values in table.items():
+            out[f"{prefix}.{k}"] = [None if v is MISSING else v for v in values]
+    out["duration_s"] = floats(cols.duration_s)
+    out["water_l"] = floats(cols.water_l)
+    return {k: v for k, v in out.items() if any(x is not None for x in v)}
+
+
+def _encoded(values: list[Any]) -> list[str]:
+    """Each value as JSON text (a column of one type at once; floats are finite here)."""
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        return list(map(encode_basestring, values))
+    if kinds == {float}:
+        return list(map(float.__repr__, values))
+    if kinds == {int}:
+        return list(map(int.__repr__, values))
+    encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+    return list(map(encode, values))
+
+
+def _all_same(values: list[Any]) -> bool:
+    first, kind = values[0], type(values[0])
+    return all(type(v) is kind and v == first for v in values)
 
 
 def read_entries(path: str | Path) -> list[RunRecord]:
-    """The corpus entries of a file written by :func:`write_entries`."""
+    """The corpus entries of a file written by :func:`write_entries` (either version)."""
+    cols = read_columns(path)
+    with bulk():
+        return list(cols.records())
+
+
+def read_columns(path: str | Path) -> EntryColumns:
+    """The corpus entries of an entries file, by column (no RunRecord built)."""
     p = Path(path)
     try:
-        lines = p.read_text(encoding="utf-8").splitlines()
+        with p.open(encoding="utf-8") as fh:
+            first = fh.readline()
+            try:
+                head = json.loads(first) if first.strip() else None
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{p}: line 1: not valid JSON ({exc.msg})") from None
+            if not isinstance(head, dict) or head.get("kind") != ENTRIES_KIND:
+                raise InputError(f"{p}: line 1: expected a header with kind {ENTRIES_KIND!r} (ecometer corpus import)")
+            source = head.get("source") or {}
+            with bulk():  # millions of small lists: the cyclic collector's full passes would dominate
+                if head.get("version") == 2:
+                    return read_compact(p, fh, head)
+                return concat_columns([columns_from_lines(chunk, source) for chunk in _v1_chunks(p, fh)])
     except OSError as exc:
         raise InputError(f"{p}: cannot read the corpus entries ({exc.strerror or exc})") from None
-    try:
-        head = json.loads(lines[0]) if lines else None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{p}: line 1: not valid JSON ({exc.msg})") from None
-    if not isinstance(head, dict) or head.get("kind") != ENTRIES_KIND:
-        raise InputError(f"{p}: line 1: expected a header with kind {ENTRIES_KIND!r} (ecometer corpus import)")
-    source = head.get("source") or {}
-    with bulk():
-        return _entries(p, lines, source)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-def _entries(p: Path, lines: list[str], source: dict[str, str]) -> list[RunRecord]:
-    out = []
-    for n, text in enumerate(lines[1:], start=2):
+def _v1_chunks(p: Path, fh: Iterable[str]) -> Iterator[list[dict[str, Any]]]:
+    """The entry lines of a version-1 file (one JSON object each), checked, in chunks."""
+    chunk: list[dict[str, Any]] = []
+    for n, text in enumerate(fh, start=2):
         if not text.strip():
             continue
         try:
             d = json.loads(text, parse_int=bounded_int)
             check_entry_numbers(d)
-            out.append(
-                make_entry(
-                    d["name"],
-                    float(d["energy_j"]),
-                    component=d.get("component", "it"),
-                    spread=d.get("spread"),
-                    work=d.get("work"),
-                    work_unit=d.get("work_unit"),
-                    meta=d.get("meta"),
-                    duration_s=float(d.get("duration_s", math.nan)),
-                    source=d.get("source", source),
-                    where=d.get("where"),
-                    water_l=d.get("water_l"),
-                )
-            )
+            d["name"], d["energy_j"] = d["name"], float(d["energy_j"])
+            d["duration_s"] = float(d.get("duration_s", math.nan))
+            for key in ("work", "meta", "where"):
+                if d.get(key) is not None and not isinstance(d[key], dict):
+                    raise TypeError(f"field {key} is not an object")
         except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(f"{p}: line {n}: not a corpus entry ({type(exc).__name__}: {exc})") from None
-    return out
+        chunk.append(d)
+        if len(chunk) == CHUNK_LINES:
+            yield chunk
+            chunk = []
+    yield chunk
 
 
 def check_entry_numbers(d: Any) -> None:
@@ -184,11 +251,3 @@ def check_entry_numbers(d: Any) -> None:
             raise ValueError(f"field {field} is {str(value)[:60]!r}; expected a number")
         if not (math.isfinite(value) and value >= 0):
             raise ValueError(f"field {field} is {value!r}; expected a finite number >= 0")
-
-
-def bounded_int(digits: str) -> int | float:
-    """A JSON integer as an int, or as -inf / inf beyond 300 digits (no float holds it; the
-    field's own check then refuses it by name instead of a parser error that names none)."""
-    if len(digits) <= 300:
-        return int(digits)
-    return -math.inf if digits.startswith("-") else math.inf

@@ -28,6 +28,23 @@ TABLE_PREFIX = "@table."
 _PLACEHOLDER = re.compile(r"\{(@file|[A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+#: at most this many column names are listed in an error (a table may have 100,000 columns)
+MAX_NAMES_SHOWN = 12
+
+
+def name_hint(name: str, names: Any) -> str:
+    """The names to show beside a missing ``name``: all of them when few, else the closest few
+    and how many more (an error stays one short line whatever the width of the table)."""
+    listed = [str(n) for n in names]
+    if len(listed) <= MAX_NAMES_SHOWN:
+        return f"columns: {sorted(listed)}"
+    import difflib
+
+    close = difflib.get_close_matches(name, listed, n=5, cutoff=0.6)
+    near = f"closest: {close}; " if close else ""
+    return f"{near}{len(listed):,} columns in all, first {sorted(listed)[:5]}"
+
+
 def spec_error(origin: str, where: str, found: Any, expected: str) -> InputError:
     """An error in an import spec: the spec, the key, what was found and what was expected."""
     return InputError(f"{origin}: {where}: found {found!r}, expected {expected}")
@@ -98,7 +115,7 @@ def row_kept(where: dict[str, list[Any]], cells: dict[str, Any], file: Path, n: 
         if column not in cells:
             raise InputError(
                 f"{file}: row {n}: no column {column!r}, which the import spec's table.where needs "
-                f"(expected one of {values}; columns: {sorted(cells)})"
+                f"(expected one of {values}; {name_hint(column, cells)})"
             )
         if not any(_same(cells[column], v) for v in values):
             return False

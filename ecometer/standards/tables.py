@@ -33,6 +33,7 @@ import functools
 import gc
 import io
 import json
+import logging
 import math
 import re
 import sys
@@ -59,11 +60,14 @@ from ecometer.standards.tablerules import (
     TABLE_PREFIX,
     Lookup,
     fill_source,
+    name_hint,
     parse_lookup,
     parse_where,
     row_kept,
     table_value,
 )
+
+log = logging.getLogger(__name__)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -99,7 +103,7 @@ _ENTRY_KEYS = (
 )
 _TOP_KEYS = ("source", "table", "entry")
 _TABLE_KEYS = ("records_key", "files", "where")
-_DURATION_UNITS = {"s": 1.0, "min": U.S_PER_MIN, "h": U.S_PER_H}
+DURATION_UNITS = {"s": 1.0, "min": U.S_PER_MIN, "h": U.S_PER_H}
 
 
 @dataclass
@@ -317,7 +321,7 @@ def spec_from_dict(data: dict[str, Any], *, origin: str = "<spec>") -> ImportSpe
         work_unit=work_unit,
         meta=_meta(origin, entry),
         duration=_optional_column(origin, entry, "duration", "entry"),
-        duration_unit=_one_of(origin, entry, "duration_unit", "s", list(_DURATION_UNITS)),
+        duration_unit=_one_of(origin, entry, "duration_unit", "s", list(DURATION_UNITS)),
         water=_optional_column(origin, entry, "water", "entry"),
         water_unit=_one_of(origin, entry, "water_unit", "L", U.units_of("volume")),
         spread=None if spread is None else float(spread),
@@ -417,14 +421,15 @@ def table_data(path: Path, records_key: str | None = None) -> tuple[list[dict[st
     text = read_text_file(path, MAX_TABLE_BYTES, what="table")
     try:
         if path.suffix.lower() == ".csv":
-            return list(csv.DictReader(io.StringIO(text, newline=""))), None
-        data = json.loads(text)
+            delimiter, _ = csv_layout(path, text)
+            return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)), None
+        data = json_table(path, text, records_key)
     except (json.JSONDecodeError, RecursionError, csv.Error) as exc:
         raise InputError(f"{path}: not a readable table ({exc})") from None
     top = None
     if records_key is not None:
         if not isinstance(data, dict) or records_key not in data:
-            keys = sorted(data) if isinstance(data, dict) else type(data).__name__
+            keys = name_hint(records_key, data) if isinstance(data, dict) else type(data).__name__
             raise InputError(f"{path}: no list under key {records_key!r} (found {keys})")
         top = {k: v for k, v in data.items() if k != records_key}
         data = data[records_key]
@@ -432,6 +437,86 @@ def table_data(path: Path, records_key: str | None = None) -> tuple[list[dict[st
         hint = "; name the key of the list with records_key" if isinstance(data, dict) else ""
         raise InputError(f"{path}: expected a JSON list of objects (one per row){hint}")
     return data, top
+
+
+#: the column separators a CSV header is sniffed for when it holds no comma
+DELIMITERS = (";", "\t", "|")
+
+
+def csv_layout(path: Path, text: str) -> tuple[str, list[str]]:
+    """The separator of a CSV table (a comma, or else the one of ``;``, tab, ``|`` its header
+    line uses most) and its header; a header naming a column twice is refused (a reader by name
+    would silently keep the last of the two)."""
+    line = text.lstrip("\ufeff").split("\n", 1)[0]
+    delimiter = ","
+    if "," not in line:
+        counts = {d: line.count(d) for d in DELIMITERS}
+        best = max(counts, key=lambda d: counts[d])
+        if counts[best]:
+            delimiter = best
+            log.info("%s: columns separated by %r (the header line holds no comma)", path, best)
+    header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+    where: dict[str, int] = {}
+    for i, name in enumerate(header, start=1):
+        if name in where:
+            raise InputError(
+                f"{path}: header line: column {shown(name)} is both column {where[name]} and column {i}; "
+                "expected each column named once"
+            )
+        where[name] = i
+    return delimiter, header
+
+
+class DuplicateKey(ValueError):
+    """A JSON object names a key twice."""
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise DuplicateKey(k)
+            seen.add(k)
+    return out
+
+
+_TWICE = "\x00twice"  # marks an object with a repeated key, to find its row for the error
+
+
+def _marked_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    try:
+        return _unique_pairs(pairs)
+    except DuplicateKey as exc:
+        return {**dict(pairs), _TWICE: exc.args[0]}
+
+
+def json_table(path: Path, text: str, records_key: str | None) -> Any:
+    """A JSON table parsed with every key once per object (a repeated key is refused with its
+    row, not silently the last value) and integers beyond 300 digits read as inf (refused by
+    name where a number is read)."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_pairs, parse_int=bounded_int)
+    except DuplicateKey as exc:
+        key = exc.args[0]
+    data = json.loads(text, object_pairs_hook=_marked_pairs, parse_int=bounded_int)
+    rows = data.get(records_key) if isinstance(data, dict) and records_key else data
+    for n, row in enumerate(rows if isinstance(rows, list) else [], start=1):
+        if isinstance(row, dict) and _TWICE in row:
+            raise InputError(
+                f"{path}: row {n}: column {shown(row[_TWICE])} appears twice in the row's object; "
+                "expected each key once (which of the two values is meant is not known)"
+            )
+    raise InputError(f"{path}: key {shown(key)} appears twice in one JSON object; expected each key once")
+
+
+def bounded_int(digits: str) -> int | float:
+    """A JSON integer as an int, or as -inf / inf beyond 300 digits (no float holds it; the
+    field's own check then refuses it by name instead of a parser error that names none)."""
+    if len(digits) <= 300:
+        return int(digits)
+    return -math.inf if digits.startswith("-") else math.inf
 
 
 _INT = re.compile(r"^[+-]?\d+$")
@@ -442,8 +527,8 @@ def typed_value(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     text = value.strip()
-    if _INT.match(text):
-        return int(text)
+    if _INT.match(text):  # beyond 300 digits no float holds it: inf, refused by name where a number is read
+        return int(text) if len(text) <= 300 else float(text)
     try:
         x = float(text)
     except ValueError:
@@ -451,7 +536,38 @@ def typed_value(value: Any) -> Any:
     return x if math.isfinite(x) else text
 
 
-class _Row:
+def as_float(value: Any) -> float | None:
+    """A number cell as a float (an integer beyond the float range is inf); None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+#: the most characters of a cell shown in an error
+MAX_SHOWN = 40
+
+
+def shown(value: Any) -> str:
+    """A cell for an error message: as written when short, else its start and its length."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        if value.bit_length() > 14_000:  # str() refuses an integer of over 4,300 digits
+            return "an integer of over 4,000 digits"
+        return f"a {len(str(abs(value))):,}-digit integer"
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}... ({len(text):,} characters)"
+
+
+def decimal_comma_hint(value: Any) -> str:
+    """A hint when a cell reads as a number written with a decimal comma ("0,5")."""
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+,\d+\s*", value):
+        return " (a decimal comma? write the number with a point)"
+    return ""
+
+
+class TableRow:
     """One row of one table, for reading cells with errors that say where."""
 
     __slots__ = ("cells", "file", "n", "top")
@@ -472,21 +588,28 @@ class _Row:
             if optional:
                 return None
             why = f", which the import spec reads as {role}" if role else ""
-            raise InputError(f"{self.file}: row {self.n}: no column {column!r}{why} (columns: {sorted(self.cells)})")
+            raise InputError(f"{self.file}: row {self.n}: no column {column!r}{why} ({name_hint(column, self.cells)})")
         value = self.cells[column]
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         return typed_value(value) if typed else value
 
-    def number(self, column: str, what: str, *, positive: bool = False) -> float:
+    def number(self, column: str, what: str, *, positive: bool = False, scale: float = 1.0, unit: str = "") -> float:
+        """The cell as a finite number >= 0 (> 0 if ``positive``) times ``scale`` (a unit's factor,
+        ``unit`` its name), which must stay finite too (1e308 kWh is beyond any float of joules)."""
         value = self.raw(column, role=f"the {what}")
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-        if not ok or value < 0 or (positive and value == 0):
+        x = as_float(value)
+        if x is None or not math.isfinite(x) or x < 0 or (positive and x == 0):
             raise InputError(
-                f"{self.file}: row {self.n}: column {column!r} ({what}): found {value!r}, "
-                f"expected a finite number {'above' if positive else 'of at least'} 0"
+                f"{self.file}: row {self.n}: column {column!r} ({what}): found {shown(value)}, "
+                f"expected a finite number {'above' if positive else 'of at least'} 0{decimal_comma_hint(value)}"
             )
-        return float(value)
+        if not math.isfinite(x * scale):
+            raise InputError(
+                f"{self.file}: row {self.n}: column {column!r} ({what}): {shown(value)} {unit} is beyond the "
+                f"largest number this import holds (about 1.8e308 in SI units); expected a realistic figure"
+            )
+        return x * scale if scale != 1.0 else x
 
 
 def make_entry(
@@ -541,26 +664,28 @@ def make_entry(
     )
 
 
-def _row_unit(row: _Row, unit: str | Lookup) -> str:
+def _row_unit(row: TableRow, unit: str | Lookup) -> str:
     return unit.read(row.raw(unit.column, typed=False), row.file, row.n) if isinstance(unit, Lookup) else unit
 
 
-def _energy_and_work(row: _Row, spec: ImportSpec) -> tuple[float, dict[str, float], str | None]:
+def _energy_and_work(row: TableRow, spec: ImportSpec) -> tuple[float, dict[str, float], str | None]:
     """The row's energy (J) and the work it covers; a mean power covers one second of the
     steady state it was measured in: its watts as joules, and ``rate`` units of work."""
-    unit = U.UNITS[_row_unit(row, spec.energy_unit)]
-    figure = unit.factor * row.number(spec.energy, "energy" if unit.dimension == "energy" else "mean power")
+    name = _row_unit(row, spec.energy_unit)
+    unit = U.UNITS[name]
+    what = "energy" if unit.dimension == "energy" else "mean power"
+    figure = row.number(spec.energy, what, scale=unit.factor, unit=name)
     if unit.dimension == "power":
         per = _row_unit(row, spec.rate_unit)  # type: ignore[arg-type]
         return figure, {per: row.number(spec.rate, f"{per} per second", positive=True)}, per  # type: ignore[arg-type]
     work = {
-        unit: c.value if c.column is None else c.scale * row.number(c.column, f"{unit} count", positive=True)
+        unit: c.value if c.column is None else row.number(c.column, f"{unit} count", positive=True, scale=c.scale)
         for unit, c in spec.work.items()
     }
     return figure, work, spec.work_unit
 
 
-def entry_from_row(row: _Row, spec: ImportSpec, source: dict[str, str] | None = None) -> RunRecord:
+def entry_from_row(row: TableRow, spec: ImportSpec, source: dict[str, str] | None = None) -> RunRecord:
     """One corpus entry from one table row (see the module docstring); ``source`` is the spec's
     ``[source]`` filled in for the row's table (default: as written)."""
     parts = [row.raw(c, typed=False, role="part of the identity (entry.id)") for c in spec.id]  # "007" stays text
@@ -573,13 +698,15 @@ def entry_from_row(row: _Row, spec: ImportSpec, source: dict[str, str] | None = 
         value = c.value if c.column is None else row.raw(c.column, optional=True)
         if value is None:  # an empty cell, or a column this table lacks, stays unknown
             continue
-        meta[key] = row.number(c.column or key, key) * c.scale if c.scale != 1 else value
+        meta[key] = row.number(c.column or key, key, scale=c.scale) if c.scale != 1 else value
     duration = math.nan
     if spec.duration is not None:
-        duration = row.number(spec.duration, "duration") * _DURATION_UNITS[spec.duration_unit]
+        duration = row.number(
+            spec.duration, "duration", scale=DURATION_UNITS[spec.duration_unit], unit=spec.duration_unit
+        )
     water = None
     if spec.water is not None and row.raw(spec.water) is not None:
-        water = row.number(spec.water, "water") * U.UNITS[spec.water_unit].factor
+        water = row.number(spec.water, "water", scale=U.UNITS[spec.water_unit].factor, unit=spec.water_unit)
     return make_entry(
         "/".join(str(p) for p in parts),
         energy,
@@ -641,17 +768,23 @@ def import_tables(paths: list[Path], spec: ImportSpec) -> list[RunRecord]:
         for cells in rows[:1]:
             seen.update(cells)
         with bulk():
-            out.extend(entry_from_row(_Row(cells, f, i, top), spec, source) for i, cells in kept)
+            out.extend(entry_from_row(TableRow(cells, f, i, top), spec, source) for i, cells in kept)
+    check_meta_columns(spec, files, seen, bool(out))
+    return out
+
+
+def check_meta_columns(spec: ImportSpec, files: list[Path], seen: set[str], any_rows: bool) -> None:
+    """Refuse a spec whose ``entry.meta`` names a column none of the tables has (a typo):
+    ``seen`` holds the columns of the tables that gave rows."""
     wanted = {c.column for c in spec.meta.values() if c.column is not None and not c.optional}
     wanted -= {FILE_COLUMN, ROW_COLUMN}
     wanted = {c for c in wanted if not c.startswith(TABLE_PREFIX)}
     absent = sorted(wanted - seen)
-    if absent and out:
+    if absent and any_rows:
         raise InputError(
             f"{spec.origin}: entry.meta: column {absent[0]!r} is in none of the tables "
-            f"({', '.join(str(f) for f in files)}; columns: {sorted(seen)})"
+            f"({', '.join(str(f) for f in files)}; {name_hint(absent[0], seen)})"
         )
-    return out
 
 
 def file_sha256(paths: list[Path]) -> str:
@@ -660,5 +793,7 @@ def file_sha256(paths: list[Path]) -> str:
 
     h = hashlib.sha256()
     for p in paths:
-        h.update(p.read_bytes())
+        with p.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                h.update(block)
     return h.hexdigest()
