@@ -187,7 +187,9 @@ JOB_NAME = 'job "A"\\B\nC'
 
 @pytest.fixture
 def meter():
-    m = ecometer.measure(JOB_NAME, sensors=job_sensors(), out=None, interval_s=0.02, site="us-average", work_unit="token")
+    m = ecometer.measure(
+        JOB_NAME, sensors=job_sensors(), out=None, interval_s=0.02, site="us-average", work_unit="token"
+    )
     yield m
     if m.running:
         m.stop()
