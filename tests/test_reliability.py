@@ -887,32 +887,49 @@ def test_live_before_start_is_empty():
     assert Meter("idle", out=None).live().total_energy_j == 0.0
 
 
-class SlowNotes(ReplaySensor):
-    """A sensor whose notes() becomes slow once the run is going."""
+class BlockingNotes(ReplaySensor):
+    """A sensor whose notes() blocks, once armed, until the test releases it."""
 
-    slow = False
+    armed = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.entered, self.release = threading.Event(), threading.Event()
 
     def notes(self):
-        if self.slow:
-            time.sleep(1.0)
+        if self.armed:
+            self.entered.set()
+            self.release.wait(60)
         return super().notes()
 
 
+def _checkpoint_s(path: Path) -> float:
+    """The run time (s) the checkpoint at ``path`` covers (-1: none readable yet)."""
+    try:
+        return float(json.loads(path.read_text())["duration_s"])
+    except (OSError, ValueError, KeyError):
+        return -1.0
+
+
 def test_checkpoints_do_not_call_sensors_under_the_meters_lock(tmp_path):
-    sensor = SlowNotes([(0, 10)])
-    m = Meter("slow", sensors=[sensor], out=tmp_path / "r.json", interval_s=0.01, checkpoint_interval_s=0.05)
+    sensor = BlockingNotes([(0, 10)])
+    out = tmp_path / "r.json"
+    m = Meter("slow", sensors=[sensor], out=out, interval_s=0.01, checkpoint_interval_s=0.05)
     m.start()
-    sensor.slow = True
-    worst = 0.0
-    deadline = time.monotonic() + 0.6
-    while time.monotonic() < deadline:  # checkpoints run meanwhile in the sampler thread
-        t = time.perf_counter()
-        m.add_work(1)
-        worst = max(worst, time.perf_counter() - t)
-        time.sleep(0.005)
-    sensor.slow = False
-    m.stop()
-    assert worst < 0.5
+    sensor.armed = True
+    counted = threading.Event()
+    try:  # until checkpoints cover 0.3 s of the run (several written), or one asks the sensor for its notes
+        deadline = time.monotonic() + 60.0
+        while _checkpoint_s(checkpoint_path(out)) < 0.3 and not sensor.entered.is_set():
+            assert time.monotonic() < deadline, "no checkpoint covering 0.3 s written in 60 s"
+            time.sleep(0.01)
+        if sensor.entered.is_set():  # notes() blocks now: add_work (which takes the meter's lock) still returns
+            threading.Thread(target=lambda: (m.add_work(1), counted.set()), daemon=True).start()
+            assert counted.wait(30.0), "add_work waited for a sensor call made under the meter's lock"
+    finally:
+        sensor.armed = False
+        sensor.release.set()
+    assert m.stop().work == ({"sample": 1.0} if counted.is_set() else {})
 
 
 class _FakeGpu(ReplaySensor):
