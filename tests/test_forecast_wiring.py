@@ -4,18 +4,24 @@ record's ``forecasts``, the training callbacks (a real tiny HF Trainer and Light
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import math
 import os
 import pty
+import re
+import select
+import struct
 import subprocess
 import sys
+import termios
+import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import read_pty, tiny_gpt2
+from conftest import tiny_gpt2
 
 from ecometer.api import measure
 from ecometer.commands.cli import main
@@ -292,11 +298,16 @@ def test_lightning_trainer_logs_forecasts(tmp_path):
             super().__init__()
             self.layer = torch.nn.Linear(64, 64)
 
+        def on_train_start(self):
+            clock.t += 0.025  # batches end mid-bucket (clear of the timeline's 0.1 s bucket edges)
+
         def training_step(self, batch, batch_idx):
             (x,) = batch
             y = x
-            for _ in range(20):  # a few ms a step, so steps spread over the timeline's buckets
+            for _ in range(20):
                 y = torch.tanh(self.layer(y) @ torch.ones(64, 64))
+            clock.t += 0.05  # a batch takes 50 ms of the scripted clock, however loaded the machine is
+            cb.fit.meter.sample_now()
             return y.pow(2).mean()
 
         def configure_optimizers(self):
@@ -318,8 +329,10 @@ def test_lightning_trainer_logs_forecasts(tmp_path):
     torch.manual_seed(0)
     data = torch.utils.data.TensorDataset(torch.randn(480, 64))
     logger = Recorder()
+    clock = Clock()  # the meter runs on a scripted clock, sampled by the model's steps
+    sensor = ReplaySensor([(0, WATTS)], method="counter", clock=clock)
     cb = EcometerCallback(
-        name="fit", sensors=[ReplaySensor([(0, WATTS)], method="counter")], interval_s=0.01, forecast_after_steps=10
+        name="fit", sensors=[sensor], clock=clock, background=False, interval_s=0.1, forecast_after_steps=10
     )
     trainer = pl.Trainer(
         max_epochs=3,
@@ -340,7 +353,13 @@ def test_lightning_trainer_logs_forecasts(tmp_path):
     assert forecasts, [f["reason"] for f in rec.forecasts]
     assert all(m["ecometer/forecast_energy_j_low"] <= m["ecometer/forecast_energy_j_high"] for _, m in forecasts)
     assert {f["target"]["total_work"] for f in rec.forecasts} == {120.0}
-    assert {s for s, _ in forecasts} <= {40, 80} | set(range(10, 120, 10))  # past warm-up (retried every 10), epoch ends
+    steps = [s for s, _ in forecasts]
+    assert rec.duration_s == pytest.approx(240 * 0.05 + 0.025)
+    # past warm-up (from step 10, retried every 2 steps until ready), then at the epoch ends
+    assert steps[0] >= 10 and steps[0] % 2 == 0 and steps[1:] == [s for s in (40, 80) if s > steps[0]], steps
+    for _, m in forecasts:  # 120 steps of two 50 ms batches at 100 W after the 25 ms start: 1.2 kJ over 12 s
+        assert m["ecometer/forecast_energy_j"] == pytest.approx(rec.duration_s * WATTS, rel=1e-3)
+        assert m["ecometer/forecast_duration_s"] == pytest.approx(rec.duration_s, rel=1e-3)
 
 
 # ---- ecometer run --total-work ------------------------------------------------------------------
@@ -390,36 +409,78 @@ def test_run_bad_totals_exit_2_in_one_line(argv, message, capsys):
 
 
 CHILD_STEPS = """
-import os, time
-t0 = time.monotonic()
+import os, sys, time
+stop, t0 = sys.argv[1], time.monotonic()
 with open(os.environ["ECOMETER_WORK_FILE"], "a") as f:
-    while time.monotonic() - t0 < 11.0:
+    while not os.path.exists(stop) and time.monotonic() - t0 < 120.0:  # runs until the test has seen enough
         t = time.monotonic()
         while time.monotonic() - t < 0.02:
             pass
         f.write("1\\n")
         f.flush()
 """
+LIVE_ELAPSED = re.compile(r"ecometer: (\d+(?:\.\d+)?) (ms|s) · ")
+
+
+def follow_pty(master: int, stop: Path, after_ready_s: float, timeout_s: float = 120.0) -> str:
+    """What the pseudo-terminal ``master`` shows until it closes; ``stop`` is created once the live
+    line has shown a ready forecast and then ``after_ready_s`` more seconds of the run (the command's
+    own clock, not this test's: however loaded the machine, the command runs until then)."""
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            if not select.select([master], [], [], 1.0)[0]:
+                continue
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # the other end closed
+                break
+            if not data:
+                break
+            chunks.append(data)
+            if not stop.exists() and _age_since_ready(b"".join(chunks).decode("utf-8", "replace")) >= after_ready_s:
+                stop.touch()
+    finally:
+        os.close(master)
+        stop.touch()
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def _age_since_ready(shown: str) -> float:
+    """Seconds of the run the live line has shown since it first showed a ready forecast (-inf: none yet)."""
+    first = shown.find(", ends in ")
+    ages = [(m.start(), float(m[1]) / (1000.0 if m[2] == "ms" else 1.0)) for m in LIVE_ELAPSED.finditer(shown)]
+    if first < 0 or not ages:
+        return -math.inf
+    at_ready = max((age for pos, age in ages if pos < first), default=0.0)
+    return max(age for _, age in ages) - at_ready
 
 
 def test_run_total_work_shows_the_forecast_live_and_keeps_it(tmp_path):
-    out = tmp_path / "run.json"
+    out, stop = tmp_path / "run.json", tmp_path / "stop"
     master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))  # 200 columns: the line is not cut
     proc = subprocess.Popen(
         [sys.executable, "-m", "ecometer", "run", "--out", str(out), "--work-unit", "step",
-         "--total-work", "3000", "--", sys.executable, "-c", CHILD_STEPS],
+         "--total-work", "3000", "--", sys.executable, "-c", CHILD_STEPS, str(stop)],
         env=ENV, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
     )  # fmt: skip
     os.close(slave)
-    shown = read_pty(master)
+    shown = follow_pty(master, stop, after_ready_s=7.5)  # the forecast after the first ready one is due <= 5.5 s later
     assert proc.wait(timeout=60) == 0
     assert "forecast not ready: " in shown  # the first, at 0.5 s, says what it needs
     assert "forecast " in shown and "ends in" in shown, shown[-2000:]
     rec = load_record(out)
-    # at about 0.5, 5.5 and 10.5 s: not more often than every 5 s; the work file is read every 0.5 s,
-    # so the forecast needs 6 readings after warm-up: not at 0.5 s, ready from 5.5 s
-    assert [f["ready"] for f in rec.forecasts] == [False, True, True]
-    assert rec.forecasts[2]["target"] == {"total_work": 3000.0, "unit": "step"}
+    # the work file is read every 0.5 s, so the forecast needs 6 readings after warm-up: not ready at
+    # 0.5 s; ready once the pace is seen, and remade while the job runs, not more often than every 5 s
+    ready = [f["ready"] for f in rec.forecasts]
+    why = [f.get("reason") for f in rec.forecasts]
+    first = ready.index(True) if True in ready else len(ready)
+    assert ready[0] is False and 0 < first < len(ready) - 1 and all(ready[first:]), (ready, why)
+    made = [f["made_at_s"] for f in rec.forecasts]
+    assert made[0] < 5.0 and all(b - a > 4.5 for a, b in zip(made, made[1:], strict=False)), made
+    assert rec.forecasts[-1]["target"] == {"total_work": 3000.0, "unit": "step"}
 
 
 # ---- Prometheus ---------------------------------------------------------------------------------

@@ -98,7 +98,8 @@ def test_idle_connections_bound_neither_threads_nor_scrapes(monkeypatch):
     from ecometer.integrations.bounded_http import BoundedHTTPServer
     from ecometer.integrations.prometheus import serve
 
-    monkeypatch.setattr(BoundedHTTPServer, "request_timeout_s", 1.5)
+    timeout_s = 4.0  # an idle connection's time: a scrape that waited for one takes at least this long
+    monkeypatch.setattr(BoundedHTTPServer, "request_timeout_s", timeout_s)
     meter = ecometer.Meter("prom", sensors=_sensors(), out=None, interval_s=0.01)
     before = threading.active_count()
     with serve(meter, port=0) as exporter:
@@ -109,11 +110,11 @@ def test_idle_connections_bound_neither_threads_nor_scrapes(monkeypatch):
             t0 = time.monotonic()
             with urllib.request.urlopen(exporter.url, timeout=5) as resp:  # served while 400 idle ones wait
                 assert resp.status == 200 and b"ecometer_up" in resp.read()
-            assert time.monotonic() - t0 < 1.0
-            idle[0].settimeout(5)
+            assert time.monotonic() - t0 < timeout_s / 2
+            idle[0].settimeout(3 * timeout_s)
             t0 = time.monotonic()
             assert idle[0].recv(1) == b""  # closed by the server once its time is up (before: never)
-            assert time.monotonic() - t0 < 3
+            assert time.monotonic() - t0 < timeout_s + 2.0
         finally:
             for conn in idle:
                 conn.close()

@@ -165,22 +165,42 @@ def scrape(url: str) -> tuple[str, str]:
         return resp.read().decode("utf-8"), resp.headers["Content-Type"]
 
 
+class Clock:
+    """A scripted monotonic clock (s): the test moves time, so figures do not depend on the machine's load."""
+
+    t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def job_sensors(clock=time.monotonic) -> list[ReplaySensor]:
+    return [
+        ReplaySensor([(0, 100.0)], device="gpu:0", clock=clock),
+        ReplaySensor([(0, 250.0)], device="gpu:1", clock=clock),
+        ReplaySensor([(0, 30.0)], component="cpu", device="cpu", clock=clock),
+    ]
+
+
+JOB_NAME = 'job "A"\\B\nC'
+
+
 @pytest.fixture
 def meter():
-    sensors = [
-        ReplaySensor([(0, 100.0)], device="gpu:0"),
-        ReplaySensor([(0, 250.0)], device="gpu:1"),
-        ReplaySensor([(0, 30.0)], component="cpu", device="cpu"),
-    ]
     m = ecometer.measure(
-        'job "A"\\B\nC', sensors=sensors, out=None, interval_s=0.02, site="us-average", work_unit="token"
+        JOB_NAME, sensors=job_sensors(), out=None, interval_s=0.02, site="us-average", work_unit="token"
     )
     yield m
     if m.running:
         m.stop()
 
 
-def test_scrape_over_loopback_parses_and_adds_up(meter):
+def test_scrape_over_loopback_parses_and_adds_up():
+    clock = Clock()  # sampled by the test at scripted times: exact joules however loaded the machine is
+    meter = ecometer.measure(
+        JOB_NAME, sensors=job_sensors(clock), out=None, interval_s=0.02, site="us-average", work_unit="token",
+        clock=clock, background=False,
+    )  # fmt: skip
     with serve(meter, port=0, labels={"cluster": "c1"}) as exporter:
         assert exporter.host == "127.0.0.1" and exporter.url.startswith("http://127.0.0.1:")
         text, ctype = scrape(exporter.url)
@@ -188,10 +208,14 @@ def test_scrape_over_loopback_parses_and_adds_up(meter):
         assert ctype == "text/plain; version=0.0.4; charset=utf-8"
         assert sample(fam, "ecometer_up") == 0.0  # not started yet
         meter.start()
-        time.sleep(0.15)
+        for _ in range(15):  # 0.15 s
+            clock.t += 0.01
+            meter.sample_now()
         meter.add_work(1234)
         first = parse_exposition(scrape(exporter.url)[0])
-        time.sleep(0.1)
+        for _ in range(10):  # 0.1 s more
+            clock.t += 0.01
+            meter.sample_now()
         second = parse_exposition(scrape(exporter.url)[0])
         record = meter.stop()
         final = parse_exposition(scrape(exporter.url)[0])
@@ -208,7 +232,8 @@ def test_scrape_over_loopback_parses_and_adds_up(meter):
     e1 = sample(first, "ecometer_energy_joules_total", device="gpu:0")
     e2 = sample(second, "ecometer_energy_joules_total", device="gpu:0")
     assert 0 < e1 < e2
-    assert e2 - e1 == pytest.approx(100.0 * 0.1, rel=0.5)
+    assert e1 == pytest.approx(100.0 * 0.15, rel=1e-9)  # 100 W for the 0.15 s before the first scrape
+    assert e2 - e1 == pytest.approx(100.0 * 0.1, rel=1e-9)
     # water and carbon are those of the energy so far at the site's factors
     total = sum(v for _, v in second["ecometer_energy_joules_total"]["samples"])
     fp = ecometer.footprint(energy_j=total, site="us-average")

@@ -334,7 +334,7 @@ def test_hung_sensor_slows_neither_the_job_nor_stop():
     gpu = Faulty(ReplaySensor([(0, 100)]), time.monotonic, hang_after_polls=10)
     cpu = ReplaySensor([(0, 40)], component="cpu", method="counter")
     m = Meter("hang", sensors=[gpu, cpu], out=None, interval_s=0.01)
-    m.io_timeout_s = 1.5
+    m.io_timeout_s = 3.0  # a call that waits for the hung sensor takes this long: twice the bounds below
     try:
         m.start()
         deadline = time.monotonic() + 5.0
@@ -346,7 +346,7 @@ def test_hung_sensor_slows_neither_the_job_nor_stop():
             with m.phase("step"):
                 m.add_work(1)
             m.live()
-        assert time.monotonic() - t < 0.5
+        assert time.monotonic() - t < m.io_timeout_s / 2
         t = time.monotonic()
         with m.phase("exact", exact=True):  # a boundary read waits at most io_timeout_s ...
             pass
@@ -354,7 +354,7 @@ def test_hung_sensor_slows_neither_the_job_nor_stop():
         t = time.monotonic()
         with m.phase("exact", exact=True):  # ... and a sensor known to hang is not waited for again
             pass
-        assert time.monotonic() - t < 0.5
+        assert time.monotonic() - t < m.io_timeout_s / 2
         t = time.monotonic()
         rec = m.stop("ok")
         assert time.monotonic() - t < m.io_timeout_s + 1.0
@@ -384,17 +384,15 @@ def test_sensor_hung_at_start_delays_start_by_at_most_the_timeout():
     gpu = SlowFirstRead([(0, 100)], method="counter")
     m = Meter("slow-start", sensors=[gpu, ReplaySensor([(0, 10)], component="cpu")], out=None, interval_s=0.01)
     m.io_timeout_s = 0.3
-    timer = threading.Timer(0.6, release.set)
-    timer.start()
     try:
         t = time.monotonic()
-        m.start()
-        assert time.monotonic() - t < m.io_timeout_s + 0.2
-        time.sleep(0.6)  # the call returns meanwhile; the sensor is polled again
+        m.start()  # the read blocks until released (30 s at most): start waits only io_timeout_s for it
+        assert time.monotonic() - t < m.io_timeout_s + 5.0
+        release.set()
+        time.sleep(0.6)  # the call returns; the sensor is polled again
         rec = m.stop()
     finally:
         release.set()
-        timer.cancel()
     gpu_c = rec.components["gpu"]
     assert gpu_c.method == "integrated"  # no counter reading at the start: integrated from power points
     assert gpu_c.energy_j == pytest.approx(100 * rec.duration_s, rel=1e-6)
@@ -887,32 +885,49 @@ def test_live_before_start_is_empty():
     assert Meter("idle", out=None).live().total_energy_j == 0.0
 
 
-class SlowNotes(ReplaySensor):
-    """A sensor whose notes() becomes slow once the run is going."""
+class BlockingNotes(ReplaySensor):
+    """A sensor whose notes() blocks, once armed, until the test releases it."""
 
-    slow = False
+    armed = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.entered, self.release = threading.Event(), threading.Event()
 
     def notes(self):
-        if self.slow:
-            time.sleep(1.0)
+        if self.armed:
+            self.entered.set()
+            self.release.wait(60)
         return super().notes()
 
 
+def _checkpoint_s(path: Path) -> float:
+    """The run time (s) the checkpoint at ``path`` covers (-1: none readable yet)."""
+    try:
+        return float(json.loads(path.read_text())["duration_s"])
+    except (OSError, ValueError, KeyError):
+        return -1.0
+
+
 def test_checkpoints_do_not_call_sensors_under_the_meters_lock(tmp_path):
-    sensor = SlowNotes([(0, 10)])
-    m = Meter("slow", sensors=[sensor], out=tmp_path / "r.json", interval_s=0.01, checkpoint_interval_s=0.05)
+    sensor = BlockingNotes([(0, 10)])
+    out = tmp_path / "r.json"
+    m = Meter("slow", sensors=[sensor], out=out, interval_s=0.01, checkpoint_interval_s=0.05)
     m.start()
-    sensor.slow = True
-    worst = 0.0
-    deadline = time.monotonic() + 0.6
-    while time.monotonic() < deadline:  # checkpoints run meanwhile in the sampler thread
-        t = time.perf_counter()
-        m.add_work(1)
-        worst = max(worst, time.perf_counter() - t)
-        time.sleep(0.005)
-    sensor.slow = False
-    m.stop()
-    assert worst < 0.5
+    sensor.armed = True
+    counted = threading.Event()
+    try:  # until checkpoints cover 0.3 s of the run (several written), or one asks the sensor for its notes
+        deadline = time.monotonic() + 60.0
+        while _checkpoint_s(checkpoint_path(out)) < 0.3 and not sensor.entered.is_set():
+            assert time.monotonic() < deadline, "no checkpoint covering 0.3 s written in 60 s"
+            time.sleep(0.01)
+        if sensor.entered.is_set():  # notes() blocks now: add_work (which takes the meter's lock) still returns
+            threading.Thread(target=lambda: (m.add_work(1), counted.set()), daemon=True).start()
+            assert counted.wait(30.0), "add_work waited for a sensor call made under the meter's lock"
+    finally:
+        sensor.armed = False
+        sensor.release.set()
+    assert m.stop().work == ({"sample": 1.0} if counted.is_set() else {})
 
 
 class _FakeGpu(ReplaySensor):
