@@ -190,6 +190,18 @@ class FitMeter:
         if flop:
             self.meter.add_work(flop * self.scale, "flop")
 
+    def end_step(self, flops: StepFlops | None, samples: int | None, tokens: int | None) -> None:
+        """Close a training step: its FLOPs (when counted; the first measured step is noted in
+        the record), its samples and tokens as work, and the ``step`` phase."""
+        flop = 0.0
+        if flops is not None:
+            first = flops.measuring or not flops.per_unit
+            flop = flops.end(samples, tokens, "train")
+            if first:
+                self.note_flops(flops)
+        self.add_work(samples, tokens, flop)
+        self.exit("step")
+
     def note_flops(self, flops: StepFlops) -> None:
         """Say in the record how its FLOPs were obtained (method, bounds, per-unit FLOPs, problems)."""
         if self.active:

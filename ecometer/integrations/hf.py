@@ -177,14 +177,7 @@ class EcometerCallback(FitResults, TrainerCallback):
         if not samples and self.fit.active:
             samples = int(args.per_device_train_batch_size) * int(args.gradient_accumulation_steps)
             self._estimated_steps += 1
-        flop = 0.0
-        if self.flops is not None:
-            first = self.flops.measuring or not self.flops.per_unit
-            flop = self.flops.end(samples, tokens, "train")
-            if first:
-                self.fit.note_flops(self.flops)
-        self.fit.add_work(samples, tokens, flop)
-        self.fit.exit("step")
+        self.fit.end_step(self.flops, samples, tokens)
         self._log_forecast(args, state, control, self.forecasts.step(self.fit))
 
     def _log_forecast(self, args: Any, state: Any, control: Any, fc: Any) -> None:

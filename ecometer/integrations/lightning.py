@@ -141,14 +141,7 @@ class EcometerCallback(FitResults, Callback):
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
         samples, tokens = batch_size_and_tokens(batch)
-        flop = 0.0
-        if self.flops is not None:
-            first = self.flops.measuring or not self.flops.per_unit
-            flop = self.flops.end(samples, tokens, "train")
-            if first:
-                self.fit.note_flops(self.flops)
-        self.fit.add_work(samples, tokens, flop)
-        self.fit.exit("step")
+        self.fit.end_step(self.flops, samples, tokens)
         step = int(getattr(trainer, "global_step", 0))  # optimizer steps (gradient accumulation counted once)
         fc, self._stepped = self.forecasts.step(self.fit, step - self._stepped), step
         self._log_forecast(trainer, fc)
