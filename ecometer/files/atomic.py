@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 
@@ -70,6 +69,8 @@ def write_atomic(
         mode = stat.S_IMODE(os.stat(target).st_mode) if not exclusive else 0o666 & ~_umask()
     except FileNotFoundError:
         mode = 0o666 & ~_umask()
+    import tempfile  # here: it imports random and hashlib, a cost every `import ecometer` would pay
+
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
