@@ -123,13 +123,19 @@ def test_two_different_uncertain_energies_are_drawn(monkeypatch):
 
 
 _MEASURE = """
-import json, sys, tempfile
+import json, sys, tempfile, time
 import ecometer
 from ecometer.standards import parse_standard, score
 std = tempfile.mkdtemp() + "/w.toml"
 open(std, "w").write(sys.argv[1])
-m = ecometer.measure("cold", out=tempfile.mkdtemp() + "/r.json", site="us-average", standard=std)
+from ecometer.sensors.replay import ReplaySensor
+# a modelled CPU at 20 W (+/-30 %): energy and its uncertainty whatever the machine (a real sensor
+# may give no power point at all in a start and stop this short on a quiet machine)
+cpu = ReplaySensor([(0, 20.0)], component="cpu", method="modelled", uncertainty=(-0.3, 0.3))
+m = ecometer.measure("cold", out=tempfile.mkdtemp() + "/r.json", site="us-average", standard=std, sensors=[cpu],
+                     interval_s=0.01)
 m.start()
+time.sleep(0.1)
 m.add_work(1000, "token")
 rec = m.stop()
 measured = rec.attachments["assessment"]
