@@ -15,9 +15,9 @@ from ecometer.impact import Site, footprint
 from ecometer.impact.compute import footprint_with
 from ecometer.impact.propagation import Draws, NeedsDraws
 from ecometer.record.distributions import Grid, quantile, sum_grid
-from ecometer.record.estimate import Estimate
+from ecometer.record.estimate import Estimate, sum_independent
 from ecometer.record.model import Component, RunRecord
-from ecometer.record.uncertainty import draw, sum_independent
+from ecometer.record.uncertainty import draw
 
 N_MC = 400_000
 LOGN = Estimate(1.40, 0.912, 2.11, coverage=0.95, distribution="lognormal")

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from ecometer.checks.numbers import Bounds
-from ecometer.commands.options import POSITIVE, number
+from ecometer.commands.options import POSITIVE, command_of, number
 
 _RUNS = number(Bounds(low=1, high=100_000, integer=True))  #: measured runs per configuration
 _WARMUP = number(Bounds(low=0, high=100_000, integer=True))  #: warm-up runs per configuration
@@ -141,10 +141,6 @@ def options_from(args: argparse.Namespace, command: list[str]) -> Any:
     quality, higher = _quality(args.quality)
     if quality is not None and args.work_unit is None:
         raise UsageError("--quality needs --work-unit: the work file then holds two units, the work and the quality")
-    if args.work is not None and not args.work > 0:
-        raise UsageError(f"--work {args.work!r}: expected a count > 0")
-    if not 0.001 <= args.interval <= 60:  # as the meter requires, said before anything runs
-        raise UsageError(f"--interval {args.interval!r}: expected seconds between 0.001 and 60")
     return BenchOptions(
         name=args.name or Path(command[0]).name, runs=args.runs, warmup=args.warmup, target=args.target,
         min_runs=args.min_runs, max_runs=args.max_runs, order=args.order, seed=args.seed,
@@ -162,13 +158,8 @@ def run(args: argparse.Namespace) -> int:
     from ecometer.bench.grid import parse_params, unused_params
     from ecometer.bench.targets import BenchInterrupted, CommandTarget
     from ecometer.commands.child import signal_name
-    from ecometer.errors import UsageError
 
-    command = list(args.cmd)
-    if command and command[0] == "--":
-        command = command[1:]
-    if not command:
-        raise UsageError("no command given; usage: ecometer bench [options] --param NAME=V1,V2 -- CMD ARGS...")
+    command = command_of(args, "ecometer bench [options] --param NAME=V1,V2 -- CMD ARGS...")
     params = parse_params(args.param, [(*scan, args.param_step) for scan in args.param_scan])
     for name in unused_params(command, params):
         sys.stderr.write(f"ecometer bench: warning: parameter {name!r} is not used in the command "

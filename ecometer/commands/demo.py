@@ -157,6 +157,7 @@ def train_loop(meter: Any, model: Any, opt: Any, data: tuple[Any, Any], steps: i
     """The engineer's own loop: phases around each part of a step; work counted by the hooks."""
     import torch
 
+    from ecometer.commands.workloads import train_step
     from ecometer.integrations.torchloop import count_flops
 
     x, y = data
@@ -166,13 +167,7 @@ def train_loop(meter: Any, model: Any, opt: Any, data: tuple[Any, Any], steps: i
             with meter.phase("data"):
                 i = (step * batch) % (x.shape[0] - batch + 1)
                 xb, yb = x[i : i + batch], y[i : i + batch]
-            with meter.phase("forward"):
-                loss = loss_fn(model(xb), yb)
-            with meter.phase("backward"):
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-            with meter.phase("optimizer"):
-                opt.step()
+            train_step(meter, model, opt, loss_fn, (xb, yb))
         with meter.phase("evaluation"), torch.no_grad():
             model.eval()
             model(x[:1024])

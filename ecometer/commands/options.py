@@ -33,6 +33,19 @@ COUNT = number(Bounds(low=0))
 SECONDS = number(Bounds(above=0, high=1e9, unit="s"))
 
 
+def command_of(args: argparse.Namespace, usage: str) -> list[str]:
+    """The command after ``--`` (``args.cmd``, a REMAINDER); a usage error naming ``usage`` when
+    there is none (``ecometer run``, ``ecometer bench``)."""
+    from ecometer.errors import UsageError
+
+    command = list(args.cmd)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        raise UsageError(f"no command given; usage: {usage}")
+    return command
+
+
 def add_corpus_arguments(p: argparse.ArgumentParser) -> None:
     """``--spec``: read published tables (CSV/JSON) among the RUN arguments with an import spec."""
     p.add_argument(

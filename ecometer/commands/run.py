@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ecometer.checks.numbers import Bounds
-from ecometer.commands.options import COUNT, POSITIVE, number
+from ecometer.commands.options import COUNT, POSITIVE, command_of, number
 
 WORK_FILE_ENV = "ECOMETER_WORK_FILE"
 #: Exit code when the command succeeded but its record could not be written where asked
@@ -132,7 +132,7 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--kill-after",
         metavar="S",
-        type=number(Bounds(low=0, high=1e6, unit="s")),
+        type=number(Bounds(low=0, high=86400, unit="s")),
         default=None,
         help="seconds the command has to end after a SIGTERM, SIGINT, SIGHUP or SIGQUIT ecometer forwarded, "
         "and background processes it left in its process group after a SIGTERM, before SIGKILL (default 10)",
@@ -460,20 +460,8 @@ def _water_per_joule(site: Any) -> float | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ecometer.errors import UsageError
-
-    command = list(args.cmd)
-    if command and command[0] == "--":
-        command = command[1:]
-    if not command:
-        raise UsageError("no command given; usage: ecometer run [options] -- CMD ARGS...")
-    if args.work is not None and (not math.isfinite(args.work) or args.work < 0):
-        raise UsageError(f"--work {args.work!r}: expected a finite count >= 0")
+    command = command_of(args, "ecometer run [options] -- CMD ARGS...")
     _check_totals(args)
-    if args.kill_after is not None and not (math.isfinite(args.kill_after) and 0 <= args.kill_after <= 86400):
-        raise UsageError(f"--kill-after {args.kill_after!r}: expected seconds from 0 to 86400")
-    if not (math.isfinite(args.prometheus_linger) and 0 <= args.prometheus_linger <= 3600):
-        raise UsageError(f"--prometheus-linger {args.prometheus_linger!r}: expected seconds from 0 to 3600")
     meta = parse_meta(args.meta)
     address = None
     if args.prometheus is not None:  # an empty address is refused, not taken as "no exporter"
@@ -516,14 +504,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_totals(args: argparse.Namespace) -> None:
-    """--total-work / --total-s: at most one, a finite number > 0 (else a usage error, exit 2)."""
+    """--total-work / --total-s: at most one (their values are checked by their option types)."""
     from ecometer.errors import UsageError
 
     if args.total_work is not None and args.total_s is not None:
         raise UsageError("give --total-work N or --total-s S, not both")
-    for flag, value in (("--total-work", args.total_work), ("--total-s", args.total_s)):
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise UsageError(f"{flag} {value!r}: expected a finite number > 0")
 
 
 def _totals(args: argparse.Namespace) -> dict[str, Any]:

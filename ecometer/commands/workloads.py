@@ -95,14 +95,7 @@ def torch_train(
     with meter.phase(f"torch-train-{dev.type}"):
         while time.perf_counter() - t0 < seconds:
             i = (steps % 16) * batch_size
-            xb, yb = x[i : i + batch_size], y[i : i + batch_size]
-            with meter.phase("forward"):
-                loss = loss_fn(model(xb), yb)
-            with meter.phase("backward"):
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-            with meter.phase("optimizer"):
-                opt.step()
+            loss = train_step(meter, model, opt, loss_fn, (x[i : i + batch_size], y[i : i + batch_size]))
             steps += 1
             samples += batch_size
             meter.add_work(batch_size, "sample")
@@ -114,6 +107,20 @@ def torch_train(
     facts = {"device": dev.type, "params": n_params, "batch_size": batch_size, "steps": steps, "final_loss": loss_value}
     work = {"sample": float(samples), "flop": TRAIN_FLOP_PER_PARAM * n_params * samples}
     return WorkloadResult(f"torch-train-{dev.type}", work, elapsed, facts)
+
+
+def train_step(meter: MeterLike, model: Any, opt: Any, loss_fn: Any, batch: tuple[Any, Any]) -> Any:
+    """One training step on ``batch`` (inputs, labels) in the phases ``forward``, ``backward`` and
+    ``optimizer``; returns the loss."""
+    xb, yb = batch
+    with meter.phase("forward"):
+        loss = loss_fn(model(xb), yb)
+    with meter.phase("backward"):
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+    with meter.phase("optimizer"):
+        opt.step()
+    return loss
 
 
 def _mlp_setup(torch: Any, dev: Any, batch_size: int, width: int, seed: int) -> tuple[Any, Any, Any, Any, Any]:

@@ -122,7 +122,7 @@ def _merge_components(parts: list[Component]) -> Component:
     errors independent (different sensors), summed in one propagation."""
     if len(parts) == 1:
         return parts[0]
-    from ecometer.record.uncertainty import sum_independent
+    from ecometer.record.estimate import sum_independent
 
     first = parts[0]
     return Component(

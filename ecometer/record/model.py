@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ecometer.errors import NotApplicable, RecordError
-from ecometer.files.atomic import stream_kind, write_atomic
+from ecometer.files.atomic import write_atomic
 from ecometer.files.textfile import read_text_file
 from ecometer.record.estimate import Estimate, sum_estimates
 
@@ -307,10 +307,10 @@ class RunRecord:
 
     def save(self, path: str | os.PathLike[str], *, exclusive: bool = False) -> Path:
         """Write the record as JSON atomically and durably (temp file, fsync, rename; see
-        :func:`write_atomic`; ``exclusive``: only if ``path`` does not exist yet). Returns the path."""
+        :func:`write_atomic`, which streams into a device or FIFO instead; ``exclusive``: only if
+        ``path`` does not exist yet). Returns the path."""
         target = Path(path)
-        durable = stream_kind(target) is None
-        write_atomic(target, self.to_json(), durable=durable, exclusive=exclusive, follow_symlinks=not exclusive)
+        write_atomic(target, self.to_json(), durable=True, exclusive=exclusive, follow_symlinks=not exclusive)
         return target
 
     @classmethod

@@ -39,8 +39,9 @@ from ecometer.record.model import RunRecord
 from ecometer.standards.assess import quality_reasons, record_problems
 from ecometer.standards.loader import load_standard, standard_from_dict
 from ecometer.standards.metrics import QUANTITIES, RUN, NotApplicable, cannot_be_negative, measure, plural
+from ecometer.standards.reported import is_reported, reported_source
 from ecometer.standards.schema import Metric, Standard, match_value
-from ecometer.standards.tables import bulk, is_reported, reported_source
+from ecometer.standards.tables import bulk
 
 log = logging.getLogger(__name__)
 

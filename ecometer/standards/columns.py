@@ -22,8 +22,9 @@ import numpy as np
 
 from ecometer.record.model import RunRecord
 from ecometer.standards.metrics import QUANTITIES, RUN, measure
+from ecometer.standards.reported import REPORTED
 from ecometer.standards.schema import Metric
-from ecometer.standards.tables import REPORTED, make_entry
+from ecometer.standards.tables import make_entry
 
 #: a meta or ``where`` value a row does not have (``None`` may be a value of an old entries file)
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING", "__slots__": ()})()

@@ -27,7 +27,8 @@ from ecometer.record.model import CHECKPOINT_SUFFIX, RunRecord, load_record
 from ecometer.standards.columns import MISSING, EntryColumns, columns_from_lines, entry_line
 from ecometer.standards.columns import concat as concat_columns
 from ecometer.standards.compact import read_compact
-from ecometer.standards.tables import REPORTED, ImportSpec, bounded_int, bulk, import_tables, is_table
+from ecometer.standards.reported import REPORTED
+from ecometer.standards.tables import ImportSpec, bounded_int, bulk, import_tables, is_table
 
 ENTRIES_SUFFIX = ".jsonl"
 ENTRIES_KIND = "ecometer.corpus"

@@ -47,14 +47,7 @@ from ecometer.files.textfile import read_text_file
 from ecometer.record import units as U
 from ecometer.record.estimate import Estimate
 from ecometer.record.model import Component, RunRecord
-from ecometer.standards.reported import (  # noqa: F401 - their old place
-    FOOTPRINT,
-    REPORTED,
-    is_reported,
-    reported_publisher,
-    reported_source,
-    reported_water_footprint,
-)
+from ecometer.standards.reported import FOOTPRINT, REPORTED, reported_water_footprint
 from ecometer.standards.schema import KNOWN_WORK_UNITS
 from ecometer.standards.tablerules import (
     TABLE_PREFIX,
